@@ -1,0 +1,378 @@
+"""The interface every poll type implements, and the value objects it returns.
+
+Pure Python: a poll, option or stance is anything with the attributes named in
+`PollLike`, `OptionLike` and `StanceLike` (the ORM models, or SimpleNamespace
+in tests). A vote's `choices` maps option id → score, with per-type meaning.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Protocol
+
+
+class VoteError(ValueError):
+    """A vote or a reply that can't be accepted; the message is shown (or emailed) to the member."""
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
+class OptionLike(Protocol):
+    id: int
+    name: str
+    priority: int
+
+
+class PollLike(Protocol):
+    poll_type: str
+    options: list
+    reason_mode: str
+    reason_max_length: int
+
+
+class StanceLike(Protocol):
+    choices: dict
+    reason: str | None
+    participant_id: int | None
+
+
+@dataclass(frozen=True)
+class ParsedVote:
+    """A vote read from an email reply: validated `choices`, and the reason.
+
+    `extra_text` holds text that came with the vote when the poll takes no
+    reasons, so the caller can post it as a comment instead of dropping it.
+    """
+
+    choices: dict[int, int]
+    reason: str | None
+    extra_text: str | None = None
+
+
+@dataclass
+class OptionResult:
+    """One option's row in the results, in display order.
+
+    `voter_count` is how many stances chose the option (a non-zero score;
+    for score and meeting polls, every stance that answered it). `percent`
+    is of voters for choice polls and meeting "yes", of the total score for
+    dot vote, score and ranked choice.
+    """
+
+    option_id: int
+    name: str
+    priority: int
+    voter_count: int = 0
+    score_total: int = 0
+    percent: float = 0.0
+    average: float | None = None  # score: mean score among those who scored it
+    yes: int = 0  # meeting: answers per slot
+    maybe: int = 0
+    no: int = 0
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One written answer to a question poll (participant_id is None when anonymous)."""
+
+    participant_id: int | None
+    text: str
+
+
+@dataclass(frozen=True)
+class Round:
+    """One instant-runoff round: top continuing preference per remaining option."""
+
+    number: int
+    counts: dict[int, int]
+    continuing: int
+    exhausted: int
+    eliminated_id: int | None = None
+    winner_id: int | None = None
+
+
+@dataclass
+class Results:
+    """The tally of a poll; fields a type does not use keep their defaults."""
+
+    poll_type: str
+    voter_count: int
+    options: list[OptionResult] = field(default_factory=list)
+    total_score: int = 0
+    blocked: bool = False  # proposal/check: someone chose Block
+    target: int | None = None  # count
+    progress: float | None = None  # count: "in" voters / target
+    answers: list[Answer] = field(default_factory=list)  # question
+    rounds: list[Round] = field(default_factory=list)  # ranked choice (instant runoff)
+    winner_id: int | None = None  # ranked choice (instant runoff)
+    best_option_id: int | None = None  # meeting
+
+    def option(self, option_id: int) -> OptionResult:
+        """The row for `option_id` (KeyError if the poll has no such option)."""
+        for row in self.options:
+            if row.option_id == option_id:
+                return row
+        raise KeyError(option_id)
+
+
+def ordered_options(p) -> list:
+    """The poll's options in display order (priority, then id): option n is index n-1."""
+    return sorted(p.options, key=lambda o: (o.priority, o.id))
+
+
+def setting(p, name: str, default: Any = None) -> Any:
+    """A poll setting, with `default` when it is missing or None."""
+    value = getattr(p, name, None)
+    return default if value is None else value
+
+
+def int_choices(choices: dict | None) -> dict[int, int]:
+    """Coerce a choices mapping to int → int (JSON columns and forms give strings)."""
+    out: dict[int, int] = {}
+    for k, v in (choices or {}).items():
+        if isinstance(v, bool) or isinstance(k, bool):
+            raise VoteError("That isn't a valid choice.")
+        try:
+            out[int(k)] = int(v)
+        except (TypeError, ValueError):
+            raise VoteError("That isn't a valid choice.") from None
+    return out
+
+
+def is_int(value: Any) -> bool:
+    """True for a real int (not a bool)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+class PollType:
+    """One kind of poll: its settings, how a vote is validated, read from email, tallied and described."""
+
+    name: str = ""
+    label: str = ""
+    description: str = ""
+    fixed_options: bool = False
+    default_closing_days: int = 7
+    min_options: int = 2
+    # Types whose zero score is an answer ("no", or a score of 0), not the absence of a choice.
+    zero_is_an_answer: bool = False
+
+    def default_options(self) -> list[str]:
+        """Option names a new poll of this type starts with."""
+        return []
+
+    # --- creation form -------------------------------------------------
+
+    def validate_settings(self, settings: dict) -> list[str]:
+        """Error messages for the creation form; `settings` uses the poll's attribute names plus `options` (names)."""
+        errors: list[str] = []
+        options = settings.get("options")
+        if options is None:
+            options = self.default_options()
+        names = [str(getattr(o, "name", o)).strip() for o in options]
+        errors += self._check_option_names(names)
+        mode = settings.get("reason_mode", "optional")
+        if mode not in ("off", "optional", "required"):
+            errors.append("Reasons must be off, optional or required.")
+        length = settings.get("reason_max_length")
+        if length is not None and (not is_int(length) or length < 1):
+            errors.append("The reason length limit must be a whole number of at least 1.")
+        return errors + self.check_settings(settings, names)
+
+    def _check_option_names(self, names: list[str]) -> list[str]:
+        from .grammar import key, parse_number  # grammar imports this module
+
+        errors = []
+        if len(names) < self.min_options:
+            errors.append(
+                f"A {self.label.lower()} needs at least {self.min_options} "
+                f"option{'s' if self.min_options != 1 else ''}."
+            )
+        if any(not n for n in names):
+            errors.append("Options can't be blank.")
+        keys = [key(n) for n in names if n]
+        if len(set(keys)) != len(keys):
+            errors.append("Two options have the same name.")
+        if any(parse_number(n) is not None for n in names if n):
+            # Replies pick options by number, so a name like "2" could mean two things.
+            errors.append("An option's name can't be just a number; people reply with option numbers.")
+        return errors
+
+    def check_settings(self, settings: dict, option_names: list[str]) -> list[str]:
+        """Type-specific setting errors (override)."""
+        return []
+
+    # --- one vote ------------------------------------------------------
+
+    def validate(self, p, choices: dict, reason: str | None) -> dict[int, int]:
+        """Return `choices` normalised for storage, or raise VoteError with a member-facing message."""
+        self.clean_reason(p, reason)
+        return self.check_choices(p, int_choices(choices))
+
+    def clean_reason(self, p, reason: str | None) -> str | None:
+        """The reason as it will be stored (stripped, None if blank); VoteError if the poll's rules forbid it."""
+        reason = (reason or "").strip() or None
+        mode = setting(p, "reason_mode", "optional")
+        if mode == "required" and reason is None:
+            raise VoteError("This poll asks everyone to give a reason with their vote.")
+        if mode == "off" and reason is not None:
+            raise VoteError("This poll doesn't take reasons; please send just your vote.")
+        limit = setting(p, "reason_max_length", 0)
+        if reason is not None and limit and len(reason) > limit:
+            raise VoteError(
+                f"Your reason is {len(reason)} characters long; this poll allows at most {limit}."
+            )
+        return reason
+
+    def check_choices(self, p, choices: dict[int, int]) -> dict[int, int]:
+        """Type-specific validation of int choices (override)."""
+        raise NotImplementedError
+
+    def known_ids(self, p) -> set[int]:
+        return {o.id for o in p.options}
+
+    def require_known(self, p, choices: dict[int, int]) -> None:
+        if set(choices) - self.known_ids(p):
+            raise VoteError("That vote names an option this poll doesn't have.")
+
+    # --- email ---------------------------------------------------------
+
+    def parse_vote_text(self, p, text: str) -> ParsedVote:
+        """Read a vote from the text of an email reply, validated; VoteError explains the expected format."""
+        from .grammar import normalise_text
+
+        try:
+            choices, reason = self.read(p, normalise_text(text))
+            extra = None
+            if setting(p, "reason_mode", "optional") == "off":
+                extra, reason = reason, None
+            choices = self.validate(p, choices, reason)
+        except VoteError as e:
+            raise VoteError(f"{e}\n\n{self.help_text(p)}") from None
+        return ParsedVote(choices, self.clean_reason(p, reason), extra)
+
+    def read(self, p, text: str) -> tuple[dict[int, int], str | None]:
+        """Type-specific grammar: text → (choices, reason), raising VoteError (override)."""
+        raise NotImplementedError
+
+    def help_text(self, p) -> str:
+        """The numbered options and voting instructions, for an error reply."""
+        lines = [f"  {n}. {o.name}" for n, o in enumerate(ordered_options(p), 1)]
+        head = "The options are:\n" + "\n".join(lines) + "\n\n" if lines else ""
+        return head + self.vote_instructions(p)
+
+    def vote_instructions(self, p) -> str:
+        """Plain-text lines shown under the numbered options: how to vote by reply, with an example."""
+        raise NotImplementedError
+
+    def reason_hint(self, p) -> str:
+        """One sentence on where the reason goes, according to the poll's reason mode."""
+        mode = setting(p, "reason_mode", "optional")
+        if mode == "off":
+            return "This poll doesn't take reasons."
+        need = "A reason is required" if mode == "required" else "You can add a reason"
+        return f"{need}: write it after a colon on the same line, or on the lines below."
+
+    def describe_choices(self, p, choices: dict) -> str:
+        """Human text of one vote, for confirmation emails."""
+        raise NotImplementedError
+
+    # --- results -------------------------------------------------------
+
+    def tally(self, p, stances: Iterable) -> Results:
+        """Count the stances into per-option rows; types add their extras in `finish`."""
+        options = ordered_options(p)
+        rows = {o.id: OptionResult(o.id, o.name, o.priority) for o in options}
+        stances = list(stances)
+        for s in stances:
+            for option_id, score in self.stance_choices(s).items():
+                row = rows.get(option_id)
+                if row is not None and (score > 0 or self.zero_is_an_answer):
+                    row.voter_count += 1
+                    row.score_total += score
+        results = Results(self.name, len(stances), [rows[o.id] for o in options])
+        results.total_score = sum(r.score_total for r in results.options)
+        self.finish(p, results, stances)
+        return results
+
+    def stance_choices(self, stance) -> dict[int, int]:
+        """A stored stance's choices as int → int, skipping anything unreadable."""
+        out = {}
+        for k, v in (getattr(stance, "choices", None) or {}).items():
+            try:
+                out[int(k)] = int(v)
+            except (TypeError, ValueError):
+                continue
+        return out
+
+    def finish(self, p, results: Results, stances: list) -> None:
+        """Fill percentages and type extras (override); default: percent of voters."""
+        for row in results.options:
+            row.percent = percent(row.voter_count, results.voter_count)
+
+
+def percent(part: float, whole: float) -> float:
+    """`part` as a percentage of `whole`, 0 when `whole` is 0."""
+    return 100.0 * part / whole if whole else 0.0
+
+
+class SingleChoiceType(PollType):
+    """Proposal, check and count: exactly one of a few fixed options, reason after a colon."""
+
+    fixed_options = True
+    # Everyday words that unambiguously mean a default option (only used while it keeps that name).
+    synonyms: dict[str, tuple[str, ...]] = {}
+
+    def check_choices(self, p, choices):
+        self.require_known(p, choices)
+        chosen = [i for i, score in choices.items() if score]
+        if len(chosen) != 1:
+            raise VoteError("Please choose exactly one option.")
+        return {chosen[0]: 1}
+
+    def read(self, p, text):
+        from .grammar import OptionMatcher, join_reason, parse_number, split_first_line
+
+        first, rest = split_first_line(text)
+        if not first:
+            raise VoteError("Your reply is empty, so there was no vote to read.")
+        matcher = OptionMatcher(ordered_options(p), self.synonyms)
+        # Try the whole line, then the part before the first separator ("disagree: too costly").
+        tries = [(first, None)]
+        m = re.search(r"\s*(?::|;|,|\s-+\s|-{2,}|[.!?](?:\s|$))\s*", first)
+        if m:
+            tries.append((first[: m.start()], first[m.end() :]))
+        error = None
+        for vote, inline in tries:
+            try:
+                option = matcher.resolve(vote)
+            except VoteError as e:
+                error = e
+                continue
+            if inline and (matcher.is_name(inline) or parse_number(inline) is not None):
+                # "agree, disagree" is two votes, not a vote and a reason.
+                raise VoteError("Please choose only one option.")
+            return {option.id: 1}, join_reason(inline, rest)
+        raise error
+
+    def vote_instructions(self, p):
+        options = ordered_options(p)
+        example = options[0].name if options else "1"
+        takes_reason = setting(p, "reason_mode", "optional") != "off"
+        return "\n".join(
+            [
+                "To vote, reply with your choice on the first line: its name or its number.",
+                self.reason_hint(p),
+                "For example:",
+                "",
+                f"    {example}: my reason in a few words" if takes_reason else f"    {example}",
+                "or just:",
+                "    1",
+            ]
+        )
+
+    def describe_choices(self, p, choices):
+        chosen = int_choices(choices)
+        return ", ".join(o.name for o in ordered_options(p) if chosen.get(o.id)) or "No choice"

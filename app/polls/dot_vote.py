@@ -1,0 +1,68 @@
+"""Dot vote: spread a fixed number of dots across the options."""
+
+from .base import PollType, Results, VoteError, is_int, int_choices, ordered_options, percent, setting
+from .grammar import OptionMatcher, pairs_to_choices, read_scored_lines
+
+DEFAULT_DOTS = 8
+
+
+class DotVote(PollType):
+    """Each member has `dots_per_person` dots; results show dots per option and their share."""
+
+    name = "dot_vote"
+    label = "Dot vote"
+    description = "Spread a number of dots across the options you favour."
+
+    def check_settings(self, settings, option_names):
+        dots = settings.get("dots_per_person", DEFAULT_DOTS)
+        if dots is not None and (not is_int(dots) or dots < 1):
+            return ["Each person needs at least 1 dot."]
+        return []
+
+    def check_choices(self, p, choices):
+        self.require_known(p, choices)
+        dots = setting(p, "dots_per_person", DEFAULT_DOTS)
+        if any(v < 0 for v in choices.values()):
+            raise VoteError("You can't give an option a negative number of dots.")
+        given = sum(choices.values())
+        if given > dots:
+            raise VoteError(f"You gave {given} dots, but everyone has {dots} to spend.")
+        if given == 0:
+            raise VoteError("Please give at least one dot to an option.")
+        # A zero is no choice at all; keep stored votes minimal.
+        return {i: v for i, v in choices.items() if v}
+
+    def read(self, p, text):
+        pairs, reason = read_scored_lines(text, OptionMatcher(ordered_options(p)), "dots")
+        return pairs_to_choices(pairs, "gave dots to"), reason
+
+    def vote_instructions(self, p):
+        dots = setting(p, "dots_per_person", DEFAULT_DOTS)
+        options = ordered_options(p)
+        first = (dots + 1) // 2
+        example = [(options[0], first)] + ([(options[-1], dots - first)] if len(options) > 1 and dots > first else [])
+        return "\n".join(
+            [
+                f"To vote, spread up to {dots} dots across the options, by name or number,",
+                "on the first line separated by commas, or one per line. Options you leave out get none.",
+                self.reason_hint(p).replace("after a colon on the same line, or on", "on"),
+                "For example:",
+                "",
+                "    " + ", ".join(f"{o.name}: {d}" for o, d in example),
+                "or:",
+                "    " + ", ".join(f"{options.index(o) + 1}: {d}" for o, d in example),
+            ]
+        )
+
+    def describe_choices(self, p, choices):
+        chosen = int_choices(choices)
+        parts = [
+            f"{o.name}: {chosen[o.id]} dot{'s' if chosen[o.id] != 1 else ''}"
+            for o in ordered_options(p)
+            if chosen.get(o.id)
+        ]
+        return ", ".join(parts) or "No dots"
+
+    def finish(self, p, results: Results, stances):
+        for row in results.options:
+            row.percent = percent(row.score_total, results.total_score)

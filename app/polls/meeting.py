@@ -1,0 +1,154 @@
+"""Meeting: find a time — yes, maybe (if need be) or no for each proposed slot."""
+
+import re
+
+from .base import PollType, Results, VoteError, int_choices, ordered_options, percent
+from .grammar import key, quote, split_first_line
+
+YES, MAYBE, NO = 2, 1, 0
+ANSWER_WORDS = {
+    "yes": YES, "y": YES, "ok": YES, "okay": YES, "can": YES, "available": YES,
+    "maybe": MAYBE, "m": MAYBE, "perhaps": MAYBE, "possibly": MAYBE, "if need be": MAYBE,
+    "ifneedbe": MAYBE, "if needed": MAYBE,
+    "no": NO, "n": NO, "can't": NO, "cant": NO, "cannot": NO, "unavailable": NO,
+}
+ANSWER_NAMES = {YES: "yes", MAYBE: "maybe", NO: "no"}
+_WORD = "|".join(sorted((re.escape(w) for w in ANSWER_WORDS), key=len, reverse=True))
+_TOKENS = re.compile(rf"(?P<answer>\b(?:{_WORD})\b)|(?P<all>\ball\b|\bevery(?:thing| slot)?\b)|(?P<number>#?\d+)|(?P<skip>[,;:=.&/()\s]+|\band\b|\bslots?\b)")
+
+
+def slot_time_key(option):
+    """Earliest first: by start time when known, then display order."""
+    starts = getattr(option, "starts_at", None)
+    return (starts is None, starts.timestamp() if starts else 0, option.priority, option.id)
+
+
+class Meeting(PollType):
+    """Propose time slots; each member says yes, maybe or no to each (unanswered means no)."""
+
+    name = "meeting"
+    label = "Meeting time"
+    description = "Find a time that works: yes, maybe or no for each slot."
+    default_closing_days = 5
+    min_options = 1
+    zero_is_an_answer = True
+
+    def check_choices(self, p, choices):
+        self.require_known(p, choices)
+        if any(v not in (YES, MAYBE, NO) for v in choices.values()):
+            raise VoteError("Each time slot takes yes, maybe or no.")
+        # Store an answer for every slot so the vote reads the same later.
+        return {o.id: choices.get(o.id, NO) for o in ordered_options(p)}
+
+    def read(self, p, text):
+        first, rest = split_first_line(text)
+        if not first:
+            raise VoteError("Your reply is empty, so there was no vote to read.")
+        slots = ordered_options(p)
+        answers = self._read_line(first, len(slots))
+        return {slots[n - 1].id: a for n, a in answers.items()}, rest
+
+    def _read_line(self, line: str, count: int) -> dict[int, int]:
+        """`yes 1, 3; maybe 2` or `1: yes, 2: maybe` → {slot number: answer}."""
+        text = key(line)
+        tokens, pos = [], 0
+        while pos < len(text):
+            m = _TOKENS.match(text, pos)
+            if not m or m.end() == pos:
+                word = re.match(r"\S+", text[pos:]).group(0)
+                raise VoteError(f"Couldn't read {quote(word)} in {quote(line)}.")
+            pos = m.end()
+            if m.lastgroup != "skip":
+                tokens.append((m.lastgroup, m.group(0)))
+        answers: dict[int, int] = {}
+
+        def give(n: int, answer: int):
+            if not 1 <= n <= count:
+                raise VoteError(f"There is no slot {n}; the slots are numbered 1 to {count}.")
+            if answers.get(n, answer) != answer:
+                raise VoteError(f"Slot {n} has two different answers.")
+            answers[n] = answer
+
+        pair_form = len(tokens) >= 2 and tokens[0][0] == "number" and tokens[1][0] == "answer"
+        if pair_form:  # "1 yes, 2 maybe" — each answer follows its slot
+            pending: list[int] = []
+            for kind, value in tokens:
+                if kind == "number":
+                    pending.append(int(value.lstrip("#")))
+                elif kind == "answer" and pending:
+                    for n in pending:
+                        give(n, ANSWER_WORDS[value])
+                    pending = []
+                else:
+                    raise VoteError(f"Couldn't read {quote(line)}: put yes, maybe or no after each slot number.")
+            if pending:
+                raise VoteError(f"Slot {pending[0]} has no yes, maybe or no after it.")
+            return answers
+        current = YES  # bare numbers ("1, 3") mean yes
+        mentioned = False
+        for kind, value in tokens:
+            if kind == "answer":
+                current, mentioned = ANSWER_WORDS[value], False
+                if current == NO or count == 1:
+                    mentioned = True  # a lone "no" (or "yes" with one slot) is a whole answer
+            elif kind == "all":
+                for n in range(1, count + 1):
+                    give(n, current)
+                mentioned = True
+            else:
+                give(int(value.lstrip("#")), current)
+                mentioned = True
+            if kind == "answer" and count == 1:
+                give(1, current)
+        if not tokens:
+            raise VoteError(f"Couldn't read {quote(line)} as a vote.")
+        if not mentioned:
+            raise VoteError("Please say which slots you mean, e.g. \u201cyes 1, 3\u201d or \u201cyes all\u201d.")
+        return answers
+
+    def vote_instructions(self, p):
+        count = len(p.options)
+        if count == 1:
+            example = "yes"
+        elif count == 2:
+            example = "yes 1; maybe 2"
+        else:
+            example = "yes " + ", ".join(str(n) for n in range(1, count + 1, 2)) + "; maybe 2"
+        return "\n".join(
+            [
+                "To vote, reply with the slot numbers you can make on the first line:",
+                "\u201cyes\u201d then the numbers, and \u201cmaybe\u201d then the ones you could make if need be.",
+                "Slots you don't mention count as no. \u201cyes all\u201d says yes to every slot.",
+                self.reason_hint(p).replace("after a colon on the same line, or on", "on"),
+                "For example:",
+                "",
+                f"    {example}",
+            ]
+        )
+
+    def describe_choices(self, p, choices):
+        chosen = int_choices(choices)
+        return ", ".join(
+            f"Slot {n}: {ANSWER_NAMES.get(chosen.get(o.id, NO), 'no')}"
+            for n, o in enumerate(ordered_options(p), 1)
+        )
+
+    def finish(self, p, results: Results, stances):
+        rows = {r.option_id: r for r in results.options}
+        for s in stances:
+            for option_id, score in self.stance_choices(s).items():
+                row = rows.get(option_id)
+                if row is not None and score == YES:
+                    row.yes += 1
+                elif row is not None and score == MAYBE:
+                    row.maybe += 1
+        for row in results.options:
+            row.no = results.voter_count - row.yes - row.maybe  # unanswered slots are no
+            row.percent = percent(row.yes, results.voter_count)
+        if results.voter_count:
+            slots = {o.id: o for o in p.options}
+            best = min(
+                results.options,
+                key=lambda r: (-r.yes, -r.maybe, slot_time_key(slots[r.option_id])),
+            )
+            results.best_option_id = best.option_id

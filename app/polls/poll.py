@@ -1,0 +1,102 @@
+"""Poll: choose one option, or between min and max options when multiple choice."""
+
+from .base import PollType, VoteError, is_int, int_choices, ordered_options, setting
+from .grammar import OptionMatcher, join_reason, key, spaced_numbers, split_first_line
+
+LIST_SEPARATORS = r"[,;&/]|\s+and\s+|\s+or\s+"
+NONE_WORDS = {"none", "none of the above", "none of them", "neither", "nothing"}
+
+
+def choice_limits(p) -> tuple[int, int]:
+    """(min, max) options a voter must choose; unset means exactly one."""
+    n = len(p.options)
+    low = setting(p, "min_choices", 1)
+    high = setting(p, "max_choices", max(low, 1))
+    return low, min(high, n) if n else high
+
+
+class Poll(PollType):
+    """A simple poll over the group's own options; single choice unless max_choices > 1."""
+
+    name = "poll"
+    label = "Poll"
+    description = "Choose one or more options from a list."
+
+    def check_settings(self, settings, option_names):
+        errors = []
+        low, high = settings.get("min_choices"), settings.get("max_choices")
+        for label, value in (("minimum", low), ("maximum", high)):
+            if value is not None and (not is_int(value) or value < 1):
+                errors.append(f"The {label} number of choices must be a whole number of at least 1.")
+        if is_int(low) and is_int(high) and high < low:
+            errors.append("The maximum number of choices can't be less than the minimum.")
+        if is_int(low) and low > len(option_names):
+            errors.append("The minimum number of choices is more than the number of options.")
+        return errors
+
+    def check_choices(self, p, choices):
+        self.require_known(p, choices)
+        chosen = {i: 1 for i, score in choices.items() if score}
+        low, high = choice_limits(p)
+        if not chosen and setting(p, "allow_none_of_the_above", False):
+            return {}
+        if len(chosen) < low or len(chosen) > high:
+            raise VoteError(f"Please choose {_how_many(low, high)}.")
+        return chosen
+
+    def read(self, p, text):
+        first, rest = split_first_line(text)
+        if not first:
+            raise VoteError("Your reply is empty, so there was no vote to read.")
+        if setting(p, "allow_none_of_the_above", False) and key(first) in NONE_WORDS:
+            return {}, rest
+        matcher = OptionMatcher(ordered_options(p))
+        tries = [(first, None)]
+        if ":" in first:  # "1, 3: cheapest two" — the reason may follow a colon
+            head, _, tail = first.partition(":")
+            tries.append((head, tail))
+        if spaced_numbers(first):
+            tries.insert(0, (spaced_numbers(first), None))  # "1 3"
+        error = None
+        for vote, inline in tries:
+            try:
+                chosen = matcher.resolve_list(vote, LIST_SEPARATORS)
+            except VoteError as e:
+                error = e
+                continue
+            if not chosen:
+                error = VoteError("Your reply's first line doesn't name any option.")
+                continue
+            return {o.id: 1 for o in chosen}, join_reason(inline, rest)
+        raise error
+
+    def vote_instructions(self, p):
+        options = ordered_options(p)
+        low, high = choice_limits(p)
+        lines = [f"To vote, reply with {_how_many(low, high)} on the first line, by number or name."]
+        if high > 1:
+            lines.append("Separate your choices with commas.")
+        if setting(p, "allow_none_of_the_above", False):
+            lines.append("Reply \u201cnone\u201d if none of the options suit you.")
+        lines.append(self.reason_hint(p))
+        count = min(max(low, 2 if high > 1 else 1), len(options))
+        picks = options[:count]
+        lines += [
+            "For example:",
+            "",
+            "    " + ", ".join(str(n) for n in range(1, count + 1)),
+            "or:",
+            "    " + ", ".join(o.name for o in picks),
+        ]
+        return "\n".join(lines)
+
+    def describe_choices(self, p, choices):
+        chosen = int_choices(choices)
+        names = [o.name for o in ordered_options(p) if chosen.get(o.id)]
+        return ", ".join(names) or "None of the above"
+
+
+def _how_many(low: int, high: int) -> str:
+    if low == high:
+        return "one option" if low == 1 else f"exactly {low} options"
+    return f"between {low} and {high} options"

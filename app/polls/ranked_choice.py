@@ -1,0 +1,151 @@
+"""Ranked choice: order the options; tallied by Borda count and by instant runoff.
+
+A ballot's scores are (number of options − rank index), so the first choice
+scores highest and the Borda total per option is just the summed scores.
+
+Instant runoff: each round, every ballot counts for its highest-ranked option
+still in the race. An option with more than half of the continuing (not yet
+exhausted) ballots wins. Otherwise one option is eliminated: the one with the
+fewest votes this round; ties go to the option with fewer votes in the
+previous round (no previous round: skip), then the lower Borda total, then
+the option shown later in the list.
+"""
+
+from .base import PollType, Results, Round, VoteError, is_int, int_choices, ordered_options, percent, setting
+from .grammar import OptionMatcher, join_reason, ordinal, spaced_numbers, split_first_line
+
+LIST_SEPARATORS = r"[,;>]|\s+then\s+|\s*-+>\s*"
+
+
+def minimum_rank(p) -> int:
+    """How many options a ballot must rank (unset: at least one), capped at the number of options."""
+    return min(setting(p, "minimum_rank", 1), len(p.options)) or 1
+
+
+def ballot(choices: dict[int, int], order: dict[int, int]) -> list[int]:
+    """Option ids from first choice to last: highest score first, display order breaks equal scores."""
+    ranked = [i for i, s in choices.items() if s > 0 and i in order]
+    return sorted(ranked, key=lambda i: (-choices[i], order[i]))
+
+
+def instant_runoff(option_ids: list[int], ballots: list[list[int]], borda: dict[int, int]):
+    """Run instant runoff over `ballots` (ids best first); return (rounds, winner id or None)."""
+    position = {o: i for i, o in enumerate(option_ids)}
+    remaining = list(option_ids)
+    rounds: list[Round] = []
+    previous: dict[int, int] = {}
+    while remaining:
+        counts = dict.fromkeys(remaining, 0)
+        exhausted = 0
+        for b in ballots:
+            top = next((o for o in b if o in counts), None)
+            if top is None:
+                exhausted += 1
+            else:
+                counts[top] += 1
+        continuing = len(ballots) - exhausted
+        number = len(rounds) + 1
+        leader = max(remaining, key=lambda o: (counts[o], -position[o]))
+        if continuing and counts[leader] * 2 > continuing:
+            rounds.append(Round(number, counts, continuing, exhausted, winner_id=leader))
+            return rounds, leader
+        if not continuing:
+            if rounds or ballots:
+                rounds.append(Round(number, counts, continuing, exhausted))
+            return rounds, None
+        loser = min(
+            remaining,
+            key=lambda o: (counts[o], previous.get(o, 0), borda.get(o, 0), -position[o]),
+        )
+        rounds.append(Round(number, counts, continuing, exhausted, eliminated_id=loser))
+        remaining.remove(loser)
+        previous = counts
+    return rounds, None
+
+
+class RankedChoice(PollType):
+    """Rank the options in order of preference, at least `minimum_rank` of them."""
+
+    name = "ranked_choice"
+    label = "Ranked choice"
+    description = "Put the options in your order of preference."
+
+    def check_settings(self, settings, option_names):
+        rank = settings.get("minimum_rank")
+        if rank is not None and (not is_int(rank) or rank < 1):
+            return ["The number of options to rank must be at least 1."]
+        if rank is not None and rank > len(option_names):
+            return ["The number of options to rank is more than the number of options."]
+        return []
+
+    def check_choices(self, p, choices):
+        self.require_known(p, choices)
+        n = len(p.options)
+        ranked = {i: s for i, s in choices.items() if s}
+        scores = sorted(ranked.values(), reverse=True)
+        if scores != list(range(n, n - len(scores), -1)):
+            raise VoteError("Please rank each option once, from your first choice down.")
+        need = minimum_rank(p)
+        if len(ranked) < need:
+            raise VoteError(f"Please rank at least {need} options.")
+        return ranked
+
+    def read(self, p, text):
+        first, rest = split_first_line(text)
+        if not first:
+            raise VoteError("Your reply is empty, so there was no vote to read.")
+        matcher = OptionMatcher(ordered_options(p))
+        tries = [(first, None)]
+        if ":" in first:
+            head, _, tail = first.partition(":")
+            tries.append((head, tail))
+        if spaced_numbers(first):
+            tries.insert(0, (spaced_numbers(first), None))  # "3 1 2"
+        error = None
+        for vote, inline in tries:
+            try:
+                order = matcher.resolve_list(vote, LIST_SEPARATORS)
+            except VoteError as e:
+                error = e
+                continue
+            seen = set()
+            for o in order:
+                if o.id in seen:
+                    raise VoteError(f"You ranked \u201c{o.name}\u201d more than once.")
+                seen.add(o.id)
+            n = len(p.options)
+            return {o.id: n - i for i, o in enumerate(order)}, join_reason(inline, rest)
+        raise error
+
+    def vote_instructions(self, p):
+        options = ordered_options(p)
+        need = minimum_rank(p)
+        example = list(reversed(options))[: max(need, min(3, len(options)))]
+        numbers = [options.index(o) + 1 for o in example]
+        what = "all the options" if need >= len(options) else f"at least {need} option{'s' if need != 1 else ''}"
+        return "\n".join(
+            [
+                f"To vote, rank {what} on the first line, your favourite first,",
+                "by name or number, separated by commas.",
+                self.reason_hint(p),
+                "For example:",
+                "",
+                "    " + ", ".join(o.name for o in example),
+                "or:",
+                "    " + ", ".join(str(n) for n in numbers),
+            ]
+        )
+
+    def describe_choices(self, p, choices):
+        order = {o.id: i for i, o in enumerate(ordered_options(p))}
+        names = {o.id: o.name for o in p.options}
+        ranked = ballot(int_choices(choices), order)
+        return ", ".join(f"{ordinal(i)} {names[o]}" for i, o in enumerate(ranked, 1)) or "Nothing ranked"
+
+    def finish(self, p, results: Results, stances):
+        for row in results.options:
+            row.percent = percent(row.score_total, results.total_score)
+        order = {o.id: i for i, o in enumerate(ordered_options(p))}
+        ballots = [ballot(self.stance_choices(s), order) for s in stances]
+        borda = {row.option_id: row.score_total for row in results.options}
+        results.rounds, results.winner_id = instant_runoff(list(order), ballots, borda)

@@ -1,0 +1,79 @@
+"""Score: every option gets a score between the poll's minimum and maximum."""
+
+from .base import PollType, Results, VoteError, is_int, int_choices, ordered_options, percent, setting
+from .grammar import OptionMatcher, pairs_to_choices, read_scored_lines
+
+DEFAULT_MIN, DEFAULT_MAX = 0, 9
+
+
+def score_range(p) -> tuple[int, int]:
+    """The (min, max) score, with the defaults Loomio uses."""
+    return setting(p, "min_score", DEFAULT_MIN), setting(p, "max_score", DEFAULT_MAX)
+
+
+class Score(PollType):
+    """Score each option; results show the total and average per option."""
+
+    name = "score"
+    label = "Score poll"
+    description = "Give every option a score, e.g. from 0 to 9."
+    zero_is_an_answer = True
+
+    def check_settings(self, settings, option_names):
+        low = settings.get("min_score", DEFAULT_MIN)
+        high = settings.get("max_score", DEFAULT_MAX)
+        low = DEFAULT_MIN if low is None else low
+        high = DEFAULT_MAX if high is None else high
+        if not (is_int(low) and is_int(high)):
+            return ["Scores must be whole numbers."]
+        if high <= low:
+            return ["The maximum score must be more than the minimum."]
+        if high - low > 1000:
+            return ["The score range is too wide (at most 1000 apart)."]
+        return []
+
+    def check_choices(self, p, choices):
+        self.require_known(p, choices)
+        low, high = score_range(p)
+        missing = [o.name for o in ordered_options(p) if o.id not in choices]
+        if missing:
+            raise VoteError("Please score every option; missing: " + ", ".join(missing) + ".")
+        names = {o.id: o.name for o in p.options}
+        for option_id, value in choices.items():
+            if not low <= value <= high:
+                raise VoteError(
+                    f"The score for \u201c{names[option_id]}\u201d is {value}; "
+                    f"scores go from {low} to {high}."
+                )
+        return dict(choices)
+
+    def read(self, p, text):
+        pairs, reason = read_scored_lines(text, OptionMatcher(ordered_options(p)), "scores")
+        return pairs_to_choices(pairs, "scored"), reason
+
+    def vote_instructions(self, p):
+        low, high = score_range(p)
+        options = ordered_options(p)
+        span = list(range(high, low - 1, -1)) or [low]
+        example = [(o, span[(i * 3) % len(span)]) for i, o in enumerate(options)]
+        return "\n".join(
+            [
+                f"To vote, give every option a score from {low} to {high}, by name or number,",
+                "on the first line separated by commas, or one per line.",
+                self.reason_hint(p).replace("after a colon on the same line, or on", "on"),
+                "For example:",
+                "",
+                "    " + ", ".join(f"{o.name}={v}" for o, v in example),
+                "or:",
+                "    " + ", ".join(f"{n}={v}" for n, (_, v) in enumerate(example, 1)),
+            ]
+        )
+
+    def describe_choices(self, p, choices):
+        chosen = int_choices(choices)
+        return ", ".join(f"{o.name}: {chosen[o.id]}" for o in ordered_options(p) if o.id in chosen)
+
+    def finish(self, p, results: Results, stances):
+        for row in results.options:
+            row.percent = percent(row.score_total, results.total_score)
+            row.average = row.score_total / row.voter_count if row.voter_count else None
