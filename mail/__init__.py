@@ -1,0 +1,1 @@
+"""Inbound email: SMTP server, parsing, classification, trimming and commands."""

@@ -1,0 +1,344 @@
+"""Tell a member's mail apart from bounces, complaints, loops and auto-replies.
+
+Pure functions over a parsed :class:`email.message.EmailMessage` and the SMTP
+envelope; the pipeline decides what to do with each kind.  Checked in this
+order, because e.g. a bounce also has a null envelope sender and an
+auto-reply may quote one of our Message-IDs:
+
+complaint → bounce → loop → auto_reply → human
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from email.message import EmailMessage, Message
+from email.utils import getaddresses
+
+__all__ = [
+    "HUMAN", "AUTO_REPLY", "BOUNCE", "COMPLAINT", "LOOP",
+    "Classification", "classify", "parse_bytes", "sender_address",
+]
+
+HUMAN = "human"
+AUTO_REPLY = "auto_reply"
+BOUNCE = "bounce"
+COMPLAINT = "complaint"
+LOOP = "loop"
+
+
+@dataclass(frozen=True)
+class Classification:
+    """What kind of mail this is, and why we think so.
+
+    For a bounce, ``bounce_address`` is the address that failed and ``hard``
+    says whether the failure is permanent (5.x.x) or not (4.x.x), None when the
+    report does not say.  For a complaint, ``bounce_address`` is the address of
+    the recipient who complained, when the report names it.
+    """
+
+    kind: str
+    reason: str
+    bounce_address: str | None = None
+    hard: bool | None = None
+
+
+# --- Parsing -----------------------------------------------------------------
+
+def parse_bytes(raw: bytes) -> EmailMessage:
+    """Parse raw mail leniently; never raises (garbage becomes a message body)."""
+    # NULs break header parsing and have no business in mail; several real
+    # messages also start with blank lines, which would make everything a body.
+    cleaned = raw.replace(b"\x00", b"").lstrip(b" \t\r\n")
+    try:
+        msg = email.message_from_bytes(cleaned, policy=email.policy.default)
+        if isinstance(msg, EmailMessage):
+            return msg
+    except Exception:  # noqa: BLE001 - the parser is defensive, but be sure
+        pass
+    fallback = EmailMessage()
+    fallback.set_payload(cleaned.decode("utf-8", "replace"))
+    return fallback
+
+
+def header(msg: Message, name: str) -> str:
+    """One header as text ("" if absent); falls back to the raw value if undecodable."""
+    try:
+        value = msg.get(name)
+        return "" if value is None else str(value)
+    except Exception:  # noqa: BLE001 - malformed headers can make the policy raise
+        return raw_header(msg, name)
+
+
+def raw_header(msg: Message, name: str) -> str:
+    """One header exactly as received, unfolded ("" if absent)."""
+    for key, value in msg.raw_items():
+        if key.lower() == name.lower():
+            return re.sub(r"\r?\n[ \t]", " ", str(value)).strip()
+    return ""
+
+
+def _addresses(value: str) -> list[str]:
+    """The lower-cased addr-specs in an address header value."""
+    try:
+        pairs = getaddresses([value])
+    except Exception:  # noqa: BLE001
+        return []
+    return [addr.lower() for _, addr in pairs if "@" in addr and not addr.startswith("@")]
+
+
+def sender_address(msg: Message) -> str | None:
+    """The From address, lower-cased, or None if missing or has no ``user@domain``."""
+    try:
+        parsed = [a.addr_spec for a in msg["From"].addresses] if msg["From"] is not None else []
+    except Exception:  # noqa: BLE001 - fall back to the looser parsers below
+        parsed = []
+    for address in parsed:
+        local, _, domain = address.rpartition("@")
+        if local and domain and not local.startswith('"') and " " not in address:
+            return address.lower()
+    # "Foo [INVALID] <foo@example.com>" defeats the strict parser, but the
+    # angle-bracketed address is unambiguous.
+    raw = raw_header(msg, "From")
+    if match := _ANGLE_ADDRESS.search(raw):
+        return match.group(1).lower()
+    addresses = _addresses(raw)
+    return addresses[0] if addresses else None
+
+
+_ANGLE_ADDRESS = re.compile(r"<\s*([^<>\s@\"]+@[^<>\s@]+\.[^<>\s@]+)\s*>")
+
+
+def _domain(address: str | None) -> str:
+    return address.rpartition("@")[2] if address else ""
+
+
+def _local(address: str | None) -> str:
+    return address.rpartition("@")[0] if address else ""
+
+
+# --- Complaints (RFC 5965) and bounces (RFC 3464) ---------------------------------
+
+def _report_type(msg: Message) -> str | None:
+    if msg.get_content_type() != "multipart/report":
+        return None
+    return (msg.get_param("report-type") or "").lower() or None
+
+
+def _report_blocks(msg: Message, content_type: str) -> list[Message]:
+    """The header blocks of the report part (e.g. ``message/delivery-status``)."""
+    for part in msg.walk():
+        if part.get_content_type() != content_type:
+            continue
+        payload = part.get_payload()
+        if isinstance(payload, list):
+            return [block for block in payload if isinstance(block, Message)]
+        if isinstance(payload, str):  # some generators do not parse it; do it ourselves
+            return [email.message_from_string(block, policy=email.policy.default)
+                    for block in re.split(r"\n\s*\n", payload.replace("\r\n", "\n")) if block.strip()]
+    return []
+
+
+def _typed_address(value: str) -> str | None:
+    """``rfc822; someone@example.com`` → ``someone@example.com``."""
+    _, _, address = value.rpartition(";")
+    address = address.strip().strip("<>").strip().lower()
+    return address if "@" in address else None
+
+
+_ENHANCED_STATUS = re.compile(r"\b([245])\.\d{1,3}\.\d{1,3}\b")
+_BASIC_STATUS = re.compile(r"\b([245])\d\d\b")
+
+
+def _is_hard(status: str, diagnostic: str) -> bool | None:
+    """5.x.x is permanent, 4.x.x transient; else guess from the SMTP reply code."""
+    for pattern, text in ((_ENHANCED_STATUS, status), (_ENHANCED_STATUS, diagnostic),
+                          (_BASIC_STATUS, diagnostic)):
+        if match := pattern.search(text):
+            return {"5": True, "4": False}.get(match.group(1))
+    return None
+
+
+def _delivery_failure(msg: Message) -> tuple[str | None, bool | None]:
+    """(failed address, hard) from a DSN; the first failed recipient wins."""
+    recipients = [block for block in _report_blocks(msg, "message/delivery-status")
+                  if header(block, "Final-Recipient") or header(block, "Original-Recipient")]
+    failed = [b for b in recipients if header(b, "Action").strip().lower() in ("failed", "delayed")]
+    for block in failed or recipients:
+        # The original recipient is the address we sent to; the final one may be
+        # where it was forwarded to.
+        address = (_typed_address(header(block, "Original-Recipient"))
+                   or _typed_address(header(block, "Final-Recipient")))
+        return address, _is_hard(header(block, "Status"), header(block, "Diagnostic-Code"))
+    return None, None
+
+
+def _complainant(msg: Message) -> str | None:
+    for block in _report_blocks(msg, "message/feedback-report"):
+        for name in ("Original-Rcpt-To", "Removal-Recipient"):
+            if addresses := _addresses(header(block, name)):
+                return addresses[0]
+    for part in msg.walk():
+        if part.get_content_type() in ("message/rfc822", "text/rfc822-headers"):
+            payload = part.get_payload()
+            original = payload[0] if isinstance(payload, list) and payload else None
+            if isinstance(original, Message) and (addresses := _addresses(header(original, "To"))):
+                return addresses[0]
+    return None
+
+
+_DAEMON_LOCALS = {"mailer-daemon", "postmaster", "mail-daemon", "maildaemon"}
+_DSN_SUBJECT = re.compile(
+    r"undeliver|undelivered|delivery (?:status notification|failure|has failed|failed)"
+    r"|returned (?:mail|to sender)|failure notice|mail delivery (?:failed|failure|system)"
+    r"|could not be delivered|non[- ]?delivery|unzustellbar|non remis|no se puede entregar",
+    re.IGNORECASE,
+)
+
+
+def _looks_like_daemon_bounce(msg: Message, sender: str | None, envelope_from: str | None) -> bool:
+    """From MAILER-DAEMON/postmaster with a DSN-like subject (non-RFC 3464 bounces)."""
+    raw_from = header(msg, "From").lower()
+    senders = [_local(sender), _local(envelope_from) or (envelope_from or "").strip("<>").lower()]
+    from_daemon = any(s in _DAEMON_LOCALS for s in senders) or any(d in raw_from for d in _DAEMON_LOCALS)
+    return from_daemon and bool(_DSN_SUBJECT.search(header(msg, "Subject")))
+
+
+def _is_our_bounce_address(address: str, our_domain: str) -> bool:
+    local, _, domain = address.rpartition("@")
+    return domain == our_domain and (local == "bounces" or local.startswith("bounces+"))
+
+
+# --- Loops ---------------------------------------------------------------------
+
+# Addresses we send from or receive on; mail *from* them is our own mail coming back.
+_OWN_LOCALS = {"notifications", "bounces", "reply", "noreply", "no-reply"}
+
+
+def _is_own_address(address: str | None, our_domain: str, own_addresses: Collection[str]) -> bool:
+    if not address:
+        return False
+    if address in own_addresses:
+        return True
+    local, _, domain = address.rpartition("@")
+    return domain == our_domain and local.split("+", 1)[0] in _OWN_LOCALS
+
+
+def _message_ids(msg: Message, *names: str) -> list[str]:
+    ids: list[str] = []
+    for name in names:
+        ids += [i.lower() for i in re.findall(r"<([^<>\s]+)>", header(msg, name))]
+    return ids
+
+
+def _loop_reason(msg: Message, sender: str | None, *, our_domain: str,
+                 our_message_id_domain: str, own_addresses: Collection[str]) -> str | None:
+    if header(msg, "X-Quorum-Loop"):
+        return "X-Quorum-Loop header present"
+    list_id = header(msg, "List-Id").lower()
+    if our_domain and re.search(rf"[.<]{re.escape(our_domain)}>?\s*$", list_id):
+        return "carries our List-Id"
+    if _is_own_address(sender, our_domain, own_addresses):
+        return f"sent from our own address {sender}"
+    # Our Message-ID on mail from our domain: our own outgoing mail came back.
+    # (Not In-Reply-To: every member's reply carries one of ours there.)
+    ours = [i for i in _message_ids(msg, "Message-ID") if _domain(i) == our_message_id_domain]
+    if ours and _domain(sender) == our_domain:
+        return f"our own Message-ID <{ours[0]}> from our domain"
+    return None
+
+
+# --- Auto-replies (RFC 3834 and folklore) -------------------------------------------
+
+_AUTO_PRECEDENCE = {"bulk", "junk", "list", "auto_reply", "auto-reply"}
+# Set by vacation responders and autoresponders.  Deliberately missing:
+# X-Auto-Response-Suppress, which Outlook adds to ordinary mail.
+_AUTO_HEADERS = ("X-Autoreply", "X-Autorespond", "X-Auto-Reply", "X-Autoreply-From",
+                 "X-Mail-Autoreply", "X-Autogenerated", "X-FC-MachineGenerated", "X-Cron-Env")
+_AUTO_SUBJECT = re.compile(
+    r"^\s*(?:"
+    r"out of (?:the )?office(?: autoreply)?|automatic reply|auto[- ]?reply|auto[- ]?response"
+    r"|autosvar|automatiskt svar|automatisk svar|abwesenheitsnotiz|automatische antwort"
+    r"|réponse automatique|reponse automatique|respuesta automática|respuesta automatica"
+    r"|fuera de la oficina|risposta automatica|fuori sede|automatisch antwoord|afwezig"
+    r"|frånvaro|frånvaromeddelande|automaattinen vastaus|resposta automática|resposta automatica"
+    r"|odpowiedź automatyczna|автоматический ответ|自动回复|自動回覆|自動応答|자동 응답"
+    r"|on vacation|vacation reply"
+    r")\s*(?::|$)",
+    re.IGNORECASE,
+)
+_NO_REPLY_LOCAL = re.compile(r"^(?:no[-_.]?reply|do[-_.]?not[-_.]?reply|mailer-daemon|postmaster)(?:[+-].*)?$")
+
+
+def _auto_reply_reason(msg: Message, sender: str | None, envelope_from: str | None) -> str | None:
+    auto_submitted = header(msg, "Auto-Submitted").strip().lower()
+    if auto_submitted and auto_submitted.split(";")[0].strip() != "no":
+        return f"Auto-Submitted: {auto_submitted}"
+    for name in ("Precedence", "X-Precedence"):
+        if (value := header(msg, name).strip().lower()) in _AUTO_PRECEDENCE:
+            return f"{name}: {value}"
+    present = {key.lower() for key in msg.keys()}
+    for name in _AUTO_HEADERS:
+        if name.lower() in present and header(msg, name).strip().lower() not in ("no", "false", "0"):
+            return f"{name} header present"
+    if _AUTO_SUBJECT.search(subject := header(msg, "Subject")):
+        return f"auto-reply subject {subject[:40]!r}"
+    if envelope_from is not None and envelope_from.strip() in ("", "<>"):
+        return "null envelope sender"
+    if sender and _NO_REPLY_LOCAL.match(_local(sender)):
+        return f"sent from {sender}"
+    return None
+
+
+# --- The classifier ------------------------------------------------------------
+
+def classify(
+    msg: Message,
+    *,
+    envelope_from: str | None,
+    our_domain: str,
+    our_message_id_domain: str,
+    recipients: Iterable[str] = (),
+    own_addresses: Collection[str] = (),
+) -> Classification:
+    """Classify incoming mail as human, auto_reply, bounce, complaint or loop.
+
+    ``envelope_from`` is the SMTP MAIL FROM ("" or "<>" for the null sender,
+    None if unknown), ``recipients`` the RCPT TO addresses, ``own_addresses``
+    extra addresses of ours (e.g. group handles) besides notifications@,
+    bounces@ and reply@ on ``our_domain``.
+    """
+    our_domain = our_domain.lower()
+    our_message_id_domain = our_message_id_domain.lower()
+    own = {a.lower() for a in own_addresses}
+    sender = sender_address(msg)
+    envelope = (envelope_from or "").strip().strip("<>").lower() or None
+
+    report_type = _report_type(msg)
+    if report_type == "feedback-report":
+        return Classification(COMPLAINT, "ARF feedback report", _complainant(msg))
+
+    to_bounce_address = [r for r in recipients if _is_our_bounce_address(r.strip("<>").lower(), our_domain)]
+    if report_type == "delivery-status":
+        reason = "delivery status notification"
+    elif to_bounce_address:
+        reason = f"sent to our bounce address {to_bounce_address[0]}"
+    elif _looks_like_daemon_bounce(msg, sender, envelope):
+        reason = "mailer-daemon notice"
+    else:
+        reason = None
+    if reason:
+        address, hard = _delivery_failure(msg)
+        return Classification(BOUNCE, reason, address, hard)
+
+    if loop := _loop_reason(msg, sender, our_domain=our_domain,
+                            our_message_id_domain=our_message_id_domain, own_addresses=own):
+        return Classification(LOOP, loop)
+
+    if auto := _auto_reply_reason(msg, sender, envelope_from):
+        return Classification(AUTO_REPLY, auto)
+
+    return Classification(HUMAN, "no sign of automation")

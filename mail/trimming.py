@@ -1,0 +1,389 @@
+"""Strip quoted text, attributions and signatures from an email reply.
+
+Every line gets a one-letter kind, which turns the message into a short
+"shape" such as ``tteebqqqq`` (text, text, empty, empty, attribution, quotes);
+the trimming rules are regular expressions over that shape.  The approach and
+the language lists follow Discourse's ``email_reply_trimmer`` (MIT), whose
+test corpus this module is checked against; the code is our own.
+
+Public API: ``trim_reply``, ``elide_reply`` and ``extract_embedded_email``.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+__all__ = ["trim_reply", "elide_reply", "extract_embedded_email"]
+
+# Line kinds, one letter each so that a message's shape is a plain string.
+EMPTY, DELIMITER, SIGNATURE, EMBEDDED, HEADER, QUOTE, TEXT = "edsbhqt"
+
+# POSIX [[:blank:]] (tab and the Unicode space separators, not newlines).
+_B_CHARS = r" \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000"
+_B = f"[{_B_CHARS}]"
+_ALPHA = r"[^\W\d_]"
+
+_ML = re.MULTILINE
+_I = re.IGNORECASE
+
+
+def _rx(pattern: str, flags: int = 0) -> re.Pattern[str]:
+    """Compile ``pattern`` line-anchored; ``[BLANK…]``/``BLANK`` stand for POSIX blanks."""
+    pattern = pattern.replace("[BLANK", "[" + _B_CHARS).replace("BLANK", _B)
+    return re.compile(pattern, flags | _ML)
+
+
+# --- Attribution lines ("On <date>, <someone> wrote:") -----------------------
+
+def _on_date_someone_wrote(on: str, wrote: str, stop: str | None = None) -> re.Pattern[str]:
+    """``<on> … <wrote>`` on one (possibly wrapped) line, not crossing another marker."""
+    stop = stop or f"{on}|{wrote}"
+    return _rx(
+        rf"^[BLANK<>-]*(?:{on}) (?:(?!\b(?:{stop})\b).)+?(?:{wrote})[BLANK.:>-]*$",
+        _I | re.DOTALL,
+    )
+
+
+ON_DATE_SOMEONE_WROTE = [
+    _on_date_someone_wrote("在", "写道"),  # Chinese
+    _on_date_someone_wrote("Op", r"het\svolgende\sgeschreven|schreef[^:]+",
+                           r"Op|het\svolgende\sgeschreven|schreef"),  # Dutch
+    _on_date_someone_wrote("In message", "writes"),  # English
+    # "At" is no stop word: "On Wed, at 3 PM, X wrote:" is one attribution.
+    _on_date_someone_wrote("On|At", "wrote|writes|says|said", "On|wrote|writes|says|said"),
+    _on_date_someone_wrote("Le", r"nous\sa\sdit|a\s+écrit"),  # French
+    _on_date_someone_wrote("Am", r"schrieben\sSie"),  # German
+    _on_date_someone_wrote("Am", r"geschrieben|schrieb[^:]+", "Am|geschrieben"),
+    _on_date_someone_wrote("Il", r"ha\sscritto"),  # Italian
+    _on_date_someone_wrote("Dnia|Dňa", r"napisał(?:\(a\))?", "Dnia|Dňa|napisał"),  # Polish
+    _on_date_someone_wrote("Em", "escreveu"),  # Portuguese
+    _on_date_someone_wrote("El", "escribió"),  # Spanish
+]
+
+# "Am 18.09.2013 um 16:24 schrieb Jeff <info@example.com>:" and friends.
+ON_DATE_WROTE_SOMEONE = [
+    _rx(rf"^[BLANK>]*{on}\s.+\s{wrote}\s[^:]+:")
+    for on, wrote in [("Op", "schreef"), ("Am", "schrieb"), ("Den", "skrev"), (r"søn\.", "skrev")]
+]
+
+# "суббота, 14 марта 2015 г. пользователь etewiah написал:" and friends.
+DATE_SOMEONE_WROTE = [
+    _rx(r"\d{4}.{1,80}пользователь.{0,80}\n?.{0,80}?написал:"),  # Russian
+    _rx(r"\d{4}.{1,80}\n?.{0,80}?napisał\(a\):"),  # Polish
+    _rx(r"\d{4}.{1,80}\n?.{0,80}?пише:"),  # Ukrainian
+]
+
+# "Max Mustermann <max@example.com> schrieb am Fr., 28. Apr. 2017 um 11:53 Uhr:"
+SOMEONE_WROTE_ON_DATE = [
+    _rx(r"^.+\bwrote\b\s+\bon\b.+[^:]+:"),
+    _rx(r"^.+\bschrieb\b\s+\bam\b.+[^:]+:"),
+]
+
+# "2016-03-03 17:21 GMT+01:00 Some One"
+ISO_DATE_SOMEONE = _rx(r"^[BLANK>]*20\d\d-\d\d-\d\d \d\d:\d\d GMT\+\d\d:\d\d [BLANK\w]+$")
+
+# "2015-10-18 0:17 GMT+03:00 Matt <info@example.com>:", "вт, 5 янв. 2016 г. в 23:39, Erlend <e@x.org>:"
+DATE_SOMEONE_EMAIL = _rx(r"\d{4}.{1,80}\s?<[^@<>]+@[^@<>.]+\.[^@<>]+>:?$")
+
+# "codinghorror via Discourse Meta wrote:"
+SOMEONE_VIA_SOMETHING_WROTE = _rx(r"^.+ via .+ (?:wrote|schrieb):?BLANK*$")
+
+# "Some One <someone@example.com> wrote:"
+SOMEONE_EMAIL_WROTE = _rx(r"^.+\b[\w.+-]+@[\w.-]+\.\w{2,}\b.+wrote:?$")
+
+# "Posted by mpalmer on 01/21/2016"
+POSTED_BY_SOMEONE_ON_DATE = _rx(r"^[BLANK>]*Posted by .+ on \d{2}/\d{2}/\d{4}$", _I)
+
+# "-----Original Message-----", "Begin forwarded message:", localised.
+FORWARDED_MARKERS = [
+    _rx(r"^[BLANK>]*Begin forwarded message:", _I),
+    _rx(r"^[BLANK>*]*-{2,}BLANK*(?:Forwarded|Original|Reply) MessageBLANK*-{2,}", _I),
+    _rx(r"^[BLANK>]*Début du message transféré :", _I),
+    _rx(r"^[BLANK>*]*-{2,}BLANK*Message transféréBLANK*-{2,}", _I),
+    _rx(r"^[BLANK>*]*-{2,}BLANK*Ursprüngliche NachrichtBLANK*-{2,}", _I),
+    _rx(r"^[BLANK>*]*-{2,}BLANK*Mensaje originalBLANK*-{2,}", _I),
+    _rx(r"^[BLANK>*]*-{2,}BLANK*原始邮件BLANK*-{2,}", _I),
+]
+
+EMBEDDED_MARKERS = [
+    *ON_DATE_SOMEONE_WROTE,
+    *ON_DATE_WROTE_SOMEONE,
+    *DATE_SOMEONE_WROTE,
+    DATE_SOMEONE_EMAIL,
+    *SOMEONE_WROTE_ON_DATE,
+    ISO_DATE_SOMEONE,
+    SOMEONE_VIA_SOMETHING_WROTE,
+    SOMEONE_EMAIL_WROTE,
+    POSTED_BY_SOMEONE_ON_DATE,
+    *FORWARDED_MARKERS,
+]
+
+# Markers that mail clients wrap over several lines; we unwrap them first.
+WRAPPING_MARKERS = [*ON_DATE_SOMEONE_WROTE, *SOMEONE_WROTE_ON_DATE, *DATE_SOMEONE_WROTE, DATE_SOMEONE_EMAIL]
+
+# --- Embedded header blocks ("From: … Sent: … To: … Subject: …") ------------
+
+_DATE_HEADERS = ["Sendt", "Sent", "Date", "Le", "Gesendet", "Enviada em", "Enviado", "Fecha",
+                 "Data", "Datum", "Skickat", "发送时间"]
+_TEXT_HEADERS = [
+    ["Fra", "Til", "Emne"],  # Norwegian
+    ["From", "To", "Cc", "Reply-To", "Subject"],  # English
+    ["De", "Expéditeur", "À", "Destinataire", "Répondre à", "Objet"],  # French
+    ["Von", "An", "Betreff"],  # German
+    ["De", "Para", "Assunto"],  # Portuguese
+    ["De", "Para", "Asunto"],  # Spanish
+    ["Da", "Risposta", "A", "Oggetto"],  # Italian
+    ["Van", "Beantwoorden - Aan", "Aan", "Onderwerp"],  # Dutch
+    ["Från", "Till", "Ämne"],  # Swedish
+    ["发件人", "收件人", "主题"],  # Chinese
+]
+HEADER_LINES = [
+    # Date headers are case-sensitive and need a digit: "Sent: Monday, 3 May 2021 10:00".
+    _rx(rf"^[BLANK*]*(?:{'|'.join(_DATE_HEADERS)})[BLANK*]*:.*\d+"),
+    _rx(rf"^[BLANK*]*(?:{'|'.join(h for group in _TEXT_HEADERS for h in group)})[BLANK*]*:.*\w+", _I),
+]
+
+# --- Signatures and delimiters ---------------------------------------------
+
+SIGNATURES = [
+    _rx(p, _I) for p in [
+        r"^BLANK*從我的 iPhone 傳送",
+        r"^BLANK*\w+ from mobile",
+        r"^BLANK*[(<]*Sent (?:from|via|with|by) .+[)>]*",
+        # Upstream has "From my .{1,20}", which also eats "From my point of view…".
+        r"^BLANK*From my (?:[\w-]+ ){0,2}(?:i?phone|ipad|ipod|android|mobile|cell|tablet|device"
+        r"|blackberry|galaxy|pixel|samsung)\b",
+        r"^BLANK*Get Outlook for ",
+        r"^BLANK*Envoyé depuis (?:mon|Yahoo Mail)",
+        r"^BLANK*Von meinem .+ gesendet",
+        r"^BLANK*Diese Nachricht wurde von .+ gesendet",
+        r"^BLANK*Inviato da ",
+        r"^BLANK*Sendt fra min ",
+        r"^BLANK*Enviado do meu ",
+        r"^BLANK*Enviado desde mi ",
+        r"^BLANK*Verzonden met ",
+        r"^BLANK*Verstuurd vanaf mijn ",
+        r"^BLANK*från min ",
+    ]
+]
+_MARKDOWN_LINK = re.compile(r"\[([^\]]+)\]\([^)]+\)")
+
+# A line made only of these is a delimiter ("-- ", "____", "***"); all after it goes.
+DELIMITER_LINE = _rx(r"^BLANK*[-_,=+~#*ᐧ—]+BLANK*$")
+EMPTY_LINE = _rx(r"^BLANK*$")
+QUOTE_LINE = _rx(r"^BLANK*>")
+
+
+def _is_signature(line: str) -> bool:
+    # Match "Sent from [Outlook](https://…)" as well as the plain text form.
+    plain = _MARKDOWN_LINK.sub(r"\1", line)
+    return any(rx.search(plain) for rx in SIGNATURES)
+
+
+def line_kind(line: str) -> str:
+    """Return the one-letter kind of a single line (see the constants above)."""
+    if EMPTY_LINE.search(line):
+        return EMPTY
+    if DELIMITER_LINE.search(line):
+        return DELIMITER
+    if _is_signature(line):
+        return SIGNATURE
+    if any(rx.search(line) for rx in EMBEDDED_MARKERS):
+        return EMBEDDED
+    if any(rx.search(line) for rx in HEADER_LINES):
+        return HEADER
+    if QUOTE_LINE.search(line):
+        return QUOTE
+    return TEXT
+
+
+# --- Preprocessing ------------------------------------------------------------
+
+_PGP_HEADER = re.compile(r"\A-----BEGIN PGP SIGNED MESSAGE-----\n(?:Hash: \w+)?\s+", _I)
+_PGP_SIGNATURE = re.compile(r"^-----BEGIN PGP SIGNATURE-----$[\s\S]+^-----END PGP SIGNATURE-----", _ML)
+_UNSUBSCRIBE_FOOTER = re.compile(r"^Unsubscribe: .+@.+(?:\n.+http:.+)?\s*\Z", _I | _ML)
+_ALIAS_QUOTE_MARKER = re.compile(r'^.*>{5} "[^"\n]+" == .+ writes:', _ML)
+_ENCLOSED_QUOTE = re.compile(r"^>>> ?(.+) ?>>>$\n([\s\S]+?)\n^<<< ?\1 ?<<<$", _ML)
+_ANGLE_FENCED_QUOTE = re.compile(rf"^>{{4,}}{_B}*$\n([\s\S]+?)\n^<{{4,}}{_B}*$", _ML)
+# Usenet-style "JD> text" prefixes; the space after ">" keeps "C>A>B" (a ranking) as text.
+_INITIALS_QUOTE = re.compile(rf"^((?:{_B}*{_ALPHA}*>)*{_B}*{_ALPHA}+>)(?=[ >]|$)", _ML)
+# "| text" quoting, but not Markdown tables (which have more than one pipe).
+_PIPE_QUOTE = re.compile(rf"^({_B}*)\|(?=[^|\n]*$)", _ML)
+_CODE_BLOCK = re.compile(r"^```\w*$\n.*?^```$", _ML | re.DOTALL)
+_WHITESPACE_RUN = re.compile(r"\n+\s*")
+
+
+def _quote_lines(text: str) -> str:
+    return "\n".join("> " + line for line in text.split("\n"))
+
+
+def _unwrap(match: re.Match[str]) -> str:
+    # Clients wrap long attribution lines; join them again, but only short runs
+    # (a "match" over many lines is more likely a false positive).
+    marker = match.group(0)
+    return marker if marker.count("\n") > 4 else _WHITESPACE_RUN.sub(" ", marker)
+
+
+def _preprocess(text: str) -> str:
+    """Normalise line endings, quoting styles and wrapped attributions."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _PGP_HEADER.sub("", text)
+    text = _PGP_SIGNATURE.sub("", text)
+    text = _UNSUBSCRIBE_FOOTER.sub("", text)
+    text = _ALIAS_QUOTE_MARKER.sub("", text)
+    text = _ENCLOSED_QUOTE.sub(lambda m: _quote_lines(m.group(2)), text)
+    text = _ANGLE_FENCED_QUOTE.sub(lambda m: _quote_lines(m.group(1)), text)
+    text = _INITIALS_QUOTE.sub(lambda m: re.sub(rf"{_ALPHA}+>", ">", m.group(1)), text)
+    text = _PIPE_QUOTE.sub(r"\1>", text)
+    for marker in WRAPPING_MARKERS:
+        text = marker.sub(_unwrap, text)
+    return text.strip()
+
+
+def _hoist_code_blocks(text: str) -> tuple[str, dict[str, str]]:
+    """Replace fenced code blocks by tokens so their lines are never trimmed."""
+    blocks: dict[str, str] = {}
+
+    def stash(match: re.Match[str]) -> str:
+        token = secrets.token_hex(16)
+        blocks[token] = match.group(0)
+        return token
+
+    return _CODE_BLOCK.sub(stash, text), blocks
+
+
+def _restore_code_blocks(text: str, blocks: dict[str, str]) -> str:
+    for token, block in blocks.items():
+        text = text.replace(token, block)
+    return text
+
+
+# --- The rules over the shape -----------------------------------------------
+
+def _demote_lone_headers(shape: str) -> str:
+    """Treat a header-like line with no other header nearby as text.
+
+    Quoted header blocks come in groups ("From:/Sent:/To:/Subject:"); a single
+    "A: 5, C: 3" or "To: everyone" is the member writing (a dot vote, a greeting).
+    """
+    kinds = list(shape)
+    for i, kind in enumerate(shape):
+        if kind == HEADER and HEADER not in shape[max(0, i - 2):i] + shape[i + 1:i + 3]:
+            kinds[i] = TEXT
+    return "".join(kinds)
+
+
+class _Shaped:
+    """Lines of a message together with their shape string."""
+
+    def __init__(self, lines: list[str]):
+        self.lines = lines
+        self.shape = _demote_lone_headers("".join(line_kind(line) for line in lines))
+
+    def keep_before(self, index: int) -> None:
+        self.lines, self.shape = self.lines[:index], self.shape[:index]
+
+    def keep_from(self, index: int) -> None:
+        self.lines, self.shape = self.lines[index:], self.shape[index:]
+
+    def drop(self, kinds: str) -> None:
+        kept = [(line, kind) for line, kind in zip(self.lines, self.shape) if kind not in kinds]
+        self.lines = [line for line, _ in kept]
+        self.shape = "".join(kind for _, kind in kept)
+
+    def search(self, pattern: str) -> re.Match[str] | None:
+        return re.search(pattern, self.shape)
+
+
+def _apply_rules(msg: _Shaped) -> None:
+    """Cut ``msg`` down to the sender's own words (in place)."""
+    # Everything after a delimiter ("-- ", "____") is a signature or a quote.
+    if (m := msg.search(DELIMITER)) is not None:
+        msg.keep_before(m.start())
+
+    msg.drop(SIGNATURE)
+
+    # Bottom-posted: an attribution, quotes, then the reply at the very end.
+    if re.search(r"\Ab[^t]+t[et]*\Z", msg.shape):
+        msg.keep_from(msg.search(r"t[et]*\Z").start())
+        return
+
+    # An attribution not followed by quotes: the rest is the quoted mail.
+    if (m := msg.search(r"te*b[^q]*\Z")) is not None:
+        msg.keep_before(m.start() + 1)
+
+    # An attribution followed by a quote and at most a few lines of text
+    # (a signature, a footer) ends the reply.
+    m = msg.search(r"te*b[eqbh]*([te]*)\Z")
+    if m is not None and m.group(1).count(TEXT) < 7:
+        msg.keep_before(m.start() + 1)
+
+    # Text followed by nothing but quotes: drop the quotes.
+    if (m := msg.search(r"t?e*[qbe]+\Z")) is not None:
+        msg.keep_before(m.start() + 1)
+
+    msg.drop(EMBEDDED)
+
+    # Header blocks often wrap ("To: a,\n b"): make the whole block headers.
+    if (m := msg.search(r"h+[hte]+h+e")) is not None:
+        msg.shape = msg.shape[: m.start()] + HEADER * len(m.group(0)) + msg.shape[m.end():]
+
+    # Three headers in a row after some text: a forwarded/embedded mail.
+    if (m := msg.search(r"t[eq]*h{3,}")) is not None:
+        msg.keep_before(m.start() + 1)
+
+    msg.drop(HEADER)
+
+    # Trailing quotes and blank lines after the reply.
+    if TEXT in msg.shape and (m := msg.search(r"[eq]+\Z")) is not None:
+        msg.keep_before(m.start())
+
+
+def _elided(original: list[str], kept: list[str]) -> str:
+    """The lines of ``original`` that are not in ``kept`` (an ordered subsequence)."""
+    elided: list[str] = []
+    k = 0
+    for line in original:
+        if k < len(kept) and line == kept[k]:
+            k += 1
+        else:
+            elided.append(line)
+    return "\n".join(elided).strip()
+
+
+def elide_reply(text: str) -> tuple[str, str]:
+    """Split a reply into (the sender's own text, what was trimmed away)."""
+    if not text or text.isspace():
+        return "", ""
+    text, blocks = _hoist_code_blocks(_preprocess(text))
+    lines = text.split("\n") if text else []
+    msg = _Shaped(lines)
+    _apply_rules(msg)
+    trimmed = _restore_code_blocks("\n".join(msg.lines).strip(), blocks)
+    return trimmed, _restore_code_blocks(_elided(lines, msg.lines), blocks)
+
+
+def trim_reply(text: str) -> str:
+    """Return only what the sender wrote: no quotes, attributions or signatures."""
+    return elide_reply(text)[0]
+
+
+def extract_embedded_email(text: str) -> tuple[str, str] | None:
+    """Find a forwarded/embedded mail: (the embedded mail, the text before it), or None."""
+    if not text or text.isspace():
+        return None
+    lines = _preprocess(text).split("\n")
+    shape = "".join(line_kind(line) for line in lines)
+    if (m := re.search(r"(?:h[eqd]*?){3,}[tq]", shape)) is not None:
+        index = m.start()
+        embedded = "\n".join(lines[index:]).strip()
+    elif (m := re.search(r"b[eqd]*[tq]", shape)) is not None:
+        # macOS/iOS Mail put the forwarded mail in a quote: unquote it.
+        index = m.start()
+        embedded = "\n".join(re.sub(r"^>\s*", "", line) for line in lines[index + 1:]).strip()
+    else:
+        return None
+    end_of_before = re.search(r"e*(?:b[eqd]*|b*[ed]*)\Z", shape[:index])
+    before = "\n".join(lines[: end_of_before.start()]).strip()
+    return embedded, before
