@@ -213,6 +213,11 @@ class _Converter(HTMLParser):
             return
         self.out.write(_WHITESPACE.sub(" ", data), self.depth)
 
+    def close_all(self) -> None:
+        """End every element left open (unclosed tags, truncated mail)."""
+        if self.stack:
+            self._close(self.stack[0].tag)
+
     # --- helpers
     def _close(self, tag: str) -> None:
         """Close the innermost open ``tag`` and anything left open inside it."""
@@ -271,6 +276,5 @@ def html_to_text(html: str) -> str:
         converter.close()
     except Exception:  # noqa: BLE001 - html.parser can choke on hostile markup; keep what we have
         pass
-    if converter.link_text:
-        converter.out.write(" ".join(converter.link_text), converter.depth)
+    converter.close_all()
     return converter.out.text()

@@ -171,6 +171,12 @@ _MARKDOWN_LINK = re.compile(r"\[([^\]]+)\]\([^)]+\)")
 
 # A line made only of these is a delimiter ("-- ", "____", "***"); all after it goes.
 DELIMITER_LINE = _rx(r"^BLANK*[-_,=+~#*ᐧ—]+BLANK*$")
+# "## Please type your reply above this line ##" in the mail we sent: the reply ends there.
+REPLY_ABOVE_MARKER = _rx(
+    r"^[BLANK>#*-]*(?:.{0,40}\breply above this line|.{0,40}\bAntwort oberhalb dieser Zeile"
+    r"|.{0,40}\bau-dessus de cette ligne|.{0,40}\bencima de esta línea)",
+    _I,
+)
 EMPTY_LINE = _rx(r"^BLANK*$")
 QUOTE_LINE = _rx(r"^BLANK*>")
 
@@ -185,7 +191,7 @@ def line_kind(line: str) -> str:
     """Return the one-letter kind of a single line (see the constants above)."""
     if EMPTY_LINE.search(line):
         return EMPTY
-    if DELIMITER_LINE.search(line):
+    if DELIMITER_LINE.search(line) or REPLY_ABOVE_MARKER.search(line):
         return DELIMITER
     if _is_signature(line):
         return SIGNATURE
