@@ -1,0 +1,71 @@
+"""Quorum: group discussions and decisions you can take part in by email alone."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app: configuration → extensions → blueprints → CLI. Nothing runs at import."""
+    from . import config as config_module
+
+    settings = config_module.load(config)
+    app = Flask(
+        __name__,
+        instance_path=settings["QUORUM_INSTANCE"],
+        template_folder=str(config_module.PROJECT_ROOT / "templates"),
+        static_folder=str(config_module.PROJECT_ROOT / "static"),
+        static_url_path="/static",
+    )
+    app.config.update(settings)
+    configure_logging(app)
+    configure_database(app)
+    configure_extensions(app)
+    configure_templates(app)
+    register_blueprints(app)
+    register_cli(app)
+    return app
+
+
+def configure_logging(app: Flask) -> None:
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def configure_database(app: Flask) -> None:
+    from .db import init_app
+
+    init_app(app)
+
+
+def configure_extensions(app: Flask) -> None:
+    from . import queue, security
+    from .auth_session import init_login
+    from .extensions import csrf, limiter, migrate
+    from .extensions import db
+
+    queue.init_app(app)
+    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    init_login(app)
+    security.init_app(app)
+
+
+def configure_templates(app: Flask) -> None:
+    from .web.templating import init_app
+
+    init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from .web import register
+
+    register(app)
+
+
+def register_cli(app: Flask) -> None:
+    from .cli import register
+
+    register(app)

@@ -1,0 +1,179 @@
+"""The `quorum` command: a Flask CLI group (run `quorum --help`)."""
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+
+def _create_app(*_args, **_kwargs) -> Flask:
+    from . import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False, add_version_option=False)
+def main() -> None:
+    """Quorum: group discussions and decisions, by email or in the browser."""
+
+
+def register(app: Flask) -> None:
+    """Attach the commands to the app's CLI (so `flask --app wsgi` has them too)."""
+    for command in (serve, web, smtp, worker, scheduler, demo, user_group, group_group):
+        app.cli.add_command(command)
+    _register_optional(app)
+
+
+def _register_optional(app: Flask) -> None:
+    """Command groups that live next to the code they drive."""
+    import importlib
+
+    for module_name, attr in EXTRA_COMMANDS:
+        module = importlib.import_module(module_name, __package__)
+        app.cli.add_command(getattr(module, attr))
+
+
+# (module, attribute) of further click commands, added by later areas.
+EXTRA_COMMANDS: list[tuple[str, str]] = []
+
+
+@click.command()
+@with_appcontext
+def serve() -> None:
+    """Run everything in one foreground process: web, SMTP, worker, scheduler."""
+    from .supervisor import run_all
+
+    sys.exit(run_all(current_app))
+
+
+@click.command()
+@with_appcontext
+def web() -> None:
+    """Run the web app under gunicorn on WEB_LISTEN."""
+    import os
+
+    cfg = current_app.config
+    os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", *gunicorn_args(cfg)])
+
+
+def gunicorn_args(cfg) -> list[str]:
+    return [
+        "--bind", cfg["WEB_LISTEN"], "--workers", str(cfg["WEB_WORKERS"]), "--worker-class", "gthread",
+        "--threads", "4", "--access-logfile", "-", "--forwarded-allow-ips", "127.0.0.1",
+        "--graceful-timeout", "10", "--timeout", "60", "wsgi:app",
+    ]
+
+
+@click.command()
+@with_appcontext
+def smtp() -> None:
+    """Run the inbound SMTP server on SMTP_LISTEN."""
+    from mail.server import run_forever
+
+    run_forever(current_app._get_current_object())
+
+
+@click.command()
+@click.option("--burst", is_flag=True, help="Work until the queue is empty, then exit.")
+@with_appcontext
+def worker(burst: bool) -> None:
+    """Run an RQ worker for Quorum's jobs."""
+    from rq import SimpleWorker
+
+    from .queue import redis_client
+
+    # SimpleWorker runs jobs in-process: no fork per job, one database pool per worker.
+    SimpleWorker(["default"], connection=redis_client()).work(burst=burst, with_scheduler=True)
+
+
+@click.command()
+@with_appcontext
+def scheduler() -> None:
+    """Run the periodic jobs (auto-close polls, digests, sweeps) with RQ's cron scheduler."""
+    from .schedule import build_scheduler
+
+    build_scheduler(current_app._get_current_object()).start()
+
+
+@click.command()
+@click.option("--force", is_flag=True, help="Seed even if the instance already has data.")
+@with_appcontext
+def demo(force: bool) -> None:
+    """Fill the instance with a realistic demo organisation and print a sign-in link."""
+    from .demo import seed_demo
+
+    result = seed_demo(force=force)
+    if result is None:
+        click.echo("The instance already has data; nothing seeded (use --force).")
+        return
+    click.echo(f"Demo organisation ready: {result['groups']} groups, {result['members']} members.")
+    click.echo(f"Sign in as the demo admin ({result['admin_email']}): {result['link']}")
+
+
+@click.group("user")
+def user_group() -> None:
+    """Manage accounts."""
+
+
+@user_group.command("create")
+@click.argument("email")
+@click.option("--name", default="", help="Display name.")
+@click.option("--site-admin", is_flag=True, help="Make this person a site operator.")
+@with_appcontext
+def user_create(email: str, name: str, site_admin: bool) -> None:
+    from .extensions import db
+    from .services.accounts import create_user
+    from .services.errors import DomainError
+
+    try:
+        user = create_user(email=email, name=name, verified=True)
+    except DomainError as error:
+        raise click.ClickException(error.message) from None
+    user.is_site_admin = site_admin
+    db.session.commit()
+    click.echo(f"Created user {user.id} <{user.email}>")
+
+
+@click.group("group")
+def group_group() -> None:
+    """Manage groups."""
+
+
+@group_group.command("create")
+@click.argument("name")
+@click.option("--handle", required=True, help="Short name; also the group's email address.")
+@click.option("--admin", "admin_email", required=True, help="Email of the first admin (created if new).")
+@click.option("--privacy", type=click.Choice(["open", "closed", "secret"]), default="closed")
+@with_appcontext
+def group_create(name: str, handle: str, admin_email: str, privacy: str) -> None:
+    from .services.accounts import create_user, user_by_email
+    from .services.errors import DomainError
+    from .services.groups import create_group
+
+    try:
+        admin = user_by_email(admin_email) or create_user(email=admin_email, verified=True)
+        group = create_group(actor_id=admin.id, name=name, handle=handle, privacy=privacy)
+    except DomainError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"Created group {group.handle} ({group.privacy}); admin <{admin.email}>")
+
+
+@group_group.command("add-member")
+@click.argument("handle")
+@click.argument("email")
+@click.option("--admin", "as_admin", is_flag=True, help="Add as an admin.")
+@with_appcontext
+def group_add_member(handle: str, email: str, as_admin: bool) -> None:
+    from .services.accounts import create_user, user_by_email
+    from .services.errors import DomainError
+    from .services.groups import add_member, group_by_handle
+
+    try:
+        group = group_by_handle(handle)
+        user = user_by_email(email) or create_user(email=email, verified=True)
+        add_member(group_id=group.id, user_id=user.id, role="admin" if as_admin else "member")
+    except DomainError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"Added <{user.email}> to {group.handle}")

@@ -1,0 +1,106 @@
+"""Configuration: defaults, and the environment read in one place."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _read_dotenv(path: Path) -> dict[str, str]:
+    """Parse a minimal KEY=VALUE file (comments and blank lines ignored)."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        values[key.strip()] = value.strip().strip('"').strip("'")
+    return values
+
+
+def instance_path(env: dict[str, str] | None = None) -> Path:
+    env = os.environ if env is None else env
+    return Path(env.get("QUORUM_INSTANCE") or PROJECT_ROOT / "instance").resolve()
+
+
+def _secret(path: Path, name: str, nbytes: int = 32) -> str:
+    """Read a generated secret from `instance/`, creating it (mode 600) the first time."""
+    file = path / name
+    if file.is_file():
+        return file.read_text().strip()
+    path.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(nbytes)
+    fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value + "\n")
+    return value
+
+
+def load(overrides: dict | None = None) -> dict:
+    """Build the app configuration from the environment and `instance/.env`.
+
+    The process environment wins over `instance/.env`; `overrides` (tests) win over both.
+    """
+    overrides = dict(overrides or {})
+    folder = Path(overrides.get("QUORUM_INSTANCE") or instance_path()).resolve()
+    env = {**_read_dotenv(folder / ".env"), **os.environ}
+
+    def get(key: str, default: str | None = None) -> str | None:
+        value = env.get(key)
+        return value if value not in (None, "") else default
+
+    web_listen = get("WEB_LISTEN", "127.0.0.1:5000")
+    base_url = get("BASE_URL") or f"http://{web_listen}"
+    database_url = get("DATABASE_URL") or f"sqlite:///{folder / 'quorum.db'}"
+    if database_url.startswith("postgres://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgres://"):]
+    elif database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
+
+    config = {
+        "QUORUM_INSTANCE": str(folder),
+        "SECRET_KEY": get("SECRET_KEY") or _secret(folder, "secret_key"),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "REDIS_URL": get("REDIS_URL"),
+        "SMTP_URL": get("SMTP_URL"),
+        "MAIL_DOMAIN": get("MAIL_DOMAIN", "quorum.localhost"),
+        "BASE_URL": base_url.rstrip("/"),
+        "WEB_LISTEN": web_listen,
+        "SMTP_LISTEN": get("SMTP_LISTEN", "127.0.0.1:2525"),
+        "QUORUM_DEMO": get("QUORUM_DEMO", "1") != "0",
+        "WEB_WORKERS": int(get("WEB_WORKERS", "2")),
+        "MAX_CONTENT_LENGTH": int(get("MAX_UPLOAD_BYTES", str(12 * 1024 * 1024))),
+        "ATTACHMENT_MAX_BYTES": int(get("ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024))),
+        "SMTP_MAX_MESSAGE_BYTES": int(get("SMTP_MAX_MESSAGE_BYTES", str(25 * 1024 * 1024))),
+        "SMTP_TLS_CERT": get("SMTP_TLS_CERT"),
+        "SMTP_TLS_KEY": get("SMTP_TLS_KEY"),
+        "DKIM_SELECTOR": get("DKIM_SELECTOR"),
+        "DKIM_KEY_FILE": get("DKIM_KEY_FILE"),
+        "TRUSTED_AUTHSERV_ID": get("TRUSTED_AUTHSERV_ID"),
+        "INBOUND_RETENTION_DAYS": int(get("INBOUND_RETENTION_DAYS", "60")),
+        "DATA_KEY": get("QUORUM_DATA_KEY"),
+        "BACKUP_DESTINATIONS": get("BACKUP_DESTINATIONS", ""),
+        "BACKUP_RECIPIENT": get("BACKUP_AGE_RECIPIENT"),
+        "DEBUG": get("FLASK_DEBUG", "0") == "1",
+        # Sessions and forms
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": base_url.startswith("https://"),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": base_url.startswith("https://"),
+        "PERMANENT_SESSION_LIFETIME": 60 * 60 * 24 * 30,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "RATELIMIT_ENABLED": True,
+        "RATELIMIT_HEADERS_ENABLED": False,
+        "TESTING": False,
+        # RQ runs jobs inline only when a test asks for it explicitly.
+        "JOBS_INLINE": False,
+    }
+    config.update(overrides)
+    return config

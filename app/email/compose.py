@@ -1,0 +1,56 @@
+"""Build a well-formed multipart message with the headers every Quorum mail carries."""
+from __future__ import annotations
+
+import secrets
+import time
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, formataddr
+
+from flask import current_app
+
+from ..models import utcnow
+from .render import Rendered
+
+
+def make_message_id(local: str | None = None) -> str:
+    """A Message-ID on our mail domain (angle brackets included)."""
+    local = local or f"{int(time.time())}.{secrets.token_hex(8)}"
+    return f"<{local}@{current_app.config['MAIL_DOMAIN']}>"
+
+
+def notifications_address() -> str:
+    return f"notifications@{current_app.config['MAIL_DOMAIN']}"
+
+
+def compose(
+    rendered: Rendered,
+    *,
+    to: str,
+    from_name: str = "Quorum",
+    message_id: str | None = None,
+    reply_to: str | None = None,
+    headers: dict[str, str] | None = None,
+    attachments: list[tuple[str, str, bytes]] | None = None,
+    auto_submitted: str = "auto-generated",
+) -> EmailMessage:
+    """Text + HTML alternative parts; attachments as (filename, content_type, bytes)."""
+    msg = EmailMessage(policy=SMTP)
+    msg["From"] = formataddr((from_name, notifications_address()))
+    msg["To"] = to
+    msg["Subject"] = rendered.subject
+    msg["Date"] = format_datetime(utcnow())
+    msg["Message-ID"] = message_id or make_message_id()
+    if reply_to:
+        msg["Reply-To"] = reply_to
+    msg["Auto-Submitted"] = auto_submitted
+    # Ask Exchange/Outlook not to send out-of-office replies to notifications.
+    msg["X-Auto-Response-Suppress"] = "All"
+    for name, value in (headers or {}).items():
+        msg[name] = value
+    msg.set_content(rendered.text, cte="quoted-printable")
+    msg.add_alternative(rendered.html, subtype="html", cte="quoted-printable")
+    for filename, content_type, data in attachments or []:
+        maintype, _, subtype = content_type.partition("/")
+        msg.add_attachment(data, maintype=maintype, subtype=subtype or "octet-stream", filename=filename)
+    return msg

@@ -1,0 +1,136 @@
+"""Queue outbound mail idempotently and deliver it from a job, with retries."""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..models import OutboundMessage, User, utcnow
+from .compose import compose
+from .render import Rendered, render_email
+from .transport import PermanentFailure, RelaySettings, TemporaryFailure, send_via_relay, write_to_outbox
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+
+
+def bounce_envelope(user: User | None) -> str:
+    """The envelope sender: VERP for members (bounces name the recipient), else plain."""
+    domain = current_app.config["MAIL_DOMAIN"]
+    if user is not None:
+        from .addresses import bounce_token
+
+        return f"bounces+{bounce_token(user)}@{domain}"
+    return f"bounces@{domain}"
+
+
+def queue_message(
+    *,
+    kind: str,
+    to: str,
+    dedupe_key: str,
+    context: dict,
+    user: User | None = None,
+    event_id: int | None = None,
+    rendered: Rendered | None = None,
+    envelope_from: str | None = None,
+    **compose_options,
+) -> OutboundMessage | None:
+    """Render and store one message in the current transaction; None if already queued.
+
+    The caller commits, then calls `dispatch()`; a sweeper re-dispatches anything missed.
+    """
+    if db.session.scalar(select(OutboundMessage.id).where(OutboundMessage.dedupe_key == dedupe_key)):
+        return None
+    rendered = rendered or render_email(kind, **context)
+    message = compose(rendered, to=to, **compose_options)
+    row = OutboundMessage(
+        dedupe_key=dedupe_key,
+        message_id=message["Message-ID"],
+        kind=kind,
+        user_id=user.id if user is not None else None,
+        to_address=to,
+        envelope_from=envelope_from if envelope_from is not None else bounce_envelope(user),
+        raw=message.as_bytes(),
+        event_id=event_id,
+        status="queued",
+    )
+    if user is not None and user.email_suspended_at is not None and kind not in ("sign_in",):
+        row.status = "suppressed"
+        row.last_error = f"sending to this address is suspended: {user.email_suspended_reason}"
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+    except IntegrityError:  # a concurrent fan-out queued the same message first
+        return None
+    return row
+
+
+def dispatch(rows: list[OutboundMessage | None]) -> None:
+    """Enqueue a send job per queued message (after the transaction that stored them committed)."""
+    from .. import jobs
+    from ..queue import enqueue
+
+    for row in rows:
+        if row is not None and row.status == "queued":
+            try:
+                enqueue(jobs.send_message, row.id)
+            except Exception:  # Redis down: the sweeper will pick it up
+                log.warning("could not enqueue message %s; the sweeper will retry", row.id)
+
+
+def deliver(message_id: int) -> str:
+    """Send one stored message now. Returns the final status; raises TemporaryFailure to retry."""
+    row = db.session.get(OutboundMessage, message_id, with_for_update=not _sqlite())
+    if row is None or row.status not in ("queued", "retrying"):
+        return row.status if row else "missing"
+    row.attempts += 1
+    url = current_app.config.get("SMTP_URL")
+    try:
+        if url:
+            send_via_relay(RelaySettings.from_url(url), row.raw, row.envelope_from, [row.to_address])
+        else:
+            outbox = Path(current_app.config["QUORUM_INSTANCE"]) / "outbox"
+            write_to_outbox(outbox, row.raw, f"{row.kind}-{row.id}")
+    except TemporaryFailure as exc:
+        row.last_error = str(exc)[:1000]
+        row.status = "failed" if row.attempts >= MAX_ATTEMPTS else "retrying"
+        db.session.commit()
+        if row.status == "failed":
+            log.error("giving up on message %s after %s attempts: %s", row.id, row.attempts, exc)
+            return "failed"
+        raise
+    except PermanentFailure as exc:
+        row.status = "failed"
+        row.last_error = str(exc)[:1000]
+        db.session.commit()
+        return "failed"
+    row.status = "sent"
+    row.sent_at = utcnow()
+    row.raw = None  # sent mail is not kept: collect only what is needed
+    db.session.commit()
+    return "sent"
+
+
+def retry_delays() -> list[int]:
+    """Exponential backoff in seconds between attempts (about 4 hours in all)."""
+    return [30 * 2**n for n in range(MAX_ATTEMPTS - 1)]
+
+
+def stale_queued(older_than: timedelta = timedelta(minutes=2)) -> list[int]:
+    cutoff = utcnow() - older_than
+    return list(
+        db.session.scalars(
+            select(OutboundMessage.id).where(OutboundMessage.status == "queued", OutboundMessage.created_at < cutoff).limit(500)
+        )
+    )
+
+
+def _sqlite() -> bool:
+    return db.engine.dialect.name == "sqlite"

@@ -1,0 +1,66 @@
+"""RQ jobs: thin and loud. They take ids, call a service, and let exceptions propagate
+so RQ records failures and retries. Each runs in its own app context and session."""
+from __future__ import annotations
+
+import functools
+import logging
+
+from flask import Flask, current_app, has_app_context
+
+log = logging.getLogger(__name__)
+_worker_app: Flask | None = None
+
+
+def _app() -> Flask:
+    """The app of the current context, or one made once for this worker process."""
+    global _worker_app
+    if has_app_context():
+        return current_app._get_current_object()
+    if _worker_app is None:
+        from . import create_app
+
+        _worker_app = create_app()
+    return _worker_app
+
+
+def job(func):
+    """Run `func` inside a fresh app context whose database session is removed afterwards."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        from .extensions import db
+
+        with _app().app_context():
+            try:
+                return func(*args, **kwargs)
+            except Exception:
+                db.session.rollback()
+                raise
+            finally:
+                db.session.remove()
+
+    return wrapper
+
+
+@job
+def send_message(message_id: int) -> str:
+    """Deliver one stored outbound message; a TemporaryFailure propagates so RQ retries it."""
+    from .email import deliver
+
+    return deliver(message_id)
+
+
+@job
+def sweep() -> dict:
+    """Every minute: re-dispatch what a Redis outage may have left behind."""
+    from .services.maintenance import sweep as run_sweep
+
+    return run_sweep()
+
+
+@job
+def fan_out_event(event_id: int) -> int:
+    """Decide who hears of an event; write notifications and queue their emails."""
+    from .services.fanout import fan_out
+
+    return fan_out(event_id)

@@ -1,0 +1,150 @@
+"""Decisions: polls, their options, who may vote, votes (stances) and outcomes."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, Index
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import UTCDateTime, utcnow
+from .discussions import Discussion
+from .groups import Group
+from .users import User
+
+HIDE_RESULTS = ("off", "until_vote", "until_closed")
+REASON_MODES = ("off", "optional", "required")
+
+
+class Poll(db.Model):
+    __tablename__ = "polls"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"), index=True)
+    # A poll lives in a thread, or stands alone in a group.
+    discussion_id: Mapped[int | None] = mapped_column(ForeignKey("discussions.id"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    poll_type: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(200))
+    details: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closing_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closing_soon_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
+    hide_results: Mapped[str] = mapped_column(String(20), default="off")
+    # group: every member (also later ones); specified: the PollVoter rows only.
+    voter_scope: Mapped[str] = mapped_column(String(20), default="group")
+    reason_mode: Mapped[str] = mapped_column(String(10), default="optional")
+    reason_max_length: Mapped[int] = mapped_column(Integer, default=2000)
+    min_choices: Mapped[int | None] = mapped_column(Integer)
+    max_choices: Mapped[int | None] = mapped_column(Integer)
+    dots_per_person: Mapped[int | None] = mapped_column(Integer)
+    min_score: Mapped[int | None] = mapped_column(Integer)
+    max_score: Mapped[int | None] = mapped_column(Integer)
+    minimum_rank: Mapped[int | None] = mapped_column(Integer)
+    target: Mapped[int | None] = mapped_column(Integer)
+    allow_none_of_the_above: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Meeting polls: the zone the author wrote the slots in.
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+
+    group: Mapped[Group] = relationship()
+    discussion: Mapped[Discussion | None] = relationship()
+    author: Mapped[User | None] = relationship()
+    options: Mapped[list["PollOption"]] = relationship(
+        back_populates="poll", order_by="PollOption.priority", cascade="all, delete-orphan"
+    )
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None and self.deleted_at is None
+
+
+class PollOption(db.Model):
+    __tablename__ = "poll_options"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    # Meeting polls: a time slot, in UTC.
+    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    duration_minutes: Mapped[int | None] = mapped_column(Integer)
+
+    poll: Mapped[Poll] = relationship(back_populates="options")
+
+
+class PollVoter(db.Model):
+    """A named person who may vote: a member, or a guest invited by email."""
+
+    __tablename__ = "poll_voters"
+    __table_args__ = (UniqueConstraint("poll_id", "email"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    email: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Participation(db.Model):
+    """That someone voted in a poll, kept apart from what they chose.
+
+    For anonymous polls this is the only link to a person; stances lose theirs at closing.
+    """
+
+    __tablename__ = "participations"
+    __table_args__ = (UniqueConstraint("poll_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+
+
+class Stance(db.Model):
+    """One vote. Changing a vote adds a stance and marks the old one not latest."""
+
+    __tablename__ = "stances"
+    __table_args__ = (Index("ix_stances_poll_latest", "poll_id", "latest"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id", ondelete="CASCADE"), index=True)
+    # NULL for anonymous polls once closed (and for deleted accounts' votes if they choose).
+    participant_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    latest: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow)
+    source: Mapped[str] = mapped_column(String(10), default="web")
+
+    poll: Mapped[Poll] = relationship()
+    participant: Mapped[User | None] = relationship()
+    stance_choices: Mapped[list["StanceChoice"]] = relationship(cascade="all, delete-orphan")
+
+    @property
+    def choices(self) -> dict[int, int]:
+        return {c.poll_option_id: c.score for c in self.stance_choices}
+
+
+class StanceChoice(db.Model):
+    __tablename__ = "stance_choices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stance_id: Mapped[int] = mapped_column(ForeignKey("stances.id", ondelete="CASCADE"), index=True)
+    poll_option_id: Mapped[int] = mapped_column(ForeignKey("poll_options.id", ondelete="CASCADE"), index=True)
+    score: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class Outcome(db.Model):
+    __tablename__ = "outcomes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    statement: Mapped[str] = mapped_column(Text)
+    # Meeting polls: the chosen slot (an .ics goes with the outcome mail).
+    poll_option_id: Mapped[int | None] = mapped_column(ForeignKey("poll_options.id"))
+    latest: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    author: Mapped[User | None] = relationship()

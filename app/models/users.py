@@ -1,0 +1,114 @@
+"""People: accounts, verified aliases, sign-in tokens and history, second factor."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import UTCDateTime, utcnow
+
+DELETED_MEMBER_NAME = "deleted member"
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # NULL once the account is deleted: content stays, personal data goes.
+    email: Mapped[str | None] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+    locale: Mapped[str] = mapped_column(String(16), default="en")
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    totp_secret: Mapped[str | None] = mapped_column(String(255))  # encrypted with the data key
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    is_site_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Bumping the session generation signs the member out everywhere.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0)
+    # Bumping this revokes every reply address and footer link issued so far.
+    mail_token_generation: Mapped[int] = mapped_column(Integer, default=0)
+    # Digest settings: off | daily | weekly; weekday 0 = Monday; hour in the member's zone.
+    digest_frequency: Mapped[str] = mapped_column(String(10), default="off")
+    digest_weekday: Mapped[int] = mapped_column(Integer, default=0)
+    digest_hour: Mapped[int] = mapped_column(Integer, default=7)
+    # Outbound health: hard bounces (or repeated soft ones) suspend sending.
+    bounce_score: Mapped[int] = mapped_column(Integer, default=0)
+    email_suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    email_suspended_reason: Mapped[str | None] = mapped_column(String(255))
+
+    aliases: Mapped[list["UserAlias"]] = relationship(back_populates="user", cascade="all, delete-orphan")
+
+    @property
+    def display_name(self) -> str:
+        if self.deleted_at is not None:
+            return DELETED_MEMBER_NAME
+        return self.name or (self.email or "").split("@")[0]
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: deleted accounts cannot sign in
+        return self.deleted_at is None
+
+    def get_id(self) -> str:
+        # The generation makes "sign out everywhere" and account deletion end old sessions.
+        return f"{self.id}:{self.session_generation}"
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.email}>"
+
+
+class UserAlias(db.Model):
+    """Another address a member sends from; it authenticates replies once verified."""
+
+    __tablename__ = "user_aliases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="aliases")
+
+
+class LoginToken(db.Model):
+    """One emailed sign-in: a magic link and a 6-digit code, both hashed at rest."""
+
+    __tablename__ = "login_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    link_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_path: Mapped[str | None] = mapped_column(String(255))
+
+
+class SignInEvent(db.Model):
+    """Sign-in history, shown to the member and included in their personal export."""
+
+    __tablename__ = "sign_in_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    method: Mapped[str] = mapped_column(String(20))  # link | code | password
+    ip_address: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RecoveryCode(db.Model):
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(255))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,263 @@
+"""Every "may this person do this?" in one place. Views, mail and templates all ask here.
+
+Privacy: an *open* group's content is public; a *closed* group shows its name and
+description to everyone and its content to members; a *secret* group does not exist
+for non-members (views answer 404, never 403). Site operators see no private content
+unless a group admin has granted time-limited support access.
+"""
+from __future__ import annotations
+
+from flask import g, has_request_context
+from sqlalchemy import select
+
+from .extensions import db
+from .models import Discussion, Group, Membership, Poll, PollVoter, Participation, SupportGrant, utcnow
+
+
+def _signed_in(user) -> bool:
+    return user is not None and getattr(user, "is_authenticated", False) and user.deleted_at is None
+
+
+def membership(user, group: Group) -> Membership | None:
+    """The member's membership of a group, cached for the request."""
+    if not _signed_in(user):
+        return None
+    cache = g.setdefault("_memberships", {}) if has_request_context() else {}
+    key = (user.id, group.id)
+    if key not in cache:
+        cache[key] = db.session.scalar(
+            select(Membership).where(Membership.user_id == user.id, Membership.group_id == group.id)
+        )
+    return cache[key]
+
+
+def prime_memberships(user, memberships: list[Membership]) -> None:
+    """Tell the cache about memberships already loaded (keeps query counts flat)."""
+    if has_request_context() and _signed_in(user):
+        cache = g.setdefault("_memberships", {})
+        for m in memberships:
+            cache[(user.id, m.group_id)] = m
+
+
+def forget_memberships() -> None:
+    if has_request_context():
+        g.pop("_memberships", None)
+
+
+def is_member(user, group: Group) -> bool:
+    return membership(user, group) is not None
+
+
+def is_admin(user, group: Group) -> bool:
+    m = membership(user, group)
+    return m is not None and m.role == "admin"
+
+
+def active_support_grant(user, group: Group) -> SupportGrant | None:
+    """A grant letting this site operator see the group's content right now."""
+    if not _signed_in(user) or not user.is_site_admin:
+        return None
+    now = utcnow()
+    return db.session.scalar(
+        select(SupportGrant).where(
+            SupportGrant.group_id == group.id,
+            SupportGrant.revoked_at.is_(None),
+            SupportGrant.expires_at > now,
+        )
+    )
+
+
+# --- Groups -----------------------------------------------------------------
+
+def can_see_group(user, group: Group) -> bool:
+    """May this person know the group exists (its name, description, size)?"""
+    if group.archived_at is not None and not is_member(user, group):
+        return False
+    if group.privacy in ("open", "closed"):
+        return True
+    return is_member(user, group) or active_support_grant(user, group) is not None
+
+
+def can_view_content(user, group: Group) -> bool:
+    """May this person read the group's threads, comments and polls?"""
+    if not can_see_group(user, group):
+        return False
+    if group.privacy == "open":
+        return True
+    return is_member(user, group) or active_support_grant(user, group) is not None
+
+
+def viewing_under_grant(user, group: Group) -> bool:
+    """True when the content is visible only because of a support grant (so log the view)."""
+    return group.privacy != "open" and not is_member(user, group) and active_support_grant(user, group) is not None
+
+
+def can_join_directly(user, group: Group) -> bool:
+    return _signed_in(user) and group.privacy == "open" and not is_member(user, group) and group.archived_at is None
+
+
+def can_request_to_join(user, group: Group) -> bool:
+    return _signed_in(user) and group.privacy == "closed" and not is_member(user, group) and group.archived_at is None
+
+
+def can_administer(user, group: Group) -> bool:
+    return is_admin(user, group)
+
+
+def can_invite(user, group: Group) -> bool:
+    m = membership(user, group)
+    return m is not None and (m.role == "admin" or group.members_can_invite)
+
+
+def can_leave(user, group: Group) -> bool:
+    return is_member(user, group)
+
+
+def can_create_subgroup(user, group: Group) -> bool:
+    return group.parent_id is None and is_admin(user, group)
+
+
+def can_export(user, group: Group) -> bool:
+    return is_admin(user, group)
+
+
+def can_create_group(user) -> bool:
+    return _signed_in(user)
+
+
+# --- Threads and comments ---------------------------------------------------------
+
+def can_view_discussion(user, discussion: Discussion) -> bool:
+    return discussion.deleted_at is None and can_view_content(user, discussion.group)
+
+
+def can_start_thread(user, group: Group) -> bool:
+    m = membership(user, group)
+    if m is None or group.archived_at is not None:
+        return False
+    return m.role == "admin" or group.members_can_start_threads
+
+
+def can_comment(user, discussion: Discussion) -> bool:
+    return discussion.deleted_at is None and discussion.closed_at is None and is_member(user, discussion.group)
+
+
+def can_react(user, discussion: Discussion) -> bool:
+    return discussion.deleted_at is None and is_member(user, discussion.group)
+
+
+def can_edit_discussion(user, discussion: Discussion) -> bool:
+    if discussion.deleted_at is not None or not is_member(user, discussion.group):
+        return False
+    return discussion.author_id == user.id or is_admin(user, discussion.group)
+
+
+def can_close_discussion(user, discussion: Discussion) -> bool:
+    return can_edit_discussion(user, discussion)
+
+
+def can_delete_discussion(user, discussion: Discussion) -> bool:
+    return can_edit_discussion(user, discussion)
+
+
+def can_pin_discussion(user, discussion: Discussion) -> bool:
+    return discussion.deleted_at is None and is_admin(user, discussion.group)
+
+
+def can_move_discussion(user, discussion: Discussion, to_group: Group | None = None) -> bool:
+    if not can_pin_discussion(user, discussion):
+        return False
+    return to_group is None or is_admin(user, to_group)
+
+
+def can_edit_comment(user, comment) -> bool:
+    group = comment.discussion.group
+    if comment.deleted_at is not None or not is_member(user, group):
+        return False
+    if comment.author_id == user.id:
+        return group.members_can_edit_own_comments or is_admin(user, group)
+    return is_admin(user, group) and group.admins_can_edit_others_comments
+
+
+def can_delete_comment(user, comment) -> bool:
+    group = comment.discussion.group
+    if comment.deleted_at is not None or not is_member(user, group):
+        return False
+    if comment.author_id == user.id:
+        return group.members_can_delete_own_comments or is_admin(user, group)
+    return is_admin(user, group) and group.admins_can_delete_others_comments
+
+
+# --- Decisions -------------------------------------------------------------------
+
+def can_view_poll(user, poll: Poll) -> bool:
+    if poll.deleted_at is not None:
+        return False
+    if can_view_content(user, poll.group):
+        return True
+    return _signed_in(user) and _is_named_voter(user, poll)
+
+
+def can_create_poll(user, group: Group) -> bool:
+    m = membership(user, group)
+    if m is None or group.archived_at is not None:
+        return False
+    return m.role == "admin" or group.members_can_create_polls
+
+
+def _is_named_voter(user, poll: Poll) -> bool:
+    return db.session.scalar(
+        select(PollVoter.id).where(PollVoter.poll_id == poll.id, PollVoter.user_id == user.id)
+    ) is not None
+
+
+def may_vote(user, poll: Poll) -> bool:
+    """Is this person in the poll's electorate (whether or not it is open)?"""
+    if not _signed_in(user) or poll.deleted_at is not None:
+        return False
+    if poll.voter_scope == "group" and is_member(user, poll.group):
+        return True
+    return _is_named_voter(user, poll)
+
+
+def can_vote(user, poll: Poll) -> bool:
+    return poll.is_open and may_vote(user, poll)
+
+
+def has_voted(user, poll: Poll) -> bool:
+    if not _signed_in(user):
+        return False
+    return db.session.scalar(
+        select(Participation.id).where(Participation.poll_id == poll.id, Participation.user_id == user.id)
+    ) is not None
+
+
+def can_administer_poll(user, poll: Poll) -> bool:
+    if not _signed_in(user) or poll.deleted_at is not None:
+        return False
+    return poll.author_id == user.id or is_admin(user, poll.group)
+
+
+def can_see_results(user, poll: Poll) -> bool:
+    if not can_view_poll(user, poll):
+        return False
+    if poll.closed_at is not None or poll.hide_results == "off":
+        return True
+    if poll.hide_results == "until_vote":
+        return has_voted(user, poll)
+    return False  # until_closed
+
+
+def can_see_voters(user, poll: Poll) -> bool:
+    """Who chose what: never for anonymous polls."""
+    return not poll.anonymous and can_see_results(user, poll)
+
+
+def can_reopen_poll(user, poll: Poll) -> bool:
+    return poll.closed_at is not None and not poll.anonymous and can_administer_poll(user, poll)
+
+
+# --- Site -----------------------------------------------------------------------
+
+def is_operator(user) -> bool:
+    return _signed_in(user) and user.is_site_admin

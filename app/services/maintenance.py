@@ -1,0 +1,12 @@
+"""Housekeeping the scheduler runs: re-dispatching work a Redis outage left behind."""
+from __future__ import annotations
+
+from ..email.outbox import dispatch, stale_queued
+from ..extensions import db
+from ..models import OutboundMessage
+
+
+def sweep() -> dict:
+    ids = stale_queued()
+    dispatch([db.session.get(OutboundMessage, i) for i in ids])
+    return {"outbound_redispatched": len(ids)}

@@ -1,0 +1,95 @@
+"""Blueprints: forms in, one service call, template out. Registered in one list."""
+from __future__ import annotations
+
+import gzip
+
+from flask import Flask, render_template, request
+
+# Each area adds its blueprint module here (module must expose `bp`).
+BLUEPRINT_MODULES = [
+    "main",
+    "auth",
+    "account",
+]
+
+
+def register(app: Flask) -> None:
+    import importlib
+
+    for name in BLUEPRINT_MODULES:
+        module = importlib.import_module(f"{__name__}.{name}")
+        app.register_blueprint(module.bp)
+    register_error_pages(app)
+    register_response_helpers(app)
+
+
+def register_error_pages(app: Flask) -> None:
+    from flask_wtf.csrf import CSRFError
+
+    def page(code: int, title: str, message: str):
+        if request.headers.get("HX-Request"):
+            return render_template("errors/_message.html", title=title, message=message), code
+        return render_template("errors/error.html", code=code, title=title, message=message), code
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return page(400, "This form has expired", "Please go back, reload the page and try again. Nothing was changed.")
+
+    @app.errorhandler(400)
+    def bad_request(error):
+        return page(400, "Bad request", "Something in that request did not make sense. Nothing was changed.")
+
+    @app.errorhandler(403)
+    def forbidden(error):
+        return page(403, "Not allowed", getattr(error, "description", None) or "You are not allowed to do that.")
+
+    @app.errorhandler(404)
+    def not_found(error):
+        return page(404, "Not found", "There is nothing here, or you do not have access to it.")
+
+    @app.errorhandler(405)
+    def method_not_allowed(error):
+        return page(405, "Not allowed", "That page does not accept this kind of request.")
+
+    @app.errorhandler(413)
+    def too_large(error):
+        return page(413, "Too large", "That upload is larger than this site accepts. Nothing was changed.")
+
+    @app.errorhandler(429)
+    def too_many(error):
+        return page(429, "Slow down", "Too many attempts. Please wait a few minutes and try again.")
+
+    @app.errorhandler(500)
+    def server_error(error):
+        return page(500, "Something went wrong", "Sorry: that failed on our side. Nothing you sent was lost; try again in a moment.")
+
+
+COMPRESSIBLE = ("text/html", "text/css", "application/javascript", "text/javascript", "text/plain", "application/json", "text/csv")
+
+
+def register_response_helpers(app: Flask) -> None:
+    @app.after_request
+    def conditional_and_compressed(response):
+        # Pages answer 304 to a matching ETag; HTML varies with htmx's header.
+        if request.method == "GET" and response.status_code == 200 and not response.direct_passthrough:
+            if response.mimetype == "text/html":
+                response.vary.add("HX-Request")
+                response.vary.add("Cookie")
+                response.headers.setdefault("Cache-Control", "private, no-cache")
+                response.add_etag()
+                response.make_conditional(request)
+        if (
+            response.status_code == 200
+            and not response.direct_passthrough
+            and response.mimetype in COMPRESSIBLE
+            and "gzip" in request.headers.get("Accept-Encoding", "")
+            and "Content-Encoding" not in response.headers
+        ):
+            data = response.get_data()
+            if len(data) > 600:
+                response.set_data(gzip.compress(data, compresslevel=6))
+                response.headers["Content-Encoding"] = "gzip"
+                response.vary.add("Accept-Encoding")
+                if response.headers.get("ETag"):
+                    response.headers["ETag"] = response.headers["ETag"].rstrip('"') + '-gz"'
+        return response

@@ -1,0 +1,33 @@
+"""Small things every view needs: page-or-fragment rendering, 303 redirects, the client IP."""
+from __future__ import annotations
+
+from flask import abort, redirect, render_template, request
+from flask_login import current_user
+
+
+def is_htmx() -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def page_or_fragment(page: str, fragment: str, **context):
+    """One URL: the full page normally, just the fragment for htmx (with Vary set globally)."""
+    return render_template(fragment if is_htmx() else page, **context)
+
+
+def see_other(location: str):
+    """303 after POST, so a refresh never repeats the action."""
+    return redirect(location, code=303)
+
+
+def client_ip() -> str:
+    return request.remote_addr or "unknown"
+
+
+def require(allowed: bool, *, hide: bool = True):
+    """Abort unless allowed: 404 when the thing must stay invisible, else 403."""
+    if not allowed:
+        abort(404 if hide else 403)
+
+
+def signed_in_user():
+    return current_user if current_user.is_authenticated else None

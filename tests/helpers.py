@@ -1,0 +1,94 @@
+"""Test helpers that act like a person: read the outbox, sign in, submit forms with CSRF."""
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import mailparser
+from flask import current_app
+from itsdangerous import URLSafeTimedSerializer
+
+
+@dataclass
+class Mail:
+    path: Path
+    raw: bytes
+    parsed: "mailparser.MailParser"
+
+    @property
+    def to(self) -> str:
+        return self.parsed.to[0][1] if self.parsed.to else ""
+
+    @property
+    def subject(self) -> str:
+        return self.parsed.subject
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.parsed.text_plain)
+
+    @property
+    def html(self) -> str:
+        return "\n".join(self.parsed.text_html)
+
+    def header(self, name: str) -> str | None:
+        return self.parsed.message.get(name)
+
+    def links(self) -> list[str]:
+        return re.findall(r"https?://[^\s<>\"')]+", self.text)
+
+
+class Outbox:
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def messages(self) -> list[Mail]:
+        if not self.folder.exists():
+            return []
+        files = sorted(self.folder.glob("*.eml"), key=lambda p: (p.stat().st_mtime_ns, p.name))
+        return [Mail(p, p.read_bytes(), mailparser.parse_from_bytes(p.read_bytes())) for p in files]
+
+    def to(self, address: str) -> list[Mail]:
+        return [m for m in self.messages() if m.to.lower() == address.lower()]
+
+    def last_to(self, address: str) -> Mail:
+        mails = self.to(address)
+        assert mails, f"no mail to {address}; outbox has {[m.to for m in self.messages()]}"
+        return mails[-1]
+
+    def clear(self) -> None:
+        for f in self.folder.glob("*.eml"):
+            f.unlink()
+
+    def __len__(self) -> int:
+        return len(self.messages())
+
+
+def csrf_token(client) -> str:
+    """The signed CSRF token for this client's session (made like Flask-WTF makes it)."""
+    with client.session_transaction() as session:
+        raw = session.get("csrf_token")
+        if not raw:
+            import hashlib
+            import os
+
+            raw = hashlib.sha1(os.urandom(64)).hexdigest()
+            session["csrf_token"] = raw
+    serializer = URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="wtf-csrf-token")
+    return serializer.dumps(raw)
+
+
+def post(client, url: str, data: dict | None = None, **kwargs):
+    """POST a form as a browser would: with this session's CSRF token."""
+    data = dict(data or {})
+    data.setdefault("csrf_token", csrf_token(client))
+    return client.post(url, data=data, **kwargs)
+
+
+def sign_in(client, user) -> None:
+    """Put the member in the session (the full emailed-link flow has its own tests)."""
+    with client.session_transaction() as session:
+        session["_user_id"] = user.get_id()
+        session["_fresh"] = True

@@ -1,0 +1,92 @@
+"""The foundation: health, the schema from migrations, configuration, the CLI."""
+from __future__ import annotations
+
+from sqlalchemy import inspect
+
+
+def test_healthz_reports_database_and_redis_up(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok", "down": []}
+
+
+def test_healthz_names_redis_when_it_is_down(client, app, monkeypatch):
+    from redis import Redis
+
+    monkeypatch.setitem(app.extensions, "quorum_redis", Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2))
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["down"] == ["redis"]
+
+
+def test_migrations_build_exactly_the_models_schema(db_session):
+    """No model change without a migration: autogenerate finds nothing to do."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from app.extensions import db
+
+    with db.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": False})
+        diff = compare_metadata(context, db.metadata)
+    assert diff == []
+    assert "users" in inspect(db.engine).get_table_names()
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(db_session):
+    from sqlalchemy import text
+
+    from app.extensions import db
+
+    if db.engine.dialect.name != "sqlite":
+        return
+    with db.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        assert conn.execute(text("PRAGMA busy_timeout")).scalar() >= 5000
+
+
+def test_security_headers_on_every_page(client):
+    response = client.get("/login")
+    csp = response.headers["Content-Security-Policy"]
+    assert "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"]
+
+
+def test_static_files_are_hashed_and_cached_for_a_year(client):
+    page = client.get("/login").get_data(as_text=True)
+    import re
+
+    css = re.search(r'href="(/s/quorum\.[0-9a-f]{10}\.css)"', page).group(1)
+    response = client.get(css)
+    assert response.status_code == 200
+    assert "immutable" in response.headers["Cache-Control"] and "max-age=31536000" in response.headers["Cache-Control"]
+    assert client.get("/s/quorum.0000000000.css").status_code == 404
+
+
+def test_pages_answer_304_to_a_matching_etag(client):
+    first = client.get("/login")
+    etag = first.headers["ETag"]
+    again = client.get("/login", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+
+
+def test_cli_creates_users_and_groups(runner, db_session):
+    from app.models import Group, Membership
+
+    result = runner.invoke(args=["user", "create", "ann@example.org", "--name", "Ann"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(args=["group", "create", "Book Club", "--handle", "books", "--admin", "ann@example.org", "--privacy", "open"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(args=["group", "add-member", "books", "bob@example.org"])
+    assert result.exit_code == 0, result.output
+    group = db_session.query(Group).filter_by(handle="books").one()
+    roles = sorted(m.role for m in db_session.query(Membership).filter_by(group_id=group.id))
+    assert group.privacy == "open" and roles == ["admin", "member"]
+
+
+def test_cli_refuses_a_bad_handle_with_a_clear_message(runner, db_session):
+    result = runner.invoke(args=["group", "create", "X", "--handle", "Not Valid!", "--admin", "a@example.org"])
+    assert result.exit_code != 0
+    assert "lower-case letters" in result.output
