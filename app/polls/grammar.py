@@ -182,7 +182,8 @@ class OptionMatcher:
                     i = j + 1
                     break
             else:
-                chosen.append(self.resolve(strip_ordinal(pieces[i].text)))
+                text = pieces[i].text
+                chosen.append(self.resolve(text if self.is_name(text) else strip_ordinal(text)))
                 i += 1
         return chosen
 
@@ -197,7 +198,7 @@ def parse_pairs(line: str, matcher: OptionMatcher) -> list[tuple[object, int]] |
     Returns None when the line isn't written as pairs at all (so it may be a
     reason); raises VoteError when it is but an option can't be resolved.
     """
-    pieces = split_pieces(line, r"[,;]|\s+and\s+|&")
+    pieces = split_pieces(line, r"[,;]")
     matches = [_PAIR.match(p.text.strip().strip("\"'`*_")) for p in pieces]
     # A piece that is exactly an option's name ("Plan 9") is a name without a value, not a pair.
     if not pieces or not all(matches) or any(matcher.is_name(p.text) for p in pieces):

@@ -86,24 +86,28 @@ class Meeting(PollType):
             return answers
         current = YES  # bare numbers ("1, 3") mean yes
         mentioned = False
+        everything = None  # "maybe all; no 2": "all" covers the slots not named
         for kind, value in tokens:
             if kind == "answer":
                 current, mentioned = ANSWER_WORDS[value], False
                 if current == NO or count == 1:
                     mentioned = True  # a lone "no" (or "yes" with one slot) is a whole answer
+                if count == 1:
+                    give(1, current)
             elif kind == "all":
-                for n in range(1, count + 1):
-                    give(n, current)
-                mentioned = True
+                if everything not in (None, current):
+                    raise VoteError("Your reply gives two different answers for all slots.")
+                everything, mentioned = current, True
             else:
                 give(int(value.lstrip("#")), current)
                 mentioned = True
-            if kind == "answer" and count == 1:
-                give(1, current)
         if not tokens:
             raise VoteError(f"Couldn't read {quote(line)} as a vote.")
         if not mentioned:
             raise VoteError("Please say which slots you mean, e.g. \u201cyes 1, 3\u201d or \u201cyes all\u201d.")
+        if everything is not None:
+            for n in range(1, count + 1):
+                answers.setdefault(n, everything)
         return answers
 
     def vote_instructions(self, p):
