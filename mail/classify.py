@@ -68,7 +68,8 @@ def header(msg: Message, name: str) -> str:
     """One header as text ("" if absent); falls back to the raw value if undecodable."""
     try:
         value = msg.get(name)
-        return "" if value is None else str(value)
+        # NULs can hide in encoded words ("=?ISO-8859-1?Q?testing=00?=").
+        return "" if value is None else str(value).replace("\x00", "")
     except Exception:  # noqa: BLE001 - malformed headers can make the policy raise
         return raw_header(msg, name)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 
 __all__ = ["trim_reply", "elide_reply", "extract_embedded_email"]
 
@@ -39,8 +40,10 @@ def _rx(pattern: str, flags: int = 0) -> re.Pattern[str]:
 def _on_date_someone_wrote(on: str, wrote: str, stop: str | None = None) -> re.Pattern[str]:
     """``<on> … <wrote>`` on one (possibly wrapped) line, not crossing another marker."""
     stop = stop or f"{on}|{wrote}"
+    # The length bound keeps this linear on hostile input ("At x" on every line);
+    # real attributions, even wrapped over five lines, are far shorter.
     return _rx(
-        rf"^[BLANK<>-]*(?:{on}) (?:(?!\b(?:{stop})\b).)+?(?:{wrote})[BLANK.:>-]*$",
+        rf"^[BLANK<>-]*(?:{on}) (?:(?!\b(?:{stop})\b).){{1,500}}?(?:{wrote})[BLANK.:>-]*$",
         _I | re.DOTALL,
     )
 
@@ -68,10 +71,28 @@ ON_DATE_WROTE_SOMEONE = [
 ]
 
 # "суббота, 14 марта 2015 г. пользователь etewiah написал:" and friends.
+class _Needled:
+    """A pattern tried only where its literal needle occurs.
+
+    ``\d{4}.{1,80}\n?.{0,80}?word`` backtracks heavily on every number in a
+    long text; the needle check keeps ordinary mail fast.
+    """
+
+    def __init__(self, needle: str, pattern: str):
+        self.needle = needle
+        self.rx = _rx(pattern)
+
+    def search(self, text: str) -> re.Match[str] | None:
+        return self.rx.search(text) if self.needle in text else None
+
+    def sub(self, repl: Callable[[re.Match[str]], str], text: str) -> str:
+        return self.rx.sub(repl, text) if self.needle in text else text
+
+
 DATE_SOMEONE_WROTE = [
-    _rx(r"\d{4}.{1,80}пользователь.{0,80}\n?.{0,80}?написал:"),  # Russian
-    _rx(r"\d{4}.{1,80}\n?.{0,80}?napisał\(a\):"),  # Polish
-    _rx(r"\d{4}.{1,80}\n?.{0,80}?пише:"),  # Ukrainian
+    _Needled("написал:", r"\d{4}.{1,80}пользователь.{0,80}\n?.{0,80}?написал:"),  # Russian
+    _Needled("napisał(a):", r"\d{4}.{1,80}\n?.{0,80}?napisał\(a\):"),  # Polish
+    _Needled("пише:", r"\d{4}.{1,80}\n?.{0,80}?пише:"),  # Ukrainian
 ]
 
 # "Max Mustermann <max@example.com> schrieb am Fr., 28. Apr. 2017 um 11:53 Uhr:"
@@ -84,7 +105,7 @@ SOMEONE_WROTE_ON_DATE = [
 ISO_DATE_SOMEONE = _rx(r"^[BLANK>]*20\d\d-\d\d-\d\d \d\d:\d\d GMT\+\d\d:\d\d [BLANK\w]+$")
 
 # "2015-10-18 0:17 GMT+03:00 Matt <info@example.com>:", "вт, 5 янв. 2016 г. в 23:39, Erlend <e@x.org>:"
-DATE_SOMEONE_EMAIL = _rx(r"\d{4}.{1,80}\s?<[^@<>]+@[^@<>.]+\.[^@<>]+>:?$")
+DATE_SOMEONE_EMAIL = _rx(r"\d{4}.{1,80}\s?<[^@<>]{1,100}@[^@<>.]{1,100}\.[^@<>]{1,100}>:?$")
 
 # "codinghorror via Discourse Meta wrote:"
 SOMEONE_VIA_SOMETHING_WROTE = _rx(r"^.+ via .+ (?:wrote|schrieb):?BLANK*$")
