@@ -1,8 +1,8 @@
-"""initial schema: every table the product needs
+"""initial schema
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 23:42:27.457347
+Create Date: 2026-11-26 23:45:24.195307
 
 """
 from alembic import op
