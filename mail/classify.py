@@ -164,11 +164,15 @@ def _is_hard(status: str, diagnostic: str) -> bool | None:
 
 
 def _delivery_failure(msg: Message) -> tuple[str | None, bool | None]:
-    """(failed address, hard) from a DSN; the first failed recipient wins."""
+    """(failed address, hard) from a DSN; the first failed recipient wins.
+
+    A DSN that only reports success ("delivered", "relayed") names nobody.
+    """
     recipients = [block for block in _report_blocks(msg, "message/delivery-status")
                   if header(block, "Final-Recipient") or header(block, "Original-Recipient")]
-    failed = [b for b in recipients if header(b, "Action").strip().lower() in ("failed", "delayed")]
-    for block in failed or recipients:
+    failed = [b for b in recipients
+              if header(b, "Action").strip().lower() not in ("delivered", "relayed", "expanded")]
+    for block in failed:
         # The original recipient is the address we sent to; the final one may be
         # where it was forwarded to.
         address = (_typed_address(header(block, "Original-Recipient"))

@@ -18,7 +18,7 @@ _INVISIBLE = {"head", "style", "script", "title", "template", "noscript", "xml"}
 # Elements that start a new line, and those that also leave a blank line around them.
 _LINE_BLOCKS = {"div", "li", "tr", "dt", "dd", "section", "article", "header", "footer",
                 "nav", "aside", "main", "figure", "figcaption", "address", "center", "form",
-                "table", "tbody", "thead", "tfoot", "caption", "dl", "font-block"}
+                "table", "tbody", "thead", "tfoot", "caption", "dl"}
 _PARAGRAPH_BLOCKS = {"p", "blockquote", "ul", "ol", "pre", "h1", "h2", "h3", "h4", "h5", "h6", "hr"}
 _VOID = {"br", "hr", "img", "meta", "link", "input", "wbr", "col", "area", "base", "source",
          "embed", "param", "track"}
@@ -140,8 +140,10 @@ class _Converter(HTMLParser):
         classes = set(attributes.get("class", "").split())
         if tag == "li" and self.stack and self.stack[-1].tag == "li":
             self._close("li")  # an unclosed <li> ends at the next one
-        if tag in ("p",) and self.stack and self.stack[-1].tag == "p":
+        if tag == "p" and self.stack and self.stack[-1].tag == "p":
             self._close("p")
+        if tag == "body":
+            self._close("head")  # browsers end an unclosed <head> here; so do we
         if attributes.get("id") in _QUOTE_REST_IDS:
             self.out.block(2)
             self.quote_rest = 1

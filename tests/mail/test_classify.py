@@ -230,6 +230,11 @@ def test_without_status_the_smtp_code_decides():
     assert result.hard is True
 
 
+def test_a_success_dsn_names_no_failed_address():
+    result = kind_of(dsn("2.0.0", action="relayed", diagnostic="smtp; 250 ok"), envelope_from="")
+    assert (result.kind, result.bounce_address, result.hard) == (BOUNCE, None, None)
+
+
 def test_mail_to_our_verp_address_is_a_bounce_even_without_a_report():
     msg = mail("From: postmaster@old.example\nSubject: Problem with your message", "User bob unknown.\n")
     result = kind_of(msg, envelope_from="", recipients=[f"bounces+1.abcdef@{OUR_DOMAIN}"])

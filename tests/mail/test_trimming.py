@@ -369,6 +369,10 @@ def test_html_blockquote_is_quoted_so_trimming_removes_it():
     assert trim_reply(html_to_text(html)) == "Mine"
 
 
+def test_an_unclosed_head_ends_at_body():
+    assert html_to_text("<html><head><title>Re: x</title><body><p>Hi</p></body>") == "Hi"
+
+
 def test_mailto_link_shows_only_the_address():
     assert html_to_text('<a href="mailto:a@example.org">Alice</a>') == "Alice"
     assert html_to_text('<a href="https://x.org/a">https://x.org/a</a>') == "https://x.org/a"
