@@ -219,8 +219,11 @@ def _is_our_bounce_address(address: str, our_domain: str) -> bool:
 
 # --- Loops ---------------------------------------------------------------------
 
-# Addresses we send from or receive on; mail *from* them is our own mail coming back.
+# Addresses we send from or receive on; mail *from* them is our own mail coming back:
+# notifications@, bounces@ and bounces+<token>@, reply addresses r+<token>@ (and
+# Discourse-style reply@/reply+<key>@), no-reply@.
 _OWN_LOCALS = {"notifications", "bounces", "reply", "noreply", "no-reply"}
+_OWN_TAGGED_LOCALS = {"r"}  # only with a "+<token>"
 
 
 def _is_own_address(address: str | None, our_domain: str, own_addresses: Collection[str]) -> bool:
@@ -229,7 +232,8 @@ def _is_own_address(address: str | None, our_domain: str, own_addresses: Collect
     if address in own_addresses:
         return True
     local, _, domain = address.rpartition("@")
-    return domain == our_domain and local.split("+", 1)[0] in _OWN_LOCALS
+    base, plus, _ = local.partition("+")
+    return domain == our_domain and (base in _OWN_LOCALS or (plus and base in _OWN_TAGGED_LOCALS))
 
 
 def _message_ids(msg: Message, *names: str) -> list[str]:

@@ -293,9 +293,15 @@ def test_mail_from_our_notifications_address_is_a_loop():
     assert kind_of(msg, envelope_from=f"bounces@{OUR_DOMAIN}").kind == LOOP
 
 
-@pytest.mark.parametrize("address", [f"reply+k7f3@{OUR_DOMAIN}", f"bounces+1.ab@{OUR_DOMAIN}", f"reply@{OUR_DOMAIN}"])
+@pytest.mark.parametrize("address", [f"r+d12.3.0.19700.abcdefgh@{OUR_DOMAIN}", f"bounces+1.ab@{OUR_DOMAIN}",
+                                     f"bounces@{OUR_DOMAIN}", f"reply@{OUR_DOMAIN}"])
 def test_mail_from_our_reply_and_bounce_addresses_is_a_loop(address):
     assert kind_of(mail(f"From: {address}")).kind == LOOP
+
+
+def test_a_member_on_our_domain_is_not_a_loop():
+    assert kind_of(mail(f"From: rita@{OUR_DOMAIN}")).kind == HUMAN
+    assert kind_of(mail(f"From: r@{OUR_DOMAIN}")).kind == HUMAN
 
 
 def test_extra_own_addresses_are_loops_too():
