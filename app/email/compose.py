@@ -12,6 +12,10 @@ from flask import current_app
 from ..models import utcnow
 from .render import Rendered
 
+# Long unbreakable header values (List-Unsubscribe URLs, References) must stay plain ASCII:
+# with 78-column folding the email package would RFC 2047-encode them, which clients can't use.
+POLICY = SMTP.clone(max_line_length=998)
+
 
 def make_message_id(local: str | None = None) -> str:
     """A Message-ID on our mail domain (angle brackets included)."""
@@ -30,17 +34,23 @@ def compose(
     from_name: str = "Quorum",
     message_id: str | None = None,
     reply_to: str | None = None,
+    in_reply_to: str | None = None,
+    references: list[str] | None = None,
     headers: dict[str, str] | None = None,
     attachments: list[tuple[str, str, bytes]] | None = None,
     auto_submitted: str = "auto-generated",
 ) -> EmailMessage:
     """Text + HTML alternative parts; attachments as (filename, content_type, bytes)."""
-    msg = EmailMessage(policy=SMTP)
+    msg = EmailMessage(policy=POLICY)
     msg["From"] = formataddr((from_name, notifications_address()))
     msg["To"] = to
     msg["Subject"] = rendered.subject
     msg["Date"] = format_datetime(utcnow())
     msg["Message-ID"] = message_id or make_message_id()
+    if in_reply_to:
+        msg["In-Reply-To"] = in_reply_to
+    if references:
+        msg["References"] = " ".join(references)
     if reply_to:
         msg["Reply-To"] = reply_to
     msg["Auto-Submitted"] = auto_submitted

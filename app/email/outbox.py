@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from ..extensions import db
 from ..models import OutboundMessage, User, utcnow
 from .compose import compose
+from .dkim import sign as dkim_sign
 from .render import Rendered, render_email
 from .transport import PermanentFailure, RelaySettings, TemporaryFailure, send_via_relay, write_to_outbox
 
@@ -74,13 +75,17 @@ def queue_message(
 
 def dispatch(rows: list[OutboundMessage | None]) -> None:
     """Enqueue a send job per queued message (after the transaction that stored them committed)."""
+    from rq import Retry
+
     from .. import jobs
     from ..queue import enqueue
 
     for row in rows:
-        if row is not None and row.status == "queued":
+        if row is not None and row.status in ("queued", "retrying"):
             try:
-                enqueue(jobs.send_message, row.id)
+                # RQ retries a TemporaryFailure with exponential backoff; deliver() gives up
+                # and records the failure on the last attempt.
+                enqueue(jobs.send_message, row.id, retry=Retry(max=MAX_ATTEMPTS - 1, interval=retry_delays()))
             except Exception:  # Redis down: the sweeper will pick it up
                 log.warning("could not enqueue message %s; the sweeper will retry", row.id)
 
@@ -93,11 +98,12 @@ def deliver(message_id: int) -> str:
     row.attempts += 1
     url = current_app.config.get("SMTP_URL")
     try:
+        raw = dkim_sign(row.raw)
         if url:
-            send_via_relay(RelaySettings.from_url(url), row.raw, row.envelope_from, [row.to_address])
+            send_via_relay(RelaySettings.from_url(url), raw, row.envelope_from, [row.to_address])
         else:
             outbox = Path(current_app.config["QUORUM_INSTANCE"]) / "outbox"
-            write_to_outbox(outbox, row.raw, f"{row.kind}-{row.id}")
+            write_to_outbox(outbox, raw, f"{row.kind}-{row.id}")
     except TemporaryFailure as exc:
         row.last_error = str(exc)[:1000]
         row.status = "failed" if row.attempts >= MAX_ATTEMPTS else "retrying"
@@ -124,10 +130,16 @@ def retry_delays() -> list[int]:
 
 
 def stale_queued(older_than: timedelta = timedelta(minutes=2)) -> list[int]:
+    """Messages whose send job a Redis outage may have lost: queued for a while, or retrying
+    for longer than the whole backoff schedule."""
     cutoff = utcnow() - older_than
+    retry_cutoff = utcnow() - timedelta(seconds=sum(retry_delays())) - timedelta(hours=1)
     return list(
         db.session.scalars(
-            select(OutboundMessage.id).where(OutboundMessage.status == "queued", OutboundMessage.created_at < cutoff).limit(500)
+            select(OutboundMessage.id).where(
+                ((OutboundMessage.status == "queued") & (OutboundMessage.created_at < cutoff))
+                | ((OutboundMessage.status == "retrying") & (OutboundMessage.created_at < retry_cutoff))
+            ).limit(500)
         )
     )
 

@@ -1,25 +1,151 @@
-"""Fan-out: decide who hears of an event. (In-app notifications; email comes with outbound mail.)"""
+"""Fan-out: decide who hears of an event, write their in-app notifications and queue their emails.
+
+Run by jobs.fan_out_event after the event's transaction committed. Idempotent twice over:
+event.fanned_out_at marks it done, and each email's dedupe_key ("event:<id>:user:<id>") is unique.
+"""
 from __future__ import annotations
 
-from sqlalchemy import select
+from dataclasses import dataclass
 
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from .. import policy
+from ..email import dispatch, queue_message
+from ..email.notifications import EMAIL_KINDS, build, load_context
 from ..extensions import db
-from ..models import Event, Membership, Notification, utcnow
+from ..models import Event, Membership, Notification, Participation, PollVoter, ReadState, User, utcnow
+from .notifications import decide
+
+# Kinds that tell the poll's electorate something (the undecided get it as a direct nudge).
+NUDGE_KINDS = ("poll_closing_soon", "poll_reminder")
+
+
+@dataclass(frozen=True)
+class Recipient:
+    user: User
+    reason: str  # mention | reply | poll | thread | group
+    email: bool
+    notify: bool
 
 
 def fan_out(event_id: int) -> int:
-    event = db.session.get(Event, event_id)
+    """Notify everyone who should hear of the event; returns how many emails were queued."""
+    query = select(Event).where(Event.id == event_id)
+    if db.engine.dialect.name != "sqlite":
+        query = query.with_for_update()  # two workers on one event: the second waits, then sees it done
+    event = db.session.scalar(query)
     if event is None or event.fanned_out_at is not None:
+        db.session.rollback()
         return 0
-    count = 0
-    if event.kind in ("discussion_started", "comment_posted", "poll_created") and event.group_id:
-        user_ids = db.session.scalars(
-            select(Membership.user_id).where(Membership.group_id == event.group_id, Membership.volume == "all")
-        )
-        for user_id in user_ids:
-            if user_id != event.actor_id:
-                db.session.add(Notification(user_id=user_id, event_id=event.id, reason="group"))
-                count += 1
+    rows = []
+    if event.kind in EMAIL_KINDS:
+        ctx = load_context(event)
+        for recipient in (recipients(event, ctx) if ctx is not None else []):
+            if recipient.notify:
+                db.session.add(Notification(user_id=recipient.user.id, event_id=event.id, reason=recipient.reason))
+            if recipient.email:
+                built = build(ctx, recipient.user, recipient.reason)
+                rows.append(queue_message(kind=built.kind, to=recipient.user.email, user=recipient.user,
+                                          event_id=event.id, dedupe_key=f"event:{event.id}:user:{recipient.user.id}",
+                                          context=built.context, **built.options))
     event.fanned_out_at = utcnow()
     db.session.commit()
-    return count
+    dispatch(rows)
+    return sum(1 for row in rows if row is not None and row.status == "queued")
+
+
+def recipients(event: Event, ctx) -> list[Recipient]:
+    """Everyone who hears of this event, and how (pure decision; writes nothing)."""
+    group, discussion, poll = ctx.group, ctx.discussion, ctx.poll
+    data = event.data or {}
+    memberships = {
+        m.user_id: m for m in db.session.scalars(
+            select(Membership).where(Membership.group_id == group.id).options(joinedload(Membership.user)))
+    }
+    states: dict[int, ReadState] = {}
+    if discussion is not None:
+        states = {s.user_id: s for s in db.session.scalars(
+            select(ReadState).where(ReadState.discussion_id == discussion.id))}
+
+    mentioned = resolve_mentions(data.get("mentions"), memberships)
+    replied_to = {data["parent_author_id"]} if event.kind == "comment_posted" and data.get("parent_author_id") else set()
+    voters: set[int] = set()
+    participants: set[int] = set()
+    candidates: dict[int, User] = {uid: m.user for uid, m in memberships.items()}
+    if poll is not None:
+        named = {v.user_id for v in db.session.scalars(select(PollVoter).where(PollVoter.poll_id == poll.id))
+                 if v.user_id is not None}
+        voters = named | (set(memberships) if poll.voter_scope == "group" else set())
+        participants = set(db.session.scalars(select(Participation.user_id).where(Participation.poll_id == poll.id)))
+        for uid in named - set(candidates):
+            user = db.session.get(User, uid)
+            if user is not None:
+                candidates[uid] = user
+    if event.kind in NUDGE_KINDS:
+        chosen = data.get("recipient_ids") or data.get("user_ids")
+        nudged = set(chosen) & voters if chosen else voters
+        nudged -= participants  # only the undecided are reminded
+        candidates = {uid: u for uid, u in candidates.items() if uid in nudged}
+    elif event.kind == "poll_created":
+        pass  # the group hears of it by volume; the electorate directly
+    direct_poll = voters if event.kind in ("poll_created", *NUDGE_KINDS) else set()
+    if event.kind == "poll_closed" and poll is not None and poll.author_id:
+        direct_poll = {poll.author_id}  # the author is asked to write the outcome
+
+    out = []
+    for uid, user in candidates.items():
+        if uid == event.actor_id or user is None or user.deleted_at is not None:
+            continue
+        reason = ("mention" if uid in mentioned else "reply" if uid in replied_to
+                  else "poll" if uid in direct_poll else None)
+        state = states.get(uid)
+        membership = memberships.get(uid)
+        participating = bool(state and state.participating) or uid in participants
+        delivery = decide(group_volume=membership.volume if membership else "all",
+                          thread_volume=state.volume if state else None,
+                          participating=participating, direct=reason is not None)
+        if not (delivery.email or delivery.notify):
+            continue
+        if not _may_see(user, discussion, poll):
+            continue
+        if reason is None:
+            reason = "thread" if participating or (state and state.volume) else "group"
+        email = delivery.email and bool(user.email) and user.email_suspended_at is None
+        out.append(Recipient(user=user, reason=reason, email=email, notify=delivery.notify))
+    return out
+
+
+def _may_see(user: User, discussion, poll) -> bool:
+    if poll is not None:
+        return policy.can_view_poll(user, poll)
+    return discussion is not None and policy.can_view_discussion(user, discussion)
+
+
+def resolve_mentions(mentions, memberships: dict[int, Membership]) -> set[int]:
+    """Members named in event.data["mentions"]: user ids, or @handles matched against members
+    (name without spaces, first name when unambiguous, or email local part). Non-members never match."""
+    ids: set[int] = set()
+    handles = set()
+    for item in mentions or []:
+        if isinstance(item, int) and not isinstance(item, bool):
+            if item in memberships:
+                ids.add(item)
+        elif isinstance(item, str) and item.strip():
+            handles.add(item.strip().lstrip("@").lower())
+    if handles:
+        first_names: dict[str, list[int]] = {}
+        for uid, m in memberships.items():
+            user = m.user
+            if user.deleted_at is not None:
+                continue
+            name = (user.name or "").lower()
+            keys = {"".join(name.split()), (user.email or "").split("@")[0].lower()}
+            if keys & handles:
+                ids.add(uid)
+            if name.split():
+                first_names.setdefault(name.split()[0], []).append(uid)
+        for handle in handles:
+            if len(first_names.get(handle, [])) == 1:
+                ids.add(first_names[handle][0])
+    return ids

@@ -1,0 +1,196 @@
+"""Build one notification email for one member: context, threading headers, footer links.
+
+The fan-out decides *who*; this module decides *what they get*. Every kind renders
+templates/email/<kind>/ through app.email.render_email.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask import current_app
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import Comment, Discussion, Event, Group, Outcome, Poll, Stance, User
+from ..rendering import markdown_to_html
+from . import headers, links
+from .addresses import reply_address
+
+EMAIL_KINDS = ("discussion_started", "comment_posted", "poll_created", "poll_closing_soon", "poll_reminder",
+               "poll_closed", "outcome_created")
+POLL_KINDS = ("poll_created", "poll_closing_soon", "poll_reminder", "poll_closed", "outcome_created")
+# Poll types whose vote is one option, so one click on it can be the whole vote.
+ONE_CLICK_TYPES = ("proposal", "check", "count")
+
+REASONS = {
+    "group": "You get every message from this group.",
+    "thread": "You are following this thread because you took part in it.",
+    "mention": "{actor} mentioned you.",
+    "reply": "{actor} replied to your comment.",
+    "poll": "You are invited to vote in this poll.",
+    "digest": "You get a digest from {group}; this one was sent straight away because it concerns you.",
+}
+
+
+@dataclass
+class EventContext:
+    """What every recipient's copy of one event shares (loaded once per event)."""
+
+    event: Event
+    group: Group
+    actor: User | None
+    discussion: Discussion | None = None
+    comment: Comment | None = None
+    poll: Poll | None = None
+    outcome: Outcome | None = None
+    shared: dict = field(default_factory=dict)
+
+
+def load_context(event: Event) -> EventContext | None:
+    """Load what the event is about; None if it is gone (deleted since)."""
+    group = db.session.get(Group, event.group_id) if event.group_id else None
+    if group is None:
+        return None
+    ctx = EventContext(event=event, group=group, actor=event.actor)
+    if event.discussion_id:
+        ctx.discussion = db.session.get(Discussion, event.discussion_id)
+        if ctx.discussion is None or ctx.discussion.deleted_at is not None:
+            return None
+        ctx.group = ctx.discussion.group
+    if event.comment_id:
+        ctx.comment = db.session.get(Comment, event.comment_id)
+        if ctx.comment is None or ctx.comment.deleted_at is not None:
+            return None
+    if event.poll_id:
+        ctx.poll = db.session.get(Poll, event.poll_id)
+        if ctx.poll is None or ctx.poll.deleted_at is not None:
+            return None
+        if ctx.discussion is None and ctx.poll.discussion_id:
+            ctx.discussion = ctx.poll.discussion
+    if event.kind == "outcome_created" and ctx.poll is not None:
+        outcome_id = (event.data or {}).get("outcome_id")
+        query = select(Outcome).where(Outcome.poll_id == ctx.poll.id)
+        query = query.where(Outcome.id == outcome_id) if outcome_id else query.where(Outcome.latest.is_(True))
+        ctx.outcome = db.session.scalar(query.order_by(Outcome.id.desc()).limit(1))
+    ctx.shared = _shared(ctx)
+    return ctx
+
+
+def _shared(ctx: EventContext) -> dict:
+    base = current_app.config["BASE_URL"]
+    out: dict = {"group": ctx.group, "discussion": ctx.discussion, "comment": ctx.comment, "poll": ctx.poll,
+                 "outcome": ctx.outcome, "actor_name": ctx.actor.display_name if ctx.actor else None,
+                 "group_url": f"{base}/g/{ctx.group.handle}"}
+    if ctx.discussion is not None:
+        out["thread_url"] = f"{base}/d/{ctx.discussion.id}"
+        out["thread_body_html"] = markdown_to_html(ctx.discussion.body)
+    if ctx.comment is not None:
+        out["item_url"] = f"{base}/d/{ctx.discussion.id}#c{ctx.comment.id}"
+        out["comment_html"] = markdown_to_html(ctx.comment.body)
+        parent = ctx.comment.parent
+        out["parent"] = parent
+        out["parent_author_name"] = parent.author.display_name if parent is not None and parent.author else None
+    if ctx.poll is not None:
+        from ..polls import get_type
+        from ..polls.base import ordered_options
+
+        kind = get_type(ctx.poll.poll_type)
+        out["poll_url"] = f"{base}/p/{ctx.poll.id}"
+        out["poll_label"] = kind.label
+        out["poll_details_html"] = markdown_to_html(ctx.poll.details)
+        out["options"] = ordered_options(ctx.poll)
+        out["vote_instructions"] = kind.vote_instructions(ctx.poll)
+        out["one_click"] = ctx.poll.poll_type in ONE_CLICK_TYPES or (
+            ctx.poll.poll_type == "poll" and (ctx.poll.max_choices or 1) == 1)
+        if ctx.event.kind in ("poll_closed", "outcome_created"):
+            stances = db.session.scalars(select(Stance).where(Stance.poll_id == ctx.poll.id, Stance.latest.is_(True)))
+            # Counts only: never names, so anonymous polls stay anonymous in mail too.
+            out["results"] = kind.tally(ctx.poll, stances)
+    if ctx.outcome is not None:
+        out["outcome_html"] = markdown_to_html(ctx.outcome.statement)
+    return out
+
+
+def local_time(value, zone: str) -> str:
+    """A time in the member's own zone, named, e.g. "Fri 6 Mar 2026, 17:00 (Europe/Berlin)"."""
+    from zoneinfo import ZoneInfo
+
+    try:
+        tz = ZoneInfo(zone or "UTC")
+    except Exception:  # an unknown zone must not stop a mail
+        tz, zone = ZoneInfo("UTC"), "UTC"
+    return f"{value.astimezone(tz).strftime('%a %-d %b %Y, %H:%M')} ({zone or 'UTC'})"
+
+
+@dataclass(frozen=True)
+class Built:
+    kind: str
+    context: dict
+    options: dict  # compose() keyword arguments
+
+
+def build(ctx: EventContext, user: User, reason: str) -> Built:
+    """The email for `user` about ctx.event: template context and headers."""
+    event, group, discussion, poll = ctx.event, ctx.group, ctx.discussion, ctx.poll
+    d_id = discussion.id if discussion is not None else None
+    root = headers.root_message_id(user_id=user.id, discussion_id=d_id, poll_id=poll.id if poll else None)
+    in_reply_to, references = None, []
+    if event.kind == "discussion_started":
+        msgid = root
+        reply_kind, reply_id = "discussion", discussion.id
+    elif event.kind == "comment_posted":
+        msgid = headers.message_id(user_id=user.id, discussion_id=d_id, comment_id=ctx.comment.id)
+        references = [root]
+        if ctx.comment.parent_id:
+            references.append(headers.message_id(user_id=user.id, discussion_id=d_id, comment_id=ctx.comment.parent_id))
+        reply_kind, reply_id = "comment", ctx.comment.id
+    elif event.kind == "poll_created":
+        msgid = headers.message_id(user_id=user.id, discussion_id=d_id, poll_id=poll.id)
+        references = [root] if msgid != root else []
+        reply_kind, reply_id = "poll", poll.id
+    else:  # later news about a poll threads under the poll's first mail
+        poll_mail = headers.message_id(user_id=user.id, discussion_id=d_id, poll_id=poll.id)
+        msgid = headers.message_id(user_id=user.id, discussion_id=d_id, poll_id=poll.id, event_id=event.id)
+        references = [root] + ([poll_mail] if poll_mail != root else [])
+        if event.kind == "outcome_created" and discussion is not None:
+            reply_kind, reply_id = "discussion", discussion.id
+        else:
+            reply_kind, reply_id = "poll", poll.id
+    in_reply_to = references[-1] if references else None
+
+    if discussion is not None:
+        subject = headers.thread_subject(group, discussion.title)
+    else:
+        subject = headers.thread_subject(group, f"{ctx.shared['poll_label']}: {poll.title}")
+    footer = links.footer_links(user, group=group, discussion_id=d_id)
+    unsubscribe_token = links.make("unsubscribe_group", user, group_id=group.id)
+    group_reply = reply_address(user, "group", group.id)
+    list_unsubscribe = f"<{links.one_click_url(unsubscribe_token)}>, <mailto:{group_reply}?subject=unsubscribe>"
+    actor_name = ctx.actor.display_name if ctx.actor is not None else None
+    context = {
+        **ctx.shared,
+        "user": user,
+        "subject": subject,
+        "reason": reason,
+        "reason_text": REASONS.get(reason, REASONS["group"]).format(group=group.name, actor=actor_name or "Someone"),
+        "footer": footer,
+    }
+    if poll is not None:
+        context["closing_local"] = local_time(poll.closing_at, user.time_zone)
+    context["event_message"] = (event.data or {}).get("message")
+    if poll is not None and ctx.shared.get("one_click") and poll.is_open:
+        context["vote_links"] = {o.id: links.vote_url(user, poll_id=poll.id, option_id=o.id) for o in ctx.shared["options"]}
+    options = {
+        "from_name": f"{actor_name} via {group.name}" if actor_name else group.name,
+        "message_id": msgid,
+        "in_reply_to": in_reply_to,
+        "references": references,
+        "reply_to": reply_address(user, reply_kind, reply_id),
+        "headers": {
+            "List-Id": headers.list_id(group),
+            "List-Archive": f"<{ctx.shared['group_url']}>",
+            "List-Unsubscribe": list_unsubscribe,
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
+    }
+    return Built(kind=event.kind, context=context, options=options)

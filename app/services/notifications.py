@@ -1,0 +1,148 @@
+"""Who hears of what, and the member's own controls: volume rules, the bell, one-click footer actions.
+
+Volume, per group (Membership.volume) and per thread (ReadState.volume overrides it):
+  all       every message by email (the default, like a mailing list)
+  digest    nothing immediate; the digest job reads events later (the bell still shows it)
+  mentions  only mentions, replies to you, and polls you are asked to vote in
+  mute      nothing
+Taking part in a thread (ReadState.participating) subscribes you to it: that thread is "all"
+unless you set its volume yourself, or muted the whole group (unsubscribing means no mail).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+
+from ..extensions import db
+from ..models import Discussion, Group, Membership, Notification, ReadState, User, utcnow
+from .errors import Invalid, NotFound
+
+# Why a member hears of an event; also Notification.reason.
+DIRECT_REASONS = ("mention", "reply", "poll")
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """The decision for one member: `email` now, and/or an in-app notification."""
+
+    email: bool
+    notify: bool
+
+
+def decide(*, group_volume: str, thread_volume: str | None, participating: bool, direct: bool) -> Delivery:
+    """Apply the volume rules above; `direct` means mentioned, replied to, or asked to vote."""
+    if group_volume == "mute":
+        return Delivery(email=False, notify=direct)
+    if thread_volume == "mute":
+        return Delivery(email=direct, notify=direct)
+    effective = thread_volume or ("all" if participating else group_volume)
+    if effective == "all":
+        return Delivery(email=True, notify=True)
+    if effective == "mentions":
+        return Delivery(email=direct, notify=direct)
+    return Delivery(email=False, notify=True)  # digest: the digest carries it
+
+
+# --- the bell -----------------------------------------------------------------------
+
+def unread_count(user_id: int) -> int:
+    return db.session.scalar(
+        select(func.count(Notification.id)).where(Notification.user_id == user_id, Notification.read_at.is_(None))
+    ) or 0
+
+
+def recent(user_id: int, limit: int = 50) -> list[Notification]:
+    from sqlalchemy.orm import joinedload
+
+    from ..models import Event
+
+    return list(db.session.scalars(
+        select(Notification).where(Notification.user_id == user_id)
+        .options(joinedload(Notification.event).joinedload(Event.actor))
+        .order_by(Notification.id.desc()).limit(limit)
+    ))
+
+
+def mark_all_read(*, user_id: int) -> int:
+    result = db.session.execute(
+        update(Notification).where(Notification.user_id == user_id, Notification.read_at.is_(None)).values(read_at=utcnow())
+    )
+    db.session.commit()
+    return result.rowcount or 0
+
+
+# --- one-click footer actions ------------------------------------------------------
+
+@dataclass(frozen=True)
+class MailAction:
+    """What a footer link would do, described for its one-button page."""
+
+    action: str
+    user: User
+    group: Group | None
+    discussion: Discussion | None
+    done: bool  # already in effect: the link has been used (or the member did it another way)
+
+    @property
+    def target_name(self) -> str:
+        if self.discussion is not None:
+            return self.discussion.title
+        return self.group.name if self.group is not None else "every group"
+
+
+def describe_action(action: str, payload: dict) -> MailAction:
+    """Load what a verified footer token points at; NotFound if it is gone."""
+    user = db.session.get(User, payload["user_id"])
+    group = discussion = None
+    if action == "mute_thread":
+        discussion = db.session.get(Discussion, payload.get("discussion_id", 0))
+        if discussion is None or discussion.deleted_at is not None:
+            raise NotFound("That thread no longer exists.")
+        group = discussion.group
+        state = _read_state(user.id, discussion.id)
+        done = state is not None and state.volume == "mute"
+    elif action in ("digest_group", "unsubscribe_group"):
+        group = db.session.get(Group, payload.get("group_id", 0))
+        membership = _membership(user.id, group.id) if group is not None else None
+        if membership is None:
+            raise NotFound("You are no longer a member of that group, so it sends you nothing.")
+        done = membership.volume == ("digest" if action == "digest_group" else "mute")
+    elif action == "unsubscribe_all":
+        loud = db.session.scalar(select(func.count(Membership.id)).where(
+            Membership.user_id == user.id, Membership.volume != "mute"))
+        done = not loud
+    else:
+        raise Invalid("That link is not one we know.")
+    return MailAction(action, user, group, discussion, done)
+
+
+def apply_action(action: str, payload: dict) -> MailAction:
+    """Do what a footer link says (idempotent). Returns the action as it now stands."""
+    described = describe_action(action, payload)
+    user = described.user
+    if action == "mute_thread":
+        state = _read_state(user.id, described.discussion.id)
+        if state is None:
+            state = ReadState(user_id=user.id, discussion_id=described.discussion.id, read_comments_count=0)
+            db.session.add(state)
+        state.volume = "mute"
+    elif action == "digest_group":
+        _membership(user.id, described.group.id).volume = "digest"
+        if user.digest_frequency == "off":
+            user.digest_frequency = "daily"  # digest volume with digests off would mean silence
+    elif action == "unsubscribe_group":
+        _membership(user.id, described.group.id).volume = "mute"
+    elif action == "unsubscribe_all":
+        db.session.execute(update(Membership).where(Membership.user_id == user.id).values(volume="mute"))
+    db.session.commit()
+    return MailAction(action, user, described.group, described.discussion, True)
+
+
+def _membership(user_id: int, group_id: int) -> Membership | None:
+    return db.session.scalar(select(Membership).where(Membership.user_id == user_id, Membership.group_id == group_id))
+
+
+def _read_state(user_id: int, discussion_id: int) -> ReadState | None:
+    return db.session.scalar(
+        select(ReadState).where(ReadState.user_id == user_id, ReadState.discussion_id == discussion_id))
