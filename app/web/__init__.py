@@ -7,9 +7,14 @@ from flask import Flask, render_template, request
 
 # Each area adds its blueprint module here (module must expose `bp`).
 BLUEPRINT_MODULES = [
+    "stewardship",
     "main",
     "auth",
     "account",
+    "digest_settings",
+    "polls",
+    "mailactions",
+    "notifications",
 ]
 
 

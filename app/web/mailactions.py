@@ -1,0 +1,95 @@
+"""One-click footer links from emails (no sign-in needed) and the RFC 8058 unsubscribe endpoint.
+
+GET shows one button and changes nothing (mail scanners open links); the POST acts.
+A link is refused when forged, too old or revoked, and once its effect is in place
+(a second POST of the same link changes nothing and says so).
+"""
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, render_template, request
+from sqlalchemy import select
+
+from ..email import links
+from ..extensions import csrf, db
+from ..models import OutboundMessage
+from ..services import notifications
+from ..services.errors import DomainError
+from .helpers import see_other
+
+bp = Blueprint("mailactions", __name__)
+
+FOOTER_ACTIONS = ("mute_thread", "digest_group", "unsubscribe_group", "unsubscribe_all")
+BAD_LINK = ("This link is not valid. It may be incomplete, too old, or replaced by a newer email. "
+            "Use the links in your latest email, or sign in to change your email settings.")
+
+
+def _load(action: str, token: str):
+    if action not in FOOTER_ACTIONS:
+        abort(404)
+    payload = links.verify(token, action)
+    if payload is None:
+        return None, (render_template("mailactions/invalid.html", message=BAD_LINK), 400)
+    try:
+        return (notifications.describe_action(action, payload), payload), None
+    except DomainError as error:
+        return None, (render_template("mailactions/invalid.html", message=error.message), 410)
+
+
+@bp.get("/m/<action>/<token>")
+def confirm(action: str, token: str):
+    loaded, error = _load(action, token)
+    if error:
+        return error
+    described, _ = loaded
+    return render_template("mailactions/confirm.html", item=described, action=action,
+                           post_url=f"/m/{action}/{token}")
+
+
+@bp.post("/m/<action>/<token>")
+def act(action: str, token: str):
+    loaded, error = _load(action, token)
+    if error:
+        return error
+    described, payload = loaded
+    if described.done:
+        # The link was used already (or the member did this another way): change nothing, say so.
+        return render_template("mailactions/done.html", item=described, action=action, already=True), 410
+    notifications.apply_action(action, payload)
+    return see_other(f"/m/{action}/{token}/done")
+
+
+@bp.get("/m/<action>/<token>/done")
+def done(action: str, token: str):
+    loaded, error = _load(action, token)
+    if error:
+        return error
+    described, _ = loaded
+    return render_template("mailactions/done.html", item=described, action=action, already=False)
+
+
+@bp.route("/m/one-click/<token>", methods=["GET", "POST"])
+@csrf.exempt  # RFC 8058: mail providers POST here without cookies; the signed token authenticates
+def one_click(token: str):
+    if request.method == "GET":
+        return see_other(f"/m/unsubscribe_group/{token}")
+    loaded, error = _load("unsubscribe_group", token)
+    if error:
+        return error
+    described, payload = loaded
+    if described.done:
+        return render_template("mailactions/done.html", item=described, action="unsubscribe_group",
+                               already=True), 410
+    notifications.apply_action("unsubscribe_group", payload)
+    return render_template("mailactions/done.html", item=described, action="unsubscribe_group", already=False)
+
+
+@bp.get("/dev/outbox")
+def dev_outbox():
+    """The last 100 outbound messages, for development only (404 unless debugging is on)."""
+    if not (current_app.debug or current_app.config.get("DEBUG")):
+        abort(404)
+    rows = db.session.scalars(select(OutboundMessage).order_by(OutboundMessage.id.desc()).limit(100)).all()
+    selected = None
+    if request.args.get("id", "").isdigit():
+        selected = db.session.get(OutboundMessage, int(request.args["id"]))
+    return render_template("mailactions/dev_outbox.html", rows=rows, selected=selected)
