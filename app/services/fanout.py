@@ -41,8 +41,10 @@ def fan_out(event_id: int) -> int:
     rows = []
     if event.kind in EMAIL_KINDS:
         ctx = load_context(event)
+        # A fan-out interrupted after committing some work must not write a notification twice.
+        notified = set(db.session.scalars(select(Notification.user_id).where(Notification.event_id == event.id)))
         for recipient in (recipients(event, ctx) if ctx is not None else []):
-            if recipient.notify:
+            if recipient.notify and recipient.user.id not in notified:
                 db.session.add(Notification(user_id=recipient.user.id, event_id=event.id, reason=recipient.reason))
             if recipient.email:
                 built = build(ctx, recipient.user, recipient.reason)
