@@ -36,7 +36,9 @@ def _register_optional(app: Flask) -> None:
 
 
 # (module, attribute) of further click commands, added by later areas.
-EXTRA_COMMANDS: list[tuple[str, str]] = []
+EXTRA_COMMANDS: list[tuple[str, str]] = [
+    ("mail.cli", "mail_group"),
+]
 
 
 @click.command()

@@ -82,6 +82,7 @@ def load(overrides: dict | None = None) -> dict:
         "DKIM_KEY_FILE": get("DKIM_KEY_FILE"),
         "TRUSTED_AUTHSERV_ID": get("TRUSTED_AUTHSERV_ID"),
         "INBOUND_RETENTION_DAYS": int(get("INBOUND_RETENTION_DAYS", "60")),
+        "MAIL_DNS_TIMEOUT": float(get("MAIL_DNS_TIMEOUT", "5")),
         "DATA_KEY": get("QUORUM_DATA_KEY"),
         "BACKUP_DESTINATIONS": get("BACKUP_DESTINATIONS", ""),
         "BACKUP_RECIPIENT": get("BACKUP_AGE_RECIPIENT"),

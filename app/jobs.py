@@ -64,3 +64,19 @@ def fan_out_event(event_id: int) -> int:
     from .services.fanout import fan_out
 
     return fan_out(event_id)
+
+
+@job
+def process_inbound(inbound_id: int) -> str:
+    """Run one stored inbound message through the mail pipeline (idempotent: once per message)."""
+    from mail.pipeline import process_stored
+
+    return process_stored(inbound_id)
+
+
+@job
+def expire_inbound() -> int:
+    """Daily: delete stored inbound mail older than INBOUND_RETENTION_DAYS."""
+    from .services.inbound import delete_expired
+
+    return delete_expired()

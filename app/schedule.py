@@ -12,6 +12,7 @@ from .queue import redis_client
 # (job path inside app.jobs, seconds between runs). Later areas add theirs here.
 PERIODIC_JOBS: list[tuple[str, int]] = [
     ("sweep", 60),
+    ("expire_inbound", 86400),
 ]
 
 

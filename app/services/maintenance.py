@@ -9,4 +9,7 @@ from ..models import OutboundMessage
 def sweep() -> dict:
     ids = stale_queued()
     dispatch([db.session.get(OutboundMessage, i) for i in ids])
-    return {"outbound_redispatched": len(ids)}
+    from .inbound import enqueue_processing, unprocessed
+
+    inbound = enqueue_processing(unprocessed())
+    return {"outbound_redispatched": len(ids), "inbound_enqueued": inbound}

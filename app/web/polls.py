@@ -1,0 +1,483 @@
+"""Decisions in the browser: start a poll, vote, change a vote, close, reopen, remind, outcome.
+
+Every action is a plain form (303 after POST); htmx only swaps the poll section in place.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from .. import policy
+from ..extensions import db
+from ..models import Discussion, Poll
+from ..polls import POLL_TYPES, get_type
+from ..polls.base import ordered_options
+from ..polls.charts import render_results, slot_label
+from ..services import polls as service
+from ..services.errors import DomainError, Invalid, NotFound
+from .helpers import is_htmx, see_other, signed_in_user
+
+bp = Blueprint("polls", __name__)
+
+TYPE_ORDER = ["proposal", "check", "count", "question", "poll", "dot_vote", "score", "ranked_choice", "meeting"]
+HIDE_CHOICES = [("off", "Always"), ("until_vote", "After they vote"), ("until_closed", "When the poll closes")]
+REASON_CHOICES = [("optional", "Optional"), ("required", "Required"), ("off", "Off")]
+
+
+# --- small parsers ------------------------------------------------------------------------
+
+def _zone() -> str:
+    zone = getattr(current_user, "time_zone", None) or "UTC"
+    try:
+        ZoneInfo(zone)
+    except Exception:
+        return "UTC"
+    return zone
+
+
+def _parse_local(value: str, zone: str, field: str, what: str) -> datetime:
+    """A `datetime-local` value (or "YYYY-MM-DD HH:MM") read in the member's zone."""
+    text = (value or "").strip().replace("T", " ")
+    for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"):
+        try:
+            naive = datetime.strptime(text, fmt)
+            break
+        except ValueError:
+            continue
+    else:
+        raise Invalid(f"Please give {what} as a date and time, like 2025-06-30 18:00.", field=field)
+    return naive.replace(tzinfo=ZoneInfo(zone))
+
+
+def _optional_int(form, name: str, label: str) -> int | None:
+    raw = (form.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise Invalid(f"{label} must be a whole number.", field=name) from None
+
+
+def _local_input(value: datetime | None, zone: str) -> str:
+    return value.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%dT%H:%M") if value else ""
+
+
+# --- loading -------------------------------------------------------------------------------
+
+def _load(poll_id: int) -> Poll:
+    poll = db.session.get(Poll, poll_id)
+    user = signed_in_user()
+    if poll is None or not policy.can_view_poll(user, poll):
+        if user is None and poll is not None and poll.deleted_at is None:
+            abort(redirect(url_for("auth.login", next=f"/p/{poll_id}")))
+        abort(404)
+    return poll
+
+
+def _page(poll: Poll, *, errors=None, form=None, status=200, template=None):
+    """The poll page, or just its section for htmx."""
+    user = signed_in_user()
+    view = service.results_for(user, poll)
+    zone = _zone() if user else poll.time_zone
+    chart = render_results(poll, view.results, view.voters, zone=zone) if view.visible else ""
+    mine = service.current_stance(user.id, poll.id) if user else None
+    kind = get_type(poll.poll_type)
+    context = dict(
+        poll=poll, kind=kind, view=view, chart=chart, mine=mine, zone=zone,
+        mine_text=kind.describe_choices(poll, mine.choices) if mine else "",
+        history=[(s, kind.describe_choices(poll, s.choices)) for s in service.vote_history(user.id if user else None, poll.id)],
+        options=ordered_options(poll), outcome=service.latest_outcome(poll.id),
+        can_vote=policy.can_vote(user, poll), may_vote=policy.may_vote(user, poll),
+        can_admin=policy.can_administer_poll(user, poll), can_reopen=policy.can_reopen_poll(user, poll),
+        errors=errors or {}, form=form or {}, slot_label=slot_label, now_input=_local_input,
+        vote_values=_vote_values(poll, mine, form),
+    )
+    name = template or ("polls/_poll.html" if is_htmx() else "polls/show.html")
+    return render_template(name, **context), status
+
+
+def _vote_values(poll: Poll, mine, form) -> dict:
+    """What the vote form shows as chosen (option id → value): the submitted form, else the current vote."""
+    if form and "_values" in form:
+        return form["_values"]
+    if mine is None:
+        return {}
+    choices = mine.choices
+    if poll.poll_type == "poll" and not choices:
+        return {"none": 1}
+    if poll.poll_type == "ranked_choice":
+        n = len(poll.options)
+        return {option_id: n - score + 1 for option_id, score in choices.items() if score}
+    return dict(choices)
+
+
+def _submitted_values(poll: Poll, form) -> dict:
+    """The vote form as submitted, to show it again beside an error."""
+    values: dict = {}
+    picked = form.getlist("option")
+    if "none" in picked:
+        values["none"] = 1
+    for o in poll.options:
+        if str(o.id) in picked:
+            values[o.id] = 1
+        for prefix in ("score", "rank", "slot"):
+            raw = form.get(f"{prefix}-{o.id}")
+            if raw not in (None, ""):
+                values[o.id] = raw
+    return values
+
+
+# --- pages ---------------------------------------------------------------------------------
+
+@bp.get("/p/<int:poll_id>")
+def show(poll_id: int):
+    return _page(_load(poll_id))
+
+
+def _choices_from_form(poll: Poll, form) -> tuple[dict[int, int], str | None]:
+    """The vote form as (choices, reason); Invalid for a form that can't be read."""
+    kind = poll.poll_type
+    options = ordered_options(poll)
+    ids = {str(o.id): o.id for o in options}
+    reason = form.get("reason")
+    if kind == "question":
+        return {}, form.get("answer", "")
+    if kind in ("proposal", "check", "count"):
+        picked = form.get("option", "")
+        if picked not in ids:
+            raise Invalid("Please choose one option.", field="vote")
+        return {ids[picked]: 1}, reason
+    if kind == "poll":
+        picked = form.getlist("option")
+        if "none" in picked:
+            if len(picked) > 1:
+                raise Invalid("“None of the above” can't be combined with other options.", field="vote")
+            return {}, reason
+        if not picked:
+            raise Invalid("Please choose an option.", field="vote")
+        if any(p not in ids for p in picked):
+            raise Invalid("That vote names an option this poll doesn't have.", field="vote")
+        return {ids[p]: 1 for p in picked}, reason
+    if kind in ("dot_vote", "score"):
+        out = {}
+        for o in options:
+            raw = (form.get(f"score-{o.id}") or "").strip()
+            if not raw:
+                if kind == "dot_vote":
+                    continue
+                raise Invalid(f"Please give “{o.name}” a score.", field="vote")
+            try:
+                out[o.id] = int(raw)
+            except ValueError:
+                raise Invalid(f"The value for “{o.name}” must be a whole number.", field="vote") from None
+        return out, reason
+    if kind == "ranked_choice":
+        ranks = {}
+        for o in options:
+            raw = (form.get(f"rank-{o.id}") or "").strip()
+            if not raw:
+                continue
+            try:
+                ranks[o.id] = int(raw)
+            except ValueError:
+                raise Invalid(f"The rank for “{o.name}” must be a number.", field="vote") from None
+            if not 1 <= ranks[o.id] <= len(options):
+                raise Invalid(f"Ranks go from 1 to {len(options)}.", field="vote")
+        if len(set(ranks.values())) != len(ranks):
+            raise Invalid("Each rank can be given to one option only.", field="vote")
+        order = sorted(ranks, key=ranks.get)  # gaps are fine: 1, 3 means first and second
+        return {option_id: len(options) - i for i, option_id in enumerate(order)}, reason
+    if kind == "meeting":
+        out = {}
+        for o in options:
+            raw = form.get(f"slot-{o.id}", "0")
+            if raw not in ("0", "1", "2"):
+                raise Invalid("Each time slot takes yes, maybe or no.", field="vote")
+            out[o.id] = int(raw)
+        return out, reason
+    raise Invalid("This poll can't take votes.", field="vote")
+
+
+@bp.post("/p/<int:poll_id>/vote")
+def vote(poll_id: int):
+    poll = _load(poll_id)
+    user = signed_in_user()
+    if user is None:
+        return see_other(url_for("auth.login", next=f"/p/{poll_id}"))
+    form = {k: request.form.get(k) for k in request.form}
+    form["_values"] = _submitted_values(poll, request.form)
+    try:
+        choices, reason = _choices_from_form(poll, request.form)
+        service.cast_vote(actor_id=user.id, poll_id=poll.id, choices=choices, reason=reason, source="web")
+    except DomainError as error:
+        return _page(poll, errors={error.field or "vote": error.message}, form=form, status=422)
+    flash("Your vote is counted. You can change it until the poll closes.", "success")
+    return see_other(f"/p/{poll.id}")
+
+
+def _admin_action(poll_id: int, action, success: str, *, field: str = "admin"):
+    poll = _load(poll_id)
+    user = signed_in_user()
+    if user is None:
+        abort(404)
+    try:
+        action(poll, user)
+    except DomainError as error:
+        return _page(poll, errors={error.field or field: error.message}, form=dict(request.form), status=422
+                     if isinstance(error, Invalid) else 403)
+    flash(success, "success")
+    return see_other(f"/p/{poll.id}")
+
+
+@bp.post("/p/<int:poll_id>/close")
+def close(poll_id: int):
+    return _admin_action(poll_id, lambda p, u: service.close_poll(actor_id=u.id, poll_id=p.id), "The poll is closed.")
+
+
+@bp.post("/p/<int:poll_id>/reopen")
+def reopen(poll_id: int):
+    def act(poll, user):
+        closing = _parse_local(request.form.get("closing_at", ""), _zone(), "reopen", "the new closing time")
+        service.reopen_poll(actor_id=user.id, poll_id=poll.id, closing_at=closing)
+
+    return _admin_action(poll_id, act, "The poll is open again.", field="reopen")
+
+
+@bp.post("/p/<int:poll_id>/remind")
+def remind(poll_id: int):
+    def act(poll, user):
+        service.remind(actor_id=user.id, poll_id=poll.id, message=request.form.get("message", ""))
+
+    return _admin_action(poll_id, act, "Reminder sent to everyone who has not voted yet.", field="message")
+
+
+@bp.post("/p/<int:poll_id>/outcome")
+def outcome(poll_id: int):
+    def act(poll, user):
+        raw = (request.form.get("option_id") or "").strip()
+        option_id = int(raw) if raw.isdigit() else None
+        if raw and option_id is None:
+            raise Invalid("Please choose one of this poll's options.", field="option_id")
+        service.set_outcome(actor_id=user.id, poll_id=poll.id, statement=request.form.get("statement", ""),
+                            option_id=option_id)
+
+    return _admin_action(poll_id, act, "The outcome is published.", field="statement")
+
+
+@bp.post("/p/<int:poll_id>/delete")
+def delete(poll_id: int):
+    poll = _load(poll_id)
+    user = signed_in_user()
+    if user is None:
+        abort(404)
+    try:
+        service.delete_poll(actor_id=user.id, poll_id=poll.id)
+    except DomainError as error:
+        return _page(poll, errors={"admin": error.message}, status=403)
+    flash("The poll is deleted.", "success")
+    if poll.discussion_id:
+        return see_other(f"/d/{poll.discussion_id}")
+    return see_other(f"/g/{poll.group.handle}")
+
+
+@bp.get("/p/<int:poll_id>/results.csv")
+def results_csv(poll_id: int):
+    poll = _load(poll_id)
+    try:
+        body = service.csv_export(signed_in_user(), poll)
+    except DomainError as error:
+        abort(403, description=error.message)
+    response = Response(body, mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="poll-{poll.id}-results.csv"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.get("/p/<int:poll_id>/outcome.ics")
+def outcome_ics(poll_id: int):
+    poll = _load(poll_id)
+    outcome = service.latest_outcome(poll.id)
+    if outcome is None:
+        abort(404)
+    try:
+        body = service.outcome_ics(poll, outcome)
+    except NotFound:
+        abort(404)
+    response = Response(body, mimetype="text/calendar")
+    response.headers["Content-Disposition"] = f'attachment; filename="poll-{poll.id}.ics"'
+    return response
+
+
+# --- starting a poll -----------------------------------------------------------------------
+
+def _creation_context(group, discussion, poll_type: str | None, form=None, errors=None):
+    zone = _zone()
+    kind = POLL_TYPES.get(poll_type or "")
+    defaults = {}
+    if kind is not None:
+        from datetime import timedelta
+
+        from ..models import utcnow
+
+        closing = (utcnow() + timedelta(days=kind.default_closing_days)).replace(second=0, microsecond=0)
+        defaults = {"closing_at": _local_input(closing, zone), "time_zone": zone, "reason_mode": "required" if kind.name == "question" else "optional",
+                    "hide_results": "off", "voter_scope": "group", "reason_max_length": "2000"}
+        if kind.name == "dot_vote":
+            defaults["dots_per_person"] = "8"
+        if kind.name == "score":
+            defaults.update(min_score="0", max_score="9")
+    values = {**defaults, **(form or {})}
+    action = f"/d/{discussion.id}/p/new" if discussion else f"/g/{group.handle}/p/new"
+    from .account import zones
+
+    return dict(group=group, discussion=discussion, kind=kind, types=[POLL_TYPES[t] for t in TYPE_ORDER],
+                form=values, errors=errors or {}, action=action, zones=zones(), hide_choices=HIDE_CHOICES,
+                reason_choices=REASON_CHOICES)
+
+
+def _create(group, discussion):
+    user = signed_in_user()
+    if user is None:
+        return see_other(url_for("auth.login", next=request.path))
+    if not policy.can_create_poll(user, group):
+        abort(403, description="Only this group's admins can start polls here.")
+    if request.method == "GET":
+        return render_template("polls/new.html", **_creation_context(group, discussion, request.args.get("type")))
+    form = request.form
+    poll_type = form.get("poll_type", "")
+    values = {k: form.get(k) for k in form}
+    try:
+        if poll_type not in POLL_TYPES:
+            raise Invalid("Please choose one of the poll types.", field="poll_type")
+        zone = form.get("time_zone") or _zone()
+        try:
+            ZoneInfo(zone)
+        except Exception:
+            raise Invalid("Please choose a known time zone.", field="time_zone") from None
+        closing = _parse_local(form.get("closing_at", ""), _zone(), "closing_at", "the closing time")
+        slots = None
+        if poll_type == "meeting":
+            slots = [_parse_local(line, zone, "slots", "each time slot")
+                     for line in (form.get("slots") or "").splitlines() if line.strip()]
+        ints = {name: _optional_int(form, name, label) for name, label in (
+            ("reason_max_length", "The reason length limit"), ("min_choices", "The minimum number of choices"),
+            ("max_choices", "The maximum number of choices"), ("dots_per_person", "The number of dots"),
+            ("min_score", "The minimum score"), ("max_score", "The maximum score"),
+            ("minimum_rank", "The number of options to rank"), ("target", "The target"),
+            ("duration_minutes", "The meeting length"))}
+        poll = service.create_poll(
+            actor_id=user.id, group_id=group.id, discussion_id=discussion.id if discussion else None,
+            poll_type=poll_type, title=form.get("title", ""), details=form.get("details", ""), closing_at=closing,
+            options=[line for line in (form.get("options") or "").splitlines() if line.strip()], slots=slots,
+            time_zone=zone, anonymous=form.get("anonymous") == "1", hide_results=form.get("hide_results", "off"),
+            voter_scope=form.get("voter_scope", "group"),
+            voters=[v for chunk in (form.get("voters") or "").replace(",", "\n").splitlines() for v in [chunk.strip()] if v],
+            reason_mode=form.get("reason_mode") or None, allow_none_of_the_above=form.get("allow_none_of_the_above") == "1",
+            **ints,
+        )
+    except DomainError as error:
+        context = _creation_context(group, discussion, poll_type, values, {error.field or "form": error.message})
+        return render_template("polls/new.html", **context), 422
+    flash("Your poll is open for votes.", "success")
+    return see_other(f"/p/{poll.id}")
+
+
+@bp.route("/g/<handle>/p/new", methods=["GET", "POST"])
+def new_in_group(handle: str):
+    from ..services.groups import group_by_handle
+
+    try:
+        group = group_by_handle(handle)
+    except DomainError:
+        abort(404)
+    if not policy.can_see_group(signed_in_user(), group):
+        abort(404)
+    return _create(group, None)
+
+
+@bp.route("/d/<int:discussion_id>/p/new", methods=["GET", "POST"])
+def new_in_thread(discussion_id: int):
+    discussion = db.session.get(Discussion, discussion_id)
+    if discussion is None or not policy.can_view_discussion(signed_in_user(), discussion):
+        abort(404)
+    if discussion.closed_at is not None:
+        abort(403, description="This thread is closed, so no new polls can start in it.")
+    return _create(discussion.group, discussion)
+
+
+# --- one-click vote from an email ------------------------------------------------------------
+
+def _read_vote_token(token: str) -> tuple[int, int, int] | None:
+    """(user id, poll id, option id) from a signed one-click link, or None."""
+    try:
+        from ..email.links import verify
+    except ImportError:
+        return None
+    try:
+        payload = verify(token, "vote")
+    except Exception:
+        return None
+    if isinstance(payload, dict):
+        values = [payload.get(k) for k in ("user", "poll", "option")]
+        if None in values:
+            values = [payload.get(k) for k in ("user_id", "poll_id", "option_id")]
+    elif isinstance(payload, (list, tuple)) and len(payload) == 3:
+        values = list(payload)
+    else:
+        return None
+    try:
+        return tuple(int(v) for v in values)  # type: ignore[return-value]
+    except (TypeError, ValueError):
+        return None
+
+
+def _one_click_context(poll_id: int, token: str):
+    data = _read_vote_token(token)
+    if data is None or data[1] != poll_id:
+        abort(410, description="This voting link is not valid (it may be too old). Please vote on the poll page.")
+    user_id, _, option_id = data
+    poll = db.session.get(Poll, poll_id)
+    from ..models import User
+
+    voter = db.session.get(User, user_id)
+    if poll is None or poll.deleted_at is not None or voter is None or voter.deleted_at is not None:
+        abort(404)
+    option = next((o for o in poll.options if o.id == option_id), None)
+    if option is None:
+        abort(404)
+    return poll, voter, option
+
+
+@bp.get("/p/<int:poll_id>/vote/<token>")
+def one_click(poll_id: int, token: str):
+    """Mail scanners open links: this page only shows the button; the POST votes."""
+    poll, voter, option = _one_click_context(poll_id, token)
+    mine = service.current_stance(voter.id, poll.id)
+    return render_template("polls/one_click.html", poll=poll, voter=voter, option=option, token=token,
+                           errors={}, form={}, done=request.args.get("done") == "1",
+                           current=get_type(poll.poll_type).describe_choices(poll, mine.choices) if mine else "")
+
+
+@bp.post("/p/<int:poll_id>/vote/<token>")
+def one_click_confirm(poll_id: int, token: str):
+    poll, voter, option = _one_click_context(poll_id, token)
+    try:
+        choices = service.one_click_choices(poll, option.id)
+        service.cast_vote(actor_id=voter.id, poll_id=poll.id, choices=choices,
+                          reason=request.form.get("reason") or None, source="link")
+    except DomainError as error:
+        return render_template("polls/one_click.html", poll=poll, voter=voter, option=option, token=token,
+                               errors={"vote": error.message}, form=dict(request.form), done=False,
+                               current=""), 422
+    return see_other(f"/p/{poll.id}/vote/{token}?done=1")
+
+
+@bp.app_errorhandler(410)
+def gone(error):
+    if is_htmx():
+        return render_template("errors/_message.html", title="Link expired", message=error.description), 410
+    return render_template("errors/error.html", code=410, title="Link expired", message=error.description), 410
