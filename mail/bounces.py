@@ -1,0 +1,79 @@
+"""Bounces and complaints: keep sending only to addresses that work and want our mail.
+
+A hard bounce (5.x.x) suspends sending to the member's address at once; soft bounces (4.x.x)
+add to a score and suspend at SOFT_BOUNCE_LIMIT. A suspended member sees a notice on every page
+(templates/base.html) until they fix it; `suspended_members(group_id)` lists them for admins.
+An ARF complaint ("this is spam") mutes all of that member's memberships at once.
+"""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.email.addresses import user_id_from_bounce_token
+from app.extensions import db
+from app.models import Membership, User, utcnow
+
+SOFT_BOUNCE_LIMIT = 3
+HARD_BOUNCE_POINTS = SOFT_BOUNCE_LIMIT
+
+
+def user_for_report(recipients: list[str], reported_address: str | None) -> User | None:
+    """The member a report is about: from our VERP address first, else the address it names."""
+    for address in recipients:
+        local = address.strip("<>").rpartition("@")[0].lower()
+        if local.startswith("bounces+"):
+            user_id = user_id_from_bounce_token(local[len("bounces+"):])
+            if user_id is not None:
+                user = db.session.get(User, user_id)
+                if user is not None and user.deleted_at is None:
+                    return user
+    if reported_address:
+        from app.services.accounts import user_by_email
+
+        return user_by_email(reported_address)
+    return None
+
+
+def record_bounce(user: User, *, hard: bool, detail: str, dry_run: bool = False) -> str:
+    """Add to the member's bounce score; suspend at the limit. Returns what happened, for the log."""
+    score = (user.bounce_score or 0) + (HARD_BOUNCE_POINTS if hard else 1)
+    kind = "hard" if hard else "soft"
+    suspend = score >= SOFT_BOUNCE_LIMIT and user.email_suspended_at is None
+    if dry_run:
+        return f"{kind} bounce for member {user.id}" + ("; would suspend sending" if suspend else "")
+    user.bounce_score = score
+    if suspend:
+        user.email_suspended_at = utcnow()
+        user.email_suspended_reason = (
+            "mail to this address bounced permanently" if hard else f"mail to this address bounced {score} times"
+        )[:255]
+    db.session.commit()
+    return f"{kind} bounce for member {user.id} (score {score})" + ("; sending suspended" if suspend else "")
+
+
+def record_complaint(user: User, *, dry_run: bool = False) -> str:
+    """The member marked our mail as spam: stop mailing them from every group, at once."""
+    memberships = list(db.session.scalars(select(Membership).where(Membership.user_id == user.id)))
+    if dry_run:
+        return f"complaint from member {user.id}; would mute {len(memberships)} memberships"
+    for membership in memberships:
+        membership.volume = "mute"
+    db.session.commit()
+    return f"complaint from member {user.id}; muted {len(memberships)} memberships"
+
+
+def suspended_members(group_id: int) -> list[User]:
+    """Members of a group whose address we no longer send to (for the group's admins)."""
+    return list(db.session.scalars(
+        select(User).join(Membership, Membership.user_id == User.id)
+        .where(Membership.group_id == group_id, User.email_suspended_at.is_not(None))
+        .order_by(User.name)
+    ))
+
+
+def resume_sending(user: User) -> None:
+    """The member fixed their address (or it works again): clear the suspension and score."""
+    user.email_suspended_at = None
+    user.email_suspended_reason = None
+    user.bounce_score = 0
+    db.session.commit()

@@ -1,0 +1,178 @@
+"""The inbound SMTP server (aiosmtpd). It speaks SMTP only:
+
+- RCPT: refuse with 550 and a plain reason any address we do not serve (so the sender's own
+  server tells them; we never send backscatter), 451 when we cannot check (database down);
+- DATA: store the message durably (fsynced encrypted file + committed row), answer 250, then
+  enqueue `jobs.process_inbound`. If Redis is down the message is still accepted; the sweeper
+  enqueues it later.
+
+Database work runs in a thread pool, each call in its own app context and session.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import socket
+import ssl
+from concurrent.futures import ThreadPoolExecutor
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from flask import Flask
+
+log = logging.getLogger("quorum.smtp")
+
+TEMPORARY_TROUBLE = "451 4.3.0 Temporary problem on our side; please try again later"
+
+
+class InboundHandler:
+    """aiosmtpd handler: recipient checks at RCPT, durable store at DATA."""
+
+    def __init__(self, app: Flask, *, workers: int = 8):
+        self.app = app
+        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="smtp-db")
+
+    async def _run(self, func, *args):
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, self._in_context, func, *args)
+
+    def _in_context(self, func, *args):
+        from app.extensions import db
+
+        with self.app.app_context():
+            try:
+                return func(*args)
+            finally:
+                db.session.remove()
+
+    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options):
+        try:
+            refusal = await self._run(_recipient_refusal, address)
+        except Exception:  # noqa: BLE001 - e.g. the database is down: ask the sender to retry
+            log.exception("could not check recipient %s", address)
+            return TEMPORARY_TROUBLE
+        if refusal:
+            return f"550 5.1.1 <{address}>: {refusal}"
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope):
+        raw = envelope.original_content or (envelope.content if isinstance(envelope.content, bytes) else b"")
+        peer = session.peer[0] if isinstance(session.peer, tuple) and session.peer else None
+        try:
+            inbound_id = await self._run(
+                _accept, raw, envelope.mail_from or "", list(envelope.rcpt_tos), peer, session.host_name or ""
+            )
+        except Exception:  # noqa: BLE001 - nothing stored: the sender must retry
+            log.exception("could not store an inbound message")
+            return TEMPORARY_TROUBLE
+        # Stored and committed: from here on the message cannot be lost. Enqueueing is best effort.
+        try:
+            await self._run(_enqueue, inbound_id)
+        except Exception:  # noqa: BLE001 - Redis down: the sweeper picks it up
+            log.warning("stored inbound message %s but could not enqueue it; the sweeper will", inbound_id)
+        return f"250 2.0.0 Accepted as {inbound_id}"
+
+
+def _recipient_refusal(address: str) -> str | None:
+    from app.email.addresses import BadAddress
+
+    from .pipeline import resolve_recipient
+
+    try:
+        resolve_recipient(address)
+    except BadAddress as refusal:
+        return str(refusal)
+    return None
+
+
+def _accept(raw: bytes, mail_from: str, recipients: list[str], peer: str | None, helo: str) -> int:
+    from flask import current_app
+
+    from .store import accept
+
+    row = accept(raw, envelope_from=mail_from, recipients=recipients, peer=peer, helo=helo,
+                 domain=current_app.config["MAIL_DOMAIN"])
+    return row.id
+
+
+def _enqueue(inbound_id: int) -> None:
+    from app import jobs
+    from app.queue import enqueue
+
+    enqueue(jobs.process_inbound, inbound_id, job_id=f"inbound-{inbound_id}")
+
+
+# --- Building and running the server ------------------------------------------------------
+
+def tls_context(app: Flask) -> ssl.SSLContext | None:
+    cert, key = app.config.get("SMTP_TLS_CERT"), app.config.get("SMTP_TLS_KEY")
+    if not cert or not key:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
+
+
+def smtp_options(app: Flask) -> dict:
+    """Keyword arguments for aiosmtpd's SMTP class, from the app's configuration."""
+    return {
+        "data_size_limit": int(app.config["SMTP_MAX_MESSAGE_BYTES"]),  # advertised in EHLO SIZE, enforced (552)
+        "enable_SMTPUTF8": True,
+        "decode_data": False,
+        "hostname": app.config["MAIL_DOMAIN"],
+        "ident": "Quorum ESMTP",
+        "tls_context": tls_context(app),
+        "require_starttls": False,
+        "auth_require_tls": True,
+    }
+
+
+def parse_listen(listen: str) -> tuple[str, int]:
+    host, _, port = listen.rpartition(":")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+class QuorumController(Controller):
+    """aiosmtpd's Controller running our handler in a thread (tests and `run_forever`)."""
+
+    def __init__(self, app: Flask, hostname: str, port: int):
+        self.quorum_app = app
+        super().__init__(InboundHandler(app), hostname=hostname, port=port, **smtp_options(app))
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def start_server(app: Flask, *, host: str = "127.0.0.1", port: int | None = None) -> QuorumController:
+    """Start the server in a background thread (call `.stop()` when done). Port 0/None: a free one."""
+    controller = QuorumController(app, host, port or free_port(host))
+    controller.start()
+    return controller
+
+
+def run_forever(app: Flask) -> None:
+    """`quorum smtp`: serve on SMTP_LISTEN until SIGTERM or Ctrl-C."""
+    host, port = parse_listen(app.config["SMTP_LISTEN"])
+    handler = InboundHandler(app)
+    options = smtp_options(app)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(lambda: SMTP(handler, loop=loop, **options), host=host, port=port)
+        stop = asyncio.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        tls = "with STARTTLS" if options["tls_context"] else "without TLS (set SMTP_TLS_CERT/KEY)"
+        log.info("inbound SMTP listening on %s:%s %s, messages up to %s bytes", host, port, tls, options["data_size_limit"])
+        print(f"SMTP listening on {host}:{port}", flush=True)
+        await stop.wait()
+        server.close()
+        await server.wait_closed()
+
+    asyncio.run(main())
+    handler.executor.shutdown(wait=True)
