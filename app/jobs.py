@@ -80,3 +80,19 @@ def expire_inbound() -> int:
     from .services.inbound import delete_expired
 
     return delete_expired()
+
+
+@job
+def close_due_polls() -> int:
+    """Every 30 s: close polls whose closing time has passed (each gets one poll_closed event)."""
+    from .services.polls import close_due_polls as close_due
+
+    return close_due()
+
+
+@job
+def send_closing_soon() -> int:
+    """Every minute: record poll_closing_soon once for polls within 24 hours of closing."""
+    from .services.polls import send_closing_soon as notify
+
+    return notify()
