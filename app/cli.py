@@ -38,6 +38,7 @@ def _register_optional(app: Flask) -> None:
 # (module, attribute) of further click commands, added by later areas.
 EXTRA_COMMANDS: list[tuple[str, str]] = [
     ("mail.cli", "mail_group"),
+    ("app.digest_cli", "digest_group"),
 ]
 
 

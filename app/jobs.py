@@ -96,3 +96,21 @@ def send_closing_soon() -> int:
     from .services.polls import send_closing_soon as notify
 
     return notify()
+
+
+@job
+def enqueue_due_digests() -> int:
+    """Every five minutes: hand members whose digest hour has come to build_digest_batch jobs."""
+    from .services.digests import enqueue_due
+
+    return enqueue_due()
+
+
+@job
+def build_digest_batch(user_ids: list[int], period_keys: list[str], now_iso: str) -> dict:
+    """Build, claim and queue one batch of digests (idempotent: one per member per period)."""
+    from datetime import datetime
+
+    from .services.digests import deliver_batch
+
+    return deliver_batch(user_ids, period_keys, now=datetime.fromisoformat(now_iso))

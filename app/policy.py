@@ -241,10 +241,17 @@ def can_administer_poll(user, poll: Poll) -> bool:
 def can_see_results(user, poll: Poll) -> bool:
     if not can_view_poll(user, poll):
         return False
+    if poll.closed_at is None and poll.hide_results == "until_vote":
+        return has_voted(user, poll)
+    return results_visible(poll, voted=False)
+
+
+def results_visible(poll: Poll, *, voted: bool) -> bool:
+    """The hide-results rule alone, for callers (digests) that already know the person may view the poll."""
     if poll.closed_at is not None or poll.hide_results == "off":
         return True
     if poll.hide_results == "until_vote":
-        return has_voted(user, poll)
+        return voted
     return False  # until_closed
 
 

@@ -12,6 +12,7 @@ from .queue import redis_client
 # (job path inside app.jobs, seconds between runs). Later areas add theirs here.
 PERIODIC_JOBS: list[tuple[str, int]] = [
     ("sweep", 60),
+    ("enqueue_due_digests", 300),
     ("close_due_polls", 30),
     ("send_closing_soon", 60),
     ("expire_inbound", 86400),
