@@ -1,0 +1,102 @@
+"""`make bench`: Quorum's quality targets as numbers, each beside a baseline measured in the same run.
+
+  python -m bench              the default dataset on SQLite (and PostgreSQL if DATABASE_URL is set)
+  python -m bench --quick      a tiny dataset and short runs (about a minute)
+See docs/PERFORMANCE.md for what each figure means.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+from . import report
+from .seed import Sizes
+from .stack import REPO
+
+SECTIONS = ("queries", "memory", "weight", "pages", "mail", "digests")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    p.add_argument("--quick", action="store_true", help="tiny dataset, short runs (about a minute)")
+    p.add_argument("--members", type=int)
+    p.add_argument("--groups", type=int)
+    p.add_argument("--threads", type=int)
+    p.add_argument("--comments", type=int)
+    p.add_argument("--polls", type=int)
+    p.add_argument("--duration", type=float, help="seconds measured per load run (default 4, quick 0.5)")
+    p.add_argument("--concurrency", default="1,10,50", help="client counts for the page runs")
+    p.add_argument("--mail", type=int, help="replies in the inbound burst (default 2000, quick 100)")
+    p.add_argument("--mail-clients", type=int, default=8, help="parallel smtplib clients")
+    p.add_argument("--digest-members", default=None, help="member counts for the digest runs (default 1000,10000)")
+    p.add_argument("--backend", choices=("all", "sqlite", "postgresql"), default="all",
+                   help="postgresql runs only when DATABASE_URL names a PostgreSQL server")
+    p.add_argument("--only", default="", help=f"comma-separated subset of {','.join(SECTIONS)}")
+    p.add_argument("--out", default=str(REPO / "bench" / "results.json"))
+    p.add_argument("--keep", action="store_true", help="keep the scratch instance folders (logs, database)")
+    args = p.parse_args(argv)
+    base = Sizes.quick() if args.quick else Sizes()
+    for name in ("members", "groups", "threads", "comments", "polls"):
+        if getattr(args, name) is not None:
+            setattr(base, name, getattr(args, name))
+    args.sizes = base
+    args.duration = args.duration or (0.5 if args.quick else 4.0)
+    args.warmup = 0.2 if args.quick else 1.0
+    args.mail = args.mail or (100 if args.quick else 2000)
+    args.digest_sizes = [int(x) for x in (args.digest_members or ("100,1000" if args.quick else "1000,10000")).split(",")]
+    args.levels = [int(x) for x in args.concurrency.split(",") if x.strip()]
+    args.sections = set(args.only.split(",")) if args.only else set(SECTIONS)
+    return args
+
+
+def backends(args) -> list[str]:
+    out = []
+    if args.backend in ("all", "sqlite"):
+        out.append("sqlite")
+    url = os.environ.get("DATABASE_URL", "")
+    if args.backend in ("all", "postgresql"):
+        if url.startswith(("postgres://", "postgresql://", "postgresql+psycopg://")):
+            out.append("postgresql")
+        elif args.backend == "postgresql":
+            sys.exit("--backend postgresql needs DATABASE_URL=postgresql://… (a server where a scratch database may be created)")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = time.monotonic()
+    results = {"machine": report.machine(), "quick": args.quick, "sizes": vars(args.sizes),
+               "settings": {"duration": args.duration, "warmup": args.warmup, "concurrency": args.levels,
+                            "mail": args.mail, "mail_clients": args.mail_clients, "digest_members": args.digest_sizes},
+               "backends": {}}
+    root = Path(tempfile.mkdtemp(prefix="qb-"))
+    print(f"Quorum bench: scratch instances under {root}", flush=True)
+    from .run import run_backend
+
+    try:
+        for name in backends(args):
+            print(f"\n== {name} ==", flush=True)
+            try:
+                results["backends"][name] = run_backend(name, root / name, args)
+            except Exception as error:  # one backend failing must not lose the other's figures
+                print("".join(traceback.format_exception(error, limit=-3))[-3000:], file=sys.stderr, flush=True)
+                results["backends"][name] = {"error": f"{type(error).__name__}: {error}"}
+    finally:
+        if not args.keep:
+            shutil.rmtree(root, ignore_errors=True)
+    results["seconds"] = round(time.monotonic() - started, 1)
+    results["targets"] = report.evaluate(results)
+    report.write(results, Path(args.out))
+    print("\n" + report.table(results), flush=True)
+    print(f"\nWrote {args.out} ({results['seconds']:.0f} s)" + (f"; instances kept in {root}" if args.keep else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

