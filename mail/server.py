@@ -139,7 +139,10 @@ class QuorumController(Controller):
 
     def __init__(self, app: Flask, hostname: str, port: int):
         self.quorum_app = app
-        super().__init__(InboundHandler(app), hostname=hostname, port=port, **smtp_options(app))
+        options = smtp_options(app)
+        server_hostname = options.pop("hostname")
+        super().__init__(InboundHandler(app), hostname=hostname, port=port, server_hostname=server_hostname,
+                         **options)
 
 
 def free_port(host: str = "127.0.0.1") -> int:

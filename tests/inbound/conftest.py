@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from email.message import EmailMessage
+from email.policy import SMTP
 from email.utils import make_msgid
 
 import pytest
@@ -56,7 +57,7 @@ def reply(*, to: str, sender: str = "Alice <alice@example.org>", body: str = "Co
     for name, value in headers.items():
         msg[name.replace("_", "-")] = value
     msg.set_content(body)
-    return msg.as_bytes()
+    return msg.as_bytes(policy=SMTP)  # CRLF line ends, as mail clients send
 
 
 def comments_of(thread):
