@@ -37,6 +37,10 @@ def _register_optional(app: Flask) -> None:
 
 # (module, attribute) of further click commands, added by later areas.
 EXTRA_COMMANDS: list[tuple[str, str]] = [
+    ("app.stewardship_cli", "export_group"),
+    ("app.stewardship_cli", "import_command"),
+    ("app.stewardship_cli", "backup_group"),
+    ("app.stewardship_cli", "keys_group"),
     ("mail.cli", "mail_group"),
     ("app.digest_cli", "digest_group"),
 ]

@@ -114,3 +114,27 @@ def build_digest_batch(user_ids: list[int], period_keys: list[str], now_iso: str
     from .services.digests import deliver_batch
 
     return deliver_batch(user_ids, period_keys, now=datetime.fromisoformat(now_iso))
+
+
+@job
+def build_group_export(export_id: int) -> str:
+    """Build a group export zip (progress in GroupExport.progress) and email its download link."""
+    from .stewardship.export import run_export
+
+    return run_export(export_id)
+
+
+@job
+def backup_if_due() -> str:
+    """Hourly: make today's encrypted backup unless every destination already has one."""
+    from .stewardship.backup import backup_if_due as run_backup
+
+    return run_backup()
+
+
+@job
+def purge_expired_exports() -> int:
+    """Hourly: delete export files whose 7-day download link has expired."""
+    from .stewardship.export import purge_expired
+
+    return purge_expired()

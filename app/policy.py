@@ -101,7 +101,8 @@ def can_request_to_join(user, group: Group) -> bool:
 
 
 def can_administer(user, group: Group) -> bool:
-    return is_admin(user, group)
+    """Admins act as admins; where the group requires it, only with two-factor sign-in on."""
+    return is_admin(user, group) and (not group.admins_require_2fa or user.totp_enabled_at is not None)
 
 
 def can_invite(user, group: Group) -> bool:
@@ -118,7 +119,7 @@ def can_create_subgroup(user, group: Group) -> bool:
 
 
 def can_export(user, group: Group) -> bool:
-    return is_admin(user, group)
+    return can_administer(user, group)
 
 
 def can_create_group(user) -> bool:

@@ -11,6 +11,8 @@ from .queue import redis_client
 
 # (job path inside app.jobs, seconds between runs). Later areas add theirs here.
 PERIODIC_JOBS: list[tuple[str, int]] = [
+    ("backup_if_due", 3600),
+    ("purge_expired_exports", 3600),
     ("sweep", 60),
     ("enqueue_due_digests", 300),
     ("close_due_polls", 30),

@@ -31,7 +31,8 @@ def data_keys(app=None) -> list[bytes]:
     keys: list[bytes] = []
     configured = app.config.get("DATA_KEY")
     if configured:
-        keys.append(base64.b64decode(configured))
+        # "current[,retired…]": during a rotation both keys are listed (see SECURITY.md).
+        keys.extend(base64.b64decode(k) for k in configured.replace(",", " ").split())
     else:
         path = _key_file(Path(app.config["QUORUM_INSTANCE"]))
         if not path.exists():

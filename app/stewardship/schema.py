@@ -1,0 +1,43 @@
+"""What a group export holds, table by table (docs/EXPORT_SCHEMA.md describes it for people).
+
+Every column of an exported table is written, except those named in REDACTED (secrets and
+other people's private data). Every table of the data model is either exported or listed in
+NOT_EXPORTED with the reason; tests/stewardship/test_export_coverage.py fails when a new
+table or column is neither, so the export can never silently fall behind the models.
+"""
+from __future__ import annotations
+
+FORMAT = "quorum-group-export"
+VERSION = 1
+
+# Exported tables in dependency order (a row's references come earlier), for import.
+TABLES = (
+    "users", "groups", "memberships", "invitations", "join_requests", "sender_rules",
+    "discussions", "polls", "comments", "reactions", "versions", "read_states",
+    "poll_options", "poll_voters", "participations", "stances", "stance_choices", "outcomes",
+    "attachments", "events", "audit_logs", "support_grants", "access_logs",
+)
+
+# Columns left out of the export (or, for users, the only columns kept: see USER_COLUMNS).
+REDACTED = {
+    "groups": {"join_token": "a live secret of the source instance", "parent_id": "subgroups are exported on their own; written as parent_handle"},
+    "invitations": {"token_hash": "a live secret of the source instance"},
+    "comments": {"inbound_message_id": "raw mail is not part of a group export"},
+    "events": {"fanned_out_at": "delivery bookkeeping of the source instance (an import marks history as delivered)"},
+}
+USER_COLUMNS = ("id", "email", "name", "time_zone", "locale", "deleted_at")
+
+# Exported for the record but not recreated by an import: they belong to the old host's operators.
+NOT_IMPORTED = {"support_grants", "access_logs"}
+
+NOT_EXPORTED = {
+    "user_aliases": "another person's private addresses (in their personal export instead)",
+    "login_tokens": "sign-in secrets, kept 10 minutes",
+    "sign_in_events": "personal sign-in history (in the personal export instead)",
+    "recovery_codes": "second-factor secrets",
+    "notifications": "each member's private inbox, derived from events",
+    "outbound_messages": "copies of sent mail; the content is in the threads",
+    "inbound_messages": "raw mail as received; the content is in the threads",
+    "digest_deliveries": "bookkeeping of sent digests",
+    "group_exports": "bookkeeping of exports themselves",
+}

@@ -1,0 +1,346 @@
+"""Data stewardship pages: group export (with progress) and its 7-day download, import, personal
+data download, account deletion, two-factor sign-in, support grants with the access and audit
+logs, and the operator's list of groups (names and sizes, never content)."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from io import BytesIO
+
+from flask import Blueprint, abort, current_app, flash, make_response, render_template, request, send_file, session
+from flask_login import current_user, login_required, login_user
+from sqlalchemy import func, select
+
+from .. import policy, storage
+from ..extensions import db, limiter
+from ..models import Group, GroupExport, Membership, User
+from ..services.errors import DomainError
+from ..stewardship import audit, grants, totp
+from ..stewardship import export as exports
+from .helpers import client_ip, page_or_fragment, require, see_other
+
+bp = Blueprint("stewardship", __name__)
+
+
+@bp.record_once
+def _hooks(state) -> None:
+    grants.init_app(state.app)
+
+
+def _group(handle: str) -> Group:
+    group = db.session.scalar(select(Group).where(Group.handle == handle.lower()))
+    require(group is not None and policy.can_see_group(current_user, group))
+    return group
+
+
+def _admin_group(handle: str) -> Group:
+    group = _group(handle)
+    if not policy.can_administer(current_user, group):
+        if policy.is_admin(current_user, group):  # an admin who still needs to turn on 2FA
+            abort(403, description="This group requires two-factor sign-in for admins. "
+                                   "Turn it on under Account → Two-factor sign-in, then try again.")
+        abort(404)
+    return group
+
+
+def _no_store(response):
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# --- Group export --------------------------------------------------------------------
+
+@bp.get("/g/<handle>/export")
+@login_required
+def export_page(handle: str):
+    group = _admin_group(handle)
+    rows = list(db.session.scalars(select(GroupExport).where(GroupExport.group_id == group.id)
+                                   .order_by(GroupExport.id.desc()).limit(10)))
+    return render_template("stewardship/export.html", group=group, exports=rows, now=datetime.now(timezone.utc))
+
+
+@bp.post("/g/<handle>/export")
+@login_required
+def export_start(handle: str):
+    group = _admin_group(handle)
+    try:
+        row = exports.request_export(actor=current_user, group_id=group.id)
+    except DomainError as error:
+        flash(error.message, "error")
+        return see_other(f"/g/{group.handle}/export")
+    return see_other(f"/g/{group.handle}/export/{row.id}")
+
+
+@bp.get("/g/<handle>/export/<int:export_id>")
+@login_required
+def export_status(handle: str, export_id: int):
+    group = _admin_group(handle)
+    row = db.session.get(GroupExport, export_id)
+    require(row is not None and row.group_id == group.id)
+    return page_or_fragment("stewardship/export_status.html", "stewardship/_export_progress.html",
+                            group=group, export=row)
+
+
+@bp.get("/exports/<token>")
+@login_required
+def export_download(token: str):
+    row = exports.export_by_token(token)
+    require(row is not None)
+    group = db.session.get(Group, row.group_id)
+    require(group is not None and policy.can_export(current_user, group))
+    if row.expires_at is None or row.expires_at <= datetime.now(timezone.utc) or not row.storage_key:
+        return render_template("errors/error.html", code=410, title="This download has expired",
+                               message="Export links last 7 days. Start a new export from the group's export page."), 410
+    data = storage.read("exports", row.storage_key)
+    name = f"{group.handle}-export-{row.finished_at:%Y-%m-%d}.zip"
+    return _no_store(send_file(BytesIO(data), mimetype="application/zip", as_attachment=True, download_name=name))
+
+
+# --- Import (site operators) -------------------------------------------------------------
+
+@bp.get("/admin/import")
+@login_required
+def import_page():
+    require(policy.is_operator(current_user))
+    return render_template("stewardship/import.html", errors={}, handle="")
+
+
+@bp.post("/admin/import")
+@login_required
+def import_upload():
+    require(policy.is_operator(current_user))
+    from ..stewardship.importer import import_zip
+
+    upload = request.files.get("file")
+    handle = (request.form.get("handle") or "").strip() or None
+    if upload is None or not upload.filename:
+        return render_template("stewardship/import.html", errors={"file": "Choose an export .zip file."},
+                               handle=handle or ""), 422
+    try:
+        group = import_zip(upload.read(), actor_id=current_user.id, handle=handle)
+    except DomainError as error:
+        return render_template("stewardship/import.html", errors={error.field or "file": error.message},
+                               handle=handle or ""), 422
+    flash(f"Imported {group.name} as {group.handle}.")
+    return see_other(f"/g/{group.handle}")
+
+
+# --- Personal data and account deletion -------------------------------------------------------
+
+@bp.get("/account/data")
+@login_required
+def data_page():
+    from ..stewardship.personal import removable_groups
+
+    return render_template("stewardship/account_data.html", errors={},
+                           removable=removable_groups(current_user.id))
+
+
+@bp.get("/account/data/export.json")
+@login_required
+def personal_export():
+    from ..stewardship.personal import personal_export as build
+
+    body = json.dumps(build(current_user.id), ensure_ascii=False, indent=1)
+    response = make_response(body)
+    response.mimetype = "application/json"
+    response.headers["Content-Disposition"] = f'attachment; filename="quorum-personal-data-{current_user.id}.json"'
+    return _no_store(response)
+
+
+@bp.post("/account/delete")
+@login_required
+def delete_account():
+    from ..stewardship.personal import delete_account as erase, removable_groups
+
+    try:
+        erase(user_id=current_user.id, confirm=request.form.get("confirm", ""),
+              remove_content=request.form.get("remove_content") == "1")
+    except DomainError as error:
+        return render_template("stewardship/account_data.html", errors={error.field or "confirm": error.message},
+                               removable=removable_groups(current_user.id)), 422
+    session.clear()
+    flash("Your account is deleted. A confirmation was sent to your address before we erased it.")
+    return see_other("/")
+
+
+# --- Two-factor sign-in --------------------------------------------------------------------
+
+@bp.get("/account/2fa")
+@login_required
+def totp_page():
+    secret = None
+    if current_user.totp_enabled_at is None:
+        secret = session.get("totp_setup") or totp.new_secret()
+        session["totp_setup"] = secret
+    return _no_store(make_response(render_template(
+        "stewardship/totp.html", errors={}, secret=secret,
+        uri=totp.provisioning_uri(current_user, secret) if secret else None,
+        remaining=totp.remaining_codes(current_user.id), required_by=totp.groups_requiring(current_user.id))))
+
+
+def _totp_error(field: str, message: str):
+    secret = session.get("totp_setup") if current_user.totp_enabled_at is None else None
+    return render_template("stewardship/totp.html", errors={field: message}, secret=secret,
+                           uri=totp.provisioning_uri(current_user, secret) if secret else None,
+                           remaining=totp.remaining_codes(current_user.id),
+                           required_by=totp.groups_requiring(current_user.id)), 422
+
+
+@bp.post("/account/2fa")
+@login_required
+@limiter.limit("10 per 15 minutes", key_func=client_ip)
+def totp_enable():
+    try:
+        codes = totp.enable(user_id=current_user.id, secret=session.get("totp_setup", ""),
+                            code=request.form.get("code", ""))
+    except DomainError as error:
+        return _totp_error("code", error.message)
+    session.pop("totp_setup", None)
+    session["totp_codes"] = codes
+    return see_other("/account/2fa/codes")
+
+
+@bp.get("/account/2fa/codes")
+@login_required
+def totp_codes():
+    codes = session.pop("totp_codes", None)
+    if not codes:
+        return see_other("/account/2fa")
+    return _no_store(make_response(render_template("stewardship/totp_codes.html", codes=codes)))
+
+
+@bp.post("/account/2fa/codes")
+@login_required
+@limiter.limit("10 per 15 minutes", key_func=client_ip)
+def totp_regenerate():
+    try:
+        session["totp_codes"] = totp.regenerate_codes(user_id=current_user.id, code=request.form.get("code", ""))
+    except DomainError as error:
+        return _totp_error("regen_code", error.message)
+    return see_other("/account/2fa/codes")
+
+
+@bp.post("/account/2fa/disable")
+@login_required
+@limiter.limit("10 per 15 minutes", key_func=client_ip)
+def totp_disable():
+    try:
+        totp.disable(user_id=current_user.id, code=request.form.get("code", ""))
+    except DomainError as error:
+        return _totp_error("disable_code", error.message)
+    flash("Two-factor sign-in is off.")
+    return see_other("/account/2fa")
+
+
+def _pending_user() -> User | None:
+    pending = session.get("pending_2fa") or {}
+    user_id, _, generation = str(pending.get("user", "")).partition(":")
+    if not user_id.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or user.deleted_at is not None or str(user.session_generation) != generation:
+        return None
+    return user
+
+
+@bp.get("/login/2fa")
+def login_2fa():
+    if _pending_user() is None:
+        return see_other("/login")
+    return render_template("stewardship/login_2fa.html", errors={})
+
+
+@bp.post("/login/2fa")
+@limiter.limit("10 per 15 minutes", key_func=client_ip)
+def login_2fa_submit():
+    user = _pending_user()
+    if user is None:
+        flash("Your sign-in has timed out. Please start again.", "error")
+        return see_other("/login")
+    if not totp.verify(user, request.form.get("code", "")):
+        failures = session.get("pending_2fa_failures", 0) + 1
+        session["pending_2fa_failures"] = failures
+        if failures >= 5:
+            session.pop("pending_2fa", None)
+            session.pop("pending_2fa_failures", None)
+            flash("Too many wrong codes. Please sign in again.", "error")
+            return see_other("/login")
+        return render_template("stewardship/login_2fa.html", errors={
+            "code": "That code is not right. Type the 6 digits your app shows now, or one of your recovery codes."}), 422
+    next_path = session.pop("pending_2fa", {}).get("next")
+    session.pop("pending_2fa_failures", None)
+    login_user(user, remember=True)
+    session.pop("_csrf_signed", None)
+    return see_other(next_path or "/")
+
+
+# --- Support access, access log, audit log ------------------------------------------------------------
+
+def _support_page(group: Group, errors=None, status=200, form=None):
+    return render_template("stewardship/support.html", group=group, grants=grants.grants_for(group.id),
+                           log=grants.access_log(group.id), audit_log=audit.for_group(group.id),
+                           errors=errors or {}, form=form or {"reason": "", "days": "7"},
+                           now=datetime.now(timezone.utc)), status
+
+
+@bp.get("/g/<handle>/support")
+@login_required
+def support_page(handle: str):
+    return _support_page(_admin_group(handle))
+
+
+@bp.post("/g/<handle>/support")
+@login_required
+def support_grant(handle: str):
+    group = _admin_group(handle)
+    form = {"reason": request.form.get("reason", ""), "days": request.form.get("days", "")}
+    try:
+        days = int(form["days"])
+    except ValueError:
+        return _support_page(group, {"days": "Choose how many days (1–30)."}, 422, form)
+    try:
+        grants.grant(actor=current_user, group_id=group.id, reason=form["reason"], days=days)
+    except DomainError as error:
+        return _support_page(group, {error.field or "reason": error.message}, 422, form)
+    flash(f"Support access granted for {days} day{'s' if days != 1 else ''}.")
+    return see_other(f"/g/{group.handle}/support")
+
+
+@bp.post("/g/<handle>/support/<int:grant_id>/revoke")
+@login_required
+def support_revoke(handle: str, grant_id: int):
+    group = _admin_group(handle)
+    row = grants.db.session.get(grants.SupportGrant, grant_id)
+    require(row is not None and row.group_id == group.id)
+    grants.revoke(actor=current_user, grant_id=grant_id)
+    flash("Support access revoked.")
+    return see_other(f"/g/{group.handle}/support")
+
+
+@bp.post("/g/<handle>/require-2fa")
+@login_required
+def require_2fa(handle: str):
+    group = _admin_group(handle)
+    try:
+        totp.set_admins_require_2fa(actor=current_user, group_id=group.id,
+                                    required=request.form.get("required") == "1")
+    except DomainError as error:
+        flash(error.message, "error")
+        return see_other(f"/g/{group.handle}/support")
+    flash("Admins of this group now need two-factor sign-in." if group.admins_require_2fa
+          else "Two-factor sign-in is no longer required for admins.")
+    return see_other(f"/g/{group.handle}/support")
+
+
+# --- Site operators ------------------------------------------------------------------------------
+
+@bp.get("/operator/groups")
+@login_required
+def operator_groups():
+    require(policy.is_operator(current_user))
+    sizes = dict(db.session.execute(select(Membership.group_id, func.count(Membership.id)).group_by(Membership.group_id)).all())
+    groups = list(db.session.scalars(select(Group).order_by(func.lower(Group.name))))
+    rows = [{"group": g, "size": sizes.get(g.id, 0), "grant": policy.active_support_grant(current_user, g)}
+            for g in groups]
+    return render_template("stewardship/operator_groups.html", rows=rows)
