@@ -49,7 +49,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.duration = args.duration or (0.5 if args.quick else 4.0)
     args.warmup = 0.2 if args.quick else 1.0
     args.mail = args.mail or (100 if args.quick else 2000)
-    args.digest_sizes = [int(x) for x in (args.digest_members or ("100,1000" if args.quick else "1000,10000")).split(",")]
+    args.digest_sizes = [int(x) for x in (args.digest_members or ("50,500" if args.quick else "1000,10000")).split(",")]
     args.levels = [int(x) for x in args.concurrency.split(",") if x.strip()]
     args.sections = set(args.only.split(",")) if args.only else set(SECTIONS)
     return args
