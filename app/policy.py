@@ -122,6 +122,24 @@ def can_export(user, group: Group) -> bool:
     return can_administer(user, group)
 
 
+def can_see_members(user, group: Group) -> bool:
+    """The member list is content: members (and open groups' visitors) only."""
+    return can_view_content(user, group)
+
+
+def can_change_settings(user, group: Group) -> bool:
+    return is_admin(user, group)
+
+
+def can_manage_members(user, group: Group) -> bool:
+    """Change roles, remove members, approve join requests, manage the join link."""
+    return is_admin(user, group)
+
+
+def can_mark_read(user, group: Group) -> bool:
+    return is_member(user, group)
+
+
 def can_create_group(user) -> bool:
     return _signed_in(user)
 
@@ -145,6 +163,17 @@ def can_comment(user, discussion: Discussion) -> bool:
 
 def can_react(user, discussion: Discussion) -> bool:
     return discussion.deleted_at is None and is_member(user, discussion.group)
+
+
+def can_attach(user, discussion_or_group) -> bool:
+    """Attachments come with a thread or comment the person may post."""
+    if isinstance(discussion_or_group, Group):
+        return can_start_thread(user, discussion_or_group)
+    return can_comment(user, discussion_or_group)
+
+
+def can_see_history(user, discussion: Discussion) -> bool:
+    return can_view_discussion(user, discussion)
 
 
 def can_edit_discussion(user, discussion: Discussion) -> bool:

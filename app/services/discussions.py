@@ -1,17 +1,33 @@
-"""Threads and comments: start, comment, reply, and reading."""
+"""Threads and comments: start, comment, reply, react, attach, edit (with history), delete,
+close, pin, move, and reading (the thread page and read tracking).
+
+@mentions: a member's handle is the part of their email address before the @, lower-cased
+(ada@example.org is @ada). Events store the mentioned members' user ids in `mentions`,
+only for members of the thread's group.
+"""
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections import defaultdict
+from typing import Callable
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import joinedload
 
 from .. import policy
 from ..extensions import db
-from ..models import Comment, Discussion, Group, ReadState, User, Version, utcnow
+from ..models import (REACTIONS, Attachment, Comment, Discussion, Group, Membership, Reaction, ReadState, User,
+                      Version, utcnow)
 from ..rendering import mentioned_handles
+from . import attachments as attachment_files
 from . import events
 from .errors import Invalid, NotAllowed, NotFound
 
 TITLE_MAX = 200
 BODY_MAX = 100_000
+# Top-level comments per page of a thread (with all their replies); 200 comments fit on one page.
+PAGE_SIZE = 250
+# Other areas add to the thread page here: each callable takes (discussion, user) and returns a dict.
+THREAD_PAGE_EXTENSIONS: list[Callable[[Discussion, object], dict]] = []
 
 
 def _user(user_id: int) -> User:
@@ -39,6 +55,29 @@ def _clean_body(body: str, *, required: bool, field: str = "body") -> str:
     return body
 
 
+def visible_discussion(user, discussion_id: int) -> Discussion:
+    """The thread, if this person may read it; NotFound otherwise (the same answer either way)."""
+    discussion = db.session.scalar(
+        select(Discussion).options(joinedload(Discussion.group), joinedload(Discussion.author))
+        .where(Discussion.id == discussion_id))
+    if discussion is None or not policy.can_view_discussion(user, discussion):
+        raise NotFound("There is no such thread.")
+    return discussion
+
+
+def resolve_mentions(group_id: int, text: str, *, exclude: set[str] | None = None) -> list[int]:
+    """User ids of the group's members @mentioned in the text (handle = email local part)."""
+    handles = mentioned_handles(text) - (exclude or set())
+    if not handles:
+        return []
+    conditions = [func.lower(User.email).like(handle.replace("%", "").replace("_", r"\_") + "@%", escape="\\")
+                  for handle in sorted(handles)[:50]]
+    rows = db.session.execute(
+        select(User.id, User.email).join(Membership, Membership.user_id == User.id)
+        .where(Membership.group_id == group_id, User.deleted_at.is_(None), or_(*conditions))).all()
+    return sorted(uid for uid, email in rows if email and email.split("@")[0].lower() in handles)
+
+
 def participate(user_id: int, discussion: Discussion, *, read: bool = True) -> ReadState:
     """Taking part subscribes you to the thread (and you have read what you wrote)."""
     state = db.session.scalar(
@@ -54,29 +93,60 @@ def participate(user_id: int, discussion: Discussion, *, read: bool = True) -> R
     return state
 
 
-def start_thread(*, actor_id: int, group_id: int, title: str, body: str = "", source: str = "web") -> Discussion:
+def _add_version(item_type: str, item_id: int, author_id: int, body: str, title: str | None = None) -> Version:
+    number = (db.session.scalar(select(func.max(Version.number)).where(
+        Version.item_type == item_type, Version.item_id == item_id)) or 0) + 1
+    version = Version(item_type=item_type, item_id=item_id, number=number, author_id=author_id, title=title, body=body)
+    db.session.add(version)
+    return version
+
+
+def _ensure_first_version(item_type: str, item, title: str | None = None) -> None:
+    """Items made before history existed (imports, fixtures) get their original as version 1."""
+    exists = db.session.scalar(select(Version.id).where(Version.item_type == item_type, Version.item_id == item.id))
+    if exists is None:
+        db.session.add(Version(item_type=item_type, item_id=item.id, number=1, author_id=item.author_id,
+                               title=title, body=item.body, created_at=item.created_at))
+        db.session.flush()
+
+
+def start_thread(*, actor_id: int, group_id: int, title: str, body: str = "", source: str = "web",
+                 files: list[tuple[str, bytes]] | None = None) -> Discussion:
     user = _user(actor_id)
     group = db.session.get(Group, group_id)
     if group is None or not policy.can_see_group(user, group):
         raise NotFound("There is no such group.")
     if not policy.can_start_thread(user, group):
-        raise NotAllowed("Only this group's admins can start threads here.")
-    discussion = Discussion(group_id=group.id, author_id=user.id, title=_clean_title(title),
-                            body=_clean_body(body, required=False), source=source)
+        raise NotAllowed("Only this group's admins can start threads here." if policy.is_member(user, group)
+                         else "Only members of this group can start threads here.")
+    title, body = _clean_title(title), _clean_body(body, required=False)
+    uploads = attachment_files.check(files or [])
+    discussion = Discussion(group_id=group.id, author_id=user.id, title=title, body=body, source=source)
     db.session.add(discussion)
     db.session.flush()
     db.session.add(Version(item_type="discussion", item_id=discussion.id, number=1, author_id=user.id,
                            title=discussion.title, body=discussion.body))
+    stored = attachment_files.store(uploads, uploader_id=user.id, discussion_id=discussion.id)
     participate(user.id, discussion)
     event = events.record("discussion_started", actor_id=user.id, group_id=group.id, discussion_id=discussion.id,
-                          mentions=sorted(mentioned_handles(discussion.body)))
-    db.session.commit()
+                          mentions=[uid for uid in resolve_mentions(group.id, body) if uid != user.id])
+    _commit(stored)
     events.publish(event)
     return discussion
 
 
+def _commit(stored: list[Attachment]) -> None:
+    try:
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        attachment_files.discard(stored)
+        raise
+
+
 def post_comment(*, actor_id: int, discussion_id: int, body: str, parent_id: int | None = None,
-                 source: str = "web", inbound_message_id: int | None = None) -> Comment:
+                 source: str = "web", inbound_message_id: int | None = None,
+                 files: list[tuple[str, bytes]] | None = None) -> Comment:
     user = _user(actor_id)
     discussion = db.session.get(Discussion, discussion_id)
     if discussion is None or not policy.can_view_discussion(user, discussion):
@@ -93,18 +163,329 @@ def post_comment(*, actor_id: int, discussion_id: int, body: str, parent_id: int
         # One level of replies: answering a reply answers its top-level comment.
         if parent.parent_id is not None:
             parent = db.session.get(Comment, parent.parent_id)
+    body = _clean_body(body, required=True)
+    uploads = attachment_files.check(files or [])
     comment = Comment(discussion_id=discussion.id, author_id=user.id, parent_id=parent.id if parent else None,
-                      body=_clean_body(body, required=True), source=source, inbound_message_id=inbound_message_id)
+                      body=body, source=source, inbound_message_id=inbound_message_id)
     db.session.add(comment)
     discussion.comments_count = (discussion.comments_count or 0) + 1
     discussion.last_activity_at = utcnow()
     db.session.flush()
     db.session.add(Version(item_type="comment", item_id=comment.id, number=1, author_id=user.id, body=comment.body))
+    stored = attachment_files.store(uploads, uploader_id=user.id, discussion_id=discussion.id, comment_id=comment.id)
     participate(user.id, discussion)
     event = events.record("comment_posted", actor_id=user.id, group_id=discussion.group_id,
                           discussion_id=discussion.id, comment_id=comment.id,
                           parent_author_id=parent.author_id if parent else None,
-                          mentions=sorted(mentioned_handles(comment.body)))
+                          mentions=[uid for uid in resolve_mentions(discussion.group_id, body) if uid != user.id])
+    _commit(stored)
+    events.publish(event)
+    return comment
+
+
+def _comment_for(user: User, comment_id: int) -> Comment:
+    comment = db.session.get(Comment, comment_id)
+    if comment is None or not policy.can_view_discussion(user, comment.discussion):
+        raise NotFound("There is no such comment.")
+    return comment
+
+
+def edit_comment(*, actor_id: int, comment_id: int, body: str) -> Comment:
+    """Save a new version; every earlier one stays viewable in the history."""
+    user = _user(actor_id)
+    comment = _comment_for(user, comment_id)
+    if not policy.can_edit_comment(user, comment):
+        raise NotAllowed("You cannot edit this comment.")
+    body = _clean_body(body, required=True)
+    if body == comment.body:
+        return comment
+    _ensure_first_version("comment", comment)
+    old = comment.body
+    comment.body, comment.edited_at = body, utcnow()
+    _add_version("comment", comment.id, user.id, body)
+    event = events.record("comment_edited", actor_id=user.id, group_id=comment.discussion.group_id,
+                          discussion_id=comment.discussion_id, comment_id=comment.id,
+                          mentions=[uid for uid in resolve_mentions(comment.discussion.group_id, body,
+                                                                    exclude=mentioned_handles(old)) if uid != user.id])
     db.session.commit()
     events.publish(event)
     return comment
+
+
+def edit_discussion(*, actor_id: int, discussion_id: int, title: str, body: str) -> Discussion:
+    user = _user(actor_id)
+    discussion = visible_discussion(user, discussion_id)
+    if not policy.can_edit_discussion(user, discussion):
+        raise NotAllowed("Only the thread's author and the group's admins can edit it.")
+    title, body = _clean_title(title), _clean_body(body, required=False)
+    if (title, body) == (discussion.title, discussion.body):
+        return discussion
+    _ensure_first_version("discussion", discussion, title=discussion.title)
+    old = discussion.body
+    discussion.title, discussion.body, discussion.edited_at = title, body, utcnow()
+    _add_version("discussion", discussion.id, user.id, body, title=title)
+    event = events.record("discussion_edited", actor_id=user.id, group_id=discussion.group_id,
+                          discussion_id=discussion.id,
+                          mentions=[uid for uid in resolve_mentions(discussion.group_id, body,
+                                                                    exclude=mentioned_handles(old)) if uid != user.id])
+    db.session.commit()
+    events.publish(event)
+    return discussion
+
+
+def delete_comment(*, actor_id: int, comment_id: int) -> Comment:
+    """Soft delete: the comment disappears from pages, search and counts; its replies stay."""
+    user = _user(actor_id)
+    comment = _comment_for(user, comment_id)
+    if not policy.can_delete_comment(user, comment):
+        raise NotAllowed("You cannot delete this comment.")
+    discussion = comment.discussion
+    comment.deleted_at = utcnow()
+    discussion.comments_count = max((discussion.comments_count or 0) - 1, 0)
+    # Readers who had seen it had counted it; keep their unread counts right.
+    db.session.execute(update(ReadState).where(
+        ReadState.discussion_id == discussion.id, ReadState.read_comments_count > 0,
+        ReadState.last_read_at >= comment.created_at).values(read_comments_count=ReadState.read_comments_count - 1))
+    event = events.record("comment_deleted", actor_id=user.id, group_id=discussion.group_id,
+                          discussion_id=discussion.id, comment_id=comment.id)
+    db.session.commit()
+    events.publish(event)
+    return comment
+
+
+def delete_discussion(*, actor_id: int, discussion_id: int) -> Discussion:
+    user = _user(actor_id)
+    discussion = visible_discussion(user, discussion_id)
+    if not policy.can_delete_discussion(user, discussion):
+        raise NotAllowed("Only the thread's author and the group's admins can delete it.")
+    discussion.deleted_at = utcnow()
+    event = events.record("discussion_deleted", actor_id=user.id, group_id=discussion.group_id,
+                          discussion_id=discussion.id)
+    db.session.commit()
+    events.publish(event)
+    return discussion
+
+
+def set_closed(*, actor_id: int, discussion_id: int, closed: bool) -> Discussion:
+    user = _user(actor_id)
+    discussion = visible_discussion(user, discussion_id)
+    if not policy.can_close_discussion(user, discussion):
+        raise NotAllowed("Only the thread's author and the group's admins can close or reopen it.")
+    if (discussion.closed_at is not None) == closed:
+        return discussion
+    discussion.closed_at = utcnow() if closed else None
+    event = events.record("discussion_closed" if closed else "discussion_reopened", actor_id=user.id,
+                          group_id=discussion.group_id, discussion_id=discussion.id)
+    db.session.commit()
+    events.publish(event)
+    return discussion
+
+
+def set_pinned(*, actor_id: int, discussion_id: int, pinned: bool) -> Discussion:
+    user = _user(actor_id)
+    discussion = visible_discussion(user, discussion_id)
+    if not policy.can_pin_discussion(user, discussion):
+        raise NotAllowed("Only the group's admins can pin threads.")
+    if (discussion.pinned_at is not None) == pinned:
+        return discussion
+    discussion.pinned_at = utcnow() if pinned else None
+    event = events.record("discussion_pinned", actor_id=user.id, group_id=discussion.group_id,
+                          discussion_id=discussion.id, pinned=pinned)
+    db.session.commit()
+    events.publish(event)
+    return discussion
+
+
+def move_targets(user, discussion: Discussion) -> list[Group]:
+    """Groups this person administers that the thread could move to."""
+    if not policy.can_move_discussion(user, discussion):
+        return []
+    return list(db.session.scalars(
+        select(Group).join(Membership, Membership.group_id == Group.id)
+        .where(Membership.user_id == user.id, Membership.role == "admin", Group.archived_at.is_(None),
+               Group.id != discussion.group_id).order_by(Group.name)))
+
+
+def move_discussion(*, actor_id: int, discussion_id: int, to_group_id: int) -> Discussion:
+    user = _user(actor_id)
+    discussion = visible_discussion(user, discussion_id)
+    target = db.session.get(Group, to_group_id)
+    if target is None or not policy.can_see_group(user, target):
+        raise Invalid("Choose one of the groups you administer.", field="group")
+    if target.id == discussion.group_id:
+        raise Invalid("The thread is already in that group.", field="group")
+    if not policy.can_move_discussion(user, discussion, target):
+        raise NotAllowed("You can move a thread only between groups you administer.")
+    from_group_id = discussion.group_id
+    discussion.group_id = target.id
+    db.session.flush()
+    db.session.refresh(discussion)
+    event = events.record("discussion_moved", actor_id=user.id, group_id=target.id, discussion_id=discussion.id,
+                          from_group_id=from_group_id)
+    db.session.commit()
+    events.publish(event)
+    return discussion
+
+
+def toggle_reaction(*, actor_id: int, discussion_id: int, emoji: str, comment_id: int | None = None) -> bool:
+    """Add the reaction, or take it back if already given. Returns True when added."""
+    user = _user(actor_id)
+    discussion = visible_discussion(user, discussion_id)
+    if emoji not in REACTIONS:
+        raise Invalid("Choose one of the reactions shown.", field="emoji")
+    if not policy.can_react(user, discussion):
+        raise NotAllowed("Only members of this group can react here.")
+    if comment_id is not None:
+        comment = db.session.get(Comment, comment_id)
+        if comment is None or comment.discussion_id != discussion.id or comment.deleted_at is not None:
+            raise NotFound("There is no such comment.")
+    existing = db.session.scalar(select(Reaction).where(
+        Reaction.user_id == user.id, Reaction.discussion_id == discussion.id, Reaction.emoji == emoji,
+        Reaction.comment_id.is_(None) if comment_id is None else Reaction.comment_id == comment_id))
+    if existing is not None:
+        db.session.delete(existing)
+        db.session.commit()
+        return False
+    db.session.add(Reaction(user_id=user.id, discussion_id=discussion.id, comment_id=comment_id, emoji=emoji))
+    event = events.record("reaction_added", actor_id=user.id, group_id=discussion.group_id,
+                          discussion_id=discussion.id, comment_id=comment_id, emoji=emoji)
+    db.session.commit()
+    events.publish(event)
+    return True
+
+
+# --- Reading ----------------------------------------------------------------------
+
+def mark_read(*, user_id: int, discussion_id: int) -> None:
+    """Remember how far the member has read (a read receipt for themselves, not an action)."""
+    discussion = db.session.get(Discussion, discussion_id)
+    state = db.session.scalar(select(ReadState).where(ReadState.user_id == user_id,
+                                                      ReadState.discussion_id == discussion_id))
+    if state is None:
+        state = ReadState(user_id=user_id, discussion_id=discussion_id, read_comments_count=0)
+        db.session.add(state)
+    state.last_read_at = utcnow()
+    state.read_comments_count = discussion.comments_count
+    db.session.commit()
+
+
+def mark_all_read(*, user_id: int, group_id: int | None = None) -> int:
+    """Mark every thread in the member's groups (or one group) read; returns how many changed."""
+    user = _user(user_id)
+    group_ids = list(db.session.scalars(select(Membership.group_id).where(Membership.user_id == user.id)))
+    if group_id is not None:
+        if group_id not in group_ids:
+            raise NotFound("There is no such group.")
+        group_ids = [group_id]
+    if not group_ids:
+        return 0
+    rows = db.session.execute(
+        select(Discussion, ReadState)
+        .outerjoin(ReadState, (ReadState.discussion_id == Discussion.id) & (ReadState.user_id == user.id))
+        .where(Discussion.group_id.in_(group_ids), Discussion.deleted_at.is_(None))).all()
+    now, changed = utcnow(), 0
+    for discussion, state in rows:
+        if state is None:
+            state = ReadState(user_id=user.id, discussion_id=discussion.id)
+            db.session.add(state)
+        elif state.last_read_at is not None and state.read_comments_count >= discussion.comments_count:
+            continue
+        state.last_read_at, state.read_comments_count = now, discussion.comments_count
+        changed += 1
+    db.session.commit()
+    return changed
+
+
+def thread_page(discussion_id: int, user, *, page: int = 1) -> dict:
+    """Everything the thread page shows, in a constant number of queries however long the thread."""
+    discussion = visible_discussion(user, discussion_id)
+    signed_in = user is not None and getattr(user, "is_authenticated", False)
+    membership = policy.membership(user, discussion.group)
+    read_state = None
+    if signed_in:
+        read_state = db.session.scalar(select(ReadState).where(
+            ReadState.user_id == user.id, ReadState.discussion_id == discussion.id))
+    page = max(int(page or 1), 1)
+    top = list(db.session.scalars(
+        select(Comment).options(joinedload(Comment.author))
+        .where(Comment.discussion_id == discussion.id, Comment.parent_id.is_(None))
+        .order_by(Comment.created_at, Comment.id).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)))
+    has_more = len(top) > PAGE_SIZE
+    top = top[:PAGE_SIZE]
+    replies: dict[int, list[Comment]] = defaultdict(list)
+    if top:
+        for reply in db.session.scalars(
+                select(Comment).options(joinedload(Comment.author))
+                .where(Comment.discussion_id == discussion.id, Comment.parent_id.in_([c.id for c in top]))
+                .order_by(Comment.created_at, Comment.id)):
+            replies[reply.parent_id].append(reply)
+    reactions = reaction_summary(discussion.id, user)
+    files: dict[int | None, list[Attachment]] = defaultdict(list)
+    for attachment in db.session.scalars(select(Attachment).where(Attachment.discussion_id == discussion.id)
+                                         .order_by(Attachment.id)):
+        files[attachment.comment_id].append(attachment)
+    last_read_at = read_state.last_read_at if read_state else None
+    # "New since your last visit": others' comments after the last read; the marker goes before the first.
+    new_ids: set[int] = set()
+    first_new_id = None
+    if signed_in and last_read_at is not None:
+        for comment in top:
+            for item in [comment, *replies.get(comment.id, [])]:
+                if item.created_at > last_read_at and item.author_id != user.id and item.deleted_at is None:
+                    new_ids.add(item.id)
+                    first_new_id = first_new_id or item.id
+    context = {
+        "discussion": discussion, "group": discussion.group, "membership": membership,
+        "comments": top, "replies": replies, "reactions": reactions, "attachments": files,
+        "last_read_at": last_read_at, "first_new_id": first_new_id, "new_ids": new_ids,
+        "page": page, "has_more": has_more, "reaction_choices": REACTIONS,
+        "move_targets": move_targets(user, discussion) if signed_in else [],
+    }
+    for extend in THREAD_PAGE_EXTENSIONS:
+        context.update(extend(discussion, user))
+    return context
+
+
+def reaction_summary(discussion_id: int, user, comment_id: int | None = None, *, only_item: bool = False) -> dict:
+    """{comment_id or None: {emoji: (count, mine)}} for a whole thread (or one item), in one query."""
+    query = select(Reaction.comment_id, Reaction.emoji, Reaction.user_id).where(Reaction.discussion_id == discussion_id)
+    if only_item:
+        query = query.where(Reaction.comment_id.is_(None) if comment_id is None else Reaction.comment_id == comment_id)
+    counts: dict = defaultdict(lambda: defaultdict(lambda: [0, False]))
+    me = user.id if user is not None and getattr(user, "is_authenticated", False) else None
+    for cid, emoji, uid in db.session.execute(query):
+        entry = counts[cid][emoji]
+        entry[0] += 1
+        entry[1] = entry[1] or uid == me
+    return {cid: {emoji: (n, mine) for emoji, (n, mine) in per.items()} for cid, per in counts.items()}
+
+
+def history(*, discussion_id: int, user, comment_id: int | None = None) -> dict:
+    """Every saved version of the thread (or of one of its comments), newest first."""
+    discussion = visible_discussion(user, discussion_id)
+    if not policy.can_see_history(user, discussion):
+        raise NotFound("There is no such thread.")
+    item_type, item_id, comment = "discussion", discussion.id, None
+    if comment_id is not None:
+        comment = db.session.get(Comment, comment_id)
+        if comment is None or comment.discussion_id != discussion.id or comment.deleted_at is not None:
+            raise NotFound("There is no such comment.")
+        item_type, item_id = "comment", comment.id
+    versions = list(db.session.scalars(
+        select(Version).options(joinedload(Version.author))
+        .where(Version.item_type == item_type, Version.item_id == item_id).order_by(Version.number.desc())))
+    return {"discussion": discussion, "group": discussion.group, "comment": comment, "versions": versions}
+
+
+def group_threads(group: Group, user, *, limit: int = 100) -> list[dict]:
+    """A group's threads for its page, pinned first, with the reader's unread counts."""
+    from .dashboard import thread_row
+
+    me = user.id if user is not None and getattr(user, "is_authenticated", False) else -1
+    rows = db.session.execute(
+        select(Discussion, ReadState).options(joinedload(Discussion.author))
+        .outerjoin(ReadState, (ReadState.discussion_id == Discussion.id) & (ReadState.user_id == me))
+        .where(Discussion.group_id == group.id, Discussion.deleted_at.is_(None))
+        .order_by(Discussion.pinned_at.is_(None), Discussion.last_activity_at.desc()).limit(limit)).all()
+    return [thread_row(d, r if me != -1 else None) | {"show_unread": me != -1 and policy.is_member(user, group)}
+            for d, r in rows]

@@ -5,10 +5,11 @@ import re
 
 from sqlalchemy import func, select
 
+from .. import policy
 from ..extensions import db
-from ..models import Group, Membership, User
+from ..models import AuditLog, Group, Membership, User
 from . import events
-from .errors import Invalid, NotFound
+from .errors import Invalid, NotAllowed, NotFound
 
 HANDLE_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 # Local parts we use ourselves; a group may not take them.
@@ -35,18 +36,36 @@ def validate_handle(handle: str, *, existing_id: int | None = None) -> str:
     return handle
 
 
-def create_group(*, actor_id: int, name: str, handle: str, privacy: str = "closed", description: str = "",
-                 parent_id: int | None = None) -> Group:
-    name = (name or "").strip()
+def _clean_group_fields(name: str, privacy: str, description: str) -> tuple[str, str, str]:
+    name = " ".join((name or "").split())
     if not name:
         raise Invalid("Please give the group a name.", field="name")
     if len(name) > 100:
         raise Invalid("Group names can be at most 100 characters.", field="name")
     if privacy not in ("open", "closed", "secret"):
         raise Invalid("Choose open, closed or secret.", field="privacy")
-    if len(description or "") > 10_000:
+    description = (description or "").replace("\r\n", "\n").replace("\x00", "").strip()
+    if len(description) > 10_000:
         raise Invalid("The description can be at most 10,000 characters.", field="description")
+    return name, privacy, description
+
+
+def create_group(*, actor_id: int, name: str, handle: str, privacy: str = "closed", description: str = "",
+                 parent_id: int | None = None) -> Group:
+    name, privacy, description = _clean_group_fields(name, privacy, description)
     handle = validate_handle(handle)
+    if parent_id is not None:
+        parent = db.session.get(Group, parent_id)
+        actor = db.session.get(User, actor_id)
+        if parent is None or not policy.can_see_group(actor, parent):
+            raise NotFound("There is no such parent group.")
+        if parent.parent_id is not None:
+            raise Invalid("Subgroups cannot have subgroups of their own (one level only).", field="parent")
+        if not policy.can_create_subgroup(actor, parent):
+            raise NotAllowed("Only the parent group's admins can add subgroups.")
+        if parent.privacy == "secret" and privacy != "secret":
+            # An open subgroup of a secret group would reveal that the parent exists.
+            raise Invalid("A subgroup of a secret group must be secret too.", field="privacy")
     group = Group(name=name, handle=handle, privacy=privacy, description=description or "",
                   parent_id=parent_id, created_by_id=actor_id)
     db.session.add(group)
@@ -75,3 +94,59 @@ def add_member(*, group_id: int, user_id: int, role: str = "member", inviter_id:
 
 def member_count(group_id: int) -> int:
     return db.session.scalar(select(func.count(Membership.id)).where(Membership.group_id == group_id)) or 0
+
+
+# Settings an admin may change; each is a Group boolean column shown on the settings page.
+PERMISSION_FLAGS = {
+    "members_can_start_threads": "Members may start threads",
+    "members_can_create_polls": "Members may start polls and proposals",
+    "members_can_invite": "Members may invite people",
+    "members_can_edit_own_comments": "Members may edit their own comments",
+    "members_can_delete_own_comments": "Members may delete their own comments",
+    "admins_can_edit_others_comments": "Admins may edit other people's comments",
+    "admins_can_delete_others_comments": "Admins may delete other people's comments",
+}
+
+
+def visible_group(user, handle: str) -> Group:
+    """The group, if this person may know it exists (else NotFound, the same as 'no such group')."""
+    group = db.session.scalar(select(Group).where(Group.handle == (handle or "").strip().lower()))
+    if group is None or not policy.can_see_group(user, group):
+        raise NotFound("There is no such group.")
+    return group
+
+
+def update_settings(*, actor_id: int, group_id: int, name: str, privacy: str, description: str,
+                    flags: dict[str, bool]) -> Group:
+    actor = db.session.get(User, actor_id)
+    group = db.session.get(Group, group_id)
+    if group is None or not policy.can_see_group(actor, group):
+        raise NotFound("There is no such group.")
+    if not policy.can_change_settings(actor, group):
+        raise NotAllowed("Only this group's admins can change its settings.")
+    name, privacy, description = _clean_group_fields(name, privacy, description)
+    if group.parent is not None and group.parent.privacy == "secret" and privacy != "secret":
+        raise Invalid("A subgroup of a secret group must be secret too.", field="privacy")
+    if privacy == "secret":
+        open_subgroups = [sub.name for sub in group.subgroups if sub.privacy != "secret"]
+        if open_subgroups:
+            raise Invalid("Make its subgroups secret first: " + ", ".join(open_subgroups) + ".", field="privacy")
+    changed = {}
+    for field, value in (("name", name), ("privacy", privacy), ("description", description)):
+        if getattr(group, field) != value:
+            changed[field] = value
+            setattr(group, field, value)
+    for flag in PERMISSION_FLAGS:
+        value = bool(flags.get(flag))
+        if getattr(group, flag) != value:
+            changed[flag] = value
+            setattr(group, flag, value)
+    if changed:
+        audit(actor_id=actor.id, group_id=group.id, action="settings_changed", **changed)
+    db.session.commit()
+    return group
+
+
+def audit(*, actor_id: int | None, group_id: int, action: str, **details) -> None:
+    """Add an admin action to the group's audit log (in the caller's transaction)."""
+    db.session.add(AuditLog(actor_id=actor_id, group_id=group_id, action=action, details=details))

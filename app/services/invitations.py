@@ -1,0 +1,178 @@
+"""Invitations by email: send, resend, revoke, accept.
+
+An invited address gets the invitation and nothing else until it accepts. The emailed
+token proves the address, so accepting (a POST from the invitation page) may create the
+account for it and sign it in. Tokens are stored hashed and work once.
+"""
+from __future__ import annotations
+
+import re
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from .. import policy
+from ..email import dispatch, queue_message
+from ..extensions import db
+from ..models import Group, Invitation, Membership, User, utcnow
+from ..tokens import hash_token, random_token
+from . import events
+from .accounts import create_user, normalise_email, user_by_email
+from .errors import Invalid, NotAllowed, NotFound, RateLimited
+from .groups import add_member, audit
+
+MAX_PER_BATCH = 50
+MAX_SENDS = 5
+MESSAGE_MAX = 2000
+
+
+def _actor_and_group(actor_id: int, group_id: int) -> tuple[User, Group]:
+    user = db.session.get(User, actor_id)
+    group = db.session.get(Group, group_id)
+    if user is None or group is None or not policy.can_see_group(user, group):
+        raise NotFound("There is no such group.")
+    if not policy.can_invite(user, group):
+        raise NotAllowed("Only this group's admins can invite people.")
+    return user, group
+
+
+def parse_addresses(raw: str) -> list[str]:
+    """Addresses separated by commas, semicolons, spaces or lines; Invalid names the first bad one."""
+    parts = [p.strip().strip("<>") for p in re.split(r"[\s,;]+", raw or "") if p.strip()]
+    if not parts:
+        raise Invalid("Enter at least one email address.", field="emails")
+    if len(parts) > MAX_PER_BATCH:
+        raise Invalid(f"Invite at most {MAX_PER_BATCH} people at a time.", field="emails")
+    emails = []
+    for part in parts:
+        try:
+            email = normalise_email(part)
+        except Invalid:
+            raise Invalid(f"{part[:80]!r} is not an email address. Nobody was invited.", field="emails") from None
+        if email not in emails:
+            emails.append(email)
+    return emails
+
+
+def invite(*, actor_id: int, group_id: int, emails: str, message: str = "") -> dict[str, list[str]]:
+    """Invite each address (skipping members and anyone already invited). All or nothing on bad input."""
+    user, group = _actor_and_group(actor_id, group_id)
+    addresses = parse_addresses(emails)
+    message = (message or "").strip()
+    if len(message) > MESSAGE_MAX:
+        raise Invalid(f"Please keep the message under {MESSAGE_MAX:,} characters.", field="message")
+    result = {"invited": [], "members": [], "pending": []}
+    rows, recorded = [], []
+    for email in addresses:
+        existing_user = user_by_email(email)
+        if existing_user is not None and db.session.scalar(select(Membership.id).where(
+                Membership.group_id == group.id, Membership.user_id == existing_user.id)):
+            result["members"].append(email)
+            continue
+        if db.session.scalar(select(Invitation.id).where(
+                Invitation.group_id == group.id, func.lower(Invitation.email) == email,
+                Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None))):
+            result["pending"].append(email)
+            continue
+        invitation = Invitation(group_id=group.id, email=email, inviter_id=user.id, message=message,
+                                token_hash="pending:" + random_token(16))
+        db.session.add(invitation)
+        db.session.flush()
+        rows.append(_send(invitation, user))
+        recorded.append(events.record("invitation_sent", actor_id=user.id, group_id=group.id,
+                                      invitation_id=invitation.id))
+        result["invited"].append(email)
+    db.session.commit()
+    events.publish(*recorded)
+    dispatch(rows)
+    return result
+
+
+def _send(invitation: Invitation, inviter: User):
+    """A fresh token each time (only its hash is kept), so a resend makes older links stop working."""
+    token = random_token(24)
+    invitation.token_hash = hash_token("invite:" + token)
+    invitation.send_count = (invitation.send_count or 0) + 1
+    invitation.last_sent_at = utcnow()
+    group = invitation.group
+    return queue_message(
+        kind="invitation", to=invitation.email, dedupe_key=f"invitation:{invitation.id}:{invitation.send_count}",
+        context={"group": group, "inviter": inviter, "message": invitation.message,
+                 "link": f"{current_app.config['BASE_URL']}/invitations/{token}"},
+    )
+
+
+def pending_for(group_id: int) -> list[Invitation]:
+    return list(db.session.scalars(select(Invitation).where(
+        Invitation.group_id == group_id, Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None))
+        .order_by(Invitation.created_at)))
+
+
+def _managed(actor_id: int, invitation_id: int) -> tuple[User, Invitation]:
+    invitation = db.session.get(Invitation, invitation_id)
+    if invitation is None:
+        raise NotFound("There is no such invitation.")
+    user, _ = _actor_and_group(actor_id, invitation.group_id)
+    if not invitation.is_pending:
+        raise Invalid("That invitation has already been accepted or revoked.")
+    return user, invitation
+
+
+def resend(*, actor_id: int, invitation_id: int) -> Invitation:
+    user, invitation = _managed(actor_id, invitation_id)
+    if invitation.send_count >= MAX_SENDS:
+        raise RateLimited(f"That invitation has been sent {MAX_SENDS} times already; we will not send it again.")
+    row = _send(invitation, user)
+    db.session.commit()
+    dispatch([row])
+    return invitation
+
+
+def revoke(*, actor_id: int, invitation_id: int) -> Invitation:
+    user, invitation = _managed(actor_id, invitation_id)
+    invitation.revoked_at = utcnow()
+    audit(actor_id=user.id, group_id=invitation.group_id, action="invitation_revoked", email=invitation.email)
+    db.session.commit()
+    return invitation
+
+
+def by_token(token: str) -> Invitation:
+    """The pending invitation for an emailed token; a clear error otherwise."""
+    invitation = None
+    if token and len(token) <= 100:
+        invitation = db.session.scalar(select(Invitation).where(Invitation.token_hash == hash_token("invite:" + token)))
+    if invitation is None:
+        raise NotFound("This invitation link is not valid. It may have been replaced by a newer email.")
+    if invitation.revoked_at is not None:
+        raise Invalid("This invitation was withdrawn by the group.")
+    if invitation.accepted_at is not None:
+        raise Invalid("This invitation has already been accepted. Sign in to see the group.")
+    if invitation.group.archived_at is not None:
+        raise Invalid("This group is no longer active.")
+    return invitation
+
+
+def accept(*, token: str, user_id: int | None = None, name: str = "") -> tuple[User, Group]:
+    """Accept for the signed-in member, or (signed out) for the invited address, creating its account."""
+    invitation = by_token(token)
+    if user_id is not None:
+        user = db.session.get(User, user_id)
+    else:
+        user = user_by_email(invitation.email)
+        if user is None:
+            name = " ".join((name or "").split())
+            if not name:
+                raise Invalid("Please tell the group your name.", field="name")
+            if len(name) > 100:
+                raise Invalid("Names can be at most 100 characters.", field="name")
+            user = create_user(email=invitation.email, name=name, verified=True)
+        elif user.email_verified_at is None:
+            user.email_verified_at = utcnow()
+    invitation.accepted_at, invitation.accepted_by_id = utcnow(), user.id
+    invitation.token_hash = "used:" + random_token(16)  # single use
+    # add_member commits this whole transaction (and publishes member_joined).
+    add_member(group_id=invitation.group_id, user_id=user.id, role=invitation.role or "member",
+               inviter_id=invitation.inviter_id)
+    db.session.commit()
+    policy.forget_memberships()
+    return user, invitation.group

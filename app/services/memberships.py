@@ -1,0 +1,217 @@
+"""Belonging to a group: join (open groups, join links), ask to join, approve, leave, remove, roles."""
+from __future__ import annotations
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from .. import policy
+from ..email import dispatch, queue_message
+from ..extensions import db
+from ..models import Group, JoinRequest, Membership, User, utcnow
+from ..tokens import random_token
+from . import events
+from .errors import Invalid, NotAllowed, NotFound
+from .groups import add_member, audit
+
+MESSAGE_MAX = 2000
+
+
+def _actor(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None or user.deleted_at is not None:
+        raise NotAllowed("Please sign in first.")
+    return user
+
+
+def _group(user: User, group_id: int) -> Group:
+    group = db.session.get(Group, group_id)
+    if group is None or not policy.can_see_group(user, group):
+        raise NotFound("There is no such group.")
+    return group
+
+
+def _membership(group_id: int, user_id: int) -> Membership | None:
+    return db.session.scalar(select(Membership).where(Membership.group_id == group_id, Membership.user_id == user_id))
+
+
+def _admin_count(group_id: int) -> int:
+    return db.session.scalar(
+        select(func.count(Membership.id)).where(Membership.group_id == group_id, Membership.role == "admin")) or 0
+
+
+def join_open_group(*, actor_id: int, group_id: int) -> Membership:
+    """One click: anyone signed in may join an open group."""
+    user = _actor(actor_id)
+    group = _group(user, group_id)
+    if policy.is_member(user, group):
+        return policy.membership(user, group)
+    if not policy.can_join_directly(user, group):
+        raise NotAllowed("This group is not open to everyone: ask to join instead.")
+    membership = add_member(group_id=group.id, user_id=user.id)
+    policy.forget_memberships()
+    return membership
+
+
+def group_by_join_token(token: str) -> Group:
+    """The group a shareable join link leads to (links stop working when an admin resets them)."""
+    group = None
+    if token and len(token) <= 64:
+        group = db.session.scalar(select(Group).where(Group.join_token == token, Group.archived_at.is_(None)))
+    if group is None:
+        raise NotFound("This join link does not work any more. Ask the group for a new one.")
+    return group
+
+
+def join_by_link(*, actor_id: int, token: str) -> Group:
+    user = _actor(actor_id)
+    group = group_by_join_token(token)
+    if _membership(group.id, user.id) is None:
+        add_member(group_id=group.id, user_id=user.id)
+        policy.forget_memberships()
+    return group
+
+
+def reset_join_link(*, actor_id: int, group_id: int, enabled: bool = True) -> str | None:
+    """A new shareable link (the old one stops working), or none at all."""
+    user = _actor(actor_id)
+    group = _group(user, group_id)
+    if not policy.can_manage_members(user, group):
+        raise NotAllowed("Only this group's admins can manage its join link.")
+    group.join_token = random_token(24) if enabled else None
+    audit(actor_id=user.id, group_id=group.id, action="join_link_reset" if enabled else "join_link_disabled")
+    db.session.commit()
+    return group.join_token
+
+
+def request_to_join(*, actor_id: int, group_id: int, message: str = "") -> JoinRequest:
+    user = _actor(actor_id)
+    group = _group(user, group_id)
+    if policy.is_member(user, group):
+        raise Invalid("You are already a member of this group.")
+    if not policy.can_request_to_join(user, group):
+        raise NotAllowed("This group does not take requests to join.")
+    message = (message or "").strip()
+    if len(message) > MESSAGE_MAX:
+        raise Invalid(f"Please keep the message under {MESSAGE_MAX:,} characters.", field="message")
+    pending = db.session.scalar(select(JoinRequest).where(
+        JoinRequest.group_id == group.id, JoinRequest.user_id == user.id, JoinRequest.decided_at.is_(None)))
+    if pending is not None:
+        raise Invalid("You have already asked to join; the group's admins will answer soon.")
+    request = JoinRequest(group_id=group.id, user_id=user.id, message=message)
+    db.session.add(request)
+    db.session.flush()
+    event = events.record("join_requested", actor_id=user.id, group_id=group.id, join_request_id=request.id)
+    admins = db.session.scalars(select(User).join(Membership, Membership.user_id == User.id).where(
+        Membership.group_id == group.id, Membership.role == "admin", User.deleted_at.is_(None)))
+    rows = [queue_message(kind="join_request", to=admin.email, user=admin, dedupe_key=f"join_request:{request.id}:{admin.id}",
+                          context={"group": group, "requester": user, "message": message, "admin": admin,
+                                   "link": f"{current_app.config['BASE_URL']}/g/{group.handle}/members"})
+            for admin in admins if admin.email]
+    db.session.commit()
+    events.publish(event)
+    dispatch(rows)
+    return request
+
+
+def pending_requests(group_id: int) -> list[JoinRequest]:
+    return list(db.session.scalars(select(JoinRequest).where(
+        JoinRequest.group_id == group_id, JoinRequest.decided_at.is_(None)).order_by(JoinRequest.created_at)))
+
+
+def decide_request(*, actor_id: int, request_id: int, approve: bool) -> JoinRequest:
+    """Approve (the requester becomes a member and hears so) or ignore (they hear nothing)."""
+    user = _actor(actor_id)
+    request = db.session.get(JoinRequest, request_id)
+    if request is None:
+        raise NotFound("There is no such request.")
+    group = _group(user, request.group_id)
+    if not policy.can_manage_members(user, group):
+        raise NotAllowed("Only this group's admins can answer requests to join.")
+    if request.decided_at is not None:
+        raise Invalid("That request has already been answered.")
+    request.decided_at, request.decided_by_id = utcnow(), user.id
+    request.decision = "approved" if approve else "ignored"
+    rows, event = [], None
+    if approve:
+        event = events.record("join_approved", actor_id=user.id, group_id=group.id, user_id=request.user_id)
+        requester = request.user
+        if requester.email and requester.deleted_at is None:
+            rows.append(queue_message(kind="join_approved", to=requester.email, user=requester,
+                                      dedupe_key=f"join_approved:{request.id}",
+                                      context={"group": group, "member": requester,
+                                               "link": f"{current_app.config['BASE_URL']}/g/{group.handle}"}))
+    audit(actor_id=user.id, group_id=group.id, action="join_" + request.decision, user_id=request.user_id)
+    if approve:  # add_member commits this whole transaction (and publishes member_joined)
+        add_member(group_id=group.id, user_id=request.user_id, inviter_id=user.id)
+    db.session.commit()
+    events.publish(event)
+    dispatch(rows)
+    return request
+
+
+def leave_group(*, actor_id: int, group_id: int) -> None:
+    user = _actor(actor_id)
+    group = _group(user, group_id)
+    membership = _membership(group.id, user.id)
+    if membership is None:
+        raise Invalid("You are not a member of this group.")
+    if membership.role == "admin" and _admin_count(group.id) == 1 and _member_count(group.id) > 1:
+        raise Invalid("You are the only admin. Make someone else an admin before you leave.")
+    db.session.delete(membership)
+    event = events.record("member_left", actor_id=user.id, group_id=group.id)
+    db.session.commit()
+    policy.forget_memberships()
+    events.publish(event)
+
+
+def _member_count(group_id: int) -> int:
+    return db.session.scalar(select(func.count(Membership.id)).where(Membership.group_id == group_id)) or 0
+
+
+def remove_member(*, actor_id: int, group_id: int, user_id: int) -> None:
+    user = _actor(actor_id)
+    group = _group(user, group_id)
+    if not policy.can_manage_members(user, group):
+        raise NotAllowed("Only this group's admins can remove members.")
+    if user_id == user.id:
+        raise Invalid("To remove yourself, leave the group instead.")
+    membership = _membership(group.id, user_id)
+    if membership is None:
+        raise NotFound("That person is not a member of this group.")
+    db.session.delete(membership)
+    event = events.record("member_removed", actor_id=user.id, group_id=group.id, user_id=user_id)
+    audit(actor_id=user.id, group_id=group.id, action="member_removed", user_id=user_id)
+    db.session.commit()
+    policy.forget_memberships()
+    events.publish(event)
+
+
+def change_role(*, actor_id: int, group_id: int, user_id: int, role: str) -> Membership:
+    user = _actor(actor_id)
+    group = _group(user, group_id)
+    if not policy.can_manage_members(user, group):
+        raise NotAllowed("Only this group's admins can change roles.")
+    if role not in ("admin", "member"):
+        raise Invalid("Choose admin or member.", field="role")
+    membership = _membership(group.id, user_id)
+    if membership is None:
+        raise NotFound("That person is not a member of this group.")
+    if membership.role == role:
+        return membership
+    if role == "member" and _admin_count(group.id) == 1:
+        raise Invalid("A group needs at least one admin. Make someone else an admin first.")
+    membership.role = role
+    event = events.record("role_changed", actor_id=user.id, group_id=group.id, user_id=user_id, role=role)
+    audit(actor_id=user.id, group_id=group.id, action="role_changed", user_id=user_id, role=role)
+    db.session.commit()
+    policy.forget_memberships()
+    events.publish(event)
+    return membership
+
+
+def members_of(group_id: int) -> list[Membership]:
+    from sqlalchemy.orm import joinedload
+
+    rows = db.session.scalars(select(Membership).options(joinedload(Membership.user))
+                              .where(Membership.group_id == group_id))
+    return sorted(rows, key=lambda m: (m.role != "admin", m.user.display_name.lower()))

@@ -1,0 +1,361 @@
+"""Threads in the browser: start, read, comment, reply, react, attach, edit, history, moderate.
+
+Every action is a plain form answered with 303; with htmx the same URL answers with the
+fragment to swap in place (a new comment, a reaction bar, an edited comment, more comments).
+"""
+from __future__ import annotations
+
+from io import BytesIO
+
+from flask import Blueprint, abort, flash, make_response, render_template, request, send_file
+from flask_login import current_user, login_required
+
+from .. import policy
+from ..extensions import db, limiter
+from sqlalchemy import select
+
+from ..models import REACTIONS, Attachment, Comment, Group
+from ..services import attachments, discussions, groups
+from ..services.errors import DomainError, NotFound, RateLimited
+from .helpers import client_ip, is_htmx, see_other, signed_in_user
+
+bp = Blueprint("discussions", __name__)
+
+
+def _refuse(error: DomainError):
+    if isinstance(error, NotFound):
+        abort(404)
+    if isinstance(error, RateLimited):
+        abort(429)
+    abort(403, description=error.message)
+
+
+def _files() -> list[tuple[str, bytes]]:
+    return [(f.filename or "", f.read()) for f in request.files.getlist("files") if f and (f.filename or "")]
+
+
+def _thread_or_404(discussion_id: int):
+    try:
+        return discussions.visible_discussion(signed_in_user(), discussion_id)
+    except NotFound:
+        abort(404)
+
+
+def _comment_or_404(comment_id: int) -> Comment:
+    comment = db.session.get(Comment, comment_id)
+    if comment is None or comment.deleted_at is not None:
+        abort(404)
+    _thread_or_404(comment.discussion_id)
+    return comment
+
+
+# --- Start a thread -------------------------------------------------------------------
+
+def _group_for_new(handle: str) -> Group:
+    try:
+        group = groups.visible_group(signed_in_user(), handle)
+    except NotFound:
+        abort(404)
+    if not policy.can_start_thread(current_user, group):
+        abort(403, description="You cannot start threads in this group.")
+    return group
+
+
+@bp.get("/g/<handle>/d/new")
+@login_required
+def new(handle: str):
+    group = _group_for_new(handle)
+    return render_template("discussions/new.html", group=group, form={}, errors={},
+                           allowed=attachments.allowed_extensions())
+
+
+@bp.post("/g/<handle>/d/new")
+@login_required
+@limiter.limit("60 per hour", key_func=client_ip)
+def create(handle: str):
+    group = _group_for_new(handle)
+    form = {"title": request.form.get("title", ""), "body": request.form.get("body", "")}
+    try:
+        discussion = discussions.start_thread(actor_id=current_user.id, group_id=group.id, files=_files(), **form)
+    except DomainError as error:
+        db.session.rollback()
+        if not error.field:
+            _refuse(error)
+        return render_template("discussions/new.html", group=group, form=form, errors={error.field: error.message},
+                               allowed=attachments.allowed_extensions()), 422
+    return see_other(f"/d/{discussion.id}")
+
+
+# --- The thread page ------------------------------------------------------------------
+
+def _page_context(discussion_id: int, page: int = 1) -> dict:
+    try:
+        context = discussions.thread_page(discussion_id, signed_in_user(), page=page)
+    except NotFound:
+        abort(404)
+    context["allowed"] = attachments.allowed_extensions()
+    return context
+
+
+@bp.get("/d/<int:discussion_id>")
+def show(discussion_id: int):
+    page = request.args.get("page", 1, type=int) or 1
+    context = _page_context(discussion_id, page)
+    if is_htmx() and page > 1:
+        return render_template("discussions/_comments_page.html", **context)
+    reply_to = request.args.get("reply", type=int)
+    response = make_response(render_template("discussions/show.html", form={}, errors={}, reply_to=reply_to,
+                                             **context))
+    # Reading records how far this member has read (their own read position; nothing else changes).
+    if context["membership"] is not None:
+        discussions.mark_read(user_id=current_user.id, discussion_id=discussion_id)
+    return response
+
+
+@bp.post("/d/<int:discussion_id>/comments")
+@login_required
+@limiter.limit("120 per hour", key_func=client_ip)
+def comment(discussion_id: int):
+    body = request.form.get("body", "")
+    parent_id = request.form.get("parent_id", type=int)
+    try:
+        new = discussions.post_comment(actor_id=current_user.id, discussion_id=discussion_id, body=body,
+                                       parent_id=parent_id, files=_files())
+    except DomainError as error:
+        db.session.rollback()
+        if not error.field:
+            _refuse(error)
+        return _comment_form_error(discussion_id, parent_id, body, {error.field: error.message})
+    if is_htmx():
+        context = _item_context(new)
+        return render_template("discussions/_comment_posted.html", c=new, allowed=attachments.allowed_extensions(),
+                               **context)
+    return see_other(f"/d/{discussion_id}#c{new.id}")
+
+
+def _comment_form_error(discussion_id: int, parent_id: int | None, body: str, errors: dict):
+    body = body[:discussions.BODY_MAX]  # keep the text to trim, but never echo megabytes back
+    if is_htmx():
+        discussion = _thread_or_404(discussion_id)
+        response = make_response(render_template(
+            "discussions/_comment_form.html", discussion=discussion, parent_id=parent_id, form={"body": body},
+            errors=errors, allowed=attachments.allowed_extensions(), oob=False), 422)
+        response.headers["HX-Retarget"] = f"#reply-slot-{parent_id}" if parent_id else "#comment-form"
+        response.headers["HX-Reswap"] = "innerHTML" if parent_id else "outerHTML"
+        return response
+    context = _page_context(discussion_id)
+    return render_template("discussions/show.html", form={"body": body}, errors=errors, reply_to=parent_id,
+                           **context), 422
+
+
+def _item_context(comment: Comment) -> dict:
+    user = signed_in_user()
+    reactions = discussions.reaction_summary(comment.discussion_id, user, comment.id, only_item=True)
+    files = {comment.id: list(db.session.scalars(select(Attachment).where(Attachment.comment_id == comment.id)))}
+    return {"discussion": comment.discussion, "reactions": reactions, "attachments": files,
+            "replies": {}, "new_ids": set(), "first_new_id": None, "reply_to": None,
+            "reaction_choices": REACTIONS}
+
+
+@bp.get("/c/<int:comment_id>")
+def comment_item(comment_id: int):
+    """A comment on its own: its fragment for htmx (e.g. cancelling an edit), else its place in the thread."""
+    comment = _comment_or_404(comment_id)
+    if is_htmx():
+        return render_template("discussions/_comment_item.html", c=comment, **_item_context(comment))
+    return see_other(f"/d/{comment.discussion_id}#c{comment.id}")
+
+
+@bp.get("/c/<int:comment_id>/reply")
+@login_required
+def reply_form(comment_id: int):
+    comment = _comment_or_404(comment_id)
+    discussion = comment.discussion
+    if not policy.can_comment(current_user, discussion):
+        abort(403, description="You cannot comment in this thread.")
+    parent_id = comment.parent_id or comment.id
+    if is_htmx():
+        return render_template("discussions/_comment_form.html", discussion=discussion, parent_id=parent_id,
+                               form={}, errors={}, allowed=attachments.allowed_extensions(), oob=False)
+    return see_other(f"/d/{discussion.id}?reply={parent_id}#reply-slot-{parent_id}")
+
+
+@bp.get("/c/<int:comment_id>/edit")
+@login_required
+def edit_comment_form(comment_id: int):
+    comment = _comment_or_404(comment_id)
+    if not policy.can_edit_comment(current_user, comment):
+        abort(403, description="You cannot edit this comment.")
+    template = "discussions/_comment_edit.html" if is_htmx() else "discussions/edit_comment.html"
+    return render_template(template, c=comment, discussion=comment.discussion, form={"body": comment.body}, errors={})
+
+
+@bp.post("/c/<int:comment_id>/edit")
+@login_required
+def edit_comment(comment_id: int):
+    comment = _comment_or_404(comment_id)
+    body = request.form.get("body", "")
+    try:
+        discussions.edit_comment(actor_id=current_user.id, comment_id=comment.id, body=body)
+    except DomainError as error:
+        db.session.rollback()
+        if not error.field:
+            _refuse(error)
+        template = "discussions/_comment_edit.html" if is_htmx() else "discussions/edit_comment.html"
+        return render_template(template, c=comment, discussion=comment.discussion, form={"body": body},
+                               errors={error.field: error.message}), 422
+    if is_htmx():
+        return render_template("discussions/_comment_item.html", c=comment, **_item_context(comment))
+    return see_other(f"/d/{comment.discussion_id}#c{comment.id}")
+
+
+@bp.post("/c/<int:comment_id>/delete")
+@login_required
+def delete_comment(comment_id: int):
+    comment = _comment_or_404(comment_id)
+    try:
+        discussions.delete_comment(actor_id=current_user.id, comment_id=comment.id)
+    except DomainError as error:
+        _refuse(error)
+    flash("Comment deleted.")
+    return see_other(f"/d/{comment.discussion_id}#c{comment.id}")
+
+
+@bp.get("/c/<int:comment_id>/history")
+def comment_history(comment_id: int):
+    comment = _comment_or_404(comment_id)
+    try:
+        context = discussions.history(discussion_id=comment.discussion_id, user=signed_in_user(), comment_id=comment.id)
+    except NotFound:
+        abort(404)
+    return render_template("discussions/history.html", **context)
+
+
+@bp.get("/d/<int:discussion_id>/history")
+def history(discussion_id: int):
+    try:
+        context = discussions.history(discussion_id=discussion_id, user=signed_in_user())
+    except NotFound:
+        abort(404)
+    return render_template("discussions/history.html", **context)
+
+
+@bp.post("/d/<int:discussion_id>/react")
+@login_required
+@limiter.limit("300 per hour", key_func=client_ip)
+def react(discussion_id: int):
+    comment_id = request.form.get("comment_id", type=int)
+    try:
+        discussions.toggle_reaction(actor_id=current_user.id, discussion_id=discussion_id,
+                                    emoji=request.form.get("emoji", ""), comment_id=comment_id)
+    except DomainError as error:
+        db.session.rollback()
+        if error.field and not is_htmx():
+            flash(error.message, "error")
+            return see_other(f"/d/{discussion_id}")
+        _refuse(error)
+    if is_htmx():
+        discussion = _thread_or_404(discussion_id)
+        reactions = discussions.reaction_summary(discussion_id, current_user, comment_id, only_item=True)
+        return render_template("discussions/_reactions.html", discussion=discussion, item_id=comment_id,
+                               counts=reactions.get(comment_id, {}), reaction_choices=REACTIONS)
+    return see_other(f"/d/{discussion_id}" + (f"#c{comment_id}" if comment_id else ""))
+
+
+# --- The thread itself: edit, close, pin, move, delete -------------------------------------
+
+@bp.get("/d/<int:discussion_id>/edit")
+@login_required
+def edit_form(discussion_id: int):
+    discussion = _thread_or_404(discussion_id)
+    if not policy.can_edit_discussion(current_user, discussion):
+        abort(403, description="Only the thread's author and the group's admins can edit it.")
+    return render_template("discussions/edit.html", discussion=discussion, errors={},
+                           form={"title": discussion.title, "body": discussion.body})
+
+
+@bp.post("/d/<int:discussion_id>/edit")
+@login_required
+def edit(discussion_id: int):
+    discussion = _thread_or_404(discussion_id)
+    form = {"title": request.form.get("title", ""), "body": request.form.get("body", "")}
+    try:
+        discussions.edit_discussion(actor_id=current_user.id, discussion_id=discussion.id, **form)
+    except DomainError as error:
+        db.session.rollback()
+        if not error.field:
+            _refuse(error)
+        return render_template("discussions/edit.html", discussion=discussion, form=form,
+                               errors={error.field: error.message}), 422
+    flash("Thread saved. Earlier versions stay in its history.")
+    return see_other(f"/d/{discussion.id}")
+
+
+@bp.post("/d/<int:discussion_id>/<any(close, reopen, pin, unpin):action>")
+@login_required
+def moderate(discussion_id: int, action: str):
+    try:
+        if action in ("close", "reopen"):
+            discussions.set_closed(actor_id=current_user.id, discussion_id=discussion_id, closed=action == "close")
+        else:
+            discussions.set_pinned(actor_id=current_user.id, discussion_id=discussion_id, pinned=action == "pin")
+    except DomainError as error:
+        _refuse(error)
+    flash({"close": "Thread closed: it takes no new comments.", "reopen": "Thread reopened.",
+           "pin": "Thread pinned to the top of the group.", "unpin": "Thread unpinned."}[action])
+    return see_other(f"/d/{discussion_id}")
+
+
+@bp.post("/d/<int:discussion_id>/move")
+@login_required
+def move(discussion_id: int):
+    try:
+        discussion = discussions.move_discussion(actor_id=current_user.id, discussion_id=discussion_id,
+                                                 to_group_id=request.form.get("group_id", type=int) or 0)
+    except DomainError as error:
+        db.session.rollback()
+        if not error.field:
+            _refuse(error)
+        flash(error.message, "error")
+        return see_other(f"/d/{discussion_id}")
+    flash(f"Thread moved to {discussion.group.name}.")
+    return see_other(f"/d/{discussion_id}")
+
+
+@bp.post("/d/<int:discussion_id>/delete")
+@login_required
+def delete(discussion_id: int):
+    discussion = _thread_or_404(discussion_id)
+    handle = discussion.group.handle
+    try:
+        discussions.delete_discussion(actor_id=current_user.id, discussion_id=discussion_id)
+    except DomainError as error:
+        _refuse(error)
+    flash("Thread deleted.")
+    return see_other(f"/g/{handle}")
+
+
+@bp.post("/mark-all-read")
+@login_required
+def mark_all_read():
+    count = discussions.mark_all_read(user_id=current_user.id)
+    flash(f"Marked {count} thread{'' if count == 1 else 's'} read.")
+    return see_other("/")
+
+
+# --- Attachments ------------------------------------------------------------------------
+
+@bp.get("/attachments/<int:attachment_id>/<path:filename>")
+def attachment(attachment_id: int, filename: str):
+    try:
+        row, data = attachments.for_download(signed_in_user(), attachment_id, filename)
+    except NotFound:
+        abort(404)
+    inline = row.content_type in attachments.INLINE_TYPES
+    response = send_file(BytesIO(data), mimetype=row.content_type, as_attachment=not inline,
+                         download_name=row.filename, max_age=0, conditional=False, etag=False)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    # Even if a file were mistaken for a page, it could run nothing and load nothing.
+    response.headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
+    return response
