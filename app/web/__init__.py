@@ -15,6 +15,9 @@ BLUEPRINT_MODULES = [
     "polls",
     "mailactions",
     "notifications",
+    "groups",
+    "discussions",
+    "search",
 ]
 
 
