@@ -704,13 +704,15 @@ def _cell(value: str) -> str:
 # --- pages --------------------------------------------------------------------------------
 
 def polls_for_thread(discussion_id: int) -> list[Poll]:
-    """The thread's polls (not deleted), newest first, with their options, in one query."""
-    from sqlalchemy.orm import selectinload
-
+    """The thread's polls (not deleted), newest first, in one query."""
     return list(db.session.scalars(
-        select(Poll).where(Poll.discussion_id == discussion_id, Poll.deleted_at.is_(None))
-        .options(selectinload(Poll.options)).order_by(Poll.id.desc())
+        select(Poll).where(Poll.discussion_id == discussion_id, Poll.deleted_at.is_(None)).order_by(Poll.id.desc())
     ))
+
+
+def thread_page_polls(discussion, user) -> dict:
+    """The thread page's extension (discussions.THREAD_PAGE_EXTENSIONS): its polls, one query."""
+    return {"thread_polls": polls_for_thread(discussion.id)}
 
 
 def polls_for_group(group_id: int, *, standalone_only: bool = False) -> list[Poll]:

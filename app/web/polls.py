@@ -22,6 +22,15 @@ from .helpers import is_htmx, see_other, signed_in_user
 
 bp = Blueprint("polls", __name__)
 
+
+@bp.record_once
+def _plug_into_thread_page(state) -> None:
+    """The thread page lists its polls (templates/polls/_thread_polls.html)."""
+    from ..services import discussions
+
+    if service.thread_page_polls not in discussions.THREAD_PAGE_EXTENSIONS:
+        discussions.THREAD_PAGE_EXTENSIONS.append(service.thread_page_polls)
+
 TYPE_ORDER = ["proposal", "check", "count", "question", "poll", "dot_vote", "score", "ranked_choice", "meeting"]
 HIDE_CHOICES = [("off", "Always"), ("until_vote", "After they vote"), ("until_closed", "When the poll closes")]
 REASON_CHOICES = [("optional", "Optional"), ("required", "Required"), ("off", "Off")]
