@@ -597,18 +597,21 @@ def deliver_batch(user_ids: list[int], period_keys: list[str], *, now: datetime)
                      .returning(DigestDelivery.user_id, DigestDelivery.period_key))
         claimed = set(db.session.execute(statement).tuples())
     messages = []
+    sent = empty = 0
     for d in digests:
-        if (d.user.id, d.period_key) not in claimed or not d.item_count:
+        if (d.user.id, d.period_key) not in claimed:
             continue
+        if not d.item_count:
+            empty += 1
+            continue
+        sent += 1
         messages.append(queue_message(
             kind="digest", to=d.user.email, user=d.user, context={}, rendered=rendered[d.user.id],
             dedupe_key=f"digest:{d.user.id}:{d.period_key}", from_name="Quorum digest",
         ))
     db.session.commit()
     dispatch(messages)
-    sent = sum(1 for d in digests if (d.user.id, d.period_key) in claimed and d.item_count)
-    return {"sent": sent, "empty": sum(1 for d in digests if (d.user.id, d.period_key) in claimed and not d.item_count),
-            "skipped": len(digests) - len(claimed)}
+    return {"sent": sent, "empty": empty, "skipped": len(digests) - len(claimed)}
 
 
 # --- Settings ----------------------------------------------------------------------------
