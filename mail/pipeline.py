@@ -20,7 +20,7 @@ from app.extensions import db
 from app.models import Group, User
 
 from . import actions, authn, bounces
-from .classify import BOUNCE, COMPLAINT, HUMAN, Classification, classify, header, parse_bytes, sender_address
+from .classify import BOUNCE, COMPLAINT, HUMAN, Classification, classify, header, parse_bytes, raw_header, sender_address
 from .htmltext import html_to_text
 from .trimming import trim_reply
 
@@ -136,6 +136,11 @@ def _body_parts(msg: Message) -> tuple[str | None, str | None, list[actions.Atta
 
     def walk(part: Message) -> None:
         nonlocal plain, html
+        if part.get_content_type() == "message/rfc822":  # a forwarded message is an attachment
+            inner = part.get_payload()
+            data = b"".join(p.as_bytes() for p in inner if isinstance(p, Message)) if isinstance(inner, list) else b""
+            attachments.append(actions.Attachment(_filename(part) or "message.eml", "message/rfc822", data))
+            return
         if part.is_multipart():
             for sub in part.get_payload() or []:
                 if isinstance(sub, Message):
@@ -143,11 +148,7 @@ def _body_parts(msg: Message) -> tuple[str | None, str | None, list[actions.Atta
             return
         ctype = part.get_content_type()
         disposition = (part.get_content_disposition() or "").lower()
-        filename = None
-        try:
-            filename = part.get_filename()
-        except Exception:  # noqa: BLE001
-            pass
+        filename = _filename(part)
         if disposition == "attachment" or filename or ctype == "message/rfc822" or not ctype.startswith("text/"):
             try:
                 data = part.get_payload(decode=True)
@@ -166,6 +167,33 @@ def _body_parts(msg: Message) -> tuple[str | None, str | None, list[actions.Atta
 
     walk(msg)
     return plain, html, attachments
+
+
+_RAW_FILENAME = re.compile(r'(?:file)?name\*?=\s*"?([^";\r\n]+)"?', re.IGNORECASE)
+
+
+def _filename(part: Message) -> str | None:
+    """The attachment's file name, decoding RFC 2231 and (non-standard but common) RFC 2047 words."""
+    from email.header import decode_header, make_header
+
+    try:
+        name = part.get_filename()
+    except Exception:  # noqa: BLE001
+        name = None
+    if not name:
+        for header_name in ("Content-Disposition", "Content-Type"):
+            match = _RAW_FILENAME.search(raw_header(part, header_name) or "")
+            if match:
+                name = match.group(1).strip()
+                break
+    if not name:
+        return None
+    if "=?" in name:
+        try:
+            name = str(make_header(decode_header(name)))
+        except Exception:  # noqa: BLE001
+            pass
+    return name.replace("/", "_").replace("\\", "_").strip()[:255] or None
 
 
 def extract_reply(msg: Message) -> tuple[str, list[actions.Attachment]]:
