@@ -1,0 +1,112 @@
+"""A crash loses no accepted message: `quorum smtp` is SIGKILLed in the middle of a burst; after a
+restart every message that got a 250 is stored and, once processed, posted exactly once."""
+from __future__ import annotations
+
+import os
+import signal
+import smtplib
+import socket
+import subprocess
+import sys
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from rq import SimpleWorker
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Comment, InboundMessage
+from app.queue import redis_client
+from app.services.inbound import unprocessed
+from mail.pipeline import process_stored
+from mail.server import free_port
+
+from .conftest import comments_of, reply
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def start_smtp(app, port: int) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "QUORUM_INSTANCE": app.config["QUORUM_INSTANCE"],
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "REDIS_URL": app.config["REDIS_URL"],
+        "SECRET_KEY": app.config["SECRET_KEY"],
+        "MAIL_DOMAIN": app.config["MAIL_DOMAIN"],
+        "SMTP_LISTEN": f"127.0.0.1:{port}",
+        "QUORUM_DEMO": "0",
+    }
+    process = subprocess.Popen([sys.executable, "-m", "app", "smtp"], cwd=REPO, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # poll until it listens (no fixed sleep)
+        if process.poll() is not None:
+            raise AssertionError(f"quorum smtp exited: {process.stderr.read().decode()[-2000:]}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return process
+        except OSError:
+            time.sleep(0.05)
+    process.kill()
+    raise AssertionError("quorum smtp did not start listening in 30 s")
+
+
+def test_a_crash_mid_burst_loses_no_accepted_message_and_posts_each_once(scene, clean_app):
+    port = free_port()
+    server = start_smtp(clean_app, port)
+    to = scene.reply_address()
+    accepted: list[int] = []
+    enough = threading.Event()
+
+    def killer():
+        enough.wait(60)
+        server.send_signal(signal.SIGKILL)
+
+    threading.Thread(target=killer, daemon=True).start()
+    started = time.monotonic()
+    try:
+        client = smtplib.SMTP("127.0.0.1", port, timeout=10)
+        for n in range(400):
+            try:
+                client.sendmail("alice@example.org", [to], reply(to=to, body=f"Burst message {n}.\n"))
+            except (smtplib.SMTPException, OSError):
+                break  # the server died under us: this one got no 250
+            accepted.append(n)
+            if len(accepted) == 60:
+                enough.set()
+    finally:
+        elapsed = time.monotonic() - started
+        server.wait(10)
+    assert 60 <= len(accepted) < 400, "the kill should land in the middle of the burst"
+    print(f"\naccepted {len(accepted)} messages before SIGKILL at {len(accepted) / elapsed:.0f} messages/s")
+
+    # Restart: the server serves again, and everything it had said 250 to is there.
+    server = start_smtp(clean_app, port)
+    try:
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+            client.sendmail("alice@example.org", [to], reply(to=to, body="After the restart.\n"))
+        accepted.append(-1)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(10)
+    db.session.expire_all()
+    stored = db.session.scalars(select(InboundMessage)).all()
+    assert len(stored) >= len(accepted)
+
+    # Process: the queued jobs (as a worker would), then anything the sweeper finds, twice over.
+    SimpleWorker(["default"], connection=redis_client()).work(burst=True)
+    for inbound_id in unprocessed(older_than=timedelta(0)):
+        process_stored(inbound_id)
+    for row in stored:
+        process_stored(row.id)  # a repeated job is a no-op
+    db.session.expire_all()
+    bodies = [c.body for c in comments_of(scene.thread)[1:]]
+    expected = [f"Burst message {n}." for n in accepted if n >= 0] + ["After the restart."]
+    for body in expected:
+        assert bodies.count(body) == 1, body
+    assert len(bodies) == len(set(bodies))  # nothing posted twice
+    assert all(r.status in ("processed", "discarded") for r in db.session.scalars(select(InboundMessage)))
+    assert db.session.scalar(select(db.func.count(Comment.id)).where(Comment.inbound_message_id.is_not(None))) == len(bodies)
