@@ -41,8 +41,9 @@ def grant(*, actor, group_id: int, reason: str, days: int) -> SupportGrant:
         raise Invalid("Keep the reason under 1,000 characters.", field="reason")
     if not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
         raise Invalid(f"Choose between 1 and {MAX_DAYS} days.", field="days")
-    row = SupportGrant(group_id=group.id, granted_by_id=actor.id, reason=reason,
-                       expires_at=utcnow() + timedelta(days=days))
+    now = utcnow()
+    row = SupportGrant(group_id=group.id, granted_by_id=actor.id, reason=reason, created_at=now,
+                       expires_at=now + timedelta(days=days))
     db.session.add(row)
     db.session.flush()
     audit.record(actor.id, group.id, "support_granted", grant_id=row.id, days=days, reason=reason)
