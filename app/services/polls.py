@@ -299,7 +299,7 @@ def cast_vote(
     if previous is not None:
         previous.latest = False
     stance = Stance(poll_id=poll.id, participant_id=user.id, reason=reason, latest=True,
-                    created_at=None if poll.anonymous else now, source=source if source in SOURCES else "web")
+                    created_at=now, source=source if source in SOURCES else "web")
     stance.stance_choices = [StanceChoice(poll_option_id=int(k), score=int(v)) for k, v in clean.items()]
     db.session.add(stance)
     if not policy.has_voted(user, poll):
@@ -340,6 +340,9 @@ def _scrub_anonymous(poll: Poll) -> None:
         stance.stance_choices = [StanceChoice(poll_option_id=k, score=v) for k, v in choices.items()]
         db.session.add(stance)
     db.session.flush()
+    # The column default would stamp the insert time; an explicit NULL keeps no time at all.
+    db.session.execute(update(Stance).where(Stance.poll_id == poll.id).values(created_at=None)
+                       .execution_options(synchronize_session="fetch"))
 
 
 def _close(poll_id: int, *, actor_id: int | None, now: datetime, reason: str) -> bool:
@@ -684,7 +687,7 @@ def csv_export(user, poll: Poll) -> str:
                 w.writerow([n, _cell(text)])
         else:
             stances = list(db.session.scalars(select(Stance).where(Stance.poll_id == poll.id, Stance.latest.is_(True))))
-            rows = sorted(([s.choices.get(o.id, "") for o in options], s.reason or "") for s in stances)
+            rows = sorted(([str(s.choices.get(o.id, "")) for o in options], s.reason or "") for s in stances)
             for n, (scores, reason) in enumerate(rows, 1):
                 w.writerow([n] + scores + [_cell(reason)])
     elif policy.can_see_voters(user, poll):
