@@ -1,0 +1,100 @@
+"""Browser tests: the session app served on a free local port, driven by Debian's Chromium via Playwright.
+
+One browser per session; each test gets fresh contexts (cookies), with JavaScript on or off.
+"""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+               "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="session")
+def _server(app):
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def live_server(clean_app, _server):
+    """The live address, with BASE_URL pointing at it so emailed links open in the browser."""
+    from app.extensions import db
+
+    previous = clean_app.config["BASE_URL"]
+    clean_app.config["BASE_URL"] = _server
+    clean_app.config["RATELIMIT_ENABLED"] = False
+    db.session.commit()  # never hold a transaction open while the server thread writes
+    try:
+        yield _server
+    finally:
+        clean_app.config["BASE_URL"] = previous
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip("/usr/bin/chromium is not installed (apt-get install chromium): browser tests skipped")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def new_page(browser, live_server):
+    """Make pages in fresh contexts: `new_page(js=False)` for a browser with JavaScript off."""
+    contexts = []
+
+    def make(*, js: bool = True, bypass_csp: bool = False):
+        context = browser.new_context(base_url=live_server, java_script_enabled=js, bypass_csp=bypass_csp)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_page):
+    return new_page(js=True)
+
+
+@pytest.fixture
+def nojs_page(new_page):
+    return new_page(js=False)
+
+
+@pytest.fixture
+def axe_source() -> str:
+    if not AXE.exists():
+        pytest.skip("node_modules/axe-core/axe.min.js is absent (npm install --no-save axe-core@4): "
+                    "accessibility checks skipped")
+    return AXE.read_text()
+
+
+def sign_in_by_email(page, outbox, email: str) -> None:
+    """Sign in as a person does: ask for a link, open it from the outbox, press the button."""
+    page.goto("/login")
+    page.get_by_label("Email address").first.fill(email)
+    page.get_by_role("button", name="Email me a sign-in link").click()
+    page.wait_for_url("**/login/code**")
+    link = next(link for link in outbox.last_to(email).links() if "/login/link/" in link)
+    page.goto(link)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda url: "/login" not in url)
