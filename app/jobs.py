@@ -138,3 +138,11 @@ def purge_expired_exports() -> int:
     from .stewardship.export import purge_expired
 
     return purge_expired()
+
+
+@job
+def purge_personal_data() -> dict:
+    """Daily: delete used-up sign-in tokens and sign-in history past its retention."""
+    from .stewardship.retention import purge
+
+    return purge()

@@ -13,6 +13,7 @@ from .queue import redis_client
 PERIODIC_JOBS: list[tuple[str, int]] = [
     ("backup_if_due", 3600),
     ("purge_expired_exports", 3600),
+    ("purge_personal_data", 86400),
     ("sweep", 60),
     ("enqueue_due_digests", 300),
     ("close_due_polls", 30),

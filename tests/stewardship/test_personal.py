@@ -77,3 +77,20 @@ def test_content_is_removed_too_when_the_member_asks_and_the_group_allows(rich_g
     db.session.expire_all()
     comment = db.session.get(Comment, rich_group["comment"].id)
     assert comment.deleted_at is not None and comment.body == ""
+
+
+def test_spent_sign_in_tokens_and_old_sign_in_history_are_deleted(rich_group):
+    from datetime import timedelta
+
+    from app.models import LoginToken
+    from app.stewardship.retention import purge
+
+    now = utcnow()
+    db.session.add_all([
+        LoginToken(email="bea@example.org", link_hash="a" * 64, code_hash="b", expires_at=now - timedelta(days=2)),
+        LoginToken(email="bea@example.org", link_hash="c" * 64, code_hash="d", expires_at=now + timedelta(minutes=5)),
+        SignInEvent(user_id=rich_group["bea"].id, method="code", created_at=now - timedelta(days=200)),
+        SignInEvent(user_id=rich_group["bea"].id, method="code", created_at=now - timedelta(days=2)),
+    ])
+    db.session.commit()
+    assert purge() == {"login_tokens": 1, "sign_in_events": 1}
