@@ -224,7 +224,8 @@ def vote(poll_id: int):
         service.cast_vote(actor_id=user.id, poll_id=poll.id, choices=choices, reason=reason, source="web")
     except DomainError as error:
         return _page(poll, errors={error.field or "vote": error.message}, form=form, status=422)
-    flash("Your vote is counted. You can change it until the poll closes.", "success")
+    if not is_htmx():  # htmx swaps the section in place; a flash would linger to the next page
+        flash("Your vote is counted. You can change it until the poll closes.", "success")
     return see_other(f"/p/{poll.id}")
 
 

@@ -56,7 +56,7 @@ def test_proposal_in_a_thread_from_start_to_outcome(new_page, outbox, db_session
     expect(page.get_by_text(re.compile("Closed"))).to_be_visible()
     page.get_by_label("What was decided").fill("We accept the second quote.")
     page.get_by_role("button", name="Publish the outcome").click()
-    expect(page.get_by_role("heading", name="Outcome")).to_be_visible()
+    expect(page.get_by_role("heading", name="Outcome", exact=True)).to_be_visible()
     expect(page.get_by_text("We accept the second quote.")).to_be_visible()
     page.goto(f"/d/{thread.id}")
     expect(page.get_by_role("link", name="Accept the second quote")).to_be_visible()
