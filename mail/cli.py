@@ -24,20 +24,21 @@ def ingest(path: str, dry_run: bool, as_json: bool, envelope_from: str | None, r
     """Run one message (a .eml file, or - for stdin) through the inbound pipeline."""
     from flask import current_app
 
-    from .classify import header, parse_bytes
+    from .classify import header, parse_bytes, sender_address
     from .pipeline import Outcome, header_recipients, process, process_stored
     from .store import accept
 
     raw = sys.stdin.buffer.read() if path == "-" else open(path, "rb").read()
     msg = parse_bytes(raw)
-    if envelope_from is None:
-        envelope_from = header(msg, "Return-Path").strip().strip("<>") or None
+    if envelope_from is None:  # a file has no envelope: Return-Path, else the From address
+        return_path = header(msg, "Return-Path").strip()
+        envelope_from = return_path.strip("<>") if return_path else (sender_address(msg) or "")
     rcpts = list(recipients) or header_recipients(msg)
     if dry_run:
         outcome: Outcome = process(raw, envelope_from=envelope_from, recipients=rcpts, dry_run=True)
         status = outcome.status
     else:
-        row = accept(raw, envelope_from=envelope_from or "", recipients=rcpts, peer=None, helo="localhost",
+        row = accept(raw, envelope_from=envelope_from, recipients=rcpts, peer=None, helo="localhost",
                      domain=current_app.config["MAIL_DOMAIN"])
         # The same path as mail that arrived by SMTP, so the result is stored and idempotent.
         from app.extensions import db

@@ -20,6 +20,10 @@ log = logging.getLogger(__name__)
 EXPLAIN_INTERVAL = 6 * 3600  # seconds between two explanations of one reason to one address
 
 
+def _safe(text: str) -> str:
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
 def _rate_key(to: str, reason_code: str) -> str:
     digest = hashlib.sha256(f"{to.lower()}|{reason_code}".encode()).hexdigest()[:32]
     return f"quorum:explain:{digest}"
@@ -43,8 +47,10 @@ def send_explanation(*, to: str, reason_code: str, text: str, original: Message,
     from app.models import User
 
     user = db.session.get(User, user_id) if user_id else None
-    subject = header(original, "Subject") or "your message"
-    original_id = header(original, "Message-ID").strip()
+    subject = _safe(" ".join(header(original, "Subject").split())[:200]) or "your message"
+    original_id = _safe(header(original, "Message-ID").strip())
+    if not original_id.startswith("<") or "\n" in original_id or len(original_id) > 500:
+        original_id = ""
     headers = {}
     if original_id:
         headers = {"In-Reply-To": original_id, "References": original_id}

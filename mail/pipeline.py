@@ -278,6 +278,7 @@ def process(
 
     # Authenticate: the sender must be the token's owner (or a verified alias), and DMARC must not fail.
     sender = sender_address(msg)
+    sender = safe_text(sender) if sender else None
     auth = authn.authenticate(
         raw, msg, authserv_id=domain, resolver=resolver or default_resolver(), ip=ip, helo=helo,
         mail_from=(envelope_from or "").strip("<>"), trusted_authserv_id=config.get("TRUSTED_AUTHSERV_ID"),
@@ -328,6 +329,11 @@ def process(
     if result.explain:
         return _explain(outcome, msg, explain_to, f"{result.action}:{result.status}", dry_run, result.reason)
     return outcome
+
+
+def safe_text(text: str) -> str:
+    """Text that encodes as UTF-8 (undecodable header bytes arrive as lone surrogates)."""
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def default_resolver() -> authn.Resolver:
@@ -433,13 +439,13 @@ def process_stored(inbound_id: int, *, resolver: authn.Resolver | None = None) -
     except Exception as exc:
         db.session.rollback()
         row = db.session.get(InboundMessage, inbound_id)
-        row.status, row.error = "failed", f"{type(exc).__name__}: {exc}"[:2000]
+        row.status, row.error = "failed", safe_text(f"{type(exc).__name__}: {exc}")[:2000]
         row.reason = "processing failed; an operator can reprocess it"
         db.session.commit()
         raise
     row = db.session.get(InboundMessage, inbound_id)
     row.status, row.classification, row.action = outcome.status, outcome.classification, outcome.action[:40]
-    row.reason = outcome.reason[:2000]
+    row.reason = safe_text(outcome.reason)[:2000]
     row.user_id, row.group_id = outcome.user_id, outcome.group_id
     row.error = None
     row.processed_at = utcnow()

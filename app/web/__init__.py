@@ -18,6 +18,7 @@ BLUEPRINT_MODULES = [
     "groups",
     "discussions",
     "search",
+    "admin_mail",
 ]
 
 

@@ -1,0 +1,56 @@
+"""Site operators: stored inbound mail that needs a person (held or failed), with reprocess and
+discard. Only metadata is shown — never a message's content (operators do not read groups' mail)."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, request
+from flask_login import current_user, login_required
+
+from .. import policy
+from ..services import inbound
+from ..services.errors import DomainError
+from .helpers import page_or_fragment, see_other
+
+bp = Blueprint("admin_mail", __name__)
+
+STATUSES = ("held", "failed")
+
+
+def _operator():
+    if not policy.is_operator(current_user):
+        abort(404)  # the page does not exist for members
+    return current_user
+
+
+@bp.get("/admin/mail")
+@login_required
+def review():
+    actor = _operator()
+    status = request.args.get("status")
+    status = status if status in STATUSES else None
+    messages = inbound.for_review(actor, status=status)
+    return page_or_fragment("admin/mail.html", "admin/_mail_rows.html", messages=messages, status=status,
+                            statuses=STATUSES)
+
+
+@bp.post("/admin/mail/<int:inbound_id>/reprocess")
+@login_required
+def reprocess(inbound_id: int):
+    actor = _operator()
+    try:
+        row = inbound.reprocess(actor, inbound_id=inbound_id)
+        flash(f"Message {inbound_id} is being processed again (now: {row.status}).")
+    except DomainError as error:
+        flash(error.message, "error")
+    return see_other("/admin/mail")
+
+
+@bp.post("/admin/mail/<int:inbound_id>/discard")
+@login_required
+def discard(inbound_id: int):
+    actor = _operator()
+    try:
+        inbound.discard(actor, inbound_id=inbound_id)
+        flash(f"Message {inbound_id} is discarded; its stored copy is deleted.")
+    except DomainError as error:
+        flash(error.message, "error")
+    return see_other("/admin/mail")
