@@ -57,7 +57,7 @@ async def read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
     return status, not close
 
 
-async def client(spec: dict, request: bytes, stop_at: float, measure_from: float, results: dict) -> None:
+async def client(spec: dict, request: bytes, stop_at: float, measure_from: float, results: dict, slot: int) -> None:
     ok_status = set(spec.get("ok_status") or [200])
     reader = writer = None
     while time.monotonic() < stop_at and results["count"] < MAX_REQUESTS:
@@ -65,10 +65,12 @@ async def client(spec: dict, request: bytes, stop_at: float, measure_from: float
             if writer is None:
                 reader, writer = await asyncio.open_connection("127.0.0.1", spec["port"], limit=1 << 22)
             started = time.monotonic()
+            results["in_flight"][slot] = started
             writer.write(request)
             await writer.drain()
             status, keep = await asyncio.wait_for(read_response(reader), timeout=30)
             ended = time.monotonic()
+            results["in_flight"][slot] = None
             results["count"] += 1
             if started >= measure_from:
                 results["latencies"].append(ended - started)
@@ -79,6 +81,7 @@ async def client(spec: dict, request: bytes, stop_at: float, measure_from: float
                 writer.close()
                 writer = None
         except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError, ValueError, IndexError) as error:
+            results["in_flight"][slot] = None
             results["errors"] += 1
             results["statuses"][type(error).__name__] = results["statuses"].get(type(error).__name__, 0) + 1
             if writer is not None:
@@ -102,14 +105,24 @@ async def run(spec: dict) -> dict:
     warmup, duration = float(spec.get("warmup", 1)), float(spec.get("duration", 5))
     start = time.monotonic()
     measure_from, stop_at = start + warmup, start + warmup + duration
-    results = {"count": 0, "errors": 0, "latencies": [], "statuses": {}}
+    results = {"count": 0, "errors": 0, "latencies": [], "statuses": {}, "in_flight": [None] * concurrency}
     requests = [build_request(spec, identities[i % len(identities)]) for i in range(concurrency)]
-    await asyncio.gather(*(client(spec, requests[i], stop_at, measure_from, results) for i in range(concurrency)))
-    elapsed = max(time.monotonic() - measure_from, 1e-9)
-    lat = sorted(results["latencies"])
+    tasks = [asyncio.ensure_future(client(spec, requests[i], stop_at, measure_from, results, i)) for i in range(concurrency)]
+    # Responses still outstanding a little after the window closes are cut off, not waited for:
+    # they count as unfinished, with their age so far as a lower bound on their latency.
+    grace = min(5.0, max(1.0, duration))
+    await asyncio.wait(tasks, timeout=stop_at - time.monotonic() + grace)
+    ended = time.monotonic()
+    unfinished = [ended - t for t in results["in_flight"] if t is not None and t >= measure_from]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    elapsed = max(min(ended, stop_at + grace) - measure_from, 1e-9)
+    done = len(results["latencies"])
+    lat = sorted(results["latencies"] + unfinished)
     return {
-        "requests": len(lat), "errors": results["errors"], "statuses": results["statuses"],
-        "rps": len(lat) / min(elapsed, duration + 30),
+        "requests": done, "unfinished": len(unfinished), "errors": results["errors"], "statuses": results["statuses"],
+        "rps": done / elapsed,
         "p50_ms": percentile(lat, 50) * 1000, "p95_ms": percentile(lat, 95) * 1000,
         "p99_ms": percentile(lat, 99) * 1000, "seconds": elapsed,
     }

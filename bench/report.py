@@ -46,7 +46,10 @@ def evaluate(results: dict) -> list[dict]:
         at10 = pages.get("by_concurrency", {}).get("10", {})
         for page in ("thread_50", "thread_200"):
             row = at10.get(page)
-            if row and "ratio" in row:
+            if row and not row.get("requests"):
+                out.append(_target(f"{page} at 10 clients", backend, "0 req/s", "≥ 0.5×, p95 < 50 ms", False,
+                                   f"no request finished within the window ({row.get('unfinished', 0)} cut off)"))
+            elif row and "ratio" in row:
                 out.append(_target(f"{page} req/s vs baseline at 10 clients", backend, round(row["ratio"], 2), "≥ 0.5×",
                                    row["ratio"] >= 0.5))
                 out.append(_target(f"{page} p95 at 10 clients", backend, f"{row['p95_ms']:.1f} ms", "< 50 ms",
@@ -141,6 +144,12 @@ def table(results: dict) -> str:
             lines.append(f"  inbound mail ({mail['messages']} replies, {mail['clients']} clients): "
                          f"Quorum {q['per_second']:.1f}/s to committed comment (SMTP accept {q['accepted_per_second']:.1f}/s), "
                          f"baseline {b['accepted_per_second']:.1f}/s, ratio {mail['ratio']:.3f}")
+            jobs = mail.get("worker_jobs_whole_run", {})
+            if jobs:
+                lines.append("    worker job times: " + ", ".join(f"{f.rsplit('.', 1)[-1]} {j['jobs']}× {j['mean_ms']:.0f} ms"
+                                                             for f, j in jobs.items()))
+            if mail.get("why_incomplete"):
+                lines.append(f"    incomplete: {mail['why_incomplete']}")
         memory = r.get("memory", {})
         if memory.get("available"):
             parts = ", ".join(f"{k} {v['mb']:.0f} MB" for k, v in memory["parts"].items())

@@ -254,6 +254,19 @@ def wait_for_queue(redis_url: str, timeout: float) -> tuple[int, float]:
     return left, time.monotonic() - started
 
 
+def worker_job_times(stack: Stack) -> dict:
+    """Mean run time per job function, from RQ's "Successfully completed … job in 0:00:00.1s" lines."""
+    times: dict[str, list[float]] = {}
+    try:
+        text = stack.logs["worker"].read_text(errors="replace")
+    except (KeyError, OSError):
+        return {}
+    for func, h, m, sec in re.findall(r"Successfully completed ([\w.]+)\(.*? job in (\d+):(\d+):([\d.]+)s", text):
+        times.setdefault(func, []).append(int(h) * 3600 + int(m) * 60 + float(sec))
+    return {f: {"jobs": len(v), "mean_ms": round(1000 * sum(v) / len(v), 1), "total_s": round(sum(v), 1)}
+            for f, v in times.items()}
+
+
 def measure_mail(app, stack: Stack, seeded, args) -> dict:
     import sys
 
@@ -300,6 +313,7 @@ def measure_mail(app, stack: Stack, seeded, args) -> dict:
         result = {"available": True, "messages": len(messages), "clients": args.mail_clients,
                   "queue_before": {"jobs_left": left, "waited_seconds": round(waited, 1)},
                   "baseline": baseline, "quorum": quorum, "inbound": breakdown,
+                  "worker_jobs_whole_run": worker_job_times(stack),
                   "ratio": rate / baseline["accepted_per_second"] if baseline["accepted_per_second"] else 0.0}
         if not done["complete"]:
             result["why_incomplete"] = (f"{done['committed']} of {len(messages)} replies became comments within {timeout} s; "
