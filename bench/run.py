@@ -83,7 +83,7 @@ def run_backend(name: str, folder: Path, args) -> dict:
             start_stack(stack)
             if "memory" in args.sections or "weight" in args.sections or "pages" in args.sections:
                 identities = web.mint_cookies(app, seeded.member_ids[: max(args.levels + [1])])
-                warm_up(stack, identities[0], paths)
+                warm_up(stack, identities[0], paths, rounds=stack.workers if args.quick else stack.workers * 4)
             if "memory" in args.sections:
                 out["memory"] = measure_memory(stack, redis_server)
             if "weight" in args.sections:
@@ -130,9 +130,9 @@ def start_stack(stack: Stack) -> None:
     say(f"stack up: web :{stack.web_port}, smtp :{stack.smtp_port}, worker")
 
 
-def warm_up(stack: Stack, identity, paths) -> None:
+def warm_up(stack: Stack, identity, paths, rounds: int) -> None:
     """A few requests per page so every gunicorn worker has imported and compiled what it serves."""
-    for _ in range(stack.workers * 4):
+    for _ in range(rounds):
         for key in ("dashboard", "group", "thread_50", "thread_200"):
             try:
                 web.request(stack.web_port, "GET", paths[key], {"Cookie": identity.cookie})
