@@ -206,7 +206,10 @@ def measure_pages(app, stack: Stack, identities, paths, seeded, args) -> dict:
                       "body": urllib.parse.urlencode({**i.post_fields, "body": f"A comment from the bench, member {i.user_id}."})}
                      for i in identities]
             targets["post_comment"] = {"port": stack.web_port, "path": identities[0].post_path, "method": "POST",
-                                       "ok_status": [200, 201, 303], "identities": posts}
+                                       "ok_status": [200, 201, 303], "identities": posts,
+                                       # Posting is rate-limited per client address (app/web/discussions.py);
+                                       # real members post from many addresses, so the bench does too.
+                                       "rotate_source_every": 20}
         else:
             unavailable["post_comment"] = why + (f": {stack.last_error('web')}" if "answered 5" in why else "")
     else:
