@@ -20,6 +20,7 @@ from .models import Discussion, Group, Membership, SupportGrant, utcnow
 
 # Tables outside the models (the schema test ignores them).
 EXTRA_TABLES = ("search_index",)
+EXTRA_INDEXES = ("ix_discussions_search", "ix_comments_search")
 MARK_START, MARK_END = "\ue000", "\ue001"
 QUERY_MAX = 200
 LIMIT = 50
