@@ -42,6 +42,7 @@ def prime_memberships(user, memberships: list[Membership]) -> None:
 def forget_memberships() -> None:
     if has_request_context():
         g.pop("_memberships", None)
+        g.pop("_thread_permissions", None)
 
 
 def is_member(user, group: Group) -> bool:
@@ -158,11 +159,11 @@ def can_start_thread(user, group: Group) -> bool:
 
 
 def can_comment(user, discussion: Discussion) -> bool:
-    return discussion.deleted_at is None and discussion.closed_at is None and is_member(user, discussion.group)
+    return thread_permissions(user, discussion).can_comment
 
 
 def can_react(user, discussion: Discussion) -> bool:
-    return discussion.deleted_at is None and is_member(user, discussion.group)
+    return thread_permissions(user, discussion).can_react
 
 
 def can_attach(user, discussion_or_group) -> bool:
@@ -200,22 +201,52 @@ def can_move_discussion(user, discussion: Discussion, to_group: Group | None = N
     return to_group is None or is_admin(user, to_group)
 
 
+class ThreadPermissions:
+    """What one person may do in one thread, worked out once (a long thread asks per comment)."""
+
+    def __init__(self, user, discussion: Discussion):
+        group = discussion.group
+        m = membership(user, group)
+        self.user_id = user.id if _signed_in(user) else None
+        self.group = group
+        self.member = m is not None
+        self.admin = m is not None and m.role == "admin"
+        live = discussion.deleted_at is None
+        self.can_react = live and self.member
+        self.can_comment = self.can_react and discussion.closed_at is None
+
+    def can_edit(self, comment) -> bool:
+        if comment.deleted_at is not None or not self.member:
+            return False
+        if comment.author_id == self.user_id:
+            return self.group.members_can_edit_own_comments or self.admin
+        return self.admin and self.group.admins_can_edit_others_comments
+
+    def can_delete(self, comment) -> bool:
+        if comment.deleted_at is not None or not self.member:
+            return False
+        if comment.author_id == self.user_id:
+            return self.group.members_can_delete_own_comments or self.admin
+        return self.admin and self.group.admins_can_delete_others_comments
+
+
+def thread_permissions(user, discussion: Discussion) -> ThreadPermissions:
+    """The person's permissions in a thread, cached for the request."""
+    if not has_request_context():
+        return ThreadPermissions(user, discussion)
+    cache = g.setdefault("_thread_permissions", {})
+    key = (getattr(user, "id", None), discussion.id, discussion.closed_at, discussion.deleted_at)
+    if key not in cache:
+        cache[key] = ThreadPermissions(user, discussion)
+    return cache[key]
+
+
 def can_edit_comment(user, comment) -> bool:
-    group = comment.discussion.group
-    if comment.deleted_at is not None or not is_member(user, group):
-        return False
-    if comment.author_id == user.id:
-        return group.members_can_edit_own_comments or is_admin(user, group)
-    return is_admin(user, group) and group.admins_can_edit_others_comments
+    return thread_permissions(user, comment.discussion).can_edit(comment)
 
 
 def can_delete_comment(user, comment) -> bool:
-    group = comment.discussion.group
-    if comment.deleted_at is not None or not is_member(user, group):
-        return False
-    if comment.author_id == user.id:
-        return group.members_can_delete_own_comments or is_admin(user, group)
-    return is_admin(user, group) and group.admins_can_delete_others_comments
+    return thread_permissions(user, comment.discussion).can_delete(comment)
 
 
 # --- Decisions -------------------------------------------------------------------

@@ -22,7 +22,9 @@ def _parser() -> MarkdownIt:
     return MarkdownIt("js-default", {"breaks": True}).enable("table").enable("strikethrough")
 
 
+@lru_cache(maxsize=4096)
 def markdown_to_html(text: str) -> str:
+    """Sanitised HTML for a markdown text; cached, since a thread page renders the same texts often."""
     html = _parser().render(text or "")
     return nh3.clean(
         html,
