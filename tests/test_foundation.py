@@ -98,3 +98,22 @@ def test_cli_refuses_a_bad_handle_with_a_clear_message(runner, db_session):
     result = runner.invoke(args=["group", "create", "X", "--handle", "Not Valid!", "--admin", "a@example.org"])
     assert result.exit_code != 0
     assert "lower-case letters" in result.output
+
+
+def test_a_gzip_client_gets_a_304_for_an_unchanged_page(client):
+    first = client.get("/login", headers={"Accept-Encoding": "gzip"})
+    assert first.headers["Content-Encoding"] == "gzip"
+    again = client.get("/login", headers={"Accept-Encoding": "gzip", "If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304
+
+
+def test_static_files_are_served_compressed_to_gzip_clients(client):
+    import gzip
+    import re
+
+    page = client.get("/login").get_data(as_text=True)
+    htmx = re.search(r'src="(/s/vendor/htmx-2\.0\.4\.min\.[0-9a-f]{10}\.js)"', page).group(1)
+    response = client.get(htmx, headers={"Accept-Encoding": "gzip"})
+    assert response.headers["Content-Encoding"] == "gzip"
+    assert len(response.data) < 20_000
+    assert b"htmx" in gzip.decompress(response.data)[:400]

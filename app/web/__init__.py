@@ -78,15 +78,8 @@ COMPRESSIBLE = ("text/html", "text/css", "application/javascript", "text/javascr
 
 def register_response_helpers(app: Flask) -> None:
     @app.after_request
-    def conditional_and_compressed(response):
-        # Pages answer 304 to a matching ETag; HTML varies with htmx's header.
-        if request.method == "GET" and response.status_code == 200 and not response.direct_passthrough:
-            if response.mimetype == "text/html":
-                response.vary.add("HX-Request")
-                response.vary.add("Cookie")
-                response.headers.setdefault("Cache-Control", "private, no-cache")
-                response.add_etag()
-                response.make_conditional(request)
+    def compressed_and_conditional(response):
+        """Gzip text responses, then tag the bytes actually sent so If-None-Match can match them."""
         if (
             response.status_code == 200
             and not response.direct_passthrough
@@ -96,9 +89,15 @@ def register_response_helpers(app: Flask) -> None:
         ):
             data = response.get_data()
             if len(data) > 600:
-                response.set_data(gzip.compress(data, compresslevel=6))
+                # mtime=0 keeps the bytes (and so the ETag) identical for identical pages.
+                response.set_data(gzip.compress(data, compresslevel=6, mtime=0))
                 response.headers["Content-Encoding"] = "gzip"
                 response.vary.add("Accept-Encoding")
-                if response.headers.get("ETag"):
-                    response.headers["ETag"] = response.headers["ETag"].rstrip('"') + '-gz"'
+        if request.method == "GET" and response.status_code == 200 and not response.direct_passthrough:
+            if response.mimetype == "text/html":
+                response.vary.add("HX-Request")
+                response.vary.add("Cookie")
+                response.headers.setdefault("Cache-Control", "private, no-cache")
+                response.add_etag()
+                response.make_conditional(request)
         return response

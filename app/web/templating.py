@@ -1,12 +1,14 @@
 """Template helpers: hashed static URLs, markdown, dates, the policy module, a stable CSRF token."""
 from __future__ import annotations
 
+import gzip
 import hashlib
+import mimetypes
 from datetime import datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from flask import Flask, abort, send_from_directory, session
+from flask import Flask, Response, abort, request, send_from_directory, session
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
@@ -63,12 +65,22 @@ def init_app(app: Flask) -> None:
     def static_url(filename: str) -> str:
         return "/s/" + hashed.get(filename, filename)
 
+    gzipped: dict[str, bytes] = {}
+
     @app.route("/s/<path:hashed_name>")
     def static_hashed(hashed_name: str):
         original = reverse.get(hashed_name)
         if original is None:
             abort(404)
-        response = send_from_directory(folder, original, max_age=ONE_YEAR)
+        if "gzip" in request.headers.get("Accept-Encoding", "") and original.endswith((".css", ".js", ".txt", ".svg")):
+            if original not in gzipped:
+                gzipped[original] = gzip.compress((folder / original).read_bytes(), compresslevel=9, mtime=0)
+            mimetype = mimetypes.guess_type(original)[0] or "application/octet-stream"
+            response = Response(gzipped[original], mimetype=mimetype)
+            response.headers["Content-Encoding"] = "gzip"
+            response.vary.add("Accept-Encoding")
+        else:
+            response = send_from_directory(folder, original, max_age=ONE_YEAR)
         response.headers["Cache-Control"] = f"public, max-age={ONE_YEAR}, immutable"
         return response
 
