@@ -117,9 +117,7 @@ def seed_demo(*, force: bool = False) -> dict | None:
 
 
 def _seed_polls(made: dict, members_of: dict, rng: random.Random) -> None:
-    """Open and closed decisions; provided by the decisions area once it exists."""
-    try:
-        from .services.polls import seed_demo_polls
-    except ImportError:
-        return
+    """Open and closed decisions of every type."""
+    from .services.polls import seed_demo_polls
+
     seed_demo_polls(made, members_of, rng)

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from .. import policy
 from ..extensions import db
-from ..models import AuditLog, Group, Membership, User
+from ..models import Group, Membership, User
 from . import events
 from .errors import Invalid, NotAllowed, NotFound
 
@@ -149,4 +149,6 @@ def update_settings(*, actor_id: int, group_id: int, name: str, privacy: str, de
 
 def audit(*, actor_id: int | None, group_id: int, action: str, **details) -> None:
     """Add an admin action to the group's audit log (in the caller's transaction)."""
-    db.session.add(AuditLog(actor_id=actor_id, group_id=group_id, action=action, details=details))
+    from ..stewardship.audit import record
+
+    record(actor_id, group_id, action, **details)

@@ -8,6 +8,7 @@ from .. import policy
 from ..extensions import db, limiter
 from ..models import Group
 from ..services import discussions, groups, invitations, memberships
+from ..services import polls as polls_service
 from ..services.errors import DomainError, NotAllowed, NotFound, RateLimited
 from .helpers import client_ip, see_other, signed_in_user
 
@@ -74,7 +75,9 @@ def create():
 def show(handle: str):
     group = _group(handle)
     user = signed_in_user()
-    threads = discussions.group_threads(group, user) if policy.can_view_content(user, group) else []
+    can_read = policy.can_view_content(user, group)
+    threads = discussions.group_threads(group, user) if can_read else []
+    standalone_polls = polls_service.polls_for_group(group.id, standalone_only=True) if can_read else []
     subgroups = [sub for sub in group.subgroups if policy.can_see_group(user, sub)]
     pending_request = None
     if user is not None and policy.can_request_to_join(user, group):
@@ -86,7 +89,8 @@ def show(handle: str):
             JoinRequest.group_id == group.id, JoinRequest.user_id == user.id, JoinRequest.decided_at.is_(None)))
     parent = group.parent if group.parent is not None and policy.can_see_group(user, group.parent) else None
     return render_template("groups/show.html", group=group, threads=threads, subgroups=subgroups, parent=parent,
-                           member_count=groups.member_count(group.id), pending_request=pending_request, errors={})
+                           member_count=groups.member_count(group.id), pending_request=pending_request, errors={},
+                           polls=standalone_polls)
 
 
 @bp.post("/g/<handle>/join")
