@@ -8,7 +8,6 @@ back (rate-limited). To add an action (votes, new threads, invitation replies, c
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -17,7 +16,7 @@ from sqlalchemy import select
 
 from app import policy
 from app.extensions import db
-from app.models import Comment, Discussion, Event, Group, OutboundMessage, Poll, User
+from app.models import Comment, Discussion, Event, Group, OutboundMessage, User
 from app.services import discussions
 from app.services.errors import DomainError, NotFound
 
@@ -33,7 +32,7 @@ class Attachment:
 class Reply:
     """What the pipeline hands over: who (authenticated), to what, saying what."""
 
-    user: User
+    user: User | None  # None only for a reply to an invitation from an address with no account yet
     kind: str  # discussion | comment | poll | invitation | group
     target_id: int
     text: str
@@ -42,6 +41,7 @@ class Reply:
     attachments: list[Attachment] = field(default_factory=list)
     inbound_id: int | None = None
     dry_run: bool = False
+    sender_name: str = ""  # the From display name (names a new account when an invitee joins by reply)
 
 
 @dataclass
@@ -63,6 +63,30 @@ def _refused(action: str, reason: str, *, group_id: int | None = None) -> Action
 
 def _url(path: str) -> str:
     return current_app.config["BASE_URL"] + path
+
+
+def accepted_files(attachments: list[Attachment]) -> tuple[list[tuple[str, bytes]], list[str]]:
+    """The attachments the web would accept (same checks and limits), and a note on each left out.
+
+    Mail carries files the web form would refuse (signature logos of odd types, forwarded
+    messages); the post goes ahead with the acceptable ones and the sender is told about the rest.
+    """
+    from app.services import attachments as attachment_files
+    from app.services.errors import Invalid
+
+    files, notes = [], []
+    for attachment in attachments:
+        if len(files) >= attachment_files.MAX_FILES:
+            notes.append(f"{attachment.filename!r} was left out: at most {attachment_files.MAX_FILES} files "
+                         "can be attached.")
+            continue
+        try:
+            attachment_files.check([(attachment.filename, attachment.data)])
+        except Invalid as error:
+            notes.append(f"{error.message} It was left out.")
+            continue
+        files.append((attachment.filename, attachment.data))
+    return files, notes
 
 
 # --- Replies to a thread or a comment → a comment ------------------------------------------
@@ -98,12 +122,20 @@ def _post_comment(reply: Reply, discussion: Discussion | None, parent_id: int | 
         if not policy.can_comment(reply.user, discussion):
             return _refused("comment", "You may not comment in this thread.", group_id=group.id)
         return ActionResult("processed", "comment", "would post a comment (dry run)", group_id=group.id)
+    files, left_out = accepted_files(reply.attachments)
     try:
         comment = discussions.post_comment(actor_id=reply.user.id, discussion_id=discussion.id, body=reply.text,
-                                           parent_id=parent_id, source="email", inbound_message_id=reply.inbound_id)
+                                           parent_id=parent_id, source="email", inbound_message_id=reply.inbound_id,
+                                           files=files)
     except DomainError as error:
         db.session.rollback()
         return _refused("comment", error.message + " Your reply was not posted.", group_id=group.id)
+    if left_out:  # posted, but not all of it: say what is missing rather than drop it silently
+        from . import confirm
+
+        confirm.done(reply, subject=f"Posted, without some attachments: {discussion.title}",
+                     paragraphs=["Your reply was posted, but not every attached file could be kept:", *left_out],
+                     link=_url(f"/d/{discussion.id}#c{comment.id}"))
     return ActionResult("processed", "comment", f"posted comment {comment.id}", group_id=group.id,
                         comment_id=comment.id)
 
@@ -123,57 +155,32 @@ def reply_to_comment(reply: Reply) -> ActionResult:
     return _post_comment(reply, comment.discussion, parent_id)
 
 
-# --- Kinds the next issue implements: refused or held with a clear reason -------------------
-
-def reply_to_poll(reply: Reply) -> ActionResult:
-    poll = db.session.get(Poll, reply.target_id)
-    if poll is None or poll.deleted_at is not None:
-        return _refused("vote", "The poll you replied to no longer exists.")
-    return _refused("vote", "Voting by email reply is not switched on yet, so nothing was recorded. "
-                            f"Please vote on the poll's page: {_url(f'/p/{poll.id}')}", group_id=poll.group_id)
-
-
-def reply_to_invitation(reply: Reply) -> ActionResult:
-    return _refused("invitation", "Replies to invitations are not read yet. Please use the link in the "
-                                  "invitation to accept it.")
-
-
-def mail_to_group(reply: Reply) -> ActionResult:
-    group = db.session.get(Group, reply.target_id)
-    if group is None:
-        return _refused("new_thread", "There is no such group.")
-    # Kept, not lost: once starting threads by email is built an operator can reprocess it.
-    return ActionResult("held", "new_thread", "Starting a thread by email is not switched on yet; your message "
-                        f"is kept. You can start the thread on the group's page: {_url(f'/g/{group.handle}')}",
-                        explain=True, group_id=group.id)
-
-
 HANDLERS: dict[str, Handler] = {
     "discussion": reply_to_discussion,
     "comment": reply_to_comment,
-    "poll": reply_to_poll,
-    "invitation": reply_to_invitation,
-    "group": mail_to_group,
 }
 
-# Whole-reply commands ("unsubscribe", "mute", "digest", "help"): the next issue fills this in.
+# Commands by reply ("unsubscribe", "mute", "digest weekly", "help"…: see mail/commands.py).
 # A command handler takes the Reply and returns an ActionResult, like a kind handler.
 COMMANDS: dict[str, Handler] = {}
-_COMMAND_LINE = re.compile(r"^\s*([a-z]+)\s*[.!]?\s*$", re.IGNORECASE)
+
+# Public names for the modules that register below.
+refused = _refused
+post_comment = _post_comment
 
 
 def command_of(text: str) -> str | None:
-    """The command word if the whole reply is one known command."""
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    if len(lines) == 1 and (match := _COMMAND_LINE.match(lines[0])):
-        word = match.group(1).lower()
-        return word if word in COMMANDS else None
-    return None
+    """The command word if the reply's first line is a known command."""
+    from .commands import parse
+
+    parsed = parse(text)
+    return parsed[0] if parsed and parsed[0] in COMMANDS else None
 
 
 def dispatch(reply: Reply) -> ActionResult:
     """Route one authenticated reply to its handler; unknown kinds are refused, never a crash."""
-    if (command := command_of(reply.text)) is not None:
+    # Any reply to an invitation answers the invitation ("join", or anything else).
+    if reply.kind != "invitation" and (command := command_of(reply.text)) is not None:
         return COMMANDS[command](reply)
     handler = HANDLERS.get(reply.kind)
     if handler is None:
@@ -183,3 +190,11 @@ def dispatch(reply: Reply) -> ActionResult:
     except NotFound as error:
         db.session.rollback()
         return _refused(reply.kind, error.message)
+
+
+# Votes, invitations, new threads and commands live in their own modules, which use the names above.
+from . import commands, newthreads, votes  # noqa: E402
+
+HANDLERS.update({"poll": votes.reply_to_poll, "invitation": commands.reply_to_invitation,
+                 "group": newthreads.mail_to_group})
+COMMANDS.update(commands.COMMANDS)

@@ -37,6 +37,7 @@ class Recipient:
     target: ReplyTarget | None = None
     user_id: int | None = None
     group_id: int | None = None
+    invited_email: str | None = None  # an invitation to an address with no account: From must be this
 
 
 def resolve_recipient(address: str) -> Recipient:
@@ -51,6 +52,12 @@ def resolve_recipient(address: str) -> Recipient:
     local = local.lower()
     if local.startswith("r+"):
         target = parse_reply_local(local)
+        if target.kind == "invitation":
+            from .commands import pending_invitation_email
+
+            invited = pending_invitation_email(target.target_id)  # BadAddress once accepted or withdrawn
+            if target.user_id == 0:
+                return Recipient("reply", address, target=target, invited_email=invited)
         user = db.session.get(User, target.user_id)
         if user is None or user.deleted_at is not None:
             raise BadAddress("this reply address belongs to an account that no longer exists")
@@ -293,8 +300,13 @@ def process(
         return outcome
 
     if recipient.kind == "reply":
-        owner = db.session.get(User, recipient.user_id)
-        if sender_user is None or owner is None or sender_user.id != owner.id:
+        if recipient.invited_email is not None:  # the invitation was mailed to this address: it is the proof
+            owner = sender_user
+            matches = sender.lower() == recipient.invited_email
+        else:
+            owner = db.session.get(User, recipient.user_id)
+            matches = sender_user is not None and owner is not None and sender_user.id == owner.id
+        if not matches:
             outcome.action = "refused"
             outcome.reason = (f"From {sender} does not match the member this reply address was sent to")
             outcome.user_id = sender_user.id if sender_user else None
@@ -303,17 +315,27 @@ def process(
                             f"{sender}. Please reply to the notification you received yourself, or use the web page.")
         user, target_kind, target_id = owner, recipient.target.kind, recipient.target.target_id
     else:  # mail to a group's address
-        if sender_user is None:
-            outcome.action, outcome.reason = "refused", f"{sender} is not a member we know"
+        if sender_user is None:  # a stranger: held for the group's admins (or refused if they blocked it)
+            from .newthreads import hold_stranger
+
+            group = db.session.get(Group, recipient.group_id)
+            result = hold_stranger(None, group, sender.lower(), subject=safe_text(header(msg, "Subject")),
+                                   inbound_id=inbound_id, dry_run=dry_run)
+            outcome.status, outcome.action, outcome.reason = result.status, result.action, result.reason
+            outcome.group_id = result.group_id
             return outcome
         user, target_kind, target_id = sender_user, "group", recipient.group_id
-    outcome.user_id = user.id
+    outcome.user_id = user.id if user is not None else None
 
     if auth.dmarc_failed:
         outcome.status, outcome.action = "held", "review"
         outcome.reason = f"DMARC failed for {sender} ({auth.summary()}): held for review instead of posting"
         return outcome
 
+    if not body and actions.command_of(header(msg, "Subject")):
+        body = header(msg, "Subject").strip()  # List-Unsubscribe's mailto: subject "unsubscribe", no text
+    if not body and not attachments and target_kind == "invitation":
+        body = "join"  # an empty reply to an invitation still answers it
     if not body and not attachments:
         outcome.action, outcome.reason = "refused", "no reply text found (after removing quoted text)"
         return _explain(outcome, msg, explain_to, "empty", dry_run,
@@ -322,13 +344,23 @@ def process(
 
     reply = actions.Reply(user=user, kind=target_kind, target_id=target_id, text=body,
                           subject=header(msg, "Subject"), in_reply_to=message_ids(msg, "In-Reply-To", "References"),
-                          attachments=attachments, inbound_id=inbound_id, dry_run=dry_run)
+                          attachments=attachments, inbound_id=inbound_id, dry_run=dry_run,
+                          sender_name=safe_text(sender_display_name(msg)))
     result = actions.dispatch(reply)
     outcome.status, outcome.action, outcome.reason = result.status, result.action, result.reason
     outcome.group_id, outcome.comment_id = result.group_id, result.comment_id
     if result.explain:
         return _explain(outcome, msg, explain_to, f"{result.action}:{result.status}", dry_run, result.reason)
     return outcome
+
+
+def sender_display_name(msg: Message) -> str:
+    """The From header's display name ("Carol Jones" in `Carol Jones <carol@…>`), or ""."""
+    try:
+        name = getaddresses([header(msg, "From")])[0][0]
+    except Exception:  # noqa: BLE001
+        return ""
+    return " ".join(name.split())[:100]
 
 
 def safe_text(text: str) -> str:

@@ -99,7 +99,19 @@ def _send(invitation: Invitation, inviter: User):
         kind="invitation", to=invitation.email, dedupe_key=f"invitation:{invitation.id}:{invitation.send_count}",
         context={"group": group, "inviter": inviter, "message": invitation.message,
                  "link": f"{current_app.config['BASE_URL']}/invitations/{token}"},
+        reply_to=_reply_address(invitation),
     )
+
+
+def _reply_address(invitation: Invitation) -> str:
+    """Replying to the invitation accepts it. Bound to the invitee's account, or (no account yet) to
+    member 0: then the inbound side accepts only mail From the invited address."""
+    from types import SimpleNamespace
+
+    from ..email.addresses import reply_address
+
+    holder = user_by_email(invitation.email) or SimpleNamespace(id=0, mail_token_generation=0)
+    return reply_address(holder, "invitation", invitation.id)
 
 
 def pending_for(group_id: int) -> list[Invitation]:
@@ -143,6 +155,11 @@ def by_token(token: str) -> Invitation:
         invitation = db.session.scalar(select(Invitation).where(Invitation.token_hash == hash_token("invite:" + token)))
     if invitation is None:
         raise NotFound("This invitation link is not valid. It may have been replaced by a newer email.")
+    return check_pending(invitation)
+
+
+def check_pending(invitation: Invitation) -> Invitation:
+    """The invitation, if it can still be accepted; Invalid saying why not."""
     if invitation.revoked_at is not None:
         raise Invalid("This invitation was withdrawn by the group.")
     if invitation.accepted_at is not None:
@@ -154,7 +171,13 @@ def by_token(token: str) -> Invitation:
 
 def accept(*, token: str, user_id: int | None = None, name: str = "") -> tuple[User, Group]:
     """Accept for the signed-in member, or (signed out) for the invited address, creating its account."""
-    invitation = by_token(token)
+    return accept_invitation(invitation=by_token(token), user_id=user_id, name=name)
+
+
+def accept_invitation(*, invitation: Invitation, user_id: int | None = None, name: str = "") -> tuple[User, Group]:
+    """Accept a pending invitation whose address the caller has proved (an emailed token, or a reply
+    from the invited address). Never signs anyone in: the web view does that after a token."""
+    check_pending(invitation)
     if user_id is not None:
         user = db.session.get(User, user_id)
     else:

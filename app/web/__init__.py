@@ -19,6 +19,7 @@ BLUEPRINT_MODULES = [
     "discussions",
     "search",
     "admin_mail",
+    "held_mail",
 ]
 
 

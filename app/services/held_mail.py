@@ -1,0 +1,138 @@
+"""Mail to a group's address from someone the group does not know, held for its admins.
+
+A message from an address that is not a member's (nor a verified alias), or from a non-member,
+is not posted: it is held (InboundMessage.status "held", action "held_sender", group_id set)
+and the group's admins are told by mail. An admin then either allows it as one of the members
+(the address becomes that member's verified alias, and the message is processed again, now as
+theirs) or blocks the address (a SenderRule: later mail from it is refused without asking).
+Like `services/inbound.py`, this module only moves rows; the mail package does the deciding.
+"""
+from __future__ import annotations
+
+from email.parser import BytesHeaderParser
+from email.policy import default as default_policy
+from email.utils import parseaddr
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from .. import policy, storage
+from ..email import dispatch, queue_message
+from ..extensions import db
+from ..models import Group, InboundMessage, Membership, SenderRule, User, UserAlias, utcnow
+from .errors import Invalid, NotAllowed, NotFound
+from .groups import audit
+from .inbound import NAMESPACE, enqueue_processing
+
+HELD_ACTION = "held_sender"
+
+
+def rule_for(group_id: int, email: str) -> str | None:
+    """"allow", "block" or None: what the group's admins decided about this address."""
+    return db.session.scalar(select(SenderRule.rule).where(
+        SenderRule.group_id == group_id, func.lower(SenderRule.email) == (email or "").strip().lower()))
+
+
+def notify_admins(*, group_id: int, inbound_id: int | None, sender: str, subject: str) -> None:
+    """Tell each admin of the group that a message waits for them (once per message and admin)."""
+    if inbound_id is None:
+        return  # not a stored message (a dry run, a test of the pipeline alone): nothing to decide on
+    group = db.session.get(Group, group_id)
+    admins = list(db.session.scalars(
+        select(User).join(Membership, Membership.user_id == User.id)
+        .where(Membership.group_id == group_id, Membership.role == "admin", User.deleted_at.is_(None))))
+    link = f"{current_app.config['BASE_URL']}/g/{group.handle}/held"
+    rows = [queue_message(kind="held_for_approval", to=admin.email, dedupe_key=f"held:{inbound_id}:{admin.id}",
+                          user=admin, context={"user": admin, "group": group, "sender": sender,
+                                               "subject": subject, "link": link})
+            for admin in admins]
+    db.session.commit()
+    dispatch(rows)
+
+
+# --- the admins' page -------------------------------------------------------------------------
+
+def _group_admin(actor, group: Group) -> None:
+    if not policy.can_manage_members(actor, group):
+        raise NotAllowed("Only this group's admins can decide about held mail.")
+
+
+def summary(row: InboundMessage) -> dict:
+    """Sender, subject and the start of the text, read from the stored message."""
+    try:
+        raw = storage.read(NAMESPACE, row.storage_key)
+    except FileNotFoundError:
+        return {"row": row, "sender": "", "name": "", "subject": "(the stored message is gone)"}
+    headers = BytesHeaderParser(policy=default_policy).parsebytes(raw)
+    name, address = parseaddr(str(headers.get("From", "")))
+    return {"row": row, "sender": address.lower(), "name": name, "subject": str(headers.get("Subject", ""))[:200]}
+
+
+def held_for(actor, group: Group) -> list[dict]:
+    _group_admin(actor, group)
+    rows = db.session.scalars(select(InboundMessage).where(
+        InboundMessage.group_id == group.id, InboundMessage.status == "held",
+        InboundMessage.action == HELD_ACTION).order_by(InboundMessage.id))
+    return [summary(row) for row in rows]
+
+
+def _held(group: Group, inbound_id: int) -> InboundMessage:
+    row = db.session.get(InboundMessage, inbound_id)
+    if row is None or row.group_id != group.id or row.status != "held" or row.action != HELD_ACTION:
+        raise NotFound("There is no such held message (it may have been decided already).")
+    return row
+
+
+def _set_rule(group: Group, email: str, rule: str, actor) -> None:
+    existing = db.session.scalar(select(SenderRule).where(SenderRule.group_id == group.id,
+                                                          func.lower(SenderRule.email) == email))
+    if existing is None:
+        db.session.add(SenderRule(group_id=group.id, email=email, rule=rule, decided_by_id=actor.id))
+    else:
+        existing.rule, existing.decided_by_id = rule, actor.id
+
+
+def allow(actor, *, group: Group, inbound_id: int, member_id: int) -> InboundMessage:
+    """Remember the sender's address as `member_id`'s verified alias and process the message again."""
+    _group_admin(actor, group)
+    row = _held(group, inbound_id)
+    sender = summary(row)["sender"]
+    if not sender:
+        raise Invalid("We cannot read this message's sender, so it cannot be allowed.")
+    member = db.session.scalar(select(User).join(Membership, Membership.user_id == User.id).where(
+        Membership.group_id == group.id, User.id == member_id, User.deleted_at.is_(None)))
+    if member is None:
+        raise Invalid("Choose one of the group's members.", field="member_id")
+    owner = db.session.scalar(select(User.id).where(func.lower(User.email) == sender, User.deleted_at.is_(None)))
+    if owner is not None and owner != member.id:
+        raise Invalid(f"{sender} is another person's account, not an address of {member.display_name}. "
+                      "Invite them to the group instead.", field="member_id")
+    alias = db.session.scalar(select(UserAlias).where(UserAlias.email == sender))
+    if alias is not None and alias.user_id != member.id:
+        raise Invalid(f"{sender} is already an address of another member.", field="member_id")
+    if owner is None:
+        if alias is None:
+            db.session.add(UserAlias(user_id=member.id, email=sender, verified_at=utcnow()))
+        elif alias.verified_at is None:
+            alias.verified_at = utcnow()
+    _set_rule(group, sender, "allow", actor)
+    audit(actor_id=actor.id, group_id=group.id, action="held_mail_allowed", email=sender, member_id=member.id)
+    row.status, row.reason = "received", f"allowed by admin {actor.id} as member {member.id}"
+    db.session.commit()
+    enqueue_processing([row.id])
+    return row
+
+
+def block(actor, *, group: Group, inbound_id: int) -> InboundMessage:
+    """Refuse this message and every later one from its sender to this group."""
+    _group_admin(actor, group)
+    row = _held(group, inbound_id)
+    sender = summary(row)["sender"]
+    if sender:
+        _set_rule(group, sender, "block", actor)
+    audit(actor_id=actor.id, group_id=group.id, action="held_mail_blocked", email=sender)
+    row.status, row.action = "rejected", "blocked_sender"
+    row.reason, row.processed_at = f"blocked by admin {actor.id}", utcnow()
+    db.session.commit()
+    storage.delete(NAMESPACE, row.storage_key)
+    return row

@@ -1,0 +1,292 @@
+"""Commands by reply, and replies to invitations.
+
+A reply whose first line is one of these words (any case, a trailing "." or "!" allowed) is a
+command, whatever it was a reply to:
+
+    unsubscribe          no more mail from this group (what List-Unsubscribe's mailto sends)
+    subscribe            every message from this group again
+    mute                 no more mail about this thread
+    digest [daily|weekly]  this group as a digest (and your digest schedule daily or weekly)
+    help                 this list, by mail
+    join                 accept an invitation (any reply to an invitation accepts it)
+
+Each is done through the service the web's footer links and settings pages use, and confirmed by
+mail. A reply to an invitation accepts it, unless its first line declines ("no", "no thanks",
+"decline", "unsubscribe").
+"""
+from __future__ import annotations
+
+import re
+from types import SimpleNamespace
+
+from flask import current_app
+
+from app import policy
+from app.email.addresses import reply_address
+from app.extensions import db
+from app.models import Comment, Discussion, Group, Invitation, Membership, Poll
+from app.services import digests, invitations, notifications
+from app.services.errors import DomainError
+from sqlalchemy import select
+
+from . import actions, confirm
+
+_LINE = re.compile(r"^\s*([a-z]+)(?:\s+([a-z]+))?\s*[.!]?\s*$", re.IGNORECASE)
+DECLINES = {"no", "no thanks", "no thank you", "decline", "unsubscribe", "stop"}
+
+
+def parse(text: str) -> tuple[str, str | None] | None:
+    """(command, argument) if the reply's first line is a command, else None."""
+    first = next((line for line in (text or "").splitlines() if line.strip()), "")
+    match = _LINE.match(first)
+    if not match:
+        return None
+    word, argument = match.group(1).lower(), (match.group(2) or "").lower() or None
+    if word not in COMMANDS:
+        return None
+    if argument is not None and word != "digest":
+        return None  # "help me", "mute it": a sentence, not a command
+    return word, argument
+
+
+def _rest(text: str) -> str:
+    lines = (text or "").strip().splitlines()
+    return "\n".join(lines[1:]).strip()
+
+
+def _target(reply: actions.Reply) -> tuple[Group | None, Discussion | None]:
+    """The group (and thread, if any) the reply was about."""
+    if reply.kind == "group":
+        return db.session.get(Group, reply.target_id), None
+    if reply.kind == "discussion":
+        discussion = db.session.get(Discussion, reply.target_id)
+    elif reply.kind == "comment":
+        comment = db.session.get(Comment, reply.target_id)
+        discussion = comment.discussion if comment is not None else None
+    elif reply.kind == "poll":
+        poll = db.session.get(Poll, reply.target_id)
+        if poll is None:
+            return None, None
+        return poll.group, poll.discussion
+    else:
+        return None, None
+    if discussion is None or discussion.deleted_at is not None:
+        return None, None
+    return discussion.group, discussion
+
+
+def _group_url(group: Group) -> str:
+    return current_app.config["BASE_URL"] + f"/g/{group.handle}"
+
+
+def _membership(user, group: Group) -> Membership | None:
+    return db.session.scalar(select(Membership).where(Membership.user_id == user.id, Membership.group_id == group.id))
+
+
+def _ignored_text(reply: actions.Reply) -> list[str]:
+    rest = _rest(reply.text)
+    if not rest:
+        return []
+    return ["The rest of your message was not posted, because its first line was a command. To post it, "
+            "reply again without the command on the first line:\n\n" + rest[:2000]]
+
+
+def _member_group(reply: actions.Reply, action: str) -> tuple[Group | None, actions.ActionResult | None]:
+    group, _ = _target(reply)
+    if group is None:
+        return None, actions.refused(action, "What you replied to no longer exists, so nothing was changed.")
+    if _membership(reply.user, group) is None:
+        return None, actions.refused(action, f"You are not a member of {group.name}, so it sends you no mail "
+                                             "and nothing was changed.", group_id=group.id)
+    return group, None
+
+
+# --- the commands ---------------------------------------------------------------------------
+
+def unsubscribe(reply: actions.Reply) -> actions.ActionResult:
+    group, refusal = _member_group(reply, "unsubscribe")
+    if refusal:
+        return refusal
+    if reply.dry_run:
+        return actions.ActionResult("processed", "unsubscribe", f"would unsubscribe from {group.handle}",
+                                    group_id=group.id)
+    notifications.apply_action("unsubscribe_group", {"user_id": reply.user.id, "group_id": group.id})
+    confirm.done(reply, subject=f"Unsubscribed from {group.name}", reply_to=reply_address(reply.user, "group", group.id),
+                 paragraphs=[f"You will get no more email from {group.name}. You are still a member, and you can "
+                             "read the group on its page.",
+                             "Changed your mind? Reply to this email with the word subscribe.", *_ignored_text(reply)],
+                 link=_group_url(group))
+    return actions.ActionResult("processed", "unsubscribe", f"unsubscribed from group {group.id}", group_id=group.id)
+
+
+def subscribe(reply: actions.Reply) -> actions.ActionResult:
+    group, refusal = _member_group(reply, "subscribe")
+    if refusal:
+        return refusal
+    if reply.dry_run:
+        return actions.ActionResult("processed", "subscribe", f"would subscribe to {group.handle}", group_id=group.id)
+    digests.save_settings(user_id=reply.user.id, frequency=reply.user.digest_frequency,
+                          weekday=reply.user.digest_weekday, hour=reply.user.digest_hour, volumes={group.id: "all"})
+    confirm.done(reply, subject=f"Subscribed to {group.name}", reply_to=reply_address(reply.user, "group", group.id),
+                 paragraphs=[f"You will get every new thread, comment and decision in {group.name} by email.",
+                             *_ignored_text(reply)], link=_group_url(group))
+    return actions.ActionResult("processed", "subscribe", f"subscribed to group {group.id}", group_id=group.id)
+
+
+def mute(reply: actions.Reply) -> actions.ActionResult:
+    group, discussion = _target(reply)
+    if group is None:
+        return actions.refused("mute", "What you replied to no longer exists, so nothing was changed.")
+    if discussion is None:
+        return actions.refused("mute", "“mute” silences one thread, and this email was not about a thread. To get "
+                                       f"no more email from {group.name}, reply with the word unsubscribe.",
+                               group_id=group.id)
+    if not policy.can_view_discussion(reply.user, discussion):
+        return actions.refused("mute", "You can no longer see this thread, so it sends you no mail.", group_id=group.id)
+    if reply.dry_run:
+        return actions.ActionResult("processed", "mute", f"would mute thread {discussion.id}", group_id=group.id)
+    notifications.apply_action("mute_thread", {"user_id": reply.user.id, "discussion_id": discussion.id})
+    confirm.done(reply, subject=f"Muted: {discussion.title}",
+                 paragraphs=[f"You will get no more email about “{discussion.title}”, except when someone mentions "
+                             "you or replies to you.", *_ignored_text(reply)],
+                 link=current_app.config["BASE_URL"] + f"/d/{discussion.id}")
+    return actions.ActionResult("processed", "mute", f"muted thread {discussion.id}", group_id=group.id)
+
+
+def digest(reply: actions.Reply) -> actions.ActionResult:
+    _, argument = parse(reply.text) or ("digest", None)
+    if argument not in (None, "daily", "weekly"):
+        return actions.refused("digest", f"“digest {argument}” is not something we can do: reply with “digest "
+                                         "daily” or “digest weekly”. Nothing was changed.")
+    group, refusal = _member_group(reply, "digest")
+    if refusal:
+        return refusal
+    user = reply.user
+    frequency = argument or (user.digest_frequency if user.digest_frequency != "off" else "daily")
+    if reply.dry_run:
+        return actions.ActionResult("processed", "digest", f"would switch {group.handle} to a {frequency} digest",
+                                    group_id=group.id)
+    try:
+        digests.save_settings(user_id=user.id, frequency=frequency, weekday=user.digest_weekday,
+                              hour=user.digest_hour, volumes={group.id: "digest"})
+    except DomainError as error:
+        db.session.rollback()
+        return actions.refused("digest", error.message, group_id=group.id)
+    when = (f"every {digests.WEEKDAYS[user.digest_weekday]}" if frequency == "weekly" else "every day")
+    confirm.done(reply, subject=f"{group.name} as a {frequency} digest",
+                 reply_to=reply_address(user, "group", group.id),
+                 paragraphs=[f"You will get {group.name} as one {frequency} digest, {when} from "
+                             f"{user.digest_hour:02d}:00 ({user.time_zone or 'UTC'}), instead of an email per message. "
+                             "Your digests from other groups come at the same time.",
+                             "To get every message again, reply to this email with the word subscribe.",
+                             *_ignored_text(reply)], link=_group_url(group))
+    return actions.ActionResult("processed", "digest", f"group {group.id} by {frequency} digest", group_id=group.id)
+
+
+HELP_TEXT = [
+    "Reply to any email from Quorum to take part: your reply is posted as a comment in that thread. "
+    "Text quoted from earlier emails is left out.",
+    "To vote, reply to a poll's email with your vote on the first line, for example “agree”, "
+    "“disagree: too costly”, “2” or “1, 3”; the lines below it are your reason. Each poll email shows "
+    "how to vote in it. Reply again to change your vote.",
+    "To start a thread, write to the group's address; the subject is the title. A subject starting "
+    "“Proposal:” or “Poll:” starts a decision instead (for a poll, write each option on its own line "
+    "starting with “- ”; add a line “Closes: in 3 days” or “Closes: 2026-12-01 17:00” to choose when it closes).",
+    "Reply with one of these words on the first line to change what you get:\n\n"
+    "    unsubscribe     no more email from this group\n"
+    "    subscribe       every message from this group again\n"
+    "    mute            no more email about this thread\n"
+    "    digest daily    this group as one email a day\n"
+    "    digest weekly   this group as one email a week\n"
+    "    help            this list",
+]
+
+
+def help_(reply: actions.Reply) -> actions.ActionResult:
+    group, _ = _target(reply)
+    if reply.dry_run:
+        return actions.ActionResult("processed", "help", "would send the list of commands")
+    address = None
+    if group is not None and _membership(reply.user, group) is not None:
+        address = f"{group.handle}@{current_app.config['MAIL_DOMAIN']}"
+    confirm.send(reply, kind="help", context={"paragraphs": HELP_TEXT, "group": group, "group_address": address,
+                                              "ignored": _ignored_text(reply)})
+    return actions.ActionResult("processed", "help", "sent the list of commands", group_id=group.id if group else None)
+
+
+def join(reply: actions.Reply) -> actions.ActionResult:
+    group, _ = _target(reply)
+    if group is not None and _membership(reply.user, group) is not None:
+        if reply.dry_run:
+            return actions.ActionResult("processed", "join", "already a member", group_id=group.id)
+        confirm.done(reply, subject=f"You are a member of {group.name}",
+                     paragraphs=[f"You are already a member of {group.name}; nothing was changed."],
+                     link=_group_url(group))
+        return actions.ActionResult("processed", "join", "already a member", group_id=group.id)
+    return actions.refused("join", "To join a group, reply to the invitation you received, or ask one of its "
+                                   "admins to invite you. Nothing was changed.",
+                           group_id=group.id if group else None)
+
+
+COMMANDS: dict[str, actions.Handler] = {
+    "unsubscribe": unsubscribe, "subscribe": subscribe, "mute": mute, "digest": digest, "help": help_, "join": join,
+}
+
+
+# --- replies to invitations -----------------------------------------------------------------
+
+def invitation_address(invitation: Invitation, invitee=None) -> str:
+    """The Reply-To of an invitation: bound to the invitee's account, or (none yet) to member 0,
+    in which case the invited address itself is the proof (the pipeline compares From with it)."""
+    holder = invitee or SimpleNamespace(id=0, mail_token_generation=0)
+    return reply_address(holder, "invitation", invitation.id)
+
+
+def reply_to_invitation(reply: actions.Reply) -> actions.ActionResult:
+    invitation = db.session.get(Invitation, reply.target_id)
+    if invitation is None:
+        return actions.refused("join", "This invitation no longer exists.")
+    try:
+        invitations.check_pending(invitation)
+    except DomainError as error:
+        return actions.refused("join", error.message, group_id=invitation.group_id)
+    group = invitation.group
+    first = " ".join(next((line for line in reply.text.splitlines() if line.strip()), "").lower().split()).strip(".!")
+    if first in DECLINES:
+        if not reply.dry_run:
+            confirm.done(reply, user=reply.user, to=None if reply.user else invitation.email,
+                         subject=f"Not joining {group.name}",
+                         paragraphs=[f"You did not join {group.name}. We will not write to you again unless someone "
+                                     "invites you. If you change your mind, reply to the invitation with the word join."])
+        return actions.ActionResult("processed", "invitation_declined", "declined by reply", group_id=group.id)
+    if reply.dry_run:
+        return actions.ActionResult("processed", "join", f"would join {group.handle}", group_id=group.id)
+    name = reply.sender_name or invitation.email.split("@")[0]
+    try:
+        user, group = invitations.accept_invitation(invitation=invitation, user_id=reply.user.id if reply.user else None,
+                                                    name=name)
+    except DomainError as error:
+        db.session.rollback()
+        return actions.refused("join", error.message, group_id=invitation.group_id)
+    domain = current_app.config["MAIL_DOMAIN"]
+    confirm.done(reply, user=user, subject=f"Welcome to {group.name}", reply_to=reply_address(user, "group", group.id),
+                 paragraphs=[f"You are now a member of {group.name}. You will get its new threads, comments and "
+                             "decisions by email, and you can take part by replying: you never need to open a browser.",
+                             f"To start a thread, write to {group.handle}@{domain}.",
+                             "Reply to this email with the word help for everything you can do by email."],
+                 link=_group_url(group))
+    return actions.ActionResult("processed", "join", f"joined group {group.id}", group_id=group.id)
+
+
+def pending_invitation_email(invitation_id: int) -> str:
+    """The invited address (lower-case) if the invitation can still be accepted; BadAddress otherwise."""
+    from app.email.addresses import BadAddress
+
+    invitation = db.session.get(Invitation, invitation_id)
+    if invitation is None:
+        raise BadAddress("this invitation no longer exists")
+    try:
+        invitations.check_pending(invitation)
+    except DomainError as error:
+        raise BadAddress(error.message.rstrip(".").lower()) from None
+    return invitation.email.lower()

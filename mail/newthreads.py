@@ -1,0 +1,179 @@
+"""Mail to a group's address → a new thread, or a decision.
+
+    Subject: Garden day in May           → a thread titled "Garden day in May"; the text is its body
+    Subject: Proposal: Buy a new mower   → a proposal (agree / abstain / disagree / block)
+    Subject: Poll: Where shall we meet?  → a poll whose options are the "- option" lines
+
+`Re:`/`Fwd:` prefixes (and their German, Nordic, French and Dutch forms) and a `[handle]` tag are
+removed from the subject. An optional line `Closes: in 3 days` (or hours, weeks; "tomorrow"; or a
+date such as `2026-12-01 17:00`, read in the member's time zone, 17:00 when no time is given)
+sets when a decision closes; without it the poll type's default applies. Attachments are kept on
+threads. Everything goes through the services the web's forms call, with the same policy checks.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from dateutil import parser as dateparser
+from flask import current_app
+
+from app import policy
+from app.email.addresses import reply_address
+from app.extensions import db
+from app.models import Group
+from app.polls import get_type
+from app.services import discussions, held_mail
+from app.services import polls as poll_service
+from app.services.errors import DomainError
+
+from . import actions, confirm
+
+_PREFIX = re.compile(r"^\s*(?:(?:re|fw|fwd|aw|wg|sv|vs|tr|antw|doorst|rif|enc)(?:\[\d+\])?\s*:\s*|\[[^\]]{1,60}\]\s*)+",
+                     re.IGNORECASE)
+_DECISION = re.compile(r"^\s*(proposal|poll)\s*:\s*(.*)$", re.IGNORECASE)
+_OPTION = re.compile(r"^\s*[-*\u2022]\s+(.+?)\s*$")
+_CLOSES = re.compile(r"^\s*closes\s*:\s*(.+?)\s*$", re.IGNORECASE)
+_RELATIVE = re.compile(r"^in\s+(\d{1,3})\s*(minute|min|hour|hr|day|week)s?$", re.IGNORECASE)
+UNITS = {"minute": "minutes", "min": "minutes", "hour": "hours", "hr": "hours", "day": "days", "week": "weeks"}
+DEFAULT_HOUR = 17
+
+
+def clean_subject(subject: str) -> str:
+    """The subject without reply/forward prefixes or list tags."""
+    return " ".join(_PREFIX.sub("", " ".join((subject or "").split())).split())
+
+
+class ClosingError(ValueError):
+    pass
+
+
+def parse_closing(value: str, *, now: datetime, time_zone: str) -> datetime:
+    """`in 3 days`, `tomorrow`, `2026-12-01 17:00`, `1 December` → an aware UTC datetime."""
+    try:
+        tz = ZoneInfo(time_zone or "UTC")
+    except Exception:  # noqa: BLE001 - an unknown zone reads as UTC
+        tz = ZoneInfo("UTC")
+    text = " ".join(value.lower().split()).strip(".")
+    if match := _RELATIVE.match(text):
+        return now + timedelta(**{UNITS[match.group(2).lower()]: int(match.group(1))})
+    local_now = now.astimezone(tz)
+    if text == "tomorrow":
+        day = local_now + timedelta(days=1)
+        return day.replace(hour=DEFAULT_HOUR, minute=0, second=0, microsecond=0).astimezone(timezone.utc)
+    try:
+        default = local_now.replace(hour=DEFAULT_HOUR, minute=0, second=0, microsecond=0, tzinfo=None)
+        parsed = dateparser.parse(value, default=default, dayfirst=False)
+    except (ValueError, OverflowError):
+        raise ClosingError(f"We could not read “Closes: {value}” as a date. Write for example “Closes: in 3 days” "
+                           "or “Closes: 2026-12-01 17:00”.") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=tz)
+    return parsed.astimezone(timezone.utc)
+
+
+def _split_body(text: str) -> tuple[list[str], str | None, str]:
+    """(option lines, the Closes: value, everything else)."""
+    options, closes, rest = [], None, []
+    for line in (text or "").splitlines():
+        if closes is None and (match := _CLOSES.match(line)):
+            closes = match.group(1)
+        elif match := _OPTION.match(line):
+            options.append(match.group(1))
+        else:
+            rest.append(line)
+    return options, closes, "\n".join(rest).strip()
+
+
+def _files(reply: actions.Reply) -> tuple[list[tuple[str, bytes]], list[str]]:
+    return actions.accepted_files(reply.attachments)
+
+
+def mail_to_group(reply: actions.Reply) -> actions.ActionResult:
+    group = db.session.get(Group, reply.target_id)
+    if group is None or group.archived_at is not None:
+        return actions.refused("new_thread", "There is no such group.")
+    if not policy.is_member(reply.user, group):
+        return hold_stranger(reply, group, reply.user.email)
+    title = clean_subject(reply.subject)
+    decision = _DECISION.match(title)
+    if decision:
+        return _start_decision(reply, group, decision.group(1).lower(), decision.group(2).strip())
+    if not title:
+        return actions.refused("new_thread", "Your email had no subject, and a new thread needs one: it becomes the "
+                                             "thread's title. Please send it again with a subject.", group_id=group.id)
+    if not policy.can_start_thread(reply.user, group):
+        return actions.refused("new_thread", f"Only the admins of {group.name} can start threads, so your email was "
+                                             "not posted.", group_id=group.id)
+    files, notes = _files(reply)
+    if reply.dry_run:
+        return actions.ActionResult("processed", "new_thread", f"would start a thread “{title}”", group_id=group.id)
+    try:
+        discussion = discussions.start_thread(actor_id=reply.user.id, group_id=group.id, title=title, body=reply.text,
+                                              source="email", files=files)
+    except DomainError as error:
+        db.session.rollback()
+        return actions.refused("new_thread", error.message + " Your email was not posted.", group_id=group.id)
+    url = current_app.config["BASE_URL"] + f"/d/{discussion.id}"
+    confirm.done(reply, subject=f"Thread started: {discussion.title}",
+                 reply_to=reply_address(reply.user, "discussion", discussion.id),
+                 paragraphs=[f"Your thread “{discussion.title}” was started in {group.name}, and its members are "
+                             "being told. Replies to this email are posted in it.", *notes], link=url)
+    return actions.ActionResult("processed", "new_thread", f"started thread {discussion.id}", group_id=group.id)
+
+
+def _start_decision(reply: actions.Reply, group: Group, poll_type: str, title: str) -> actions.ActionResult:
+    kind = get_type(poll_type)
+    options, closes, details = _split_body(reply.text)
+    if poll_type == "proposal":  # fixed options: "- " lines are part of the text
+        options, details = [], _split_body_keep_options(reply.text)
+    now = datetime.now(timezone.utc)
+    try:
+        closing_at = (parse_closing(closes, now=now, time_zone=reply.user.time_zone) if closes
+                      else now + timedelta(days=kind.default_closing_days))
+    except ClosingError as error:
+        return actions.refused("new_poll", str(error) + " Nothing was started.", group_id=group.id)
+    if not policy.can_create_poll(reply.user, group):
+        return actions.refused("new_poll", f"Only the admins of {group.name} can start decisions, so nothing was "
+                                           "started.", group_id=group.id)
+    if reply.dry_run:
+        return actions.ActionResult("processed", "new_poll", f"would start a {kind.label.lower()} “{title}”",
+                                    group_id=group.id)
+    try:
+        poll = poll_service.create_poll(actor_id=reply.user.id, group_id=group.id, poll_type=poll_type, title=title,
+                                        details=details, options=options or None, closing_at=closing_at,
+                                        time_zone=reply.user.time_zone or "UTC", source="email")
+    except DomainError as error:
+        db.session.rollback()
+        return actions.refused("new_poll", f"{error.message} Nothing was started.", group_id=group.id)
+    notes = []
+    if reply.attachments:
+        notes.append("Decisions carry no files, so your attachments were not kept ("
+                     + ", ".join(a.filename for a in reply.attachments) + "). Start a thread to share them.")
+    confirm.done(reply, subject=f"{kind.label} started: {poll.title}", reply_to=reply_address(reply.user, "poll", poll.id),
+                 paragraphs=[f"Your {kind.label.lower()} “{poll.title}” was started in {group.name} and closes "
+                             f"{poll_service._when(poll.closing_at)}. Its members are being asked to vote.",
+                             "You can vote too: reply to this email with your vote on the first line.\n\n"
+                             + kind.help_text(poll), *notes],
+                 link=current_app.config["BASE_URL"] + f"/p/{poll.id}")
+    return actions.ActionResult("processed", "new_poll", f"started {poll_type} {poll.id}", group_id=group.id)
+
+
+def _split_body_keep_options(text: str) -> str:
+    return "\n".join(line for line in (text or "").splitlines() if not _CLOSES.match(line)).strip()
+
+
+def hold_stranger(reply: actions.Reply | None, group: Group, sender: str, *, subject: str = "",
+                  inbound_id: int | None = None, dry_run: bool = False) -> actions.ActionResult:
+    """Mail to the group from someone it does not know: refused if blocked, else held for the admins."""
+    if reply is not None:
+        subject, inbound_id, dry_run = reply.subject, reply.inbound_id, reply.dry_run
+    rule = held_mail.rule_for(group.id, sender)
+    if rule == "block":
+        return actions.ActionResult("rejected", "blocked_sender", f"{sender} is blocked by the admins of {group.handle}",
+                                    group_id=group.id)
+    if not dry_run:
+        held_mail.notify_admins(group_id=group.id, inbound_id=inbound_id, sender=sender, subject=subject)
+    return actions.ActionResult("held", held_mail.HELD_ACTION, f"{sender} is not a member of {group.handle}: held for "
+                                "the group's admins to allow or block", group_id=group.id)

@@ -1,0 +1,101 @@
+"""Reply → vote: the first line of a reply to a poll email is read with the poll type's grammar
+(`app.polls` `parse_vote_text`, PRODUCT.md §9) and cast through `services.polls.cast_vote`, the
+same call the web's vote form makes. A reply that is not a vote becomes a comment in the poll's
+thread (or, for a poll standing alone, is explained); either way the member is told by mail.
+"""
+from __future__ import annotations
+
+from flask import current_app
+
+from app import policy
+from app.email.addresses import reply_address
+from app.extensions import db
+from app.models import Poll
+from app.polls import VoteError, get_type
+from app.services import discussions
+from app.services import polls as poll_service
+from app.services.errors import DomainError
+
+from . import actions, confirm
+
+
+def _poll_url(poll: Poll) -> str:
+    return current_app.config["BASE_URL"] + f"/p/{poll.id}"
+
+
+def reply_to_poll(reply: actions.Reply) -> actions.ActionResult:
+    poll = db.session.get(Poll, reply.target_id)
+    if poll is None or poll.deleted_at is not None:
+        return actions.refused("vote", "The poll you replied to no longer exists, so nothing was recorded.")
+    user = reply.user
+    if not policy.can_view_poll(user, poll):
+        return actions.refused("vote", f"You can no longer take part in “{poll.title}” (you may have left the "
+                                       "group), so nothing was recorded.", group_id=poll.group_id)
+    kind = get_type(poll.poll_type)
+    try:
+        parsed = kind.parse_vote_text(poll, reply.text)
+    except VoteError as error:
+        return _not_a_vote(reply, poll, error.message)
+    if reply.dry_run:
+        return actions.ActionResult("processed", "vote", "would record a vote: "
+                                    + kind.describe_choices(poll, parsed.choices), group_id=poll.group_id)
+    changed = poll_service.current_stance(user.id, poll.id) is not None
+    try:
+        poll_service.cast_vote(actor_id=user.id, poll_id=poll.id, choices=parsed.choices, reason=parsed.reason,
+                               source="email")
+    except DomainError as error:
+        db.session.rollback()
+        return actions.refused("vote", f"{error.message} Nothing was recorded.", group_id=poll.group_id)
+    notes = _extra_text(reply, poll, parsed.extra_text)
+    notes += _attachments_note(reply)
+    confirm.send(reply, kind="vote_recorded", reply_to=reply_address(user, "poll", poll.id), context={
+        "poll": poll, "recorded": True, "changed": changed, "choice": kind.describe_choices(poll, parsed.choices),
+        "reason": parsed.reason if poll.poll_type != "question" else None, "anonymous": poll.anonymous,
+        "poll_url": _poll_url(poll), "notes": notes,
+    })
+    # Anonymous polls: the outcome row names the member but never the choice.
+    what = "changed a vote" if changed else "recorded a vote"
+    return actions.ActionResult("processed", "vote", f"{what} in poll {poll.id}", group_id=poll.group_id)
+
+
+def _extra_text(reply: actions.Reply, poll: Poll, extra: str | None) -> list[str]:
+    """A poll without reasons: what came with the vote is posted as a comment, or said to be left out."""
+    if not extra:
+        return []
+    discussion = poll.discussion
+    if poll.anonymous or discussion is None or not policy.can_comment(reply.user, discussion):
+        # A comment next to an anonymous vote would say who cast it.
+        return ["This poll takes no reasons, so the rest of your message was not kept:\n\n" + extra]
+    try:
+        discussions.post_comment(actor_id=reply.user.id, discussion_id=discussion.id, body=extra, source="email",
+                                 inbound_message_id=reply.inbound_id)
+    except DomainError as error:
+        db.session.rollback()
+        return [f"This poll takes no reasons, and the rest of your message could not be posted as a comment "
+                f"({error.message}):\n\n{extra}"]
+    return [f"This poll takes no reasons, so the rest of your message was posted as a comment in "
+            f"“{discussion.title}”."]
+
+
+def _attachments_note(reply: actions.Reply) -> list[str]:
+    if not reply.attachments:
+        return []
+    names = ", ".join(a.filename for a in reply.attachments)
+    return [f"Votes carry no files, so your attachments were not kept ({names})."]
+
+
+def _not_a_vote(reply: actions.Reply, poll: Poll, error: str) -> actions.ActionResult:
+    """Not a vote: a comment in the poll's thread with a confirmation saying how to vote, or one explanation."""
+    if poll.discussion_id is None:
+        return actions.refused("vote", f"We could not read your reply as a vote in “{poll.title}”, so nothing "
+                                       f"was recorded.\n\n{error}", group_id=poll.group_id)
+    result = actions.post_comment(reply, poll.discussion, None)
+    if result.status != "processed":
+        result.reason += f"\n\nIt was not a vote either: {error}"
+        return result
+    if result.reason != "already posted":
+        confirm.send(reply, kind="vote_recorded", reply_to=reply_address(reply.user, "poll", poll.id), context={
+            "poll": poll, "recorded": False, "error": error, "poll_url": _poll_url(poll), "notes": [],
+        })
+    result.reason = f"not a vote ({error.splitlines()[0]}); {result.reason}"
+    return result
