@@ -92,7 +92,8 @@ def worker(burst: bool) -> None:
     from .queue import redis_client
 
     # SimpleWorker runs jobs in-process: no fork per job, one database pool per worker.
-    SimpleWorker(["default"], connection=redis_client()).work(burst=burst, with_scheduler=True)
+    # Scheduled jobs (retries) are promoted by `quorum scheduler`, not by a forked process here.
+    SimpleWorker(["default"], connection=redis_client()).work(burst=burst, with_scheduler=False)
 
 
 @click.command()

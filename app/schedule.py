@@ -1,11 +1,14 @@
 """Periodic work, run by RQ's cron scheduler: it only enqueues jobs; workers do them.
 
 Every job here is idempotent, so two schedulers or a restart never do anything twice.
+The same process also moves RQ's scheduled jobs (retries with backoff) onto the queue when
+they are due, so workers need no scheduler process of their own.
 """
 from __future__ import annotations
 
 from flask import Flask
 from rq.cron import CronScheduler
+from rq.scheduler import RQScheduler
 
 from .queue import redis_client
 
@@ -22,10 +25,43 @@ PERIODIC_JOBS: list[tuple[str, int]] = [
 ]
 
 
+QUEUES = ["default"]
+
+
+class QuorumScheduler(CronScheduler):
+    """RQ's cron scheduler that also promotes due scheduled jobs (RQ's own retry scheduling)."""
+
+    def __init__(self, connection, **kwargs):
+        super().__init__(connection=connection, **kwargs)
+        # RQ's lock makes sure only one scheduler promotes a queue's jobs at a time.
+        self.promoter = RQScheduler(QUEUES, connection=connection)
+
+    def enqueue_jobs(self):
+        enqueued = super().enqueue_jobs()
+        self.promote_scheduled_jobs()
+        return enqueued
+
+    def promote_scheduled_jobs(self) -> None:
+        promoter = self.promoter
+        if not promoter.acquired_locks or promoter.should_reacquire_locks:
+            promoter.acquire_locks()
+        if promoter.acquired_locks:
+            promoter.enqueue_scheduled_jobs()
+            promoter.heartbeat()
+
+    def calculate_sleep_interval(self) -> float:
+        # Retries are scheduled to the second; look at least every second.
+        return min(super().calculate_sleep_interval(), 1.0)
+
+    def register_death(self, pipeline=None) -> None:
+        self.promoter.release_locks()
+        super().register_death(pipeline)
+
+
 def build_scheduler(app: Flask) -> CronScheduler:
     from . import jobs
 
-    scheduler = CronScheduler(connection=redis_client(app), name="quorum-scheduler")
+    scheduler = QuorumScheduler(redis_client(app), name="quorum-scheduler")
     for name, interval in PERIODIC_JOBS:
         scheduler.register(getattr(jobs, name), queue_name="default", interval=interval, job_timeout=600)
     return scheduler
