@@ -231,6 +231,7 @@ def authenticate(
         header = header.split(":", 1)[1].strip() if header.lower().startswith("authentication-results:") else header
     except Exception:  # noqa: BLE001
         header = f"{authserv_id}; spf={spf_result.result} dkim={dkim_result.result} dmarc={dmarc}"
+    header = " ".join(header.split())  # one line, whatever odd separators the From held
     msg["Authentication-Results"] = header
     return AuthResult(spf=str(spf_result.result or "none").lower(), dkim=str(dkim_result.result or "none").lower(),
                       dmarc=dmarc, dmarc_policy=policy, header=header)
