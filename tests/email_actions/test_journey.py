@@ -148,3 +148,19 @@ def test_a_member_takes_part_by_email_alone(garden, send, outbox):
     from app.models import SignInEvent
 
     assert db.session.scalar(select(func.count(SignInEvent.id))) == 0
+
+
+def test_replies_from_the_shared_corpus_are_posted_without_their_quotes(garden, send, shared_corpora):
+    """An Outlook reply and one quoting with "On …, … wrote:", as collected by Discourse's trimmer."""
+    folder = shared_corpora / "email_reply_trimmer" / "test"
+    to = garden.address(garden.dee, "discussion", garden.thread.id)
+    for name in ("email_headers_1.txt", "embedded_email_1.txt"):
+        body = (folder / "emails" / name).read_text()
+        row = send(message(sender="dee@example.org", to=to, body=body), to=to, envelope_from="dee@example.org")
+        assert (row.status, row.action) == ("processed", "comment")
+        posted = db.session.get(Comment, row_comment_id(row))
+        assert posted.body == (folder / "trimmed" / name).read_text().strip()
+
+
+def row_comment_id(row) -> int:
+    return db.session.scalar(select(Comment.id).where(Comment.inbound_message_id == row.id))
