@@ -79,6 +79,8 @@ def smtp() -> None:
     """Run the inbound SMTP server on SMTP_LISTEN."""
     from mail.server import run_forever
 
+    # Mail is acknowledged with 250 only once it is on disk: make SQLite commits survive power loss too.
+    current_app.config["SQLITE_SYNCHRONOUS"] = "FULL"
     run_forever(current_app._get_current_object())
 
 
@@ -89,11 +91,11 @@ def worker(burst: bool) -> None:
     """Run an RQ worker for Quorum's jobs."""
     from rq import SimpleWorker
 
-    from .queue import redis_client
+    from .queue import QUEUES, redis_client
 
     # SimpleWorker runs jobs in-process: no fork per job, one database pool per worker.
     # Scheduled jobs (retries) are promoted by `quorum scheduler`, not by a forked process here.
-    SimpleWorker(["default"], connection=redis_client()).work(burst=burst, with_scheduler=False)
+    SimpleWorker(QUEUES, connection=redis_client()).work(burst=burst, with_scheduler=False)
 
 
 @click.command()

@@ -10,13 +10,18 @@ from sqlalchemy.engine import Engine
 from .extensions import db
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
+def _pragmas(app: Flask):
+    def apply(dbapi_connection, _record) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        # NORMAL survives a killed process; the SMTP server asks for FULL (survives power loss).
+        level = "FULL" if app.config.get("SQLITE_SYNCHRONOUS") == "FULL" else "NORMAL"
+        cursor.execute(f"PRAGMA synchronous={level}")
+        cursor.close()
+
+    return apply
 
 
 def is_sqlite(app: Flask) -> bool:
@@ -35,4 +40,4 @@ def init_app(app: Flask) -> None:
     db.init_app(app)
     if is_sqlite(app):
         with app.app_context():
-            event.listen(db.engine, "connect", _sqlite_pragmas)
+            event.listen(db.engine, "connect", _pragmas(app))

@@ -49,7 +49,11 @@ def queue(name: str = "default") -> Queue:
     return Queue(name, connection=redis_client(), is_async=current_app.config.get("RQ_ASYNC", True))
 
 
-def enqueue(func, *args, **kwargs):
+# Workers take jobs from these queues in order: replies from members first, then the rest.
+QUEUES = ["inbound", "default"]
+
+
+def enqueue(func, *args, queue_name: str = "default", **kwargs):
     """Enqueue a job by object (never by string name). Returns the RQ job."""
     job_options = {key: kwargs.pop(key) for key in ("job_id", "retry", "at_front", "job_timeout", "on_failure") if key in kwargs}
-    return queue().enqueue(func, *args, **job_options, **kwargs)
+    return queue(queue_name).enqueue(func, *args, **job_options, **kwargs)

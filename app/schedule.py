@@ -10,7 +10,7 @@ from flask import Flask
 from rq.cron import CronScheduler
 from rq.scheduler import RQScheduler
 
-from .queue import redis_client
+from .queue import QUEUES, redis_client
 
 # (job path inside app.jobs, seconds between runs). Later areas add theirs here.
 PERIODIC_JOBS: list[tuple[str, int]] = [
@@ -23,9 +23,6 @@ PERIODIC_JOBS: list[tuple[str, int]] = [
     ("send_closing_soon", 60),
     ("expire_inbound", 86400),
 ]
-
-
-QUEUES = ["default"]
 
 
 class QuorumScheduler(CronScheduler):

@@ -245,7 +245,10 @@ def queue_length(redis_url: str) -> int:
     import redis
     from rq import Queue
 
-    return len(Queue("default", connection=redis.Redis.from_url(redis_url)))
+    from app.queue import QUEUES
+
+    connection = redis.Redis.from_url(redis_url)
+    return sum(len(Queue(name, connection=connection)) for name in QUEUES)
 
 
 def wait_for_queue(redis_url: str, timeout: float) -> tuple[int, float]:

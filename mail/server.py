@@ -101,7 +101,7 @@ def _enqueue(inbound_id: int) -> None:
     from app import jobs
     from app.queue import enqueue
 
-    enqueue(jobs.process_inbound, inbound_id, job_id=f"inbound-{inbound_id}")
+    enqueue(jobs.process_inbound, inbound_id, job_id=f"inbound-{inbound_id}", queue_name="inbound")
 
 
 # --- Building and running the server ------------------------------------------------------

@@ -31,7 +31,7 @@ def enqueue_processing(inbound_ids: list[int]) -> int:
     done = 0
     for inbound_id in inbound_ids:
         try:
-            enqueue(jobs.process_inbound, inbound_id)
+            enqueue(jobs.process_inbound, inbound_id, queue_name="inbound")
             done += 1
         except Exception:  # noqa: BLE001 - Redis down: still stored, the next sweep retries
             log.warning("could not enqueue inbound message %s; the sweeper will retry", inbound_id)

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from ..models import REACTIONS, Attachment, Comment, Group
 from ..services import attachments, discussions, groups
 from ..services.errors import DomainError, NotFound, RateLimited
-from .helpers import client_ip, is_htmx, see_other, signed_in_user
+from .helpers import client_ip, member_key, is_htmx, see_other, signed_in_user
 
 bp = Blueprint("discussions", __name__)
 
@@ -71,7 +71,7 @@ def new(handle: str):
 
 @bp.post("/g/<handle>/d/new")
 @login_required
-@limiter.limit("60 per hour", key_func=client_ip)
+@limiter.limit("60 per hour", key_func=member_key)
 def create(handle: str):
     group = _group_for_new(handle)
     form = {"title": request.form.get("title", ""), "body": request.form.get("body", "")}
@@ -114,7 +114,7 @@ def show(discussion_id: int):
 
 @bp.post("/d/<int:discussion_id>/comments")
 @login_required
-@limiter.limit("120 per hour", key_func=client_ip)
+@limiter.limit("120 per hour", key_func=member_key)
 def comment(discussion_id: int):
     body = request.form.get("body", "")
     parent_id = request.form.get("parent_id", type=int)
@@ -242,7 +242,7 @@ def history(discussion_id: int):
 
 @bp.post("/d/<int:discussion_id>/react")
 @login_required
-@limiter.limit("300 per hour", key_func=client_ip)
+@limiter.limit("300 per hour", key_func=member_key)
 def react(discussion_id: int):
     comment_id = request.form.get("comment_id", type=int)
     try:

@@ -10,7 +10,7 @@ from ..models import Group
 from ..services import discussions, groups, invitations, memberships
 from ..services import polls as polls_service
 from ..services.errors import DomainError, NotAllowed, NotFound, RateLimited
-from .helpers import client_ip, see_other, signed_in_user
+from .helpers import client_ip, member_key, see_other, signed_in_user
 
 bp = Blueprint("groups", __name__)
 PRIVACY_CHOICES = [
@@ -236,7 +236,7 @@ def remove(handle: str, user_id: int):
 
 @bp.post("/g/<handle>/invitations")
 @login_required
-@limiter.limit("30 per hour", key_func=client_ip)
+@limiter.limit("30 per hour", key_func=member_key)
 def invite(handle: str):
     group = _group(handle)
     form = {"emails": request.form.get("emails", ""), "message": request.form.get("message", "")}

@@ -23,6 +23,13 @@ def client_ip() -> str:
     return request.remote_addr or "unknown"
 
 
+def member_key() -> str:
+    """Rate-limit a signed-in member's actions per member, not per address: an office shares one."""
+    if current_user.is_authenticated:
+        return f"member:{current_user.id}"
+    return f"ip:{client_ip()}"
+
+
 def require(allowed: bool, *, hide: bool = True):
     """Abort unless allowed: 404 when the thing must stay invisible, else 403."""
     if not allowed:

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Comment, InboundMessage
-from app.queue import redis_client
+from app.queue import QUEUES, redis_client
 from app.services.inbound import unprocessed
 from mail.pipeline import process_stored
 from mail.server import free_port
@@ -97,7 +97,7 @@ def test_a_crash_mid_burst_loses_no_accepted_message_and_posts_each_once(scene, 
     assert len(stored) >= len(accepted)
 
     # Process: the queued jobs (as a worker would), then anything the sweeper finds, twice over.
-    SimpleWorker(["default"], connection=redis_client()).work(burst=True)
+    SimpleWorker(QUEUES, connection=redis_client()).work(burst=True)
     for inbound_id in unprocessed(older_than=timedelta(0)):
         process_stored(inbound_id)
     for row in stored:
