@@ -234,14 +234,9 @@ def totp_disable():
 
 
 def _pending_user() -> User | None:
-    pending = session.get("pending_2fa") or {}
-    user_id, _, generation = str(pending.get("user", "")).partition(":")
-    if not user_id.isdigit():
-        return None
-    user = db.session.get(User, int(user_id))
-    if user is None or user.deleted_at is not None or str(user.session_generation) != generation:
-        return None
-    return user
+    from ..auth_session import user_from_session_id
+
+    return user_from_session_id((session.get("pending_2fa") or {}).get("user", ""))
 
 
 @bp.get("/login/2fa")
