@@ -18,11 +18,12 @@ from zoneinfo import ZoneInfo
 
 from dateutil import parser as dateparser
 from flask import current_app
+from sqlalchemy import select
 
 from app import policy
 from app.email.addresses import reply_address
 from app.extensions import db
-from app.models import Group
+from app.models import Discussion, Group, Poll
 from app.polls import get_type
 from app.services import discussions, held_mail
 from app.services import polls as poll_service
@@ -94,6 +95,8 @@ def mail_to_group(reply: actions.Reply) -> actions.ActionResult:
     group = db.session.get(Group, reply.target_id)
     if group is None or group.archived_at is not None:
         return actions.refused("new_thread", "There is no such group.")
+    if (done := _already_started(reply, group)) is not None:  # a retried job: confirm (once) and stop
+        return done
     if not policy.is_member(reply.user, group):
         return hold_stranger(reply, group, reply.user.email)
     title = clean_subject(reply.subject)
@@ -111,16 +114,39 @@ def mail_to_group(reply: actions.Reply) -> actions.ActionResult:
         return actions.ActionResult("processed", "new_thread", f"would start a thread “{title}”", group_id=group.id)
     try:
         discussion = discussions.start_thread(actor_id=reply.user.id, group_id=group.id, title=title, body=reply.text,
-                                              source="email", files=files)
+                                              source="email", files=files, inbound_message_id=reply.inbound_id)
     except DomainError as error:
         db.session.rollback()
         return actions.refused("new_thread", error.message + " Your email was not posted.", group_id=group.id)
+    _confirm_thread(reply, group, discussion, notes)
+    return actions.ActionResult("processed", "new_thread", f"started thread {discussion.id}", group_id=group.id)
+
+
+def _confirm_thread(reply: actions.Reply, group: Group, discussion: Discussion, notes: list[str]) -> None:
     url = current_app.config["BASE_URL"] + f"/d/{discussion.id}"
     confirm.done(reply, subject=f"Thread started: {discussion.title}",
                  reply_to=reply_address(reply.user, "discussion", discussion.id),
                  paragraphs=[f"Your thread “{discussion.title}” was started in {group.name}, and its members are "
                              "being told. Replies to this email are posted in it.", *notes], link=url)
-    return actions.ActionResult("processed", "new_thread", f"started thread {discussion.id}", group_id=group.id)
+
+
+def _already_started(reply: actions.Reply, group: Group) -> actions.ActionResult | None:
+    """A retried job (the worker died after the commit): the thread or decision this very message
+    started is already there, so nothing is started again; the confirmation is sent if it was not
+    (it is keyed on the stored message, so never twice)."""
+    if reply.inbound_id is None or reply.dry_run:
+        return None
+    discussion = db.session.scalar(select(Discussion).where(Discussion.inbound_message_id == reply.inbound_id))
+    if discussion is not None:
+        _confirm_thread(reply, group, discussion, _files(reply)[1])
+        return actions.ActionResult("processed", "new_thread", f"already started thread {discussion.id}",
+                                    group_id=group.id)
+    poll = db.session.scalar(select(Poll).where(Poll.inbound_message_id == reply.inbound_id))
+    if poll is not None:
+        _confirm_poll(reply, group, poll)
+        return actions.ActionResult("processed", "new_poll", f"already started {poll.poll_type} {poll.id}",
+                                    group_id=group.id)
+    return None
 
 
 def _start_decision(reply: actions.Reply, group: Group, poll_type: str, title: str) -> actions.ActionResult:
@@ -143,10 +169,17 @@ def _start_decision(reply: actions.Reply, group: Group, poll_type: str, title: s
     try:
         poll = poll_service.create_poll(actor_id=reply.user.id, group_id=group.id, poll_type=poll_type, title=title,
                                         details=details, options=options or None, closing_at=closing_at,
-                                        time_zone=reply.user.time_zone or "UTC", source="email")
+                                        time_zone=reply.user.time_zone or "UTC", source="email",
+                                        inbound_message_id=reply.inbound_id)
     except DomainError as error:
         db.session.rollback()
         return actions.refused("new_poll", f"{error.message} Nothing was started.", group_id=group.id)
+    _confirm_poll(reply, group, poll)
+    return actions.ActionResult("processed", "new_poll", f"started {poll_type} {poll.id}", group_id=group.id)
+
+
+def _confirm_poll(reply: actions.Reply, group: Group, poll: Poll) -> None:
+    kind = get_type(poll.poll_type)
     notes = []
     if reply.attachments:
         notes.append("Decisions carry no files, so your attachments were not kept ("
@@ -157,7 +190,6 @@ def _start_decision(reply: actions.Reply, group: Group, poll_type: str, title: s
                              "You can vote too: reply to this email with your vote on the first line.\n\n"
                              + kind.help_text(poll), *notes],
                  link=current_app.config["BASE_URL"] + f"/p/{poll.id}")
-    return actions.ActionResult("processed", "new_poll", f"started {poll_type} {poll.id}", group_id=group.id)
 
 
 def _split_body_keep_options(text: str) -> str:

@@ -6,11 +6,12 @@ thread (or, for a poll standing alone, is explained); either way the member is t
 from __future__ import annotations
 
 from flask import current_app
+from sqlalchemy import select
 
 from app import policy
 from app.email.addresses import reply_address
 from app.extensions import db
-from app.models import Poll
+from app.models import Comment, Poll, Stance
 from app.polls import VoteError, get_type
 from app.services import discussions
 from app.services import polls as poll_service
@@ -39,13 +40,18 @@ def reply_to_poll(reply: actions.Reply) -> actions.ActionResult:
     if reply.dry_run:
         return actions.ActionResult("processed", "vote", "would record a vote: "
                                     + kind.describe_choices(poll, parsed.choices), group_id=poll.group_id)
-    changed = poll_service.current_stance(user.id, poll.id) is not None
-    try:
-        poll_service.cast_vote(actor_id=user.id, poll_id=poll.id, choices=parsed.choices, reason=parsed.reason,
-                               source="email")
-    except DomainError as error:
-        db.session.rollback()
-        return actions.refused("vote", f"{error.message} Nothing was recorded.", group_id=poll.group_id)
+    recorded = _stance_from(reply)
+    if recorded is not None:  # a retried job (the worker died after the commit): no second stance
+        changed = db.session.scalar(select(Stance.id).where(
+            Stance.poll_id == poll.id, Stance.participant_id == user.id, Stance.id < recorded.id).limit(1)) is not None
+    else:
+        changed = poll_service.current_stance(user.id, poll.id) is not None
+        try:
+            poll_service.cast_vote(actor_id=user.id, poll_id=poll.id, choices=parsed.choices, reason=parsed.reason,
+                                   source="email", inbound_message_id=reply.inbound_id)
+        except DomainError as error:
+            db.session.rollback()
+            return actions.refused("vote", f"{error.message} Nothing was recorded.", group_id=poll.group_id)
     notes = _extra_text(reply, poll, parsed.extra_text)
     notes += _attachments_note(reply)
     confirm.send(reply, kind="vote_recorded", reply_to=reply_address(user, "poll", poll.id), context={
@@ -55,7 +61,18 @@ def reply_to_poll(reply: actions.Reply) -> actions.ActionResult:
     })
     # Anonymous polls: the outcome row names the member but never the choice.
     what = "changed a vote" if changed else "recorded a vote"
+    if recorded is not None:
+        what = "already " + what
     return actions.ActionResult("processed", "vote", f"{what} in poll {poll.id}", group_id=poll.group_id)
+
+
+def _stance_from(reply: actions.Reply) -> Stance | None:
+    """The stance this very message recorded, if a previous run of its job committed one.
+
+    (An anonymous poll forgets this link when it closes; a closed poll takes no votes anyway.)"""
+    if reply.inbound_id is None:
+        return None
+    return db.session.scalar(select(Stance).where(Stance.inbound_message_id == reply.inbound_id))
 
 
 def _extra_text(reply: actions.Reply, poll: Poll, extra: str | None) -> list[str]:
@@ -66,6 +83,10 @@ def _extra_text(reply: actions.Reply, poll: Poll, extra: str | None) -> list[str
     if poll.anonymous or discussion is None or not policy.can_comment(reply.user, discussion):
         # A comment next to an anonymous vote would say who cast it.
         return ["This poll takes no reasons, so the rest of your message was not kept:\n\n" + extra]
+    if reply.inbound_id is not None and db.session.scalar(
+            select(Comment.id).where(Comment.inbound_message_id == reply.inbound_id)) is not None:
+        return [f"This poll takes no reasons, so the rest of your message was posted as a comment in "
+                f"“{discussion.title}”."]  # a retried job had posted it already
     try:
         discussions.post_comment(actor_id=reply.user.id, discussion_id=discussion.id, body=extra, source="email",
                                  inbound_message_id=reply.inbound_id)

@@ -33,6 +33,8 @@ class Discussion(db.Model):
     comments_count: Mapped[int] = mapped_column(Integer, default=0)
     # Where the thread came from: web | email | import
     source: Mapped[str] = mapped_column(String(10), default="web")
+    # The inbound message a thread was started from (idempotent processing).
+    inbound_message_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"), index=True)
 
     group: Mapped[Group] = relationship()
     author: Mapped[User | None] = relationship()

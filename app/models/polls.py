@@ -48,6 +48,8 @@ class Poll(db.Model):
     allow_none_of_the_above: Mapped[bool] = mapped_column(Boolean, default=False)
     # Meeting polls: the zone the author wrote the slots in.
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # The inbound message a decision was started from (idempotent processing).
+    inbound_message_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"), index=True)
 
     group: Mapped[Group] = relationship()
     discussion: Mapped[Discussion | None] = relationship()
@@ -116,6 +118,9 @@ class Stance(db.Model):
     latest: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow)
     source: Mapped[str] = mapped_column(String(10), default="web")
+    # The inbound message a vote came from (a retried job adds no second stance). It names the
+    # voter, so anonymous polls clear it when they close, with participant_id.
+    inbound_message_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"), index=True)
 
     poll: Mapped[Poll] = relationship()
     participant: Mapped[User | None] = relationship()

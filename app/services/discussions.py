@@ -111,7 +111,7 @@ def _ensure_first_version(item_type: str, item, title: str | None = None) -> Non
 
 
 def start_thread(*, actor_id: int, group_id: int, title: str, body: str = "", source: str = "web",
-                 files: list[tuple[str, bytes]] | None = None) -> Discussion:
+                 files: list[tuple[str, bytes]] | None = None, inbound_message_id: int | None = None) -> Discussion:
     user = _user(actor_id)
     group = db.session.get(Group, group_id)
     if group is None or not policy.can_see_group(user, group):
@@ -121,7 +121,8 @@ def start_thread(*, actor_id: int, group_id: int, title: str, body: str = "", so
                          else "Only members of this group can start threads here.")
     title, body = _clean_title(title), _clean_body(body, required=False)
     uploads = attachment_files.check(files or [])
-    discussion = Discussion(group_id=group.id, author_id=user.id, title=title, body=body, source=source)
+    discussion = Discussion(group_id=group.id, author_id=user.id, title=title, body=body, source=source,
+                            inbound_message_id=inbound_message_id)
     db.session.add(discussion)
     db.session.flush()
     db.session.add(Version(item_type="discussion", item_id=discussion.id, number=1, author_id=user.id,

@@ -13,7 +13,7 @@ from sqlalchemy import or_, select, update
 
 from .. import policy
 from ..extensions import db
-from ..models import Comment, InboundMessage, utcnow
+from ..models import Comment, Discussion, InboundMessage, Poll, Stance, utcnow
 from .errors import NotAllowed, NotFound
 
 log = logging.getLogger(__name__)
@@ -124,8 +124,9 @@ def delete_expired(days: int | None = None, batch: int = 500) -> int:
         if not rows:
             return deleted
         ids = [r.id for r in rows]
-        # Comments made from a message outlive it; so do later duplicates of it.
-        db.session.execute(update(Comment).where(Comment.inbound_message_id.in_(ids)).values(inbound_message_id=None))
+        # What was made from a message (comments, threads, polls, votes) outlives it; so do later duplicates.
+        for model in (Comment, Discussion, Poll, Stance):
+            db.session.execute(update(model).where(model.inbound_message_id.in_(ids)).values(inbound_message_id=None))
         db.session.execute(update(InboundMessage).where(InboundMessage.duplicate_of_id.in_(ids))
                            .values(duplicate_of_id=None))
         db.session.execute(InboundMessage.__table__.delete().where(InboundMessage.id.in_(ids)))

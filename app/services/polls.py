@@ -1,7 +1,8 @@
 """Decisions: create a poll, vote, change a vote, close, reopen, remind, write an outcome.
 
 Anonymous polls: while open a stance keeps its participant so the voter can see their own
-vote; at closing every stance is unlinked, re-inserted in random order without timestamps,
+vote; at closing every stance is unlinked (from the voter and from the inbound mail it came
+from), re-inserted in random order without timestamps,
 and superseded stances are dropped, so no row, id order or time links a voter to a choice.
 The event log never names the voter of an anonymous poll (stance_created has no actor).
 """
@@ -92,7 +93,7 @@ def create_poll(
     min_choices: int | None = None, max_choices: int | None = None, dots_per_person: int | None = None,
     min_score: int | None = None, max_score: int | None = None, minimum_rank: int | None = None,
     target: int | None = None, allow_none_of_the_above: bool = False, source: str = "web",
-    now: datetime | None = None,
+    now: datetime | None = None, inbound_message_id: int | None = None,
 ) -> Poll:
     """Start a decision in a thread (`discussion_id`) or standing alone in a group (`group_id`)."""
     user = _user(actor_id)
@@ -214,7 +215,7 @@ def create_poll(
         dots_per_person=dots_per_person if kind.name == "dot_vote" else None,
         min_score=min_score, max_score=max_score, minimum_rank=minimum_rank, target=target,
         allow_none_of_the_above=bool(allow_none_of_the_above) and kind.name == "poll",
-        time_zone=time_zone or "UTC",
+        time_zone=time_zone or "UTC", inbound_message_id=inbound_message_id,
     )
     if kind.name == "dot_vote" and poll.dots_per_person is None:
         from ..polls.dot_vote import DEFAULT_DOTS
@@ -276,6 +277,7 @@ def vote_history(user_id: int | None, poll_id: int) -> list[Stance]:
 def cast_vote(
     *, actor_id: int, poll_id: int, choices: dict | None = None, text: str | None = None,
     reason: str | None = None, source: str = "web", now: datetime | None = None,
+    inbound_message_id: int | None = None,
 ) -> Stance:
     """Vote (or change a vote). `choices` maps option id → score; or `text` is a vote in the reply grammar."""
     user = _user(actor_id)
@@ -299,7 +301,8 @@ def cast_vote(
     if previous is not None:
         previous.latest = False
     stance = Stance(poll_id=poll.id, participant_id=user.id, reason=reason, latest=True,
-                    created_at=now, source=source if source in SOURCES else "web")
+                    created_at=now, source=source if source in SOURCES else "web",
+                    inbound_message_id=inbound_message_id)
     stance.stance_choices = [StanceChoice(poll_option_id=int(k), score=int(v)) for k, v in clean.items()]
     db.session.add(stance)
     if not policy.has_voted(user, poll):
@@ -334,14 +337,15 @@ def _scrub_anonymous(poll: Poll) -> None:
     db.session.flush()
     random.SystemRandom().shuffle(kept)
     for reason, choices in kept:
-        # The source could single out an email voter, so every anonymous stance reads "web".
+        # The source could single out an email voter, so every anonymous stance reads "web"; the
+        # inbound message it came from names its sender, so none is kept.
         stance = Stance(poll_id=poll.id, participant_id=None, reason=reason, latest=True, created_at=None,
-                        source="web")
+                        source="web", inbound_message_id=None)
         stance.stance_choices = [StanceChoice(poll_option_id=k, score=v) for k, v in choices.items()]
         db.session.add(stance)
     db.session.flush()
     # The column default would stamp the insert time; an explicit NULL keeps no time at all.
-    db.session.execute(update(Stance).where(Stance.poll_id == poll.id).values(created_at=None)
+    db.session.execute(update(Stance).where(Stance.poll_id == poll.id).values(created_at=None, inbound_message_id=None)
                        .execution_options(synchronize_session="fetch"))
 
 

@@ -23,6 +23,9 @@ REDACTED = {
     "groups": {"join_token": "a live secret of the source instance", "parent_id": "subgroups are exported on their own; written as parent_handle"},
     "invitations": {"token_hash": "a live secret of the source instance"},
     "comments": {"inbound_message_id": "raw mail is not part of a group export"},
+    "discussions": {"inbound_message_id": "raw mail is not part of a group export"},
+    "polls": {"inbound_message_id": "raw mail is not part of a group export"},
+    "stances": {"inbound_message_id": "raw mail is not part of a group export (and it names the voter)"},
     "events": {"fanned_out_at": "delivery bookkeeping of the source instance (an import marks history as delivered)"},
 }
 USER_COLUMNS = ("id", "email", "name", "time_zone", "locale", "deleted_at")

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 23:45:24.195307
+Create Date: 2026-11-27 00:38:32.383988
 
 """
 from alembic import op
@@ -168,29 +168,6 @@ def upgrade():
     with op.batch_alter_table('audit_logs', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_audit_logs_group_id'), ['group_id'], unique=False)
 
-    op.create_table('discussions',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('group_id', sa.Integer(), nullable=False),
-    sa.Column('author_id', sa.Integer(), nullable=True),
-    sa.Column('title', sa.String(length=200), nullable=False),
-    sa.Column('body', sa.Text(), nullable=False),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
-    sa.Column('edited_at', sa.DateTime(), nullable=True),
-    sa.Column('last_activity_at', sa.DateTime(), nullable=False),
-    sa.Column('closed_at', sa.DateTime(), nullable=True),
-    sa.Column('pinned_at', sa.DateTime(), nullable=True),
-    sa.Column('deleted_at', sa.DateTime(), nullable=True),
-    sa.Column('comments_count', sa.Integer(), nullable=False),
-    sa.Column('source', sa.String(length=10), nullable=False),
-    sa.ForeignKeyConstraint(['author_id'], ['users.id'], name=op.f('fk_discussions_author_id_users')),
-    sa.ForeignKeyConstraint(['group_id'], ['groups.id'], name=op.f('fk_discussions_group_id_groups')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_discussions'))
-    )
-    with op.batch_alter_table('discussions', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_discussions_author_id'), ['author_id'], unique=False)
-        batch_op.create_index('ix_discussions_group_activity', ['group_id', 'last_activity_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_discussions_group_id'), ['group_id'], unique=False)
-
     op.create_table('group_exports',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('group_id', sa.Integer(), nullable=False),
@@ -347,6 +324,32 @@ def upgrade():
     with op.batch_alter_table('access_logs', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_access_logs_group_id'), ['group_id'], unique=False)
 
+    op.create_table('discussions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('group_id', sa.Integer(), nullable=False),
+    sa.Column('author_id', sa.Integer(), nullable=True),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('edited_at', sa.DateTime(), nullable=True),
+    sa.Column('last_activity_at', sa.DateTime(), nullable=False),
+    sa.Column('closed_at', sa.DateTime(), nullable=True),
+    sa.Column('pinned_at', sa.DateTime(), nullable=True),
+    sa.Column('deleted_at', sa.DateTime(), nullable=True),
+    sa.Column('comments_count', sa.Integer(), nullable=False),
+    sa.Column('source', sa.String(length=10), nullable=False),
+    sa.Column('inbound_message_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['author_id'], ['users.id'], name=op.f('fk_discussions_author_id_users')),
+    sa.ForeignKeyConstraint(['group_id'], ['groups.id'], name=op.f('fk_discussions_group_id_groups')),
+    sa.ForeignKeyConstraint(['inbound_message_id'], ['inbound_messages.id'], name=op.f('fk_discussions_inbound_message_id_inbound_messages')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_discussions'))
+    )
+    with op.batch_alter_table('discussions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_discussions_author_id'), ['author_id'], unique=False)
+        batch_op.create_index('ix_discussions_group_activity', ['group_id', 'last_activity_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_discussions_group_id'), ['group_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_discussions_inbound_message_id'), ['inbound_message_id'], unique=False)
+
     op.create_table('comments',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('discussion_id', sa.Integer(), nullable=False),
@@ -397,15 +400,18 @@ def upgrade():
     sa.Column('target', sa.Integer(), nullable=True),
     sa.Column('allow_none_of_the_above', sa.Boolean(), nullable=False),
     sa.Column('time_zone', sa.String(length=64), nullable=False),
+    sa.Column('inbound_message_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['author_id'], ['users.id'], name=op.f('fk_polls_author_id_users')),
     sa.ForeignKeyConstraint(['discussion_id'], ['discussions.id'], name=op.f('fk_polls_discussion_id_discussions')),
     sa.ForeignKeyConstraint(['group_id'], ['groups.id'], name=op.f('fk_polls_group_id_groups')),
+    sa.ForeignKeyConstraint(['inbound_message_id'], ['inbound_messages.id'], name=op.f('fk_polls_inbound_message_id_inbound_messages')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_polls'))
     )
     with op.batch_alter_table('polls', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_polls_closing_at'), ['closing_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_polls_discussion_id'), ['discussion_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_polls_group_id'), ['group_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_polls_inbound_message_id'), ['inbound_message_id'], unique=False)
 
     op.create_table('read_states',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -540,11 +546,14 @@ def upgrade():
     sa.Column('latest', sa.Boolean(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=True),
     sa.Column('source', sa.String(length=10), nullable=False),
+    sa.Column('inbound_message_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['inbound_message_id'], ['inbound_messages.id'], name=op.f('fk_stances_inbound_message_id_inbound_messages')),
     sa.ForeignKeyConstraint(['participant_id'], ['users.id'], name=op.f('fk_stances_participant_id_users')),
     sa.ForeignKeyConstraint(['poll_id'], ['polls.id'], name=op.f('fk_stances_poll_id_polls'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_stances'))
     )
     with op.batch_alter_table('stances', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_stances_inbound_message_id'), ['inbound_message_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_stances_participant_id'), ['participant_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_stances_poll_id'), ['poll_id'], unique=False)
         batch_op.create_index('ix_stances_poll_latest', ['poll_id', 'latest'], unique=False)
@@ -649,6 +658,7 @@ def downgrade():
         batch_op.drop_index('ix_stances_poll_latest')
         batch_op.drop_index(batch_op.f('ix_stances_poll_id'))
         batch_op.drop_index(batch_op.f('ix_stances_participant_id'))
+        batch_op.drop_index(batch_op.f('ix_stances_inbound_message_id'))
 
     op.drop_table('stances')
     with op.batch_alter_table('reactions', schema=None) as batch_op:
@@ -691,6 +701,7 @@ def downgrade():
 
     op.drop_table('read_states')
     with op.batch_alter_table('polls', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_polls_inbound_message_id'))
         batch_op.drop_index(batch_op.f('ix_polls_group_id'))
         batch_op.drop_index(batch_op.f('ix_polls_discussion_id'))
         batch_op.drop_index(batch_op.f('ix_polls_closing_at'))
@@ -703,6 +714,13 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_comments_author_id'))
 
     op.drop_table('comments')
+    with op.batch_alter_table('discussions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_discussions_inbound_message_id'))
+        batch_op.drop_index(batch_op.f('ix_discussions_group_id'))
+        batch_op.drop_index('ix_discussions_group_activity')
+        batch_op.drop_index(batch_op.f('ix_discussions_author_id'))
+
+    op.drop_table('discussions')
     with op.batch_alter_table('access_logs', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_access_logs_group_id'))
 
@@ -740,12 +758,6 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_group_exports_group_id'))
 
     op.drop_table('group_exports')
-    with op.batch_alter_table('discussions', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_discussions_group_id'))
-        batch_op.drop_index('ix_discussions_group_activity')
-        batch_op.drop_index(batch_op.f('ix_discussions_author_id'))
-
-    op.drop_table('discussions')
     with op.batch_alter_table('audit_logs', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_logs_group_id'))
 

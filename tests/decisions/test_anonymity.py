@@ -20,13 +20,22 @@ from tests.helpers import post, sign_in
 REASONS = ["zebra-crossing reason", "quokka-smile reason", "narwhal-tusk reason"]
 
 
-def _vote_all(poll, people):
+def _vote_all(poll, people, *, by_mail: tuple[int, ...] = ()):
     for i, person in enumerate(people):
         choices, reason = vote_for(poll, i % 2)
         if poll.poll_type in ("proposal", "check", "poll"):
             choices = {poll.options[i].id: 1}
         service.cast_vote(actor_id=person.id, poll_id=poll.id, choices=choices,
-                          reason=REASONS[i] if poll.poll_type != "question" else f"{REASONS[i]} answer")
+                          reason=REASONS[i] if poll.poll_type != "question" else f"{REASONS[i]} answer",
+                          **({"source": "email", "inbound_message_id": _stored_mail(person).id} if i in by_mail else {}))
+
+
+def _stored_mail(person):
+    """A stored inbound message from `person` (a vote by reply), as the SMTP server keeps it."""
+    from mail.store import accept
+
+    return accept(b"From: " + person.email.encode() + b"\r\nSubject: Re: vote\r\n\r\nagree\r\n",
+                  envelope_from=person.email, recipients=["r+p@quorum.test"])
 
 
 def _without_header(page: str) -> str:
@@ -43,7 +52,8 @@ def _linked(haystack: str, person, secret: str) -> bool:
 def test_after_closing_no_output_links_a_voter_to_their_choice(client, outbox, poll_type):
     group, admin, people = setup_group(3)
     poll = make_poll(poll_type, admin, group, anonymous=True)
-    _vote_all(poll, people)
+    _vote_all(poll, people, by_mail=(1,))  # Bea votes by reply: her stance names the message she sent
+    assert db.session.scalar(select(Stance.inbound_message_id).where(Stance.participant_id == people[1].id))
     # While open, the voter can still see their own vote, and nobody else's.
     sign_in(client, people[0])
     page = client.get(f"/p/{poll.id}").data.decode()
@@ -86,10 +96,12 @@ def test_after_closing_no_output_links_a_voter_to_their_choice(client, outbox, p
         for person in people[1:]:  # voters' names appear nowhere a result is shown
             assert f"<td>{person.display_name}</td>" not in haystack
 
-    # Database rows: stances carry no voter and no time; nothing else points at a stance.
+    # Database rows: stances carry no voter, no time and no inbound mail (which names its sender);
+    # nothing else points at a stance.
     stances = list(db.session.scalars(select(Stance).where(Stance.poll_id == poll.id)))
-    assert len(stances) == 3 and all(s.participant_id is None and s.created_at is None for s in stances), [
-        (s.id, s.participant_id, s.created_at) for s in stances]
+    assert len(stances) == 3 and all(s.participant_id is None and s.created_at is None
+                                     and s.inbound_message_id is None for s in stances), [
+        (s.id, s.participant_id, s.created_at, s.inbound_message_id) for s in stances]
     assert all(s.latest for s in stances)  # superseded votes are gone, not merely unlinked
     assert {p.user_id for p in db.session.scalars(select(Participation))} == {p.id for p in people}
     for event in db.session.scalars(select(Event).where(Event.kind == "stance_created")):
@@ -101,7 +113,7 @@ def test_after_closing_no_output_links_a_voter_to_their_choice(client, outbox, p
     for table in ("stances", "stance_choices"):
         for row in db.session.execute(text(f"SELECT * FROM {table}")).mappings():
             for column, value in row.items():
-                if column.endswith(("participant_id", "user_id", "author_id", "actor_id")):
+                if column.endswith(("participant_id", "user_id", "author_id", "actor_id", "inbound_message_id")):
                     assert value is None
     assert db.session.scalar(select(StanceChoice.id).join(Stance).where(Stance.participant_id.is_not(None))) is None
 
