@@ -2,8 +2,11 @@
 pg_dump inside an exported REPEATABLE READ snapshot on PostgreSQL), instance/files and the data
 keys, with a manifest of row counts and content hashes; tarred, encrypted to an age public key
 (pyrage) and written to every destination in BACKUP_DESTINATIONS. Retention keeps 7 daily,
-4 weekly and 6 monthly backups. `verify` restores the newest into a scratch database and
-compares it with the manifest; `restore` puts it back. Failures email the site admins.
+4 weekly and 6 monthly backups. A destination is a directory (another disk, a mounted remote)
+or s3://bucket/prefix on S3-compatible storage (boto3, the optional `s3` extra, imported only
+when such a destination is configured). `verify` restores the newest of each destination into a
+scratch database and compares it with the manifest; `restore` puts back the newest found in any
+destination. Failures email the site admins.
 """
 from __future__ import annotations
 
@@ -18,7 +21,6 @@ import sqlite3
 import subprocess
 import tarfile
 import tempfile
-from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -77,18 +79,38 @@ def identities(identity_file: str | None = None) -> list:
     return keys
 
 
-@dataclass
 class Destination:
+    """Where backups are kept. Each kind lists, puts, gets and deletes whole backup files by name;
+    everything else (naming, retention, choosing the newest) is shared and works on names only."""
+
+    def list(self) -> list[str]:
+        """The names of the backups held here (only names matching NAME_RE), sorted."""
+        raise NotImplementedError
+
+    def put(self, source: Path, name: str) -> str:
+        """Store `source` under `name` so it appears whole or not at all; return where it went."""
+        raise NotImplementedError
+
+    def get(self, name: str, scratch: Path) -> Path:
+        """A local path holding the backup `name` (downloaded into `scratch` if need be)."""
+        raise NotImplementedError
+
+    def delete(self, name: str) -> None:
+        raise NotImplementedError
+
+
+class DirectoryDestination(Destination):
     """A directory (another disk, a mounted remote): backups are written atomically."""
 
-    path: Path
+    def __init__(self, path: Path):
+        self.path = Path(path)
 
-    def names(self) -> list[str]:
+    def list(self) -> list[str]:
         if not self.path.is_dir():
             return []
         return sorted(p.name for p in self.path.iterdir() if NAME_RE.match(p.name))
 
-    def put(self, source: Path, name: str) -> Path:
+    def put(self, source: Path, name: str) -> str:
         self.path.mkdir(parents=True, exist_ok=True)
         tmp = self.path / f".{name}.tmp"
         with open(source, "rb") as src, open(tmp, "wb") as dst:
@@ -96,29 +118,124 @@ class Destination:
             dst.flush()
             os.fsync(dst.fileno())
         os.replace(tmp, self.path / name)
-        return self.path / name
+        return str(self.path / name)
 
-    def get(self, name: str) -> Path:
-        return self.path / name
+    def get(self, name: str, scratch: Path) -> Path:
+        path = self.path / name
+        if not path.is_file():
+            raise BackupError(f"{path} does not exist.")
+        return path
 
-    def remove(self, name: str) -> None:
+    def delete(self, name: str) -> None:
         (self.path / name).unlink(missing_ok=True)
 
     def __str__(self) -> str:
         return str(self.path)
 
 
+def _boto3():
+    try:
+        import boto3
+    except ImportError:
+        raise BackupError("BACKUP_DESTINATIONS names an s3:// destination but boto3 is not installed: "
+                          "install it with `pip install 'quorum[s3]'` (or `pip install boto3`) in Quorum's "
+                          "virtualenv, or use only directories.") from None
+    return boto3
+
+
+class S3Destination(Destination):
+    """A bucket (and optional prefix) on S3 or any S3-compatible service (MinIO, Backblaze B2, Wasabi,
+    Scaleway, …). A PUT is atomic, so a backup is there whole or not at all. The endpoint comes from
+    BACKUP_S3_ENDPOINT_URL (unset: AWS); credentials and region from AWS_ACCESS_KEY_ID,
+    AWS_SECRET_ACCESS_KEY (AWS_SESSION_TOKEN) and AWS_DEFAULT_REGION, or boto3's usual chain."""
+
+    def __init__(self, url: str):
+        match = re.match(r"^s3://([a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])(?:/(.*))?$", url)
+        if not match:
+            raise BackupError(f"Backup destination {url!r} is not s3://bucket or s3://bucket/prefix "
+                              "(bucket names are 3-63 lower-case letters, digits, dots and hyphens).")
+        self.url = url.rstrip("/")
+        self.bucket = match.group(1)
+        self.prefix = (match.group(2) or "").strip("/")
+        self._boto3 = _boto3()  # fail now, before a snapshot is made, if boto3 is missing
+        self._client = None
+
+    @property
+    def client(self):
+        if self._client is None:
+            from botocore.config import Config
+
+            endpoint = _setting("BACKUP_S3_ENDPOINT_URL")
+            session = self._boto3.session.Session(
+                aws_access_key_id=_setting("AWS_ACCESS_KEY_ID"),
+                aws_secret_access_key=_setting("AWS_SECRET_ACCESS_KEY"),
+                aws_session_token=_setting("AWS_SESSION_TOKEN"),
+                region_name=_setting("AWS_DEFAULT_REGION"))
+            config = Config(retries={"max_attempts": 5, "mode": "standard"},
+                            s3={"addressing_style": "path"} if endpoint else {})
+            self._client = session.client("s3", endpoint_url=endpoint, config=config)
+        return self._client
+
+    def _key(self, name: str) -> str:
+        return f"{self.prefix}/{name}" if self.prefix else name
+
+    def _fail(self, action: str, error: Exception) -> BackupError:
+        return BackupError(f"{self.url}: cannot {action}: {error}")
+
+    def list(self) -> list[str]:
+        start = f"{self.prefix}/" if self.prefix else ""
+        names = []
+        try:
+            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=start):
+                for item in page.get("Contents", []):
+                    name = item["Key"][len(start):]
+                    if NAME_RE.match(name):
+                        names.append(name)
+        except Exception as error:  # botocore's ClientError, EndpointConnectionError, NoCredentialsError, …
+            raise self._fail("list the backups", error) from None
+        return sorted(names)
+
+    def put(self, source: Path, name: str) -> str:
+        try:
+            self.client.upload_file(str(source), self.bucket, self._key(name),
+                                    ExtraArgs={"ContentType": "application/octet-stream"})
+        except Exception as error:
+            raise self._fail(f"upload {name}", error) from None
+        return f"{self.url}/{name}"
+
+    def get(self, name: str, scratch: Path) -> Path:
+        target = Path(scratch) / name
+        try:
+            self.client.download_file(self.bucket, self._key(name), str(target))
+        except Exception as error:
+            raise self._fail(f"download {name}", error) from None
+        return target
+
+    def delete(self, name: str) -> None:
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self._key(name))
+        except Exception as error:
+            raise self._fail(f"delete {name}", error) from None
+
+    def __str__(self) -> str:
+        return self.url
+
+
+def destination(item: str) -> Destination:
+    if item.startswith("s3://"):
+        return S3Destination(item)
+    if "://" in item:
+        raise BackupError(f"Unsupported backup destination {item!r}: give a directory (another disk, or a "
+                          "mounted remote) or s3://bucket/prefix for S3-compatible storage.")
+    return DirectoryDestination(Path(item))
+
+
 def destinations() -> list[Destination]:
     raw = _setting("BACKUP_DESTINATIONS") or ""
-    result = []
-    for item in [part.strip() for part in raw.split(",") if part.strip()]:
-        if "://" in item:
-            raise BackupError(f"Unsupported backup destination {item!r}: use directories (mount remote storage, "
-                              "e.g. with rclone mount or s3fs, and give its path).")
-        result.append(Destination(Path(item)))
+    result = [destination(part.strip()) for part in raw.split(",") if part.strip()]
     if not result:
-        raise BackupError("BACKUP_DESTINATIONS is empty: give at least two directories, comma-separated "
-                          "(for example another disk and a mounted remote).")
+        raise BackupError("BACKUP_DESTINATIONS is empty: give at least two places, comma-separated: "
+                          "directories (another disk, a mounted remote) or s3://bucket/prefix.")
     return result
 
 
@@ -235,8 +352,10 @@ def create() -> dict:
         written, errors = [], []
         for target in targets:
             try:
-                written.append(str(target.put(sealed, name)))
-            except OSError as error:
+                written.append(target.put(sealed, name))
+            except BackupError as error:
+                errors.append(str(error))
+            except Exception as error:  # one failing destination must not stop the others
                 errors.append(f"{target}: {error}")
     if errors:
         raise BackupError("The backup could not be written to every destination: " + "; ".join(errors))
@@ -268,16 +387,17 @@ def keep_set(names: list[str]) -> set[str]:
 
 
 def apply_retention(target: Destination) -> list[str]:
-    names = target.names()
+    """The same rule for every kind of destination: keep_set decides, the destination deletes."""
+    names = target.list()
     keep = keep_set(names)
     removed = [n for n in names if n not in keep]
     for name in removed:
-        target.remove(name)
+        target.delete(name)
     return removed
 
 
 def newest(target: Destination) -> str | None:
-    names = target.names()
+    names = target.list()
     return max(names, key=_when) if names else None
 
 
@@ -372,28 +492,40 @@ def _verify_pg(dump: Path) -> dict:
             conn.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
 
 
+def verify_destination(target: Destination, identity_file: str | None = None) -> dict:
+    """Fetch the newest backup of one destination (a download for S3) and verify it."""
+    name = newest(target)
+    if name is None:
+        raise BackupError(f"There is no backup in {target}.")
+    with tempfile.TemporaryDirectory(prefix="quorum-fetch-") as tmp:
+        return {"destination": str(target), **verify_file(target.get(name, Path(tmp)), identity_file)}
+
+
 def verify(identity_file: str | None = None) -> list[dict]:
-    """Verify the newest backup in every destination (each copy is checked on its own)."""
-    reports = []
+    """Verify the newest backup in every destination (each copy is checked on its own, from its own
+    destination). Every destination is tried; if any fails or is empty, the error names it and also
+    says which copies were verified, so one lost copy does not hide that another is good."""
+    reports, errors = [], []
     for target in destinations():
-        name = newest(target)
-        if name is None:
-            raise BackupError(f"There is no backup in {target}.")
-        reports.append({"destination": str(target), **verify_file(target.get(name), identity_file)})
+        try:
+            reports.append(verify_destination(target, identity_file))
+        except BackupError as error:
+            errors.append(str(error))
+        except OSError as error:
+            errors.append(f"{target}: {error}")
+    if errors:
+        good = "; ".join(f"{r['destination']}/{r['backup']} verified ({r['rows']} rows, {r['files']} files)"
+                         for r in reports)
+        raise BackupError(" ".join(errors) + (f" (Good copies: {good}.)" if good else ""))
     return reports
 
 
 def restore(path: Path | None = None, identity_file: str | None = None) -> dict:
     """Replace this instance's database and files with a backup (the newest if none is named)."""
-    if path is None:
-        candidates = [(t, newest(t)) for t in destinations()]
-        candidates = [(t, n) for t, n in candidates if n]
-        if not candidates:
-            raise BackupError("There is no backup to restore.")
-        target, name = max(candidates, key=lambda c: _when(c[1]))
-        path = target.get(name)
     instance = Path(current_app.config["QUORUM_INSTANCE"])
     with tempfile.TemporaryDirectory(prefix="quorum-restore-") as tmp:
+        if path is None:
+            path = _fetch_newest(Path(tmp))
         root = _unpack(Path(path), Path(tmp), identity_file)
         manifest = json.loads((root / "manifest.json").read_text())
         _check_files(root, manifest)
@@ -421,6 +553,28 @@ def restore(path: Path | None = None, identity_file: str | None = None) -> dict:
             _compare(manifest["tables"], table_digests(conn))
     return {"backup": Path(path).name, "rows": sum(t["rows"] for t in manifest["tables"].values()),
             "files": len(manifest["files"])}
+
+
+def _fetch_newest(scratch: Path) -> Path:
+    """The newest backup in any destination, as a local file (a destination that cannot be read is
+    skipped, so a restore works while one of them is down)."""
+    candidates, errors = [], []
+    for target in destinations():
+        try:
+            name = newest(target)
+        except BackupError as error:
+            errors.append(str(error))
+            continue
+        if name:
+            candidates.append((target, name))
+    if not candidates:
+        raise BackupError("There is no backup to restore." + (" " + " ".join(errors) if errors else ""))
+    for target, name in sorted(candidates, key=lambda c: _when(c[1]), reverse=True):
+        try:
+            return target.get(name, scratch)
+        except BackupError as error:
+            errors.append(str(error))
+    raise BackupError("No backup could be fetched: " + " ".join(errors))
 
 
 def _merge_keys(path: Path) -> None:
@@ -456,7 +610,7 @@ def backup_if_due(today: date | None = None) -> str:
     today = today or utcnow().date()
     try:
         targets = destinations()
-        if all(any(_when(n).date() == today for n in t.names()) for t in targets):
+        if all(any(_when(n).date() == today for n in t.list()) for t in targets):
             return "already done today"
         result = create()
     except Exception as error:
