@@ -438,7 +438,7 @@ def thread_page(discussion_id: int, user, *, page: int = 1) -> dict:
     context = {
         "discussion": discussion, "group": discussion.group, "membership": membership,
         "comments": top, "replies": replies, "reactions": reactions, "attachments": files,
-        "last_read_at": last_read_at, "first_new_id": first_new_id, "new_ids": new_ids,
+        "read_state": read_state, "last_read_at": last_read_at, "first_new_id": first_new_id, "new_ids": new_ids,
         "page": page, "has_more": has_more, "reaction_choices": REACTIONS,
         "move_targets": move_targets(user, discussion) if signed_in else [],
     }

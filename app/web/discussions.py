@@ -5,6 +5,7 @@ fragment to swap in place (a new comment, a reaction bar, an edited comment, mor
 """
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from io import BytesIO
 
 from flask import Blueprint, abort, flash, make_response, render_template, request, send_file
@@ -14,7 +15,7 @@ from .. import policy
 from ..extensions import db, limiter
 from sqlalchemy import select
 
-from ..models import REACTIONS, Attachment, Comment, Group
+from ..models import REACTIONS, Attachment, Comment, Group, utcnow
 from ..services import attachments, discussions, groups
 from ..services.errors import DomainError, NotFound, RateLimited
 from .helpers import client_ip, member_key, is_htmx, see_other, signed_in_user
@@ -106,10 +107,27 @@ def show(discussion_id: int):
     reply_to = request.args.get("reply", type=int)
     response = make_response(render_template("discussions/show.html", form={}, errors={}, reply_to=reply_to,
                                              **context))
-    # Reading records how far this member has read (their own read position; nothing else changes).
-    if context["membership"] is not None:
+    # Reading records how far this member has read (their own read position; nothing else changes),
+    # unless it was recorded moments ago and nothing was added since (a reload need not write).
+    if context["membership"] is not None and not _read_just_now(context["read_state"], context["discussion"]):
         discussions.mark_read(user_id=current_user.id, discussion_id=discussion_id)
     return response
+
+
+READ_AGAIN_AFTER = timedelta(seconds=60)
+
+
+def _read_just_now(state, discussion) -> bool:
+    if state is None or state.last_read_at is None or state.read_comments_count != discussion.comments_count:
+        return False
+    read_at = _aware(state.last_read_at)
+    if discussion.last_activity_at is not None and read_at < _aware(discussion.last_activity_at):
+        return False
+    return read_at > utcnow() - READ_AGAIN_AFTER
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
 
 
 @bp.post("/d/<int:discussion_id>/comments")

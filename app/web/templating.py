@@ -4,13 +4,18 @@ from __future__ import annotations
 import gzip
 import hashlib
 import mimetypes
+import threading
+from collections import OrderedDict
 from datetime import datetime, timezone
+from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from flask import Flask, Response, abort, request, send_from_directory, session
+from flask import Flask, Response, abort, current_app, request, send_from_directory, session
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
+from jinja2 import pass_context
+from markupsafe import Markup, escape
 
 from .. import policy
 from ..rendering import render_markdown
@@ -39,21 +44,98 @@ def stable_csrf_token() -> str:
     return token
 
 
+@lru_cache(maxsize=64)
+def _zone(name: str):
+    try:
+        return ZoneInfo(name)
+    except Exception:  # an unknown zone name must not break a page
+        return timezone.utc
+
+
+def _viewer_zone() -> str:
+    if getattr(current_user, "is_authenticated", False):
+        return current_user.time_zone or "UTC"
+    return "UTC"
+
+
 def local_time(value: datetime | None, fmt: str = "%-d %b %Y, %H:%M") -> str:
     if value is None:
         return ""
-    zone = "UTC"
-    if getattr(current_user, "is_authenticated", False):
-        zone = current_user.time_zone or "UTC"
-    try:
-        tz = ZoneInfo(zone)
-    except Exception:  # an unknown zone name must not break a page
-        tz = timezone.utc
-    return value.astimezone(tz).strftime(fmt) + ("" if zone == "UTC" else "")
+    return value.astimezone(_zone(_viewer_zone())).strftime(fmt)
 
 
 def iso(value: datetime | None) -> str:
     return value.astimezone(timezone.utc).isoformat(timespec="seconds") if value else ""
+
+
+# --- Comment fragments ------------------------------------------------------------------
+# A long thread renders the same comments over and over; each comment's HTML depends only on
+# what goes into its key below, so it is rendered once per distinct key and reused (per process,
+# least recently used first out). The CSRF token (per session) is never stored: the fragment is
+# rendered with a placeholder, replaced by the reader's token on the way out.
+
+CSRF_PLACEHOLDER = "\x00csrf\x00"  # cannot occur in rendered text (markdown turns NUL into U+FFFD)
+FRAGMENT_CACHE_SIZE = 4096
+_fragments: OrderedDict = OrderedDict()
+_fragments_lock = threading.Lock()
+
+
+class _ThreadView:
+    """What every comment of one rendering shares (worked out once per template context)."""
+
+    def __init__(self, context):
+        self.discussion_id = context["discussion"].id
+        self.perms = policy.thread_permissions(context["current_user"], context["discussion"])
+        self.reactions = context.get("reactions") or {}
+        self.attachments = context.get("attachments") or {}
+        self.new_ids = context.get("new_ids") or ()
+        self.first_new_id = context.get("first_new_id")
+        self.shared = (tuple(context.get("reaction_choices") or ()), _viewer_zone())
+        self.csrf_token = context["csrf_token"]
+        self.token = None
+
+    def key(self, c, part: str) -> tuple:
+        """Everything a comment's markup depends on (see _comment_macros.html)."""
+        perms, author = self.perms, c.author
+        return (
+            part, c.id, self.discussion_id, c.id == self.first_new_id, c.parent_id, c.body, c.created_at, c.edited_at, c.deleted_at,
+            author.display_name if author is not None else None, c.id in self.new_ids,
+            perms.can_react, perms.can_comment, perms.can_edit(c), perms.can_delete(c),
+            tuple((self.reactions.get(c.id) or {}).items()),
+            tuple((a.id, a.filename, a.size) for a in self.attachments.get(c.id) or ()), self.shared,
+        )
+
+    def with_token(self, html: str) -> str:
+        if CSRF_PLACEHOLDER not in html:  # only a page with a form asks for a token (and so starts a session)
+            return html
+        if self.token is None:
+            self.token = str(escape(self.csrf_token()))
+        return html.replace(CSRF_PLACEHOLDER, self.token)
+
+
+@pass_context
+def cached_comment(context, c, part: str, caller) -> Markup:
+    """`{% call(token) cached_comment(c, part) %}…{{ token }}…{% endcall %}`: the body, rendered once per key."""
+    view = getattr(context, "_quorum_thread_view", None)
+    if view is None or view.discussion_id != context["discussion"].id:
+        view = context._quorum_thread_view = _ThreadView(context)
+    if current_app.debug or current_app.config.get("TEMPLATES_AUTO_RELOAD"):
+        return Markup(view.with_token(str(caller(CSRF_PLACEHOLDER))))
+    return Markup(view.with_token(_cached(view.key(c, part), caller)))
+
+
+def _cached(key: tuple, caller) -> str:
+    with _fragments_lock:
+        html = _fragments.get(key)
+        if html is not None:
+            _fragments.move_to_end(key)
+    if html is None:
+        html = str(caller(CSRF_PLACEHOLDER))
+        with _fragments_lock:
+            _fragments[key] = html
+            while len(_fragments) > FRAGMENT_CACHE_SIZE:
+                _fragments.popitem(last=False)
+    return html
 
 
 def init_app(app: Flask) -> None:
@@ -88,6 +170,7 @@ def init_app(app: Flask) -> None:
         static_url=static_url,
         csrf_token=stable_csrf_token,
         policy=policy,
+        cached_comment=cached_comment,
     )
     app.jinja_env.filters.update(markdown=render_markdown, local_time=local_time, iso=iso)
     app.jinja_env.trim_blocks = True

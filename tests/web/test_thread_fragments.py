@@ -1,0 +1,65 @@
+"""The thread page reuses each comment's rendered markup: whatever changes a comment, or who looks
+at it, must show at once, and no reader ever gets another's CSRF token."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from app.services import discussions
+from tests.factories import GroupFactory, member
+from tests.helpers import sign_in
+
+
+@pytest.fixture
+def group(clean_app):
+    return GroupFactory(handle="garden", name="Garden", privacy="closed")
+
+
+def _article(html: str, comment_id: int) -> str:
+    return re.search(rf'<article class="comment[^"]*" id="c{comment_id}">.*?</article>', html, re.S).group(0)
+
+
+def _tokens(html: str) -> set[str]:
+    return set(re.findall(r'name="csrf_token" value="([^"]+)"', html))
+
+
+def test_cached_comments_follow_every_change_and_every_reader(app, group):
+    ann = member(group, role="admin", email="ann@example.org", name="Ann", time_zone="Europe/Berlin")
+    bob = member(group, email="bob@example.org", name="Bob", time_zone="UTC")
+    thread = discussions.start_thread(actor_id=ann.id, group_id=group.id, title="Compost", body="Where?")
+    mine = discussions.post_comment(actor_id=bob.id, discussion_id=thread.id, body="By the *shed*")
+    theirs = discussions.post_comment(actor_id=ann.id, discussion_id=thread.id, body="Or the gate")
+    ids = (thread.id, mine.id, theirs.id, bob.id, ann.id)
+    bob_client, ann_client = app.test_client(), app.test_client()
+    sign_in(bob_client, bob)
+    sign_in(ann_client, ann)
+    thread_id, mine_id, theirs_id, bob_id, ann_id = ids
+
+    def page(client) -> str:
+        response = client.get(f"/d/{thread_id}")
+        assert response.status_code == 200
+        return response.get_data(as_text=True)
+
+    first = page(bob_client)
+    assert page(bob_client).count("<article") == first.count("<article") == 2
+    # Each reader gets their own token in every form, cached markup or not.
+    ann_page = page(ann_client)
+    assert len(_tokens(first)) == 1 and len(_tokens(ann_page)) == 1 and _tokens(first) != _tokens(ann_page)
+    # Permissions and time zone are the reader's own.
+    assert f"/c/{theirs_id}/edit" not in first and f"/c/{mine_id}/edit" in first
+    assert f"/c/{theirs_id}/delete" in ann_page and f"/c/{mine_id}/delete" in ann_page
+    # Reactions (counts and the reader's own), edits and deletions show on the next view.
+    discussions.toggle_reaction(actor_id=ann_id, discussion_id=thread_id, emoji="👍", comment_id=mine_id)
+    bob_view = _article(page(bob_client), mine_id)
+    assert 'aria-pressed="false">👍 1</button>' in bob_view
+    assert 'aria-pressed="true">👍 1</button>' in _article(page(ann_client), mine_id)
+    discussions.edit_comment(actor_id=bob_id, comment_id=mine_id, body="By the *compost* heap")
+    edited = _article(page(bob_client), mine_id)
+    assert "<em>compost</em>" in edited and f"/c/{mine_id}/history" in edited
+    discussions.post_comment(actor_id=ann_id, discussion_id=thread_id, body="Third")
+    after = page(bob_client)
+    assert "New since your last visit" in after and after.count("<strong>new</strong>") == 1
+    assert "New since your last visit" not in page(bob_client)
+    discussions.delete_comment(actor_id=ann_id, comment_id=theirs_id)
+    assert "This comment was deleted." in _article(page(bob_client), theirs_id)
