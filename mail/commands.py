@@ -7,6 +7,7 @@ command, whatever it was a reply to:
     subscribe            every message from this group again
     mute                 no more mail about this thread
     digest [daily|weekly]  this group as a digest (and your digest schedule daily or weekly)
+    digest off           no more digests (what a digest's List-Unsubscribe mailto sends)
     help                 this list, by mail
     join                 accept an invitation (any reply to an invitation accepts it)
 
@@ -155,9 +156,11 @@ def mute(reply: actions.Reply) -> actions.ActionResult:
 
 def digest(reply: actions.Reply) -> actions.ActionResult:
     _, argument = parse(reply.text) or ("digest", None)
+    if argument == "off":
+        return digest_off(reply)
     if argument not in (None, "daily", "weekly"):
         return actions.refused("digest", f"“digest {argument}” is not something we can do: reply with “digest "
-                                         "daily” or “digest weekly”. Nothing was changed.")
+                                         "daily”, “digest weekly” or “digest off”. Nothing was changed.")
     group, refusal = _member_group(reply, "digest")
     if refusal:
         return refusal
@@ -183,6 +186,27 @@ def digest(reply: actions.Reply) -> actions.ActionResult:
     return actions.ActionResult("processed", "digest", f"group {group.id} by {frequency} digest", group_id=group.id)
 
 
+def digest_off(reply: actions.Reply) -> actions.ActionResult:
+    """No more digests: the footer link's service (groups read only by digest then send no email)."""
+    group, refusal = _member_group(reply, "digest_off")
+    if refusal:
+        return refusal
+    if reply.dry_run:
+        return actions.ActionResult("processed", "digest_off", "would stop digests", group_id=group.id)
+    payload = {"user_id": reply.user.id}
+    described = notifications.describe_action("digest_off", payload)
+    notifications.apply_action("digest_off", payload)
+    muted = [g.name for g in described.digest_groups]
+    confirm.done(reply, subject="No more digests", reply_to=reply_address(reply.user, "group", group.id),
+                 paragraphs=["You will get no more digest emails."
+                             + (f" {', '.join(muted)} came to you only by digest, so {'it sends' if len(muted) == 1 else 'they send'} "
+                                "you no email now." if muted else ""),
+                             f"To get {group.name} again, reply to this email with the word subscribe (every "
+                             "message) or “digest daily”.", *_ignored_text(reply)],
+                 link=current_app.config["BASE_URL"] + "/account/email")
+    return actions.ActionResult("processed", "digest_off", "digests switched off", group_id=group.id)
+
+
 HELP_TEXT = [
     "Reply to any email from Quorum to take part: your reply is posted as a comment in that thread. "
     "Text quoted from earlier emails is left out.",
@@ -198,6 +222,7 @@ HELP_TEXT = [
     "    mute            no more email about this thread\n"
     "    digest daily    this group as one email a day\n"
     "    digest weekly   this group as one email a week\n"
+    "    digest off      no more digests\n"
     "    help            this list",
 ]
 

@@ -1,4 +1,5 @@
-"""Signed one-click links in emails: vote, mute a thread, switch a group to digest, unsubscribe.
+"""Signed one-click links in emails: vote, mute a thread, switch a group to digest, unsubscribe,
+stop digests.
 
 A token names its action, the member, the member's mail_token_generation (bumping it revokes
 every link issued so far) and the target. Tokens are stateless; `verify` checks them.
@@ -13,7 +14,9 @@ from flask import current_app
 from ..extensions import db
 from ..tokens import sign, unsign
 
-ACTIONS = ("vote", "mute_thread", "digest_group", "unsubscribe_group", "unsubscribe_all")
+ACTIONS = ("vote", "mute_thread", "digest_group", "unsubscribe_group", "unsubscribe_all", "digest_off")
+# What RFC 8058 one-click POSTs may do: leave a group's mail (notifications), or stop digests.
+ONE_CLICK_ACTIONS = ("unsubscribe_group", "digest_off")
 # Footer links stay valid for a year (mail is read late); vote links until the poll closes anyway.
 MAX_AGE = 366 * 24 * 3600
 _FIELDS = {"poll_id": "p", "option_id": "o", "discussion_id": "d", "group_id": "gr"}
@@ -66,9 +69,14 @@ def vote_url(user, *, poll_id: int, option_id: int) -> str:
     return f"{current_app.config['BASE_URL']}/p/{poll_id}/vote/{token}"
 
 
-def one_click_url(token: str) -> str:
-    """RFC 8058 List-Unsubscribe target for an unsubscribe_group token (POST without cookies)."""
-    return f"{current_app.config['BASE_URL']}/m/one-click/{token}"
+def one_click_url(token: str, action: str = "unsubscribe_group") -> str:
+    """RFC 8058 List-Unsubscribe target (POST without cookies) for an unsubscribe_group token,
+    or for a digest_off token (`/m/one-click/digest_off/<token>`)."""
+    if action not in ONE_CLICK_ACTIONS:
+        raise ValueError(f"no one-click unsubscribe for {action!r}")
+    if action == "unsubscribe_group":
+        return f"{current_app.config['BASE_URL']}/m/one-click/{token}"
+    return f"{current_app.config['BASE_URL']}/m/one-click/{action}/{token}"
 
 
 def footer_links(user, *, group, discussion_id: int | None = None) -> dict:

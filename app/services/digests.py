@@ -580,11 +580,30 @@ def _insert(table):
     return insert(table)
 
 
+def _way_out(digest: Digest) -> tuple[str, dict[str, str]]:
+    """The footer's "stop digests" link and the List-Unsubscribe headers (RFC 2369, 8058) of one digest.
+
+    One click (or the mail client's unsubscribe button) stops digests: the https target takes a
+    cookieless POST with a signed `digest_off` token; the mailto sends "digest off" to the member's
+    reply address for the digest's first group, which the inbound commands read the same way.
+    """
+    from ..email import links
+
+    token = links.make("digest_off", digest.user)
+    mailto = reply_address(digest.user, "group", digest.sections[0].group_id)
+    return links.url("digest_off", token), {
+        "List-Unsubscribe": f"<{links.one_click_url(token, 'digest_off')}>, <mailto:{mailto}?subject=digest%20off>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+
+
 def deliver_batch(user_ids: list[int], period_keys: list[str], *, now: datetime) -> dict:
     """Build, claim and queue one batch; commit claim and mail together, then dispatch."""
     digests = build_batch(user_ids, period_keys, now)
     # Rendering is the slow part: do it before the write transaction starts.
-    rendered = {d.user.id: render_email("digest", user=d.user, digest=d) for d in digests if d.item_count}
+    way_out = {d.user.id: _way_out(d) for d in digests if d.item_count}
+    rendered = {d.user.id: render_email("digest", user=d.user, digest=d, digest_off_url=way_out[d.user.id][0])
+                for d in digests if d.item_count}
     rows = [
         {"user_id": d.user.id, "period_key": d.period_key, "last_event_id": d.last_event_id,
          "item_count": d.item_count, "status": "sent" if d.item_count else "empty", "created_at": now}
@@ -608,6 +627,7 @@ def deliver_batch(user_ids: list[int], period_keys: list[str], *, now: datetime)
         messages.append(queue_message(
             kind="digest", to=d.user.email, user=d.user, context={}, rendered=rendered[d.user.id],
             dedupe_key=f"digest:{d.user.id}:{d.period_key}", from_name="Quorum digest",
+            headers=way_out[d.user.id][1],
         ))
     db.session.commit()
     dispatch(messages)

@@ -83,6 +83,8 @@ class MailAction:
     group: Group | None
     discussion: Discussion | None
     done: bool  # already in effect: the link has been used (or the member did it another way)
+    # digest_off: the groups the member gets by digest, which then send no email (see apply_action).
+    digest_groups: tuple[Group, ...] = ()
 
     @property
     def target_name(self) -> str:
@@ -112,9 +114,19 @@ def describe_action(action: str, payload: dict) -> MailAction:
         loud = db.session.scalar(select(func.count(Membership.id)).where(
             Membership.user_id == user.id, Membership.volume != "mute"))
         done = not loud
+    elif action == "digest_off":
+        groups = tuple(_digest_groups(user.id))
+        return MailAction(action, user, None, None, user.digest_frequency == "off" and not groups, groups)
     else:
         raise Invalid("That link is not one we know.")
     return MailAction(action, user, group, discussion, done)
+
+
+def _digest_groups(user_id: int) -> list[Group]:
+    return list(db.session.scalars(
+        select(Group).join(Membership, Membership.group_id == Group.id)
+        .where(Membership.user_id == user_id, Membership.volume == "digest").order_by(func.lower(Group.name))
+    ))
 
 
 def apply_action(action: str, payload: dict) -> MailAction:
@@ -135,8 +147,14 @@ def apply_action(action: str, payload: dict) -> MailAction:
         _membership(user.id, described.group.id).volume = "mute"
     elif action == "unsubscribe_all":
         db.session.execute(update(Membership).where(Membership.user_id == user.id).values(volume="mute"))
+    elif action == "digest_off":
+        # A group at "digest" volume brings a daily digest even with digests off (it would be
+        # silence otherwise), so stopping digests unsubscribes from those groups, as the page says.
+        user.digest_frequency = "off"
+        db.session.execute(update(Membership).where(Membership.user_id == user.id, Membership.volume == "digest")
+                           .values(volume="mute"))
     db.session.commit()
-    return MailAction(action, user, described.group, described.discussion, True)
+    return MailAction(action, user, described.group, described.discussion, True, described.digest_groups)
 
 
 def _membership(user_id: int, group_id: int) -> Membership | None:

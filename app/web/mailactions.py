@@ -18,7 +18,7 @@ from .helpers import see_other
 
 bp = Blueprint("mailactions", __name__)
 
-FOOTER_ACTIONS = ("mute_thread", "digest_group", "unsubscribe_group", "unsubscribe_all")
+FOOTER_ACTIONS = ("mute_thread", "digest_group", "unsubscribe_group", "unsubscribe_all", "digest_off")
 BAD_LINK = ("This link is not valid. It may be incomplete, too old, or replaced by a newer email. "
             "Use the links in your latest email, or sign in to change your email settings.")
 
@@ -70,17 +70,28 @@ def done(action: str, token: str):
 @bp.route("/m/one-click/<token>", methods=["GET", "POST"])
 @csrf.exempt  # RFC 8058: mail providers POST here without cookies; the signed token authenticates
 def one_click(token: str):
+    return _one_click("unsubscribe_group", token)
+
+
+@bp.route("/m/one-click/<action>/<token>", methods=["GET", "POST"])
+@csrf.exempt  # the same, for digests (`digest_off`)
+def one_click_action(action: str, token: str):
+    if action not in links.ONE_CLICK_ACTIONS:
+        abort(404)
+    return _one_click(action, token)
+
+
+def _one_click(action: str, token: str):
     if request.method == "GET":
-        return see_other(f"/m/unsubscribe_group/{token}")
-    loaded, error = _load("unsubscribe_group", token)
+        return see_other(f"/m/{action}/{token}")
+    loaded, error = _load(action, token)
     if error:
         return error
     described, payload = loaded
     if described.done:
-        return render_template("mailactions/done.html", item=described, action="unsubscribe_group",
-                               already=True), 410
-    notifications.apply_action("unsubscribe_group", payload)
-    return render_template("mailactions/done.html", item=described, action="unsubscribe_group", already=False)
+        return render_template("mailactions/done.html", item=described, action=action, already=True), 410
+    described = notifications.apply_action(action, payload)
+    return render_template("mailactions/done.html", item=described, action=action, already=False)
 
 
 @bp.get("/dev/outbox")
