@@ -68,6 +68,45 @@ def active_support_grant(user, group: Group) -> SupportGrant | None:
     )
 
 
+# --- Many people at once (fan-out) -------------------------------------------------
+# The same rules as can_view_content / can_view_discussion / can_view_poll below, for a list of
+# people whose memberships the caller loaded in one query: no query per person.
+
+def content_viewers(users, group: Group, member_ids: set[int]) -> set[int]:
+    """Ids of `users` for whom can_view_content(user, group) holds; `member_ids` are the group's members."""
+    out: set[int] = set()
+    grant: bool | None = None  # support grants are per group: asked at most once
+    for user in users:
+        signed_in = _signed_in(user)
+        if signed_in and user.id in member_ids:
+            out.add(user.id)
+        elif group.archived_at is not None:
+            continue
+        elif group.privacy == "open":
+            out.add(user.id)
+        elif signed_in and user.is_site_admin:
+            if grant is None:
+                grant = active_support_grant(user, group) is not None
+            if grant:
+                out.add(user.id)
+    return out
+
+
+def discussion_viewers(users, discussion: Discussion, member_ids: set[int]) -> set[int]:
+    """Ids of `users` for whom can_view_discussion(user, discussion) holds."""
+    if discussion.deleted_at is not None:
+        return set()
+    return content_viewers(users, discussion.group, member_ids)
+
+
+def poll_viewers(users, poll: Poll, member_ids: set[int], named_voter_ids: set[int]) -> set[int]:
+    """Ids of `users` for whom can_view_poll(user, poll) holds; `named_voter_ids` from the poll's PollVoters."""
+    if poll.deleted_at is not None:
+        return set()
+    viewers = content_viewers(users, poll.group, member_ids)
+    return viewers | {user.id for user in users if _signed_in(user) and user.id in named_voter_ids}
+
+
 # --- Groups -----------------------------------------------------------------
 
 def can_see_group(user, group: Group) -> bool:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flask import current_app
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 
 from app import policy
@@ -123,21 +124,23 @@ def _post_comment(reply: Reply, discussion: Discussion | None, parent_id: int | 
             return _refused("comment", "You may not comment in this thread.", group_id=group.id)
         return ActionResult("processed", "comment", "would post a comment (dry run)", group_id=group.id)
     files, left_out = accepted_files(reply.attachments)
+    group_id = group.id  # read before post_comment's commit expires it (no query to reload it)
     try:
         comment = discussions.post_comment(actor_id=reply.user.id, discussion_id=discussion.id, body=reply.text,
                                            parent_id=parent_id, source="email", inbound_message_id=reply.inbound_id,
                                            files=files)
     except DomainError as error:
         db.session.rollback()
-        return _refused("comment", error.message + " Your reply was not posted.", group_id=group.id)
+        return _refused("comment", error.message + " Your reply was not posted.", group_id=group_id)
+    comment_id = sa_inspect(comment).identity[0]  # the key, without reloading the committed row
     if left_out:  # posted, but not all of it: say what is missing rather than drop it silently
         from . import confirm
 
         confirm.done(reply, subject=f"Posted, without some attachments: {discussion.title}",
                      paragraphs=["Your reply was posted, but not every attached file could be kept:", *left_out],
-                     link=_url(f"/d/{discussion.id}#c{comment.id}"))
-    return ActionResult("processed", "comment", f"posted comment {comment.id}", group_id=group.id,
-                        comment_id=comment.id)
+                     link=_url(f"/d/{discussion.id}#c{comment_id}"))
+    return ActionResult("processed", "comment", f"posted comment {comment_id}", group_id=group_id,
+                        comment_id=comment_id)
 
 
 def reply_to_discussion(reply: Reply) -> ActionResult:

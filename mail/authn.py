@@ -50,18 +50,31 @@ class AuthResult:
         return f"spf={self.spf} dkim={self.dkim} dmarc={self.dmarc}"
 
 
+# Answers from real DNS, per process: {(name, qtype): (expires at, values or the error)}.
+# Members' domains repeat from message to message, so most lookups are answered from here;
+# a failed lookup (timeout, no reachable server) is remembered too, so a machine without
+# working DNS pays the timeout once per domain, not three times per message.
+_DNS_CACHE: dict[tuple[str, str], tuple[float, list[str] | DNSTemporaryError]] = {}
+_DNS_CACHE_MAX = 10_000
+DNS_TTL = 300.0  # seconds an answer (or "no such name") is reused
+DNS_FAILURE_TTL = 60.0  # seconds a failed lookup is not retried
+_dns_down_until = 0.0  # after a timeout, every lookup fails at once for a little while
+
+
 def system_resolver(timeout: float = 5.0) -> Resolver:
-    """Real DNS through dnspython, with a bounded lifetime per lookup."""
+    """Real DNS through dnspython, with a bounded lifetime per lookup, cached per process."""
+    import time
+
     import dns.exception
     import dns.resolver
 
-    def resolve(name: str, qtype: str) -> list[str]:
+    def lookup(name: str, qtype: str) -> list[str]:
         try:
             answer = dns.resolver.resolve(name, qtype, lifetime=timeout, raise_on_no_answer=False)
         except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
             return []
         except (dns.exception.Timeout, dns.resolver.NoNameservers, dns.resolver.NoResolverConfiguration) as exc:
-            raise DNSTemporaryError(str(exc)) from exc
+            raise DNSTemporaryError(str(exc) or type(exc).__name__) from exc
         out = []
         for record in answer:
             if qtype == "TXT":
@@ -71,6 +84,29 @@ def system_resolver(timeout: float = 5.0) -> Resolver:
             else:
                 out.append(record.to_text().rstrip("."))
         return out
+
+    def resolve(name: str, qtype: str) -> list[str]:
+        global _dns_down_until
+        key = (name.lower().rstrip("."), qtype.upper())
+        now = time.monotonic()
+        cached = _DNS_CACHE.get(key)
+        if cached is not None and cached[0] > now:
+            if isinstance(cached[1], DNSTemporaryError):
+                raise DNSTemporaryError(str(cached[1]))
+            return list(cached[1])
+        if _dns_down_until > now:
+            raise DNSTemporaryError("DNS did not answer recently; not asking again yet")
+        if len(_DNS_CACHE) >= _DNS_CACHE_MAX:
+            _DNS_CACHE.clear()
+        try:
+            values = lookup(key[0], key[1])
+        except DNSTemporaryError as exc:
+            _DNS_CACHE[key] = (now + DNS_FAILURE_TTL, exc)
+            if time.monotonic() - now >= timeout * 0.9:  # it timed out: the server is unreachable
+                _dns_down_until = time.monotonic() + DNS_FAILURE_TTL
+            raise
+        _DNS_CACHE[key] = (now + DNS_TTL, values)
+        return list(values)
 
     return resolve
 

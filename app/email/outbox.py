@@ -49,6 +49,67 @@ def queue_message(
     """
     if db.session.scalar(select(OutboundMessage.id).where(OutboundMessage.dedupe_key == dedupe_key)):
         return None
+    row = _new_row(kind=kind, to=to, dedupe_key=dedupe_key, context=context, user=user, event_id=event_id,
+                   rendered=rendered, envelope_from=envelope_from, **compose_options)
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+    except IntegrityError:  # a concurrent fan-out queued the same message first
+        return None
+    return row
+
+
+def queue_messages(messages: list[dict]) -> list[OutboundMessage | None]:
+    """`queue_message` for many messages at once (each a dict of its keyword arguments).
+
+    One query finds the keys already queued, and the new rows go in as one bulk insert; the
+    result lines up with `messages` (None where a message was already queued). If a concurrent
+    writer queued one of them meanwhile, the unique dedupe_key refuses the batch and each
+    message is retried alone, so the guarantee is the same as queue_message's.
+    """
+    if not messages:
+        return []
+    keys = [m["dedupe_key"] for m in messages]
+    existing: set[str] = set()
+    for start in range(0, len(keys), 500):  # stay under every database's bound-parameter limit
+        existing.update(db.session.scalars(
+            select(OutboundMessage.dedupe_key).where(OutboundMessage.dedupe_key.in_(keys[start:start + 500]))))
+    out: list[OutboundMessage | None] = []
+    fresh: list[OutboundMessage] = []
+    seen: set[str] = set()
+    for message in messages:
+        key = message["dedupe_key"]
+        if key in existing or key in seen:
+            out.append(None)
+            continue
+        seen.add(key)
+        row = _new_row(**message)
+        out.append(row)
+        fresh.append(row)
+    if not fresh:
+        return out
+    try:
+        with db.session.begin_nested():
+            db.session.add_all(fresh)
+    except IntegrityError:  # someone else queued one of these meanwhile: one at a time, as queue_message does
+        out = []
+        for message in messages:
+            out.append(queue_message(**message) if message["dedupe_key"] not in existing else None)
+    return out
+
+
+def _new_row(
+    *,
+    kind: str,
+    to: str,
+    dedupe_key: str,
+    context: dict,
+    user: User | None = None,
+    event_id: int | None = None,
+    rendered: Rendered | None = None,
+    envelope_from: str | None = None,
+    **compose_options,
+) -> OutboundMessage:
     rendered = rendered or render_email(kind, **context)
     message = compose(rendered, to=to, **compose_options)
     row = OutboundMessage(
@@ -65,29 +126,47 @@ def queue_message(
     if user is not None and user.email_suspended_at is not None and kind not in ("sign_in",):
         row.status = "suppressed"
         row.last_error = f"sending to this address is suspended: {user.email_suspended_reason}"
-    try:
-        with db.session.begin_nested():
-            db.session.add(row)
-    except IntegrityError:  # a concurrent fan-out queued the same message first
-        return None
     return row
 
 
-def dispatch(rows: list[OutboundMessage | None]) -> None:
-    """Enqueue a send job per queued message (after the transaction that stored them committed)."""
+def sendable(rows: list[OutboundMessage | None]) -> list[int]:
+    """The ids of the rows a send job should be enqueued for; call before the commit, which
+    expires the rows (reading them afterwards costs a query each)."""
+    return [row.id for row in rows if row is not None and row.status in ("queued", "retrying")]
+
+
+def dispatch(rows: list[OutboundMessage | int | None]) -> None:
+    """Enqueue a send job per queued message (after the transaction that stored them committed).
+
+    Takes rows, or the ids `sendable()` returned before the commit (then nothing is re-read).
+    The jobs go to Redis in one round trip.
+    """
+    ids = [item if isinstance(item, int) else item.id for item in rows
+           if item is not None and (isinstance(item, int) or item.status in ("queued", "retrying"))]
+    if not ids:
+        return
     from rq import Retry
 
     from .. import jobs
-    from ..queue import enqueue
+    from ..queue import enqueue, queue
 
-    for row in rows:
-        if row is not None and row.status in ("queued", "retrying"):
-            try:
-                # RQ retries a TemporaryFailure with exponential backoff; deliver() gives up
-                # and records the failure on the last attempt.
-                enqueue(jobs.send_message, row.id, retry=Retry(max=MAX_ATTEMPTS - 1, interval=retry_delays()))
-            except Exception:  # Redis down: the sweeper will pick it up
-                log.warning("could not enqueue message %s; the sweeper will retry", row.id)
+    # RQ retries a TemporaryFailure with exponential backoff; deliver() gives up
+    # and records the failure on the last attempt.
+    delays = retry_delays()
+    try:
+        q = queue()
+        if q.is_async and len(ids) > 1:
+            q.enqueue_many([q.prepare_data(jobs.send_message, (message_id,),
+                                           retry=Retry(max=MAX_ATTEMPTS - 1, interval=delays)) for message_id in ids])
+            return
+    except Exception:  # Redis down: the sweeper will pick them up
+        log.warning("could not enqueue %s messages; the sweeper will retry", len(ids))
+        return
+    for message_id in ids:
+        try:
+            enqueue(jobs.send_message, message_id, retry=Retry(max=MAX_ATTEMPTS - 1, interval=delays))
+        except Exception:  # Redis down: the sweeper will pick it up
+            log.warning("could not enqueue message %s; the sweeper will retry", message_id)
 
 
 def deliver(message_id: int) -> str:

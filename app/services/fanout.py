@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from .. import policy
-from ..email import dispatch, queue_message
+from ..email import dispatch, queue_messages, sendable
 from ..email.notifications import EMAIL_KINDS, build, load_context
 from ..extensions import db
 from ..models import Event, Membership, Notification, Participation, PollVoter, ReadState, User, utcnow
@@ -38,7 +38,7 @@ def fan_out(event_id: int) -> int:
     if event is None or event.fanned_out_at is not None:
         db.session.rollback()
         return 0
-    rows = []
+    messages = []
     if event.kind in EMAIL_KINDS:
         ctx = load_context(event)
         # A fan-out interrupted after committing some work must not write a notification twice.
@@ -48,13 +48,16 @@ def fan_out(event_id: int) -> int:
                 db.session.add(Notification(user_id=recipient.user.id, event_id=event.id, reason=recipient.reason))
             if recipient.email:
                 built = build(ctx, recipient.user, recipient.reason)
-                rows.append(queue_message(kind=built.kind, to=recipient.user.email, user=recipient.user,
-                                          event_id=event.id, dedupe_key=f"event:{event.id}:user:{recipient.user.id}",
-                                          context=built.context, **built.options))
+                messages.append(dict(kind=built.kind, to=recipient.user.email, user=recipient.user,
+                                     event_id=event.id, dedupe_key=f"event:{event.id}:user:{recipient.user.id}",
+                                     context=built.context, **built.options))
+    rows = queue_messages(messages)  # one dedupe query, one bulk insert
+    to_send = sendable(rows)  # before the commit expires the rows
+    queued = sum(1 for row in rows if row is not None and row.status == "queued")
     event.fanned_out_at = utcnow()
     db.session.commit()
-    dispatch(rows)
-    return sum(1 for row in rows if row is not None and row.status == "queued")
+    dispatch(to_send)
+    return queued
 
 
 def recipients(event: Event, ctx) -> list[Recipient]:
@@ -75,15 +78,15 @@ def recipients(event: Event, ctx) -> list[Recipient]:
     voters: set[int] = set()
     participants: set[int] = set()
     candidates: dict[int, User] = {uid: m.user for uid, m in memberships.items()}
+    named: set[int] = set()
     if poll is not None:
-        named = {v.user_id for v in db.session.scalars(select(PollVoter).where(PollVoter.poll_id == poll.id))
-                 if v.user_id is not None}
+        named = {uid for uid in db.session.scalars(select(PollVoter.user_id).where(PollVoter.poll_id == poll.id))
+                 if uid is not None}
         voters = named | (set(memberships) if poll.voter_scope == "group" else set())
         participants = set(db.session.scalars(select(Participation.user_id).where(Participation.poll_id == poll.id)))
-        for uid in named - set(candidates):
-            user = db.session.get(User, uid)
-            if user is not None:
-                candidates[uid] = user
+        outsiders = named - set(candidates)
+        if outsiders:
+            candidates.update({u.id: u for u in db.session.scalars(select(User).where(User.id.in_(outsiders)))})
     if event.kind in NUDGE_KINDS:
         chosen = data.get("recipient_ids") or data.get("user_ids")
         nudged = set(chosen) & voters if chosen else voters
@@ -94,6 +97,16 @@ def recipients(event: Event, ctx) -> list[Recipient]:
     direct_poll = voters if event.kind in ("poll_created", *NUDGE_KINDS) else set()
     if event.kind == "poll_closed" and poll is not None and poll.author_id:
         direct_poll = {poll.author_id}  # the author is asked to write the outcome
+
+    # Who may see what the event is about: the policy module's rules, decided for everyone at once.
+    member_ids = set(memberships)
+    people = [user for user in candidates.values() if user is not None]
+    if poll is not None:
+        viewers = policy.poll_viewers(people, poll, member_ids, named)
+    elif discussion is not None:
+        viewers = policy.discussion_viewers(people, discussion, member_ids)
+    else:
+        viewers = set()
 
     out = []
     for uid, user in candidates.items():
@@ -109,19 +122,13 @@ def recipients(event: Event, ctx) -> list[Recipient]:
                           participating=participating, direct=reason is not None)
         if not (delivery.email or delivery.notify):
             continue
-        if not _may_see(user, discussion, poll):
+        if uid not in viewers:
             continue
         if reason is None:
             reason = "thread" if participating or (state and state.volume) else "group"
         email = delivery.email and bool(user.email) and user.email_suspended_at is None
         out.append(Recipient(user=user, reason=reason, email=email, notify=delivery.notify))
     return out
-
-
-def _may_see(user: User, discussion, poll) -> bool:
-    if poll is not None:
-        return policy.can_view_poll(user, poll)
-    return discussion is not None and policy.can_view_discussion(user, discussion)
 
 
 def resolve_mentions(mentions, memberships: dict[int, Membership]) -> set[int]:
