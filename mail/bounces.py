@@ -2,7 +2,8 @@
 
 A hard bounce (5.x.x) suspends sending to the member's address at once; soft bounces (4.x.x)
 add to a score and suspend at SOFT_BOUNCE_LIMIT. A suspended member sees a notice on every page
-(templates/base.html) until they fix it; `suspended_members(group_id)` lists them for admins.
+(templates/base.html) until they fix it; its group's admins see it on the members page
+(`app.services.memberships.suspended_members`).
 An ARF complaint ("this is spam") mutes all of that member's memberships at once.
 """
 from __future__ import annotations
@@ -12,6 +13,7 @@ from sqlalchemy import select
 from app.email.addresses import user_id_from_bounce_token
 from app.extensions import db
 from app.models import Membership, User, utcnow
+from app.services.memberships import suspended_members  # noqa: F401  (the query lives with the members page)
 
 SOFT_BOUNCE_LIMIT = 3
 HARD_BOUNCE_POINTS = SOFT_BOUNCE_LIMIT
@@ -60,15 +62,6 @@ def record_complaint(user: User, *, dry_run: bool = False) -> str:
         membership.volume = "mute"
     db.session.commit()
     return f"complaint from member {user.id}; muted {len(memberships)} memberships"
-
-
-def suspended_members(group_id: int) -> list[User]:
-    """Members of a group whose address we no longer send to (for the group's admins)."""
-    return list(db.session.scalars(
-        select(User).join(Membership, Membership.user_id == User.id)
-        .where(Membership.group_id == group_id, User.email_suspended_at.is_not(None))
-        .order_by(User.name)
-    ))
 
 
 def resume_sending(user: User) -> None:

@@ -215,3 +215,14 @@ def members_of(group_id: int) -> list[Membership]:
     rows = db.session.scalars(select(Membership).options(joinedload(Membership.user))
                               .where(Membership.group_id == group_id))
     return sorted(rows, key=lambda m: (m.role != "admin", m.user.display_name.lower()))
+
+
+def suspended_members(group_id: int) -> list[User]:
+    """Members of a group whose address we no longer send to (bounces), for the group's admins.
+
+    `User.email_suspended_reason` says why (mail/bounces.py sets it); the member sees a banner."""
+    return list(db.session.scalars(
+        select(User).join(Membership, Membership.user_id == User.id)
+        .where(Membership.group_id == group_id, User.email_suspended_at.is_not(None), User.deleted_at.is_(None))
+        .order_by(User.name, User.id)
+    ))

@@ -192,7 +192,8 @@ def _members_page(group: Group, errors: dict | None = None, status: int = 200, f
         "groups/members.html", group=group, members=memberships.members_of(group.id), errors=errors or {},
         form=form or {}, can_manage=admin, can_invite=policy.can_invite(user, group),
         invitations=invitations.pending_for(group.id) if policy.can_invite(user, group) else [],
-        requests=memberships.pending_requests(group.id) if admin else []), status
+        requests=memberships.pending_requests(group.id) if admin else [],
+        suspended=memberships.suspended_members(group.id) if admin else []), status
 
 
 @bp.get("/g/<handle>/members")
