@@ -117,3 +117,20 @@ def test_static_files_are_served_compressed_to_gzip_clients(client):
     assert response.headers["Content-Encoding"] == "gzip"
     assert len(response.data) < 20_000
     assert b"htmx" in gzip.decompress(response.data)[:400]
+
+
+def test_a_signed_in_page_keeps_its_etag_as_time_passes(client, db_session, monkeypatch):
+    """The CSRF token in forms is stable per session, so an unchanged page answers 304 later too."""
+    import time as real_time
+
+    import itsdangerous.timed
+
+    from tests.factories import UserFactory
+    from tests.helpers import sign_in
+
+    sign_in(client, UserFactory(name="Ann"))
+    first = client.get("/account")
+    later = real_time.time() + 5
+    monkeypatch.setattr(itsdangerous.timed.time, "time", lambda: later)
+    again = client.get("/account", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304

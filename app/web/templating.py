@@ -166,6 +166,9 @@ def init_app(app: Flask) -> None:
         response.headers["Cache-Control"] = f"public, max-age={ONE_YEAR}, immutable"
         return response
 
+    # Flask-WTF offers a fresh token per render through a context processor; a later processor
+    # wins, so pages carry the session's one stable token (and an unchanged page keeps its ETag).
+    app.context_processor(lambda: {"csrf_token": stable_csrf_token})
     app.jinja_env.globals.update(
         static_url=static_url,
         csrf_token=stable_csrf_token,
