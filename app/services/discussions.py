@@ -307,7 +307,22 @@ def move_targets(user, discussion: Discussion) -> list[Group]:
                Group.id != discussion.group_id).order_by(Group.name)))
 
 
-def move_discussion(*, actor_id: int, discussion_id: int, to_group_id: int) -> Discussion:
+# Who may read a group's threads, narrowest first: moving a thread up this order widens its readers.
+PRIVACY_ORDER = ("secret", "closed", "open")
+WHO_READS = {"secret": "only its members, in a group no one else can find",
+             "closed": "its members, in a group anyone can find and ask to join",
+             "open": "anyone, even without an account"}
+
+
+def widens_readers(source: Group, target: Group) -> bool:
+    """Would moving a thread from `source` to `target` let more kinds of people see it?"""
+    rank = {name: i for i, name in enumerate(PRIVACY_ORDER)}
+    return rank.get(target.privacy, 0) > rank.get(source.privacy, 0)
+
+
+def move_discussion(*, actor_id: int, discussion_id: int, to_group_id: int, confirm_wider: bool = False) -> Discussion:
+    """Move a thread between two groups the actor administers. Into a more public group
+    (secret < closed < open) only with `confirm_wider`: a move must never quietly widen who reads it."""
     user = _user(actor_id)
     discussion = visible_discussion(user, discussion_id)
     target = db.session.get(Group, to_group_id)
@@ -317,6 +332,12 @@ def move_discussion(*, actor_id: int, discussion_id: int, to_group_id: int) -> D
         raise Invalid("The thread is already in that group.", field="group")
     if not policy.can_move_discussion(user, discussion, target):
         raise NotAllowed("You can move a thread only between groups you administer.")
+    source = discussion.group
+    if widens_readers(source, target) and not confirm_wider:
+        raise Invalid(f"In {target.name} ({target.privacy}) “{discussion.title}” could be read by "
+                      f"{WHO_READS[target.privacy]}; in {source.name} ({source.privacy}) it is read by "
+                      f"{WHO_READS[source.privacy]}. The thread was not moved. To move it anyway, tick “Let more "
+                      "people read it” and move it again.", field="confirm_wider")
     from_group_id = discussion.group_id
     discussion.group_id = target.id
     db.session.flush()

@@ -329,7 +329,8 @@ def moderate(discussion_id: int, action: str):
 def move(discussion_id: int):
     try:
         discussion = discussions.move_discussion(actor_id=current_user.id, discussion_id=discussion_id,
-                                                 to_group_id=request.form.get("group_id", type=int) or 0)
+                                                 to_group_id=request.form.get("group_id", type=int) or 0,
+                                                 confirm_wider=request.form.get("confirm_wider") == "1")
     except DomainError as error:
         db.session.rollback()
         if not error.field:
