@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import OutboundMessage, User, utcnow
-from .compose import compose
+from .compose import compose_bytes
 from .dkim import sign as dkim_sign
 from .render import Rendered, render_email
 from .transport import PermanentFailure, RelaySettings, TemporaryFailure, send_via_relay, write_to_outbox
@@ -111,15 +111,15 @@ def _new_row(
     **compose_options,
 ) -> OutboundMessage:
     rendered = rendered or render_email(kind, **context)
-    message = compose(rendered, to=to, **compose_options)
+    message_id, raw = compose_bytes(rendered, to=to, **compose_options)
     row = OutboundMessage(
         dedupe_key=dedupe_key,
-        message_id=message["Message-ID"],
+        message_id=message_id,
         kind=kind,
         user_id=user.id if user is not None else None,
         to_address=to,
         envelope_from=envelope_from if envelope_from is not None else bounce_envelope(user),
-        raw=message.as_bytes(),
+        raw=raw,
         event_id=event_id,
         status="queued",
     )
