@@ -55,7 +55,7 @@ class Comment(db.Model):
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     source: Mapped[str] = mapped_column(String(10), default="web")
     # The inbound message a comment was made from (idempotent processing).
-    inbound_message_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))
+    inbound_message_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"), index=True)
 
     discussion: Mapped[Discussion] = relationship()
     author: Mapped[User | None] = relationship()

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 00:38:32.383988
+Create Date: 2026-11-27 01:12:08.177018
 
 """
 from alembic import op
@@ -371,6 +371,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_comments_author_id'), ['author_id'], unique=False)
         batch_op.create_index('ix_comments_discussion_created', ['discussion_id', 'created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_comments_discussion_id'), ['discussion_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_comments_inbound_message_id'), ['inbound_message_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_comments_parent_id'), ['parent_id'], unique=False)
 
     op.create_table('polls',
@@ -709,6 +710,7 @@ def downgrade():
     op.drop_table('polls')
     with op.batch_alter_table('comments', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_comments_parent_id'))
+        batch_op.drop_index(batch_op.f('ix_comments_inbound_message_id'))
         batch_op.drop_index(batch_op.f('ix_comments_discussion_id'))
         batch_op.drop_index('ix_comments_discussion_created')
         batch_op.drop_index(batch_op.f('ix_comments_author_id'))
