@@ -112,28 +112,34 @@ def discard(actor, *, inbound_id: int) -> InboundMessage:
 
 def delete_expired(days: int | None = None, batch: int = 500) -> int:
     """Delete stored messages (rows and files) older than INBOUND_RETENTION_DAYS."""
-    from .. import storage
-
     days = current_app.config["INBOUND_RETENTION_DAYS"] if days is None else days
     cutoff = utcnow() - timedelta(days=days)
     deleted = 0
     while True:
-        rows = list(db.session.execute(
-            select(InboundMessage.id, InboundMessage.storage_key).where(InboundMessage.created_at < cutoff).limit(batch)
-        ))
-        if not rows:
+        ids = list(db.session.scalars(select(InboundMessage.id).where(InboundMessage.created_at < cutoff).limit(batch)))
+        if not ids:
             return deleted
-        ids = [r.id for r in rows]
-        # What was made from a message (comments, threads, polls, votes) outlives it; so do later duplicates.
-        for model in (Comment, Discussion, Poll, Stance):
-            db.session.execute(update(model).where(model.inbound_message_id.in_(ids)).values(inbound_message_id=None))
-        db.session.execute(update(InboundMessage).where(InboundMessage.duplicate_of_id.in_(ids))
-                           .values(duplicate_of_id=None))
-        db.session.execute(InboundMessage.__table__.delete().where(InboundMessage.id.in_(ids)))
-        db.session.commit()
-        for row in rows:
-            storage.delete(NAMESPACE, row.storage_key)
-        deleted += len(rows)
+        deleted += delete_messages(ids)
+
+
+def delete_messages(ids: list[int]) -> int:
+    """Delete stored messages, rows and encrypted files; what was made from them stays."""
+    from .. import storage
+
+    if not ids:
+        return 0
+    rows = list(db.session.execute(select(InboundMessage.id, InboundMessage.storage_key).where(InboundMessage.id.in_(ids))))
+    ids = [r.id for r in rows]
+    # What was made from a message (comments, threads, polls, votes) outlives it; so do later duplicates.
+    for model in (Comment, Discussion, Poll, Stance):
+        db.session.execute(update(model).where(model.inbound_message_id.in_(ids)).values(inbound_message_id=None))
+    db.session.execute(update(InboundMessage).where(InboundMessage.duplicate_of_id.in_(ids))
+                       .values(duplicate_of_id=None))
+    db.session.execute(InboundMessage.__table__.delete().where(InboundMessage.id.in_(ids)))
+    db.session.commit()
+    for row in rows:
+        storage.delete(NAMESPACE, row.storage_key)
+    return len(rows)
 
 
 def earliest_copy(row: InboundMessage) -> int | None:

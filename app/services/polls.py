@@ -328,9 +328,13 @@ def cast_vote(
 
 # --- closing ---------------------------------------------------------------------------
 
-def _scrub_anonymous(poll: Poll) -> None:
-    """Unlink every stance of an anonymous poll from its voter (see the module docstring)."""
+def _scrub_anonymous(poll: Poll) -> list[int]:
+    """Unlink every stance of an anonymous poll from its voter (see the module docstring).
+
+    Returns the stored emails votes came from: they name their sender, so the caller deletes them.
+    """
     stances = list(db.session.scalars(select(Stance).where(Stance.poll_id == poll.id)))
+    emailed = sorted({s.inbound_message_id for s in stances if s.inbound_message_id is not None})
     kept = [(s.reason, s.choices) for s in stances if s.latest]
     for s in stances:
         db.session.delete(s)
@@ -347,6 +351,7 @@ def _scrub_anonymous(poll: Poll) -> None:
     # The column default would stamp the insert time; an explicit NULL keeps no time at all.
     db.session.execute(update(Stance).where(Stance.poll_id == poll.id).values(created_at=None, inbound_message_id=None)
                        .execution_options(synchronize_session="fetch"))
+    return emailed
 
 
 def _close(poll_id: int, *, actor_id: int | None, now: datetime, reason: str) -> bool:
@@ -360,12 +365,15 @@ def _close(poll_id: int, *, actor_id: int | None, now: datetime, reason: str) ->
         return False
     poll = db.session.get(Poll, poll_id)
     db.session.refresh(poll)
-    if poll.anonymous:
-        _scrub_anonymous(poll)
+    emailed_votes = _scrub_anonymous(poll) if poll.anonymous else []
     voters = db.session.scalar(select(func.count(Participation.id)).where(Participation.poll_id == poll.id)) or 0
     event = events.record("poll_closed", actor_id=actor_id, **_event_base(poll), closed_by=reason,
                           voter_count=voters, title=poll.title)
     db.session.commit()
+    if emailed_votes:
+        from .inbound import delete_messages
+
+        delete_messages(emailed_votes)
     events.publish(event)
     return True
 

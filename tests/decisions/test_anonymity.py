@@ -7,9 +7,11 @@ be a link. We look everywhere a person or an operator could look.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text
+from flask import current_app
+from sqlalchemy import func, select, text
 
 from app.extensions import db
 from app.models import Event, OutboundMessage, Participation, Poll, Stance, StanceChoice
@@ -103,6 +105,12 @@ def test_after_closing_no_output_links_a_voter_to_their_choice(client, outbox, p
                                      and s.inbound_message_id is None for s in stances), [
         (s.id, s.participant_id, s.created_at, s.inbound_message_id) for s in stances]
     assert all(s.latest for s in stances)  # superseded votes are gone, not merely unlinked
+    # The emailed vote itself (raw mail names its sender) is deleted at closing, file and row.
+    from app.models import InboundMessage
+
+    assert db.session.scalar(select(func.count(InboundMessage.id))) == 0
+    inbound_files = Path(current_app.config["QUORUM_INSTANCE"]) / "files" / "inbound"
+    assert not inbound_files.exists() or not any(inbound_files.iterdir())
     assert {p.user_id for p in db.session.scalars(select(Participation))} == {p.id for p in people}
     for event in db.session.scalars(select(Event).where(Event.kind == "stance_created")):
         assert event.actor_id is None and set(event.data) <= {"anonymous"}
