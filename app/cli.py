@@ -67,8 +67,8 @@ def web() -> None:
 
 def gunicorn_args(cfg) -> list[str]:
     return [
-        "--bind", cfg["WEB_LISTEN"], "--workers", str(cfg["WEB_WORKERS"]), "--worker-class", "gthread",
-        "--threads", "4", "--access-logfile", "-", "--forwarded-allow-ips", "127.0.0.1",
+        "--bind", cfg["WEB_LISTEN"], "--workers", str(cfg["WEB_WORKERS"]), "--worker-class", "sync",
+        "--access-logfile", "-", "--forwarded-allow-ips", "127.0.0.1",
         "--graceful-timeout", "10", "--timeout", "60", "--no-control-socket", "--preload", "wsgi:app",
     ]
 
