@@ -97,7 +97,8 @@ def load(overrides: dict | None = None) -> dict:
         "PERMANENT_SESSION_LIFETIME": 60 * 60 * 24 * 30,
         "WTF_CSRF_TIME_LIMIT": None,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
-        "RATELIMIT_ENABLED": True,
+        # Rate limits stay on in production; `make bench` turns them off for its scratch stack.
+        "RATELIMIT_ENABLED": get("RATELIMIT_ENABLED", "1") != "0",
         "RATELIMIT_HEADERS_ENABLED": False,
         "TESTING": False,
         # RQ runs jobs inline only when a test asks for it explicitly.
