@@ -31,6 +31,19 @@ def register(app: Flask) -> None:
         app.register_blueprint(module.bp)
     register_error_pages(app)
     register_response_helpers(app)
+    register_input_guards(app)
+
+
+def register_input_guards(app: Flask) -> None:
+    @app.before_request
+    def refuse_nul_bytes():
+        """No URL we serve contains a NUL byte, and PostgreSQL refuses them in text: answer, don't crash."""
+        from flask import abort
+
+        if "\x00" in request.path:
+            abort(404)
+        if any("\x00" in key or "\x00" in value for key, values in request.args.lists() for value in values):
+            abort(400)
 
 
 def register_error_pages(app: Flask) -> None:
