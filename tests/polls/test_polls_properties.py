@@ -1,29 +1,12 @@
 """Property tests: conservation, bounds, runoff invariants, round trips, and no crashes on any text."""
 
-from types import SimpleNamespace as NS
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.polls import POLL_TYPES, VoteError, get_type
 from app.polls.grammar import normalise_text
 from app.polls.ranked_choice import instant_runoff
-
-DEFAULTS = dict(
-    min_choices=None, max_choices=None, dots_per_person=None, min_score=None, max_score=None,
-    minimum_rank=None, target=None, allow_none_of_the_above=False,
-    reason_mode="optional", reason_max_length=500,
-)
-
-
-def make_poll(poll_type, names, **settings):
-    options = [NS(id=100 + i, name=n, priority=i, starts_at=None) for i, n in enumerate(names)]
-    return NS(poll_type=poll_type, options=options, **{**DEFAULTS, **settings})
-
-
-def stance(choices):
-    return NS(choices=choices, reason=None, participant_id=None)
-
+from tests.polls.support import make_poll, stance
 
 CHOICE_TYPES = sorted(set(POLL_TYPES) - {"question"})
 

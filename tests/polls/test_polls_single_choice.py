@@ -1,26 +1,16 @@
 """Proposal, check and count: one choice each, reason after a colon or below."""
 
-from types import SimpleNamespace as NS
-
 import pytest
 
 from app.polls import VoteError, get_type
-
-DEFAULTS = dict(
-    min_choices=None, max_choices=None, dots_per_person=None, min_score=None, max_score=None,
-    minimum_rank=None, target=None, allow_none_of_the_above=False,
-    reason_mode="optional", reason_max_length=500,
-)
+from tests.polls import support
+from tests.polls.support import stance
 
 
 def make_poll(poll_type, names=None, **settings):
+    """Single-choice types default to their fixed options."""
     names = get_type(poll_type).default_options() if names is None else names
-    options = [NS(id=100 + i, name=n, priority=i) for i, n in enumerate(names)]
-    return NS(poll_type=poll_type, options=options, **{**DEFAULTS, **settings})
-
-
-def stance(choices, reason=None, participant_id=None):
-    return NS(choices=choices, reason=reason, participant_id=participant_id)
+    return support.make_poll(poll_type, names, **settings)
 
 
 AGREE, ABSTAIN, DISAGREE, BLOCK = 100, 101, 102, 103
