@@ -17,18 +17,10 @@ from sqlalchemy import select
 
 from ..models import REACTIONS, Attachment, Comment, Group, utcnow
 from ..services import attachments, discussions, groups
-from ..services.errors import DomainError, NotFound, RateLimited
-from .helpers import client_ip, member_key, is_htmx, see_other, signed_in_user
+from ..services.errors import DomainError, NotFound
+from .helpers import client_ip, is_htmx, member_key, refuse, see_other, signed_in_user
 
 bp = Blueprint("discussions", __name__)
-
-
-def _refuse(error: DomainError):
-    if isinstance(error, NotFound):
-        abort(404)
-    if isinstance(error, RateLimited):
-        abort(429)
-    abort(403, description=error.message)
 
 
 def _files() -> list[tuple[str, bytes]]:
@@ -81,7 +73,7 @@ def create(handle: str):
     except DomainError as error:
         db.session.rollback()
         if not error.field:
-            _refuse(error)
+            refuse(error)
         return render_template("discussions/new.html", group=group, form=form, errors={error.field: error.message},
                                allowed=attachments.allowed_extensions()), 422
     return see_other(f"/d/{discussion.id}")
@@ -142,7 +134,7 @@ def comment(discussion_id: int):
     except DomainError as error:
         db.session.rollback()
         if not error.field:
-            _refuse(error)
+            refuse(error)
         return _comment_form_error(discussion_id, parent_id, body, {error.field: error.message})
     if is_htmx():
         context = _item_context(new)
@@ -218,7 +210,7 @@ def edit_comment(comment_id: int):
     except DomainError as error:
         db.session.rollback()
         if not error.field:
-            _refuse(error)
+            refuse(error)
         template = "discussions/_comment_edit.html" if is_htmx() else "discussions/edit_comment.html"
         return render_template(template, c=comment, discussion=comment.discussion, form={"body": body},
                                errors={error.field: error.message}), 422
@@ -234,7 +226,7 @@ def delete_comment(comment_id: int):
     try:
         discussions.delete_comment(actor_id=current_user.id, comment_id=comment.id)
     except DomainError as error:
-        _refuse(error)
+        refuse(error)
     flash("Comment deleted.")
     return see_other(f"/d/{comment.discussion_id}#c{comment.id}")
 
@@ -271,7 +263,7 @@ def react(discussion_id: int):
         if error.field and not is_htmx():
             flash(error.message, "error")
             return see_other(f"/d/{discussion_id}")
-        _refuse(error)
+        refuse(error)
     if is_htmx():
         discussion = _thread_or_404(discussion_id)
         reactions = discussions.reaction_summary(discussion_id, current_user, comment_id, only_item=True)
@@ -302,7 +294,7 @@ def edit(discussion_id: int):
     except DomainError as error:
         db.session.rollback()
         if not error.field:
-            _refuse(error)
+            refuse(error)
         return render_template("discussions/edit.html", discussion=discussion, form=form,
                                errors={error.field: error.message}), 422
     flash("Thread saved. Earlier versions stay in its history.")
@@ -318,7 +310,7 @@ def moderate(discussion_id: int, action: str):
         else:
             discussions.set_pinned(actor_id=current_user.id, discussion_id=discussion_id, pinned=action == "pin")
     except DomainError as error:
-        _refuse(error)
+        refuse(error)
     flash({"close": "Thread closed: it takes no new comments.", "reopen": "Thread reopened.",
            "pin": "Thread pinned to the top of the group.", "unpin": "Thread unpinned."}[action])
     return see_other(f"/d/{discussion_id}")
@@ -334,7 +326,7 @@ def move(discussion_id: int):
     except DomainError as error:
         db.session.rollback()
         if not error.field:
-            _refuse(error)
+            refuse(error)
         flash(error.message, "error")
         return see_other(f"/d/{discussion_id}")
     flash(f"Thread moved to {discussion.group.name}.")
@@ -349,7 +341,7 @@ def delete(discussion_id: int):
     try:
         discussions.delete_discussion(actor_id=current_user.id, discussion_id=discussion_id)
     except DomainError as error:
-        _refuse(error)
+        refuse(error)
     flash("Thread deleted.")
     return see_other(f"/g/{handle}")
 

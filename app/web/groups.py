@@ -9,8 +9,8 @@ from ..extensions import db, limiter
 from ..models import Group
 from ..services import discussions, groups, invitations, memberships
 from ..services import polls as polls_service
-from ..services.errors import DomainError, NotAllowed, NotFound, RateLimited
-from .helpers import client_ip, member_key, see_other, signed_in_user
+from ..services.errors import DomainError, NotAllowed, NotFound
+from .helpers import client_ip, member_key, refuse, see_other, signed_in_user
 
 bp = Blueprint("groups", __name__)
 PRIVACY_CHOICES = [
@@ -25,15 +25,6 @@ def _group(handle: str) -> Group:
         return groups.visible_group(signed_in_user(), handle)
     except NotFound:
         abort(404)
-
-
-def _refuse(error: DomainError):
-    """A refusal that is not a form error: 404 hides, 403 explains."""
-    if isinstance(error, NotFound):
-        abort(404)
-    if isinstance(error, RateLimited):
-        abort(429)
-    abort(403, description=error.message)
 
 
 # --- Create ---------------------------------------------------------------------
@@ -100,7 +91,7 @@ def join(handle: str):
     try:
         memberships.join_open_group(actor_id=current_user.id, group_id=group.id)
     except DomainError as error:
-        _refuse(error)
+        refuse(error)
     flash(f"Welcome to {group.name}.")
     return see_other(f"/g/{group.handle}")
 
@@ -113,7 +104,7 @@ def request_join(handle: str):
     try:
         memberships.request_to_join(actor_id=current_user.id, group_id=group.id, message=request.form.get("message", ""))
     except (NotFound, NotAllowed) as error:
-        _refuse(error)
+        refuse(error)
     except DomainError as error:
         flash(error.message, "error")
         return see_other(f"/g/{group.handle}")
@@ -128,7 +119,7 @@ def leave(handle: str):
     try:
         memberships.leave_group(actor_id=current_user.id, group_id=group.id)
     except (NotFound, NotAllowed) as error:
-        _refuse(error)
+        refuse(error)
     except DomainError as error:
         flash(error.message, "error")
         return see_other(f"/g/{group.handle}/members")
@@ -143,7 +134,7 @@ def mark_read(handle: str):
     try:
         discussions.mark_all_read(user_id=current_user.id, group_id=group.id)
     except DomainError as error:
-        _refuse(error)
+        refuse(error)
     flash("All threads in this group are marked read.")
     return see_other(f"/g/{group.handle}")
 
@@ -175,7 +166,7 @@ def settings_update(handle: str):
     try:
         groups.update_settings(actor_id=current_user.id, group_id=group.id, flags=flags, **form)
     except (NotFound, NotAllowed) as error:
-        _refuse(error)
+        refuse(error)
     except DomainError as error:
         db.session.rollback()
         return _settings_page(group, {**form, **flags}, {error.field or "name": error.message}, 422)
@@ -214,7 +205,7 @@ def change_role(handle: str, user_id: int):
         memberships.change_role(actor_id=current_user.id, group_id=group.id, user_id=user_id,
                                 role=request.form.get("role", ""))
     except (NotFound, NotAllowed) as error:
-        _refuse(error)
+        refuse(error)
     except DomainError as error:
         return _members_page(group, {"members": error.message}, 422)
     flash("Role changed.")
@@ -228,7 +219,7 @@ def remove(handle: str, user_id: int):
     try:
         memberships.remove_member(actor_id=current_user.id, group_id=group.id, user_id=user_id)
     except (NotFound, NotAllowed) as error:
-        _refuse(error)
+        refuse(error)
     except DomainError as error:
         return _members_page(group, {"members": error.message}, 422)
     flash("Removed from the group.")
@@ -244,7 +235,7 @@ def invite(handle: str):
     try:
         result = invitations.invite(actor_id=current_user.id, group_id=group.id, **form)
     except (NotFound, NotAllowed) as error:
-        _refuse(error)
+        refuse(error)
     except DomainError as error:
         return _members_page(group, {error.field or "emails": error.message}, 422, form)
     if result["invited"]:
@@ -263,7 +254,7 @@ def invitation_action(handle: str, invitation_id: int, action: str):
     try:
         invitation = getattr(invitations, action)(actor_id=current_user.id, invitation_id=invitation_id)
     except (NotFound, NotAllowed) as error:
-        _refuse(error)
+        refuse(error)
     except DomainError as error:
         return _members_page(group, {"invitations": error.message}, 422)
     if invitation.group_id != group.id:
@@ -280,7 +271,7 @@ def join_link(handle: str):
         memberships.reset_join_link(actor_id=current_user.id, group_id=group.id,
                                     enabled=request.form.get("enabled", "1") == "1")
     except DomainError as error:
-        _refuse(error)
+        refuse(error)
     flash("A new join link is ready; the old one no longer works." if group.join_token else "The join link is off.")
     return see_other(f"/g/{group.handle}/members#join-link")
 
@@ -293,7 +284,7 @@ def decide(handle: str, request_id: int):
     try:
         join_request = memberships.decide_request(actor_id=current_user.id, request_id=request_id, approve=approve)
     except (NotFound, NotAllowed) as error:
-        _refuse(error)
+        refuse(error)
     except DomainError as error:
         return _members_page(group, {"requests": error.message}, 422)
     flash(f"{join_request.user.display_name} " + ("is now a member." if approve else "was not added."))

@@ -4,6 +4,8 @@ from __future__ import annotations
 from flask import abort, redirect, render_template, request
 from flask_login import current_user
 
+from ..services.errors import DomainError, NotFound, RateLimited
+
 
 def is_htmx() -> bool:
     return request.headers.get("HX-Request") == "true"
@@ -38,3 +40,12 @@ def require(allowed: bool, *, hide: bool = True):
 
 def signed_in_user():
     return current_user if current_user.is_authenticated else None
+
+
+def refuse(error: DomainError):
+    """A refusal that is not a form error: 404 hides, 429 slows down, 403 explains."""
+    if isinstance(error, NotFound):
+        abort(404)
+    if isinstance(error, RateLimited):
+        abort(429)
+    abort(403, description=error.message)
