@@ -21,6 +21,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(settings)
     configure_logging(app)
     configure_database(app)
+    configure_dispatch(app)
     configure_extensions(app)
     configure_templates(app)
     register_blueprints(app)
@@ -37,6 +38,13 @@ def configure_logging(app: Flask) -> None:
 
 def configure_database(app: Flask) -> None:
     from .db import init_app
+
+    init_app(app)
+
+
+def configure_dispatch(app: Flask) -> None:
+    """Jobs for what a commit made pending are enqueued after that commit, by one hook."""
+    from .dispatch import init_app
 
     init_app(app)
 

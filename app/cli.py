@@ -1,22 +1,12 @@
-"""The `quorum` command: a Flask CLI group (run `quorum --help`)."""
+"""The `quorum` command's subcommands, attached to the app's CLI by the factory
+(the console script itself is `app/__main__.py`)."""
 from __future__ import annotations
 
 import sys
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
-
-
-def _create_app(*_args, **_kwargs) -> Flask:
-    from . import create_app
-
-    return create_app()
-
-
-@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False, add_version_option=False)
-def main() -> None:
-    """Quorum: group discussions and decisions, by email or in the browser."""
+from flask.cli import with_appcontext
 
 
 def register(app: Flask) -> None:
@@ -61,16 +51,9 @@ def web() -> None:
     """Run the web app under gunicorn on WEB_LISTEN."""
     import os
 
-    cfg = current_app.config
-    os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", *gunicorn_args(cfg)])
+    from .supervisor import gunicorn_args
 
-
-def gunicorn_args(cfg) -> list[str]:
-    return [
-        "--bind", cfg["WEB_LISTEN"], "--workers", str(cfg["WEB_WORKERS"]), "--worker-class", "sync",
-        "--access-logfile", "-", "--forwarded-allow-ips", "127.0.0.1",
-        "--graceful-timeout", "10", "--timeout", "60", "--no-control-socket", "--preload", "wsgi:app",
-    ]
+    os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", *gunicorn_args(current_app.config)])
 
 
 @click.command()

@@ -82,6 +82,8 @@ def load(overrides: dict | None = None) -> dict:
         "DKIM_KEY_FILE": get("DKIM_KEY_FILE"),
         "TRUSTED_AUTHSERV_ID": get("TRUSTED_AUTHSERV_ID"),
         "INBOUND_RETENTION_DAYS": int(get("INBOUND_RETENTION_DAYS", "60")),
+        # The sweeper enqueues pending rows older than this (jobs a Redis outage left unqueued).
+        "SWEEP_GRACE_SECONDS": float(get("SWEEP_GRACE_SECONDS", "60")),
         "MAIL_DNS_TIMEOUT": float(get("MAIL_DNS_TIMEOUT", "5")),
         "DATA_KEY": get("QUORUM_DATA_KEY"),
         "BACKUP_DESTINATIONS": get("BACKUP_DESTINATIONS", ""),
@@ -101,8 +103,6 @@ def load(overrides: dict | None = None) -> dict:
         "RATELIMIT_ENABLED": get("RATELIMIT_ENABLED", "1") != "0",
         "RATELIMIT_HEADERS_ENABLED": False,
         "TESTING": False,
-        # RQ runs jobs inline only when a test asks for it explicitly.
-        "JOBS_INLINE": False,
     }
     config.update(overrides)
     return config

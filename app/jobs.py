@@ -8,19 +8,13 @@ import logging
 from flask import Flask, current_app, has_app_context
 
 log = logging.getLogger(__name__)
-_worker_app: Flask | None = None
 
 
 def _app() -> Flask:
-    """The app of the current context, or one made once for this worker process."""
-    global _worker_app
-    if has_app_context():
-        return current_app._get_current_object()
-    if _worker_app is None:
-        from . import create_app
-
-        _worker_app = create_app()
-    return _worker_app
+    """The app of the current context: `quorum worker` and the scheduler run inside one."""
+    if not has_app_context():
+        raise RuntimeError("Quorum jobs run inside the app: start workers with `quorum worker`")
+    return current_app._get_current_object()
 
 
 def job(func):
@@ -48,14 +42,6 @@ def send_message(message_id: int) -> str:
     from .email import deliver
 
     return deliver(message_id)
-
-
-@job
-def sweep() -> dict:
-    """Every minute: re-dispatch what a Redis outage may have left behind."""
-    from .services.maintenance import sweep as run_sweep
-
-    return run_sweep()
 
 
 @job
@@ -99,11 +85,19 @@ def send_closing_soon() -> int:
 
 
 @job
-def enqueue_due_digests() -> int:
-    """Every five minutes: hand members whose digest hour has come to build_digest_batch jobs."""
-    from .services.digests import enqueue_due
+def enqueue_due_digests(now_iso: str | None = None) -> int:
+    """Every five minutes: hand members whose digest hour has come to build_digest_batch jobs.
+    Returns how many members were handed out."""
+    from datetime import datetime
 
-    return enqueue_due()
+    from .queue import queue
+    from .services.digests import due_batches
+
+    batches = due_batches(datetime.fromisoformat(now_iso) if now_iso else None)
+    q = queue()
+    for batch in batches:
+        q.enqueue(build_digest_batch, batch.user_ids, batch.period_keys, batch.now.isoformat(), job_timeout=1800)
+    return sum(len(batch.user_ids) for batch in batches)
 
 
 @job

@@ -10,18 +10,20 @@ from flask import Flask
 from rq.cron import CronScheduler
 from rq.scheduler import RQScheduler
 
+from . import jobs
+from .dispatch import sweep_pending
 from .queue import QUEUES, redis_client
 
-# (job path inside app.jobs, seconds between runs). Later areas add theirs here.
-PERIODIC_JOBS: list[tuple[str, int]] = [
-    ("backup_if_due", 3600),
-    ("purge_expired_exports", 3600),
-    ("purge_personal_data", 86400),
-    ("sweep", 60),
-    ("enqueue_due_digests", 300),
-    ("close_due_polls", 30),
-    ("send_closing_soon", 60),
-    ("expire_inbound", 86400),
+# (job, seconds between runs).
+PERIODIC_JOBS: list[tuple[object, int]] = [
+    (jobs.backup_if_due, 3600),
+    (jobs.purge_expired_exports, 3600),
+    (jobs.purge_personal_data, 86400),
+    (sweep_pending, 60),
+    (jobs.enqueue_due_digests, 300),
+    (jobs.close_due_polls, 30),
+    (jobs.send_closing_soon, 60),
+    (jobs.expire_inbound, 86400),
 ]
 
 
@@ -56,9 +58,7 @@ class QuorumScheduler(CronScheduler):
 
 
 def build_scheduler(app: Flask) -> CronScheduler:
-    from . import jobs
-
     scheduler = QuorumScheduler(redis_client(app), name="quorum-scheduler")
-    for name, interval in PERIODIC_JOBS:
-        scheduler.register(getattr(jobs, name), queue_name="default", interval=interval, job_timeout=600)
+    for func, interval in PERIODIC_JOBS:
+        scheduler.register(func, queue_name="default", interval=interval, job_timeout=600)
     return scheduler

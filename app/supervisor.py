@@ -53,9 +53,15 @@ def prepare_instance(app: Flask) -> None:
         print(f"  Web: {app.config['BASE_URL']}/   SMTP in: {app.config['SMTP_LISTEN']}\n", flush=True)
 
 
-def children(app: Flask) -> list[Child]:
-    from .cli import gunicorn_args
+def gunicorn_args(cfg) -> list[str]:
+    return [
+        "--bind", cfg["WEB_LISTEN"], "--workers", str(cfg["WEB_WORKERS"]), "--worker-class", "sync",
+        "--access-logfile", "-", "--forwarded-allow-ips", "127.0.0.1",
+        "--graceful-timeout", "10", "--timeout", "60", "--no-control-socket", "--preload", "wsgi:app",
+    ]
 
+
+def children(app: Flask) -> list[Child]:
     python = sys.executable
     quorum = [python, "-m", "app"]
     return [

@@ -253,7 +253,7 @@ def quorum_argv(command: str) -> list[str]:
 
 def gunicorn_argv(stack: Stack, wsgi: str, port: int) -> list[str]:
     """The documented gunicorn settings (app.cli.gunicorn_args), for another WSGI app and port."""
-    from app.cli import gunicorn_args
+    from app.supervisor import gunicorn_args
 
     args = gunicorn_args({"WEB_LISTEN": f"127.0.0.1:{port}", "WEB_WORKERS": stack.workers})
     args = [wsgi if a == "wsgi:app" else a for a in args]

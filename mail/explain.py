@@ -10,7 +10,7 @@ import hashlib
 import logging
 from email.message import Message
 
-from app.email import dispatch, queue_message
+from app.email import queue_message
 from app.extensions import db
 
 from .classify import header
@@ -65,5 +65,4 @@ def send_explanation(*, to: str, reason_code: str, text: str, original: Message,
         auto_submitted="auto-replied",
     )
     db.session.commit()
-    dispatch([row])
     return row is not None

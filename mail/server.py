@@ -2,9 +2,9 @@
 
 - RCPT: refuse with 550 and a plain reason any address we do not serve (so the sender's own
   server tells them; we never send backscatter), 451 when we cannot check (database down);
-- DATA: store the message durably (fsynced encrypted file + committed row), answer 250, then
-  enqueue `jobs.process_inbound`. If Redis is down the message is still accepted; the sweeper
-  enqueues it later.
+- DATA: store the message durably (fsynced encrypted file + committed row), then answer 250.
+  The commit enqueues its processing (`app/dispatch.py`); if Redis is down the message is
+  still accepted, and the sweeper enqueues it later.
 
 Database work runs in a thread pool, each call in its own app context and session.
 """
@@ -67,11 +67,7 @@ class InboundHandler:
         except Exception:  # noqa: BLE001 - nothing stored: the sender must retry
             log.exception("could not store an inbound message")
             return TEMPORARY_TROUBLE
-        # Stored and committed: from here on the message cannot be lost. Enqueueing is best effort.
-        try:
-            await self._run(_enqueue, inbound_id)
-        except Exception:  # noqa: BLE001 - Redis down: the sweeper picks it up
-            log.warning("stored inbound message %s but could not enqueue it; the sweeper will", inbound_id)
+        # Stored and committed (the commit also enqueued its processing, or left it for the sweeper).
         return f"250 2.0.0 Accepted as {inbound_id}"
 
 
@@ -95,13 +91,6 @@ def _accept(raw: bytes, mail_from: str, recipients: list[str], peer: str | None,
     row = accept(raw, envelope_from=mail_from, recipients=recipients, peer=peer, helo=helo,
                  domain=current_app.config["MAIL_DOMAIN"])
     return row.id
-
-
-def _enqueue(inbound_id: int) -> None:
-    from app import jobs
-    from app.queue import enqueue
-
-    enqueue(jobs.process_inbound, inbound_id, job_id=f"inbound-{inbound_id}", queue_name="inbound")
 
 
 # --- Building and running the server ------------------------------------------------------

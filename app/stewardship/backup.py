@@ -621,7 +621,7 @@ def backup_if_due(today: date | None = None) -> str:
 
 def alert_admins(what: str, message: str) -> int:
     """Email every site admin that a backup or verify failed (once per kind per day)."""
-    from ..email import dispatch, queue_message
+    from ..email import queue_message
 
     db.session.rollback()
     rows = []
@@ -634,7 +634,6 @@ def alert_admins(what: str, message: str) -> int:
                                   context={"user": admin, "what": what, "message": message,
                                            "base_url": current_app.config.get("BASE_URL", "")}))
     db.session.commit()
-    dispatch(rows)
     return len([r for r in rows if r is not None])
 
 

@@ -29,7 +29,7 @@ def events_of(kind: str, poll_id: int) -> list[Event]:
 
 
 def test_the_scheduler_runs_both_jobs_at_least_every_minute():
-    intervals = dict(PERIODIC_JOBS)
+    intervals = {func.__name__: seconds for func, seconds in PERIODIC_JOBS}
     assert intervals["close_due_polls"] <= 60 and intervals["send_closing_soon"] <= 60
     assert callable(jobs.close_due_polls) and callable(jobs.send_closing_soon)
 

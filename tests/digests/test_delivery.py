@@ -54,8 +54,8 @@ def test_running_twice_sends_nothing_twice(scene, outbox, later):
 def test_two_schedulers_enqueue_each_member_once_and_the_worker_sends_one_digest_each(scene, outbox, later, async_queue):
     members = [scene.alice, *more_members(scene, 4)]
     scene.thread()
-    assert digests.enqueue_due(later) == 5
-    assert digests.enqueue_due(later) == 0  # the second scheduler finds them all handed out
+    assert jobs.enqueue_due_digests(later.isoformat()) == 5
+    assert jobs.enqueue_due_digests(later.isoformat()) == 0  # the second scheduler finds them all handed out
     work()
     for user in members:
         assert len(digest_rows(user)) == 1
@@ -65,10 +65,10 @@ def test_two_schedulers_enqueue_each_member_once_and_the_worker_sends_one_digest
 def test_a_restart_that_loses_redis_still_sends_one_digest_each(scene, later, async_queue):
     members = [scene.alice, *more_members(scene, 2)]
     scene.thread()
-    digests.enqueue_due(later)
-    digests.enqueue_due(later)
+    jobs.enqueue_due_digests(later.isoformat())
+    jobs.enqueue_due_digests(later.isoformat())
     redis_client().flushdb()  # embedded Redis keeps nothing across a restart
-    digests.enqueue_due(later + timedelta(minutes=5))
+    jobs.enqueue_due_digests((later + timedelta(minutes=5)).isoformat())
     work()
     assert [len(digest_rows(u)) for u in members] == [1, 1, 1]
     assert digests.find_due(later + timedelta(minutes=10)) == []
@@ -106,7 +106,7 @@ def test_a_worker_killed_mid_batch_leaves_nothing_half_done_and_the_next_run_sen
     assert [len(digest_rows(u)) for u in members] == [0, 0, 0]
     # The next scheduler run finds them still due, and this time the batch completes.
     assert len(digests.find_due(later + timedelta(minutes=20))) == 3
-    digests.enqueue_due(later + timedelta(minutes=20))
+    jobs.enqueue_due_digests((later + timedelta(minutes=20)).isoformat())
     work()
     assert [len(digest_rows(u)) for u in members] == [1, 1, 1]
 
@@ -116,7 +116,7 @@ def test_a_failing_batch_job_is_recorded_as_failed_by_rq(scene, later, monkeypat
 
     scene.thread()
     monkeypatch.setattr(digests, "render_email", lambda *a, **k: 1 / 0)
-    digests.enqueue_due(later)
+    jobs.enqueue_due_digests(later.isoformat())
     work()
     assert len(FailedJobRegistry(queue=queue())) == 1
     assert digest_rows(scene.alice) == []

@@ -239,11 +239,18 @@ def test_old_messages_are_deleted_after_the_retention_period(scene):
     assert comments_of(scene.thread)[1].inbound_message_id is None  # the comment stays
 
 
-def test_the_sweeper_processes_messages_stored_while_redis_was_away(scene):
-    from app.services.maintenance import sweep
+def test_the_sweeper_processes_messages_stored_while_redis_was_away(scene, clean_app, tmp_path):
+    from app.dispatch import sweep
+    from tests.helpers import RedisServer, use_redis
 
-    to = scene.reply_address()
-    row = accept(reply(to=to), envelope_from="alice@example.org", recipients=[to], domain="quorum.test")
+    redis = RedisServer(tmp_path / "redis")  # never started: Redis is away
+    old = use_redis(clean_app, redis.url)
+    try:
+        to = scene.reply_address()
+        row = accept(reply(to=to), envelope_from="alice@example.org", recipients=[to], domain="quorum.test")
+    finally:
+        clean_app.extensions["quorum_redis"] = old
+    assert db.session.get(InboundMessage, row.id).status == "received"  # stored, not lost, not yet done
     row.created_at = utcnow() - timedelta(minutes=5)
     db.session.commit()
     assert sweep()["inbound_enqueued"] == 1  # RQ runs it inline in tests

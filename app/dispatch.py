@@ -1,0 +1,207 @@
+"""After commit, hand what the commit made pending to the job queue; the sweeper catches up.
+
+The rows are the outbox: an event not yet fanned out, a message queued to send, a stored
+inbound message not yet processed, an export not yet built. A session hook notes the rows a
+flush made pending and, once their transaction has committed, enqueues one job per row by
+function object. Nobody else enqueues them, so no caller can forget to, or do it too early.
+
+Redis being down is handled here and nowhere else: the rows stay pending, one warning is
+logged, and `sweep()` (every minute, from the scheduler) enqueues every pending row older
+than a short grace period. An outage delays side effects; it never loses them. Every job is
+idempotent, so a row enqueued twice (by the hook and a sweep) is still done once.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Callable
+
+from flask import Flask, current_app
+from rq import Retry
+from sqlalchemy import event as sa_event
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import Session
+
+from . import jobs
+from .email.outbox import MAX_ATTEMPTS, retry_delays
+from .extensions import db
+from .models import Event, GroupExport, InboundMessage, OutboundMessage, utcnow
+from .queue import queue
+
+log = logging.getLogger(__name__)
+
+_PENDING_KEY = "quorum_pending_jobs"
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of pending row: how to tell it is pending (in Python and in SQL) and its job."""
+
+    model: type
+    label: str  # how the sweeper's report names what it enqueued
+    job: Callable
+    pending: Callable[[Any], bool]
+    stale: Callable[[], Any]  # SQL condition: pending and old enough for the sweeper
+    queue: str = "default"
+    options: Callable[[int], dict] = field(default=lambda _id: {})
+    status_attribute: str | None = "status"
+
+
+def _grace() -> timedelta:
+    # Long enough that the sweeper never races the commit hook for a row it just enqueued.
+    return timedelta(seconds=float(current_app.config["SWEEP_GRACE_SECONDS"]))
+
+
+def _send_options(_id: int) -> dict:
+    # RQ retries a TemporaryFailure with exponential backoff; deliver() gives up on the last attempt.
+    return {"retry": Retry(max=MAX_ATTEMPTS - 1, interval=retry_delays())}
+
+
+def _stale_outbound():
+    # A retrying message has its next attempt scheduled in Redis; only once the whole backoff
+    # schedule has passed may that schedule have been lost with Redis.
+    retry_window = timedelta(seconds=sum(retry_delays())) + timedelta(hours=1)
+    return (((OutboundMessage.status == "queued") & (OutboundMessage.created_at < utcnow() - _grace()))
+            | ((OutboundMessage.status == "retrying") & (OutboundMessage.created_at < utcnow() - retry_window)))
+
+
+# A job that died mid-way leaves its row claimed; after this long it is taken as lost.
+INBOUND_STUCK_AFTER = timedelta(minutes=15)
+EXPORT_STUCK_AFTER = timedelta(hours=2)  # longer than the export job's timeout
+
+
+KINDS: tuple[Kind, ...] = (
+    Kind(Event, "events_enqueued", jobs.fan_out_event,
+         pending=lambda row: row.fanned_out_at is None,
+         stale=lambda: Event.fanned_out_at.is_(None) & (Event.created_at < utcnow() - _grace()),
+         status_attribute=None),
+    Kind(OutboundMessage, "outbound_redispatched", jobs.send_message,
+         pending=lambda row: row.status in ("queued", "retrying"),
+         stale=_stale_outbound, options=_send_options),
+    Kind(InboundMessage, "inbound_enqueued", jobs.process_inbound, queue="inbound",
+         pending=lambda row: row.status == "received",
+         stale=lambda: (((InboundMessage.status == "received") & (InboundMessage.created_at < utcnow() - _grace()))
+                        | ((InboundMessage.status == "processing")
+                           & (InboundMessage.created_at < utcnow() - INBOUND_STUCK_AFTER))),
+         options=lambda row_id: {"job_id": f"inbound-{row_id}"}),
+    Kind(GroupExport, "exports_enqueued", jobs.build_group_export,
+         pending=lambda row: row.status == "queued",
+         stale=lambda: (((GroupExport.status == "queued") & (GroupExport.created_at < utcnow() - _grace()))
+                        | ((GroupExport.status == "running") & (GroupExport.created_at < utcnow() - EXPORT_STUCK_AFTER))),
+         options=lambda _id: {"job_timeout": 3600}),
+)
+_BY_MODEL = {kind.model: kind for kind in KINDS}
+
+
+def init_app(app: Flask) -> None:
+    """Watch every session of this process (idempotent: the hooks are module-level functions)."""
+    for name, hook in (("after_flush", _note_pending), ("after_commit", _enqueue_noted),
+                       ("after_rollback", _forget_noted)):
+        if not sa_event.contains(Session, name, hook):
+            sa_event.listen(Session, name, hook)
+
+
+def _became_pending(kind: Kind, row) -> bool:
+    if not kind.pending(row):
+        return False
+    if kind.status_attribute is None:
+        return True
+    history = inspect(row).attrs[kind.status_attribute].history
+    if not history.added:
+        return False  # its status did not change in this flush
+    # Pending before this flush too (e.g. queued → retrying): its job already exists.
+    return not any(kind.pending(_Shadow(kind.status_attribute, old)) for old in history.deleted)
+
+
+class _Shadow:
+    """A stand-in row carrying one old attribute value, so `Kind.pending` can judge it."""
+
+    def __init__(self, name: str, value):
+        setattr(self, name, value)
+
+
+def _note_pending(session: Session, _flush_context) -> None:
+    noted = session.info.setdefault(_PENDING_KEY, [])
+    for row in session.new:
+        kind = _BY_MODEL.get(type(row))
+        if kind is not None and kind.pending(row):
+            noted.append((kind, row.id))
+    for row in session.dirty:
+        kind = _BY_MODEL.get(type(row))
+        if kind is not None and kind.status_attribute is not None and _became_pending(kind, row):
+            noted.append((kind, row.id))
+
+
+def _forget_noted(session: Session) -> None:
+    if not session.in_nested_transaction():
+        session.info.pop(_PENDING_KEY, None)
+
+
+def _enqueue_noted(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a SAVEPOINT released: nothing is visible to a worker until the outer commit
+    noted = session.info.pop(_PENDING_KEY, None)
+    if noted:
+        enqueue_rows(noted)
+
+
+def enqueue_rows(rows: list[tuple[Kind, int]]) -> int:
+    """Enqueue one job per (kind, id); returns how many went to Redis. Never raises: if Redis
+    is down the rows simply stay pending for the sweeper."""
+    seen: set[tuple[type, int]] = set()
+    unique = []
+    for kind, row_id in rows:
+        if row_id is not None and (kind.model, row_id) not in seen:
+            seen.add((kind.model, row_id))
+            unique.append((kind, row_id))
+    if not unique:
+        return 0
+    try:
+        by_queue: dict[str, list] = {}
+        for kind, row_id in unique:
+            by_queue.setdefault(kind.queue, []).append((kind, row_id))
+        for name, items in by_queue.items():
+            q = queue(name)
+            if q.is_async:  # one round trip for the whole commit
+                q.enqueue_many([q.prepare_data(kind.job, (row_id,), **kind.options(row_id)) for kind, row_id in items])
+            else:  # tests run jobs inline, one after another
+                for kind, row_id in items:
+                    q.enqueue(kind.job, row_id, **kind.options(row_id))
+    except Exception as error:  # noqa: BLE001 - Redis down (or refusing): the rows stay pending
+        log.warning("job queue unreachable (%s): %s pending rows left for the sweeper", type(error).__name__, len(unique))
+        return 0
+    return len(unique)
+
+
+def sweep(limit: int = 500) -> dict:
+    """Enqueue every kind of pending row older than the grace period (and claimed rows whose job
+    died). Returns how many rows of each kind it found, and how many went to Redis."""
+    found: list[tuple[Kind, int]] = []
+    counts: dict[str, int] = {}
+    for kind in KINDS:
+        ids = list(db.session.scalars(select(kind.model.id).where(kind.stale()).order_by(kind.model.id).limit(limit)))
+        counts[kind.label] = len(ids)
+        found.extend((kind, row_id) for row_id in ids)
+    _release_claims()
+    db.session.commit()
+    counts["enqueued"] = enqueue_rows(found)
+    return counts
+
+
+@jobs.job
+def sweep_pending() -> dict:
+    """Every minute: enqueue what a Redis outage (or a dead worker) left pending."""
+    return sweep()
+
+
+def _release_claims() -> None:
+    """Rows a dead job left claimed go back to pending, so their next job may claim them."""
+    from sqlalchemy import update
+
+    db.session.execute(update(InboundMessage).where(
+        InboundMessage.status == "processing", InboundMessage.created_at < utcnow() - INBOUND_STUCK_AFTER)
+        .values(status="received").execution_options(synchronize_session=False))
+    db.session.execute(update(GroupExport).where(
+        GroupExport.status == "running", GroupExport.created_at < utcnow() - EXPORT_STUCK_AFTER)
+        .values(status="queued").execution_options(synchronize_session=False))
