@@ -5,7 +5,6 @@ from pathlib import Path
 
 from flask import Flask
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
 
 from .extensions import db
 

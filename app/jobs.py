@@ -55,7 +55,7 @@ def fan_out_event(event_id: int) -> int:
 @job
 def process_inbound(inbound_id: int) -> str:
     """Run one stored inbound message through the mail pipeline (idempotent: once per message)."""
-    from mail.pipeline import process_stored
+    from mail.processing import process_stored
 
     return process_stored(inbound_id)
 

@@ -22,7 +22,7 @@ def export_group_command(handle: str, out: str) -> None:
     from .extensions import db
     from .services.errors import DomainError
     from .services.groups import group_by_handle
-    from .stewardship import audit
+    from .services import audit
     from .stewardship.export import build_zip
 
     try:

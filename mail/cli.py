@@ -25,7 +25,9 @@ def ingest(path: str, dry_run: bool, as_json: bool, envelope_from: str | None, r
     from flask import current_app
 
     from .classify import header, parse_bytes, sender_address
-    from .pipeline import Outcome, header_recipients, process, process_stored
+    from .mime import header_recipients
+    from .pipeline import Outcome, process
+    from .processing import process_stored
     from .store import accept
 
     raw = sys.stdin.buffer.read() if path == "-" else open(path, "rb").read()

@@ -30,7 +30,8 @@ from app.services import digests, invitations, notifications
 from app.services.errors import DomainError
 from sqlalchemy import select
 
-from . import actions, confirm
+from . import confirm
+from .reply import ActionResult, Handler, Reply, refused
 
 _LINE = re.compile(r"^\s*([a-z]+)(?:\s+([a-z]+))?\s*[.!]?\s*$", re.IGNORECASE)
 DECLINES = {"no", "no thanks", "no thank you", "decline", "unsubscribe", "stop"}
@@ -55,7 +56,7 @@ def _rest(text: str) -> str:
     return "\n".join(lines[1:]).strip()
 
 
-def _target(reply: actions.Reply) -> tuple[Group | None, Discussion | None]:
+def _target(reply: Reply) -> tuple[Group | None, Discussion | None]:
     """The group (and thread, if any) the reply was about."""
     if reply.kind == "group":
         return db.session.get(Group, reply.target_id), None
@@ -84,7 +85,7 @@ def _membership(user, group: Group) -> Membership | None:
     return db.session.scalar(select(Membership).where(Membership.user_id == user.id, Membership.group_id == group.id))
 
 
-def _ignored_text(reply: actions.Reply) -> list[str]:
+def _ignored_text(reply: Reply) -> list[str]:
     rest = _rest(reply.text)
     if not rest:
         return []
@@ -92,24 +93,24 @@ def _ignored_text(reply: actions.Reply) -> list[str]:
             "reply again without the command on the first line:\n\n" + rest[:2000]]
 
 
-def _member_group(reply: actions.Reply, action: str) -> tuple[Group | None, actions.ActionResult | None]:
+def _member_group(reply: Reply, action: str) -> tuple[Group | None, ActionResult | None]:
     group, _ = _target(reply)
     if group is None:
-        return None, actions.refused(action, "What you replied to no longer exists, so nothing was changed.")
+        return None, refused(action, "What you replied to no longer exists, so nothing was changed.")
     if _membership(reply.user, group) is None:
-        return None, actions.refused(action, f"You are not a member of {group.name}, so it sends you no mail "
+        return None, refused(action, f"You are not a member of {group.name}, so it sends you no mail "
                                              "and nothing was changed.", group_id=group.id)
     return group, None
 
 
 # --- the commands ---------------------------------------------------------------------------
 
-def unsubscribe(reply: actions.Reply) -> actions.ActionResult:
+def unsubscribe(reply: Reply) -> ActionResult:
     group, refusal = _member_group(reply, "unsubscribe")
     if refusal:
         return refusal
     if reply.dry_run:
-        return actions.ActionResult("processed", "unsubscribe", f"would unsubscribe from {group.handle}",
+        return ActionResult("processed", "unsubscribe", f"would unsubscribe from {group.handle}",
                                     group_id=group.id)
     notifications.apply_action("unsubscribe_group", {"user_id": reply.user.id, "group_id": group.id})
     confirm.done(reply, subject=f"Unsubscribed from {group.name}", reply_to=reply_address(reply.user, "group", group.id),
@@ -117,49 +118,49 @@ def unsubscribe(reply: actions.Reply) -> actions.ActionResult:
                              "read the group on its page.",
                              "Changed your mind? Reply to this email with the word subscribe.", *_ignored_text(reply)],
                  link=_group_url(group))
-    return actions.ActionResult("processed", "unsubscribe", f"unsubscribed from group {group.id}", group_id=group.id)
+    return ActionResult("processed", "unsubscribe", f"unsubscribed from group {group.id}", group_id=group.id)
 
 
-def subscribe(reply: actions.Reply) -> actions.ActionResult:
+def subscribe(reply: Reply) -> ActionResult:
     group, refusal = _member_group(reply, "subscribe")
     if refusal:
         return refusal
     if reply.dry_run:
-        return actions.ActionResult("processed", "subscribe", f"would subscribe to {group.handle}", group_id=group.id)
+        return ActionResult("processed", "subscribe", f"would subscribe to {group.handle}", group_id=group.id)
     digests.save_settings(user_id=reply.user.id, frequency=reply.user.digest_frequency,
                           weekday=reply.user.digest_weekday, hour=reply.user.digest_hour, volumes={group.id: "all"})
     confirm.done(reply, subject=f"Subscribed to {group.name}", reply_to=reply_address(reply.user, "group", group.id),
                  paragraphs=[f"You will get every new thread, comment and decision in {group.name} by email.",
                              *_ignored_text(reply)], link=_group_url(group))
-    return actions.ActionResult("processed", "subscribe", f"subscribed to group {group.id}", group_id=group.id)
+    return ActionResult("processed", "subscribe", f"subscribed to group {group.id}", group_id=group.id)
 
 
-def mute(reply: actions.Reply) -> actions.ActionResult:
+def mute(reply: Reply) -> ActionResult:
     group, discussion = _target(reply)
     if group is None:
-        return actions.refused("mute", "What you replied to no longer exists, so nothing was changed.")
+        return refused("mute", "What you replied to no longer exists, so nothing was changed.")
     if discussion is None:
-        return actions.refused("mute", "“mute” silences one thread, and this email was not about a thread. To get "
+        return refused("mute", "“mute” silences one thread, and this email was not about a thread. To get "
                                        f"no more email from {group.name}, reply with the word unsubscribe.",
                                group_id=group.id)
     if not policy.can_view_discussion(reply.user, discussion):
-        return actions.refused("mute", "You can no longer see this thread, so it sends you no mail.", group_id=group.id)
+        return refused("mute", "You can no longer see this thread, so it sends you no mail.", group_id=group.id)
     if reply.dry_run:
-        return actions.ActionResult("processed", "mute", f"would mute thread {discussion.id}", group_id=group.id)
+        return ActionResult("processed", "mute", f"would mute thread {discussion.id}", group_id=group.id)
     notifications.apply_action("mute_thread", {"user_id": reply.user.id, "discussion_id": discussion.id})
     confirm.done(reply, subject=f"Muted: {discussion.title}",
                  paragraphs=[f"You will get no more email about “{discussion.title}”, except when someone mentions "
                              "you or replies to you.", *_ignored_text(reply)],
                  link=current_app.config["BASE_URL"] + f"/d/{discussion.id}")
-    return actions.ActionResult("processed", "mute", f"muted thread {discussion.id}", group_id=group.id)
+    return ActionResult("processed", "mute", f"muted thread {discussion.id}", group_id=group.id)
 
 
-def digest(reply: actions.Reply) -> actions.ActionResult:
+def digest(reply: Reply) -> ActionResult:
     _, argument = parse(reply.text) or ("digest", None)
     if argument == "off":
         return digest_off(reply)
     if argument not in (None, "daily", "weekly"):
-        return actions.refused("digest", f"“digest {argument}” is not something we can do: reply with “digest "
+        return refused("digest", f"“digest {argument}” is not something we can do: reply with “digest "
                                          "daily”, “digest weekly” or “digest off”. Nothing was changed.")
     group, refusal = _member_group(reply, "digest")
     if refusal:
@@ -167,14 +168,14 @@ def digest(reply: actions.Reply) -> actions.ActionResult:
     user = reply.user
     frequency = argument or (user.digest_frequency if user.digest_frequency != "off" else "daily")
     if reply.dry_run:
-        return actions.ActionResult("processed", "digest", f"would switch {group.handle} to a {frequency} digest",
+        return ActionResult("processed", "digest", f"would switch {group.handle} to a {frequency} digest",
                                     group_id=group.id)
     try:
         digests.save_settings(user_id=user.id, frequency=frequency, weekday=user.digest_weekday,
                               hour=user.digest_hour, volumes={group.id: "digest"})
     except DomainError as error:
         db.session.rollback()
-        return actions.refused("digest", error.message, group_id=group.id)
+        return refused("digest", error.message, group_id=group.id)
     when = (f"every {digests.WEEKDAYS[user.digest_weekday]}" if frequency == "weekly" else "every day")
     confirm.done(reply, subject=f"{group.name} as a {frequency} digest",
                  reply_to=reply_address(user, "group", group.id),
@@ -183,16 +184,16 @@ def digest(reply: actions.Reply) -> actions.ActionResult:
                              "Your digests from other groups come at the same time.",
                              "To get every message again, reply to this email with the word subscribe.",
                              *_ignored_text(reply)], link=_group_url(group))
-    return actions.ActionResult("processed", "digest", f"group {group.id} by {frequency} digest", group_id=group.id)
+    return ActionResult("processed", "digest", f"group {group.id} by {frequency} digest", group_id=group.id)
 
 
-def digest_off(reply: actions.Reply) -> actions.ActionResult:
+def digest_off(reply: Reply) -> ActionResult:
     """No more digests: the footer link's service (groups read only by digest then send no email)."""
     group, refusal = _member_group(reply, "digest_off")
     if refusal:
         return refusal
     if reply.dry_run:
-        return actions.ActionResult("processed", "digest_off", "would stop digests", group_id=group.id)
+        return ActionResult("processed", "digest_off", "would stop digests", group_id=group.id)
     payload = {"user_id": reply.user.id}
     described = notifications.describe_action("digest_off", payload)
     notifications.apply_action("digest_off", payload)
@@ -204,7 +205,7 @@ def digest_off(reply: actions.Reply) -> actions.ActionResult:
                              f"To get {group.name} again, reply to this email with the word subscribe (every "
                              "message) or “digest daily”.", *_ignored_text(reply)],
                  link=current_app.config["BASE_URL"] + "/account/email")
-    return actions.ActionResult("processed", "digest_off", "digests switched off", group_id=group.id)
+    return ActionResult("processed", "digest_off", "digests switched off", group_id=group.id)
 
 
 HELP_TEXT = [
@@ -227,33 +228,33 @@ HELP_TEXT = [
 ]
 
 
-def help_(reply: actions.Reply) -> actions.ActionResult:
+def help_(reply: Reply) -> ActionResult:
     group, _ = _target(reply)
     if reply.dry_run:
-        return actions.ActionResult("processed", "help", "would send the list of commands")
+        return ActionResult("processed", "help", "would send the list of commands")
     address = None
     if group is not None and _membership(reply.user, group) is not None:
         address = f"{group.handle}@{current_app.config['MAIL_DOMAIN']}"
     confirm.send(reply, kind="help", context={"paragraphs": HELP_TEXT, "group": group, "group_address": address,
                                               "ignored": _ignored_text(reply)})
-    return actions.ActionResult("processed", "help", "sent the list of commands", group_id=group.id if group else None)
+    return ActionResult("processed", "help", "sent the list of commands", group_id=group.id if group else None)
 
 
-def join(reply: actions.Reply) -> actions.ActionResult:
+def join(reply: Reply) -> ActionResult:
     group, _ = _target(reply)
     if group is not None and _membership(reply.user, group) is not None:
         if reply.dry_run:
-            return actions.ActionResult("processed", "join", "already a member", group_id=group.id)
+            return ActionResult("processed", "join", "already a member", group_id=group.id)
         confirm.done(reply, subject=f"You are a member of {group.name}",
                      paragraphs=[f"You are already a member of {group.name}; nothing was changed."],
                      link=_group_url(group))
-        return actions.ActionResult("processed", "join", "already a member", group_id=group.id)
-    return actions.refused("join", "To join a group, reply to the invitation you received, or ask one of its "
+        return ActionResult("processed", "join", "already a member", group_id=group.id)
+    return refused("join", "To join a group, reply to the invitation you received, or ask one of its "
                                    "admins to invite you. Nothing was changed.",
                            group_id=group.id if group else None)
 
 
-COMMANDS: dict[str, actions.Handler] = {
+COMMANDS: dict[str, Handler] = {
     "unsubscribe": unsubscribe, "subscribe": subscribe, "mute": mute, "digest": digest, "help": help_, "join": join,
 }
 
@@ -267,14 +268,14 @@ def invitation_address(invitation: Invitation, invitee=None) -> str:
     return reply_address(holder, "invitation", invitation.id)
 
 
-def reply_to_invitation(reply: actions.Reply) -> actions.ActionResult:
+def reply_to_invitation(reply: Reply) -> ActionResult:
     invitation = db.session.get(Invitation, reply.target_id)
     if invitation is None:
-        return actions.refused("join", "This invitation no longer exists.")
+        return refused("join", "This invitation no longer exists.")
     try:
         invitations.check_pending(invitation)
     except DomainError as error:
-        return actions.refused("join", error.message, group_id=invitation.group_id)
+        return refused("join", error.message, group_id=invitation.group_id)
     group = invitation.group
     first = " ".join(next((line for line in reply.text.splitlines() if line.strip()), "").lower().split()).strip(".!")
     if first in DECLINES:
@@ -283,16 +284,16 @@ def reply_to_invitation(reply: actions.Reply) -> actions.ActionResult:
                          subject=f"Not joining {group.name}",
                          paragraphs=[f"You did not join {group.name}. We will not write to you again unless someone "
                                      "invites you. If you change your mind, reply to the invitation with the word join."])
-        return actions.ActionResult("processed", "invitation_declined", "declined by reply", group_id=group.id)
+        return ActionResult("processed", "invitation_declined", "declined by reply", group_id=group.id)
     if reply.dry_run:
-        return actions.ActionResult("processed", "join", f"would join {group.handle}", group_id=group.id)
+        return ActionResult("processed", "join", f"would join {group.handle}", group_id=group.id)
     name = reply.sender_name or invitation.email.split("@")[0]
     try:
         user, group = invitations.accept_invitation(invitation=invitation, user_id=reply.user.id if reply.user else None,
                                                     name=name)
     except DomainError as error:
         db.session.rollback()
-        return actions.refused("join", error.message, group_id=invitation.group_id)
+        return refused("join", error.message, group_id=invitation.group_id)
     domain = current_app.config["MAIL_DOMAIN"]
     confirm.done(reply, user=user, subject=f"Welcome to {group.name}", reply_to=reply_address(user, "group", group.id),
                  paragraphs=[f"You are now a member of {group.name}. You will get its new threads, comments and "
@@ -300,18 +301,4 @@ def reply_to_invitation(reply: actions.Reply) -> actions.ActionResult:
                              f"To start a thread, write to {group.handle}@{domain}.",
                              "Reply to this email with the word help for everything you can do by email."],
                  link=_group_url(group))
-    return actions.ActionResult("processed", "join", f"joined group {group.id}", group_id=group.id)
-
-
-def pending_invitation_email(invitation_id: int) -> str:
-    """The invited address (lower-case) if the invitation can still be accepted; BadAddress otherwise."""
-    from app.email.addresses import BadAddress
-
-    invitation = db.session.get(Invitation, invitation_id)
-    if invitation is None:
-        raise BadAddress("this invitation no longer exists")
-    try:
-        invitations.check_pending(invitation)
-    except DomainError as error:
-        raise BadAddress(error.message.rstrip(".").lower()) from None
-    return invitation.email.lower()
+    return ActionResult("processed", "join", f"joined group {group.id}", group_id=group.id)

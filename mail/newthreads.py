@@ -29,7 +29,8 @@ from app.services import discussions, held_mail
 from app.services import polls as poll_service
 from app.services.errors import DomainError
 
-from . import actions, confirm
+from . import confirm
+from .reply import ActionResult, Reply, accepted_files, refused
 
 _PREFIX = re.compile(r"^\s*(?:(?:re|fw|fwd|aw|wg|sv|vs|tr|antw|doorst|rif|enc)(?:\[\d+\])?\s*:\s*|\[[^\]]{1,60}\]\s*)+",
                      re.IGNORECASE)
@@ -87,14 +88,14 @@ def _split_body(text: str) -> tuple[list[str], str | None, str]:
     return options, closes, "\n".join(rest).strip()
 
 
-def _files(reply: actions.Reply) -> tuple[list[tuple[str, bytes]], list[str]]:
-    return actions.accepted_files(reply.attachments)
+def _files(reply: Reply) -> tuple[list[tuple[str, bytes]], list[str]]:
+    return accepted_files(reply.attachments)
 
 
-def mail_to_group(reply: actions.Reply) -> actions.ActionResult:
+def mail_to_group(reply: Reply) -> ActionResult:
     group = db.session.get(Group, reply.target_id)
     if group is None or group.archived_at is not None:
-        return actions.refused("new_thread", "There is no such group.")
+        return refused("new_thread", "There is no such group.")
     if (done := _already_started(reply, group)) is not None:  # a retried job: confirm (once) and stop
         return done
     if not policy.is_member(reply.user, group):
@@ -104,25 +105,25 @@ def mail_to_group(reply: actions.Reply) -> actions.ActionResult:
     if decision:
         return _start_decision(reply, group, decision.group(1).lower(), decision.group(2).strip())
     if not title:
-        return actions.refused("new_thread", "Your email had no subject, and a new thread needs one: it becomes the "
+        return refused("new_thread", "Your email had no subject, and a new thread needs one: it becomes the "
                                              "thread's title. Please send it again with a subject.", group_id=group.id)
     if not policy.can_start_thread(reply.user, group):
-        return actions.refused("new_thread", f"Only the admins of {group.name} can start threads, so your email was "
+        return refused("new_thread", f"Only the admins of {group.name} can start threads, so your email was "
                                              "not posted.", group_id=group.id)
     files, notes = _files(reply)
     if reply.dry_run:
-        return actions.ActionResult("processed", "new_thread", f"would start a thread “{title}”", group_id=group.id)
+        return ActionResult("processed", "new_thread", f"would start a thread “{title}”", group_id=group.id)
     try:
         discussion = discussions.start_thread(actor_id=reply.user.id, group_id=group.id, title=title, body=reply.text,
                                               source="email", files=files, inbound_message_id=reply.inbound_id)
     except DomainError as error:
         db.session.rollback()
-        return actions.refused("new_thread", error.message + " Your email was not posted.", group_id=group.id)
+        return refused("new_thread", error.message + " Your email was not posted.", group_id=group.id)
     _confirm_thread(reply, group, discussion, notes)
-    return actions.ActionResult("processed", "new_thread", f"started thread {discussion.id}", group_id=group.id)
+    return ActionResult("processed", "new_thread", f"started thread {discussion.id}", group_id=group.id)
 
 
-def _confirm_thread(reply: actions.Reply, group: Group, discussion: Discussion, notes: list[str]) -> None:
+def _confirm_thread(reply: Reply, group: Group, discussion: Discussion, notes: list[str]) -> None:
     url = current_app.config["BASE_URL"] + f"/d/{discussion.id}"
     confirm.done(reply, subject=f"Thread started: {discussion.title}",
                  reply_to=reply_address(reply.user, "discussion", discussion.id),
@@ -130,7 +131,7 @@ def _confirm_thread(reply: actions.Reply, group: Group, discussion: Discussion, 
                              "being told. Replies to this email are posted in it.", *notes], link=url)
 
 
-def _already_started(reply: actions.Reply, group: Group) -> actions.ActionResult | None:
+def _already_started(reply: Reply, group: Group) -> ActionResult | None:
     """A retried job (the worker died after the commit): the thread or decision this very message
     started is already there, so nothing is started again; the confirmation is sent if it was not
     (it is keyed on the stored message, so never twice)."""
@@ -139,17 +140,17 @@ def _already_started(reply: actions.Reply, group: Group) -> actions.ActionResult
     discussion = db.session.scalar(select(Discussion).where(Discussion.inbound_message_id == reply.inbound_id))
     if discussion is not None:
         _confirm_thread(reply, group, discussion, _files(reply)[1])
-        return actions.ActionResult("processed", "new_thread", f"already started thread {discussion.id}",
+        return ActionResult("processed", "new_thread", f"already started thread {discussion.id}",
                                     group_id=group.id)
     poll = db.session.scalar(select(Poll).where(Poll.inbound_message_id == reply.inbound_id))
     if poll is not None:
         _confirm_poll(reply, group, poll)
-        return actions.ActionResult("processed", "new_poll", f"already started {poll.poll_type} {poll.id}",
+        return ActionResult("processed", "new_poll", f"already started {poll.poll_type} {poll.id}",
                                     group_id=group.id)
     return None
 
 
-def _start_decision(reply: actions.Reply, group: Group, poll_type: str, title: str) -> actions.ActionResult:
+def _start_decision(reply: Reply, group: Group, poll_type: str, title: str) -> ActionResult:
     kind = get_type(poll_type)
     options, closes, details = _split_body(reply.text)
     if poll_type == "proposal":  # fixed options: "- " lines are part of the text
@@ -159,12 +160,12 @@ def _start_decision(reply: actions.Reply, group: Group, poll_type: str, title: s
         closing_at = (parse_closing(closes, now=now, time_zone=reply.user.time_zone) if closes
                       else now + timedelta(days=kind.default_closing_days))
     except ClosingError as error:
-        return actions.refused("new_poll", str(error) + " Nothing was started.", group_id=group.id)
+        return refused("new_poll", str(error) + " Nothing was started.", group_id=group.id)
     if not policy.can_create_poll(reply.user, group):
-        return actions.refused("new_poll", f"Only the admins of {group.name} can start decisions, so nothing was "
+        return refused("new_poll", f"Only the admins of {group.name} can start decisions, so nothing was "
                                            "started.", group_id=group.id)
     if reply.dry_run:
-        return actions.ActionResult("processed", "new_poll", f"would start a {kind.label.lower()} “{title}”",
+        return ActionResult("processed", "new_poll", f"would start a {kind.label.lower()} “{title}”",
                                     group_id=group.id)
     try:
         poll = poll_service.create_poll(actor_id=reply.user.id, group_id=group.id, poll_type=poll_type, title=title,
@@ -173,12 +174,12 @@ def _start_decision(reply: actions.Reply, group: Group, poll_type: str, title: s
                                         inbound_message_id=reply.inbound_id)
     except DomainError as error:
         db.session.rollback()
-        return actions.refused("new_poll", f"{error.message} Nothing was started.", group_id=group.id)
+        return refused("new_poll", f"{error.message} Nothing was started.", group_id=group.id)
     _confirm_poll(reply, group, poll)
-    return actions.ActionResult("processed", "new_poll", f"started {poll_type} {poll.id}", group_id=group.id)
+    return ActionResult("processed", "new_poll", f"started {poll_type} {poll.id}", group_id=group.id)
 
 
-def _confirm_poll(reply: actions.Reply, group: Group, poll: Poll) -> None:
+def _confirm_poll(reply: Reply, group: Group, poll: Poll) -> None:
     kind = get_type(poll.poll_type)
     notes = []
     if reply.attachments:
@@ -196,16 +197,16 @@ def _split_body_keep_options(text: str) -> str:
     return "\n".join(line for line in (text or "").splitlines() if not _CLOSES.match(line)).strip()
 
 
-def hold_stranger(reply: actions.Reply | None, group: Group, sender: str, *, subject: str = "",
-                  inbound_id: int | None = None, dry_run: bool = False) -> actions.ActionResult:
+def hold_stranger(reply: Reply | None, group: Group, sender: str, *, subject: str = "",
+                  inbound_id: int | None = None, dry_run: bool = False) -> ActionResult:
     """Mail to the group from someone it does not know: refused if blocked, else held for the admins."""
     if reply is not None:
         subject, inbound_id, dry_run = reply.subject, reply.inbound_id, reply.dry_run
     rule = held_mail.rule_for(group.id, sender)
     if rule == "block":
-        return actions.ActionResult("rejected", "blocked_sender", f"{sender} is blocked by the admins of {group.handle}",
+        return ActionResult("rejected", "blocked_sender", f"{sender} is blocked by the admins of {group.handle}",
                                     group_id=group.id)
     if not dry_run:
         held_mail.notify_admins(group_id=group.id, inbound_id=inbound_id, sender=sender, subject=subject)
-    return actions.ActionResult("held", held_mail.HELD_ACTION, f"{sender} is not a member of {group.handle}: held for "
+    return ActionResult("held", held_mail.HELD_ACTION, f"{sender} is not a member of {group.handle}: held for "
                                 "the group's admins to allow or block", group_id=group.id)

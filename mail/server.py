@@ -74,7 +74,7 @@ class InboundHandler:
 def _recipient_refusal(address: str) -> str | None:
     from app.email.addresses import BadAddress
 
-    from .pipeline import resolve_recipient
+    from .recipients import resolve_recipient
 
     try:
         resolve_recipient(address)

@@ -17,20 +17,22 @@ from app.services import discussions
 from app.services import polls as poll_service
 from app.services.errors import DomainError
 
-from . import actions, confirm
+from . import confirm
+from .comments import post_comment
+from .reply import ActionResult, Reply, refused
 
 
 def _poll_url(poll: Poll) -> str:
     return current_app.config["BASE_URL"] + f"/p/{poll.id}"
 
 
-def reply_to_poll(reply: actions.Reply) -> actions.ActionResult:
+def reply_to_poll(reply: Reply) -> ActionResult:
     poll = db.session.get(Poll, reply.target_id)
     if poll is None or poll.deleted_at is not None:
-        return actions.refused("vote", "The poll you replied to no longer exists, so nothing was recorded.")
+        return refused("vote", "The poll you replied to no longer exists, so nothing was recorded.")
     user = reply.user
     if not policy.can_view_poll(user, poll):
-        return actions.refused("vote", f"You can no longer take part in “{poll.title}” (you may have left the "
+        return refused("vote", f"You can no longer take part in “{poll.title}” (you may have left the "
                                        "group), so nothing was recorded.", group_id=poll.group_id)
     kind = get_type(poll.poll_type)
     try:
@@ -38,7 +40,7 @@ def reply_to_poll(reply: actions.Reply) -> actions.ActionResult:
     except VoteError as error:
         return _not_a_vote(reply, poll, error.message)
     if reply.dry_run:
-        return actions.ActionResult("processed", "vote", "would record a vote: "
+        return ActionResult("processed", "vote", "would record a vote: "
                                     + kind.describe_choices(poll, parsed.choices), group_id=poll.group_id)
     recorded = _stance_from(reply)
     if recorded is not None:  # a retried job (the worker died after the commit): no second stance
@@ -51,7 +53,7 @@ def reply_to_poll(reply: actions.Reply) -> actions.ActionResult:
                                    source="email", inbound_message_id=reply.inbound_id)
         except DomainError as error:
             db.session.rollback()
-            return actions.refused("vote", f"{error.message} Nothing was recorded.", group_id=poll.group_id)
+            return refused("vote", f"{error.message} Nothing was recorded.", group_id=poll.group_id)
     notes = _extra_text(reply, poll, parsed.extra_text)
     notes += _attachments_note(reply)
     confirm.send(reply, kind="vote_recorded", reply_to=reply_address(user, "poll", poll.id), context={
@@ -63,10 +65,10 @@ def reply_to_poll(reply: actions.Reply) -> actions.ActionResult:
     what = "changed a vote" if changed else "recorded a vote"
     if recorded is not None:
         what = "already " + what
-    return actions.ActionResult("processed", "vote", f"{what} in poll {poll.id}", group_id=poll.group_id)
+    return ActionResult("processed", "vote", f"{what} in poll {poll.id}", group_id=poll.group_id)
 
 
-def _stance_from(reply: actions.Reply) -> Stance | None:
+def _stance_from(reply: Reply) -> Stance | None:
     """The stance this very message recorded, if a previous run of its job committed one.
 
     (An anonymous poll forgets this link when it closes; a closed poll takes no votes anyway.)"""
@@ -75,7 +77,7 @@ def _stance_from(reply: actions.Reply) -> Stance | None:
     return db.session.scalar(select(Stance).where(Stance.inbound_message_id == reply.inbound_id))
 
 
-def _extra_text(reply: actions.Reply, poll: Poll, extra: str | None) -> list[str]:
+def _extra_text(reply: Reply, poll: Poll, extra: str | None) -> list[str]:
     """A poll without reasons: what came with the vote is posted as a comment, or said to be left out."""
     if not extra:
         return []
@@ -98,19 +100,19 @@ def _extra_text(reply: actions.Reply, poll: Poll, extra: str | None) -> list[str
             f"“{discussion.title}”."]
 
 
-def _attachments_note(reply: actions.Reply) -> list[str]:
+def _attachments_note(reply: Reply) -> list[str]:
     if not reply.attachments:
         return []
     names = ", ".join(a.filename for a in reply.attachments)
     return [f"Votes carry no files, so your attachments were not kept ({names})."]
 
 
-def _not_a_vote(reply: actions.Reply, poll: Poll, error: str) -> actions.ActionResult:
+def _not_a_vote(reply: Reply, poll: Poll, error: str) -> ActionResult:
     """Not a vote: a comment in the poll's thread with a confirmation saying how to vote, or one explanation."""
     if poll.discussion_id is None:
-        return actions.refused("vote", f"We could not read your reply as a vote in “{poll.title}”, so nothing "
+        return refused("vote", f"We could not read your reply as a vote in “{poll.title}”, so nothing "
                                        f"was recorded.\n\n{error}", group_id=poll.group_id)
-    result = actions.post_comment(reply, poll.discussion, None)
+    result = post_comment(reply, poll.discussion, None)
     if result.status != "processed":
         result.reason += f"\n\nIt was not a vote either: {error}"
         return result

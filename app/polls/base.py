@@ -11,13 +11,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Protocol
 
+from .errors import VoteError
+from .grammar import OptionMatcher, join_reason, key, normalise_text, parse_number, split_first_line
 
-class VoteError(ValueError):
-    """A vote or a reply that can't be accepted; the message is shown (or emailed) to the member."""
-
-    @property
-    def message(self) -> str:
-        return str(self)
+__all__ = ["VoteError"]  # re-exported: callers catch it from here or from app.polls
 
 
 class OptionLike(Protocol):
@@ -182,8 +179,6 @@ class PollType:
         return errors + self.check_settings(settings, names)
 
     def _check_option_names(self, names: list[str]) -> list[str]:
-        from .grammar import key, parse_number  # grammar imports this module
-
         errors = []
         if len(names) < self.min_options:
             errors.append(
@@ -241,8 +236,6 @@ class PollType:
 
     def parse_vote_text(self, p, text: str) -> ParsedVote:
         """Read a vote from the text of an email reply, validated; VoteError explains the expected format."""
-        from .grammar import normalise_text
-
         try:
             choices, reason = self.read(p, normalise_text(text))
             extra = None
@@ -333,8 +326,6 @@ class SingleChoiceType(PollType):
         return {chosen[0]: 1}
 
     def read(self, p, text):
-        from .grammar import OptionMatcher, join_reason, parse_number, split_first_line
-
         first, rest = split_first_line(text)
         if not first:
             raise VoteError("Your reply is empty, so there was no vote to read.")

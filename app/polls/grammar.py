@@ -11,7 +11,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from .base import VoteError
+from .errors import VoteError
 
 # Mail clients "helpfully" substitute typographic characters; fold them back.
 _FOLD = str.maketrans(

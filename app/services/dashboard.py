@@ -5,7 +5,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from ..extensions import db
-from ..models import Discussion, Group, Membership, ReadState
+from ..models import Discussion, Membership, ReadState
 from .. import policy
 
 

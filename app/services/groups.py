@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from .. import policy
 from ..extensions import db
 from ..models import Group, Membership, User
-from . import events
+from . import audit, events
 from .errors import Invalid, NotAllowed, NotFound
 
 HANDLE_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
@@ -140,13 +140,6 @@ def update_settings(*, actor_id: int, group_id: int, name: str, privacy: str, de
             changed[flag] = value
             setattr(group, flag, value)
     if changed:
-        audit(actor_id=actor.id, group_id=group.id, action="settings_changed", **changed)
+        audit.record(actor.id, group.id, "settings_changed", **changed)
     db.session.commit()
     return group
-
-
-def audit(*, actor_id: int | None, group_id: int, action: str, **details) -> None:
-    """Add an admin action to the group's audit log (in the caller's transaction)."""
-    from ..stewardship.audit import record
-
-    record(actor_id, group_id, action, **details)

@@ -21,7 +21,7 @@ from ..email import queue_message
 from ..extensions import db
 from ..models import Group, InboundMessage, Membership, SenderRule, User, UserAlias, utcnow
 from .errors import Invalid, NotAllowed, NotFound
-from .groups import audit
+from . import audit
 from .inbound import NAMESPACE
 
 HELD_ACTION = "held_sender"
@@ -115,7 +115,7 @@ def allow(actor, *, group: Group, inbound_id: int, member_id: int) -> InboundMes
         elif alias.verified_at is None:
             alias.verified_at = utcnow()
     _set_rule(group, sender, "allow", actor)
-    audit(actor_id=actor.id, group_id=group.id, action="held_mail_allowed", email=sender, member_id=member.id)
+    audit.record(actor_id=actor.id, group_id=group.id, action="held_mail_allowed", email=sender, member_id=member.id)
     row.status, row.reason = "received", f"allowed by admin {actor.id} as member {member.id}"
     db.session.commit()  # back to received: the commit enqueues its processing
     return row
@@ -128,7 +128,7 @@ def block(actor, *, group: Group, inbound_id: int) -> InboundMessage:
     sender = summary(row)["sender"]
     if sender:
         _set_rule(group, sender, "block", actor)
-    audit(actor_id=actor.id, group_id=group.id, action="held_mail_blocked", email=sender)
+    audit.record(actor_id=actor.id, group_id=group.id, action="held_mail_blocked", email=sender)
     row.status, row.action = "rejected", "blocked_sender"
     row.reason, row.processed_at = f"blocked by admin {actor.id}", utcnow()
     db.session.commit()

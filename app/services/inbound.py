@@ -1,6 +1,6 @@
 """Stored inbound mail as operators and housekeeping see it: list, reprocess, discard, expire.
 
-The deciding is done by `mail/pipeline.py` (run by `jobs.process_inbound`); this module only
+The deciding is done by `mail/pipeline.py` (run by `mail/processing.py`); this module only
 moves rows between states, so the web app never imports the mail package.
 """
 from __future__ import annotations

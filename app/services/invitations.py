@@ -19,7 +19,8 @@ from ..tokens import hash_token, random_token
 from . import events
 from .accounts import create_user, normalise_email, user_by_email
 from .errors import Invalid, NotAllowed, NotFound, RateLimited
-from .groups import add_member, audit
+from . import audit
+from .groups import add_member
 
 MAX_PER_BATCH = 50
 MAX_SENDS = 5
@@ -138,7 +139,7 @@ def resend(*, actor_id: int, invitation_id: int) -> Invitation:
 def revoke(*, actor_id: int, invitation_id: int) -> Invitation:
     user, invitation = _managed(actor_id, invitation_id)
     invitation.revoked_at = utcnow()
-    audit(actor_id=user.id, group_id=invitation.group_id, action="invitation_revoked", email=invitation.email)
+    audit.record(actor_id=user.id, group_id=invitation.group_id, action="invitation_revoked", email=invitation.email)
     db.session.commit()
     return invitation
 

@@ -11,7 +11,8 @@ from ..models import Group, JoinRequest, Membership, User, utcnow
 from ..tokens import random_token
 from . import events
 from .errors import Invalid, NotAllowed, NotFound
-from .groups import add_member, audit
+from . import audit
+from .groups import add_member
 
 MESSAGE_MAX = 2000
 
@@ -78,7 +79,7 @@ def reset_join_link(*, actor_id: int, group_id: int, enabled: bool = True) -> st
     if not policy.can_manage_members(user, group):
         raise NotAllowed("Only this group's admins can manage its join link.")
     group.join_token = random_token(24) if enabled else None
-    audit(actor_id=user.id, group_id=group.id, action="join_link_reset" if enabled else "join_link_disabled")
+    audit.record(actor_id=user.id, group_id=group.id, action="join_link_reset" if enabled else "join_link_disabled")
     db.session.commit()
     return group.join_token
 
@@ -138,7 +139,7 @@ def decide_request(*, actor_id: int, request_id: int, approve: bool) -> JoinRequ
                           dedupe_key=f"join_approved:{request.id}",
                           context={"group": group, "member": requester,
                                    "link": f"{current_app.config['BASE_URL']}/g/{group.handle}"})
-    audit(actor_id=user.id, group_id=group.id, action="join_" + request.decision, user_id=request.user_id)
+    audit.record(actor_id=user.id, group_id=group.id, action="join_" + request.decision, user_id=request.user_id)
     if approve:  # add_member commits this whole transaction (member_joined goes out after it)
         add_member(group_id=group.id, user_id=request.user_id, inviter_id=user.id)
     db.session.commit()
@@ -175,7 +176,7 @@ def remove_member(*, actor_id: int, group_id: int, user_id: int) -> None:
         raise NotFound("That person is not a member of this group.")
     db.session.delete(membership)
     events.record("member_removed", actor_id=user.id, group_id=group.id, user_id=user_id)
-    audit(actor_id=user.id, group_id=group.id, action="member_removed", user_id=user_id)
+    audit.record(actor_id=user.id, group_id=group.id, action="member_removed", user_id=user_id)
     db.session.commit()
     policy.forget_memberships()
 
@@ -196,7 +197,7 @@ def change_role(*, actor_id: int, group_id: int, user_id: int, role: str) -> Mem
         raise Invalid("A group needs at least one admin. Make someone else an admin first.")
     membership.role = role
     events.record("role_changed", actor_id=user.id, group_id=group.id, user_id=user_id, role=role)
-    audit(actor_id=user.id, group_id=group.id, action="role_changed", user_id=user_id, role=role)
+    audit.record(actor_id=user.id, group_id=group.id, action="role_changed", user_id=user_id, role=role)
     db.session.commit()
     policy.forget_memberships()
     return membership

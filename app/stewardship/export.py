@@ -22,7 +22,7 @@ from ..extensions import db
 from ..models import Group, GroupExport, Participation, User, utcnow
 from ..services.errors import NotAllowed, NotFound
 from ..tokens import hash_token, random_token
-from . import audit
+from ..services import audit
 from .schema import FORMAT, REDACTED, TABLES, USER_COLUMNS, VERSION
 
 DOWNLOAD_LIFETIME = timedelta(days=7)

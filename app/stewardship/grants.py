@@ -17,7 +17,7 @@ from .. import policy
 from ..extensions import db
 from ..models import AccessLog, Discussion, Group, Poll, SupportGrant, utcnow
 from ..services.errors import Invalid, NotAllowed, NotFound
-from . import audit
+from ..services import audit
 
 MAX_DAYS = 30
 _CONTENT_URL = re.compile(r"^/(?:(g)/([a-z0-9-]{1,40})|(d)/(\d{1,12})|(p)/(\d{1,12}))(?:/|$)")

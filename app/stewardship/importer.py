@@ -18,7 +18,7 @@ from ..extensions import db
 from ..models import Group, User, UTCDateTime, utcnow
 from ..services.errors import Invalid
 from ..tokens import hash_token, random_token
-from . import audit
+from ..services import audit
 from .schema import FORMAT, NOT_IMPORTED, TABLES, VERSION
 
 # versions.item_id points at a different table depending on item_type.

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from .. import storage
 from ..extensions import db
 from ..models import User
-from . import audit
+from ..services import audit
 
 
 def key_file() -> Path:

@@ -131,7 +131,7 @@ def remaining_codes(user_id: int) -> int:
 
 def set_admins_require_2fa(*, actor, group_id: int, required: bool) -> Group:
     from .. import policy
-    from . import audit
+    from ..services import audit
 
     group = db.session.get(Group, group_id)
     if not policy.can_administer(actor, group):

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from ..models import REACTIONS, Attachment, Comment, Group, utcnow
 from ..services import attachments, discussions, groups
 from ..services.errors import DomainError, NotFound
-from .helpers import client_ip, is_htmx, member_key, refuse, see_other, signed_in_user
+from .helpers import is_htmx, member_key, refuse, see_other, signed_in_user
 
 bp = Blueprint("discussions", __name__)
 

@@ -1,7 +1,7 @@
 """Home (the dashboard, or the welcome page) and the health check."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, render_template
+from flask import Blueprint, jsonify, render_template
 from flask_login import current_user
 from sqlalchemy import text
 

@@ -7,7 +7,7 @@ import json
 from datetime import datetime, timezone
 from io import BytesIO
 
-from flask import Blueprint, abort, current_app, flash, make_response, render_template, request, send_file, session
+from flask import Blueprint, abort, flash, make_response, render_template, request, send_file, session
 from flask_login import current_user, login_required, login_user
 from sqlalchemy import func, select
 
@@ -15,7 +15,8 @@ from .. import policy, storage
 from ..extensions import db, limiter
 from ..models import Group, GroupExport, Membership, User
 from ..services.errors import DomainError
-from ..stewardship import audit, grants, totp
+from ..services import audit
+from ..stewardship import grants, totp
 from ..stewardship import export as exports
 from .helpers import client_ip, page_or_fragment, require, see_other
 

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Discussion, InboundMessage, OutboundMessage, Poll, Stance
-from mail.pipeline import process_stored
+from mail.processing import process_stored
 from mail.store import accept
 
 from .conftest import message

@@ -11,7 +11,8 @@ import pytest
 
 from app.extensions import db
 from app.models import InboundMessage
-from mail.pipeline import process, process_stored
+from mail.pipeline import process
+from mail.processing import process_stored
 from mail.store import accept
 
 from .conftest import comments_of

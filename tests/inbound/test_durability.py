@@ -19,7 +19,7 @@ from app.dispatch import sweep
 from app.extensions import db
 from app.models import Comment, InboundMessage
 from app.queue import QUEUES, redis_client
-from mail.pipeline import process_stored
+from mail.processing import process_stored
 from mail.server import free_port
 
 from .conftest import comments_of, reply

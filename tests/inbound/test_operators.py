@@ -6,7 +6,7 @@ import json
 
 from app.extensions import db
 from app.models import InboundMessage
-from mail.pipeline import process_stored
+from mail.processing import process_stored
 from mail.store import accept
 from tests.factories import UserFactory
 from tests.helpers import post, sign_in

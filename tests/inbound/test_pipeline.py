@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import InboundMessage, Membership, OutboundMessage, utcnow
-from mail.pipeline import process_stored
+from mail.processing import process_stored
 from mail.store import accept
 
 from .conftest import comments_of, reply

@@ -1,15 +1,11 @@
-"""The audit log of admin actions (role changes, removals, exports, imports, grants, key rotation)."""
+"""The audit log of admin actions (role changes, removals, exports, imports, grants, key rotation):
+one entry in the same transaction as the change it records."""
 from __future__ import annotations
 
 from sqlalchemy import select
 
 from ..extensions import db
 from ..models import AuditLog
-
-ACTIONS = (
-    "role_changed", "member_removed", "group_exported", "group_imported", "support_granted",
-    "support_revoked", "keys_rotated", "require_2fa_changed", "settings_changed", "backup_restored",
-)
 
 
 def record(actor_id: int | None, group_id: int | None, action: str, **details) -> AuditLog:

@@ -1,0 +1,90 @@
+"""Which of our addresses a message is for: the check the SMTP server makes at RCPT, and the
+pipeline again before acting. A refusal is a BadAddress whose text the sender's server shows."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import select
+
+from app.email.addresses import BadAddress, ReplyTarget, parse_reply_local, user_id_from_bounce_token
+from app.extensions import db
+from app.models import Group, Invitation, User
+from app.services import invitations
+from app.services.errors import DomainError
+
+GROUP_HANDLE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
+POSTMASTER_LOCALS = {"postmaster", "abuse"}
+
+
+@dataclass(frozen=True)
+class Recipient:
+    kind: str  # reply | bounce | group | postmaster
+    address: str
+    target: ReplyTarget | None = None
+    user_id: int | None = None
+    group_id: int | None = None
+    invited_email: str | None = None  # an invitation to an address with no account: From must be this
+
+
+def resolve_recipient(address: str) -> Recipient:
+    """Check one of our addresses; raise BadAddress with the reason a sender should read."""
+    address = (address or "").strip().strip("<>").strip()
+    local, at, domain = address.rpartition("@")
+    our_domain = current_app.config["MAIL_DOMAIN"].lower()
+    if not at or not local:
+        raise BadAddress("this is not an email address we serve")
+    if domain.lower() != our_domain:
+        raise BadAddress(f"we do not accept mail for {domain.lower()} (this server only serves {our_domain})")
+    local = local.lower()
+    if local.startswith("r+"):
+        target = parse_reply_local(local)
+        if target.kind == "invitation":
+            invited = pending_invitation_email(target.target_id)  # BadAddress once accepted or withdrawn
+            if target.user_id == 0:
+                return Recipient("reply", address, target=target, invited_email=invited)
+        user = db.session.get(User, target.user_id)
+        if user is None or user.deleted_at is not None:
+            raise BadAddress("this reply address belongs to an account that no longer exists")
+        if (user.mail_token_generation or 0) != target.generation:
+            raise BadAddress("this reply address has been revoked; reply to a newer email or use the web page")
+        return Recipient("reply", address, target=target, user_id=user.id)
+    if local == "bounces":
+        return Recipient("bounce", address)
+    if local.startswith("bounces+"):
+        user_id = user_id_from_bounce_token(local[len("bounces+"):])
+        if user_id is None:
+            raise BadAddress("this bounce address is not one we issued")
+        return Recipient("bounce", address, user_id=user_id)
+    if local in POSTMASTER_LOCALS:
+        return Recipient("postmaster", address)
+    if GROUP_HANDLE.match(local):
+        group_id = db.session.scalar(select(Group.id).where(Group.handle == local, Group.archived_at.is_(None)))
+        if group_id is not None:
+            return Recipient("group", address, group_id=group_id)
+        raise BadAddress(f"there is no group called {local} here")
+    raise BadAddress("there is no such address here")
+
+
+def pending_invitation_email(invitation_id: int) -> str:
+    """The invited address (lower-case) if the invitation can still be accepted; BadAddress otherwise."""
+    invitation = db.session.get(Invitation, invitation_id)
+    if invitation is None:
+        raise BadAddress("this invitation no longer exists")
+    try:
+        invitations.check_pending(invitation)
+    except DomainError as error:
+        raise BadAddress(error.message.rstrip(".").lower()) from None
+    return invitation.email.lower()
+
+
+def first_of_ours(recipients: list[str]) -> tuple[Recipient | None, str | None]:
+    """The first address we serve among `recipients`, or None and the first refusal."""
+    refusal = None
+    for address in recipients:
+        try:
+            return resolve_recipient(address), None
+        except BadAddress as error:
+            refusal = refusal or f"{address}: {error}"
+    return None, refusal
