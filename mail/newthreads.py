@@ -24,7 +24,7 @@ from app import policy
 from app.email.addresses import reply_address
 from app.extensions import db
 from app.models import Discussion, Group, Poll
-from app.polls import get_type
+from app.polls import POLL_TYPES, get_type
 from app.services import discussions, held_mail
 from app.services import polls as poll_service
 from app.services.errors import DomainError
@@ -34,7 +34,9 @@ from .reply import ActionResult, Reply, accepted_files, refused
 
 _PREFIX = re.compile(r"^\s*(?:(?:re|fw|fwd|aw|wg|sv|vs|tr|antw|doorst|rif|enc)(?:\[\d+\])?\s*:\s*|\[[^\]]{1,60}\]\s*)+",
                      re.IGNORECASE)
-_DECISION = re.compile(r"^\s*(proposal|poll)\s*:\s*(.*)$", re.IGNORECASE)
+# "Proposal: …" or "Poll: …": the subject keyword of each poll type that may be started by mail.
+_BY_KEYWORD = {kind.subject_keyword: kind.name for kind in POLL_TYPES.values() if kind.subject_keyword}
+_DECISION = re.compile(rf"^\s*({'|'.join(map(re.escape, _BY_KEYWORD))})\s*:\s*(.*)$", re.IGNORECASE)
 _OPTION = re.compile(r"^\s*[-*\u2022]\s+(.+?)\s*$")
 _CLOSES = re.compile(r"^\s*closes\s*:\s*(.+?)\s*$", re.IGNORECASE)
 _RELATIVE = re.compile(r"^in\s+(\d{1,3})\s*(minute|min|hour|hr|day|week)s?$", re.IGNORECASE)
@@ -103,10 +105,10 @@ def mail_to_group(reply: Reply) -> ActionResult:
     title = clean_subject(reply.subject)
     decision = _DECISION.match(title)
     if decision:
-        return _start_decision(reply, group, decision.group(1).lower(), decision.group(2).strip())
+        return _start_decision(reply, group, _BY_KEYWORD[decision.group(1).lower()], decision.group(2).strip())
     if not title:
         return refused("new_thread", "Your email had no subject, and a new thread needs one: it becomes the "
-                                             "thread's title. Please send it again with a subject.", group_id=group.id)
+                                     "thread's title. Please send it again with a subject.", group_id=group.id)
     if not policy.can_start_thread(reply.user, group):
         return refused("new_thread", f"Only the admins of {group.name} can start threads, so your email was "
                                              "not posted.", group_id=group.id)
@@ -146,14 +148,14 @@ def _already_started(reply: Reply, group: Group) -> ActionResult | None:
     if poll is not None:
         _confirm_poll(reply, group, poll)
         return ActionResult("processed", "new_poll", f"already started {poll.poll_type} {poll.id}",
-                                    group_id=group.id)
+                            group_id=group.id)
     return None
 
 
 def _start_decision(reply: Reply, group: Group, poll_type: str, title: str) -> ActionResult:
     kind = get_type(poll_type)
     options, closes, details = _split_body(reply.text)
-    if poll_type == "proposal":  # fixed options: "- " lines are part of the text
+    if kind.fixed_options:  # "- " lines are part of the text, not options
         options, details = [], _split_body_keep_options(reply.text)
     now = datetime.now(timezone.utc)
     try:

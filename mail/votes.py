@@ -58,7 +58,7 @@ def reply_to_poll(reply: Reply) -> ActionResult:
     notes += _attachments_note(reply)
     confirm.send(reply, kind="vote_recorded", reply_to=reply_address(user, "poll", poll.id), context={
         "poll": poll, "recorded": True, "changed": changed, "choice": kind.describe_choices(poll, parsed.choices),
-        "reason": parsed.reason if poll.poll_type != "question" else None, "anonymous": poll.anonymous,
+        "reason": None if kind.written_answers else parsed.reason, "anonymous": poll.anonymous,
         "poll_url": _poll_url(poll), "notes": notes,
     })
     # Anonymous polls: the outcome row names the member but never the choice.

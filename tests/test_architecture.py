@@ -161,3 +161,31 @@ def test_nothing_but_the_dispatcher_enqueues_a_job():
 def test_the_smtp_server_imports_only_what_it_needs(module):
     graph = import_graph()
     assert not any(t in graph[module] for t in ("mail.pipeline", "mail.actions", "mail.commands"))
+
+
+def _source_files(*folders: str, suffixes=(".py", ".html", ".txt")) -> list[Path]:
+    return [path for folder in folders for path in (REPO / folder).rglob("*") if path.suffix in suffixes]
+
+
+def test_nothing_outside_the_poll_types_switches_on_a_poll_type_name():
+    switch = re.compile(r"poll_type\s*(==|!=)|poll_type\s+(not\s+)?in\s*[(\[{'\"]|\b(kind|t|type)\.name\s*(==|!=|in\b)")
+    offenders = [f"{path.relative_to(REPO)}:{n}" for path in _source_files("app", "mail", "templates")
+                 if "app/polls/" not in str(path)
+                 for n, line in enumerate(path.read_text().splitlines(), 1) if switch.search(line)]
+    assert offenders == []
+
+
+def test_every_poll_type_names_templates_that_exist_and_every_vote_template_is_used():
+    from app.polls import POLL_TYPES
+
+    templates = REPO / "templates"
+    named = set()
+    for kind in POLL_TYPES.values():
+        named.add(kind.vote_widget)
+        assert (templates / kind.vote_widget).is_file(), kind.name
+        if kind.settings_form:
+            named.add(kind.settings_form)
+            assert (templates / kind.settings_form).is_file(), kind.name
+    for folder in ("polls/vote", "polls/settings"):
+        for path in (templates / folder).glob("*.html"):
+            assert f"{folder}/{path.name}" in named, path

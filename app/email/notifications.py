@@ -19,8 +19,6 @@ from .addresses import reply_address
 EMAIL_KINDS = ("discussion_started", "comment_posted", "poll_created", "poll_closing_soon", "poll_reminder",
                "poll_closed", "outcome_created")
 POLL_KINDS = ("poll_created", "poll_closing_soon", "poll_reminder", "poll_closed", "outcome_created")
-# Poll types whose vote is one option, so one click on it can be the whole vote.
-ONE_CLICK_TYPES = ("proposal", "check", "count")
 
 REASONS = {
     "group": "You get every message from this group.",
@@ -100,12 +98,12 @@ def _shared(ctx: EventContext) -> dict:
         out["poll_details_html"] = markdown_to_html(ctx.poll.details)
         out["options"] = ordered_options(ctx.poll)
         out["vote_instructions"] = kind.vote_instructions(ctx.poll)
-        out["one_click"] = ctx.poll.poll_type in ONE_CLICK_TYPES or (
-            ctx.poll.poll_type == "poll" and (ctx.poll.max_choices or 1) == 1)
+        out["one_click"] = kind.one_click(ctx.poll)
         if ctx.event.kind in ("poll_closed", "outcome_created"):
             stances = db.session.scalars(select(Stance).where(Stance.poll_id == ctx.poll.id, Stance.latest.is_(True)))
             # Counts only: never names, so anonymous polls stay anonymous in mail too.
-            out["results"] = kind.tally(ctx.poll, stances)
+            out["results"] = results = kind.tally(ctx.poll, stances)
+            out["result_lines"] = [(row.name, kind.result_line(row)) for row in results.options]
     if ctx.outcome is not None:
         out["outcome_html"] = markdown_to_html(ctx.outcome.statement)
     return out

@@ -155,10 +155,39 @@ class PollType:
     min_options: int = 2
     # Types whose zero score is an answer ("no", or a score of 0), not the absence of a choice.
     zero_is_an_answer: bool = False
+    # What forms, pages and mails ask of a type (they never switch on its name).
+    default_reason_mode: str = "optional"
+    written_answers: bool = False  # the vote is a written answer: no options, no separate reason
+    options_are_slots: bool = False  # the options are time slots, each with a start time
+    outcome_names_option: bool = False  # the outcome names the chosen option (a meeting's slot)
+    shows_voter_table: bool = True  # results list who chose what (a meeting draws its own grid)
+    title_label: str = "Title"
+    settings_fields: tuple[str, ...] = ()  # the poll columns of this type's own settings
+    settings_form: str | None = None  # the template of their inputs on the creation form
+    vote_widget: str = ""  # the template of the vote inputs on the poll page
+    subject_keyword: str | None = None  # a mail to the group whose subject starts "<keyword>:" starts one
+
+    @property
+    def options_field(self) -> str:
+        """The creation form's field that holds the options."""
+        return "slots" if self.options_are_slots else "options"
+
+    @property
+    def takes_option_names(self) -> bool:
+        """The creation form asks for option names, one per line."""
+        return not (self.fixed_options or self.written_answers or self.options_are_slots)
 
     def default_options(self) -> list[str]:
         """Option names a new poll of this type starts with."""
         return []
+
+    def setting_defaults(self) -> dict[str, Any]:
+        """Values of this type's own settings when the creator leaves them empty."""
+        return {}
+
+    def one_click(self, p) -> bool:
+        """Whether a vote is one option, so a signed link in the poll mail can cast it in one click."""
+        return False
 
     # --- creation form -------------------------------------------------
 
@@ -272,7 +301,21 @@ class PollType:
         """Human text of one vote, for confirmation emails."""
         raise NotImplementedError
 
+    # --- the web form --------------------------------------------------
+
+    def read_form(self, p, form) -> tuple[dict[int, int], str | None]:
+        """The vote form (anything with `get` and `getlist`) as (choices, reason); VoteError if unreadable."""
+        raise NotImplementedError
+
+    def form_values(self, p, choices: dict[int, int]) -> dict:
+        """What the vote form shows as chosen for a stored vote (option id → input value)."""
+        return dict(choices)
+
     # --- results -------------------------------------------------------
+
+    def result_line(self, row: OptionResult) -> str:
+        """One option's result in a sentence's worth of text (digests and mails)."""
+        return f"{row.voter_count} ({row.percent:.0f}%)"
 
     def tally(self, p, stances: Iterable) -> Results:
         """Count the stances into per-option rows; types add their extras in `finish`."""
@@ -367,3 +410,31 @@ class SingleChoiceType(PollType):
     def describe_choices(self, p, choices):
         chosen = int_choices(choices)
         return ", ".join(o.name for o in ordered_options(p) if chosen.get(o.id)) or "No choice"
+
+    vote_widget = "polls/vote/single_choice.html"
+
+    def one_click(self, p) -> bool:
+        return True
+
+    def read_form(self, p, form):
+        picked = form.get("option", "")
+        ids = {str(o.id): o.id for o in p.options}
+        if picked not in ids:
+            raise VoteError("Please choose one option.")
+        return {ids[picked]: 1}, form.get("reason")
+
+
+def read_number_inputs(p, form, prefix: str, *, required: bool) -> dict[int, int]:
+    """`<prefix>-<option id>` number inputs as option id → int (blank: skipped, or refused if required)."""
+    out = {}
+    for o in ordered_options(p):
+        raw = (form.get(f"{prefix}-{o.id}") or "").strip()
+        if not raw:
+            if required:
+                raise VoteError(f"Please give “{o.name}” a score.")
+            continue
+        try:
+            out[o.id] = int(raw)
+        except ValueError:
+            raise VoteError(f"The value for “{o.name}” must be a whole number.") from None
+    return out

@@ -10,6 +10,7 @@ class Check(Proposal):
     label = "Sense check"
     description = "Ask whether something looks good before going further."
     default_closing_days = 3
+    subject_keyword = None  # "Proposal:" starts a proposal, not a check
     synonyms = {
         "looks good": ("good", "lgtm", "yes", "ok", "okay", "+1"),
         "not sure": ("unsure", "maybe", "dunno"),

@@ -11,6 +11,8 @@ class Count(SingleChoiceType):
     label = "Count"
     description = "Find out who's in, with an optional target number of people."
     default_closing_days = 7
+    settings_fields = ("target",)
+    settings_form = "polls/settings/count.html"
     synonyms = {
         "in": ("yes", "i'm in", "im in", "i am in", "count me in", "+1"),
         "out": ("no", "i'm out", "im out", "i am out", "count me out", "-1"),

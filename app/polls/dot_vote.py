@@ -1,6 +1,6 @@
 """Dot vote: spread a fixed number of dots across the options."""
 
-from .base import PollType, Results, VoteError, is_int, int_choices, ordered_options, percent, setting
+from .base import PollType, Results, VoteError, is_int, int_choices, ordered_options, percent, read_number_inputs, setting
 from .grammar import OptionMatcher, pairs_to_choices, read_scored_lines
 
 DEFAULT_DOTS = 8
@@ -12,6 +12,18 @@ class DotVote(PollType):
     name = "dot_vote"
     label = "Dot vote"
     description = "Spread a number of dots across the options you favour."
+    settings_fields = ("dots_per_person",)
+    settings_form = "polls/settings/dot_vote.html"
+    vote_widget = "polls/vote/dot_vote.html"
+
+    def setting_defaults(self):
+        return {"dots_per_person": DEFAULT_DOTS}
+
+    def read_form(self, p, form):
+        return read_number_inputs(p, form, "score", required=False), form.get("reason")
+
+    def result_line(self, row):
+        return f"{row.score_total} points ({row.percent:.0f}%)"
 
     def check_settings(self, settings, option_names):
         dots = settings.get("dots_per_person", DEFAULT_DOTS)

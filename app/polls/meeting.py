@@ -32,6 +32,22 @@ class Meeting(PollType):
     default_closing_days = 5
     min_options = 1
     zero_is_an_answer = True
+    options_are_slots = True
+    outcome_names_option = True
+    shows_voter_table = False
+    vote_widget = "polls/vote/meeting.html"
+
+    def read_form(self, p, form):
+        out = {}
+        for o in ordered_options(p):
+            raw = form.get(f"slot-{o.id}", "0")
+            if raw not in ("0", "1", "2"):
+                raise VoteError("Each time slot takes yes, maybe or no.")
+            out[o.id] = int(raw)
+        return out, form.get("reason")
+
+    def result_line(self, row):
+        return f"{row.yes} yes, {row.maybe} maybe, {row.no} no"
 
     def check_choices(self, p, choices):
         self.require_known(p, choices)

@@ -21,6 +21,29 @@ class Poll(PollType):
     name = "poll"
     label = "Poll"
     description = "Choose one or more options from a list."
+    subject_keyword = "poll"
+    settings_fields = ("min_choices", "max_choices", "allow_none_of_the_above")
+    settings_form = "polls/settings/poll.html"
+    vote_widget = "polls/vote/poll.html"
+
+    def one_click(self, p) -> bool:
+        return choice_limits(p)[1] == 1  # a single-choice poll: one option is the whole vote
+
+    def read_form(self, p, form):
+        picked = form.getlist("option")
+        ids = {str(o.id): o.id for o in p.options}
+        if "none" in picked:
+            if len(picked) > 1:
+                raise VoteError("“None of the above” can't be combined with other options.")
+            return {}, form.get("reason")
+        if not picked:
+            raise VoteError("Please choose an option.")
+        if any(choice not in ids for choice in picked):
+            raise VoteError("That vote names an option this poll doesn't have.")
+        return {ids[choice]: 1 for choice in picked}, form.get("reason")
+
+    def form_values(self, p, choices):
+        return dict(choices) if choices else {"none": 1}
 
     def check_settings(self, settings, option_names):
         errors = []

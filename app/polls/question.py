@@ -10,6 +10,11 @@ class Question(PollType):
     label = "Question"
     description = "Ask an open question and collect written answers."
     min_options = 0
+    default_reason_mode = "required"
+    written_answers = True
+    shows_voter_table = False
+    title_label = "Your question"
+    vote_widget = "polls/vote/question.html"
 
     def check_settings(self, settings, option_names):
         errors = ["A question doesn't have options."] if option_names else []
@@ -53,6 +58,9 @@ class Question(PollType):
 
     def describe_choices(self, p, choices):
         return "Written answer"
+
+    def read_form(self, p, form):
+        return {}, form.get("answer", "")
 
     def finish(self, p, results: Results, stances):
         results.answers = [

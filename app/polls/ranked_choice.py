@@ -69,6 +69,34 @@ class RankedChoice(PollType):
     name = "ranked_choice"
     label = "Ranked choice"
     description = "Put the options in your order of preference."
+    settings_fields = ("minimum_rank",)
+    settings_form = "polls/settings/ranked_choice.html"
+    vote_widget = "polls/vote/ranked_choice.html"
+
+    def read_form(self, p, form):
+        options = ordered_options(p)
+        ranks = {}
+        for o in options:
+            raw = (form.get(f"rank-{o.id}") or "").strip()
+            if not raw:
+                continue
+            try:
+                ranks[o.id] = int(raw)
+            except ValueError:
+                raise VoteError(f"The rank for “{o.name}” must be a number.") from None
+            if not 1 <= ranks[o.id] <= len(options):
+                raise VoteError(f"Ranks go from 1 to {len(options)}.")
+        if len(set(ranks.values())) != len(ranks):
+            raise VoteError("Each rank can be given to one option only.")
+        order = sorted(ranks, key=ranks.get)  # gaps are fine: 1, 3 means first and second
+        return {option_id: len(options) - i for i, option_id in enumerate(order)}, form.get("reason")
+
+    def form_values(self, p, choices):
+        n = len(p.options)  # stored scores are n - rank index; the form shows ranks from 1
+        return {option_id: n - score + 1 for option_id, score in choices.items() if score}
+
+    def result_line(self, row):
+        return f"{row.score_total} points ({row.percent:.0f}%)"
 
     def check_settings(self, settings, option_names):
         rank = settings.get("minimum_rank")

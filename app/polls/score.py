@@ -1,6 +1,6 @@
 """Score: every option gets a score between the poll's minimum and maximum."""
 
-from .base import PollType, Results, VoteError, is_int, int_choices, ordered_options, percent, setting
+from .base import PollType, Results, VoteError, is_int, int_choices, ordered_options, percent, read_number_inputs, setting
 from .grammar import OptionMatcher, pairs_to_choices, read_scored_lines
 
 DEFAULT_MIN, DEFAULT_MAX = 0, 9
@@ -18,6 +18,18 @@ class Score(PollType):
     label = "Score poll"
     description = "Give every option a score, e.g. from 0 to 9."
     zero_is_an_answer = True
+    settings_fields = ("min_score", "max_score")
+    settings_form = "polls/settings/score.html"
+    vote_widget = "polls/vote/score.html"
+
+    def setting_defaults(self):
+        return {"min_score": DEFAULT_MIN, "max_score": DEFAULT_MAX}
+
+    def read_form(self, p, form):
+        return read_number_inputs(p, form, "score", required=True), form.get("reason")
+
+    def result_line(self, row):
+        return f"{row.score_total} points ({row.percent:.0f}%)"
 
     def check_settings(self, settings, option_names):
         low = settings.get("min_score", DEFAULT_MIN)

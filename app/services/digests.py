@@ -56,7 +56,6 @@ CLOSING_SOON = timedelta(hours=24)
 # A member handed to a batch job is not handed out again for this long (two schedulers).
 PENDING_SECONDS = 900
 CONTENT_KINDS = ("discussion_started", "comment_posted", "poll_created", "poll_closed", "outcome_created")
-SCORED_TYPES = ("dot_vote", "score", "ranked_choice")
 NO_STATE = (None, None, False)  # a thread the member never opened: (last_read_at, volume, participating)
 
 
@@ -446,19 +445,12 @@ def _results(poll: Poll, stances: list[Stance]) -> tuple[list[ResultRow], str]:
     except Exception:  # an unreadable poll must not stop everyone's digest
         log.exception("could not tally poll %s for a digest", poll.id)
         return [], f"{len(stances)} voted"
+    kind = get_type(poll.poll_type)
     voters = results.voter_count
-    summary = f"{voters} {'person' if voters == 1 else 'people'} voted"
-    if poll.poll_type == "question":
+    if kind.written_answers:
         return [], f"{voters} {'answer' if voters == 1 else 'answers'}"
-    rows = []
-    for row in results.options:
-        if poll.poll_type in SCORED_TYPES:
-            rows.append(ResultRow(row.name, f"{row.score_total} points ({row.percent:.0f}%)"))
-        elif poll.poll_type == "meeting":
-            rows.append(ResultRow(row.name, f"{row.yes} yes, {row.maybe} maybe, {row.no} no"))
-        else:
-            rows.append(ResultRow(row.name, f"{row.voter_count} ({row.percent:.0f}%)"))
-    return rows, summary
+    summary = f"{voters} {'person' if voters == 1 else 'people'} voted"
+    return [ResultRow(row.name, kind.result_line(row)) for row in results.options], summary
 
 
 def build_batch(user_ids: list[int], period_keys: list[str], now: datetime) -> list[Digest]:

@@ -133,14 +133,14 @@ def create_poll(
     if voter_scope not in ("group", "specified"):
         raise Invalid("Choose who may vote.", field="voter_scope")
     if reason_mode is None:
-        reason_mode = "required" if kind.name == "question" else "optional"
+        reason_mode = kind.default_reason_mode
     if reason_max_length is None:
         reason_max_length = 2000
     if not isinstance(reason_max_length, int) or not 1 <= reason_max_length <= REASON_CAP:
         raise Invalid(f"The reason length limit must be between 1 and {REASON_CAP:,}.", field="reason_max_length")
 
     slot_rows: list[tuple[str, datetime]] = []
-    if kind.name == "meeting":
+    if kind.options_are_slots:
         if options:
             raise Invalid("A meeting poll's options are time slots.", field="slots")
         seen = set()
@@ -181,8 +181,7 @@ def create_poll(
     settings = {k: v for k, v in settings.items() if v is not None}
     problems = kind.validate_settings(settings)
     if problems:
-        field_name = "slots" if kind.name == "meeting" else "options"
-        raise Invalid(" ".join(problems), field=field_name if any("option" in p.lower() for p in problems) else "settings")
+        raise Invalid(" ".join(problems), field=kind.options_field if any("option" in p.lower() for p in problems) else "settings")
 
     named: list[tuple[str, User]] = []
     if voter_scope == "specified":
@@ -207,28 +206,21 @@ def create_poll(
             person = user_by_email(email) or create_user(email=email, verified=False)
             named.append((email, person))
 
+    given = dict(min_choices=min_choices, max_choices=max_choices, dots_per_person=dots_per_person,
+                 min_score=min_score, max_score=max_score, minimum_rank=minimum_rank, target=target,
+                 allow_none_of_the_above=bool(allow_none_of_the_above))
+    # Only the type's own settings are kept; an empty one takes the type's default.
+    own = {**kind.setting_defaults(), **{name: given[name] for name in kind.settings_fields if given[name] is not None}}
     poll = Poll(
         group_id=group.id, discussion_id=discussion.id if discussion else None, author_id=user.id,
         poll_type=kind.name, title=title, details=details, closing_at=closing_at, created_at=now,
         anonymous=bool(anonymous), hide_results=hide_results, voter_scope=voter_scope, reason_mode=reason_mode,
-        reason_max_length=reason_max_length, min_choices=min_choices, max_choices=max_choices,
-        dots_per_person=dots_per_person if kind.name == "dot_vote" else None,
-        min_score=min_score, max_score=max_score, minimum_rank=minimum_rank, target=target,
-        allow_none_of_the_above=bool(allow_none_of_the_above) and kind.name == "poll",
-        time_zone=time_zone or "UTC", inbound_message_id=inbound_message_id,
+        reason_max_length=reason_max_length, time_zone=time_zone or "UTC", inbound_message_id=inbound_message_id,
+        **own,
     )
-    if kind.name == "dot_vote" and poll.dots_per_person is None:
-        from ..polls.dot_vote import DEFAULT_DOTS
-
-        poll.dots_per_person = DEFAULT_DOTS
-    if kind.name == "score":
-        from ..polls.score import DEFAULT_MAX, DEFAULT_MIN
-
-        poll.min_score = DEFAULT_MIN if min_score is None else min_score
-        poll.max_score = DEFAULT_MAX if max_score is None else max_score
     db.session.add(poll)
     db.session.flush()
-    if kind.name == "meeting":
+    if kind.options_are_slots:
         for i, (name, starts) in enumerate(slot_rows):
             db.session.add(PollOption(poll_id=poll.id, name=name, priority=i, starts_at=starts,
                                       duration_minutes=duration_minutes))
@@ -509,7 +501,7 @@ def set_outcome(*, actor_id: int, poll_id: int, statement: str, option_id: int |
         option = db.session.get(PollOption, option_id)
         if option is None or option.poll_id != poll.id:
             raise Invalid("Please choose one of this poll's options.", field="option_id")
-    if poll.poll_type == "meeting" and option is None:
+    if get_type(poll.poll_type).outcome_names_option and option is None:
         raise Invalid("Please choose the time slot you settled on.", field="option_id")
     db.session.execute(update(Outcome).where(Outcome.poll_id == poll.id).values(latest=False)
                        .execution_options(synchronize_session=False))
@@ -637,7 +629,7 @@ def results_for(user, poll: Poll) -> PollResults:
         plain.sort(key=lambda s: (s.reason or "", sorted(s.choices.items())))  # no order to read anything from
     out.results = kind.tally(poll, plain)
     if poll.anonymous:
-        out.anonymous_reasons = [s.reason for s in plain if s.reason and poll.poll_type != "question"]
+        out.anonymous_reasons = [s.reason for s in plain if s.reason and not kind.written_answers]
     elif policy.can_see_voters(user, poll):
         people = {u.id: u for u in db.session.scalars(
             select(User).where(User.id.in_({s.participant_id for s in stances if s.participant_id})))}
@@ -646,7 +638,7 @@ def results_for(user, poll: Poll) -> PollResults:
             choices = by_stance.get(s.id, {})
             out.voters.append(VoterRow(
                 name=who.display_name if who else "deleted member",
-                choice=kind.describe_choices(poll, choices) if poll.poll_type != "question" else (s.reason or ""),
+                choice=(s.reason or "") if kind.written_answers else kind.describe_choices(poll, choices),
                 reason=s.reason, choices=choices, created_at=s.created_at,
             ))
     return out
@@ -670,13 +662,14 @@ def csv_export(user, poll: Poll) -> str:
     buffer = io.StringIO()
     w = csv.writer(buffer)
     w.writerow(["poll", poll.title])
-    w.writerow(["type", get_type(poll.poll_type).label])
+    kind = get_type(poll.poll_type)
+    w.writerow(["type", kind.label])
     w.writerow(["status", "closed" if poll.closed_at else "open"])
     w.writerow(["voters", view.voter_count])
     w.writerow(["undecided", view.undecided_count])
     w.writerow([])
     r = view.results
-    if poll.poll_type != "question":
+    if not kind.written_answers:
         w.writerow(["option", "voters", "score_total", "percent", "average", "yes", "maybe", "no"])
         for row in r.options:
             w.writerow([_cell(row.name), row.voter_count, row.score_total, f"{row.percent:.1f}",
@@ -685,9 +678,8 @@ def csv_export(user, poll: Poll) -> str:
     option_names = [_cell(o.name) for o in options]
     if poll.anonymous:
         w.writerow(["vote"] + option_names + ["reason"])
-        plain = [] if poll.poll_type != "question" else [a.text for a in r.answers]
-        if poll.poll_type == "question":
-            for n, text in enumerate(sorted(plain), 1):
+        if kind.written_answers:
+            for n, text in enumerate(sorted(a.text for a in r.answers), 1):
                 w.writerow([n, _cell(text)])
         else:
             stances = list(db.session.scalars(select(Stance).where(Stance.poll_id == poll.id, Stance.latest.is_(True))))
@@ -730,8 +722,8 @@ def polls_for_group(group_id: int, *, standalone_only: bool = False) -> list[Pol
 
 
 def one_click_choices(poll: Poll, option_id: int) -> dict[int, int]:
-    """The vote a one-click link casts: that one option (choice types only)."""
-    if poll.poll_type not in ("proposal", "check", "count", "poll"):
+    """The vote a one-click link casts: that one option (types whose vote is one option)."""
+    if not get_type(poll.poll_type).one_click(poll):
         raise Invalid("This kind of poll can't be answered in one click; please vote on the poll page.")
     if option_id not in {o.id for o in poll.options}:
         raise Invalid("That link names an option this poll doesn't have.")

@@ -13,7 +13,7 @@ from flask_login import current_user
 from .. import policy
 from ..extensions import db
 from ..models import Discussion, Poll
-from ..polls import POLL_TYPES, get_type
+from ..polls import POLL_TYPES, VoteError, get_type
 from ..polls.base import ordered_options
 from ..polls.charts import render_results, slot_label
 from ..services import polls as service
@@ -31,7 +31,6 @@ def _plug_into_thread_page(state) -> None:
     if service.thread_page_polls not in discussions.THREAD_PAGE_EXTENSIONS:
         discussions.THREAD_PAGE_EXTENSIONS.append(service.thread_page_polls)
 
-TYPE_ORDER = ["proposal", "check", "count", "question", "poll", "dot_vote", "score", "ranked_choice", "meeting"]
 HIDE_CHOICES = [("off", "Always"), ("until_vote", "After they vote"), ("until_closed", "When the poll closes")]
 REASON_CHOICES = [("optional", "Optional"), ("required", "Required"), ("off", "Off")]
 
@@ -115,13 +114,7 @@ def _vote_values(poll: Poll, mine, form) -> dict:
         return form["_values"]
     if mine is None:
         return {}
-    choices = mine.choices
-    if poll.poll_type == "poll" and not choices:
-        return {"none": 1}
-    if poll.poll_type == "ranked_choice":
-        n = len(poll.options)
-        return {option_id: n - score + 1 for option_id, score in choices.items() if score}
-    return dict(choices)
+    return get_type(poll.poll_type).form_values(poll, mine.choices)
 
 
 def _submitted_values(poll: Poll, form) -> dict:
@@ -147,70 +140,6 @@ def show(poll_id: int):
     return _page(_load(poll_id))
 
 
-def _choices_from_form(poll: Poll, form) -> tuple[dict[int, int], str | None]:
-    """The vote form as (choices, reason); Invalid for a form that can't be read."""
-    kind = poll.poll_type
-    options = ordered_options(poll)
-    ids = {str(o.id): o.id for o in options}
-    reason = form.get("reason")
-    if kind == "question":
-        return {}, form.get("answer", "")
-    if kind in ("proposal", "check", "count"):
-        picked = form.get("option", "")
-        if picked not in ids:
-            raise Invalid("Please choose one option.", field="vote")
-        return {ids[picked]: 1}, reason
-    if kind == "poll":
-        picked = form.getlist("option")
-        if "none" in picked:
-            if len(picked) > 1:
-                raise Invalid("“None of the above” can't be combined with other options.", field="vote")
-            return {}, reason
-        if not picked:
-            raise Invalid("Please choose an option.", field="vote")
-        if any(p not in ids for p in picked):
-            raise Invalid("That vote names an option this poll doesn't have.", field="vote")
-        return {ids[p]: 1 for p in picked}, reason
-    if kind in ("dot_vote", "score"):
-        out = {}
-        for o in options:
-            raw = (form.get(f"score-{o.id}") or "").strip()
-            if not raw:
-                if kind == "dot_vote":
-                    continue
-                raise Invalid(f"Please give “{o.name}” a score.", field="vote")
-            try:
-                out[o.id] = int(raw)
-            except ValueError:
-                raise Invalid(f"The value for “{o.name}” must be a whole number.", field="vote") from None
-        return out, reason
-    if kind == "ranked_choice":
-        ranks = {}
-        for o in options:
-            raw = (form.get(f"rank-{o.id}") or "").strip()
-            if not raw:
-                continue
-            try:
-                ranks[o.id] = int(raw)
-            except ValueError:
-                raise Invalid(f"The rank for “{o.name}” must be a number.", field="vote") from None
-            if not 1 <= ranks[o.id] <= len(options):
-                raise Invalid(f"Ranks go from 1 to {len(options)}.", field="vote")
-        if len(set(ranks.values())) != len(ranks):
-            raise Invalid("Each rank can be given to one option only.", field="vote")
-        order = sorted(ranks, key=ranks.get)  # gaps are fine: 1, 3 means first and second
-        return {option_id: len(options) - i for i, option_id in enumerate(order)}, reason
-    if kind == "meeting":
-        out = {}
-        for o in options:
-            raw = form.get(f"slot-{o.id}", "0")
-            if raw not in ("0", "1", "2"):
-                raise Invalid("Each time slot takes yes, maybe or no.", field="vote")
-            out[o.id] = int(raw)
-        return out, reason
-    raise Invalid("This poll can't take votes.", field="vote")
-
-
 @bp.post("/p/<int:poll_id>/vote")
 def vote(poll_id: int):
     poll = _load(poll_id)
@@ -220,7 +149,10 @@ def vote(poll_id: int):
     form = {k: request.form.get(k) for k in request.form}
     form["_values"] = _submitted_values(poll, request.form)
     try:
-        choices, reason = _choices_from_form(poll, request.form)
+        try:
+            choices, reason = get_type(poll.poll_type).read_form(poll, request.form)
+        except VoteError as error:
+            raise Invalid(error.message, field="vote") from None
         service.cast_vote(actor_id=user.id, poll_id=poll.id, choices=choices, reason=reason, source="web")
     except DomainError as error:
         return _page(poll, errors={error.field or "vote": error.message}, form=form, status=422)
@@ -334,17 +266,14 @@ def _creation_context(group, discussion, poll_type: str | None, form=None, error
         from ..models import utcnow
 
         closing = (utcnow() + timedelta(days=kind.default_closing_days)).replace(second=0, microsecond=0)
-        defaults = {"closing_at": _local_input(closing, zone), "time_zone": zone, "reason_mode": "required" if kind.name == "question" else "optional",
-                    "hide_results": "off", "voter_scope": "group", "reason_max_length": "2000"}
-        if kind.name == "dot_vote":
-            defaults["dots_per_person"] = "8"
-        if kind.name == "score":
-            defaults.update(min_score="0", max_score="9")
+        defaults = {"closing_at": _local_input(closing, zone), "time_zone": zone, "reason_mode": kind.default_reason_mode,
+                    "hide_results": "off", "voter_scope": "group", "reason_max_length": "2000",
+                    **{name: str(value) for name, value in kind.setting_defaults().items()}}
     values = {**defaults, **(form or {})}
     action = f"/d/{discussion.id}/p/new" if discussion else f"/g/{group.handle}/p/new"
     from .account import zones
 
-    return dict(group=group, discussion=discussion, kind=kind, types=[POLL_TYPES[t] for t in TYPE_ORDER],
+    return dict(group=group, discussion=discussion, kind=kind, types=list(POLL_TYPES.values()),
                 form=values, errors=errors or {}, action=action, zones=zones(), hide_choices=HIDE_CHOICES,
                 reason_choices=REASON_CHOICES)
 
@@ -370,7 +299,7 @@ def _create(group, discussion):
             raise Invalid("Please choose a known time zone.", field="time_zone") from None
         closing = _parse_local(form.get("closing_at", ""), _zone(), "closing_at", "the closing time")
         slots = None
-        if poll_type == "meeting":
+        if POLL_TYPES[poll_type].options_are_slots:
             slots = [_parse_local(line, zone, "slots", "each time slot")
                      for line in (form.get("slots") or "").splitlines() if line.strip()]
         ints = {name: _optional_int(form, name, label) for name, label in (
