@@ -7,7 +7,7 @@ per inbound message (the dedupe key is the stored message's id).
 """
 from __future__ import annotations
 
-from app.email import queue_message
+from app.email import messages
 from app.extensions import db
 from app.models import User
 from app.tokens import random_token
@@ -15,14 +15,17 @@ from app.tokens import random_token
 
 def send(reply, *, kind: str, context: dict, user: User | None = None, reply_to: str | None = None,
          to: str | None = None) -> None:
-    """Queue one confirmation for `reply` (nothing in a dry run)."""
+    """Queue one confirmation for `reply` (nothing in a dry run); `kind` names its function in
+    app/email/messages.py (vote_recorded, command_done, help)."""
     if reply.dry_run:
         return
     user = user or reply.user  # None only for someone declining an invitation without an account
     key = f"confirm:{reply.inbound_id}" if reply.inbound_id is not None else f"confirm:x{random_token(12)}"
-    queue_message(kind=kind, to=to or user.email, dedupe_key=key, context={"user": user, **context},
-                        user=user, reply_to=reply_to, auto_submitted="auto-replied")
+    CONFIRMATIONS[kind](to=to or user.email, user=user, dedupe_key=key, context=context, reply_to=reply_to)
     db.session.commit()
+
+
+CONFIRMATIONS = {"vote_recorded": messages.vote_recorded, "command_done": messages.command_done, "help": messages.help}
 
 
 def done(reply, *, subject: str, paragraphs: list[str], link: str | None = None, user: User | None = None,

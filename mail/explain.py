@@ -10,7 +10,7 @@ import hashlib
 import logging
 from email.message import Message
 
-from app.email import queue_message
+from app.email import messages
 from app.extensions import db
 
 from .classify import header
@@ -49,20 +49,8 @@ def send_explanation(*, to: str, reason_code: str, text: str, original: Message,
     user = db.session.get(User, user_id) if user_id else None
     subject = _safe(" ".join(header(original, "Subject").split())[:200]) or "your message"
     original_id = _safe(header(original, "Message-ID").strip())
-    if not original_id.startswith("<") or "\n" in original_id or len(original_id) > 500:
-        original_id = ""
-    headers = {}
-    if original_id:
-        headers = {"In-Reply-To": original_id, "References": original_id}
-    row = queue_message(
-        kind="inbound_refused",
-        to=to,
-        dedupe_key=f"explain:{_rate_key(to, reason_code)[-32:]}:{hashlib.sha256(original_id.encode()).hexdigest()[:16]}",
-        context={"subject": subject, "reason": text, "user": user},
-        user=None,  # sent even to a suspended address: it is the answer to mail they just sent
-        envelope_from="",
-        headers=headers,
-        auto_submitted="auto-replied",
-    )
+    row = messages.inbound_refused(
+        to=to, user=user, subject=subject, reason=text, original_message_id=original_id,
+        dedupe_key=f"explain:{_rate_key(to, reason_code)[-32:]}:{hashlib.sha256(original_id.encode()).hexdigest()[:16]}")
     db.session.commit()
     return row is not None

@@ -189,3 +189,35 @@ def test_every_poll_type_names_templates_that_exist_and_every_vote_template_is_u
     for folder in ("polls/vote", "polls/settings"):
         for path in (templates / folder).glob("*.html"):
             assert f"{folder}/{path.name}" in named, path
+
+
+MAIL_HEADERS = ("From", "To", "Cc", "Subject", "Date", "Message-ID", "In-Reply-To", "References", "Reply-To",
+                "Auto-Submitted", "X-Auto-Response-Suppress", "Precedence", "List-Id", "List-Archive",
+                "List-Unsubscribe", "List-Unsubscribe-Post", "MIME-Version", "Content-Type",
+                "Content-Transfer-Encoding", "Sender", "Return-Path")
+
+
+def test_no_mail_header_is_written_outside_the_header_module():
+    """app/ sends mail (mail/ only reads it, and can send only through app.email.messages)."""
+    names = "|".join(re.escape(name) for name in MAIL_HEADERS)
+    # Writing a header: msg["Name"] = …, ("Name", value), {"Name": value}, or a "Name: value" line;
+    # reading one with a default (`headers.get("From", "")`) is not writing it.
+    writes = re.compile(rf"""\[\s*["']({names})["']\s*\]\s*=|(?<!get)\(\s*["']({names})["']\s*,|["']({names})["']\s*:|["']({names}): """)
+    offenders = [f"{path.relative_to(REPO)}:{n}: {line.strip()}"
+                 for path in _source_files("app", suffixes=(".py",))
+                 if path != REPO / "app/email/headers.py"
+                 for n, line in enumerate(path.read_text().splitlines(), 1) if writes.search(line)]
+    assert offenders == []
+
+
+def test_every_mail_kind_has_one_named_function_and_only_that_function_queues_mail():
+    from app.email import messages
+    from app.email.notifications import THREADING
+
+    kinds = {path.name for path in (REPO / "templates/email").iterdir() if path.is_dir()}
+    named = {name for name in kinds if callable(getattr(messages, name, None))}
+    assert kinds == named | set(THREADING), kinds - named - set(THREADING)
+    queueing = [module for module, (path, _) in MODULES.items()
+                if module not in ("app.email.messages", "app.email.outbox")
+                and re.search(r"\bqueue_messages?\(", path.read_text())]
+    assert queueing == []

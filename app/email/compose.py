@@ -1,21 +1,18 @@
-"""Build a well-formed multipart message with the headers every Quorum mail carries."""
+"""Compose one message: the headers from `headers.outbound`, a text and an HTML part, and any
+attachments. One function for both paths, so a mail with attachments and one without carry the
+same headers, set the same way."""
 from __future__ import annotations
 
 import random
 import re
-import secrets
 import sys
-import time
 from email import quoprimime
 from email.message import EmailMessage
 from email.policy import EmailPolicy
-from email.utils import format_datetime, formataddr
 
-from flask import current_app
-
-from ..models import utcnow
+from . import headers
+from .headers import MailOptions
 from .render import Rendered
-
 
 
 class _PlainHeaders(EmailPolicy):
@@ -38,107 +35,54 @@ class _PlainHeaders(EmailPolicy):
 # with 78-column folding the email package would RFC 2047-encode them, which clients can't use.
 POLICY = _PlainHeaders(linesep="\r\n", max_line_length=998)
 
-
-def make_message_id(local: str | None = None) -> str:
-    """A Message-ID on our mail domain (angle brackets included)."""
-    local = local or f"{int(time.time())}.{secrets.token_hex(8)}"
-    return f"<{local}@{current_app.config['MAIL_DOMAIN']}>"
-
-
-def notifications_address() -> str:
-    return f"notifications@{current_app.config['MAIL_DOMAIN']}"
-
-
-def compose(
-    rendered: Rendered,
-    *,
-    to: str,
-    from_name: str = "Quorum",
-    message_id: str | None = None,
-    reply_to: str | None = None,
-    in_reply_to: str | None = None,
-    references: list[str] | None = None,
-    headers: dict[str, str] | None = None,
-    attachments: list[tuple[str, str, bytes]] | None = None,
-    auto_submitted: str = "auto-generated",
-) -> EmailMessage:
-    """Text + HTML alternative parts; attachments as (filename, content_type, bytes)."""
-    msg = EmailMessage(policy=POLICY)
-    msg["From"] = formataddr((from_name, notifications_address()))
-    msg["To"] = to
-    msg["Subject"] = rendered.subject
-    msg["Date"] = format_datetime(utcnow())
-    msg["Message-ID"] = message_id or make_message_id()
-    if in_reply_to:
-        msg["In-Reply-To"] = in_reply_to
-    if references:
-        msg["References"] = " ".join(references)
-    if reply_to:
-        msg["Reply-To"] = reply_to
-    msg["Auto-Submitted"] = auto_submitted
-    # Ask Exchange/Outlook not to send out-of-office replies to notifications.
-    msg["X-Auto-Response-Suppress"] = "All"
-    for name, value in (headers or {}).items():
-        msg[name] = value
-    msg.set_content(rendered.text, cte="quoted-printable")
-    msg.add_alternative(rendered.html, subtype="html", cte="quoted-printable")
-    for filename, content_type, data in attachments or []:
-        maintype, _, subtype = content_type.partition("/")
-        msg.add_attachment(data, maintype=maintype, subtype=subtype or "octet-stream", filename=filename)
-    return msg
-
-
 _BOUNDARY_DIGITS = "%0" + str(len(repr(sys.maxsize - 1))) + "d"
 _NEWLINES = re.compile(r"\r\n|\r|\n")
 
 
-def compose_bytes(rendered: Rendered, *, to: str, attachments: list[tuple[str, str, bytes]] | None = None,
-                  **options) -> tuple[str, bytes]:
-    """(Message-ID, bytes) of `compose(rendered, to=to, **options).as_bytes()`, written directly.
+def compose(rendered: Rendered, *, to: str, options: MailOptions,
+            attachments: tuple[tuple[str, str, bytes], ...] = ()) -> tuple[str, bytes]:
+    """(Message-ID, bytes) of one message; attachments are (filename, content type, bytes).
 
-    The same headers through the same policy calls (store, then fold), and the same two
-    quoted-printable parts, without building and flattening an EmailMessage tree, which was most
-    of a notification's cost. Messages with attachments take the general path.
+    Without attachments the bytes are written directly (the same headers through the same
+    policy calls, the same two quoted-printable parts) rather than by building and flattening
+    an EmailMessage tree, which was most of a notification's cost.
     """
+    fields = headers.outbound(subject=rendered.subject, to=to, options=options)
     if attachments:
-        message = compose(rendered, to=to, attachments=attachments, **options)
-        return message["Message-ID"], message.as_bytes()
-    from_name = options.get("from_name", "Quorum")
-    message_id = options.get("message_id") or make_message_id()
-    headers: list[tuple[str, str]] = [
-        ("From", formataddr((from_name, notifications_address()))), ("To", to), ("Subject", rendered.subject),
-        ("Date", format_datetime(utcnow())), ("Message-ID", message_id)]
-    if options.get("in_reply_to"):
-        headers.append(("In-Reply-To", options["in_reply_to"]))
-    if options.get("references"):
-        headers.append(("References", " ".join(options["references"])))
-    if options.get("reply_to"):
-        headers.append(("Reply-To", options["reply_to"]))
-    headers.append(("Auto-Submitted", options.get("auto_submitted", "auto-generated")))
-    headers.append(("X-Auto-Response-Suppress", "All"))
-    headers += list((options.get("headers") or {}).items())
-    stored = [(name, POLICY.header_store_parse(name, value)[1]) for name, value in headers]
-
+        return _compose_tree(rendered, fields, attachments)
+    stored = [(name, POLICY.header_store_parse(name, value)[1]) for name, value in fields]
+    message_id = next(value for name, value in stored if name == headers.MESSAGE_ID)
     parts = [_text_part("plain", rendered.text, mime_version=False), _text_part("html", rendered.html, mime_version=True)]
     joined = b"\r\n".join(parts)
     while True:  # as email.generator picks one: random, and absent from the parts
         boundary = "=" * 15 + (_BOUNDARY_DIGITS % random.randrange(sys.maxsize)) + "=="
         if not re.search(b"^--" + re.escape(boundary.encode()) + b"(--)?$", joined, flags=re.MULTILINE):
             break
-    stored.append(("MIME-Version", "1.0"))
-    stored.append(("Content-Type", f'multipart/alternative; boundary="{boundary}"'))
+    stored.append(headers.MIME_VERSION)
+    stored.append(headers.multipart_alternative(boundary))
     out = [POLICY.fold_binary(name, value) for name, value in stored]
     marker = b"--" + boundary.encode()
     out.append(b"\r\n" + marker + b"\r\n" + parts[0] + b"\r\n" + marker + b"\r\n" + parts[1]
                + b"\r\n" + marker + b"--\r\n")
-    return str(POLICY.header_fetch_parse("Message-ID", stored[4][1])), b"".join(out)
+    return str(POLICY.header_fetch_parse(headers.MESSAGE_ID, message_id)), b"".join(out)
+
+
+def _compose_tree(rendered: Rendered, fields: list[tuple[str, str]],
+                  attachments: tuple[tuple[str, str, bytes], ...]) -> tuple[str, bytes]:
+    message = EmailMessage(policy=POLICY)
+    for name, value in fields:
+        message[name] = value
+    message.set_content(rendered.text, cte="quoted-printable")
+    message.add_alternative(rendered.html, subtype="html", cte="quoted-printable")
+    for filename, content_type, data in attachments:
+        maintype, _, subtype = content_type.partition("/")
+        message.add_attachment(data, maintype=maintype, subtype=subtype or "octet-stream", filename=filename)
+    return str(message[headers.MESSAGE_ID]), message.as_bytes()
 
 
 def _text_part(subtype: str, text: str, *, mime_version: bool) -> bytes:
     lines = text.encode("utf-8").splitlines()
     body = quoprimime.body_encode((b"\n".join(lines) + b"\n").decode("latin-1"), POLICY.max_line_length)
-    head = (f'Content-Type: text/{subtype}; charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable\r\n'
-            + ("MIME-Version: 1.0\r\n" if mime_version else "") + "\r\n")
     pieces = _NEWLINES.split(body)
     written = "\r\n".join(pieces[:-1]) + ("\r\n" if len(pieces) > 1 else "") + pieces[-1]
-    return (head + written).encode("ascii")
+    return (headers.text_part(subtype, mime_version=mime_version) + written).encode("ascii")

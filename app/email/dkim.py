@@ -6,11 +6,7 @@ from pathlib import Path
 
 from flask import current_app
 
-# Signed headers: what a forwarder must not change. From is listed twice so no second
-# From can be added later without breaking the signature (oversigning).
-SIGNED_HEADERS = [b"from", b"from", b"to", b"subject", b"date", b"message-id", b"reply-to", b"in-reply-to",
-                  b"references", b"list-id", b"list-unsubscribe", b"list-unsubscribe-post", b"mime-version",
-                  b"content-type", b"auto-submitted"]
+from .headers import SIGNED
 
 
 @lru_cache(maxsize=4)
@@ -31,5 +27,5 @@ def sign(raw: bytes) -> bytes:
     selector = current_app.config["DKIM_SELECTOR"].encode()
     domain = current_app.config.get("DKIM_DOMAIN") or current_app.config["MAIL_DOMAIN"]
     signature = dkim.sign(raw, selector, domain.encode(), _key(current_app.config["DKIM_KEY_FILE"]),
-                          include_headers=SIGNED_HEADERS, canonicalize=(b"relaxed", b"relaxed"))
+                          include_headers=SIGNED, canonicalize=(b"relaxed", b"relaxed"))
     return signature + raw

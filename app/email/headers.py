@@ -1,4 +1,6 @@
-"""Threading and list headers: stable Message-IDs, References, List-* (RFC 2919, 2369, 8058).
+"""Every header of every outbound mail, built here and nowhere else: the typed options a mail
+kind sets, the ordered header list the composer writes, stable Message-IDs and References,
+List-* (RFC 2919, 2369, 8058), Auto-Submitted (RFC 3834), and the headers DKIM signs.
 
 Message-IDs are deterministic so a re-run builds the same message and a reply finds its parent:
 
@@ -14,8 +16,111 @@ message in their own mailbox (clients that never got it still thread by the shar
 from __future__ import annotations
 
 import re
+import secrets
+import time
+from dataclasses import dataclass, replace
+from email.utils import format_datetime, formataddr
 
 from flask import current_app
+
+from ..models import utcnow
+
+MESSAGE_ID = "Message-ID"
+AUTO_GENERATED = "auto-generated"  # notifications, digests, sign-in: nobody wrote this mail
+AUTO_REPLIED = "auto-replied"  # confirmations and refusals: the answer to a member's own mail
+
+
+@dataclass(frozen=True, kw_only=True)
+class ListHeaders:
+    """A mailing-list mail's List-* headers: where to read it, and the one-click way out."""
+
+    unsubscribe_url: str  # the RFC 8058 one-click URL (POST only)
+    unsubscribe_mailto: str  # our address that takes the command by mail
+    mailto_subject: str = "unsubscribe"
+    list_id: str | None = None
+    archive_url: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class MailOptions:
+    """What a mail kind decides about its headers (a misspelled option is a TypeError, not lost)."""
+
+    from_name: str = "Quorum"
+    message_id: str | None = None  # None: a fresh random one
+    reply_to: str | None = None
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = ()
+    auto_submitted: str = AUTO_GENERATED
+    lists: ListHeaders | None = None
+
+    def answering(self, original_message_id: str | None) -> "MailOptions":
+        """These options for an automatic answer to one of a member's messages: it threads under
+        that message (when its Message-ID is sane) and says it is an auto-reply."""
+        original = (original_message_id or "").strip()
+        if not re.fullmatch(r"<[!-;=?-~]{1,498}>", original):  # one bracketed id of printable ASCII, no space
+            original = ""
+        return replace(self, auto_submitted=AUTO_REPLIED, in_reply_to=original or None,
+                       references=(original,) if original else ())
+
+
+def make_message_id(local: str | None = None) -> str:
+    """A Message-ID on our mail domain (angle brackets included)."""
+    local = local or f"{int(time.time())}.{secrets.token_hex(8)}"
+    return f"<{local}@{current_app.config['MAIL_DOMAIN']}>"
+
+
+def notifications_address() -> str:
+    return f"notifications@{current_app.config['MAIL_DOMAIN']}"
+
+
+def outbound(*, subject: str, to: str, options: MailOptions) -> list[tuple[str, str]]:
+    """The ordered headers of one outbound mail, before the MIME structure's own."""
+    found = [("From", formataddr((options.from_name, notifications_address()))), ("To", to), ("Subject", subject),
+             ("Date", format_datetime(utcnow())), (MESSAGE_ID, options.message_id or make_message_id())]
+    if options.in_reply_to:
+        found.append(("In-Reply-To", options.in_reply_to))
+    if options.references:
+        found.append(("References", " ".join(options.references)))
+    if options.reply_to:
+        found.append(("Reply-To", options.reply_to))
+    found.append(("Auto-Submitted", options.auto_submitted))
+    found.append(("X-Auto-Response-Suppress", "All"))  # no out-of-office replies from Exchange/Outlook
+    lists = options.lists
+    if lists is not None:
+        if lists.list_id:
+            found.append(("List-Id", lists.list_id))
+        if lists.archive_url:
+            found.append(("List-Archive", f"<{lists.archive_url}>"))
+        found.append(("List-Unsubscribe", f"<{lists.unsubscribe_url}>, "
+                                          f"<mailto:{lists.unsubscribe_mailto}?subject={_mailto_subject(lists)}>"))
+        found.append(("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
+    return found
+
+
+def _mailto_subject(lists: ListHeaders) -> str:
+    from urllib.parse import quote
+
+    return quote(lists.mailto_subject)
+
+
+MIME_VERSION = ("MIME-Version", "1.0")
+
+
+def multipart_alternative(boundary: str) -> tuple[str, str]:
+    return ("Content-Type", f'multipart/alternative; boundary="{boundary}"')
+
+
+def text_part(subtype: str, *, mime_version: bool) -> str:
+    """The header block of one quoted-printable UTF-8 text part."""
+    return (f'Content-Type: text/{subtype}; charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable\r\n'
+            + ("MIME-Version: 1.0\r\n" if mime_version else "") + "\r\n")
+
+
+# DKIM signs what a forwarder must not change. From is listed twice so no second From can be
+# added later without breaking the signature (oversigning).
+SIGNED = [b"from", b"from", b"to", b"subject", b"date", b"message-id", b"reply-to", b"in-reply-to",
+          b"references", b"list-id", b"list-archive", b"list-unsubscribe", b"list-unsubscribe-post",
+          b"mime-version", b"content-type", b"auto-submitted"]
 
 _PART = re.compile(r"^([dcpeu])(\d{1,12})$")
 _NAMES = {"d": "discussion_id", "c": "comment_id", "p": "poll_id", "e": "event_id", "u": "user_id"}

@@ -15,10 +15,8 @@ from ..models import Comment, Discussion, Event, Group, Outcome, Poll, Stance, U
 from ..rendering import markdown_to_html
 from . import headers, links
 from .addresses import reply_address
-
-EMAIL_KINDS = ("discussion_started", "comment_posted", "poll_created", "poll_closing_soon", "poll_reminder",
-               "poll_closed", "outcome_created")
-POLL_KINDS = ("poll_created", "poll_closing_soon", "poll_reminder", "poll_closed", "outcome_created")
+from .headers import ListHeaders, MailOptions
+from .outbox import Outgoing
 
 REASONS = {
     "group": "You get every message from this group.",
@@ -120,50 +118,73 @@ def local_time(value, zone: str) -> str:
     return f"{value.astimezone(tz).strftime('%a %-d %b %Y, %H:%M')} ({zone or 'UTC'})"
 
 
-@dataclass(frozen=True)
-class Built:
-    kind: str
-    context: dict
-    options: dict  # compose() keyword arguments
+Threading = tuple[str, list[str], str, int]  # (Message-ID, References, reply kind, reply target id)
 
 
-def build(ctx: EventContext, user: User, reason: str) -> Built:
-    """The email for `user` about ctx.event: template context and headers."""
+def _discussion_started(ctx: EventContext, user: User) -> Threading:
+    root = _root(ctx, user)
+    return root, [], "discussion", ctx.discussion.id
+
+
+def _comment_posted(ctx: EventContext, user: User) -> Threading:
+    d_id = ctx.discussion.id
+    references = [_root(ctx, user)]
+    if ctx.comment.parent_id:
+        references.append(headers.message_id(user_id=user.id, discussion_id=d_id, comment_id=ctx.comment.parent_id))
+    return (headers.message_id(user_id=user.id, discussion_id=d_id, comment_id=ctx.comment.id), references,
+            "comment", ctx.comment.id)
+
+
+def _poll_created(ctx: EventContext, user: User) -> Threading:
+    root = _root(ctx, user)
+    msgid = headers.message_id(user_id=user.id, discussion_id=_discussion_id(ctx), poll_id=ctx.poll.id)
+    return msgid, [root] if msgid != root else [], "poll", ctx.poll.id
+
+
+def _poll_news(ctx: EventContext, user: User) -> Threading:
+    """Later news about a poll (closing soon, a reminder, closed, its outcome) threads under its first mail."""
+    d_id, root = _discussion_id(ctx), _root(ctx, user)
+    poll_mail = headers.message_id(user_id=user.id, discussion_id=d_id, poll_id=ctx.poll.id)
+    msgid = headers.message_id(user_id=user.id, discussion_id=d_id, poll_id=ctx.poll.id, event_id=ctx.event.id)
+    if ctx.event.kind == "outcome_created" and ctx.discussion is not None:
+        reply_kind, reply_id = "discussion", ctx.discussion.id  # talk about the outcome in the thread
+    else:
+        reply_kind, reply_id = "poll", ctx.poll.id
+    return msgid, [root] + ([poll_mail] if poll_mail != root else []), reply_kind, reply_id
+
+
+# The event kinds that are mailed, each with how its mail threads (templates/email/<kind>/).
+THREADING = {
+    "discussion_started": _discussion_started,
+    "comment_posted": _comment_posted,
+    "poll_created": _poll_created,
+    "poll_closing_soon": _poll_news,
+    "poll_reminder": _poll_news,
+    "poll_closed": _poll_news,
+    "outcome_created": _poll_news,
+}
+EMAIL_KINDS = tuple(THREADING)
+
+
+def _discussion_id(ctx: EventContext) -> int | None:
+    return ctx.discussion.id if ctx.discussion is not None else None
+
+
+def _root(ctx: EventContext, user: User) -> str:
+    return headers.root_message_id(user_id=user.id, discussion_id=_discussion_id(ctx),
+                                   poll_id=ctx.poll.id if ctx.poll else None)
+
+
+def build(ctx: EventContext, user: User, reason: str) -> Outgoing:
+    """The email for `user` about ctx.event, ready to queue."""
     event, group, discussion, poll = ctx.event, ctx.group, ctx.discussion, ctx.poll
-    d_id = discussion.id if discussion is not None else None
-    root = headers.root_message_id(user_id=user.id, discussion_id=d_id, poll_id=poll.id if poll else None)
-    in_reply_to, references = None, []
-    if event.kind == "discussion_started":
-        msgid = root
-        reply_kind, reply_id = "discussion", discussion.id
-    elif event.kind == "comment_posted":
-        msgid = headers.message_id(user_id=user.id, discussion_id=d_id, comment_id=ctx.comment.id)
-        references = [root]
-        if ctx.comment.parent_id:
-            references.append(headers.message_id(user_id=user.id, discussion_id=d_id, comment_id=ctx.comment.parent_id))
-        reply_kind, reply_id = "comment", ctx.comment.id
-    elif event.kind == "poll_created":
-        msgid = headers.message_id(user_id=user.id, discussion_id=d_id, poll_id=poll.id)
-        references = [root] if msgid != root else []
-        reply_kind, reply_id = "poll", poll.id
-    else:  # later news about a poll threads under the poll's first mail
-        poll_mail = headers.message_id(user_id=user.id, discussion_id=d_id, poll_id=poll.id)
-        msgid = headers.message_id(user_id=user.id, discussion_id=d_id, poll_id=poll.id, event_id=event.id)
-        references = [root] + ([poll_mail] if poll_mail != root else [])
-        if event.kind == "outcome_created" and discussion is not None:
-            reply_kind, reply_id = "discussion", discussion.id
-        else:
-            reply_kind, reply_id = "poll", poll.id
-    in_reply_to = references[-1] if references else None
-
+    msgid, references, reply_kind, reply_id = THREADING[event.kind](ctx, user)
     if discussion is not None:
         subject = headers.thread_subject(group, discussion.title)
     else:
         subject = headers.thread_subject(group, f"{ctx.shared['poll_label']}: {poll.title}")
-    footer = links.footer_links(user, group=group, discussion_id=d_id)
+    footer = links.footer_links(user, group=group, discussion_id=_discussion_id(ctx))
     unsubscribe_token = links.make("unsubscribe_group", user, group_id=group.id)
-    group_reply = reply_address(user, "group", group.id)
-    list_unsubscribe = f"<{links.one_click_url(unsubscribe_token)}>, <mailto:{group_reply}?subject=unsubscribe>"
     actor_name = ctx.actor.display_name if ctx.actor is not None else None
     context = {
         **ctx.shared,
@@ -178,17 +199,15 @@ def build(ctx: EventContext, user: User, reason: str) -> Built:
     context["event_message"] = (event.data or {}).get("message")
     if poll is not None and ctx.shared.get("one_click") and poll.is_open:
         context["vote_links"] = {o.id: links.vote_url(user, poll_id=poll.id, option_id=o.id) for o in ctx.shared["options"]}
-    options = {
-        "from_name": f"{actor_name} via {group.name}" if actor_name else group.name,
-        "message_id": msgid,
-        "in_reply_to": in_reply_to,
-        "references": references,
-        "reply_to": reply_address(user, reply_kind, reply_id),
-        "headers": {
-            "List-Id": headers.list_id(group),
-            "List-Archive": f"<{ctx.shared['group_url']}>",
-            "List-Unsubscribe": list_unsubscribe,
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        },
-    }
-    return Built(kind=event.kind, context=context, options=options)
+    options = MailOptions(
+        from_name=f"{actor_name} via {group.name}" if actor_name else group.name,
+        message_id=msgid,
+        in_reply_to=references[-1] if references else None,
+        references=tuple(references),
+        reply_to=reply_address(user, reply_kind, reply_id),
+        lists=ListHeaders(list_id=headers.list_id(group), archive_url=ctx.shared["group_url"],
+                          unsubscribe_url=links.one_click_url(unsubscribe_token),
+                          unsubscribe_mailto=reply_address(user, "group", group.id)),
+    )
+    return Outgoing(kind=event.kind, to=user.email, user=user, event_id=event.id,
+                    dedupe_key=f"event:{event.id}:user:{user.id}", context=context, options=options)

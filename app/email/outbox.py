@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from flask import current_app
@@ -10,8 +11,9 @@ from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import OutboundMessage, User, utcnow
-from .compose import compose_bytes
+from .compose import compose
 from .dkim import sign as dkim_sign
+from .headers import MailOptions
 from .render import Rendered, render_email
 from .transport import PermanentFailure, RelaySettings, TemporaryFailure, send_via_relay, write_to_outbox
 
@@ -30,26 +32,31 @@ def bounce_envelope(user: User | None) -> str:
     return f"bounces@{domain}"
 
 
-def queue_message(
-    *,
-    kind: str,
-    to: str,
-    dedupe_key: str,
-    context: dict,
-    user: User | None = None,
-    event_id: int | None = None,
-    rendered: Rendered | None = None,
-    envelope_from: str | None = None,
-    **compose_options,
-) -> OutboundMessage | None:
+@dataclass(frozen=True, kw_only=True)
+class Outgoing:
+    """One message to queue: which kind, to whom, rendered from `context` (or given `rendered`)."""
+
+    kind: str
+    to: str
+    dedupe_key: str  # unique: a message with the same key is never queued twice
+    context: dict = field(default_factory=dict)
+    rendered: Rendered | None = None
+    user: User | None = None  # the member it is for (VERP envelope, suspension), if any
+    event_id: int | None = None
+    envelope_from: str | None = None  # None: from the user; "" is the null sender (refusals)
+    options: MailOptions = MailOptions()
+    attachments: tuple[tuple[str, str, bytes], ...] = ()
+    always_send: bool = False  # sent even to a suspended address (sign-in links)
+
+
+def queue_message(mail: Outgoing) -> OutboundMessage | None:
     """Render and store one message in the current transaction; None if already queued.
 
     Its send job is enqueued when the transaction commits (`app/dispatch.py`).
     """
-    if db.session.scalar(select(OutboundMessage.id).where(OutboundMessage.dedupe_key == dedupe_key)):
+    if db.session.scalar(select(OutboundMessage.id).where(OutboundMessage.dedupe_key == mail.dedupe_key)):
         return None
-    row = _new_row(kind=kind, to=to, dedupe_key=dedupe_key, context=context, user=user, event_id=event_id,
-                   rendered=rendered, envelope_from=envelope_from, **compose_options)
+    row = _new_row(mail)
     try:
         with db.session.begin_nested():
             db.session.add(row)
@@ -58,17 +65,17 @@ def queue_message(
     return row
 
 
-def queue_messages(messages: list[dict]) -> list[OutboundMessage | None]:
-    """`queue_message` for many messages at once (each a dict of its keyword arguments).
+def queue_messages(mails: list[Outgoing]) -> list[OutboundMessage | None]:
+    """`queue_message` for many messages at once.
 
     One query finds the keys already queued, and the new rows go in as one bulk insert; the
-    result lines up with `messages` (None where a message was already queued). If a concurrent
+    result lines up with `mails` (None where a message was already queued). If a concurrent
     writer queued one of them meanwhile, the unique dedupe_key refuses the batch and each
     message is retried alone, so the guarantee is the same as queue_message's.
     """
-    if not messages:
+    if not mails:
         return []
-    keys = [m["dedupe_key"] for m in messages]
+    keys = [m.dedupe_key for m in mails]
     existing: set[str] = set()
     for start in range(0, len(keys), 500):  # stay under every database's bound-parameter limit
         existing.update(db.session.scalars(
@@ -76,13 +83,12 @@ def queue_messages(messages: list[dict]) -> list[OutboundMessage | None]:
     out: list[OutboundMessage | None] = []
     fresh: list[OutboundMessage] = []
     seen: set[str] = set()
-    for message in messages:
-        key = message["dedupe_key"]
-        if key in existing or key in seen:
+    for mail in mails:
+        if mail.dedupe_key in existing or mail.dedupe_key in seen:
             out.append(None)
             continue
-        seen.add(key)
-        row = _new_row(**message)
+        seen.add(mail.dedupe_key)
+        row = _new_row(mail)
         out.append(row)
         fresh.append(row)
     if not fresh:
@@ -91,38 +97,26 @@ def queue_messages(messages: list[dict]) -> list[OutboundMessage | None]:
         with db.session.begin_nested():
             db.session.add_all(fresh)
     except IntegrityError:  # someone else queued one of these meanwhile: one at a time, as queue_message does
-        out = []
-        for message in messages:
-            out.append(queue_message(**message) if message["dedupe_key"] not in existing else None)
+        out = [queue_message(mail) if mail.dedupe_key not in existing else None for mail in mails]
     return out
 
 
-def _new_row(
-    *,
-    kind: str,
-    to: str,
-    dedupe_key: str,
-    context: dict,
-    user: User | None = None,
-    event_id: int | None = None,
-    rendered: Rendered | None = None,
-    envelope_from: str | None = None,
-    **compose_options,
-) -> OutboundMessage:
-    rendered = rendered or render_email(kind, **context)
-    message_id, raw = compose_bytes(rendered, to=to, **compose_options)
+def _new_row(mail: Outgoing) -> OutboundMessage:
+    rendered = mail.rendered or render_email(mail.kind, **mail.context)
+    message_id, raw = compose(rendered, to=mail.to, options=mail.options, attachments=mail.attachments)
+    user = mail.user
     row = OutboundMessage(
-        dedupe_key=dedupe_key,
+        dedupe_key=mail.dedupe_key,
         message_id=message_id,
-        kind=kind,
+        kind=mail.kind,
         user_id=user.id if user is not None else None,
-        to_address=to,
-        envelope_from=envelope_from if envelope_from is not None else bounce_envelope(user),
+        to_address=mail.to,
+        envelope_from=mail.envelope_from if mail.envelope_from is not None else bounce_envelope(user),
         raw=raw,
-        event_id=event_id,
+        event_id=mail.event_id,
         status="queued",
     )
-    if user is not None and user.email_suspended_at is not None and kind not in ("sign_in",):
+    if user is not None and user.email_suspended_at is not None and not mail.always_send:
         row.status = "suppressed"
         row.last_error = f"sending to this address is suspended: {user.email_suspended_reason}"
     return row

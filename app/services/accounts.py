@@ -9,7 +9,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 
-from ..email import queue_message
+from ..email import messages
 from ..extensions import db
 from ..models import LoginToken, SignInEvent, User, UserAlias, utcnow
 from ..tokens import hash_token, random_token, six_digit_code
@@ -73,14 +73,8 @@ def request_sign_in(*, email: str, next_path: str | None = None) -> LoginToken:
     user = user_by_email(email)
     from flask import current_app
 
-    queue_message(
-        kind="sign_in",
-        to=email,
-        user=user,
-        dedupe_key=f"sign_in:{token.id}",
-        context={"link": f"{current_app.config['BASE_URL']}/login/link/{link}", "code": code,
-                 "user": user, "minutes": int(SIGN_IN_LIFETIME.total_seconds() // 60)},
-    )
+    messages.sign_in(to=email, user=user, token_id=token.id, link=f"{current_app.config['BASE_URL']}/login/link/{link}",
+                     code=code, minutes=int(SIGN_IN_LIFETIME.total_seconds() // 60))
     db.session.commit()
     return token
 

@@ -31,7 +31,8 @@ from sqlalchemy.orm import aliased, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import policy
-from ..email import queue_message, render_email
+from ..email import messages, render_email
+from ..email.headers import ListHeaders
 from ..email.addresses import reply_address
 from ..extensions import db
 from ..models import (
@@ -577,7 +578,7 @@ def _insert(table):
     return insert(table)
 
 
-def _way_out(digest: Digest) -> tuple[str, dict[str, str]]:
+def _way_out(digest: Digest) -> tuple[str, ListHeaders]:
     """The footer's "stop digests" link and the List-Unsubscribe headers (RFC 2369, 8058) of one digest.
 
     One click (or the mail client's unsubscribe button) stops digests: the https target takes a
@@ -588,10 +589,8 @@ def _way_out(digest: Digest) -> tuple[str, dict[str, str]]:
 
     token = links.make("digest_off", digest.user)
     mailto = reply_address(digest.user, "group", digest.sections[0].group_id)
-    return links.url("digest_off", token), {
-        "List-Unsubscribe": f"<{links.one_click_url(token, 'digest_off')}>, <mailto:{mailto}?subject=digest%20off>",
-        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-    }
+    return links.url("digest_off", token), ListHeaders(
+        unsubscribe_url=links.one_click_url(token, "digest_off"), unsubscribe_mailto=mailto, mailto_subject="digest off")
 
 
 def deliver_batch(user_ids: list[int], period_keys: list[str], *, now: datetime) -> dict:
@@ -612,7 +611,6 @@ def deliver_batch(user_ids: list[int], period_keys: list[str], *, now: datetime)
                      .on_conflict_do_nothing(index_elements=["user_id", "period_key"])
                      .returning(DigestDelivery.user_id, DigestDelivery.period_key))
         claimed = set(db.session.execute(statement).tuples())
-    messages = []
     sent = empty = 0
     for d in digests:
         if (d.user.id, d.period_key) not in claimed:
@@ -621,11 +619,7 @@ def deliver_batch(user_ids: list[int], period_keys: list[str], *, now: datetime)
             empty += 1
             continue
         sent += 1
-        messages.append(queue_message(
-            kind="digest", to=d.user.email, user=d.user, context={}, rendered=rendered[d.user.id],
-            dedupe_key=f"digest:{d.user.id}:{d.period_key}", from_name="Quorum digest",
-            headers=way_out[d.user.id][1],
-        ))
+        messages.digest(user=d.user, period_key=d.period_key, rendered=rendered[d.user.id], lists=way_out[d.user.id][1])
     db.session.commit()
     return {"sent": sent, "empty": empty, "skipped": len(digests) - len(claimed)}
 

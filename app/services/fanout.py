@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from .. import policy
-from ..email import queue_messages
+from ..email import messages
 from ..email.notifications import EMAIL_KINDS, build, load_context
 from ..extensions import db
 from ..models import Event, Membership, Notification, Participation, PollVoter, ReadState, User, utcnow
@@ -38,7 +38,7 @@ def fan_out(event_id: int) -> int:
     if event is None or event.fanned_out_at is not None:
         db.session.rollback()
         return 0
-    messages = []
+    mails = []
     if event.kind in EMAIL_KINDS:
         ctx = load_context(event)
         # A fan-out interrupted after committing some work must not write a notification twice.
@@ -47,11 +47,8 @@ def fan_out(event_id: int) -> int:
             if recipient.notify and recipient.user.id not in notified:
                 db.session.add(Notification(user_id=recipient.user.id, event_id=event.id, reason=recipient.reason))
             if recipient.email:
-                built = build(ctx, recipient.user, recipient.reason)
-                messages.append(dict(kind=built.kind, to=recipient.user.email, user=recipient.user,
-                                     event_id=event.id, dedupe_key=f"event:{event.id}:user:{recipient.user.id}",
-                                     context=built.context, **built.options))
-    rows = queue_messages(messages)  # one dedupe query, one bulk insert
+                mails.append(build(ctx, recipient.user, recipient.reason))
+    rows = messages.notifications_about(mails)  # one dedupe query, one bulk insert
     queued = sum(1 for row in rows if row is not None and row.status == "queued")
     event.fanned_out_at = utcnow()
     db.session.commit()

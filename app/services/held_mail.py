@@ -13,11 +13,10 @@ from email.parser import BytesHeaderParser
 from email.policy import default as default_policy
 from email.utils import parseaddr
 
-from flask import current_app
 from sqlalchemy import func, select
 
 from .. import policy, storage
-from ..email import queue_message
+from ..email import messages
 from ..extensions import db
 from ..models import Group, InboundMessage, Membership, SenderRule, User, UserAlias, utcnow
 from .errors import Invalid, NotAllowed, NotFound
@@ -41,11 +40,8 @@ def notify_admins(*, group_id: int, inbound_id: int | None, sender: str, subject
     admins = list(db.session.scalars(
         select(User).join(Membership, Membership.user_id == User.id)
         .where(Membership.group_id == group_id, Membership.role == "admin", User.deleted_at.is_(None))))
-    link = f"{current_app.config['BASE_URL']}/g/{group.handle}/held"
     for admin in admins:
-        queue_message(kind="held_for_approval", to=admin.email, dedupe_key=f"held:{inbound_id}:{admin.id}",
-                      user=admin, context={"user": admin, "group": group, "sender": sender,
-                                           "subject": subject, "link": link})
+        messages.held_for_approval(admin=admin, group=group, inbound_id=inbound_id, sender=sender, subject=subject)
     db.session.commit()
 
 

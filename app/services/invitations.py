@@ -12,7 +12,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from .. import policy
-from ..email import queue_message
+from ..email import messages
 from ..extensions import db
 from ..models import Group, Invitation, Membership, User, utcnow
 from ..tokens import hash_token, random_token
@@ -91,13 +91,10 @@ def _send(invitation: Invitation, inviter: User):
     invitation.token_hash = hash_token("invite:" + token)
     invitation.send_count = (invitation.send_count or 0) + 1
     invitation.last_sent_at = utcnow()
-    group = invitation.group
-    return queue_message(
-        kind="invitation", to=invitation.email, dedupe_key=f"invitation:{invitation.id}:{invitation.send_count}",
-        context={"group": group, "inviter": inviter, "message": invitation.message,
-                 "link": f"{current_app.config['BASE_URL']}/invitations/{token}"},
-        reply_to=_reply_address(invitation),
-    )
+    return messages.invitation(
+        invitation_id=invitation.id, send_count=invitation.send_count, to=invitation.email, group=invitation.group,
+        inviter=inviter, message=invitation.message, link=f"{current_app.config['BASE_URL']}/invitations/{token}",
+        reply_to=_reply_address(invitation))
 
 
 def _reply_address(invitation: Invitation) -> str:

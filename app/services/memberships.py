@@ -1,11 +1,10 @@
 """Belonging to a group: join (open groups, join links), ask to join, approve, leave, remove, roles."""
 from __future__ import annotations
 
-from flask import current_app
 from sqlalchemy import func, select
 
 from .. import policy
-from ..email import queue_message
+from ..email import messages
 from ..extensions import db
 from ..models import Group, JoinRequest, Membership, User, utcnow
 from ..tokens import random_token
@@ -106,9 +105,7 @@ def request_to_join(*, actor_id: int, group_id: int, message: str = "") -> JoinR
         Membership.group_id == group.id, Membership.role == "admin", User.deleted_at.is_(None)))
     for admin in admins:
         if admin.email:
-            queue_message(kind="join_request", to=admin.email, user=admin, dedupe_key=f"join_request:{request.id}:{admin.id}",
-                          context={"group": group, "requester": user, "message": message, "admin": admin,
-                                   "link": f"{current_app.config['BASE_URL']}/g/{group.handle}/members"})
+            messages.join_request(request_id=request.id, admin=admin, group=group, requester=user, message=message)
     db.session.commit()
     return request
 
@@ -135,10 +132,7 @@ def decide_request(*, actor_id: int, request_id: int, approve: bool) -> JoinRequ
         events.record("join_approved", actor_id=user.id, group_id=group.id, user_id=request.user_id)
         requester = request.user
         if requester.email and requester.deleted_at is None:
-            queue_message(kind="join_approved", to=requester.email, user=requester,
-                          dedupe_key=f"join_approved:{request.id}",
-                          context={"group": group, "member": requester,
-                                   "link": f"{current_app.config['BASE_URL']}/g/{group.handle}"})
+            messages.join_approved(request_id=request.id, member=requester, group=group)
     audit.record(actor_id=user.id, group_id=group.id, action="join_" + request.decision, user_id=request.user_id)
     if approve:  # add_member commits this whole transaction (member_joined goes out after it)
         add_member(group_id=group.id, user_id=request.user_id, inviter_id=user.id)

@@ -621,7 +621,7 @@ def backup_if_due(today: date | None = None) -> str:
 
 def alert_admins(what: str, message: str) -> int:
     """Email every site admin that a backup or verify failed (once per kind per day)."""
-    from ..email import queue_message
+    from ..email import messages
 
     db.session.rollback()
     rows = []
@@ -629,10 +629,7 @@ def alert_admins(what: str, message: str) -> int:
     for admin in db.session.scalars(select(User).where(User.is_site_admin.is_(True), User.deleted_at.is_(None))):
         if not admin.email:
             continue
-        rows.append(queue_message(kind="backup_failed", to=admin.email, user=admin,
-                                  dedupe_key=f"backup_failed:{what}:{day}:{admin.id}",
-                                  context={"user": admin, "what": what, "message": message,
-                                           "base_url": current_app.config.get("BASE_URL", "")}))
+        rows.append(messages.backup_failed(admin=admin, what=what, message=message, day=day))
     db.session.commit()
     return len([r for r in rows if r is not None])
 

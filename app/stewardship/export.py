@@ -322,7 +322,7 @@ def request_export(*, actor, group_id: int) -> GroupExport:
 
 def run_export(export_id: int) -> str:
     """The job body: build the zip, store it encrypted, email a 7-day download link."""
-    from ..email import queue_message
+    from ..email import messages
 
     row = db.session.get(GroupExport, export_id)
     if row is None or row.status == "done":
@@ -352,10 +352,8 @@ def run_export(export_id: int) -> str:
     requester = db.session.get(User, row.requested_by_id) if row.requested_by_id else None
     if requester is not None and requester.email:
         link = f"{current_app.config['BASE_URL']}/exports/{token}"
-        queue_message(kind="export_ready", to=requester.email, user=requester,
-                             dedupe_key=f"export_ready:{row.id}",
-                             context={"user": requester, "group": group, "link": link, "expires_at": row.expires_at,
-                                      "size": len(data)})
+        messages.export_ready(export_id=row.id, requester=requester, group=group, link=link,
+                              expires_at=row.expires_at, size=len(data))
     db.session.commit()
     return "done"
 

@@ -84,7 +84,7 @@ def removable_groups(user_id: int) -> list[Group]:
 def delete_account(*, user_id: int, confirm: str, remove_content: bool = False) -> None:
     """Erase personal data; content stays, shown as "deleted member" (or is removed in groups
     that allow it, when the member asks). A confirmation goes to the address before it is erased."""
-    from ..email import queue_message
+    from ..email import messages
 
     user = db.session.get(User, user_id)
     if user is None or user.deleted_at is not None:
@@ -92,8 +92,7 @@ def delete_account(*, user_id: int, confirm: str, remove_content: bool = False) 
     if (confirm or "").strip().lower() not in ("delete", (user.email or "").lower()):
         raise Invalid('Type DELETE to confirm.', field="confirm")
     removed_in = [g.id for g in removable_groups(user_id)] if remove_content else []
-    queue_message(kind="account_deleted", to=user.email, user=None, dedupe_key=f"account_deleted:{user.id}",
-                         context={"name": user.name, "removed_content": bool(removed_in)})
+    messages.account_deleted(to=user.email, user_id=user.id, name=user.name, removed_content=bool(removed_in))
     now = utcnow()
     if removed_in:
         _remove_content(user_id, removed_in, now)

@@ -9,6 +9,7 @@ from rq import SimpleWorker
 from sqlalchemy import func, select
 
 from app import jobs
+from app.email import messages
 from app.extensions import db
 from app.models import DigestDelivery, OutboundMessage
 from app.queue import queue, redis_client
@@ -87,21 +88,21 @@ def test_duplicate_batch_jobs_for_the_same_members_send_once(scene, later, async
 def test_a_worker_killed_mid_batch_leaves_nothing_half_done_and_the_next_run_sends(scene, later, monkeypatch, async_queue):
     members = [scene.alice, *more_members(scene, 2)]
     scene.thread()
-    real_queue_message = digests.queue_message
+    real_digest = messages.digest
     calls = []
 
     def dies_on_the_second(**kwargs):
-        calls.append(kwargs["to"])
+        calls.append(kwargs["user"].email)
         if len(calls) == 2:
             raise SystemExit("worker killed")  # not an Exception: like a kill, nothing handles it
-        return real_queue_message(**kwargs)
+        return real_digest(**kwargs)
 
-    monkeypatch.setattr(digests, "queue_message", dies_on_the_second)
+    monkeypatch.setattr(messages, "digest", dies_on_the_second)
     due = digests.find_due(later)
     with pytest.raises(SystemExit):
         digests.deliver_batch([d.user_id for d in due], [d.period_key for d in due], now=later)
     db.session.rollback()  # the process is gone; its transaction never committed
-    monkeypatch.setattr(digests, "queue_message", real_queue_message)
+    monkeypatch.setattr(messages, "digest", real_digest)
     assert db.session.scalar(select(func.count(DigestDelivery.id))) == 0
     assert [len(digest_rows(u)) for u in members] == [0, 0, 0]
     # The next scheduler run finds them still due, and this time the batch completes.

@@ -1,0 +1,140 @@
+"""One named function per kind of mail Quorum sends (templates/email/<kind>/), each queueing it
+in the caller's transaction; the commit hands it to a send job. Nothing else queues mail.
+
+The notifications about events (a thread started, a comment, a poll's news) are built per
+recipient in `notifications.py` and queued here in bulk by `notifications_about`.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import current_app
+
+from ..models import OutboundMessage, User
+from .headers import AUTO_REPLIED, ListHeaders, MailOptions
+from .outbox import Outgoing, queue_message, queue_messages
+from .render import Rendered
+
+
+def _url(path: str) -> str:
+    return current_app.config["BASE_URL"] + path
+
+
+# --- signing in and accounts ---------------------------------------------------------------------
+
+def sign_in(*, to: str, user: User | None, token_id: int, link: str, code: str, minutes: int) -> OutboundMessage | None:
+    """The sign-in link and code, in one mail (sent even to a suspended address: it was asked for)."""
+    return queue_message(Outgoing(
+        kind="sign_in", to=to, user=user, dedupe_key=f"sign_in:{token_id}", always_send=True,
+        context={"link": link, "code": code, "user": user, "minutes": minutes}))
+
+
+def account_deleted(*, to: str, user_id: int, name: str, removed_content: bool) -> OutboundMessage | None:
+    """The last mail to an erased account's address (no user: the account is gone when it is sent)."""
+    return queue_message(Outgoing(
+        kind="account_deleted", to=to, dedupe_key=f"account_deleted:{user_id}",
+        context={"name": name, "removed_content": removed_content}))
+
+
+# --- groups ----------------------------------------------------------------------------------------
+
+def invitation(*, invitation_id: int, send_count: int, to: str, group, inviter: User, message: str, link: str,
+               reply_to: str) -> OutboundMessage | None:
+    """An invitation to join a group; replying to it accepts."""
+    return queue_message(Outgoing(
+        kind="invitation", to=to, dedupe_key=f"invitation:{invitation_id}:{send_count}",
+        context={"group": group, "inviter": inviter, "message": message, "link": link},
+        options=MailOptions(reply_to=reply_to)))
+
+
+def join_request(*, request_id: int, admin: User, group, requester: User, message: str) -> OutboundMessage | None:
+    """Tell one admin that someone asked to join."""
+    return queue_message(Outgoing(
+        kind="join_request", to=admin.email, user=admin, dedupe_key=f"join_request:{request_id}:{admin.id}",
+        context={"group": group, "requester": requester, "message": message, "admin": admin,
+                 "link": _url(f"/g/{group.handle}/members")}))
+
+
+def join_approved(*, request_id: int, member: User, group) -> OutboundMessage | None:
+    """Tell a member their request to join was approved."""
+    return queue_message(Outgoing(
+        kind="join_approved", to=member.email, user=member, dedupe_key=f"join_approved:{request_id}",
+        context={"group": group, "member": member, "link": _url(f"/g/{group.handle}")}))
+
+
+def held_for_approval(*, admin: User, group, inbound_id: int | None, sender: str, subject: str) -> OutboundMessage | None:
+    """Tell one admin that mail from an unknown sender waits for them."""
+    return queue_message(Outgoing(
+        kind="held_for_approval", to=admin.email, user=admin, dedupe_key=f"held:{inbound_id}:{admin.id}",
+        context={"user": admin, "group": group, "sender": sender, "subject": subject,
+                 "link": _url(f"/g/{group.handle}/held")}))
+
+
+# --- stewardship -----------------------------------------------------------------------------------
+
+def export_ready(*, export_id: int, requester: User, group, link: str, expires_at: datetime,
+                 size: int) -> OutboundMessage | None:
+    """The download link of a finished group export."""
+    return queue_message(Outgoing(
+        kind="export_ready", to=requester.email, user=requester, dedupe_key=f"export_ready:{export_id}",
+        context={"user": requester, "group": group, "link": link, "expires_at": expires_at, "size": size}))
+
+
+def backup_failed(*, admin: User, what: str, message: str, day: str) -> OutboundMessage | None:
+    """Tell one site admin that a backup or its verification failed (once per kind per day)."""
+    return queue_message(Outgoing(
+        kind="backup_failed", to=admin.email, user=admin, dedupe_key=f"backup_failed:{what}:{day}:{admin.id}",
+        context={"user": admin, "what": what, "message": message,
+                 "base_url": current_app.config.get("BASE_URL", "")}))
+
+
+# --- mailing-list mail -----------------------------------------------------------------------------
+
+def notifications_about(mails: list[Outgoing]) -> list[OutboundMessage | None]:
+    """Queue the notifications of one event (built by `notifications.build`): one bulk insert."""
+    return queue_messages(mails)
+
+
+def digest(*, user: User, period_key: str, rendered: Rendered, lists: ListHeaders) -> OutboundMessage | None:
+    """One member's digest for one period, with its one-click way out."""
+    return queue_message(Outgoing(
+        kind="digest", to=user.email, user=user, rendered=rendered, dedupe_key=f"digest:{user.id}:{period_key}",
+        options=MailOptions(from_name="Quorum digest", lists=lists)))
+
+
+# --- answers to a member's own mail ----------------------------------------------------------------
+
+def inbound_refused(*, to: str, user: User | None, subject: str, reason: str, original_message_id: str | None,
+                    dedupe_key: str) -> OutboundMessage | None:
+    """Why a message was not acted on: to the sender, with a null envelope sender (no bounce loops),
+    threaded under their message, and sent even to a suspended address (it answers mail just sent)."""
+    return queue_message(Outgoing(
+        kind="inbound_refused", to=to, dedupe_key=dedupe_key, envelope_from="",
+        context={"subject": subject, "reason": reason, "user": user},
+        options=MailOptions().answering(original_message_id)))
+
+
+def _confirmation(kind: str, *, to: str, user: User | None, dedupe_key: str, context: dict,
+                  reply_to: str | None) -> OutboundMessage | None:
+    return queue_message(Outgoing(
+        kind=kind, to=to, user=user, dedupe_key=dedupe_key, context={"user": user, **context},
+        options=MailOptions(reply_to=reply_to, auto_submitted=AUTO_REPLIED)))
+
+
+def vote_recorded(*, to: str, user: User, dedupe_key: str, context: dict, reply_to: str | None = None) -> OutboundMessage | None:
+    """A vote by reply was counted (or not, and why)."""
+    return _confirmation("vote_recorded", to=to, user=user, dedupe_key=dedupe_key, context=context,
+                         reply_to=reply_to)
+
+
+def command_done(*, to: str, user: User | None, dedupe_key: str, context: dict, reply_to: str | None = None) -> OutboundMessage | None:
+    """A command by reply was carried out (unsubscribe, mute, a new thread, …)."""
+    return _confirmation("command_done", to=to, user=user, dedupe_key=dedupe_key, context=context,
+                         reply_to=reply_to)
+
+
+def help(*, to: str, user: User, dedupe_key: str, context: dict,  # noqa: A001
+         reply_to: str | None = None) -> OutboundMessage | None:
+    """What can be done by reply, in answer to "help"."""
+    return _confirmation("help", to=to, user=user, dedupe_key=dedupe_key, context=context,
+                         reply_to=reply_to)
