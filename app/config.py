@@ -88,6 +88,13 @@ def load(overrides: dict | None = None) -> dict:
         "DATA_KEY": get("QUORUM_DATA_KEY"),
         "BACKUP_DESTINATIONS": get("BACKUP_DESTINATIONS", ""),
         "BACKUP_RECIPIENT": get("BACKUP_AGE_RECIPIENT"),
+        "BACKUP_AGE_IDENTITY_FILE": get("BACKUP_AGE_IDENTITY_FILE"),
+        "BACKUP_S3_ENDPOINT_URL": get("BACKUP_S3_ENDPOINT_URL"),
+        # S3 credentials; when unset, boto3 looks in its usual places (environment, ~/.aws).
+        "AWS_ACCESS_KEY_ID": get("AWS_ACCESS_KEY_ID"),
+        "AWS_SECRET_ACCESS_KEY": get("AWS_SECRET_ACCESS_KEY"),
+        "AWS_SESSION_TOKEN": get("AWS_SESSION_TOKEN"),
+        "AWS_DEFAULT_REGION": get("AWS_DEFAULT_REGION"),
         "DEBUG": get("FLASK_DEBUG", "0") == "1",
         # Sessions and forms
         "SESSION_COOKIE_HTTPONLY": True,

@@ -14,6 +14,7 @@ from app.extensions import db
 from app.models import DigestDelivery, OutboundMessage
 from app.queue import queue, redis_client
 from app.services import digests
+from app.services.digests import sending as digest_sending
 from tests.factories import MembershipFactory, UserFactory
 
 from .conftest import digests_to, run
@@ -116,7 +117,7 @@ def test_a_failing_batch_job_is_recorded_as_failed_by_rq(scene, later, monkeypat
     from rq.registry import FailedJobRegistry
 
     scene.thread()
-    monkeypatch.setattr(digests, "render_email", lambda *a, **k: 1 / 0)
+    monkeypatch.setattr(digest_sending, "render_email", lambda *a, **k: 1 / 0)
     jobs.enqueue_due_digests(later.isoformat())
     work()
     assert len(FailedJobRegistry(queue=queue())) == 1

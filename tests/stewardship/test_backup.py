@@ -77,7 +77,7 @@ def test_a_backup_whose_manifest_disagrees_with_its_database_fails_verify(backup
     sealed = next(backup_setup["dirs"][0].glob("quorum-backup-*"))
     work = tmp_path / "unpacked"
     work.mkdir()
-    root = backup._unpack(sealed, work, str(backup_setup["identity"]))
+    root = backup.unpack(sealed, work, str(backup_setup["identity"]))
     manifest = json.loads((root / "manifest.json").read_text())
     manifest["tables"]["comments"]["rows"] += 1
     (root / "manifest.json").write_text(json.dumps(manifest))
@@ -112,8 +112,8 @@ def test_retention_keeps_7_daily_4_weekly_6_monthly():
     keep = backup.keep_set(names)
     newest = max(names)
     assert newest in keep
-    kept_dates = sorted(backup._when(n).date() for n in keep)
-    last = backup._when(newest).date()
+    kept_dates = sorted(backup.taken_at(n).date() for n in keep)
+    last = backup.taken_at(newest).date()
     assert [last - timedelta(days=i) for i in range(7)] == sorted(kept_dates, reverse=True)[:7]
     assert len({(d.year, d.month) for d in kept_dates}) == 6
     assert len(keep) <= 7 + 4 + 6

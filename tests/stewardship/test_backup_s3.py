@@ -38,12 +38,13 @@ def s3_endpoint():
 
 
 @pytest.fixture
-def s3(s3_endpoint, monkeypatch, request):
-    # Credentials and region the way boto3 reads them; the endpoint the way an operator sets it for MinIO.
+def s3(s3_endpoint, monkeypatch, request, clean_app):
+    # Credentials and region the way boto3 reads them; the endpoint the way an operator sets it for
+    # MinIO (the environment is read into the app's configuration when the app is made).
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "quorum-test")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "quorum-test-secret")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
-    monkeypatch.setenv("BACKUP_S3_ENDPOINT_URL", s3_endpoint)
+    monkeypatch.setitem(clean_app.config, "BACKUP_S3_ENDPOINT_URL", s3_endpoint)
     client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="eu-west-1",
                           aws_access_key_id="quorum-test", aws_secret_access_key="quorum-test-secret")
     bucket = f"quorum-{request.node.name.replace('_', '-')[:40].strip('-')}"

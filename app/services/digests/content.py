@@ -1,199 +1,44 @@
-"""Daily and weekly digests: who is due, what each one holds, and sending each exactly once.
-
-Three steps, each safe to repeat:
-
-1. `find_due(now)`: members whose digest hour has come in their own time zone today (daily) or
-   this ISO week on their weekday (weekly), and who have no `DigestDelivery` for that period yet.
-   "Has come" (not "is exactly") so a scheduler that was down, or a DST jump that skips the
-   hour, delays a digest instead of losing it.
-2. `build_batch(user_ids, period_keys, now)`: reads what every member of the batch has not seen,
-   with a fixed number of queries whatever the batch size (no per-member queries).
-3. `deliver_batch(...)`: builds, then claims `(user_id, period_key)` with one
-   INSERT … ON CONFLICT DO NOTHING, queues only the claimed digests and commits claim and mail
-   together. A second scheduler, a retried job or a worker killed mid-run therefore never sends
-   a member two digests for one period: the unique key decides, in the same transaction.
-
-Items up to the batch's snapshot event id count as delivered (`DigestDelivery.last_event_id`),
-so the next digest starts after them; an empty digest is recorded but not sent.
-"""
+"""What one digest holds: what the member has not seen, per group, with a constant number of
+queries for a whole batch of members."""
 from __future__ import annotations
 
 import logging
+
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from urllib.parse import quote
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app
-from sqlalchemy import case, exists, func, or_, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import aliased, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from .. import policy
-from ..email import messages, render_email
-from ..email.headers import ListHeaders
-from ..email.addresses import reply_address
-from ..extensions import db
-from ..models import (
-    VOLUMES, Comment, DigestDelivery, Discussion, Event, Group, Membership, OutboundMessage, Outcome,
-    Participation, Poll, PollOption, PollVoter, ReadState, Stance, User, utcnow,
+from ... import policy
+from ...email.addresses import reply_address
+from ...extensions import db
+from ...models import (
+    Comment, DigestDelivery, Discussion, Event, Group, Membership, OutboundMessage, Outcome,
+    Participation, Poll, PollOption, PollVoter, ReadState, Stance, User,
 )
-from ..rendering import excerpt
-from .errors import Invalid
+from ...rendering import excerpt
+from .due import zone
 
 log = logging.getLogger(__name__)
 
-FREQUENCIES = ("off", "daily", "weekly")
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-BATCH_SIZE = 500
+
 # Events younger than this are left for the next digest: a transaction that took an id a little
 # earlier may still be committing, and the watermark must never pass an event not yet visible.
 SETTLE = timedelta(seconds=60)
+
+
 # How far back a first digest looks, and the furthest any digest looks (after a long pause).
 FIRST_LOOKBACK = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}
 MAX_LOOKBACK = {"daily": timedelta(days=7), "weekly": timedelta(days=14)}
 CLOSING_SOON = timedelta(hours=24)
-# A member handed to a batch job is not handed out again for this long (two schedulers).
-PENDING_SECONDS = 900
 CONTENT_KINDS = ("discussion_started", "comment_posted", "poll_created", "poll_closed", "outcome_created")
 NO_STATE = (None, None, False)  # a thread the member never opened: (last_read_at, volume, participating)
 
-
-# --- Who is due -------------------------------------------------------------------------
-
-def zone(name: str | None) -> ZoneInfo | timezone:
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return timezone.utc  # an unknown zone must not stop anyone's digest
-
-
-def period_key(frequency: str, local: datetime) -> str:
-    """`daily:2026-11-26` or `weekly:2026-W48`, in the member's local calendar."""
-    if frequency == "weekly":
-        year, week, _ = local.isocalendar()
-        return f"weekly:{year}-W{week:02d}"
-    return f"daily:{local.date().isoformat()}"
-
-
-def due_period(*, frequency: str, weekday: int, hour: int, time_zone: str, now: datetime,
-               ignore_hour: bool = False) -> str | None:
-    """The period whose digest is due at UTC instant `now`, or None if the hour has not come yet.
-
-    Local time comes from zoneinfo, so it follows DST: an hour skipped in spring is served at the
-    next local hour; an hour that happens twice in autumn has one period key, so one digest.
-    """
-    if frequency not in ("daily", "weekly"):
-        return None
-    local = now.astimezone(zone(time_zone))
-    if not ignore_hour:
-        if frequency == "daily" and local.hour < hour:
-            return None
-        if frequency == "weekly" and (local.weekday(), local.hour) < (weekday, hour):
-            return None
-    return period_key(frequency, local)
-
-
-@dataclass(frozen=True)
-class Due:
-    user_id: int
-    period_key: str
-
-
-def _effective_frequency(frequency: str, has_digest_group: bool) -> str:
-    # Choosing "digest" for a group with digests switched off would silently drop its mail.
-    if frequency in ("daily", "weekly"):
-        return frequency
-    return "daily" if has_digest_group else "off"
-
-
-def find_due(now: datetime, *, ignore_hour: bool = False, user_ids: list[int] | None = None) -> list[Due]:
-    """Members due a digest at `now` that have not had one for the period (two queries)."""
-    has_digest_group = exists().where(Membership.user_id == User.id, Membership.volume == "digest")
-    home_group = (select(func.min(Membership.group_id)).where(Membership.user_id == User.id)
-                  .correlate(User).scalar_subquery())
-    query = (
-        select(User.id, User.time_zone, User.digest_frequency, User.digest_weekday, User.digest_hour,
-               has_digest_group.label("has_digest_group"), home_group.label("home"))
-        .where(User.deleted_at.is_(None), User.email.is_not(None), User.email_suspended_at.is_(None),
-               or_(User.digest_frequency.in_(("daily", "weekly")), has_digest_group))
-    )
-    if user_ids is not None:
-        query = query.where(User.id.in_(user_ids))
-    candidates = []
-    for row in db.session.execute(query):
-        frequency = _effective_frequency(row.digest_frequency, bool(row.has_digest_group))
-        key = due_period(frequency=frequency, weekday=row.digest_weekday or 0, hour=row.digest_hour or 0,
-                         time_zone=row.time_zone, now=now, ignore_hour=ignore_hour)
-        if key is not None:
-            candidates.append((row.home or 0, row.id, key))
-    if not candidates:
-        return []
-    keys = {key for _, _, key in candidates}
-    done = set(db.session.execute(
-        select(DigestDelivery.user_id, DigestDelivery.period_key).where(DigestDelivery.period_key.in_(keys))
-    ).tuples())
-    # Sorted by home group so a batch covers few groups (its content query stays small).
-    return [Due(uid, key) for _, uid, key in sorted(candidates) if (uid, key) not in done]
-
-
-def batches(due: list[Due], size: int = BATCH_SIZE) -> list[list[Due]]:
-    return [due[i:i + size] for i in range(0, len(due), size)]
-
-
-@dataclass(frozen=True)
-class DueBatch:
-    """Members whose digests one batch job builds, with the moment they fell due."""
-
-    user_ids: list[int]
-    period_keys: list[str]
-    now: datetime
-
-
-def due_batches(now: datetime | None = None) -> list[DueBatch]:
-    """The scheduler's step: the due members, each claimed for exactly one batch job.
-
-    A Redis marker per member and period (SET NX, expiring) stops a second scheduler, or the next
-    run before the batch is done, from handing the member out again; if the worker dies, the marker
-    expires and the member is picked up again. The database claim stays the final word.
-    """
-    from ..queue import redis_client
-
-    now = now or utcnow()
-    due = find_due(now)
-    if not due:
-        return []
-    redis = redis_client()
-    pipe = redis.pipeline(transaction=False)
-    for d in due:
-        pipe.set(f"quorum:digest:pending:{d.user_id}:{d.period_key}", now.isoformat(), nx=True, ex=PENDING_SECONDS)
-    mine = [d for d, ok in zip(due, pipe.execute()) if ok]
-    return [DueBatch([d.user_id for d in batch], [d.period_key for d in batch], now) for batch in batches(mine)]
-
-
-def run_due(now: datetime | None = None, *, ignore_hour: bool = False, member_email: str | None = None) -> dict:
-    """Build and send, in this process, the digests due now (the CLI). Same guarantees as the jobs."""
-    now = now or utcnow()
-    user_ids = None
-    if member_email is not None:
-        from .accounts import user_by_email
-
-        user = user_by_email(member_email)
-        if user is None:
-            raise Invalid(f"There is no member with the address {member_email}.", field="member")
-        user_ids = [user.id]
-    totals = {"due": 0, "sent": 0, "empty": 0, "skipped": 0}
-    due = find_due(now, ignore_hour=ignore_hour, user_ids=user_ids)
-    totals["due"] = len(due)
-    for batch in batches(due):
-        result = deliver_batch([d.user_id for d in batch], [d.period_key for d in batch], now=now)
-        for name in ("sent", "empty", "skipped"):
-            totals[name] += result[name]
-    return totals
-
-
-# --- What a digest holds -----------------------------------------------------------------
 
 @dataclass
 class CommentItem:
@@ -272,7 +117,7 @@ class Digest:
 
 def _name(name: str | None, email: str | None, deleted_at) -> str:
     if deleted_at is not None:
-        from ..models import DELETED_MEMBER_NAME
+        from ...models import DELETED_MEMBER_NAME
 
         return DELETED_MEMBER_NAME
     return name or (email or "").split("@")[0] or "someone"
@@ -439,7 +284,7 @@ class _BatchData:
 
 def _results(poll: Poll, stances: list[Stance]) -> tuple[list[ResultRow], str]:
     """Counts per option only: a digest never names voters (anonymous or not) nor quotes reasons."""
-    from ..polls import get_type
+    from ...polls import get_type
 
     try:
         results = get_type(poll.poll_type).tally(poll, stances)
@@ -558,7 +403,7 @@ def _poll_item(data: _BatchData, user: User, pid: int, tz, polls: dict[int, Poll
                     _mailto(address, poll.title), voted=voted)
     if poll.closed_at is None:
         if not voted and _may_vote(data, user.id, poll):
-            from ..polls import get_type
+            from ...polls import get_type
 
             item.instructions = get_type(poll.poll_type).help_text(poll)
     elif policy.results_visible(poll, voted=voted):
@@ -566,97 +411,3 @@ def _poll_item(data: _BatchData, user: User, pid: int, tz, polls: dict[int, Poll
         item.outcome = data.outcomes.get(pid)
     polls[pid] = item
     return item
-
-
-# --- Sending -----------------------------------------------------------------------------
-
-def _insert(table):
-    if db.engine.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table)
-
-
-def _way_out(digest: Digest) -> tuple[str, ListHeaders]:
-    """The footer's "stop digests" link and the List-Unsubscribe headers (RFC 2369, 8058) of one digest.
-
-    One click (or the mail client's unsubscribe button) stops digests: the https target takes a
-    cookieless POST with a signed `digest_off` token; the mailto sends "digest off" to the member's
-    reply address for the digest's first group, which the inbound commands read the same way.
-    """
-    from ..email import links
-
-    token = links.make("digest_off", digest.user)
-    mailto = reply_address(digest.user, "group", digest.sections[0].group_id)
-    return links.url("digest_off", token), ListHeaders(
-        unsubscribe_url=links.one_click_url(token, "digest_off"), unsubscribe_mailto=mailto, mailto_subject="digest off")
-
-
-def deliver_batch(user_ids: list[int], period_keys: list[str], *, now: datetime) -> dict:
-    """Build, claim and queue one batch; claim and mail commit together (the commit hands the mail to the send jobs)."""
-    digests = build_batch(user_ids, period_keys, now)
-    # Rendering is the slow part: do it before the write transaction starts.
-    way_out = {d.user.id: _way_out(d) for d in digests if d.item_count}
-    rendered = {d.user.id: render_email("digest", user=d.user, digest=d, digest_off_url=way_out[d.user.id][0])
-                for d in digests if d.item_count}
-    rows = [
-        {"user_id": d.user.id, "period_key": d.period_key, "last_event_id": d.last_event_id,
-         "item_count": d.item_count, "status": "sent" if d.item_count else "empty", "created_at": now}
-        for d in digests
-    ]
-    claimed: set[tuple[int, str]] = set()
-    if rows:
-        statement = (_insert(DigestDelivery).values(rows)
-                     .on_conflict_do_nothing(index_elements=["user_id", "period_key"])
-                     .returning(DigestDelivery.user_id, DigestDelivery.period_key))
-        claimed = set(db.session.execute(statement).tuples())
-    sent = empty = 0
-    for d in digests:
-        if (d.user.id, d.period_key) not in claimed:
-            continue
-        if not d.item_count:
-            empty += 1
-            continue
-        sent += 1
-        messages.digest(user=d.user, period_key=d.period_key, rendered=rendered[d.user.id], lists=way_out[d.user.id][1])
-    db.session.commit()
-    return {"sent": sent, "empty": empty, "skipped": len(digests) - len(claimed)}
-
-
-# --- Settings ----------------------------------------------------------------------------
-
-def save_settings(*, user_id: int, frequency: str, weekday: str | int, hour: str | int,
-                  volumes: dict[int, str]) -> User:
-    """Save a member's digest schedule and per-group volumes (only for groups they belong to)."""
-    user = db.session.get(User, user_id)
-    if user is None or user.deleted_at is not None:
-        raise Invalid("Please sign in first.")
-    if frequency not in FREQUENCIES:
-        raise Invalid("Choose no digest, daily or weekly.", field="frequency")
-    try:
-        weekday, hour = int(weekday), int(hour)
-    except (TypeError, ValueError):
-        raise Invalid("Choose a day and an hour from the lists.", field="hour") from None
-    if not 0 <= weekday <= 6:
-        raise Invalid("Choose a day from the list.", field="weekday")
-    if not 0 <= hour <= 23:
-        raise Invalid("Choose an hour from the list.", field="hour")
-    for gid, volume in volumes.items():
-        if volume not in VOLUMES:
-            raise Invalid("Choose one of the listed options for each group.", field=f"volume-{gid}")
-    user.digest_frequency, user.digest_weekday, user.digest_hour = frequency, weekday, hour
-    if volumes:
-        for membership in db.session.scalars(
-            select(Membership).where(Membership.user_id == user.id, Membership.group_id.in_(list(volumes)))
-        ):
-            membership.volume = volumes[membership.group_id]
-    db.session.commit()
-    return user
-
-
-def memberships_for_settings(user_id: int) -> list[tuple[Membership, Group]]:
-    return list(db.session.execute(
-        select(Membership, Group).join(Group, Group.id == Membership.group_id)
-        .where(Membership.user_id == user_id, Group.archived_at.is_(None)).order_by(func.lower(Group.name))
-    ).tuples())

@@ -1,0 +1,145 @@
+"""Closing a poll (by hand or on schedule), the closing-soon notice, reopening; an anonymous
+poll's stances are unlinked from their voters when it closes."""
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+
+from ... import policy
+from ...extensions import db
+from ...models import (
+    Participation, Poll, Stance,
+    StanceChoice,
+)
+from .. import events
+from ..errors import NotAllowed
+from .common import check_closing, event_fields, load_poll, load_user, now_or
+from .reminders import non_voter_ids
+
+
+CLOSING_SOON = timedelta(hours=24)
+
+
+def _scrub_anonymous(poll: Poll) -> list[int]:
+    """Unlink every stance of an anonymous poll from its voter (see the module docstring).
+
+    Returns the stored emails votes came from: they name their sender, so the caller deletes them.
+    """
+    stances = list(db.session.scalars(select(Stance).where(Stance.poll_id == poll.id)))
+    emailed = sorted({s.inbound_message_id for s in stances if s.inbound_message_id is not None})
+    kept = [(s.reason, s.choices) for s in stances if s.latest]
+    for s in stances:
+        db.session.delete(s)
+    db.session.flush()
+    random.SystemRandom().shuffle(kept)
+    for reason, choices in kept:
+        # The source could single out an email voter, so every anonymous stance reads "web"; the
+        # inbound message it came from names its sender, so none is kept.
+        stance = Stance(poll_id=poll.id, participant_id=None, reason=reason, latest=True, created_at=None,
+                        source="web", inbound_message_id=None)
+        stance.stance_choices = [StanceChoice(poll_option_id=k, score=v) for k, v in choices.items()]
+        db.session.add(stance)
+    db.session.flush()
+    # The column default would stamp the insert time; an explicit NULL keeps no time at all.
+    db.session.execute(update(Stance).where(Stance.poll_id == poll.id).values(created_at=None, inbound_message_id=None)
+                       .execution_options(synchronize_session="fetch"))
+    return emailed
+
+
+def _close(poll_id: int, *, actor_id: int | None, now: datetime, reason: str) -> bool:
+    """Close once: the conditional update lets exactly one caller (job or person) win."""
+    won = db.session.execute(
+        update(Poll).where(Poll.id == poll_id, Poll.closed_at.is_(None), Poll.deleted_at.is_(None))
+        .values(closed_at=now).execution_options(synchronize_session=False)
+    ).rowcount
+    if won != 1:
+        db.session.rollback()
+        return False
+    poll = db.session.get(Poll, poll_id)
+    db.session.refresh(poll)
+    emailed_votes = _scrub_anonymous(poll) if poll.anonymous else []
+    voters = db.session.scalar(select(func.count(Participation.id)).where(Participation.poll_id == poll.id)) or 0
+    events.record("poll_closed", actor_id=actor_id, **event_fields(poll), closed_by=reason,
+                          voter_count=voters, title=poll.title)
+    db.session.commit()
+    if emailed_votes:
+        from ..inbound import delete_messages
+
+        delete_messages(emailed_votes)
+    return True
+
+
+def close_poll(*, actor_id: int, poll_id: int, now: datetime | None = None) -> Poll:
+    """Close early (the author or a group admin)."""
+    user = load_user(actor_id)
+    poll = load_poll(poll_id, user)
+    if not policy.can_administer_poll(user, poll):
+        raise NotAllowed("Only the poll's author or a group admin can close it.")
+    if poll.closed_at is not None:
+        raise NotAllowed("This poll is already closed.")
+    _close(poll.id, actor_id=user.id, now=now_or(now), reason="person")
+    return db.session.get(Poll, poll_id)
+
+
+def close_due_polls(*, now: datetime | None = None) -> int:
+    """Close every open poll whose closing time has passed; safe to run twice at once."""
+    now = now_or(now)
+    due = list(db.session.scalars(
+        select(Poll.id).where(Poll.closed_at.is_(None), Poll.deleted_at.is_(None), Poll.closing_at <= now)
+        .order_by(Poll.closing_at)
+    ))
+    db.session.rollback()  # end the read transaction before the per-poll writes
+    return sum(_close(poll_id, actor_id=None, now=now, reason="schedule") for poll_id in due)
+
+
+def send_closing_soon(*, now: datetime | None = None) -> int:
+    """Record `poll_closing_soon` once per poll when it is within 24 hours of closing."""
+    now = now_or(now)
+    due = list(db.session.scalars(
+        select(Poll.id).where(
+            Poll.closed_at.is_(None), Poll.deleted_at.is_(None), Poll.closing_soon_sent_at.is_(None),
+            Poll.closing_at > now, Poll.closing_at <= now + CLOSING_SOON,
+        )
+    ))
+    db.session.rollback()
+    sent = 0
+    for poll_id in due:
+        won = db.session.execute(
+            update(Poll).where(Poll.id == poll_id, Poll.closing_soon_sent_at.is_(None), Poll.closed_at.is_(None))
+            .values(closing_soon_sent_at=now).execution_options(synchronize_session=False)
+        ).rowcount
+        if won != 1:
+            db.session.rollback()
+            continue
+        poll = db.session.get(Poll, poll_id)
+        db.session.refresh(poll)
+        if poll.created_at and poll.closing_at - poll.created_at <= CLOSING_SOON:
+            db.session.commit()  # a poll shorter than a day gets no "closing soon" notice
+            continue
+        events.record("poll_closing_soon", actor_id=None, **event_fields(poll), title=poll.title,
+                              closing_at=poll.closing_at.isoformat(), non_voter_ids=non_voter_ids(poll))
+        db.session.commit()
+        sent += 1
+    return sent
+
+
+def reopen_poll(*, actor_id: int, poll_id: int, closing_at: datetime, now: datetime | None = None) -> Poll:
+    """Reopen a closed poll with a new closing time (never an anonymous one)."""
+    user = load_user(actor_id)
+    poll = load_poll(poll_id, user)
+    if poll.closed_at is None:
+        raise NotAllowed("This poll is still open.")
+    if poll.anonymous:
+        raise NotAllowed("Anonymous polls can't be reopened: their votes were unlinked from voters at closing.")
+    if not policy.can_reopen_poll(user, poll):
+        raise NotAllowed("Only the poll's author or a group admin can reopen it.")
+    now = now_or(now)
+    poll.closing_at = check_closing(closing_at, now)
+    poll.closed_at = None
+    poll.closing_soon_sent_at = None
+    events.record("poll_reopened", actor_id=user.id, **event_fields(poll), title=poll.title,
+                          closing_at=poll.closing_at.isoformat())
+    db.session.commit()
+    return poll

@@ -1,0 +1,56 @@
+"""What the poll use cases share: loading a member and a poll, times, an event's fields."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+
+from ... import policy
+from ...extensions import db
+from ...models import (
+    Poll, User, utcnow,
+)
+from ..errors import Invalid, NotAllowed, NotFound
+
+
+MAX_DURATION = timedelta(days=365)
+
+
+def load_user(user_id: int) -> User:
+    user = db.session.get(User, user_id) if user_id is not None else None
+    if user is None or user.deleted_at is not None:
+        raise NotAllowed("Please sign in first.")
+    return user
+
+
+def load_poll(poll_id: int, user: User | None = None) -> Poll:
+    poll = db.session.get(Poll, poll_id) if poll_id is not None else None
+    if poll is None or poll.deleted_at is not None or (user is not None and not policy.can_view_poll(user, poll)):
+        raise NotFound("There is no such poll.")
+    return poll
+
+
+def now_or(now: datetime | None) -> datetime:
+    return now or utcnow()
+
+
+def aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def spoken_time(value: datetime) -> str:
+    return aware(value).astimezone(timezone.utc).strftime("%-d %b %Y, %H:%M UTC")
+
+
+def check_closing(closing_at, now: datetime) -> datetime:
+    if not isinstance(closing_at, datetime):
+        raise Invalid("Please choose when the poll closes.", field="closing_at")
+    closing_at = aware(closing_at)
+    if closing_at <= now + timedelta(minutes=1):
+        raise Invalid("The closing time must be in the future.", field="closing_at")
+    if closing_at > now + MAX_DURATION:
+        raise Invalid("A poll can stay open for at most a year.", field="closing_at")
+    return closing_at
+
+
+def event_fields(poll: Poll) -> dict:
+    return {"group_id": poll.group_id, "discussion_id": poll.discussion_id, "poll_id": poll.id}

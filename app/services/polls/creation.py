@@ -1,0 +1,194 @@
+"""Starting a poll (any of the nine types, in a thread or standing alone) and deleting one."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+
+from ... import policy
+from ...extensions import db
+from ...models import (
+    Discussion, Group, Poll, PollOption, PollVoter, User,
+)
+from ...polls import get_type
+from .. import events
+from ..errors import Invalid, NotAllowed, NotFound
+from .common import aware, check_closing, event_fields, load_poll, load_user, now_or
+
+
+TITLE_MAX = 200
+DETAILS_MAX = 20_000
+OPTION_MAX = 200
+MAX_OPTIONS = 50
+MAX_NAMED_VOTERS = 500
+REASON_CAP = 5_000
+
+
+def create_poll(
+    *, actor_id: int, poll_type: str, title: str, closing_at: datetime, group_id: int | None = None,
+    discussion_id: int | None = None, details: str = "", options: list[str] | None = None,
+    slots: list[datetime] | None = None, duration_minutes: int | None = None, time_zone: str = "UTC",
+    anonymous: bool = False, hide_results: str = "off", voter_scope: str = "group",
+    voters: list[str] | None = None, reason_mode: str | None = None, reason_max_length: int | None = None,
+    min_choices: int | None = None, max_choices: int | None = None, dots_per_person: int | None = None,
+    min_score: int | None = None, max_score: int | None = None, minimum_rank: int | None = None,
+    target: int | None = None, allow_none_of_the_above: bool = False, source: str = "web",
+    now: datetime | None = None, inbound_message_id: int | None = None,
+) -> Poll:
+    """Start a decision in a thread (`discussion_id`) or standing alone in a group (`group_id`)."""
+    user = load_user(actor_id)
+    now = now_or(now)
+    discussion = None
+    if discussion_id is not None:
+        discussion = db.session.get(Discussion, discussion_id)
+        if discussion is None or not policy.can_view_discussion(user, discussion):
+            raise NotFound("There is no such thread.")
+        if discussion.closed_at is not None:
+            raise NotAllowed("This thread is closed, so no new polls can start in it.")
+        group = discussion.group
+    else:
+        group = db.session.get(Group, group_id) if group_id is not None else None
+        if group is None or not policy.can_see_group(user, group):
+            raise NotFound("There is no such group.")
+    if not policy.can_create_poll(user, group):
+        if not policy.is_member(user, group):
+            raise NotAllowed("Only members of this group can start polls here.")
+        raise NotAllowed("Only this group's admins can start polls here.")
+    try:
+        kind = get_type(poll_type)
+    except KeyError:
+        raise Invalid("Please choose one of the poll types.", field="poll_type") from None
+
+    title = " ".join((title or "").split())
+    if not title:
+        raise Invalid("Please give the poll a title.", field="title")
+    if len(title) > TITLE_MAX:
+        raise Invalid(f"Titles can be at most {TITLE_MAX} characters.", field="title")
+    details = (details or "").replace("\r\n", "\n").replace("\x00", "").strip()
+    if len(details) > DETAILS_MAX:
+        raise Invalid(f"The details can be at most {DETAILS_MAX:,} characters.", field="details")
+    closing_at = check_closing(closing_at, now)
+    if hide_results not in ("off", "until_vote", "until_closed"):
+        raise Invalid("Choose when results are shown.", field="hide_results")
+    if voter_scope not in ("group", "specified"):
+        raise Invalid("Choose who may vote.", field="voter_scope")
+    if reason_mode is None:
+        reason_mode = kind.default_reason_mode
+    if reason_max_length is None:
+        reason_max_length = 2000
+    if not isinstance(reason_max_length, int) or not 1 <= reason_max_length <= REASON_CAP:
+        raise Invalid(f"The reason length limit must be between 1 and {REASON_CAP:,}.", field="reason_max_length")
+
+    slot_rows: list[tuple[str, datetime]] = []
+    if kind.options_are_slots:
+        if options:
+            raise Invalid("A meeting poll's options are time slots.", field="slots")
+        seen = set()
+        for slot in slots or []:
+            if not isinstance(slot, datetime):
+                raise Invalid("Each time slot needs a date and time.", field="slots")
+            slot = aware(slot).astimezone(timezone.utc)
+            if slot in seen:
+                raise Invalid("Two time slots are the same.", field="slots")
+            seen.add(slot)
+            slot_rows.append((slot.strftime("%Y-%m-%d %H:%M UTC"), slot))
+        slot_rows.sort(key=lambda r: r[1])
+        if not slot_rows:
+            raise Invalid("Please give at least one time slot.", field="slots")
+        if duration_minutes is not None and (not isinstance(duration_minutes, int) or not 1 <= duration_minutes <= 24 * 60):
+            raise Invalid("The meeting length must be between 1 minute and 24 hours.", field="duration_minutes")
+        names = [r[0] for r in slot_rows]
+    elif kind.fixed_options:
+        names = kind.default_options()
+    else:
+        names = [" ".join(str(o).split()) for o in (options or []) if str(o).strip()]
+    if len(names) > MAX_OPTIONS:
+        raise Invalid(f"A poll can have at most {MAX_OPTIONS} options.", field="options")
+    if any(len(n) > OPTION_MAX for n in names):
+        raise Invalid(f"Options can be at most {OPTION_MAX} characters.", field="options")
+    try:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(time_zone or "UTC")
+    except Exception:
+        raise Invalid("Please choose a known time zone.", field="time_zone") from None
+
+    settings = dict(
+        options=names, reason_mode=reason_mode, reason_max_length=reason_max_length, min_choices=min_choices,
+        max_choices=max_choices, dots_per_person=dots_per_person, min_score=min_score, max_score=max_score,
+        minimum_rank=minimum_rank, target=target,
+    )
+    settings = {k: v for k, v in settings.items() if v is not None}
+    problems = kind.validate_settings(settings)
+    if problems:
+        raise Invalid(" ".join(problems), field=kind.options_field if any("option" in p.lower() for p in problems) else "settings")
+
+    named: list[tuple[str, User]] = []
+    if voter_scope == "specified":
+        from ..accounts import create_user, normalise_email, user_by_email
+
+        emails = []
+        for raw in voters or []:
+            raw = raw.strip()
+            if not raw:
+                continue
+            try:
+                emails.append(normalise_email(raw))
+            except Invalid:
+                raise Invalid(f"“{raw[:80]}” is not an email address.", field="voters") from None
+        emails = list(dict.fromkeys(emails))
+        if not emails:
+            raise Invalid("Name at least one person who may vote, by email address.", field="voters")
+        if len(emails) > MAX_NAMED_VOTERS:
+            raise Invalid(f"At most {MAX_NAMED_VOTERS} named voters.", field="voters")
+        for email in emails:
+            # A guest gets an unverified account, so they can vote by link or sign in later.
+            person = user_by_email(email) or create_user(email=email, verified=False)
+            named.append((email, person))
+
+    given = dict(min_choices=min_choices, max_choices=max_choices, dots_per_person=dots_per_person,
+                 min_score=min_score, max_score=max_score, minimum_rank=minimum_rank, target=target,
+                 allow_none_of_the_above=bool(allow_none_of_the_above))
+    # Only the type's own settings are kept; an empty one takes the type's default.
+    own = {**kind.setting_defaults(), **{name: given[name] for name in kind.settings_fields if given[name] is not None}}
+    poll = Poll(
+        group_id=group.id, discussion_id=discussion.id if discussion else None, author_id=user.id,
+        poll_type=kind.name, title=title, details=details, closing_at=closing_at, created_at=now,
+        anonymous=bool(anonymous), hide_results=hide_results, voter_scope=voter_scope, reason_mode=reason_mode,
+        reason_max_length=reason_max_length, time_zone=time_zone or "UTC", inbound_message_id=inbound_message_id,
+        **own,
+    )
+    db.session.add(poll)
+    db.session.flush()
+    if kind.options_are_slots:
+        for i, (name, starts) in enumerate(slot_rows):
+            db.session.add(PollOption(poll_id=poll.id, name=name, priority=i, starts_at=starts,
+                                      duration_minutes=duration_minutes))
+    else:
+        for i, name in enumerate(names):
+            db.session.add(PollOption(poll_id=poll.id, name=name, priority=i))
+    for email, person in named:
+        db.session.add(PollVoter(poll_id=poll.id, user_id=person.id, email=email))
+    if discussion is not None:
+        from ..discussions import participate
+
+        discussion.last_activity_at = now
+        participate(user.id, discussion)
+    events.record(
+        "poll_created", actor_id=user.id, **event_fields(poll), poll_type=poll.poll_type, title=poll.title,
+        closing_at=closing_at.isoformat(), anonymous=poll.anonymous, voter_scope=voter_scope,
+        named_voter_ids=[p.id for _, p in named], guest_voter_ids=[p.id for _, p in named if p.email_verified_at is None],
+        source=source,
+    )
+    db.session.commit()
+    return poll
+
+
+def delete_poll(*, actor_id: int, poll_id: int, now: datetime | None = None) -> None:
+    """Soft delete: the poll disappears everywhere; its rows stay for the group export."""
+    user = load_user(actor_id)
+    poll = load_poll(poll_id, user)
+    if not policy.can_administer_poll(user, poll):
+        raise NotAllowed("Only the poll's author or a group admin can delete it.")
+    poll.deleted_at = now_or(now)
+    events.record("poll_deleted", actor_id=user.id, **event_fields(poll), title=poll.title)
+    db.session.commit()

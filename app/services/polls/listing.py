@@ -1,0 +1,29 @@
+"""The polls a thread page or a group page lists."""
+from __future__ import annotations
+
+
+from sqlalchemy import select
+
+from ...extensions import db
+from ...models import (
+    Poll,
+)
+
+
+def polls_for_thread(discussion_id: int) -> list[Poll]:
+    """The thread's polls (not deleted), newest first, in one query."""
+    return list(db.session.scalars(
+        select(Poll).where(Poll.discussion_id == discussion_id, Poll.deleted_at.is_(None)).order_by(Poll.id.desc())
+    ))
+
+
+def thread_page_polls(discussion, user) -> dict:
+    """The thread page's extension (discussions.THREAD_PAGE_EXTENSIONS): its polls, one query."""
+    return {"thread_polls": polls_for_thread(discussion.id)}
+
+
+def polls_for_group(group_id: int, *, standalone_only: bool = False) -> list[Poll]:
+    q = select(Poll).where(Poll.group_id == group_id, Poll.deleted_at.is_(None))
+    if standalone_only:
+        q = q.where(Poll.discussion_id.is_(None))
+    return list(db.session.scalars(q.order_by(Poll.closed_at.is_not(None), Poll.closing_at)))

@@ -1,0 +1,95 @@
+"""The outcome statement after closing (a meeting's names the chosen slot), and its calendar file."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import select, update
+
+from ... import policy
+from ...extensions import db
+from ...models import (
+    Outcome, Poll, PollOption, utcnow,
+)
+from ...polls import get_type
+from .. import events
+from ..errors import Invalid, NotAllowed, NotFound
+from .common import event_fields, load_poll, load_user
+from .creation import DETAILS_MAX
+
+
+def latest_outcome(poll_id: int) -> Outcome | None:
+    return db.session.scalar(select(Outcome).where(Outcome.poll_id == poll_id, Outcome.latest.is_(True)))
+
+
+def set_outcome(*, actor_id: int, poll_id: int, statement: str, option_id: int | None = None) -> Outcome:
+    """State what was decided (meeting polls: the chosen slot). A new outcome replaces the last."""
+    user = load_user(actor_id)
+    poll = load_poll(poll_id, user)
+    if not policy.can_administer_poll(user, poll):
+        raise NotAllowed("Only the poll's author or a group admin can write the outcome.")
+    if poll.closed_at is None:
+        raise NotAllowed("The outcome is written once the poll has closed.")
+    statement = (statement or "").replace("\r\n", "\n").replace("\x00", "").strip()
+    if not statement:
+        raise Invalid("Please write what was decided.", field="statement")
+    if len(statement) > DETAILS_MAX:
+        raise Invalid(f"The outcome can be at most {DETAILS_MAX:,} characters.", field="statement")
+    option = None
+    if option_id is not None:
+        option = db.session.get(PollOption, option_id)
+        if option is None or option.poll_id != poll.id:
+            raise Invalid("Please choose one of this poll's options.", field="option_id")
+    if get_type(poll.poll_type).outcome_names_option and option is None:
+        raise Invalid("Please choose the time slot you settled on.", field="option_id")
+    db.session.execute(update(Outcome).where(Outcome.poll_id == poll.id).values(latest=False)
+                       .execution_options(synchronize_session=False))
+    outcome = Outcome(poll_id=poll.id, author_id=user.id, statement=statement,
+                      poll_option_id=option.id if option else None, latest=True)
+    db.session.add(outcome)
+    db.session.flush()
+    data = {"outcome_id": outcome.id, "title": poll.title, "option_id": option.id if option else None}
+    if option is not None and option.starts_at is not None:
+        data.update(starts_at=option.starts_at.isoformat(), duration_minutes=option.duration_minutes or 60,
+                    ics_path=f"/p/{poll.id}/outcome.ics")
+    events.record("outcome_created", actor_id=user.id, **event_fields(poll), **data)
+    db.session.commit()
+    return outcome
+
+
+def outcome_ics(poll: Poll, outcome: Outcome) -> str:
+    """An iCalendar invitation for a meeting poll's chosen slot."""
+    option = db.session.get(PollOption, outcome.poll_option_id) if outcome.poll_option_id else None
+    if option is None or option.starts_at is None:
+        raise NotFound("This outcome has no chosen time.")
+    from flask import current_app
+
+    start = option.starts_at.astimezone(timezone.utc)
+    end = start + timedelta(minutes=option.duration_minutes or 60)
+    stamp = (outcome.created_at or utcnow()).astimezone(timezone.utc)
+
+    def fmt(d: datetime) -> str:
+        return d.strftime("%Y%m%dT%H%M%SZ")
+
+    def esc(text: str) -> str:
+        return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\r", "").replace("\n", "\\n")
+
+    def fold(line: str) -> list[str]:
+        out, raw = [], line.encode()
+        while len(raw) > 73:
+            cut = 73
+            while (raw[cut] & 0xC0) == 0x80:  # never split a UTF-8 sequence
+                cut -= 1
+            out.append(raw[:cut].decode())
+            raw = raw[cut:]
+        out.append(raw.decode())
+        return [out[0]] + [" " + part for part in out[1:]]
+
+    domain = current_app.config.get("MAIL_DOMAIN", "quorum.invalid")
+    base = current_app.config.get("BASE_URL", "").rstrip("/")
+    lines = [
+        "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Quorum//Decisions//EN", "METHOD:PUBLISH", "BEGIN:VEVENT",
+        f"UID:poll-{poll.id}-outcome@{domain}", f"DTSTAMP:{fmt(stamp)}", f"DTSTART:{fmt(start)}", f"DTEND:{fmt(end)}",
+        f"SUMMARY:{esc(poll.title)}", f"DESCRIPTION:{esc(outcome.statement)}", f"URL:{base}/p/{poll.id}",
+        f"SEQUENCE:{outcome.id}", "END:VEVENT", "END:VCALENDAR",
+    ]
+    return "\r\n".join(part for line in lines for part in fold(line)) + "\r\n"

@@ -1,0 +1,51 @@
+"""Who may vote and who has not yet, and reminding them."""
+from __future__ import annotations
+
+
+from sqlalchemy import select
+
+from ... import policy
+from ...extensions import db
+from ...models import (
+    Membership, Participation, Poll, PollVoter,
+)
+from .. import events
+from ..errors import Invalid, NotAllowed
+from .common import event_fields, load_poll, load_user
+
+
+MESSAGE_MAX = 2_000
+
+
+def electorate_ids(poll: Poll) -> list[int]:
+    """Everyone who may vote now: the group's members (if the whole group) and the named people."""
+    ids = set(db.session.scalars(select(PollVoter.user_id).where(PollVoter.poll_id == poll.id,
+                                                                  PollVoter.user_id.is_not(None))))
+    if poll.voter_scope == "group":
+        ids |= set(db.session.scalars(select(Membership.user_id).where(Membership.group_id == poll.group_id)))
+    return sorted(ids)
+
+
+def non_voter_ids(poll: Poll) -> list[int]:
+    voted = set(db.session.scalars(select(Participation.user_id).where(Participation.poll_id == poll.id)))
+    return [i for i in electorate_ids(poll) if i not in voted]
+
+
+def remind(*, actor_id: int, poll_id: int, message: str = "") -> int:
+    """Remind those who have not voted yet, with a message; returns how many."""
+    user = load_user(actor_id)
+    poll = load_poll(poll_id, user)
+    if not policy.can_administer_poll(user, poll):
+        raise NotAllowed("Only the poll's author or a group admin can send reminders.")
+    if not poll.is_open:
+        raise NotAllowed("This poll is closed, so there is nobody to remind.")
+    message = (message or "").replace("\r\n", "\n").strip()
+    if len(message) > MESSAGE_MAX:
+        raise Invalid(f"The message can be at most {MESSAGE_MAX:,} characters.", field="message")
+    recipients = non_voter_ids(poll)
+    if not recipients:
+        raise Invalid("Everyone has voted already.", field="message")
+    events.record("poll_reminder", actor_id=user.id, **event_fields(poll), title=poll.title,
+                          message=message, recipient_ids=recipients)
+    db.session.commit()
+    return len(recipients)

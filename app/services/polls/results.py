@@ -1,0 +1,97 @@
+"""The results as a member may see them (hidden until voted or closed, anonymous or named)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+
+from ... import policy
+from ...extensions import db
+from ...models import (
+    Participation, Poll, Stance,
+    StanceChoice, User,
+)
+from ...polls import Results, get_type
+from .reminders import electorate_ids
+
+
+@dataclass
+class VoterRow:
+    name: str
+    choice: str
+    reason: str | None
+    choices: dict = field(default_factory=dict)
+    created_at: datetime | None = None
+
+
+@dataclass
+class PollResults:
+    """What one person may see of a poll's results."""
+
+    visible: bool
+    hidden_reason: str = ""
+    results: Results | None = None
+    voters: list[VoterRow] = field(default_factory=list)  # who chose what (never for anonymous polls)
+    anonymous_reasons: list[str] = field(default_factory=list)
+    non_voters: list[User] = field(default_factory=list)  # poll admins only
+    undecided_count: int = 0
+    electorate_count: int = 0
+    voter_count: int = 0
+
+
+def hidden_reason(poll: Poll) -> str:
+    if poll.hide_results == "until_vote":
+        return "Results are hidden until you vote."
+    return "Results are hidden until the poll closes."
+
+
+def results_for(user, poll: Poll) -> PollResults:
+    """The results this person may see; hidden results stay hidden in every output."""
+    electorate = electorate_ids(poll)
+    voted_ids = set(db.session.scalars(select(Participation.user_id).where(Participation.poll_id == poll.id)))
+    voter_count = len(voted_ids)
+    undecided = len([i for i in electorate if i not in voted_ids])
+    out = PollResults(visible=policy.can_see_results(user, poll), electorate_count=len(electorate),
+                      undecided_count=undecided, voter_count=voter_count)
+    if policy.can_administer_poll(user, poll):
+        missing = [i for i in electorate if i not in voted_ids]
+        if missing:
+            out.non_voters = list(db.session.scalars(select(User).where(User.id.in_(missing)).order_by(User.name)))
+    if not out.visible:
+        out.hidden_reason = hidden_reason(poll)
+        return out
+    kind = get_type(poll.poll_type)
+    stances = list(db.session.scalars(
+        select(Stance).where(Stance.poll_id == poll.id, Stance.latest.is_(True)).order_by(Stance.id)
+    ))
+    by_stance = {}
+    for c in db.session.scalars(select(StanceChoice).join(Stance).where(Stance.poll_id == poll.id,
+                                                                         Stance.latest.is_(True))):
+        by_stance.setdefault(c.stance_id, {})[c.poll_option_id] = c.score
+    plain = [_PlainStance(by_stance.get(s.id, {}), s.reason, None if poll.anonymous else s.participant_id)
+             for s in stances]
+    if poll.anonymous:
+        plain.sort(key=lambda s: (s.reason or "", sorted(s.choices.items())))  # no order to read anything from
+    out.results = kind.tally(poll, plain)
+    if poll.anonymous:
+        out.anonymous_reasons = [s.reason for s in plain if s.reason and not kind.written_answers]
+    elif policy.can_see_voters(user, poll):
+        people = {u.id: u for u in db.session.scalars(
+            select(User).where(User.id.in_({s.participant_id for s in stances if s.participant_id})))}
+        for s in stances:
+            who = people.get(s.participant_id)
+            choices = by_stance.get(s.id, {})
+            out.voters.append(VoterRow(
+                name=who.display_name if who else "deleted member",
+                choice=(s.reason or "") if kind.written_answers else kind.describe_choices(poll, choices),
+                reason=s.reason, choices=choices, created_at=s.created_at,
+            ))
+    return out
+
+
+@dataclass
+class _PlainStance:
+    choices: dict
+    reason: str | None
+    participant_id: int | None
