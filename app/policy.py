@@ -129,7 +129,28 @@ def can_view_content(user, group: Group) -> bool:
 
 def viewing_under_grant(user, group: Group) -> bool:
     """True when the content is visible only because of a support grant (so log the view)."""
-    return group.privacy != "open" and not is_member(user, group) and active_support_grant(user, group) is not None
+    return group.privacy != "open" and not is_member(user, group) and can_view_content(user, group)
+
+
+# --- The same rule in SQL (search, and anything that filters many groups at once) ----------
+
+def listed(group_table=Group):
+    """SQL: the group is not archived. An archived group is hidden from lists, the dashboard and
+    digests; its members can still open it, nobody else can see it (can_see_group)."""
+    return group_table.archived_at.is_(None)
+
+
+def visible_group_ids(user) -> list[int]:
+    """Ids of the groups whose content can_view_content lets this person read (a test keeps the two
+    in agreement for every role, privacy, grant and archived state)."""
+    ids = set(db.session.scalars(select(Group.id).where(Group.privacy == "open", listed())))
+    if _signed_in(user):
+        ids |= set(db.session.scalars(select(Membership.group_id).where(Membership.user_id == user.id)))
+        if user.is_site_admin:
+            ids |= set(db.session.scalars(
+                select(SupportGrant.group_id).join(Group, Group.id == SupportGrant.group_id)
+                .where(SupportGrant.revoked_at.is_(None), SupportGrant.expires_at > utcnow(), listed())))
+    return sorted(ids)
 
 
 def can_join_directly(user, group: Group) -> bool:

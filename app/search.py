@@ -16,7 +16,7 @@ from sqlalchemy.orm import joinedload
 
 from . import policy
 from .extensions import db
-from .models import Discussion, Group, Membership, SupportGrant, utcnow
+from .models import Discussion
 
 # Tables outside the models (the schema test ignores them).
 EXTRA_TABLES = ("search_index",)
@@ -46,17 +46,6 @@ def reset_index() -> None:
                 conn.execute(text("DELETE FROM search_index"))
 
 
-def visible_group_ids(user) -> list[int]:
-    """Groups whose content this person may read: their own, open ones, and granted support access."""
-    ids = set(db.session.scalars(select(Group.id).where(Group.privacy == "open", Group.archived_at.is_(None))))
-    if user is not None and getattr(user, "is_authenticated", False):
-        ids |= set(db.session.scalars(select(Membership.group_id).where(Membership.user_id == user.id)))
-        if policy.is_operator(user):
-            ids |= set(db.session.scalars(select(SupportGrant.group_id).where(
-                SupportGrant.revoked_at.is_(None), SupportGrant.expires_at > utcnow())))
-    return sorted(ids)
-
-
 def _fts_query(q: str) -> str:
     """Words only, each quoted: FTS5 syntax typed by a person can never be an error."""
     words = re.findall(r"\w+", q)[:20]
@@ -70,7 +59,7 @@ def _highlight(raw: str) -> Markup:
 
 def search(user, q: str, *, limit: int = LIMIT) -> list[Result]:
     q = (q or "").strip()[:QUERY_MAX]
-    group_ids = visible_group_ids(user)
+    group_ids = policy.visible_group_ids(user)
     if not q or not group_ids:
         return []
     if db.engine.dialect.name == "sqlite":

@@ -8,11 +8,12 @@ An ARF complaint ("this is spam") mutes all of that member's memberships at once
 """
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.email.addresses import user_id_from_bounce_token
 from app.extensions import db
 from app.models import Membership, User, utcnow
+from app.services import subscriptions
 from app.services.memberships import suspended_members  # noqa: F401  (the query lives with the members page)
 
 SOFT_BOUNCE_LIMIT = 3
@@ -55,13 +56,10 @@ def record_bounce(user: User, *, hard: bool, detail: str, dry_run: bool = False)
 
 def record_complaint(user: User, *, dry_run: bool = False) -> str:
     """The member marked our mail as spam: stop mailing them from every group, at once."""
-    memberships = list(db.session.scalars(select(Membership).where(Membership.user_id == user.id)))
     if dry_run:
-        return f"complaint from member {user.id}; would mute {len(memberships)} memberships"
-    for membership in memberships:
-        membership.volume = "mute"
-    db.session.commit()
-    return f"complaint from member {user.id}; muted {len(memberships)} memberships"
+        count = db.session.scalar(select(func.count(Membership.id)).where(Membership.user_id == user.id))
+        return f"complaint from member {user.id}; would mute {count} memberships"
+    return f"complaint from member {user.id}; muted {subscriptions.mute_everything(user)} memberships"
 
 
 def resume_sending(user: User) -> None:

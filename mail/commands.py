@@ -26,7 +26,7 @@ from app import policy
 from app.email.addresses import reply_address
 from app.extensions import db
 from app.models import Comment, Discussion, Group, Invitation, Membership, Poll
-from app.services import digests, invitations, notifications
+from app.services import digests, invitations, notifications, subscriptions
 from app.services.errors import DomainError
 from sqlalchemy import select
 
@@ -127,8 +127,7 @@ def subscribe(reply: Reply) -> ActionResult:
         return refusal
     if reply.dry_run:
         return ActionResult("processed", "subscribe", f"would subscribe to {group.handle}", group_id=group.id)
-    digests.save_settings(user_id=reply.user.id, frequency=reply.user.digest_frequency,
-                          weekday=reply.user.digest_weekday, hour=reply.user.digest_hour, volumes={group.id: "all"})
+    subscriptions.set_group_volume(reply.user, group.id, "all")
     confirm.done(reply, subject=f"Subscribed to {group.name}", reply_to=reply_address(reply.user, "group", group.id),
                  paragraphs=[f"You will get every new thread, comment and decision in {group.name} by email.",
                              *_ignored_text(reply)], link=_group_url(group))

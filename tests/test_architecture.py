@@ -221,3 +221,11 @@ def test_every_mail_kind_has_one_named_function_and_only_that_function_queues_ma
                 if module not in ("app.email.messages", "app.email.outbox")
                 and re.search(r"\bqueue_messages?\(", path.read_text())]
     assert queueing == []
+
+
+def test_a_members_mail_volume_is_written_only_by_the_subscriptions_service():
+    writes = re.compile(r"\.volume\s*=[^=]|values\([^)]*\bvolume\s*=")
+    offenders = [f"{path.relative_to(REPO)}:{n}" for path in _source_files("app", "mail", suffixes=(".py",))
+                 if path != REPO / "app/services/subscriptions.py"
+                 for n, line in enumerate(path.read_text().splitlines(), 1) if writes.search(line)]
+    assert offenders == []

@@ -14,7 +14,8 @@ def dashboard_for(user, limit: int = 30) -> dict:
         select(Membership).options(joinedload(Membership.group)).where(Membership.user_id == user.id)
     ))
     policy.prime_memberships(user, memberships)
-    group_ids = [m.group_id for m in memberships if m.group.archived_at is None]
+    shown = [m.group for m in memberships if m.group.archived_at is None]  # policy.listed: archived groups are not listed
+    group_ids = [group.id for group in shown]
     threads = []
     if group_ids:
         rows = db.session.execute(
@@ -26,7 +27,7 @@ def dashboard_for(user, limit: int = 30) -> dict:
             .limit(limit)
         ).all()
         threads = [thread_row(d, r) for d, r in rows]
-    groups = sorted((m.group for m in memberships if m.group.archived_at is None), key=lambda g: g.name.lower())
+    groups = sorted(shown, key=lambda g: g.name.lower())
     return {"groups": groups, "threads": threads}
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import func, select, update
 
 from ..extensions import db
 from ..models import Discussion, Group, Membership, Notification, ReadState, User, utcnow
+from . import subscriptions
 from .errors import Invalid, NotFound
 
 # Why a member hears of an event; also Notification.reason.
@@ -134,26 +135,15 @@ def apply_action(action: str, payload: dict) -> MailAction:
     described = describe_action(action, payload)
     user = described.user
     if action == "mute_thread":
-        state = _read_state(user.id, described.discussion.id)
-        if state is None:
-            state = ReadState(user_id=user.id, discussion_id=described.discussion.id, read_comments_count=0)
-            db.session.add(state)
-        state.volume = "mute"
+        subscriptions.mute_thread(user, described.discussion.id)
     elif action == "digest_group":
-        _membership(user.id, described.group.id).volume = "digest"
-        if user.digest_frequency == "off":
-            user.digest_frequency = "daily"  # digest volume with digests off would mean silence
+        subscriptions.set_group_volume(user, described.group.id, "digest")
     elif action == "unsubscribe_group":
-        _membership(user.id, described.group.id).volume = "mute"
+        subscriptions.set_group_volume(user, described.group.id, "mute")
     elif action == "unsubscribe_all":
-        db.session.execute(update(Membership).where(Membership.user_id == user.id).values(volume="mute"))
+        subscriptions.mute_everything(user)
     elif action == "digest_off":
-        # A group at "digest" volume brings a daily digest even with digests off (it would be
-        # silence otherwise), so stopping digests unsubscribes from those groups, as the page says.
-        user.digest_frequency = "off"
-        db.session.execute(update(Membership).where(Membership.user_id == user.id, Membership.volume == "digest")
-                           .values(volume="mute"))
-    db.session.commit()
+        subscriptions.stop_digests(user)
     return MailAction(action, user, described.group, described.discussion, True, described.digest_groups)
 
 

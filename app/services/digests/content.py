@@ -145,8 +145,7 @@ class _BatchData:
         for uid, gid, volume, name, handle in db.session.execute(
             select(Membership.user_id, Membership.group_id, Membership.volume, Group.name, Group.handle)
             .join(Group, Group.id == Membership.group_id)
-            .where(Membership.user_id.in_(user_ids), Membership.volume.in_(("digest", "all")),
-                   Group.archived_at.is_(None))
+            .where(Membership.user_id.in_(user_ids), Membership.volume.in_(("digest", "all")), policy.listed())
         ):
             self.groups[uid][gid] = volume
             self.group_info[gid] = (name, handle)

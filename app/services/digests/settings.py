@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from ... import policy
 from ...extensions import db
 from ...models import (
-    VOLUMES, Group, Membership, User,
+    Group, Membership, User,
 )
+from .. import subscriptions
 from ..errors import Invalid
 from .due import FREQUENCIES
 
@@ -28,21 +30,13 @@ def save_settings(*, user_id: int, frequency: str, weekday: str | int, hour: str
         raise Invalid("Choose a day from the list.", field="weekday")
     if not 0 <= hour <= 23:
         raise Invalid("Choose an hour from the list.", field="hour")
-    for gid, volume in volumes.items():
-        if volume not in VOLUMES:
-            raise Invalid("Choose one of the listed options for each group.", field=f"volume-{gid}")
     user.digest_frequency, user.digest_weekday, user.digest_hour = frequency, weekday, hour
-    if volumes:
-        for membership in db.session.scalars(
-            select(Membership).where(Membership.user_id == user.id, Membership.group_id.in_(list(volumes)))
-        ):
-            membership.volume = volumes[membership.group_id]
-    db.session.commit()
+    subscriptions.set_group_volumes(user, volumes)  # validates each, and commits the schedule with them
     return user
 
 
 def memberships_for_settings(user_id: int) -> list[tuple[Membership, Group]]:
     return list(db.session.execute(
         select(Membership, Group).join(Group, Group.id == Membership.group_id)
-        .where(Membership.user_id == user_id, Group.archived_at.is_(None)).order_by(func.lower(Group.name))
+        .where(Membership.user_id == user_id, policy.listed()).order_by(func.lower(Group.name))
     ).tuples())
