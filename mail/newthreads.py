@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
 
 from dateutil import parser as dateparser
 from flask import current_app
 from sqlalchemy import select
 
 from app import policy
+from app.timezones import zone
 from app.email.addresses import reply_address
 from app.extensions import db
 from app.models import Discussion, Group, Poll
@@ -55,10 +55,7 @@ class ClosingError(ValueError):
 
 def parse_closing(value: str, *, now: datetime, time_zone: str) -> datetime:
     """`in 3 days`, `tomorrow`, `2026-12-01 17:00`, `1 December` → an aware UTC datetime."""
-    try:
-        tz = ZoneInfo(time_zone or "UTC")
-    except Exception:  # noqa: BLE001 - an unknown zone reads as UTC
-        tz = ZoneInfo("UTC")
+    tz = zone(time_zone)
     text = " ".join(value.lower().split()).strip(".")
     if match := _RELATIVE.match(text):
         return now + timedelta(**{UNITS[match.group(2).lower()]: int(match.group(1))})

@@ -229,3 +229,23 @@ def test_a_members_mail_volume_is_written_only_by_the_subscriptions_service():
                  if path != REPO / "app/services/subscriptions.py"
                  for n, line in enumerate(path.read_text().splitlines(), 1) if writes.search(line)]
     assert offenders == []
+
+
+def test_time_zones_are_looked_up_in_one_place():
+    lookups = re.compile(r"\bZoneInfo\(|available_timezones\(")
+    offenders = [f"{path.relative_to(REPO)}:{n}" for path in _source_files("app", "mail", suffixes=(".py",))
+                 if path != REPO / "app/timezones.py"
+                 for n, line in enumerate(path.read_text().splitlines(), 1) if lookups.search(line)]
+    assert offenders == []
+
+
+def test_an_unknown_time_zone_reads_as_utc_and_is_named_so():
+    from datetime import datetime, timezone
+
+    from app import timezones
+
+    moment = datetime(2026, 12, 5, 7, 0, tzinfo=timezone.utc)
+    assert timezones.local_time(moment, "Australia/Sydney") == "Sat 5 Dec 2026, 18:00 (Australia/Sydney)"
+    assert timezones.local_time(moment, "Mars/Olympus_Mons") == "Sat 5 Dec 2026, 07:00 (UTC)"
+    assert timezones.local_time(moment, "../../etc/passwd").endswith("(UTC)")
+    assert not timezones.is_known("") and timezones.is_known("Europe/Berlin")

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import Comment, Discussion, Event, Group, Outcome, Poll, Stance, User
 from ..rendering import markdown_to_html
+from ..timezones import local_time
 from . import headers, links
 from .addresses import reply_address
 from .headers import ListHeaders, MailOptions
@@ -105,17 +106,6 @@ def _shared(ctx: EventContext) -> dict:
     if ctx.outcome is not None:
         out["outcome_html"] = markdown_to_html(ctx.outcome.statement)
     return out
-
-
-def local_time(value, zone: str) -> str:
-    """A time in the member's own zone, named, e.g. "Fri 6 Mar 2026, 17:00 (Europe/Berlin)"."""
-    from zoneinfo import ZoneInfo
-
-    try:
-        tz = ZoneInfo(zone or "UTC")
-    except Exception:  # an unknown zone must not stop a mail
-        tz, zone = ZoneInfo("UTC"), "UTC"
-    return f"{value.astimezone(tz).strftime('%a %-d %b %Y, %H:%M')} ({zone or 'UTC'})"
 
 
 Threading = tuple[str, list[str], str, int]  # (Message-ID, References, reply kind, reply target id)

@@ -5,13 +5,13 @@ text browsers); the SVG bar is decoration sized with presentation attributes.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 from markupsafe import Markup, escape
 
 from .base import Results, ordered_options
 from .meeting import MAYBE, YES
+from .. import timezones
 
 COLOURS = {
     "agree": "#15803d", "looks good": "#15803d", "in": "#15803d", "yes": "#15803d",
@@ -104,15 +104,11 @@ def slot_label(starts_at: datetime | None, zone: str, fallback: str, duration: i
     """A time slot in the reader's zone, e.g. "Tue 4 Mar, 18:30 (Europe/London)"."""
     if starts_at is None:
         return fallback
-    try:
-        tz = ZoneInfo(zone or "UTC")
-    except Exception:
-        tz, zone = timezone.utc, "UTC"
-    local = starts_at.astimezone(tz)
+    local = starts_at.astimezone(timezones.zone(zone))
     text = local.strftime("%a %-d %b %Y, %H:%M")
     if duration:
         text += f"–{(local + timedelta(minutes=duration)).strftime('%H:%M')}"
-    return f"{text} ({zone})"
+    return f"{text} ({timezones.known_name(zone)})"
 
 
 def meeting_grid(poll, results: Results, voters: list | None = None, *, zone: str = "UTC") -> Markup:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from zoneinfo import available_timezones
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -14,6 +13,7 @@ from ..extensions import db
 from ..models import LoginToken, SignInEvent, User, UserAlias, utcnow
 from ..tokens import hash_token, random_token, six_digit_code
 from .errors import Invalid, NotAllowed
+from .. import timezones
 
 SIGN_IN_LIFETIME = timedelta(minutes=10)
 MAX_CODE_ATTEMPTS = 5
@@ -177,7 +177,7 @@ def update_profile(*, user_id: int, name: str, time_zone: str, locale: str) -> U
         raise Invalid("Please tell us your name.", field="name")
     if len(name) > 100:
         raise Invalid("Names can be at most 100 characters.", field="name")
-    if time_zone not in available_timezones():
+    if not timezones.is_known(time_zone):
         raise Invalid("Pick a time zone from the list.", field="time_zone")
     if locale not in LOCALES:
         raise Invalid("Pick a language from the list.", field="locale")

@@ -1,7 +1,6 @@
 """The member's own settings: profile, password, email preferences."""
 from __future__ import annotations
 
-from zoneinfo import available_timezones
 
 from flask import Blueprint, flash, render_template, request
 from flask_login import current_user, login_required
@@ -9,16 +8,11 @@ from flask_login import current_user, login_required
 from ..services import accounts
 from ..services.errors import DomainError
 from .helpers import see_other
+from .. import timezones
 
 bp = Blueprint("account", __name__)
-_ZONES: list[str] = []
-
-
-def zones() -> list[str]:
-    if not _ZONES:
-        _ZONES.extend(sorted(z for z in available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/"))))
-        _ZONES.insert(0, "UTC")
-    return _ZONES
+def zones() -> tuple[str, ...]:
+    return timezones.choices()
 
 
 def _render(errors=None, status=200, **values):

@@ -5,12 +5,11 @@ Every action is a plain form (303 after POST); htmx only swaps the poll section 
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from .. import policy
+from .. import policy, timezones
 from ..extensions import db
 from ..models import Discussion, Poll
 from ..polls import POLL_TYPES, VoteError, get_type
@@ -38,12 +37,7 @@ REASON_CHOICES = [("optional", "Optional"), ("required", "Required"), ("off", "O
 # --- small parsers ------------------------------------------------------------------------
 
 def _zone() -> str:
-    zone = getattr(current_user, "time_zone", None) or "UTC"
-    try:
-        ZoneInfo(zone)
-    except Exception:
-        return "UTC"
-    return zone
+    return timezones.known_name(getattr(current_user, "time_zone", None))
 
 
 def _parse_local(value: str, zone: str, field: str, what: str) -> datetime:
@@ -57,7 +51,7 @@ def _parse_local(value: str, zone: str, field: str, what: str) -> datetime:
             continue
     else:
         raise Invalid(f"Please give {what} as a date and time, like 2025-06-30 18:00.", field=field)
-    return naive.replace(tzinfo=ZoneInfo(zone))
+    return naive.replace(tzinfo=timezones.zone(zone))
 
 
 def _optional_int(form, name: str, label: str) -> int | None:
@@ -71,7 +65,7 @@ def _optional_int(form, name: str, label: str) -> int | None:
 
 
 def _local_input(value: datetime | None, zone: str) -> str:
-    return value.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%dT%H:%M") if value else ""
+    return value.astimezone(timezones.zone(zone)).strftime("%Y-%m-%dT%H:%M") if value else ""
 
 
 # --- loading -------------------------------------------------------------------------------
@@ -90,7 +84,7 @@ def _page(poll: Poll, *, errors=None, form=None, status=200, template=None):
     """The poll page, or just its section for htmx."""
     user = signed_in_user()
     view = service.results_for(user, poll)
-    zone = _zone() if user else poll.time_zone
+    zone = _zone() if user else timezones.known_name(poll.time_zone)
     chart = render_results(poll, view.results, view.voters, zone=zone) if view.visible else ""
     mine = service.current_stance(user.id, poll.id) if user else None
     kind = get_type(poll.poll_type)
@@ -293,10 +287,8 @@ def _create(group, discussion):
         if poll_type not in POLL_TYPES:
             raise Invalid("Please choose one of the poll types.", field="poll_type")
         zone = form.get("time_zone") or _zone()
-        try:
-            ZoneInfo(zone)
-        except Exception:
-            raise Invalid("Please choose a known time zone.", field="time_zone") from None
+        if not timezones.is_known(zone):
+            raise Invalid("Please choose a known time zone.", field="time_zone")
         closing = _parse_local(form.get("closing_at", ""), _zone(), "closing_at", "the closing time")
         slots = None
         if POLL_TYPES[poll_type].options_are_slots:

@@ -7,9 +7,7 @@ import mimetypes
 import threading
 from collections import OrderedDict
 from datetime import datetime, timezone
-from functools import lru_cache
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from flask import Flask, Response, abort, current_app, request, send_from_directory, session
 from flask_login import current_user
@@ -17,7 +15,7 @@ from flask_wtf.csrf import generate_csrf
 from jinja2 import pass_context
 from markupsafe import Markup, escape
 
-from .. import policy
+from .. import policy, timezones
 from ..rendering import render_markdown
 
 ONE_YEAR = 365 * 24 * 3600
@@ -44,14 +42,6 @@ def stable_csrf_token() -> str:
     return token
 
 
-@lru_cache(maxsize=64)
-def _zone(name: str):
-    try:
-        return ZoneInfo(name)
-    except Exception:  # an unknown zone name must not break a page
-        return timezone.utc
-
-
 def _viewer_zone() -> str:
     if getattr(current_user, "is_authenticated", False):
         return current_user.time_zone or "UTC"
@@ -61,7 +51,7 @@ def _viewer_zone() -> str:
 def local_time(value: datetime | None, fmt: str = "%-d %b %Y, %H:%M") -> str:
     if value is None:
         return ""
-    return value.astimezone(_zone(_viewer_zone())).strftime(fmt)
+    return value.astimezone(timezones.zone(_viewer_zone())).strftime(fmt)
 
 
 def iso(value: datetime | None) -> str:

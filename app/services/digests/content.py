@@ -17,12 +17,12 @@ from sqlalchemy.orm.attributes import set_committed_value
 from ... import policy
 from ...email.addresses import reply_address
 from ...extensions import db
+from ...timezones import zone
 from ...models import (
     Comment, DigestDelivery, Discussion, Event, Group, Membership, OutboundMessage, Outcome,
     Participation, Poll, PollOption, PollVoter, ReadState, Stance, User,
 )
 from ...rendering import excerpt
-from .due import zone
 
 log = logging.getLogger(__name__)
 

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import datetime
 
 from sqlalchemy import exists, func, or_, select
 
 from ...extensions import db
+from ...timezones import zone
 from ...models import (
     DigestDelivery, Membership, User, utcnow,
 )
@@ -20,13 +20,6 @@ BATCH_SIZE = 500
 
 # A member handed to a batch job is not handed out again for this long (two schedulers).
 PENDING_SECONDS = 900
-
-
-def zone(name: str | None) -> ZoneInfo | timezone:
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return timezone.utc  # an unknown zone must not stop anyone's digest
 
 
 def period_key(frequency: str, local: datetime) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 
-from ... import policy
+from ... import policy, timezones
 from ...extensions import db
 from ...models import (
     Discussion, Group, Poll, PollOption, PollVoter, User,
@@ -105,12 +105,8 @@ def create_poll(
         raise Invalid(f"A poll can have at most {MAX_OPTIONS} options.", field="options")
     if any(len(n) > OPTION_MAX for n in names):
         raise Invalid(f"Options can be at most {OPTION_MAX} characters.", field="options")
-    try:
-        from zoneinfo import ZoneInfo
-
-        ZoneInfo(time_zone or "UTC")
-    except Exception:
-        raise Invalid("Please choose a known time zone.", field="time_zone") from None
+    if not timezones.is_known(time_zone or timezones.UTC):
+        raise Invalid("Please choose a known time zone.", field="time_zone")
 
     settings = dict(
         options=names, reason_mode=reason_mode, reason_max_length=reason_max_length, min_choices=min_choices,
