@@ -13,6 +13,25 @@ from .base import UTCDateTime, utcnow
 DELETED_MEMBER_NAME = "deleted member"
 
 
+def display_name(name: str | None, email: str | None, deleted_at=None) -> str:
+    """How a person is named everywhere (pages, mail, digests, exports): their name, else the
+    part of their address before the @; an erased account is "deleted member"."""
+    if deleted_at is not None or not (name or email):
+        return DELETED_MEMBER_NAME
+    return name or email.split("@")[0]
+
+
+def greeting(person: "User | None") -> str:
+    """The first line of every mail: "Hello Ada," when the person gave a name, else "Hello,"."""
+    name = person.name if person is not None and person.deleted_at is None else None
+    return f"Hello {name}," if name else "Hello,"
+
+
+def name_of(user: "User | None") -> str:
+    """display_name for a person who may be gone altogether (a removed author)."""
+    return user.display_name if user is not None else DELETED_MEMBER_NAME
+
+
 class User(UserMixin, db.Model):
     __tablename__ = "users"
 
@@ -46,9 +65,7 @@ class User(UserMixin, db.Model):
 
     @property
     def display_name(self) -> str:
-        if self.deleted_at is not None:
-            return DELETED_MEMBER_NAME
-        return self.name or (self.email or "").split("@")[0]
+        return display_name(self.name, self.email, self.deleted_at)
 
     @property
     def is_active(self) -> bool:  # Flask-Login: deleted accounts cannot sign in

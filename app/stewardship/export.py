@@ -20,6 +20,7 @@ from sqlalchemy import or_, select
 from .. import storage
 from ..extensions import db
 from ..models import Group, GroupExport, Participation, User, utcnow
+from ..models.users import display_name
 from ..services.errors import NotAllowed, NotFound
 from ..tokens import hash_token, random_token
 from ..services import audit
@@ -222,12 +223,8 @@ def render_archive(export: dict) -> str:
     users = {u["id"]: u for u in t["users"]}
 
     def name(user_id):
-        user = users.get(user_id)
-        if user is None:
-            return "someone"
-        if user["deleted_at"] or not user["email"]:
-            return "deleted member"
-        return user["name"] or user["email"].split("@")[0]
+        user = users.get(user_id) or {}
+        return display_name(user.get("name"), user.get("email"), user.get("deleted_at"))
 
     def md(text):
         # No remote URLs at all: links become their text followed by the address, as plain text.

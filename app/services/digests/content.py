@@ -17,6 +17,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from ... import policy
 from ...email.addresses import reply_address
 from ...extensions import db
+from ...models.users import display_name
 from ...timezones import zone
 from ...models import (
     Comment, DigestDelivery, Discussion, Event, Group, Membership, OutboundMessage, Outcome,
@@ -113,14 +114,6 @@ class Digest:
     @property
     def item_count(self) -> int:
         return sum(s.item_count for s in self.sections)
-
-
-def _name(name: str | None, email: str | None, deleted_at) -> str:
-    if deleted_at is not None:
-        from ...models import DELETED_MEMBER_NAME
-
-        return DELETED_MEMBER_NAME
-    return name or (email or "").split("@")[0] or "someone"
 
 
 def first_paragraph(body: str, length: int = 400) -> str:
@@ -338,7 +331,7 @@ def _digest_for(data: _BatchData, uid: int) -> Digest:
                         ev.thread_id, ev.thread_title, f"{base}/d/{ev.thread_id}", ev.id)
                     thread.reply_to = reply_address(user, "discussion", ev.thread_id)
                     thread.mailto = _mailto(thread.reply_to, ev.thread_title)
-                author = _name(ev.actor_name, ev.actor_email, ev.actor_deleted_at)
+                author = display_name(ev.actor_name, ev.actor_email, ev.actor_deleted_at)
                 if ev.kind == "discussion_started":
                     thread.is_new, thread.author = True, author
                     thread.first_paragraph = first_paragraph(ev.thread_body)

@@ -8,10 +8,8 @@ from sqlalchemy import select
 
 from ... import policy
 from ...extensions import db
-from ...models import (
-    Participation, Poll, Stance,
-    StanceChoice, User,
-)
+from ...models import Participation, Poll, Stance, StanceChoice, User
+from ...models.users import name_of
 from ...polls import Results, get_type
 from .reminders import electorate_ids
 
@@ -83,7 +81,7 @@ def results_for(user, poll: Poll) -> PollResults:
             who = people.get(s.participant_id)
             choices = by_stance.get(s.id, {})
             out.voters.append(VoterRow(
-                name=who.display_name if who else "deleted member",
+                name=name_of(who),
                 choice=(s.reason or "") if kind.written_answers else kind.describe_choices(poll, choices),
                 reason=s.reason, choices=choices, created_at=s.created_at,
             ))
