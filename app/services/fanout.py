@@ -127,29 +127,7 @@ def recipients(event: Event, ctx) -> list[Recipient]:
 
 
 def resolve_mentions(mentions, memberships: dict[int, Membership]) -> set[int]:
-    """Members named in event.data["mentions"]: user ids, or @handles matched against members
-    (name without spaces, first name when unambiguous, or email local part). Non-members never match."""
-    ids: set[int] = set()
-    handles = set()
-    for item in mentions or []:
-        if isinstance(item, int) and not isinstance(item, bool):
-            if item in memberships:
-                ids.add(item)
-        elif isinstance(item, str) and item.strip():
-            handles.add(item.strip().lstrip("@").lower())
-    if handles:
-        first_names: dict[str, list[int]] = {}
-        for uid, m in memberships.items():
-            user = m.user
-            if user.deleted_at is not None:
-                continue
-            name = (user.name or "").lower()
-            keys = {"".join(name.split()), (user.email or "").split("@")[0].lower()}
-            if keys & handles:
-                ids.add(uid)
-            if name.split():
-                first_names.setdefault(name.split()[0], []).append(uid)
-        for handle in handles:
-            if len(first_names.get(handle, [])) == 1:
-                ids.add(first_names[handle][0])
-    return ids
+    """The members named in event.data["mentions"] (user ids, resolved from @handles when the text
+    was posted: services.discussions.resolve_mentions) who are still members, and still here."""
+    return {uid for uid in mentions or [] if isinstance(uid, int) and not isinstance(uid, bool)
+            and uid in memberships and memberships[uid].user.deleted_at is None}

@@ -10,7 +10,7 @@ from ..models import Group
 from ..services import discussions, groups, invitations, memberships
 from ..services import polls as polls_service
 from ..services.errors import DomainError, NotAllowed, NotFound
-from .helpers import client_ip, member_key, refuse, see_other, signed_in_user
+from .helpers import client_ip, member_key, refuse, see_other, sign_in_first, signed_in_user
 
 bp = Blueprint("groups", __name__)
 PRIVACY_CHOICES = [
@@ -192,7 +192,7 @@ def members(handle: str):
     group = _group(handle)
     if not policy.can_see_members(signed_in_user(), group):
         if not current_user.is_authenticated:
-            return see_other(f"/login?next=/g/{group.handle}/members")
+            return sign_in_first(f"/g/{group.handle}/members")
         abort(403, description="Only members can see who belongs to this group.")
     return _members_page(group)
 
@@ -347,7 +347,7 @@ def join_link_page(token: str):
 @bp.post("/join/<token>")
 def join_link_accept(token: str):
     if not current_user.is_authenticated:
-        return see_other(f"/login?next=/join/{token}")
+        return sign_in_first(f"/join/{token}")
     try:
         group = memberships.join_by_link(actor_id=current_user.id, token=token)
     except DomainError as error:

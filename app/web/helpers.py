@@ -1,7 +1,7 @@
 """Small things every view needs: page-or-fragment rendering, 303 redirects, the client IP."""
 from __future__ import annotations
 
-from flask import abort, redirect, render_template, request
+from flask import abort, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..services.errors import DomainError, NotFound, RateLimited
@@ -40,6 +40,11 @@ def require(allowed: bool, *, hide: bool = True):
 
 def signed_in_user():
     return current_user if current_user.is_authenticated else None
+
+
+def sign_in_first(next_path: str | None = None):
+    """Send a signed-out visitor to sign in, and back here afterwards (303 after a POST)."""
+    return redirect(url_for("auth.login", next=next_path or request.path), code=303 if request.method == "POST" else 302)
 
 
 def refuse(error: DomainError):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, render_template, request
 from flask_login import current_user
 
 from .. import policy, timezones
@@ -17,7 +17,7 @@ from ..polls.base import ordered_options
 from ..polls.charts import render_results, slot_label
 from ..services import polls as service
 from ..services.errors import DomainError, Invalid, NotFound
-from .helpers import is_htmx, see_other, signed_in_user
+from .helpers import is_htmx, see_other, sign_in_first, signed_in_user
 
 bp = Blueprint("polls", __name__)
 
@@ -74,8 +74,8 @@ def _load(poll_id: int) -> Poll:
     poll = db.session.get(Poll, poll_id)
     user = signed_in_user()
     if poll is None or not policy.can_view_poll(user, poll):
-        if user is None and poll is not None and poll.deleted_at is None:
-            abort(redirect(url_for("auth.login", next=f"/p/{poll_id}")))
+        if user is None:  # whether or not there is such a poll: signing in is the way to find out
+            abort(sign_in_first(f"/p/{poll_id}"))
         abort(404)
     return poll
 
@@ -139,7 +139,7 @@ def vote(poll_id: int):
     poll = _load(poll_id)
     user = signed_in_user()
     if user is None:
-        return see_other(url_for("auth.login", next=f"/p/{poll_id}"))
+        return sign_in_first(f"/p/{poll_id}")
     form = {k: request.form.get(k) for k in request.form}
     form["_values"] = _submitted_values(poll, request.form)
     try:
@@ -275,7 +275,7 @@ def _creation_context(group, discussion, poll_type: str | None, form=None, error
 def _create(group, discussion):
     user = signed_in_user()
     if user is None:
-        return see_other(url_for("auth.login", next=request.path))
+        return sign_in_first()
     if not policy.can_create_poll(user, group):
         abort(403, description="Only this group's admins can start polls here.")
     if request.method == "GET":
