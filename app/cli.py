@@ -8,6 +8,8 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
+from .models.groups import PRIVACIES
+
 
 def register(app: Flask) -> None:
     """Attach the commands to the app's CLI (so `flask --app wsgi` has them too)."""
@@ -138,7 +140,7 @@ def group_group() -> None:
 @click.argument("name")
 @click.option("--handle", required=True, help="Short name; also the group's email address.")
 @click.option("--admin", "admin_email", required=True, help="Email of the first admin (created if new).")
-@click.option("--privacy", type=click.Choice(["open", "closed", "secret"]), default="closed")
+@click.option("--privacy", type=click.Choice(PRIVACIES), default="closed")
 @with_appcontext
 def group_create(name: str, handle: str, admin_email: str, privacy: str) -> None:
     from .services.accounts import create_user, user_by_email

@@ -171,10 +171,6 @@ def can_invite(user, group: Group) -> bool:
     return m is not None and (m.role == "admin" or group.members_can_invite)
 
 
-def can_leave(user, group: Group) -> bool:
-    return is_member(user, group)
-
-
 def can_create_subgroup(user, group: Group) -> bool:
     return group.parent_id is None and is_admin(user, group)
 
@@ -201,10 +197,6 @@ def can_mark_read(user, group: Group) -> bool:
     return is_member(user, group)
 
 
-def can_create_group(user) -> bool:
-    return _signed_in(user)
-
-
 # --- Threads and comments ---------------------------------------------------------
 
 def can_view_discussion(user, discussion: Discussion) -> bool:
@@ -224,13 +216,6 @@ def can_comment(user, discussion: Discussion) -> bool:
 
 def can_react(user, discussion: Discussion) -> bool:
     return thread_permissions(user, discussion).can_react
-
-
-def can_attach(user, discussion_or_group) -> bool:
-    """Attachments come with a thread or comment the person may post."""
-    if isinstance(discussion_or_group, Group):
-        return can_start_thread(user, discussion_or_group)
-    return can_comment(user, discussion_or_group)
 
 
 def can_see_history(user, discussion: Discussion) -> bool:

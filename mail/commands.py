@@ -18,7 +18,6 @@ mail. A reply to an invitation accepts it, unless its first line declines ("no",
 from __future__ import annotations
 
 import re
-from types import SimpleNamespace
 
 from flask import current_app
 
@@ -259,13 +258,6 @@ COMMANDS: dict[str, Handler] = {
 
 
 # --- replies to invitations -----------------------------------------------------------------
-
-def invitation_address(invitation: Invitation, invitee=None) -> str:
-    """The Reply-To of an invitation: bound to the invitee's account, or (none yet) to member 0,
-    in which case the invited address itself is the proof (the pipeline compares From with it)."""
-    holder = invitee or SimpleNamespace(id=0, mail_token_generation=0)
-    return reply_address(holder, "invitation", invitation.id)
-
 
 def reply_to_invitation(reply: Reply) -> ActionResult:
     invitation = db.session.get(Invitation, reply.target_id)

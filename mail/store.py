@@ -73,5 +73,3 @@ def read_raw(row: InboundMessage) -> bytes:
     return storage.read(NAMESPACE, row.storage_key)
 
 
-def delete_file(row: InboundMessage) -> None:
-    storage.delete(NAMESPACE, row.storage_key)

@@ -14,7 +14,9 @@ from flask import current_app
 from ..extensions import db
 from ..tokens import sign, unsign
 
-ACTIONS = ("vote", "mute_thread", "digest_group", "unsubscribe_group", "unsubscribe_all", "digest_off")
+# What a footer link may do (each names its service in services/notifications.apply_action).
+FOOTER_ACTIONS = ("mute_thread", "digest_group", "unsubscribe_group", "unsubscribe_all", "digest_off")
+ACTIONS = ("vote", *FOOTER_ACTIONS)
 # What RFC 8058 one-click POSTs may do: leave a group's mail (notifications), or stop digests.
 ONE_CLICK_ACTIONS = ("unsubscribe_group", "digest_off")
 # Footer links stay valid for a year (mail is read late); vote links until the poll closes anyway.

@@ -12,7 +12,7 @@ from ..email import messages
 from ..extensions import db
 from ..models import LoginToken, SignInEvent, User, UserAlias, utcnow
 from ..tokens import hash_token, random_token, six_digit_code
-from .errors import Invalid, NotAllowed
+from .errors import Invalid
 from .. import timezones
 
 SIGN_IN_LIFETIME = timedelta(minutes=10)
@@ -200,11 +200,6 @@ def _safe_next(path: str | None) -> str | None:
     if path and path.startswith("/") and not path.startswith("//") and "\\" not in path and len(path) < 255:
         return path
     return None
-
-
-def require_member(user) -> None:
-    if user is None or not getattr(user, "is_authenticated", False):
-        raise NotAllowed("Please sign in first.")
 
 
 def issue_sign_in_link(*, email: str, lifetime: timedelta = SIGN_IN_LIFETIME) -> str:

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from .. import policy
 from ..extensions import db
-from ..models import Group, Membership, User
+from ..models import PRIVACIES, Group, Membership, User
 from . import audit, events
 from .errors import Invalid, NotAllowed, NotFound
 
@@ -42,7 +42,7 @@ def _clean_group_fields(name: str, privacy: str, description: str) -> tuple[str,
         raise Invalid("Please give the group a name.", field="name")
     if len(name) > 100:
         raise Invalid("Group names can be at most 100 characters.", field="name")
-    if privacy not in ("open", "closed", "secret"):
+    if privacy not in PRIVACIES:
         raise Invalid("Choose open, closed or secret.", field="privacy")
     description = (description or "").replace("\r\n", "\n").replace("\x00", "").strip()
     if len(description) > 10_000:

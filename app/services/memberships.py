@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from .. import policy
 from ..email import messages
 from ..extensions import db
-from ..models import Group, JoinRequest, Membership, User, utcnow
+from ..models import ROLES, Group, JoinRequest, Membership, User, utcnow
 from ..tokens import random_token
 from . import events
 from .errors import Invalid, NotAllowed, NotFound
@@ -180,7 +180,7 @@ def change_role(*, actor_id: int, group_id: int, user_id: int, role: str) -> Mem
     group = _group(user, group_id)
     if not policy.can_manage_members(user, group):
         raise NotAllowed("Only this group's admins can change roles.")
-    if role not in ("admin", "member"):
+    if role not in ROLES:
         raise Invalid("Choose admin or member.", field="role")
     membership = _membership(group.id, user_id)
     if membership is None:

@@ -20,9 +20,6 @@ from . import subscriptions
 from .errors import Invalid, NotFound
 
 # Why a member hears of an event; also Notification.reason.
-DIRECT_REASONS = ("mention", "reply", "poll")
-
-
 @dataclass(frozen=True)
 class Delivery:
     """The decision for one member: `email` now, and/or an in-app notification."""

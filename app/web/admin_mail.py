@@ -8,11 +8,11 @@ from flask_login import current_user, login_required
 from .. import policy
 from ..services import inbound
 from ..services.errors import DomainError
+from ..services.inbound import REVIEW_STATUSES
 from .helpers import page_or_fragment, see_other
 
 bp = Blueprint("admin_mail", __name__)
 
-STATUSES = ("held", "failed")
 
 
 def _operator():
@@ -26,10 +26,10 @@ def _operator():
 def review():
     actor = _operator()
     status = request.args.get("status")
-    status = status if status in STATUSES else None
+    status = status if status in REVIEW_STATUSES else None
     messages = inbound.for_review(actor, status=status)
     return page_or_fragment("admin/mail.html", "admin/_mail_rows.html", messages=messages, status=status,
-                            statuses=STATUSES)
+                            statuses=REVIEW_STATUSES)
 
 
 @bp.post("/admin/mail/<int:inbound_id>/reprocess")

@@ -18,13 +18,12 @@ from .helpers import see_other
 
 bp = Blueprint("mailactions", __name__)
 
-FOOTER_ACTIONS = ("mute_thread", "digest_group", "unsubscribe_group", "unsubscribe_all", "digest_off")
 BAD_LINK = ("This link is not valid. It may be incomplete, too old, or replaced by a newer email. "
             "Use the links in your latest email, or sign in to change your email settings.")
 
 
 def _load(action: str, token: str):
-    if action not in FOOTER_ACTIONS:
+    if action not in links.FOOTER_ACTIONS:
         abort(404)
     payload = links.verify(token, action)
     if payload is None:

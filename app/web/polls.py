@@ -10,6 +10,7 @@ from flask import Blueprint, Response, abort, flash, render_template, request
 from flask_login import current_user
 
 from .. import policy, timezones
+from ..email import links
 from ..extensions import db
 from ..models import Discussion, Poll
 from ..polls import POLL_TYPES, VoteError, get_type
@@ -344,26 +345,10 @@ def new_in_thread(discussion_id: int):
 
 def _read_vote_token(token: str) -> tuple[int, int, int] | None:
     """(user id, poll id, option id) from a signed one-click link, or None."""
-    try:
-        from ..email.links import verify
-    except ImportError:
+    payload = links.verify(token, "vote")
+    if payload is None or "poll_id" not in payload or "option_id" not in payload:
         return None
-    try:
-        payload = verify(token, "vote")
-    except Exception:
-        return None
-    if isinstance(payload, dict):
-        values = [payload.get(k) for k in ("user", "poll", "option")]
-        if None in values:
-            values = [payload.get(k) for k in ("user_id", "poll_id", "option_id")]
-    elif isinstance(payload, (list, tuple)) and len(payload) == 3:
-        values = list(payload)
-    else:
-        return None
-    try:
-        return tuple(int(v) for v in values)  # type: ignore[return-value]
-    except (TypeError, ValueError):
-        return None
+    return payload["user_id"], payload["poll_id"], payload["option_id"]
 
 
 def _one_click_context(poll_id: int, token: str):

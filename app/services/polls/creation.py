@@ -6,9 +6,7 @@ from datetime import datetime, timezone
 
 from ... import policy, timezones
 from ...extensions import db
-from ...models import (
-    Discussion, Group, Poll, PollOption, PollVoter, User,
-)
+from ...models import HIDE_RESULTS, Discussion, Group, Poll, PollOption, PollVoter, User
 from ...polls import get_type
 from .. import events
 from ..errors import Invalid, NotAllowed, NotFound
@@ -67,7 +65,7 @@ def create_poll(
     if len(details) > DETAILS_MAX:
         raise Invalid(f"The details can be at most {DETAILS_MAX:,} characters.", field="details")
     closing_at = check_closing(closing_at, now)
-    if hide_results not in ("off", "until_vote", "until_closed"):
+    if hide_results not in HIDE_RESULTS:
         raise Invalid("Choose when results are shown.", field="hide_results")
     if voter_scope not in ("group", "specified"):
         raise Invalid("Choose who may vote.", field="voter_scope")
