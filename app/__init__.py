@@ -25,6 +25,9 @@ def create_app(config: dict | None = None) -> Flask:
     configure_extensions(app)
     configure_templates(app)
     register_blueprints(app)
+    configure_pages(app)
+    configure_thread_page(app)
+    configure_operator_access_log(app)
     register_cli(app)
     return app
 
@@ -73,6 +76,31 @@ def register_blueprints(app: Flask) -> None:
     from .web import register
 
     register(app)
+
+
+def configure_pages(app: Flask) -> None:
+    """What every page shares: error pages, compression and ETags, input guards, the nav."""
+    from .web import register_error_pages, register_input_guards, register_nav, register_response_helpers
+
+    register_error_pages(app)
+    register_response_helpers(app)
+    register_input_guards(app)
+    register_nav(app)
+
+
+def configure_thread_page(app: Flask) -> None:
+    """The thread page shows the thread's polls (templates/polls/_thread_polls.html)."""
+    from .services.discussions import THREAD_PAGE_SECTIONS
+    from .services.polls import thread_page_polls
+
+    app.extensions[THREAD_PAGE_SECTIONS] = [thread_page_polls]
+
+
+def configure_operator_access_log(app: Flask) -> None:
+    """Every view of a private group's content by a site operator is logged for its admins."""
+    from .stewardship.grants import init_app
+
+    init_app(app)
 
 
 def register_cli(app: Flask) -> None:

@@ -8,8 +8,8 @@ only for members of the thread's group.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Callable
 
+from flask import current_app
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import joinedload
 
@@ -26,8 +26,9 @@ TITLE_MAX = 200
 BODY_MAX = 100_000
 # Top-level comments per page of a thread (with all their replies); 200 comments fit on one page.
 PAGE_SIZE = 250
-# Other areas add to the thread page here: each callable takes (discussion, user) and returns a dict.
-THREAD_PAGE_EXTENSIONS: list[Callable[[Discussion, object], dict]] = []
+# The sections other areas add to the thread page, wired by the factory: each callable takes
+# (discussion, user) and returns the section's template context.
+THREAD_PAGE_SECTIONS = "quorum_thread_page_sections"
 
 
 def _user(user_id: int) -> User:
@@ -453,8 +454,8 @@ def thread_page(discussion_id: int, user, *, page: int = 1) -> dict:
         "page": page, "has_more": has_more, "reaction_choices": REACTIONS,
         "move_targets": move_targets(user, discussion) if signed_in else [],
     }
-    for extend in THREAD_PAGE_EXTENSIONS:
-        context.update(extend(discussion, user))
+    for section in current_app.extensions.get(THREAD_PAGE_SECTIONS, ()):
+        context.update(section(discussion, user))
     return context
 
 

@@ -102,7 +102,7 @@ def _group_from_url(path: str) -> Group | None:
 
 
 def init_app(app: Flask) -> None:
-    """Register the after-request hook (called from the stewardship blueprint)."""
+    """Log every view of a group's content by a site operator (wired by the factory)."""
 
     @app.after_request
     def record_operator_views(response):

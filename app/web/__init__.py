@@ -1,37 +1,32 @@
-"""Blueprints: forms in, one service call, template out. Registered in one list."""
+"""Blueprints: forms in, one service call, template out. The factory registers them, and the
+app-wide behaviour of every page (error pages, compression and ETags, input guards, the nav)."""
 from __future__ import annotations
 
 import gzip
 
 from flask import Flask, render_template, request
-
-# Each area adds its blueprint module here (module must expose `bp`).
-BLUEPRINT_MODULES = [
-    "stewardship",
-    "main",
-    "auth",
-    "account",
-    "digest_settings",
-    "polls",
-    "mailactions",
-    "notifications",
-    "groups",
-    "discussions",
-    "search",
-    "admin_mail",
-    "held_mail",
-]
+from flask_login import current_user
 
 
 def register(app: Flask) -> None:
-    import importlib
+    """Every blueprint, one per area."""
+    from . import (account, admin_mail, auth, digest_settings, discussions, groups, held_mail, mailactions, main,
+                   notifications, polls, search, stewardship)
 
-    for name in BLUEPRINT_MODULES:
-        module = importlib.import_module(f"{__name__}.{name}")
+    for module in (stewardship, main, auth, account, digest_settings, polls, mailactions, notifications, groups,
+                   discussions, search, admin_mail, held_mail):
         app.register_blueprint(module.bp)
-    register_error_pages(app)
-    register_response_helpers(app)
-    register_input_guards(app)
+
+
+def register_nav(app: Flask) -> None:
+    @app.context_processor
+    def notification_count():
+        """`notification_count` for templates/_nav.html: one query, only for signed-in members."""
+        if not getattr(current_user, "is_authenticated", False):
+            return {}
+        from ..services import notifications
+
+        return {"notification_count": notifications.unread_count(current_user.id)}
 
 
 def register_input_guards(app: Flask) -> None:
@@ -73,6 +68,10 @@ def register_error_pages(app: Flask) -> None:
     @app.errorhandler(405)
     def method_not_allowed(error):
         return page(405, "Not allowed", "That page does not accept this kind of request.")
+
+    @app.errorhandler(410)
+    def gone(error):
+        return page(410, "Link expired", getattr(error, "description", None) or "That link has expired.")
 
     @app.errorhandler(413)
     def too_large(error):

@@ -21,14 +21,6 @@ DESCRIPTIONS = {
 REASONS = {"mention": "mentioned you", "reply": "replied to you", "poll": "asks for your vote"}
 
 
-@bp.app_context_processor
-def notification_count():
-    """`notification_count` for templates/_nav.html: one query, only for signed-in members."""
-    if not getattr(current_user, "is_authenticated", False):
-        return {}
-    return {"notification_count": notifications.unread_count(current_user.id)}
-
-
 @bp.get("/notifications")
 @login_required
 def index():

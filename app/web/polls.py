@@ -23,14 +23,6 @@ from .helpers import is_htmx, see_other, sign_in_first, signed_in_user
 bp = Blueprint("polls", __name__)
 
 
-@bp.record_once
-def _plug_into_thread_page(state) -> None:
-    """The thread page lists its polls (templates/polls/_thread_polls.html)."""
-    from ..services import discussions
-
-    if service.thread_page_polls not in discussions.THREAD_PAGE_EXTENSIONS:
-        discussions.THREAD_PAGE_EXTENSIONS.append(service.thread_page_polls)
-
 HIDE_CHOICES = [("off", "Always"), ("until_vote", "After they vote"), ("until_closed", "When the poll closes")]
 REASON_CHOICES = [("optional", "Optional"), ("required", "Required"), ("off", "Off")]
 
@@ -392,8 +384,3 @@ def one_click_confirm(poll_id: int, token: str):
     return see_other(f"/p/{poll.id}/vote/{token}?done=1")
 
 
-@bp.app_errorhandler(410)
-def gone(error):
-    if is_htmx():
-        return render_template("errors/_message.html", title="Link expired", message=error.description), 410
-    return render_template("errors/error.html", code=410, title="Link expired", message=error.description), 410

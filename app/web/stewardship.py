@@ -23,11 +23,6 @@ from .helpers import client_ip, page_or_fragment, require, see_other
 bp = Blueprint("stewardship", __name__)
 
 
-@bp.record_once
-def _hooks(state) -> None:
-    grants.init_app(state.app)
-
-
 def _group(handle: str) -> Group:
     group = db.session.scalar(select(Group).where(Group.handle == handle.lower()))
     require(group is not None and policy.can_see_group(current_user, group))
