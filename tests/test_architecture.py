@@ -249,3 +249,13 @@ def test_an_unknown_time_zone_reads_as_utc_and_is_named_so():
     assert timezones.local_time(moment, "Mars/Olympus_Mons") == "Sat 5 Dec 2026, 07:00 (UTC)"
     assert timezones.local_time(moment, "../../etc/passwd").endswith("(UTC)")
     assert not timezones.is_known("") and timezones.is_known("Europe/Berlin")
+
+
+def test_views_load_through_the_services_and_never_commit():
+    """app/web/ parses, calls a service, renders: no queries of its own, no commits (the health check
+    excepted: it asks the database whether it answers)."""
+    offenders = [f"{path.relative_to(REPO)}:{n}: {line.strip()}"
+                 for path in _source_files("app/web", suffixes=(".py",)) if path.name != "main.py"
+                 for n, line in enumerate(path.read_text().splitlines(), 1)
+                 if re.search(r"db\.session\.(get|scalar|scalars|execute|commit|query|add)\b|\bselect\(", line)]
+    assert offenders == []

@@ -122,6 +122,11 @@ def _new_row(mail: Outgoing) -> OutboundMessage:
     return row
 
 
+def recent(limit: int = 100) -> list[OutboundMessage]:
+    """The newest stored messages (the development outbox page)."""
+    return list(db.session.scalars(select(OutboundMessage).order_by(OutboundMessage.id.desc()).limit(limit)))
+
+
 def deliver(message_id: int) -> str:
     """Send one stored message now. Returns the final status; raises TemporaryFailure to retry."""
     row = db.session.get(OutboundMessage, message_id, with_for_update=not _sqlite())

@@ -135,7 +135,14 @@ def _complete(token: LoginToken, *, method: str, ip: str | None, user_agent: str
 
 
 def record_sign_in(user: User, *, method: str, ip: str | None, user_agent: str | None) -> None:
+    """Add the sign-in to the member's history, in the caller's transaction."""
     db.session.add(SignInEvent(user_id=user.id, method=method, ip_address=ip, user_agent=(user_agent or "")[:255]))
+
+
+def signed_in_by_invitation(user: User, *, ip: str | None, user_agent: str | None) -> None:
+    """An emailed invitation proved the address, as an emailed sign-in link would."""
+    record_sign_in(user, method="link", ip=ip, user_agent=user_agent)
+    db.session.commit()
 
 
 def sign_in_with_password(*, email: str, password: str, ip: str | None = None, user_agent: str | None = None) -> User:

@@ -66,6 +66,19 @@ def visible_discussion(user, discussion_id: int) -> Discussion:
     return discussion
 
 
+def visible_comment(user, comment_id: int) -> Comment:
+    """A comment (not deleted) in a thread this person may read; NotFound otherwise."""
+    comment = db.session.get(Comment, comment_id)
+    if comment is None or comment.deleted_at is not None:
+        raise NotFound("There is no such comment.")
+    visible_discussion(user, comment.discussion_id)
+    return comment
+
+
+def attachments_of(comment_id: int) -> list[Attachment]:
+    return list(db.session.scalars(select(Attachment).where(Attachment.comment_id == comment_id)))
+
+
 def resolve_mentions(group_id: int, text: str, *, exclude: set[str] | None = None) -> list[int]:
     """User ids of the group's members @mentioned in the text (handle = email local part)."""
     handles = mentioned_handles(text) - (exclude or set())

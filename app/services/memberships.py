@@ -83,6 +83,12 @@ def reset_join_link(*, actor_id: int, group_id: int, enabled: bool = True) -> st
     return group.join_token
 
 
+def pending_request_id(user, group: Group) -> int | None:
+    """The member's own unanswered request to join, if any."""
+    return db.session.scalar(select(JoinRequest.id).where(
+        JoinRequest.group_id == group.id, JoinRequest.user_id == user.id, JoinRequest.decided_at.is_(None)))
+
+
 def request_to_join(*, actor_id: int, group_id: int, message: str = "") -> JoinRequest:
     user = _actor(actor_id)
     group = _group(user, group_id)

@@ -355,6 +355,22 @@ def run_export(export_id: int) -> str:
     return "done"
 
 
+def export_of(group_id: int, export_id: int) -> GroupExport:
+    row = db.session.get(GroupExport, export_id)
+    if row is None or row.group_id != group_id:
+        raise NotFound("There is no such export.")
+    return row
+
+
+def group_of(row: GroupExport) -> Group | None:
+    return db.session.get(Group, row.group_id)
+
+
+def recent_exports(group_id: int, limit: int = 10) -> list[GroupExport]:
+    return list(db.session.scalars(select(GroupExport).where(GroupExport.group_id == group_id)
+                                   .order_by(GroupExport.id.desc()).limit(limit)))
+
+
 def export_by_token(token: str) -> GroupExport | None:
     return db.session.scalar(select(GroupExport).where(GroupExport.token_hash == hash_token("export:" + (token or ""))))
 

@@ -11,11 +11,11 @@ from datetime import timedelta
 
 from flask import Flask, g, request
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from .. import policy
 from ..extensions import db
-from ..models import AccessLog, Discussion, Group, Poll, SupportGrant, utcnow
+from ..models import AccessLog, Discussion, Group, Membership, Poll, SupportGrant, utcnow
 from ..services.errors import Invalid, NotAllowed, NotFound
 from ..services import audit
 
@@ -51,9 +51,9 @@ def grant(*, actor, group_id: int, reason: str, days: int) -> SupportGrant:
     return row
 
 
-def revoke(*, actor, grant_id: int) -> SupportGrant:
+def revoke(*, actor, group_id: int, grant_id: int) -> SupportGrant:
     row = db.session.get(SupportGrant, grant_id)
-    if row is None:
+    if row is None or row.group_id != group_id:
         raise NotFound("There is no such support grant.")
     group = db.session.get(Group, row.group_id)
     if not policy.can_administer(actor, group):
@@ -63,6 +63,16 @@ def revoke(*, actor, grant_id: int) -> SupportGrant:
         audit.record(actor.id, group.id, "support_revoked", grant_id=row.id)
         db.session.commit()
     return row
+
+
+def operator_overview(actor) -> list[dict]:
+    """Every group with its size and this operator's active grant (names and sizes: no content)."""
+    if not policy.is_operator(actor):
+        raise NotAllowed("Only site operators can see the list of groups.")
+    sizes = dict(db.session.execute(
+        select(Membership.group_id, func.count(Membership.id)).group_by(Membership.group_id)).all())
+    return [{"group": group, "size": sizes.get(group.id, 0), "grant": policy.active_support_grant(actor, group)}
+            for group in db.session.scalars(select(Group).order_by(func.lower(Group.name)))]
 
 
 def grants_for(group_id: int) -> list[SupportGrant]:

@@ -13,12 +13,12 @@ from flask_login import current_user, login_required
 
 from .. import policy
 from ..extensions import db, limiter
-from sqlalchemy import select
 
-from ..models import REACTIONS, Attachment, Comment, Group, utcnow
-from ..services import attachments, discussions, groups
+from ..models import REACTIONS, Comment, Group, utcnow
+from ..services import attachments, discussions
 from ..services.errors import DomainError, NotFound
 from .helpers import is_htmx, member_key, refuse, see_other, signed_in_user
+from .loaders import comment_or_404, discussion_or_404, group_or_404
 
 bp = Blueprint("discussions", __name__)
 
@@ -27,28 +27,10 @@ def _files() -> list[tuple[str, bytes]]:
     return [(f.filename or "", f.read()) for f in request.files.getlist("files") if f and (f.filename or "")]
 
 
-def _thread_or_404(discussion_id: int):
-    try:
-        return discussions.visible_discussion(signed_in_user(), discussion_id)
-    except NotFound:
-        abort(404)
-
-
-def _comment_or_404(comment_id: int) -> Comment:
-    comment = db.session.get(Comment, comment_id)
-    if comment is None or comment.deleted_at is not None:
-        abort(404)
-    _thread_or_404(comment.discussion_id)
-    return comment
-
-
 # --- Start a thread -------------------------------------------------------------------
 
 def _group_for_new(handle: str) -> Group:
-    try:
-        group = groups.visible_group(signed_in_user(), handle)
-    except NotFound:
-        abort(404)
+    group = group_or_404(handle)
     if not policy.can_start_thread(current_user, group):
         abort(403, description="You cannot start threads in this group.")
     return group
@@ -146,7 +128,7 @@ def comment(discussion_id: int):
 def _comment_form_error(discussion_id: int, parent_id: int | None, body: str, errors: dict):
     body = body[:discussions.BODY_MAX]  # keep the text to trim, but never echo megabytes back
     if is_htmx():
-        discussion = _thread_or_404(discussion_id)
+        discussion = discussion_or_404(discussion_id)
         response = make_response(render_template(
             "discussions/_comment_form.html", discussion=discussion, parent_id=parent_id, form={"body": body},
             errors=errors, allowed=attachments.allowed_extensions(), oob=False), 422)
@@ -161,7 +143,7 @@ def _comment_form_error(discussion_id: int, parent_id: int | None, body: str, er
 def _item_context(comment: Comment) -> dict:
     user = signed_in_user()
     reactions = discussions.reaction_summary(comment.discussion_id, user, comment.id, only_item=True)
-    files = {comment.id: list(db.session.scalars(select(Attachment).where(Attachment.comment_id == comment.id)))}
+    files = {comment.id: discussions.attachments_of(comment.id)}
     return {"discussion": comment.discussion, "reactions": reactions, "attachments": files,
             "replies": {}, "new_ids": set(), "first_new_id": None, "reply_to": None,
             "reaction_choices": REACTIONS}
@@ -170,7 +152,7 @@ def _item_context(comment: Comment) -> dict:
 @bp.get("/c/<int:comment_id>")
 def comment_item(comment_id: int):
     """A comment on its own: its fragment for htmx (e.g. cancelling an edit), else its place in the thread."""
-    comment = _comment_or_404(comment_id)
+    comment = comment_or_404(comment_id)
     if is_htmx():
         return render_template("discussions/_comment_item.html", c=comment, **_item_context(comment))
     return see_other(f"/d/{comment.discussion_id}#c{comment.id}")
@@ -179,7 +161,7 @@ def comment_item(comment_id: int):
 @bp.get("/c/<int:comment_id>/reply")
 @login_required
 def reply_form(comment_id: int):
-    comment = _comment_or_404(comment_id)
+    comment = comment_or_404(comment_id)
     discussion = comment.discussion
     if not policy.can_comment(current_user, discussion):
         abort(403, description="You cannot comment in this thread.")
@@ -193,7 +175,7 @@ def reply_form(comment_id: int):
 @bp.get("/c/<int:comment_id>/edit")
 @login_required
 def edit_comment_form(comment_id: int):
-    comment = _comment_or_404(comment_id)
+    comment = comment_or_404(comment_id)
     if not policy.can_edit_comment(current_user, comment):
         abort(403, description="You cannot edit this comment.")
     template = "discussions/_comment_edit.html" if is_htmx() else "discussions/edit_comment.html"
@@ -203,7 +185,7 @@ def edit_comment_form(comment_id: int):
 @bp.post("/c/<int:comment_id>/edit")
 @login_required
 def edit_comment(comment_id: int):
-    comment = _comment_or_404(comment_id)
+    comment = comment_or_404(comment_id)
     body = request.form.get("body", "")
     try:
         discussions.edit_comment(actor_id=current_user.id, comment_id=comment.id, body=body)
@@ -222,7 +204,7 @@ def edit_comment(comment_id: int):
 @bp.post("/c/<int:comment_id>/delete")
 @login_required
 def delete_comment(comment_id: int):
-    comment = _comment_or_404(comment_id)
+    comment = comment_or_404(comment_id)
     try:
         discussions.delete_comment(actor_id=current_user.id, comment_id=comment.id)
     except DomainError as error:
@@ -233,7 +215,7 @@ def delete_comment(comment_id: int):
 
 @bp.get("/c/<int:comment_id>/history")
 def comment_history(comment_id: int):
-    comment = _comment_or_404(comment_id)
+    comment = comment_or_404(comment_id)
     try:
         context = discussions.history(discussion_id=comment.discussion_id, user=signed_in_user(), comment_id=comment.id)
     except NotFound:
@@ -265,7 +247,7 @@ def react(discussion_id: int):
             return see_other(f"/d/{discussion_id}")
         refuse(error)
     if is_htmx():
-        discussion = _thread_or_404(discussion_id)
+        discussion = discussion_or_404(discussion_id)
         reactions = discussions.reaction_summary(discussion_id, current_user, comment_id, only_item=True)
         return render_template("discussions/_reactions.html", discussion=discussion, item_id=comment_id,
                                counts=reactions.get(comment_id, {}), reaction_choices=REACTIONS)
@@ -277,7 +259,7 @@ def react(discussion_id: int):
 @bp.get("/d/<int:discussion_id>/edit")
 @login_required
 def edit_form(discussion_id: int):
-    discussion = _thread_or_404(discussion_id)
+    discussion = discussion_or_404(discussion_id)
     if not policy.can_edit_discussion(current_user, discussion):
         abort(403, description="Only the thread's author and the group's admins can edit it.")
     return render_template("discussions/edit.html", discussion=discussion, errors={},
@@ -287,7 +269,7 @@ def edit_form(discussion_id: int):
 @bp.post("/d/<int:discussion_id>/edit")
 @login_required
 def edit(discussion_id: int):
-    discussion = _thread_or_404(discussion_id)
+    discussion = discussion_or_404(discussion_id)
     form = {"title": request.form.get("title", ""), "body": request.form.get("body", "")}
     try:
         discussions.edit_discussion(actor_id=current_user.id, discussion_id=discussion.id, **form)
@@ -336,7 +318,7 @@ def move(discussion_id: int):
 @bp.post("/d/<int:discussion_id>/delete")
 @login_required
 def delete(discussion_id: int):
-    discussion = _thread_or_404(discussion_id)
+    discussion = discussion_or_404(discussion_id)
     handle = discussion.group.handle
     try:
         discussions.delete_discussion(actor_id=current_user.id, discussion_id=discussion_id)

@@ -11,6 +11,7 @@ from ..services import discussions, groups, invitations, memberships
 from ..services import polls as polls_service
 from ..services.errors import DomainError, NotAllowed, NotFound
 from .helpers import client_ip, member_key, refuse, see_other, sign_in_first, signed_in_user
+from .loaders import group_or_404
 
 bp = Blueprint("groups", __name__)
 PRIVACY_CHOICES = [
@@ -21,10 +22,7 @@ PRIVACY_CHOICES = [
 
 
 def _group(handle: str) -> Group:
-    try:
-        return groups.visible_group(signed_in_user(), handle)
-    except NotFound:
-        abort(404)
+    return group_or_404(handle)
 
 
 # --- Create ---------------------------------------------------------------------
@@ -72,12 +70,7 @@ def show(handle: str):
     subgroups = [sub for sub in group.subgroups if policy.can_see_group(user, sub)]
     pending_request = None
     if user is not None and policy.can_request_to_join(user, group):
-        from sqlalchemy import select
-
-        from ..models import JoinRequest
-
-        pending_request = db.session.scalar(select(JoinRequest.id).where(
-            JoinRequest.group_id == group.id, JoinRequest.user_id == user.id, JoinRequest.decided_at.is_(None)))
+        pending_request = memberships.pending_request_id(user, group)
     parent = group.parent if group.parent is not None and policy.can_see_group(user, group.parent) else None
     return render_template("groups/show.html", group=group, threads=threads, subgroups=subgroups, parent=parent,
                            member_count=groups.member_count(group.id), pending_request=pending_request, errors={},
@@ -325,11 +318,10 @@ def invitation_accept(token: str):
     flash(f"Welcome to {group.name}.")
     if not current_user.is_authenticated:
         # The emailed token proved the address: sign in as the emailed link would.
-        from ..services.accounts import record_sign_in
+        from ..services.accounts import signed_in_by_invitation
         from .auth import _finish
 
-        record_sign_in(user, method="link", ip=client_ip(), user_agent=request.user_agent.string)
-        db.session.commit()
+        signed_in_by_invitation(user, ip=client_ip(), user_agent=request.user_agent.string)
         return _finish(user, f"/g/{group.handle}")
     return see_other(f"/g/{group.handle}")
 

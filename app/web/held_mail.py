@@ -5,18 +5,16 @@ from flask import Blueprint, abort, flash, render_template, request
 from flask_login import current_user, login_required
 
 from .. import policy
-from ..services import groups, held_mail, memberships
-from ..services.errors import DomainError, NotFound
+from ..services import held_mail, memberships
+from ..services.errors import DomainError
 from .helpers import see_other
+from .loaders import group_or_404
 
 bp = Blueprint("held_mail", __name__)
 
 
 def _admin_group(handle: str):
-    try:
-        group = groups.visible_group(current_user, handle)
-    except NotFound:
-        abort(404)
+    group = group_or_404(handle)
     if not policy.can_manage_members(current_user, group):
         abort(404)  # the page does not exist for non-admins
     return group

@@ -7,11 +7,9 @@ A link is refused when forged, too old or revoked, and once its effect is in pla
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, render_template, request
-from sqlalchemy import select
 
-from ..email import links
-from ..extensions import csrf, db
-from ..models import OutboundMessage
+from ..email import links, outbox
+from ..extensions import csrf
 from ..services import notifications
 from ..services.errors import DomainError
 from .helpers import see_other
@@ -98,8 +96,7 @@ def dev_outbox():
     """The last 100 outbound messages, for development only (404 unless debugging is on)."""
     if not (current_app.debug or current_app.config.get("DEBUG")):
         abort(404)
-    rows = db.session.scalars(select(OutboundMessage).order_by(OutboundMessage.id.desc()).limit(100)).all()
-    selected = None
-    if request.args.get("id", "").isdigit():
-        selected = db.session.get(OutboundMessage, int(request.args["id"]))
+    rows = outbox.recent()
+    wanted = request.args.get("id", "")
+    selected = next((row for row in rows if wanted.isdigit() and row.id == int(wanted)), None)
     return render_template("mailactions/dev_outbox.html", rows=rows, selected=selected)

@@ -11,14 +11,14 @@ from flask_login import current_user
 
 from .. import policy, timezones
 from ..email import links
-from ..extensions import db
-from ..models import Discussion, Poll
+from ..models import Poll
 from ..polls import POLL_TYPES, VoteError, get_type
 from ..polls.base import ordered_options
 from ..polls.charts import render_results, slot_label
 from ..services import polls as service
 from ..services.errors import DomainError, Invalid, NotFound
 from .helpers import is_htmx, see_other, sign_in_first, signed_in_user
+from .loaders import discussion_or_404, group_or_404, poll_or_404
 
 bp = Blueprint("polls", __name__)
 
@@ -62,16 +62,6 @@ def _local_input(value: datetime | None, zone: str) -> str:
 
 
 # --- loading -------------------------------------------------------------------------------
-
-def _load(poll_id: int) -> Poll:
-    poll = db.session.get(Poll, poll_id)
-    user = signed_in_user()
-    if poll is None or not policy.can_view_poll(user, poll):
-        if user is None:  # whether or not there is such a poll: signing in is the way to find out
-            abort(sign_in_first(f"/p/{poll_id}"))
-        abort(404)
-    return poll
-
 
 def _page(poll: Poll, *, errors=None, form=None, status=200, template=None):
     """The poll page, or just its section for htmx."""
@@ -124,12 +114,12 @@ def _submitted_values(poll: Poll, form) -> dict:
 
 @bp.get("/p/<int:poll_id>")
 def show(poll_id: int):
-    return _page(_load(poll_id))
+    return _page(poll_or_404(poll_id))
 
 
 @bp.post("/p/<int:poll_id>/vote")
 def vote(poll_id: int):
-    poll = _load(poll_id)
+    poll = poll_or_404(poll_id)
     user = signed_in_user()
     if user is None:
         return sign_in_first(f"/p/{poll_id}")
@@ -149,7 +139,7 @@ def vote(poll_id: int):
 
 
 def _admin_action(poll_id: int, action, success: str, *, field: str = "admin"):
-    poll = _load(poll_id)
+    poll = poll_or_404(poll_id)
     user = signed_in_user()
     if user is None:
         abort(404)
@@ -199,7 +189,7 @@ def outcome(poll_id: int):
 
 @bp.post("/p/<int:poll_id>/delete")
 def delete(poll_id: int):
-    poll = _load(poll_id)
+    poll = poll_or_404(poll_id)
     user = signed_in_user()
     if user is None:
         abort(404)
@@ -215,7 +205,7 @@ def delete(poll_id: int):
 
 @bp.get("/p/<int:poll_id>/results.csv")
 def results_csv(poll_id: int):
-    poll = _load(poll_id)
+    poll = poll_or_404(poll_id)
     try:
         body = service.csv_export(signed_in_user(), poll)
     except DomainError as error:
@@ -228,7 +218,7 @@ def results_csv(poll_id: int):
 
 @bp.get("/p/<int:poll_id>/outcome.ics")
 def outcome_ics(poll_id: int):
-    poll = _load(poll_id)
+    poll = poll_or_404(poll_id)
     outcome = service.latest_outcome(poll.id)
     if outcome is None:
         abort(404)
@@ -312,22 +302,12 @@ def _create(group, discussion):
 
 @bp.route("/g/<handle>/p/new", methods=["GET", "POST"])
 def new_in_group(handle: str):
-    from ..services.groups import group_by_handle
-
-    try:
-        group = group_by_handle(handle)
-    except DomainError:
-        abort(404)
-    if not policy.can_see_group(signed_in_user(), group):
-        abort(404)
-    return _create(group, None)
+    return _create(group_or_404(handle), None)
 
 
 @bp.route("/d/<int:discussion_id>/p/new", methods=["GET", "POST"])
 def new_in_thread(discussion_id: int):
-    discussion = db.session.get(Discussion, discussion_id)
-    if discussion is None or not policy.can_view_discussion(signed_in_user(), discussion):
-        abort(404)
+    discussion = discussion_or_404(discussion_id)
     if discussion.closed_at is not None:
         abort(403, description="This thread is closed, so no new polls can start in it.")
     return _create(discussion.group, discussion)
@@ -348,16 +328,10 @@ def _one_click_context(poll_id: int, token: str):
     if data is None or data[1] != poll_id:
         abort(410, description="This voting link is not valid (it may be too old). Please vote on the poll page.")
     user_id, _, option_id = data
-    poll = db.session.get(Poll, poll_id)
-    from ..models import User
-
-    voter = db.session.get(User, user_id)
-    if poll is None or poll.deleted_at is not None or voter is None or voter.deleted_at is not None:
+    try:
+        return service.one_click_target(user_id=user_id, poll_id=poll_id, option_id=option_id)
+    except NotFound:
         abort(404)
-    option = next((o for o in poll.options if o.id == option_id), None)
-    if option is None:
-        abort(404)
-    return poll, voter, option
 
 
 @bp.get("/p/<int:poll_id>/vote/<token>")

@@ -9,24 +9,22 @@ from io import BytesIO
 
 from flask import Blueprint, abort, flash, make_response, render_template, request, send_file, session
 from flask_login import current_user, login_required, login_user
-from sqlalchemy import func, select
 
 from .. import policy, storage
-from ..extensions import db, limiter
-from ..models import Group, GroupExport, Membership, User
+from ..extensions import limiter
+from ..models import Group, User
 from ..services.errors import DomainError
 from ..services import audit
 from ..stewardship import grants, totp
 from ..stewardship import export as exports
-from .helpers import client_ip, page_or_fragment, require, see_other
+from .helpers import client_ip, page_or_fragment, refuse, require, see_other
+from .loaders import export_or_404, group_or_404
 
 bp = Blueprint("stewardship", __name__)
 
 
 def _group(handle: str) -> Group:
-    group = db.session.scalar(select(Group).where(Group.handle == handle.lower()))
-    require(group is not None and policy.can_see_group(current_user, group))
-    return group
+    return group_or_404(handle)
 
 
 def _admin_group(handle: str) -> Group:
@@ -50,9 +48,7 @@ def _no_store(response):
 @login_required
 def export_page(handle: str):
     group = _admin_group(handle)
-    rows = list(db.session.scalars(select(GroupExport).where(GroupExport.group_id == group.id)
-                                   .order_by(GroupExport.id.desc()).limit(10)))
-    return render_template("stewardship/export.html", group=group, exports=rows, now=datetime.now(timezone.utc))
+    return render_template("stewardship/export.html", group=group, exports=exports.recent_exports(group.id), now=datetime.now(timezone.utc))
 
 
 @bp.post("/g/<handle>/export")
@@ -71,8 +67,7 @@ def export_start(handle: str):
 @login_required
 def export_status(handle: str, export_id: int):
     group = _admin_group(handle)
-    row = db.session.get(GroupExport, export_id)
-    require(row is not None and row.group_id == group.id)
+    row = export_or_404(group, export_id)
     return page_or_fragment("stewardship/export_status.html", "stewardship/_export_progress.html",
                             group=group, export=row)
 
@@ -82,7 +77,7 @@ def export_status(handle: str, export_id: int):
 def export_download(token: str):
     row = exports.export_by_token(token)
     require(row is not None)
-    group = db.session.get(Group, row.group_id)
+    group = exports.group_of(row)
     require(group is not None and policy.can_export(current_user, group))
     if row.expires_at is None or row.expires_at <= datetime.now(timezone.utc) or not row.storage_key:
         return render_template("errors/error.html", code=410, title="This download has expired",
@@ -302,9 +297,10 @@ def support_grant(handle: str):
 @login_required
 def support_revoke(handle: str, grant_id: int):
     group = _admin_group(handle)
-    row = grants.db.session.get(grants.SupportGrant, grant_id)
-    require(row is not None and row.group_id == group.id)
-    grants.revoke(actor=current_user, grant_id=grant_id)
+    try:
+        grants.revoke(actor=current_user, group_id=group.id, grant_id=grant_id)
+    except DomainError as error:
+        refuse(error)
     flash("Support access revoked.")
     return see_other(f"/g/{group.handle}/support")
 
@@ -330,8 +326,4 @@ def require_2fa(handle: str):
 @login_required
 def operator_groups():
     require(policy.is_operator(current_user))
-    sizes = dict(db.session.execute(select(Membership.group_id, func.count(Membership.id)).group_by(Membership.group_id)).all())
-    groups = list(db.session.scalars(select(Group).order_by(func.lower(Group.name))))
-    rows = [{"group": g, "size": sizes.get(g.id, 0), "grant": policy.active_support_grant(current_user, g)}
-            for g in groups]
-    return render_template("stewardship/operator_groups.html", rows=rows)
+    return render_template("stewardship/operator_groups.html", rows=grants.operator_overview(current_user))

@@ -37,8 +37,12 @@ def scene(clean_app) -> Scene:
 
 @pytest.fixture
 def later():
-    """An instant a few minutes from now: what was just written has settled."""
-    return utcnow() + timedelta(minutes=5)
+    """An instant a few minutes from now: what was just written has settled. Tests look up to a few
+    hours past it within the same daily period, so late in the (UTC) day it is the next day's start."""
+    soon = utcnow() + timedelta(minutes=5)
+    if (soon + timedelta(hours=4)).date() != soon.date():
+        return soon.replace(hour=0, minute=5, second=0, microsecond=0) + timedelta(days=1)
+    return soon
 
 
 def run(now, **kwargs) -> dict:

@@ -8,9 +8,7 @@ from sqlalchemy import exists, func, or_, select
 
 from ...extensions import db
 from ...timezones import zone
-from ...models import (
-    DigestDelivery, Membership, User, utcnow,
-)
+from ...models import DigestDelivery, Membership, User, utcnow
 
 
 FREQUENCIES = ("off", "daily", "weekly")

@@ -9,9 +9,7 @@ from ...email import messages, render_email
 from ...email.headers import ListHeaders
 from ...email.addresses import reply_address
 from ...extensions import db
-from ...models import (
-    DigestDelivery, utcnow,
-)
+from ...models import DigestDelivery, utcnow
 from ..errors import Invalid
 from .content import Digest, build_batch
 from .due import batches, find_due

@@ -6,9 +6,7 @@ from sqlalchemy import func, select
 
 from ... import policy
 from ...extensions import db
-from ...models import (
-    Group, Membership, User,
-)
+from ...models import Group, Membership, User
 from .. import subscriptions
 from ..errors import Invalid
 from .due import FREQUENCIES

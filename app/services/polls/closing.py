@@ -9,10 +9,7 @@ from sqlalchemy import func, select, update
 
 from ... import policy
 from ...extensions import db
-from ...models import (
-    Participation, Poll, Stance,
-    StanceChoice,
-)
+from ...models import Participation, Poll, Stance, StanceChoice
 from .. import events
 from ..errors import NotAllowed
 from .common import check_closing, event_fields, load_poll, load_user, now_or

@@ -6,9 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 from ... import policy
 from ...extensions import db
-from ...models import (
-    Poll, User, utcnow,
-)
+from ...models import Poll, User, utcnow
 from ..errors import Invalid, NotAllowed, NotFound
 
 
@@ -20,6 +18,14 @@ def load_user(user_id: int) -> User:
     if user is None or user.deleted_at is not None:
         raise NotAllowed("Please sign in first.")
     return user
+
+
+def visible_poll(user, poll_id: int) -> Poll:
+    """The poll, if this person (signed in or not) may read it; NotFound otherwise."""
+    poll = db.session.get(Poll, poll_id)
+    if poll is None or not policy.can_view_poll(user, poll):
+        raise NotFound("There is no such poll.")
+    return poll
 
 
 def load_poll(poll_id: int, user: User | None = None) -> Poll:

@@ -8,9 +8,7 @@ from sqlalchemy import select
 
 from ... import policy
 from ...extensions import db
-from ...models import (
-    Poll, Stance,
-)
+from ...models import Poll, Stance
 from ...polls import get_type
 from ...polls.base import ordered_options
 from ..errors import NotAllowed, NotFound

@@ -7,9 +7,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from ...extensions import db
-from ...models import (
-    Discussion, Poll, utcnow,
-)
+from ...models import Discussion, Poll, utcnow
 from ...polls.base import ordered_options
 from .closing import close_poll
 from .creation import create_poll

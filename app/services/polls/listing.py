@@ -5,9 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from ...extensions import db
-from ...models import (
-    Poll,
-)
+from ...models import Poll
 
 
 def polls_for_thread(discussion_id: int) -> list[Poll]:

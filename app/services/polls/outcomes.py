@@ -7,9 +7,7 @@ from sqlalchemy import select, update
 
 from ... import policy
 from ...extensions import db
-from ...models import (
-    Outcome, Poll, PollOption, utcnow,
-)
+from ...models import Outcome, Poll, PollOption, utcnow
 from ...polls import get_type
 from .. import events
 from ..errors import Invalid, NotAllowed, NotFound

@@ -6,9 +6,7 @@ from sqlalchemy import select
 
 from ... import policy
 from ...extensions import db
-from ...models import (
-    Membership, Participation, Poll, PollVoter,
-)
+from ...models import Membership, Participation, Poll, PollVoter
 from .. import events
 from ..errors import Invalid, NotAllowed
 from .common import event_fields, load_poll, load_user

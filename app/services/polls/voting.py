@@ -7,13 +7,10 @@ from sqlalchemy import select
 
 from ... import policy
 from ...extensions import db
-from ...models import (
-    Participation, Poll, Stance,
-    StanceChoice,
-)
+from ...models import Participation, Poll, PollOption, Stance, StanceChoice, User
 from ...polls import VoteError, get_type
 from .. import events
-from ..errors import Invalid, NotAllowed
+from ..errors import Invalid, NotAllowed, NotFound
 from .common import event_fields, load_poll, load_user, now_or, spoken_time
 
 
@@ -88,6 +85,18 @@ def cast_vote(
         )
     db.session.commit()
     return stance
+
+
+def one_click_target(*, user_id: int, poll_id: int, option_id: int) -> tuple[Poll, User, PollOption]:
+    """What a signed one-click vote link names: the poll, the voter and the option (NotFound if any is gone)."""
+    poll = db.session.get(Poll, poll_id)
+    voter = db.session.get(User, user_id)
+    if poll is None or poll.deleted_at is not None or voter is None or voter.deleted_at is not None:
+        raise NotFound("That voting link names something that no longer exists.")
+    option = next((o for o in poll.options if o.id == option_id), None)
+    if option is None:
+        raise NotFound("That voting link names an option this poll doesn't have.")
+    return poll, voter, option
 
 
 def one_click_choices(poll: Poll, option_id: int) -> dict[int, int]:

@@ -1,0 +1,56 @@
+"""Load what a page is about, or answer 404: one loader per kind, each asking the service (and so
+the policy) whether this person may see it. "Not found" and "not yours to see" look the same."""
+from __future__ import annotations
+
+from flask import abort
+
+from ..models import Comment, Discussion, Group, GroupExport, Poll
+from ..services import discussions, groups
+from ..services import polls as poll_service
+from ..services.errors import NotFound
+from ..stewardship import export as exports
+from .helpers import sign_in_first, signed_in_user
+
+
+def group_or_404(handle: str) -> Group:
+    """A group this person may know exists."""
+    try:
+        return groups.visible_group(signed_in_user(), handle)
+    except NotFound:
+        abort(404)
+
+
+def discussion_or_404(discussion_id: int) -> Discussion:
+    """A thread this person may read."""
+    try:
+        return discussions.visible_discussion(signed_in_user(), discussion_id)
+    except NotFound:
+        abort(404)
+
+
+def comment_or_404(comment_id: int) -> Comment:
+    """A comment (not deleted) in a thread this person may read."""
+    try:
+        return discussions.visible_comment(signed_in_user(), comment_id)
+    except NotFound:
+        abort(404)
+
+
+def poll_or_404(poll_id: int) -> Poll:
+    """A poll this person may read; a signed-out visitor is asked to sign in first, whether or not
+    there is such a poll (so the answer never tells which ids exist)."""
+    user = signed_in_user()
+    try:
+        return poll_service.visible_poll(user, poll_id)
+    except NotFound:
+        if user is None:
+            abort(sign_in_first(f"/p/{poll_id}"))
+        abort(404)
+
+
+def export_or_404(group: Group, export_id: int) -> GroupExport:
+    """One of this group's exports (the caller has checked the person may export the group)."""
+    try:
+        return exports.export_of(group.id, export_id)
+    except NotFound:
+        abort(404)
