@@ -45,17 +45,24 @@ def _scrub_anonymous(poll: Poll) -> list[int]:
     return emailed
 
 
-def _close(poll_id: int, *, actor_id: int | None, now: datetime, reason: str) -> bool:
-    """Close once: the conditional update lets exactly one caller (job or person) win."""
-    won = db.session.execute(
-        update(Poll).where(Poll.id == poll_id, Poll.closed_at.is_(None), Poll.deleted_at.is_(None))
-        .values(closed_at=now).execution_options(synchronize_session=False)
-    ).rowcount
+def _claim_once(poll_id: int, *still, **values) -> Poll | None:
+    """One conditional UPDATE: of the callers (jobs, schedulers, people) that find `still` true, exactly
+    one wins and gets the fresh poll; the others get None."""
+    won = db.session.execute(update(Poll).where(Poll.id == poll_id, *still).values(**values)
+                             .execution_options(synchronize_session=False)).rowcount
     if won != 1:
         db.session.rollback()
-        return False
+        return None
     poll = db.session.get(Poll, poll_id)
     db.session.refresh(poll)
+    return poll
+
+
+def _close(poll_id: int, *, actor_id: int | None, now: datetime, reason: str) -> bool:
+    """Close once: the conditional update lets exactly one caller (job or person) win."""
+    poll = _claim_once(poll_id, Poll.closed_at.is_(None), Poll.deleted_at.is_(None), closed_at=now)
+    if poll is None:
+        return False
     emailed_votes = _scrub_anonymous(poll) if poll.anonymous else []
     voters = db.session.scalar(select(func.count(Participation.id)).where(Participation.poll_id == poll.id)) or 0
     events.record("poll_closed", actor_id=actor_id, **event_fields(poll), closed_by=reason,
@@ -103,15 +110,10 @@ def send_closing_soon(*, now: datetime | None = None) -> int:
     db.session.rollback()
     sent = 0
     for poll_id in due:
-        won = db.session.execute(
-            update(Poll).where(Poll.id == poll_id, Poll.closing_soon_sent_at.is_(None), Poll.closed_at.is_(None))
-            .values(closing_soon_sent_at=now).execution_options(synchronize_session=False)
-        ).rowcount
-        if won != 1:
-            db.session.rollback()
+        poll = _claim_once(poll_id, Poll.closing_soon_sent_at.is_(None), Poll.closed_at.is_(None),
+                           closing_soon_sent_at=now)
+        if poll is None:
             continue
-        poll = db.session.get(Poll, poll_id)
-        db.session.refresh(poll)
         if poll.created_at and poll.closing_at - poll.created_at <= CLOSING_SOON:
             db.session.commit()  # a poll shorter than a day gets no "closing soon" notice
             continue
