@@ -20,7 +20,7 @@ from ..models import (REACTIONS, Attachment, Comment, Discussion, Group, Members
 from ..rendering import mentioned_handles
 from . import attachments as attachment_files
 from . import events
-from .errors import Invalid, NotAllowed, NotFound
+from .errors import Invalid, NotAllowed, NotFound, all_or_nothing
 
 TITLE_MAX = 200
 BODY_MAX = 100_000
@@ -124,6 +124,7 @@ def _ensure_first_version(item_type: str, item, title: str | None = None) -> Non
         db.session.flush()
 
 
+@all_or_nothing
 def start_thread(*, actor_id: int, group_id: int, title: str, body: str = "", source: str = "web",
                  files: list[tuple[str, bytes]] | None = None, inbound_message_id: int | None = None) -> Discussion:
     user = _user(actor_id)
@@ -158,6 +159,7 @@ def _commit(stored: list[Attachment]) -> None:
         raise
 
 
+@all_or_nothing
 def post_comment(*, actor_id: int, discussion_id: int, body: str, parent_id: int | None = None,
                  source: str = "web", inbound_message_id: int | None = None,
                  files: list[tuple[str, bytes]] | None = None) -> Comment:
@@ -203,6 +205,7 @@ def _comment_for(user: User, comment_id: int) -> Comment:
     return comment
 
 
+@all_or_nothing
 def edit_comment(*, actor_id: int, comment_id: int, body: str) -> Comment:
     """Save a new version; every earlier one stays viewable in the history."""
     user = _user(actor_id)
@@ -224,6 +227,7 @@ def edit_comment(*, actor_id: int, comment_id: int, body: str) -> Comment:
     return comment
 
 
+@all_or_nothing
 def edit_discussion(*, actor_id: int, discussion_id: int, title: str, body: str) -> Discussion:
     user = _user(actor_id)
     discussion = visible_discussion(user, discussion_id)
@@ -326,6 +330,7 @@ def widens_readers(source: Group, target: Group) -> bool:
     return rank.get(target.privacy, 0) > rank.get(source.privacy, 0)
 
 
+@all_or_nothing
 def move_discussion(*, actor_id: int, discussion_id: int, to_group_id: int, confirm_wider: bool = False) -> Discussion:
     """Move a thread between two groups the actor administers. Into a more public group
     (secret < closed < open) only with `confirm_wider`: a move must never quietly widen who reads it."""
@@ -354,6 +359,7 @@ def move_discussion(*, actor_id: int, discussion_id: int, to_group_id: int, conf
     return discussion
 
 
+@all_or_nothing
 def toggle_reaction(*, actor_id: int, discussion_id: int, emoji: str, comment_id: int | None = None) -> bool:
     """Add the reaction, or take it back if already given. Returns True when added."""
     user = _user(actor_id)

@@ -1,6 +1,8 @@
 """Domain errors services raise; views turn them into form errors, mail into explanations."""
 from __future__ import annotations
 
+import functools
+
 
 class DomainError(Exception):
     """Something the member asked for cannot be done; the message says why, for a human."""
@@ -25,3 +27,20 @@ class Invalid(DomainError):
 
 class RateLimited(DomainError):
     """Too many attempts; try again later."""
+
+
+def all_or_nothing(service):
+    """A service refused with a DomainError leaves nothing half-written in the session, so the page
+    or mail that explains the refusal starts clean (no caller rolls back by hand)."""
+
+    @functools.wraps(service)
+    def wrapper(*args, **kwargs):
+        from ..extensions import db
+
+        try:
+            return service(*args, **kwargs)
+        except DomainError:
+            db.session.rollback()
+            raise
+
+    return wrapper

@@ -9,7 +9,7 @@ from .. import policy
 from ..extensions import db
 from ..models import PRIVACIES, Group, Membership, User
 from . import audit, events
-from .errors import Invalid, NotAllowed, NotFound
+from .errors import Invalid, NotAllowed, NotFound, all_or_nothing
 
 HANDLE_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 # Local parts we use ourselves; a group may not take them.
@@ -114,6 +114,7 @@ def visible_group(user, handle: str) -> Group:
     return group
 
 
+@all_or_nothing
 def update_settings(*, actor_id: int, group_id: int, name: str, privacy: str, description: str,
                     flags: dict[str, bool]) -> Group:
     actor = db.session.get(User, actor_id)

@@ -12,7 +12,7 @@ from flask import Blueprint, abort, flash, make_response, render_template, reque
 from flask_login import current_user, login_required
 
 from .. import policy
-from ..extensions import db, limiter
+from ..extensions import limiter
 
 from ..models import REACTIONS, Comment, Group, utcnow
 from ..services import attachments, discussions
@@ -53,7 +53,6 @@ def create(handle: str):
     try:
         discussion = discussions.start_thread(actor_id=current_user.id, group_id=group.id, files=_files(), **form)
     except DomainError as error:
-        db.session.rollback()
         if not error.field:
             refuse(error)
         return render_template("discussions/new.html", group=group, form=form, errors={error.field: error.message},
@@ -114,7 +113,6 @@ def comment(discussion_id: int):
         new = discussions.post_comment(actor_id=current_user.id, discussion_id=discussion_id, body=body,
                                        parent_id=parent_id, files=_files())
     except DomainError as error:
-        db.session.rollback()
         if not error.field:
             refuse(error)
         return _comment_form_error(discussion_id, parent_id, body, {error.field: error.message})
@@ -190,7 +188,6 @@ def edit_comment(comment_id: int):
     try:
         discussions.edit_comment(actor_id=current_user.id, comment_id=comment.id, body=body)
     except DomainError as error:
-        db.session.rollback()
         if not error.field:
             refuse(error)
         template = "discussions/_comment_edit.html" if is_htmx() else "discussions/edit_comment.html"
@@ -241,7 +238,6 @@ def react(discussion_id: int):
         discussions.toggle_reaction(actor_id=current_user.id, discussion_id=discussion_id,
                                     emoji=request.form.get("emoji", ""), comment_id=comment_id)
     except DomainError as error:
-        db.session.rollback()
         if error.field and not is_htmx():
             flash(error.message, "error")
             return see_other(f"/d/{discussion_id}")
@@ -274,7 +270,6 @@ def edit(discussion_id: int):
     try:
         discussions.edit_discussion(actor_id=current_user.id, discussion_id=discussion.id, **form)
     except DomainError as error:
-        db.session.rollback()
         if not error.field:
             refuse(error)
         return render_template("discussions/edit.html", discussion=discussion, form=form,
@@ -306,7 +301,6 @@ def move(discussion_id: int):
                                                  to_group_id=request.form.get("group_id", type=int) or 0,
                                                  confirm_wider=request.form.get("confirm_wider") == "1")
     except DomainError as error:
-        db.session.rollback()
         if not error.field:
             refuse(error)
         flash(error.message, "error")

@@ -5,7 +5,7 @@ from flask import Blueprint, abort, flash, render_template, request
 from flask_login import current_user, login_required
 
 from .. import policy
-from ..extensions import db, limiter
+from ..extensions import limiter
 from ..models import Group
 from ..services import discussions, groups, invitations, memberships
 from ..services import polls as polls_service
@@ -161,7 +161,6 @@ def settings_update(handle: str):
     except (NotFound, NotAllowed) as error:
         refuse(error)
     except DomainError as error:
-        db.session.rollback()
         return _settings_page(group, {**form, **flags}, {error.field or "name": error.message}, 422)
     flash("Settings saved.")
     return see_other(f"/g/{group.handle}/settings")
