@@ -27,6 +27,16 @@ def start_embedded_redis(instance: Path) -> str:
     return f"unix://{server.socket_file}"
 
 
+def stop_embedded_redis() -> None:
+    """Stop every embedded server this process started (tests end with it; `quorum serve` too)."""
+    while _embedded:
+        _, server = _embedded.popitem()
+        try:
+            server.shutdown(nosave=True)
+        except Exception:  # noqa: BLE001 - the server closes the connection as it goes: that is success
+            pass
+
+
 def init_app(app: Flask) -> None:
     """Decide the Redis URL once; child processes inherit it through REDIS_URL."""
     url = app.config.get("REDIS_URL")

@@ -124,6 +124,9 @@ def run_all(app: Flask) -> int:
             time.sleep(0.5)
     finally:
         shutdown(procs)
+        from .queue import stop_embedded_redis
+
+        stop_embedded_redis()  # the children are gone; the embedded Redis goes with them
     return 0
 
 

@@ -153,6 +153,9 @@ def measure(members: int, seed_value: int = 8) -> dict:
         totals = digests.run_due(now, ignore_hour=True)
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
         db.session.remove()
+    from app.queue import stop_embedded_redis
+
+    stop_embedded_redis()  # the app above started one (no REDIS_URL); leave no process behind
     return {"members": members, "events": n_events, "seed_seconds": seeded, "seconds": seconds, "cpu_seconds": cpu,
             "per_second": members / seconds, **totals}
 

@@ -46,10 +46,12 @@ def redis_url(instance_dir) -> str:
     url = os.environ.get("REDIS_URL")
     if url:
         index = int(re.sub(r"\D", "", _worker()) or 0) + 1  # db 0 stays the developer's
-        return re.sub(r"/\d*$", "", url.rstrip("/")) + f"/{index}"
-    from app.queue import start_embedded_redis
+        yield re.sub(r"/\d*$", "", url.rstrip("/")) + f"/{index}"
+        return
+    from app.queue import start_embedded_redis, stop_embedded_redis
 
-    return start_embedded_redis(instance_dir / "redis")
+    yield start_embedded_redis(instance_dir / "redis")
+    stop_embedded_redis()  # `make test` leaves no process behind
 
 
 class FreshRequestClient(FlaskClient):
