@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any, Callable
 
 from flask import Flask, current_app
@@ -111,14 +112,7 @@ def _became_pending(kind: Kind, row) -> bool:
     if not history.added:
         return False  # its status did not change in this flush
     # Pending before this flush too (e.g. queued → retrying): its job already exists.
-    return not any(kind.pending(_Shadow(kind.status_attribute, old)) for old in history.deleted)
-
-
-class _Shadow:
-    """A stand-in row carrying one old attribute value, so `Kind.pending` can judge it."""
-
-    def __init__(self, name: str, value):
-        setattr(self, name, value)
+    return not any(kind.pending(SimpleNamespace(**{kind.status_attribute: old})) for old in history.deleted)
 
 
 def _note_pending(session: Session, _flush_context) -> None:
