@@ -12,7 +12,7 @@ from ..email import messages
 from ..extensions import db
 from ..models import LoginToken, SignInEvent, User, UserAlias, utcnow
 from ..tokens import hash_token, random_token, six_digit_code
-from .errors import Invalid
+from .errors import Invalid, NotAllowed
 from .. import timezones
 
 SIGN_IN_LIFETIME = timedelta(minutes=10)
@@ -131,6 +131,14 @@ def _complete(token: LoginToken, *, method: str, ip: str | None, user_agent: str
         user.email_verified_at = utcnow()
     record_sign_in(user, method=method, ip=ip, user_agent=user_agent)
     db.session.commit()
+    return user
+
+
+def acting_member(user_id: int | None) -> User:
+    """The person a service acts for: an account that exists and is not erased."""
+    user = db.session.get(User, user_id) if user_id is not None else None
+    if user is None or user.deleted_at is not None:
+        raise NotAllowed("Please sign in first.")
     return user
 
 

@@ -20,6 +20,7 @@ from ..models import (REACTIONS, Attachment, Comment, Discussion, Group, Members
 from ..rendering import mentioned_handles
 from . import attachments as attachment_files
 from . import events
+from .accounts import acting_member
 from .errors import Invalid, NotAllowed, NotFound, all_or_nothing
 
 TITLE_MAX = 200
@@ -29,13 +30,6 @@ PAGE_SIZE = 250
 # The sections other areas add to the thread page, wired by the factory: each callable takes
 # (discussion, user) and returns the section's template context.
 THREAD_PAGE_SECTIONS = "quorum_thread_page_sections"
-
-
-def _user(user_id: int) -> User:
-    user = db.session.get(User, user_id)
-    if user is None or user.deleted_at is not None:
-        raise NotAllowed("Please sign in first.")
-    return user
 
 
 def _clean_title(title: str) -> str:
@@ -127,7 +121,7 @@ def _ensure_first_version(item_type: str, item, title: str | None = None) -> Non
 @all_or_nothing
 def start_thread(*, actor_id: int, group_id: int, title: str, body: str = "", source: str = "web",
                  files: list[tuple[str, bytes]] | None = None, inbound_message_id: int | None = None) -> Discussion:
-    user = _user(actor_id)
+    user = acting_member(actor_id)
     group = db.session.get(Group, group_id)
     if group is None or not policy.can_see_group(user, group):
         raise NotFound("There is no such group.")
@@ -163,7 +157,7 @@ def _commit(stored: list[Attachment]) -> None:
 def post_comment(*, actor_id: int, discussion_id: int, body: str, parent_id: int | None = None,
                  source: str = "web", inbound_message_id: int | None = None,
                  files: list[tuple[str, bytes]] | None = None) -> Comment:
-    user = _user(actor_id)
+    user = acting_member(actor_id)
     discussion = db.session.get(Discussion, discussion_id)
     if discussion is None or not policy.can_view_discussion(user, discussion):
         raise NotFound("There is no such thread.")
@@ -208,7 +202,7 @@ def _comment_for(user: User, comment_id: int) -> Comment:
 @all_or_nothing
 def edit_comment(*, actor_id: int, comment_id: int, body: str) -> Comment:
     """Save a new version; every earlier one stays viewable in the history."""
-    user = _user(actor_id)
+    user = acting_member(actor_id)
     comment = _comment_for(user, comment_id)
     if not policy.can_edit_comment(user, comment):
         raise NotAllowed("You cannot edit this comment.")
@@ -229,7 +223,7 @@ def edit_comment(*, actor_id: int, comment_id: int, body: str) -> Comment:
 
 @all_or_nothing
 def edit_discussion(*, actor_id: int, discussion_id: int, title: str, body: str) -> Discussion:
-    user = _user(actor_id)
+    user = acting_member(actor_id)
     discussion = visible_discussion(user, discussion_id)
     if not policy.can_edit_discussion(user, discussion):
         raise NotAllowed("Only the thread's author and the group's admins can edit it.")
@@ -250,7 +244,7 @@ def edit_discussion(*, actor_id: int, discussion_id: int, title: str, body: str)
 
 def delete_comment(*, actor_id: int, comment_id: int) -> Comment:
     """Soft delete: the comment disappears from pages, search and counts; its replies stay."""
-    user = _user(actor_id)
+    user = acting_member(actor_id)
     comment = _comment_for(user, comment_id)
     if not policy.can_delete_comment(user, comment):
         raise NotAllowed("You cannot delete this comment.")
@@ -268,7 +262,7 @@ def delete_comment(*, actor_id: int, comment_id: int) -> Comment:
 
 
 def delete_discussion(*, actor_id: int, discussion_id: int) -> Discussion:
-    user = _user(actor_id)
+    user = acting_member(actor_id)
     discussion = visible_discussion(user, discussion_id)
     if not policy.can_delete_discussion(user, discussion):
         raise NotAllowed("Only the thread's author and the group's admins can delete it.")
@@ -280,7 +274,7 @@ def delete_discussion(*, actor_id: int, discussion_id: int) -> Discussion:
 
 
 def set_closed(*, actor_id: int, discussion_id: int, closed: bool) -> Discussion:
-    user = _user(actor_id)
+    user = acting_member(actor_id)
     discussion = visible_discussion(user, discussion_id)
     if not policy.can_close_discussion(user, discussion):
         raise NotAllowed("Only the thread's author and the group's admins can close or reopen it.")
@@ -294,7 +288,7 @@ def set_closed(*, actor_id: int, discussion_id: int, closed: bool) -> Discussion
 
 
 def set_pinned(*, actor_id: int, discussion_id: int, pinned: bool) -> Discussion:
-    user = _user(actor_id)
+    user = acting_member(actor_id)
     discussion = visible_discussion(user, discussion_id)
     if not policy.can_pin_discussion(user, discussion):
         raise NotAllowed("Only the group's admins can pin threads.")
@@ -334,7 +328,7 @@ def widens_readers(source: Group, target: Group) -> bool:
 def move_discussion(*, actor_id: int, discussion_id: int, to_group_id: int, confirm_wider: bool = False) -> Discussion:
     """Move a thread between two groups the actor administers. Into a more public group
     (secret < closed < open) only with `confirm_wider`: a move must never quietly widen who reads it."""
-    user = _user(actor_id)
+    user = acting_member(actor_id)
     discussion = visible_discussion(user, discussion_id)
     target = db.session.get(Group, to_group_id)
     if target is None or not policy.can_see_group(user, target):
@@ -362,7 +356,7 @@ def move_discussion(*, actor_id: int, discussion_id: int, to_group_id: int, conf
 @all_or_nothing
 def toggle_reaction(*, actor_id: int, discussion_id: int, emoji: str, comment_id: int | None = None) -> bool:
     """Add the reaction, or take it back if already given. Returns True when added."""
-    user = _user(actor_id)
+    user = acting_member(actor_id)
     discussion = visible_discussion(user, discussion_id)
     if emoji not in REACTIONS:
         raise Invalid("Choose one of the reactions shown.", field="emoji")
@@ -403,7 +397,7 @@ def mark_read(*, user_id: int, discussion_id: int) -> None:
 
 def mark_all_read(*, user_id: int, group_id: int | None = None) -> int:
     """Mark every thread in the member's groups (or one group) read; returns how many changed."""
-    user = _user(user_id)
+    user = acting_member(user_id)
     group_ids = list(db.session.scalars(select(Membership.group_id).where(Membership.user_id == user.id)))
     if group_id is not None:
         if group_id not in group_ids:

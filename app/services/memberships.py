@@ -9,18 +9,12 @@ from ..extensions import db
 from ..models import ROLES, Group, JoinRequest, Membership, User, utcnow
 from ..tokens import random_token
 from . import events
+from .accounts import acting_member
 from .errors import Invalid, NotAllowed, NotFound
 from . import audit
 from .groups import add_member
 
 MESSAGE_MAX = 2000
-
-
-def _actor(user_id: int) -> User:
-    user = db.session.get(User, user_id)
-    if user is None or user.deleted_at is not None:
-        raise NotAllowed("Please sign in first.")
-    return user
 
 
 def _group(user: User, group_id: int) -> Group:
@@ -41,7 +35,7 @@ def _admin_count(group_id: int) -> int:
 
 def join_open_group(*, actor_id: int, group_id: int) -> Membership:
     """One click: anyone signed in may join an open group."""
-    user = _actor(actor_id)
+    user = acting_member(actor_id)
     group = _group(user, group_id)
     if policy.is_member(user, group):
         return policy.membership(user, group)
@@ -63,7 +57,7 @@ def group_by_join_token(token: str) -> Group:
 
 
 def join_by_link(*, actor_id: int, token: str) -> Group:
-    user = _actor(actor_id)
+    user = acting_member(actor_id)
     group = group_by_join_token(token)
     if _membership(group.id, user.id) is None:
         add_member(group_id=group.id, user_id=user.id)
@@ -73,7 +67,7 @@ def join_by_link(*, actor_id: int, token: str) -> Group:
 
 def reset_join_link(*, actor_id: int, group_id: int, enabled: bool = True) -> str | None:
     """A new shareable link (the old one stops working), or none at all."""
-    user = _actor(actor_id)
+    user = acting_member(actor_id)
     group = _group(user, group_id)
     if not policy.can_manage_members(user, group):
         raise NotAllowed("Only this group's admins can manage its join link.")
@@ -90,7 +84,7 @@ def pending_request_id(user, group: Group) -> int | None:
 
 
 def request_to_join(*, actor_id: int, group_id: int, message: str = "") -> JoinRequest:
-    user = _actor(actor_id)
+    user = acting_member(actor_id)
     group = _group(user, group_id)
     if policy.is_member(user, group):
         raise Invalid("You are already a member of this group.")
@@ -123,7 +117,7 @@ def pending_requests(group_id: int) -> list[JoinRequest]:
 
 def decide_request(*, actor_id: int, request_id: int, approve: bool) -> JoinRequest:
     """Approve (the requester becomes a member and hears so) or ignore (they hear nothing)."""
-    user = _actor(actor_id)
+    user = acting_member(actor_id)
     request = db.session.get(JoinRequest, request_id)
     if request is None:
         raise NotFound("There is no such request.")
@@ -147,7 +141,7 @@ def decide_request(*, actor_id: int, request_id: int, approve: bool) -> JoinRequ
 
 
 def leave_group(*, actor_id: int, group_id: int) -> None:
-    user = _actor(actor_id)
+    user = acting_member(actor_id)
     group = _group(user, group_id)
     membership = _membership(group.id, user.id)
     if membership is None:
@@ -165,7 +159,7 @@ def _member_count(group_id: int) -> int:
 
 
 def remove_member(*, actor_id: int, group_id: int, user_id: int) -> None:
-    user = _actor(actor_id)
+    user = acting_member(actor_id)
     group = _group(user, group_id)
     if not policy.can_manage_members(user, group):
         raise NotAllowed("Only this group's admins can remove members.")
@@ -182,7 +176,7 @@ def remove_member(*, actor_id: int, group_id: int, user_id: int) -> None:
 
 
 def change_role(*, actor_id: int, group_id: int, user_id: int, role: str) -> Membership:
-    user = _actor(actor_id)
+    user = acting_member(actor_id)
     group = _group(user, group_id)
     if not policy.can_manage_members(user, group):
         raise NotAllowed("Only this group's admins can change roles.")

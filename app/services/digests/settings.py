@@ -8,6 +8,7 @@ from ... import policy
 from ...extensions import db
 from ...models import Group, Membership, User
 from .. import subscriptions
+from ..accounts import acting_member
 from ..errors import Invalid
 from .due import FREQUENCIES
 
@@ -15,9 +16,7 @@ from .due import FREQUENCIES
 def save_settings(*, user_id: int, frequency: str, weekday: str | int, hour: str | int,
                   volumes: dict[int, str]) -> User:
     """Save a member's digest schedule and per-group volumes (only for groups they belong to)."""
-    user = db.session.get(User, user_id)
-    if user is None or user.deleted_at is not None:
-        raise Invalid("Please sign in first.")
+    user = acting_member(user_id)
     if frequency not in FREQUENCIES:
         raise Invalid("Choose no digest, daily or weekly.", field="frequency")
     try:

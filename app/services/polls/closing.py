@@ -11,8 +11,9 @@ from ... import policy
 from ...extensions import db
 from ...models import Participation, Poll, Stance, StanceChoice
 from .. import events
+from ..accounts import acting_member
 from ..errors import NotAllowed
-from .common import check_closing, event_fields, load_poll, load_user, now_or
+from .common import check_closing, event_fields, now_or, visible_poll
 from .reminders import non_voter_ids
 
 
@@ -77,8 +78,8 @@ def _close(poll_id: int, *, actor_id: int | None, now: datetime, reason: str) ->
 
 def close_poll(*, actor_id: int, poll_id: int, now: datetime | None = None) -> Poll:
     """Close early (the author or a group admin)."""
-    user = load_user(actor_id)
-    poll = load_poll(poll_id, user)
+    user = acting_member(actor_id)
+    poll = visible_poll(user, poll_id)
     if not policy.can_administer_poll(user, poll):
         raise NotAllowed("Only the poll's author or a group admin can close it.")
     if poll.closed_at is not None:
@@ -126,8 +127,8 @@ def send_closing_soon(*, now: datetime | None = None) -> int:
 
 def reopen_poll(*, actor_id: int, poll_id: int, closing_at: datetime, now: datetime | None = None) -> Poll:
     """Reopen a closed poll with a new closing time (never an anonymous one)."""
-    user = load_user(actor_id)
-    poll = load_poll(poll_id, user)
+    user = acting_member(actor_id)
+    poll = visible_poll(user, poll_id)
     if poll.closed_at is None:
         raise NotAllowed("This poll is still open.")
     if poll.anonymous:

@@ -6,31 +6,17 @@ from datetime import datetime, timedelta, timezone
 
 from ... import policy
 from ...extensions import db
-from ...models import Poll, User, utcnow
-from ..errors import Invalid, NotAllowed, NotFound
+from ...models import Poll, utcnow
+from ..errors import Invalid, NotFound
 
 
 MAX_DURATION = timedelta(days=365)
-
-
-def load_user(user_id: int) -> User:
-    user = db.session.get(User, user_id) if user_id is not None else None
-    if user is None or user.deleted_at is not None:
-        raise NotAllowed("Please sign in first.")
-    return user
 
 
 def visible_poll(user, poll_id: int) -> Poll:
     """The poll, if this person (signed in or not) may read it; NotFound otherwise."""
     poll = db.session.get(Poll, poll_id)
     if poll is None or not policy.can_view_poll(user, poll):
-        raise NotFound("There is no such poll.")
-    return poll
-
-
-def load_poll(poll_id: int, user: User | None = None) -> Poll:
-    poll = db.session.get(Poll, poll_id) if poll_id is not None else None
-    if poll is None or poll.deleted_at is not None or (user is not None and not policy.can_view_poll(user, poll)):
         raise NotFound("There is no such poll.")
     return poll
 

@@ -9,8 +9,9 @@ from ...extensions import db
 from ...models import HIDE_RESULTS, Discussion, Group, Poll, PollOption, PollVoter, User
 from ...polls import get_type
 from .. import events
+from ..accounts import acting_member
 from ..errors import Invalid, NotAllowed, NotFound
-from .common import aware, check_closing, event_fields, load_poll, load_user, now_or
+from .common import aware, check_closing, event_fields, now_or, visible_poll
 
 
 TITLE_MAX = 200
@@ -33,7 +34,7 @@ def create_poll(
     now: datetime | None = None, inbound_message_id: int | None = None,
 ) -> Poll:
     """Start a decision in a thread (`discussion_id`) or standing alone in a group (`group_id`)."""
-    user = load_user(actor_id)
+    user = acting_member(actor_id)
     now = now_or(now)
     discussion = None
     if discussion_id is not None:
@@ -179,8 +180,8 @@ def create_poll(
 
 def delete_poll(*, actor_id: int, poll_id: int, now: datetime | None = None) -> None:
     """Soft delete: the poll disappears everywhere; its rows stay for the group export."""
-    user = load_user(actor_id)
-    poll = load_poll(poll_id, user)
+    user = acting_member(actor_id)
+    poll = visible_poll(user, poll_id)
     if not policy.can_administer_poll(user, poll):
         raise NotAllowed("Only the poll's author or a group admin can delete it.")
     poll.deleted_at = now_or(now)

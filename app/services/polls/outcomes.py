@@ -10,8 +10,9 @@ from ...extensions import db
 from ...models import Outcome, Poll, PollOption, utcnow
 from ...polls import get_type
 from .. import events
+from ..accounts import acting_member
 from ..errors import Invalid, NotAllowed, NotFound
-from .common import event_fields, load_poll, load_user
+from .common import event_fields, visible_poll
 from .creation import DETAILS_MAX
 
 
@@ -21,8 +22,8 @@ def latest_outcome(poll_id: int) -> Outcome | None:
 
 def set_outcome(*, actor_id: int, poll_id: int, statement: str, option_id: int | None = None) -> Outcome:
     """State what was decided (meeting polls: the chosen slot). A new outcome replaces the last."""
-    user = load_user(actor_id)
-    poll = load_poll(poll_id, user)
+    user = acting_member(actor_id)
+    poll = visible_poll(user, poll_id)
     if not policy.can_administer_poll(user, poll):
         raise NotAllowed("Only the poll's author or a group admin can write the outcome.")
     if poll.closed_at is None:

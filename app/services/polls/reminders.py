@@ -8,8 +8,9 @@ from ... import policy
 from ...extensions import db
 from ...models import Membership, Participation, Poll, PollVoter
 from .. import events
+from ..accounts import acting_member
 from ..errors import Invalid, NotAllowed
-from .common import event_fields, load_poll, load_user
+from .common import event_fields, visible_poll
 
 
 MESSAGE_MAX = 2_000
@@ -31,8 +32,8 @@ def non_voter_ids(poll: Poll) -> list[int]:
 
 def remind(*, actor_id: int, poll_id: int, message: str = "") -> int:
     """Remind those who have not voted yet, with a message; returns how many."""
-    user = load_user(actor_id)
-    poll = load_poll(poll_id, user)
+    user = acting_member(actor_id)
+    poll = visible_poll(user, poll_id)
     if not policy.can_administer_poll(user, poll):
         raise NotAllowed("Only the poll's author or a group admin can send reminders.")
     if not poll.is_open:

@@ -10,8 +10,9 @@ from ...extensions import db
 from ...models import Participation, Poll, PollOption, Stance, StanceChoice, User
 from ...polls import VoteError, get_type
 from .. import events
+from ..accounts import acting_member
 from ..errors import Invalid, NotAllowed, NotFound
-from .common import event_fields, load_poll, load_user, now_or, spoken_time
+from .common import event_fields, now_or, spoken_time, visible_poll
 
 
 SOURCES = ("web", "email", "link")
@@ -42,8 +43,8 @@ def cast_vote(
     inbound_message_id: int | None = None,
 ) -> Stance:
     """Vote (or change a vote). `choices` maps option id → score; or `text` is a vote in the reply grammar."""
-    user = load_user(actor_id)
-    poll = load_poll(poll_id, user)
+    user = acting_member(actor_id)
+    poll = visible_poll(user, poll_id)
     if not poll.is_open:
         raise NotAllowed(f"This poll closed on {spoken_time(poll.closed_at)}; votes are no longer taken.")
     if not policy.may_vote(user, poll):
