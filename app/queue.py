@@ -61,9 +61,3 @@ def queue(name: str = "default") -> Queue:
 
 # Workers take jobs from these queues in order: replies from members first, then the rest.
 QUEUES = ["inbound", "default"]
-
-
-def enqueue(func, *args, queue_name: str = "default", **kwargs):
-    """Enqueue a job by object (never by string name). Returns the RQ job."""
-    job_options = {key: kwargs.pop(key) for key in ("job_id", "retry", "at_front", "job_timeout", "on_failure") if key in kwargs}
-    return queue(queue_name).enqueue(func, *args, **job_options, **kwargs)
