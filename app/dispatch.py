@@ -72,6 +72,14 @@ INBOUND_STUCK_AFTER = timedelta(minutes=15)
 EXPORT_STUCK_AFTER = timedelta(hours=2)  # longer than the export job's timeout
 
 
+def _claim_older_than(age: timedelta):
+    """SQL: the inbound message's claim is older than `age` (a row claimed before claims were timed
+    counts from its arrival)."""
+    cutoff = utcnow() - age
+    return ((InboundMessage.claimed_at.is_not(None) & (InboundMessage.claimed_at < cutoff))
+            | (InboundMessage.claimed_at.is_(None) & (InboundMessage.created_at < cutoff)))
+
+
 KINDS: tuple[Kind, ...] = (
     Kind(Event, "events_enqueued", jobs.fan_out_event,
          pending=lambda row: row.fanned_out_at is None,
@@ -83,8 +91,7 @@ KINDS: tuple[Kind, ...] = (
     Kind(InboundMessage, "inbound_enqueued", jobs.process_inbound, queue="inbound",
          pending=lambda row: row.status == "received",
          stale=lambda: (((InboundMessage.status == "received") & (InboundMessage.created_at < utcnow() - _grace()))
-                        | ((InboundMessage.status == "processing")
-                           & (InboundMessage.created_at < utcnow() - INBOUND_STUCK_AFTER))),
+                        | (InboundMessage.status == "processing") & _claim_older_than(INBOUND_STUCK_AFTER)),
          options=lambda row_id: {"job_id": f"inbound-{row_id}"}),
     Kind(GroupExport, "exports_enqueued", jobs.build_group_export,
          pending=lambda row: row.status == "queued",
@@ -194,7 +201,7 @@ def _release_claims() -> None:
     from sqlalchemy import update
 
     db.session.execute(update(InboundMessage).where(
-        InboundMessage.status == "processing", InboundMessage.created_at < utcnow() - INBOUND_STUCK_AFTER)
+        InboundMessage.status == "processing", _claim_older_than(INBOUND_STUCK_AFTER))
         .values(status="received").execution_options(synchronize_session=False))
     db.session.execute(update(GroupExport).where(
         GroupExport.status == "running", GroupExport.created_at < utcnow() - EXPORT_STUCK_AFTER)

@@ -21,7 +21,7 @@ def process_stored(inbound_id: int, *, resolver: authn.Resolver | None = None) -
     """
     claimed = db.session.execute(
         update(InboundMessage).where(InboundMessage.id == inbound_id, InboundMessage.status.in_(("received", "failed")))
-        .values(status="processing", attempts=InboundMessage.attempts + 1)
+        .values(status="processing", attempts=InboundMessage.attempts + 1, claimed_at=utcnow())
     ).rowcount
     db.session.commit()
     row = db.session.get(InboundMessage, inbound_id)

@@ -112,3 +112,29 @@ def test_the_sweeper_leaves_rows_younger_than_the_grace_period_to_their_own_jobs
     discussions.post_comment(actor_id=ann.id, discussion_id=thread.id, body="Soon.")
     private_redis.start()
     assert dispatch.sweep()["events_enqueued"] == 0
+
+
+def test_a_claim_is_released_by_its_own_age_not_by_the_age_of_the_message(clean_app):
+    """An operator reprocesses a three-day-old message: while its job runs, the sweeper leaves it be;
+    a claim a dead job left an hour ago goes back to received."""
+    from datetime import timedelta
+
+    from app.models import InboundMessage, utcnow
+
+    old = utcnow() - timedelta(days=3)
+    running = InboundMessage(raw_sha256="a" * 64, storage_key="k-running", status="processing",
+                             created_at=old, claimed_at=utcnow() - timedelta(seconds=5))
+    abandoned = InboundMessage(raw_sha256="b" * 64, storage_key="k-abandoned", status="processing",
+                               created_at=old, claimed_at=utcnow() - timedelta(hours=1))
+    db.session.add_all([running, abandoned])
+    db.session.commit()
+    running_id, abandoned_id = running.id, abandoned.id
+    clean_app.config["RQ_ASYNC"] = True  # only look at what the sweeper decides, not at the jobs
+    try:
+        found = dispatch.sweep()
+    finally:
+        clean_app.config["RQ_ASYNC"] = False
+    db.session.expire_all()
+    assert found["inbound_enqueued"] == 1
+    assert db.session.get(InboundMessage, running_id).status == "processing"
+    assert db.session.get(InboundMessage, abandoned_id).status == "received"
