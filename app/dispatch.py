@@ -21,7 +21,7 @@ from typing import Any, Callable
 from flask import Flask, current_app
 from rq import Retry
 from sqlalchemy import event as sa_event
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, select, update
 from sqlalchemy.orm import Session
 
 from . import jobs
@@ -43,10 +43,16 @@ class Kind:
     label: str  # how the sweeper's report names what it enqueued
     job: Callable
     pending: Callable[[Any], bool]
-    stale: Callable[[], Any]  # SQL condition: pending and old enough for the sweeper
+    waiting: Callable[[], Any]  # SQL: pending, and old enough that its job should have run
     queue: str = "default"
     options: Callable[[int], dict] = field(default=lambda _id: {})
     status_attribute: str | None = "status"
+    stuck: Callable[[], Any] | None = None  # SQL: claimed by a job that died
+    released: str | None = None  # the status a stuck row goes back to, so a new job may claim it
+
+    def stale(self):
+        """SQL: every row of this kind the sweeper should enqueue."""
+        return self.waiting() if self.stuck is None else (self.waiting() | self.stuck())
 
 
 def _grace() -> timedelta:
@@ -83,21 +89,21 @@ def _claim_older_than(age: timedelta):
 KINDS: tuple[Kind, ...] = (
     Kind(Event, "events_enqueued", jobs.fan_out_event,
          pending=lambda row: row.fanned_out_at is None,
-         stale=lambda: Event.fanned_out_at.is_(None) & (Event.created_at < utcnow() - _grace()),
+         waiting=lambda: Event.fanned_out_at.is_(None) & (Event.created_at < utcnow() - _grace()),
          status_attribute=None),
     Kind(OutboundMessage, "outbound_redispatched", jobs.send_message,
          pending=lambda row: row.status in ("queued", "retrying"),
-         stale=_stale_outbound, options=_send_options),
+         waiting=_stale_outbound, options=_send_options),
     Kind(InboundMessage, "inbound_enqueued", jobs.process_inbound, queue="inbound",
          pending=lambda row: row.status == "received",
-         stale=lambda: (((InboundMessage.status == "received") & (InboundMessage.created_at < utcnow() - _grace()))
-                        | (InboundMessage.status == "processing") & _claim_older_than(INBOUND_STUCK_AFTER)),
-         options=lambda row_id: {"job_id": f"inbound-{row_id}"}),
+         waiting=lambda: (InboundMessage.status == "received") & (InboundMessage.created_at < utcnow() - _grace()),
+         stuck=lambda: (InboundMessage.status == "processing") & _claim_older_than(INBOUND_STUCK_AFTER),
+         released="received", options=lambda row_id: {"job_id": f"inbound-{row_id}"}),
     Kind(GroupExport, "exports_enqueued", jobs.build_group_export,
          pending=lambda row: row.status == "queued",
-         stale=lambda: (((GroupExport.status == "queued") & (GroupExport.created_at < utcnow() - _grace()))
-                        | ((GroupExport.status == "running") & (GroupExport.created_at < utcnow() - EXPORT_STUCK_AFTER))),
-         options=lambda _id: {"job_timeout": 3600}),
+         waiting=lambda: (GroupExport.status == "queued") & (GroupExport.created_at < utcnow() - _grace()),
+         stuck=lambda: (GroupExport.status == "running") & (GroupExport.created_at < utcnow() - EXPORT_STUCK_AFTER),
+         released="queued", options=lambda _id: {"job_timeout": 3600}),
 )
 _BY_MODEL = {kind.model: kind for kind in KINDS}
 
@@ -198,11 +204,7 @@ def sweep_pending() -> dict:
 
 def _release_claims() -> None:
     """Rows a dead job left claimed go back to pending, so their next job may claim them."""
-    from sqlalchemy import update
-
-    db.session.execute(update(InboundMessage).where(
-        InboundMessage.status == "processing", _claim_older_than(INBOUND_STUCK_AFTER))
-        .values(status="received").execution_options(synchronize_session=False))
-    db.session.execute(update(GroupExport).where(
-        GroupExport.status == "running", GroupExport.created_at < utcnow() - EXPORT_STUCK_AFTER)
-        .values(status="queued").execution_options(synchronize_session=False))
+    for kind in KINDS:
+        if kind.stuck is not None:
+            db.session.execute(update(kind.model).where(kind.stuck()).values(status=kind.released)
+                               .execution_options(synchronize_session=False))
