@@ -20,6 +20,7 @@ import secrets
 import time
 from dataclasses import dataclass, replace
 from email.utils import format_datetime, formataddr
+from urllib.parse import quote
 
 from flask import current_app
 
@@ -92,15 +93,9 @@ def outbound(*, subject: str, to: str, options: MailOptions) -> list[tuple[str, 
         if lists.archive_url:
             found.append(("List-Archive", f"<{lists.archive_url}>"))
         found.append(("List-Unsubscribe", f"<{lists.unsubscribe_url}>, "
-                                          f"<mailto:{lists.unsubscribe_mailto}?subject={_mailto_subject(lists)}>"))
+                                          f"<mailto:{lists.unsubscribe_mailto}?subject={quote(lists.mailto_subject)}>"))
         found.append(("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
     return found
-
-
-def _mailto_subject(lists: ListHeaders) -> str:
-    from urllib.parse import quote
-
-    return quote(lists.mailto_subject)
 
 
 MIME_VERSION = ("MIME-Version", "1.0")

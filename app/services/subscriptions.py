@@ -19,12 +19,15 @@ def set_group_volumes(user: User, volumes: dict[int, str]) -> None:
         for membership in db.session.scalars(
                 select(Membership).where(Membership.user_id == user.id, Membership.group_id.in_(list(volumes)))):
             membership.volume = volumes[membership.group_id]
-            if membership.volume == "digest" and user.digest_frequency == "off":
-                user.digest_frequency = "daily"  # digest volume with digests off would mean silence
     db.session.commit()
 
 
 def set_group_volume(user: User, group_id: int, volume: str) -> None:
+    """One group's volume, asked for by a footer link or a mail command. Asking for a group's digest
+    while digests are off turns daily digests on: digest volume with digests off would mean silence.
+    (The settings page sets the schedule itself, beside the volumes.)"""
+    if volume == "digest" and user.digest_frequency == "off":
+        user.digest_frequency = "daily"
     set_group_volumes(user, {group_id: volume})
 
 
