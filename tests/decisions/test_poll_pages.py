@@ -172,6 +172,9 @@ def test_bad_creation_forms_come_back_with_a_message(client):
     form = creation_form("proposal") | {"voter_scope": "specified", "voters": "not-an-address"}
     response = post(client, f"/g/{group.handle}/p/new", form)
     assert response.status_code == 422 and "is not an email address" in response.data.decode()
+    form = creation_form("meeting") | {"time_zone": "Mars/Olympus_Mons"}
+    response = post(client, f"/g/{group.handle}/p/new", form)
+    assert response.status_code == 422 and "known time zone" in response.data.decode()
     assert db.session.scalar(select(Poll.id)) is None
 
 

@@ -279,11 +279,11 @@ def _results(poll: Poll, stances: list[Stance]) -> tuple[list[ResultRow], str]:
     from ...polls import get_type
 
     try:
-        results = get_type(poll.poll_type).tally(poll, stances)
+        kind = get_type(poll.poll_type)
+        results = kind.tally(poll, stances)
     except Exception:  # an unreadable poll must not stop everyone's digest
         log.exception("could not tally poll %s for a digest", poll.id)
         return [], f"{len(stances)} voted"
-    kind = get_type(poll.poll_type)
     voters = results.voter_count
     if kind.written_answers:
         return [], f"{voters} {'answer' if voters == 1 else 'answers'}"
