@@ -84,7 +84,11 @@ def load(overrides: dict | None = None) -> dict:
         "INBOUND_RETENTION_DAYS": int(get("INBOUND_RETENTION_DAYS", "60")),
         # The sweeper enqueues pending rows older than this (jobs a Redis outage left unqueued).
         "SWEEP_GRACE_SECONDS": float(get("SWEEP_GRACE_SECONDS", "60")),
+        # Sender checks (SPF, DKIM, DMARC) ask these DNS servers ("host:port,…"; empty: the system's).
+        "MAIL_DNS_SERVERS": get("MAIL_DNS_SERVERS", ""),
         "MAIL_DNS_TIMEOUT": float(get("MAIL_DNS_TIMEOUT", "5")),
+        # A sender check DNS could not finish is tried again after this long (4 tries in all).
+        "SENDER_CHECK_RETRY_SECONDS": float(get("SENDER_CHECK_RETRY_SECONDS", "300")),
         "DATA_KEY": get("QUORUM_DATA_KEY"),
         "BACKUP_DESTINATIONS": get("BACKUP_DESTINATIONS", ""),
         "BACKUP_RECIPIENT": get("BACKUP_AGE_RECIPIENT"),

@@ -78,6 +78,10 @@ INBOUND_STUCK_AFTER = timedelta(minutes=15)
 EXPORT_STUCK_AFTER = timedelta(hours=2)  # longer than the export job's timeout
 
 
+def _sender_check_wait() -> timedelta:
+    return timedelta(seconds=float(current_app.config["SENDER_CHECK_RETRY_SECONDS"]))
+
+
 def _claim_older_than(age: timedelta):
     """SQL: the inbound message's claim is older than `age` (a row claimed before claims were timed
     counts from its arrival)."""
@@ -97,7 +101,9 @@ KINDS: tuple[Kind, ...] = (
     Kind(InboundMessage, "inbound_enqueued", jobs.process_inbound, queue="inbound",
          pending=lambda row: row.status == "received",
          waiting=lambda: (InboundMessage.status == "received") & (InboundMessage.created_at < utcnow() - _grace()),
-         stuck=lambda: (InboundMessage.status == "processing") & _claim_older_than(INBOUND_STUCK_AFTER),
+         # A claim a dead job left, or a sender check DNS deferred whose wait is over.
+         stuck=lambda: (((InboundMessage.status == "processing") & _claim_older_than(INBOUND_STUCK_AFTER))
+                        | ((InboundMessage.status == "deferred") & _claim_older_than(_sender_check_wait()))),
          released="received", options=lambda row_id: {"job_id": f"inbound-{row_id}"}),
     Kind(GroupExport, "exports_enqueued", jobs.build_group_export,
          pending=lambda row: row.status == "queued",

@@ -69,6 +69,22 @@ def expire_inbound() -> int:
 
 
 @job
+def expire_sender_confirmations() -> int:
+    """Hourly: held mail whose sender never confirmed it (within 72 hours) is rejected and deleted."""
+    from .services.sender_proof import expire
+
+    return expire()
+
+
+@job
+def tell_cut_off_aliases() -> int:
+    """Every 5 minutes: tell the owners of aliases attached without their proof that they are gone."""
+    from .services.addresses import tell_cut_off_owners
+
+    return tell_cut_off_owners()
+
+
+@job
 def close_due_polls() -> int:
     """Every 30 s: close polls whose closing time has passed (each gets one poll_closed event)."""
     from .services.polls import close_due_polls as close_due

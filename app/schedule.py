@@ -24,6 +24,8 @@ PERIODIC_JOBS: list[tuple[object, int]] = [
     (jobs.close_due_polls, 30),
     (jobs.send_closing_soon, 60),
     (jobs.expire_inbound, 86400),
+    (jobs.expire_sender_confirmations, 3600),
+    (jobs.tell_cut_off_aliases, 300),
 ]
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from app.extensions import db
 from app.services.errors import NotFound
 
-from . import commands, comments, newthreads, votes
+from . import commands, comments, newthreads, sender_checks, votes
 from .reply import ActionResult, Handler, Reply, refused
 
 HANDLERS: dict[str, Handler] = {
@@ -20,7 +20,11 @@ HANDLERS: dict[str, Handler] = {
     "poll": votes.reply_to_poll,
     "invitation": commands.reply_to_invitation,
     "group": newthreads.mail_to_group,
+    "confirmation": sender_checks.reply_to_confirmation,
 }
+
+# Kinds whose every reply answers the one question they ask (no commands there).
+ANSWERS = ("invitation", "confirmation")
 
 # Commands by reply ("unsubscribe", "mute", "digest weekly", "help"…: see mail/commands.py).
 COMMANDS: dict[str, Handler] = commands.COMMANDS
@@ -34,8 +38,8 @@ def command_of(text: str) -> str | None:
 
 def dispatch(reply: Reply) -> ActionResult:
     """Route one authenticated reply to its handler; unknown kinds are refused, never a crash."""
-    # Any reply to an invitation answers the invitation ("join", or anything else).
-    if reply.kind != "invitation" and (command := command_of(reply.text)) is not None:
+    # Any reply to an invitation answers the invitation ("join", or anything else); so for a confirmation.
+    if reply.kind not in ANSWERS and (command := command_of(reply.text)) is not None:
         return COMMANDS[command](reply)
     handler = HANDLERS.get(reply.kind)
     if handler is None:

@@ -52,6 +52,11 @@ def ingest(path: str, dry_run: bool, as_json: bool, envelope_from: str | None, r
         outcome = process(raw, envelope_from=envelope_from, recipients=rcpts, dry_run=True)
         outcome.status, outcome.action, outcome.reason = stored.status, stored.action or "", stored.reason or ""
         status = stored.status
+    if not outcome.body and outcome.classification:
+        # The pipeline reads no text it will not act on; an operator debugging a file still sees it.
+        from .mime import extract_reply
+
+        outcome.body = extract_reply(msg)[0]
     if as_json:
         data = outcome.as_json()
         click.echo(json.dumps({"class": data.pop("class"), "action": data.pop("action"),

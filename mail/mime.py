@@ -112,11 +112,16 @@ def _filename(part: Message) -> str | None:
     return name.replace("/", "_").replace("\\", "_").strip()[:255] or None
 
 
+# A comment holds at most 100,000 characters; the trimmer never reads more than this of a message,
+# so its worst case is bounded whatever a sender writes (it is linear in what it reads).
+TRIM_INPUT_MAX = 256_000
+
+
 def extract_reply(msg: Message) -> tuple[str, list[Attachment]]:
     """The member's own words: text part preferred, else the HTML converted; quotes trimmed."""
     plain, html, attachments = body_parts(msg)
-    text = plain if plain and plain.strip() else (html_to_text(html) if html else "")
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+    text = plain if plain and plain.strip() else (html_to_text(html[:4 * TRIM_INPUT_MAX]) if html else "")
+    text = text[:TRIM_INPUT_MAX].replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
     return trim_reply(text).strip(), attachments
 
 

@@ -130,7 +130,7 @@ def _confirm_thread(reply: Reply, group: Group, discussion: Discussion, notes: l
                              "being told. Replies to this email are posted in it.", *notes], link=url)
 
 
-def _already_started(reply: Reply, group: Group) -> ActionResult | None:
+def _already_started(reply: Reply, group: Group, *, confirm: bool = True) -> ActionResult | None:
     """A retried job (the worker died after the commit): the thread or decision this very message
     started is already there, so nothing is started again; the confirmation is sent if it was not
     (it is keyed on the stored message, so never twice)."""
@@ -138,7 +138,8 @@ def _already_started(reply: Reply, group: Group) -> ActionResult | None:
         return None
     discussion = db.session.scalar(select(Discussion).where(Discussion.inbound_message_id == reply.inbound_id))
     if discussion is not None:
-        _confirm_thread(reply, group, discussion, _files(reply)[1])
+        if confirm:
+            _confirm_thread(reply, group, discussion, _files(reply)[1])
         return ActionResult("processed", "new_thread", f"already started thread {discussion.id}",
                                     group_id=group.id)
     poll = db.session.scalar(select(Poll).where(Poll.inbound_message_id == reply.inbound_id))
@@ -194,6 +195,25 @@ def _confirm_poll(reply: Reply, group: Group, poll: Poll) -> None:
 
 def _split_body_keep_options(text: str) -> str:
     return "\n".join(line for line in (text or "").splitlines() if not _CLOSES.match(line)).strip()
+
+
+def post_for_stranger(reply: Reply, group: Group, *, allowed_by_id: int) -> ActionResult:
+    """A held non-member's message an admin chose to post once: a thread, in the sender's name."""
+    if (done := _already_started(reply, group, confirm=False)) is not None:
+        return done
+    title = clean_subject(reply.subject) or "(no subject)"
+    if reply.dry_run:
+        return ActionResult("processed", "new_thread", f"would post “{title}” from a non-member", group_id=group.id)
+    files, _notes = _files(reply)
+    try:
+        discussion = discussions.start_thread(actor_id=reply.user.id, group_id=group.id, title=title, body=reply.text,
+                                              source="email", files=files, inbound_message_id=reply.inbound_id,
+                                              allowed_by_id=allowed_by_id)
+    except DomainError as error:
+        db.session.rollback()
+        return ActionResult("rejected", "new_thread", error.message, group_id=group.id)
+    return ActionResult("processed", "new_thread", f"posted thread {discussion.id} from a non-member, once, as "
+                                                   f"admin {allowed_by_id} chose", group_id=group.id)
 
 
 def hold_stranger(reply: Reply | None, group: Group, sender: str, *, subject: str = "",

@@ -3,29 +3,36 @@
 `process()` is used by the job (`mail/processing.py`), the CLI (`quorum mail ingest`) and the
 tests. It never raises for bad mail: every message ends with a status (processed, held,
 rejected) and a reason. With `dry_run=True` it writes nothing and sends nothing.
+
+Nothing is acted on for a sender who is not proven (`mail/authn.py`): mail from a member's
+address that SPF/DKIM (aligned) or the trusted upstream MTA does not authenticate is held, and
+the member is asked at their own address to confirm it (`app/services/sender_proof.py`).
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from email.message import Message
 
 from flask import current_app
 
+from app import policy
 from app.extensions import db
 from app.models import Group, User
+from app.services import sender_proof
+from app.services.accounts import user_by_email
 
 from . import actions, authn, bounces
 from .classify import BOUNCE, COMPLAINT, HUMAN, Classification, classify, header, parse_bytes, sender_address
 from .mime import extract_reply, header_recipients, message_ids, our_trace, remember_headers, safe_text, sender_display_name
 from .recipients import first_of_ours
-from .reply import Reply
+from .reply import ActionResult, Reply
 
 
 # --- The outcome ---------------------------------------------------------------------------
 
 @dataclass
 class Outcome:
-    status: str  # processed | held | rejected
+    status: str  # processed | held | rejected | deferred
     classification: str
     action: str
     reason: str
@@ -34,13 +41,20 @@ class Outcome:
     group_id: int | None = None
     comment_id: int | None = None
     explanation_to: str | None = None  # address that was (or, dry run, would be) told why
-    authentication: str = ""
+    authenticated: bool | None = None  # the sender check's verdict (None: not checked)
+    sender_check: str = ""  # …and why, in words
+    authentication: str = ""  # the Authentication-Results header we wrote
     attachments: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict:
         data = asdict(self)
         data["class"] = data.pop("classification")
         return data
+
+
+class SenderCheckDeferred(Exception):
+    """DNS did not answer: whether the sender is who they say is unknown. The stored message
+    waits and is tried again later (`mail/processing.py`); it is never acted on meanwhile."""
 
 
 def process(
@@ -50,9 +64,14 @@ def process(
     recipients: list[str],
     dry_run: bool = False,
     inbound_id: int | None = None,
-    resolver: authn.Resolver | None = None,
+    may_defer: bool = False,
+    allowed_by: int | None = None,
 ) -> Outcome:
-    """Decide what one message means and (unless dry_run) do it."""
+    """Decide what one message means and (unless dry_run) do it.
+
+    With `may_defer`, a sender check that DNS left undecided raises SenderCheckDeferred (the job
+    tries again later); without it (the last attempt, a dry run) the sender counts as unproven.
+    """
     config = current_app.config
     domain = config["MAIL_DOMAIN"].lower()
     msg = remember_headers(parse_bytes(raw))
@@ -60,9 +79,7 @@ def process(
     recipients = list(recipients) or header_recipients(msg)
     kind = classify(msg, envelope_from=envelope_from, our_domain=domain, our_message_id_domain=domain,
                     recipients=recipients)
-    body, attachments = extract_reply(msg)
-    outcome = Outcome(status="rejected", classification=kind.kind, action="none", reason=kind.reason, body=body,
-                      attachments=[a.filename for a in attachments])
+    outcome = Outcome(status="rejected", classification=kind.kind, action="none", reason=kind.reason)
 
     if kind.kind == BOUNCE:
         return _bounce(outcome, kind, recipients, dry_run)
@@ -72,7 +89,10 @@ def process(
         outcome.action, outcome.reason = "ignored", f"{kind.kind.replace('_', '-')}: {kind.reason}"
         return outcome
 
-    recipient, refusal = first_of_ours(recipients)
+    # Who it is for and who it claims to be from come first: nothing costly (trimming, DNS) is
+    # spent on mail for nobody, and a stranger's text is never even read.
+    envelope = (envelope_from or "").strip("<>")
+    recipient, refusal = first_of_ours(recipients, envelope_from=envelope)
     if recipient is None:
         outcome.action, outcome.reason = "refused", refusal or "not addressed to any address we serve"
         return outcome
@@ -83,43 +103,46 @@ def process(
     if recipient.kind == "bounce":
         outcome.action, outcome.reason = "ignored", "mail to our bounce address that is not a delivery report"
         return outcome
-
-    # Authenticate: the sender must be the token's owner (or a verified alias), and DMARC must not fail.
     sender = sender_address(msg)
     sender = safe_text(sender) if sender else None
-    auth = authn.authenticate(
-        raw, msg, authserv_id=domain, resolver=resolver or default_resolver(), ip=ip, helo=helo,
-        mail_from=(envelope_from or "").strip("<>"), trusted_authserv_id=config.get("TRUSTED_AUTHSERV_ID"),
-    )
-    outcome.authentication = auth.header
-    from app.services.accounts import user_by_email
-
-    sender_user = user_by_email(sender) if sender else None
-    explain_to = sender if sender_user is not None and not auth.dmarc_failed else None
     if sender is None:
         outcome.action, outcome.reason = "refused", "no sender address (From) we can read"
         return outcome
 
+    verdict = authn.authenticate(
+        raw, msg, from_address=sender, authserv_id=domain, resolver=default_resolver(), ip=ip, helo=helo,
+        mail_from=envelope, trusted_authserv_id=config.get("TRUSTED_AUTHSERV_ID"),
+    )
+    outcome.authenticated, outcome.sender_check, outcome.authentication = (
+        verdict.authenticated, verdict.as_text(), verdict.header)
+    sender_user = user_by_email(sender)
+    confirmed = sender_proof.proven_sender(inbound_id)
+
+    # The claimed member: the reply address's owner (whom From must match), or the group's sender.
     if recipient.kind == "reply":
-        if recipient.invited_email is not None:  # the invitation was mailed to this address: it is the proof
-            owner = sender_user
-            matches = sender.lower() == recipient.invited_email
+        target = recipient.target
+        if recipient.invited_email is not None:  # an invitation to an address with no account yet
+            user, matches = sender_user, sender.lower() == recipient.invited_email
         else:
-            owner = db.session.get(User, recipient.user_id)
-            matches = sender_user is not None and owner is not None and sender_user.id == owner.id
+            user = db.session.get(User, recipient.user_id)
+            matches = sender_user is not None and user is not None and sender_user.id == user.id
         if not matches:
             outcome.action = "refused"
-            outcome.reason = (f"From {sender} does not match the member this reply address was sent to")
+            outcome.reason = f"From {sender} does not match the member this reply address was sent to"
             outcome.user_id = sender_user.id if sender_user else None
-            return _explain(outcome, msg, explain_to, "wrong_sender", dry_run,
+            # Only someone proven to be the sender hears why (an unproven From may be anyone's).
+            return _explain(outcome, msg, sender if verdict.authenticated and sender_user else None,
+                            "wrong_sender", dry_run,
                             "This reply address was sent to another member, so we cannot post your reply from "
                             f"{sender}. Please reply to the notification you received yourself, or use the web page.")
-        user, target_kind, target_id = owner, recipient.target.kind, recipient.target.target_id
+        target_kind, target_id = target.kind, target.target_id
     else:  # mail to a group's address
+        group = db.session.get(Group, recipient.group_id)
+        if allowed_by is not None and (sender_user is None or not policy.is_member(sender_user, group)):
+            return _post_allowed(outcome, msg, group, sender, sender_user, verdict, allowed_by, inbound_id, dry_run)
         if sender_user is None:  # a stranger: held for the group's admins (or refused if they blocked it)
             from .newthreads import hold_stranger
 
-            group = db.session.get(Group, recipient.group_id)
             result = hold_stranger(None, group, sender.lower(), subject=safe_text(header(msg, "Subject")),
                                    inbound_id=inbound_id, dry_run=dry_run)
             outcome.status, outcome.action, outcome.reason = result.status, result.action, result.reason
@@ -128,25 +151,37 @@ def process(
         user, target_kind, target_id = sender_user, "group", recipient.group_id
     outcome.user_id = user.id if user is not None else None
 
-    if auth.dmarc_failed:
-        outcome.status, outcome.action = "held", "review"
-        outcome.reason = f"DMARC failed for {sender} ({auth.summary()}): held for review instead of posting"
-        return outcome
-
+    body, attachments = extract_reply(msg)
+    outcome.body, outcome.attachments = body, [a.filename for a in attachments]
     if not body and actions.command_of(header(msg, "Subject")):
         body = header(msg, "Subject").strip()  # List-Unsubscribe's mailto: subject "unsubscribe", no text
     if not body and not attachments and target_kind == "invitation":
         body = "join"  # an empty reply to an invitation still answers it
+    reply = Reply(user=user, kind=target_kind, target_id=target_id, text=body,
+                  subject=header(msg, "Subject"), in_reply_to=message_ids(msg, "In-Reply-To", "References"),
+                  attachments=attachments, inbound_id=inbound_id, dry_run=dry_run,
+                  sender_name=safe_text(sender_display_name(msg)))
+
+    # The gate: act only for a proven sender. The confirmation's own token address is the proof of
+    # the mailbox (it was mailed there and nowhere else), so its reply passes.
+    proven = (verdict.authenticated or target_kind == "confirmation"
+              or (confirmed is not None and _same_person(confirmed, user, sender))
+              or (user is not None and sender_proof.trusts(user.id, verdict.vouchers)))
+    if not proven:
+        if verdict.temporary and may_defer:
+            raise SenderCheckDeferred(verdict.reason)
+        if not body and not attachments:  # nothing to confirm, and nobody proven to tell
+            outcome.action, outcome.reason = "refused", f"{verdict.as_text()}; and no reply text found"
+            return outcome
+        return _ask_sender(outcome, reply, user, sender, verdict, dry_run)
+    explain_to = sender
+
     if not body and not attachments:
         outcome.action, outcome.reason = "refused", "no reply text found (after removing quoted text)"
         return _explain(outcome, msg, explain_to, "empty", dry_run,
                         "We could not find any text of your own in your reply (only quoted text), so nothing "
                         "was posted. Please write your reply above the quoted message.")
 
-    reply = Reply(user=user, kind=target_kind, target_id=target_id, text=body,
-                  subject=header(msg, "Subject"), in_reply_to=message_ids(msg, "In-Reply-To", "References"),
-                  attachments=attachments, inbound_id=inbound_id, dry_run=dry_run,
-                  sender_name=safe_text(sender_display_name(msg)))
     result = actions.dispatch(reply)
     outcome.status, outcome.action, outcome.reason = result.status, result.action, result.reason
     outcome.group_id, outcome.comment_id = result.group_id, result.comment_id
@@ -155,12 +190,73 @@ def process(
     return outcome
 
 
+def _post_allowed(outcome: Outcome, msg: Message, group: Group, sender: str, sender_user: User | None,
+                  verdict: authn.Verdict, allowed_by: int, inbound_id: int | None, dry_run: bool) -> Outcome:
+    """A held non-member's message that an admin chose to post once, as the sender's own thread."""
+    from app.services.accounts import create_user
+
+    from .newthreads import post_for_stranger
+
+    if not verdict.authenticated:  # the admin saw it proven; it must still be, or nothing is posted
+        outcome.action, outcome.reason = "refused", f"{verdict.as_text()}: not posted in {sender}'s name"
+        return outcome
+    body, attachments = extract_reply(msg)
+    outcome.body, outcome.attachments = body, [a.filename for a in attachments]
+    if dry_run:
+        user = sender_user
+    else:
+        user = sender_user or create_user(email=sender)  # an account no one can use without its mailbox
+    reply = Reply(user=user, kind="group", target_id=group.id, text=body, subject=header(msg, "Subject"),
+                  attachments=attachments, inbound_id=inbound_id, dry_run=dry_run)
+    result = post_for_stranger(reply, group, allowed_by_id=allowed_by)
+    outcome.status, outcome.action, outcome.reason = result.status, result.action, result.reason
+    outcome.group_id, outcome.user_id = result.group_id, user.id if user is not None else None
+    return outcome
+
+
+def _same_person(confirmation, user: User | None, sender: str) -> bool:
+    """The confirmation was answered by the member this message claims to be from."""
+    if user is not None:
+        return confirmation.user_id == user.id
+    return confirmation.user_id is None and confirmation.email.lower() == sender.lower()
+
+
+def _ask_sender(outcome: Outcome, reply: Reply, user: User | None, sender: str, verdict: authn.Verdict,
+                dry_run: bool) -> Outcome:
+    """Nothing proves the sender: hold the message and ask the member, at their own address."""
+    to = user.email if user is not None else sender  # an invitee with no account: the invited address
+    preview = actions.dispatch(replace(reply, dry_run=True))  # what confirming would do, deciding nothing
+    outcome.status, outcome.action = "held", sender_proof.UNCONFIRMED
+    outcome.group_id = preview.group_id
+    if dry_run or reply.inbound_id is None:
+        outcome.reason = f"{verdict.as_text()}; would ask {to} to confirm it"
+        outcome.explanation_to = None
+        return outcome
+    summary = confirmation_summary(preview, reply)
+    asked = sender_proof.ask(inbound_id=reply.inbound_id, user=user, email=to, summary=summary,
+                             subject=reply.subject, vouchers=verdict.vouchers)
+    outcome.reason = (f"{verdict.as_text()}; " + (f"asked {to} to confirm it" if asked.mailed else
+                      f"not asking {to} again for now (too many unconfirmed messages this hour)"))
+    return outcome
+
+
+def confirmation_summary(preview: ActionResult, reply: Reply) -> str:
+    """What confirming does, in the member's words: the action, then the text quoted."""
+    action = preview.reason.replace(" (dry run)", "")
+    action = action[0].upper() + action[1:] if action else "Act on your message"
+    if preview.status != "processed":
+        action = "Nothing would be posted: " + preview.reason
+    text = reply.text if len(reply.text) <= 1500 else reply.text[:1500].rstrip() + " […]"
+    quoted = "\n".join("> " + line for line in text.splitlines()) if text else "> (no text)"
+    files = ("\nwith " + ", ".join(a.filename for a in reply.attachments)) if reply.attachments else ""
+    return f"{action}:\n\n{quoted}{files}"
+
+
 def default_resolver() -> authn.Resolver:
-    """The app's resolver: one injected by tests or an operator, else real DNS."""
-    injected = current_app.extensions.get("quorum_dns_resolver")
-    if injected is not None:
-        return injected
-    return authn.system_resolver(float(current_app.config.get("MAIL_DNS_TIMEOUT", 5)))
+    """Real DNS at MAIL_DNS_SERVERS (or the system's resolver)."""
+    config = current_app.config
+    return authn.dns_resolver(authn.parse_servers(config.get("MAIL_DNS_SERVERS")),
+                              float(config.get("MAIL_DNS_TIMEOUT", 5)))
 
 
 def _explain(outcome: Outcome, msg: Message, to: str | None, reason_code: str, dry_run: bool, text: str) -> Outcome:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app.email.addresses import BadAddress, ReplyTarget, parse_reply_local, user_id_from_bounce_token
 from app.extensions import db
-from app.models import Group, Invitation, User
+from app.models import Group, Invitation, Membership, User
 from app.services import invitations
 from app.services.errors import DomainError
 
@@ -28,8 +28,12 @@ class Recipient:
     invited_email: str | None = None  # an invitation to an address with no account: From must be this
 
 
-def resolve_recipient(address: str) -> Recipient:
-    """Check one of our addresses; raise BadAddress with the reason a sender should read."""
+def resolve_recipient(address: str, *, envelope_from: str | None = None) -> Recipient:
+    """Check one of our addresses; raise BadAddress with the reason a sender should read.
+
+    A secret group's address answers as an unknown one unless the envelope sender is one of its
+    members, so probing handles at RCPT time tells a stranger nothing.
+    """
     address = (address or "").strip().strip("<>").strip()
     local, at, domain = address.rpartition("@")
     our_domain = current_app.config["MAIL_DOMAIN"].lower()
@@ -60,9 +64,10 @@ def resolve_recipient(address: str) -> Recipient:
     if local in POSTMASTER_LOCALS:
         return Recipient("postmaster", address)
     if GROUP_HANDLE.match(local):
-        group_id = db.session.scalar(select(Group.id).where(Group.handle == local, Group.archived_at.is_(None)))
-        if group_id is not None:
-            return Recipient("group", address, group_id=group_id)
+        group = db.session.execute(select(Group.id, Group.privacy).where(
+            Group.handle == local, Group.archived_at.is_(None))).first()
+        if group is not None and (group.privacy != "secret" or _member_sender(group.id, envelope_from)):
+            return Recipient("group", address, group_id=group.id)
         raise BadAddress(f"there is no group called {local} here")
     raise BadAddress("there is no such address here")
 
@@ -79,12 +84,20 @@ def pending_invitation_email(invitation_id: int) -> str:
     return invitation.email.lower()
 
 
-def first_of_ours(recipients: list[str]) -> tuple[Recipient | None, str | None]:
+def _member_sender(group_id: int, envelope_from: str | None) -> bool:
+    from app.services.accounts import user_by_email
+
+    user = user_by_email(envelope_from) if envelope_from and "@" in envelope_from else None
+    return user is not None and db.session.scalar(select(Membership.id).where(
+        Membership.group_id == group_id, Membership.user_id == user.id)) is not None
+
+
+def first_of_ours(recipients: list[str], *, envelope_from: str | None = None) -> tuple[Recipient | None, str | None]:
     """The first address we serve among `recipients`, or None and the first refusal."""
     refusal = None
     for address in recipients:
         try:
-            return resolve_recipient(address), None
+            return resolve_recipient(address, envelope_from=envelope_from), None
         except BadAddress as error:
             refusal = refusal or f"{address}: {error}"
     return None, refusal

@@ -48,7 +48,7 @@ class InboundHandler:
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options):
         try:
-            refusal = await self._run(_recipient_refusal, address)
+            refusal = await self._run(_recipient_refusal, address, envelope.mail_from or "")
         except Exception:  # noqa: BLE001 - e.g. the database is down: ask the sender to retry
             log.exception("could not check recipient %s", address)
             return TEMPORARY_TROUBLE
@@ -71,13 +71,13 @@ class InboundHandler:
         return f"250 2.0.0 Accepted as {inbound_id}"
 
 
-def _recipient_refusal(address: str) -> str | None:
+def _recipient_refusal(address: str, mail_from: str) -> str | None:
     from app.email.addresses import BadAddress
 
     from .recipients import resolve_recipient
 
     try:
-        resolve_recipient(address)
+        resolve_recipient(address, envelope_from=mail_from.strip("<>"))
     except BadAddress as refusal:
         return str(refusal)
     return None

@@ -69,7 +69,17 @@ class FreshRequestClient(FlaskClient):
 
 
 @pytest.fixture(scope="session")
-def app(instance_dir, database_url, redis_url):
+def dns_server():
+    """A real DNS server on loopback that sender checks ask (records: tests/mailauth.py)."""
+    from tests.mailauth import LoopbackDNS
+
+    server = LoopbackDNS().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def app(instance_dir, database_url, redis_url, dns_server):
     from flask_migrate import upgrade
 
     from app import create_app
@@ -85,6 +95,8 @@ def app(instance_dir, database_url, redis_url):
         "TESTING": True,
         "RQ_ASYNC": False,
         "QUORUM_DEMO": False,
+        "MAIL_DNS_SERVERS": dns_server.address,
+        "MAIL_DNS_TIMEOUT": 1.0,
     })
     application.test_client_class = FreshRequestClient
     with application.app_context():
@@ -93,11 +105,14 @@ def app(instance_dir, database_url, redis_url):
 
 
 @pytest.fixture
-def clean_app(app):
-    """Empty tables, an empty Redis and an empty outbox, inside an app context, for one test."""
+def clean_app(app, dns_server):
+    """Empty tables, an empty Redis and an empty outbox, inside an app context, for one test
+    (and the loopback DNS server answering, with its standard records)."""
     from app.extensions import db
     from app.queue import redis_client
 
+    dns_server.start()
+    dns_server.records.reset()
     with app.app_context():
         _truncate_all(db)
         redis_client(app).flushdb()
@@ -139,6 +154,13 @@ def _truncate_extra(db) -> None:
 
 def _has_sqlite_sequence(conn) -> bool:
     return conn.execute(text("SELECT name FROM sqlite_master WHERE name='sqlite_sequence'")).first() is not None
+
+
+@pytest.fixture
+def dns(clean_app, dns_server):
+    """The loopback DNS server's records, {(name, qtype): [values]}: change them to publish SPF,
+    DKIM or DMARC for a test (they start as tests/mailauth.py's standard records)."""
+    return dns_server.records
 
 
 @pytest.fixture

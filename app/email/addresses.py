@@ -2,7 +2,7 @@
 
 Reply addresses: `r+<kind><id>.<user>.<gen>.<day>.<mac>@MAIL_DOMAIN`, lower-case, under 40
 characters, bound to one member and one thread (d), comment (c), poll (p), invitation (i)
-or group (g). `gen` is the member's mail_token_generation (bumping it revokes every address);
+or group (g), or one "did you send this?" confirmation (k). `gen` is the member's mail_token_generation (bumping it revokes every address);
 `day` is the issue day, so an address expires after REPLY_TOKEN_DAYS.
 Bounce addresses (VERP): `bounces+<user>.<mac>@MAIL_DOMAIN`.
 """
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 
-REPLY_KINDS = {"d": "discussion", "c": "comment", "p": "poll", "i": "invitation", "g": "group"}
+REPLY_KINDS = {"d": "discussion", "c": "comment", "p": "poll", "i": "invitation", "g": "group", "k": "confirmation"}
 KIND_LETTERS = {v: k for k, v in REPLY_KINDS.items()}
 REPLY_TOKEN_DAYS = 365
 DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"

@@ -36,6 +36,37 @@ def account_deleted(*, to: str, user_id: int, name: str, removed_content: bool) 
         context={"name": name, "removed_content": removed_content}))
 
 
+def sender_confirmation(*, confirmation_id: int, to: str, user: User | None, summary: str, link: str,
+                        hours: int, reply_to: str | None, subject: str) -> OutboundMessage | None:
+    """"Did you send this?": to the member's own address, about mail in their name that nothing
+    authenticated. Replying `confirm` (to the token address) or the link's button acts; nothing else."""
+    return queue_message(Outgoing(
+        kind="sender_confirmation", to=to, user=user, dedupe_key=f"sender_confirmation:{confirmation_id}",
+        always_send=True, context={"user": user, "summary": summary, "link": link, "hours": hours, "subject": subject},
+        options=MailOptions(reply_to=reply_to, auto_submitted=AUTO_REPLIED)))
+
+
+def address_proof(*, proof_id: int, to: str, user: User, purpose: str, link: str, hours: int) -> OutboundMessage | None:
+    """The link that proves `to` is the member's: as a second address (alias) or their new primary one."""
+    return queue_message(Outgoing(
+        kind="address_proof", to=to, dedupe_key=f"address_proof:{proof_id}", always_send=True,
+        context={"user": user, "purpose": purpose, "email": to, "link": link, "hours": hours}))
+
+
+def address_changed(*, user: User, old: str, new: str, change_id: int) -> OutboundMessage | None:
+    """To the old address, after the member proved a new primary one: so a takeover cannot be silent."""
+    return queue_message(Outgoing(
+        kind="address_changed", to=old, dedupe_key=f"address_changed:{change_id}", always_send=True,
+        context={"user": user, "old": old, "new": new, "link": _url("/account/addresses")}))
+
+
+def alias_cut_off(*, user: User, alias: str, alias_id: int) -> OutboundMessage | None:
+    """To the owner of an alias a group admin attached without the owner's proof, now removed."""
+    return queue_message(Outgoing(
+        kind="alias_cut_off", to=user.email, user=user, dedupe_key=f"alias_cut_off:{alias_id}", always_send=True,
+        context={"user": user, "alias": alias, "link": _url("/account/addresses")}))
+
+
 # --- groups ----------------------------------------------------------------------------------------
 
 def invitation(*, invitation_id: int, send_count: int, to: str, group, inviter: User, message: str, link: str,

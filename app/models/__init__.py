@@ -1,11 +1,13 @@
 """The data model, one module per aggregate; import from here."""
 from .base import UTCDateTime, utcnow
-from .users import DELETED_MEMBER_NAME, LoginToken, RecoveryCode, SignInEvent, User, UserAlias
+from .users import (
+    ADDRESS_PURPOSES, DELETED_MEMBER_NAME, AddressProof, LoginToken, RecoveryCode, SignInEvent, TrustedSender, User, UserAlias,
+)
 from .groups import PRIVACIES, ROLES, VOLUMES, Group, Invitation, JoinRequest, Membership, SenderRule
 from .discussions import REACTIONS, Attachment, Comment, Discussion, Reaction, ReadState, Version
 from .polls import HIDE_RESULTS, REASON_MODES, Outcome, Participation, Poll, PollOption, PollVoter, Stance, StanceChoice
 from .events import EVENT_KINDS, Event, Notification
-from .mail import DigestDelivery, InboundMessage, OutboundMessage
+from .mail import DigestDelivery, InboundMessage, OutboundMessage, SenderConfirmation
 from .stewardship import AccessLog, AuditLog, GroupExport, SupportGrant
 
 __all__ = [name for name in dir() if not name.startswith("_")]

@@ -3,14 +3,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint, Index
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
 from .base import UTCDateTime, utcnow
 
 OUTBOUND_STATUSES = ("queued", "sent", "retrying", "failed", "suppressed")
-INBOUND_STATUSES = ("received", "processing", "processed", "held", "rejected", "failed", "discarded")
+# "deferred": the sender check met a DNS failure; the sweeper hands it back after a while.
+INBOUND_STATUSES = ("received", "processing", "deferred", "processed", "held", "rejected", "failed", "discarded")
 INBOUND_CLASSES = ("human", "auto_reply", "bounce", "complaint", "loop")
 
 
@@ -65,6 +66,32 @@ class InboundMessage(db.Model):
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when a job last took it (a stuck claim ages from here)
     # Set if this is a duplicate of an earlier message (same Message-ID or bytes).
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))
+    # The sender check's verdict in words: "authenticated (dkim example.org)", "not authenticated: …".
+    sender_check: Mapped[str | None] = mapped_column(String(255))
+    # A group admin chose to post this held stranger's message once, as the stranger's own.
+    allowed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class SenderConfirmation(db.Model):
+    """"Did you send this?": mail from a member's address that nothing authenticated waits for the
+    member to confirm from their own mailbox (a reply to a token address, or a link and a button).
+    Only the confirmation acts; it is single use and expires."""
+
+    __tablename__ = "sender_confirmations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    inbound_id: Mapped[int] = mapped_column(ForeignKey("inbound_messages.id", ondelete="CASCADE"), unique=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(254))  # where we asked: the member's own address
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    summary: Mapped[str] = mapped_column(Text, default="")  # what confirming does, quoting the text
+    # Sending services that authenticated the message without being aligned with the From domain
+    # ([[method, domain], …]): the member may choose to trust them when confirming.
+    vouchers: Mapped[list] = mapped_column(JSON, default=list)
+    mailed: Mapped[bool] = mapped_column(Boolean, default=True)  # False: over the rate limit, not asked
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class DigestDelivery(db.Model):

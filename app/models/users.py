@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -80,7 +80,9 @@ class User(UserMixin, db.Model):
 
 
 class UserAlias(db.Model):
-    """Another address a member sends from; it authenticates replies once verified."""
+    """Another address a member sends from. It exists only once the member proved they read its
+    mail (an AddressProof followed); `verified_at` is when. A row with `cut_off_at` set is an alias
+    from before proofs (attached by a group admin): it counts for nothing, and its owner is told."""
 
     __tablename__ = "user_aliases"
 
@@ -89,8 +91,44 @@ class UserAlias(db.Model):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    cut_off_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship(back_populates="aliases")
+
+
+ADDRESS_PURPOSES = ("alias", "primary")
+
+
+class AddressProof(db.Model):
+    """A link mailed to an address a signed-in member asked to add (as an alias, or as their new
+    primary address): following it proves they read that mailbox. Single use, short-lived."""
+
+    __tablename__ = "address_proofs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    purpose: Mapped[str] = mapped_column(String(10))  # alias | primary
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class TrustedSender(db.Model):
+    """A sending service a member vouched for after confirming a message it carried: mail from
+    them that this domain's SPF or DKIM authenticates counts as proven, though not aligned with
+    their From domain (e.g. their provider signs with its own domain). Bound to the authenticated
+    domain, never to a header."""
+
+    __tablename__ = "trusted_senders"
+    __table_args__ = (UniqueConstraint("user_id", "method", "domain"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    method: Mapped[str] = mapped_column(String(8))  # spf | dkim
+    domain: Mapped[str] = mapped_column(String(253))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class LoginToken(db.Model):

@@ -120,12 +120,19 @@ def _ensure_first_version(item_type: str, item, title: str | None = None) -> Non
 
 @all_or_nothing
 def start_thread(*, actor_id: int, group_id: int, title: str, body: str = "", source: str = "web",
-                 files: list[tuple[str, bytes]] | None = None, inbound_message_id: int | None = None) -> Discussion:
+                 files: list[tuple[str, bytes]] | None = None, inbound_message_id: int | None = None,
+                 allowed_by_id: int | None = None) -> Discussion:
+    """A new thread by `actor_id`; with `allowed_by_id`, a held non-member's message that one of the
+    group's admins chose to post once (the admin's power is what is checked then)."""
     user = acting_member(actor_id)
     group = db.session.get(Group, group_id)
-    if group is None or not policy.can_see_group(user, group):
+    deciding = acting_member(allowed_by_id) if allowed_by_id is not None else user
+    if group is None or not policy.can_see_group(deciding, group):
         raise NotFound("There is no such group.")
-    if not policy.can_start_thread(user, group):
+    if allowed_by_id is not None:
+        if not policy.can_manage_members(deciding, group):
+            raise NotAllowed("Only this group's admins can post held mail.")
+    elif not policy.can_start_thread(user, group):
         raise NotAllowed("Only this group's admins can start threads here." if policy.is_member(user, group)
                          else "Only members of this group can start threads here.")
     title, body = _clean_title(title), _clean_body(body, required=False)

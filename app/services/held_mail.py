@@ -1,10 +1,12 @@
 """Mail to a group's address from someone the group does not know, held for its admins.
 
-A message from an address that is not a member's (nor a verified alias), or from a non-member,
-is not posted: it is held (InboundMessage.status "held", action "held_sender", group_id set)
-and the group's admins are told by mail. An admin then either allows it as one of the members
-(the address becomes that member's verified alias, and the message is processed again, now as
-theirs) or blocks the address (a SenderRule: later mail from it is refused without asking).
+A message from an address that is not a member's (nor a member's proven alias), or from a
+non-member, is not posted: it is held (InboundMessage.status "held", action "held_sender",
+group_id set) and the group's admins are told by mail. An admin then posts it once as the
+sender's own message (only if its sender was authenticated), invites the address (the
+invitation goes to that mailbox), or blocks the address (a SenderRule: later mail from it is
+refused without asking). No admin action ever attaches an address to a member's account: that
+takes the member, signed in, and a link mailed to the address (`services/addresses.py`).
 Like `services/inbound.py`, this module only moves rows; the mail package does the deciding.
 """
 from __future__ import annotations
@@ -18,7 +20,7 @@ from sqlalchemy import func, select
 from .. import policy, storage
 from ..email import messages
 from ..extensions import db
-from ..models import Group, InboundMessage, Membership, SenderRule, User, UserAlias, utcnow
+from ..models import Group, InboundMessage, Membership, SenderRule, User, utcnow
 from .errors import Invalid, NotAllowed, NotFound
 from . import audit
 from .inbound import NAMESPACE
@@ -57,10 +59,11 @@ def summary(row: InboundMessage) -> dict:
     try:
         raw = storage.read(NAMESPACE, row.storage_key)
     except FileNotFoundError:
-        return {"row": row, "sender": "", "name": "", "subject": "(the stored message is gone)"}
+        return {"row": row, "sender": "", "name": "", "subject": "(the stored message is gone)", "proven": False}
     headers = BytesHeaderParser(policy=default_policy).parsebytes(raw)
     name, address = parseaddr(str(headers.get("From", "")))
-    return {"row": row, "sender": address.lower(), "name": name, "subject": str(headers.get("Subject", ""))[:200]}
+    return {"row": row, "sender": address.lower(), "name": name, "subject": str(headers.get("Subject", ""))[:200],
+            "proven": (row.sender_check or "").startswith("authenticated")}
 
 
 def held_for(actor, group: Group) -> list[dict]:
@@ -87,33 +90,47 @@ def _set_rule(group: Group, email: str, rule: str, actor) -> None:
         existing.rule, existing.decided_by_id = rule, actor.id
 
 
-def allow(actor, *, group: Group, inbound_id: int, member_id: int) -> InboundMessage:
-    """Remember the sender's address as `member_id`'s verified alias and process the message again."""
+def post_once(actor, *, group: Group, inbound_id: int) -> InboundMessage:
+    """Post this one message in the group as its sender's (a non-member's) thread; nothing more.
+
+    Only a message whose sender was proven (SPF or DKIM aligned with its From domain, or the
+    trusted MTA) can be posted this way: otherwise an admin would be putting words in the mouth
+    of whoever the From names. The address is attached to no member's account, ever.
+    """
     _group_admin(actor, group)
     row = _held(group, inbound_id)
     sender = summary(row)["sender"]
     if not sender:
-        raise Invalid("We cannot read this message's sender, so it cannot be allowed.")
-    member = db.session.scalar(select(User).join(Membership, Membership.user_id == User.id).where(
-        Membership.group_id == group.id, User.id == member_id, User.deleted_at.is_(None)))
-    if member is None:
-        raise Invalid("Choose one of the group's members.", field="member_id")
-    owner = db.session.scalar(select(User.id).where(func.lower(User.email) == sender, User.deleted_at.is_(None)))
-    if owner is not None and owner != member.id:
-        raise Invalid(f"{sender} is another person's account, not an address of {member.display_name}. "
-                      "Invite them to the group instead.", field="member_id")
-    alias = db.session.scalar(select(UserAlias).where(UserAlias.email == sender))
-    if alias is not None and alias.user_id != member.id:
-        raise Invalid(f"{sender} is already an address of another member.", field="member_id")
-    if owner is None:
-        if alias is None:
-            db.session.add(UserAlias(user_id=member.id, email=sender, verified_at=utcnow()))
-        elif alias.verified_at is None:
-            alias.verified_at = utcnow()
-    _set_rule(group, sender, "allow", actor)
-    audit.record(actor_id=actor.id, group_id=group.id, action="held_mail_allowed", email=sender, member_id=member.id)
-    row.status, row.reason = "received", f"allowed by admin {actor.id} as member {member.id}"
+        raise Invalid("We cannot read this message's sender, so it cannot be posted.")
+    if not (row.sender_check or "").startswith("authenticated"):
+        raise Invalid(f"Nothing proves that this message really came from {sender} (its domain did not "
+                      "authenticate it), so it cannot be posted in that name. Invite the address instead: once "
+                      "they join, they can post themselves.")
+    audit.record(actor_id=actor.id, group_id=group.id, action="held_mail_posted", email=sender)
+    row.status, row.allowed_by_id = "received", actor.id
+    row.reason = f"posted once, as a message from {sender}, by admin {actor.id}"
     db.session.commit()  # back to received: the commit enqueues its processing
+    return row
+
+
+def invite_sender(actor, *, group: Group, inbound_id: int) -> InboundMessage:
+    """Invite the sender's address to the group instead of posting their message: the invitation
+    goes to that mailbox, so only its owner can accept it."""
+    from . import invitations
+
+    _group_admin(actor, group)
+    row = _held(group, inbound_id)
+    sender = summary(row)["sender"]
+    if not sender:
+        raise Invalid("We cannot read this message's sender, so there is no address to invite.")
+    result = invitations.invite(actor_id=actor.id, group_id=group.id, emails=sender)
+    audit.record(actor_id=actor.id, group_id=group.id, action="held_mail_invited", email=sender)
+    row.status, row.action = "rejected", "invited_sender"
+    row.reason = (f"the admins invited {sender} instead of posting the message"
+                  + (" (already a member)" if result["members"] else ""))
+    row.processed_at = utcnow()
+    db.session.commit()
+    storage.delete(NAMESPACE, row.storage_key)
     return row
 
 

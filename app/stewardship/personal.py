@@ -8,7 +8,8 @@ from sqlalchemy import delete, select, update
 from ..extensions import db
 from ..models import (
     Attachment, Comment, Discussion, DigestDelivery, Group, Invitation, LoginToken, Membership, Notification,
-    Poll, PollVoter, Reaction, ReadState, RecoveryCode, SignInEvent, Stance, User, UserAlias, Version, utcnow,
+    Poll, PollVoter, Reaction, ReadState, RecoveryCode, SenderConfirmation, SignInEvent, Stance, TrustedSender, User,
+    UserAlias, Version, AddressProof, utcnow,
 )
 from ..services.errors import Invalid, NotFound
 
@@ -43,6 +44,8 @@ def personal_export(user_id: int) -> dict:
                                "totp_enabled_at", "is_site_admin", "email_suspended_at", "email_suspended_reason")),
         "has_password": user.password_hash is not None,
         "aliases": [_row(a, ("email", "verified_at", "created_at")) for a in user.aliases],
+        "trusted_sending_services": [_row(t, ("method", "domain", "created_at")) for t in
+                                     s.scalars(select(TrustedSender).where(TrustedSender.user_id == user_id))],
         "notification_settings": {
             "digest": _row(user, ("digest_frequency", "digest_weekday", "digest_hour")),
             "groups": [{"group": g.handle, "volume": m.volume} for m, g in memberships],
@@ -102,7 +105,8 @@ def delete_account(*, user_id: int, confirm: str, remove_content: bool = False) 
         s.execute(delete(Invitation).where(Invitation.email == user.email, Invitation.accepted_at.is_(None)))
         s.execute(delete(LoginToken).where(LoginToken.email == user.email))
     s.execute(update(PollVoter).where(PollVoter.user_id == user_id).values(email=f"deleted-{user_id}@invalid"))
-    for model in (UserAlias, SignInEvent, RecoveryCode, Notification, DigestDelivery, ReadState, Membership):
+    for model in (UserAlias, AddressProof, TrustedSender, SenderConfirmation, SignInEvent, RecoveryCode, Notification,
+                  DigestDelivery, ReadState, Membership):
         s.execute(delete(model).where(model.user_id == user_id))
     user.email = None
     user.name = ""

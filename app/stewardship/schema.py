@@ -35,6 +35,9 @@ NOT_IMPORTED = {"support_grants", "access_logs"}
 
 NOT_EXPORTED = {
     "user_aliases": "another person's private addresses (in their personal export instead)",
+    "address_proofs": "single-use links proving an address, kept a day",
+    "sender_confirmations": "\"did you send this?\" requests about held mail, kept 72 hours",
+    "trusted_senders": "a member's trusted sending services (in their personal export instead)",
     "login_tokens": "sign-in secrets, kept 10 minutes",
     "sign_in_events": "personal sign-in history (in the personal export instead)",
     "recovery_codes": "second-factor secrets",

@@ -55,3 +55,87 @@ def password_update():
 def sign_out_everywhere():
     accounts.sign_out_everywhere(user_id=current_user.id)
     return see_other("/login")
+
+
+# --- addresses: the primary one, proven aliases, trusted sending services ---------------------
+
+def _render_addresses(errors=None, status=200, **values):
+    from ..services import addresses, sender_proof
+
+    return render_template("account/addresses.html", errors=errors or {}, form=values,
+                           aliases=addresses.aliases_of(current_user.id), pending=addresses.pending_of(current_user.id),
+                           trusted=sender_proof.trusted_for(current_user.id)), status
+
+
+@bp.get("/account/addresses")
+@login_required
+def addresses_page():
+    return _render_addresses()
+
+
+@bp.post("/account/addresses")
+@login_required
+def address_add():
+    from ..services import addresses
+
+    email, purpose = request.form.get("email", ""), request.form.get("purpose", "alias")
+    try:
+        proof = addresses.request_proof(user_id=current_user.id, email=email, purpose=purpose)
+    except DomainError as error:
+        return _render_addresses({"email": error.message}, 422, email=email, purpose=purpose)
+    flash(f"We mailed a link to {proof.email}. Open it to confirm the address is yours; until then nothing changes.")
+    return see_other("/account/addresses")
+
+
+@bp.post("/account/addresses/<int:alias_id>/remove")
+@login_required
+def address_remove(alias_id: int):
+    from ..services import addresses
+
+    try:
+        email = addresses.remove_alias(user_id=current_user.id, alias_id=alias_id)
+        flash(f"{email} is no longer one of your addresses: mail from it is not posted as yours.")
+    except DomainError as error:
+        flash(error.message, "error")
+    return see_other("/account/addresses")
+
+
+@bp.post("/account/trusted/<int:trusted_id>/remove")
+@login_required
+def trusted_remove(trusted_id: int):
+    from ..services import sender_proof
+
+    try:
+        sender_proof.forget_trusted(user_id=current_user.id, trusted_id=trusted_id)
+        flash("That sending service is no longer trusted for your mail.")
+    except DomainError as error:
+        flash(error.message, "error")
+    return see_other("/account/addresses")
+
+
+@bp.get("/account/addresses/prove/<token>")
+def address_proof(token: str):
+    from ..services import addresses
+
+    proof = addresses.load_proof(token)
+    if proof is None:
+        return render_template("mailactions/invalid.html", message="This link is not valid. It may be incomplete "
+                               "or too old. Ask for a new one on your account page."), 400
+    return render_template("account/prove.html", proof=proof, state=addresses.proof_state(proof),
+                           post_url=f"/account/addresses/prove/{token}")
+
+
+@bp.post("/account/addresses/prove/<token>")
+def address_prove(token: str):
+    from ..services import addresses
+
+    proof = addresses.load_proof(token)
+    if proof is None:
+        return render_template("mailactions/invalid.html", message="This link is not valid. It may be incomplete "
+                               "or too old. Ask for a new one on your account page."), 400
+    try:
+        addresses.prove(proof)
+    except DomainError as error:
+        return render_template("account/prove.html", proof=proof, state=addresses.proof_state(proof),
+                               message=error.message, post_url=None), 410 if addresses.proof_state(proof) != "open" else 422
+    return see_other(f"/account/addresses/prove/{token}")

@@ -5,7 +5,7 @@ from flask import Blueprint, abort, flash, render_template, request
 from flask_login import current_user, login_required
 
 from .. import policy
-from ..services import held_mail, memberships
+from ..services import held_mail
 from ..services.errors import DomainError
 from .helpers import see_other
 from .loaders import group_or_404
@@ -24,21 +24,28 @@ def _admin_group(handle: str):
 @login_required
 def review(handle: str):
     group = _admin_group(handle)
-    return render_template("groups/held.html", group=group, held=held_mail.held_for(current_user, group),
-                           members=memberships.members_of(group.id))
+    return render_template("groups/held.html", group=group, held=held_mail.held_for(current_user, group))
 
 
-@bp.post("/g/<handle>/held/<int:inbound_id>/allow")
+@bp.post("/g/<handle>/held/<int:inbound_id>/post")
 @login_required
-def allow(handle: str, inbound_id: int):
+def post_once(handle: str, inbound_id: int):
     group = _admin_group(handle)
     try:
-        member_id = int(request.form.get("member_id", ""))
-    except ValueError:
-        member_id = 0
+        held_mail.post_once(current_user, group=group, inbound_id=inbound_id)
+        flash("Posted once, as a message from its sender (who is not a member).")
+    except DomainError as error:
+        flash(error.message, "error")
+    return see_other(f"/g/{group.handle}/held")
+
+
+@bp.post("/g/<handle>/held/<int:inbound_id>/invite")
+@login_required
+def invite(handle: str, inbound_id: int):
+    group = _admin_group(handle)
     try:
-        held_mail.allow(current_user, group=group, inbound_id=inbound_id, member_id=member_id)
-        flash("Allowed: the address is now the member's, and the message is being posted.")
+        held_mail.invite_sender(current_user, group=group, inbound_id=inbound_id)
+        flash("Invited: the invitation went to the sender's address; the held message was not posted.")
     except DomainError as error:
         flash(error.message, "error")
     return see_other(f"/g/{group.handle}/held")

@@ -10,7 +10,7 @@ from flask import Blueprint, abort, current_app, render_template, request
 
 from ..email import links, outbox
 from ..extensions import csrf
-from ..services import notifications
+from ..services import notifications, sender_proof
 from ..services.errors import DomainError
 from .helpers import see_other
 
@@ -89,6 +89,37 @@ def _one_click(action: str, token: str):
         return render_template("mailactions/done.html", item=described, action=action, already=True), 410
     described = notifications.apply_action(action, payload)
     return render_template("mailactions/done.html", item=described, action=action, already=False)
+
+
+# --- "Did you send this?" (app/services/sender_proof.py) -----------------------------------
+
+def _confirmation(token: str):
+    row = sender_proof.load(token)
+    if row is None:
+        return None, (render_template("mailactions/invalid.html", message=BAD_LINK), 400)
+    return row, None
+
+
+@bp.get("/confirm/<token>")
+def sender_confirmation(token: str):
+    row, error = _confirmation(token)
+    if error:
+        return error
+    return render_template("mailactions/sender_confirm.html", row=row, state=sender_proof.state(row),
+                           post_url=f"/confirm/{token}")
+
+
+@bp.post("/confirm/<token>")
+def sender_confirm(token: str):
+    row, error = _confirmation(token)
+    if error:
+        return error
+    try:
+        sender_proof.confirm(row, trust=request.form.get("trust") == "1")
+    except sender_proof.AlreadyDecided as decided:
+        return render_template("mailactions/sender_confirm.html", row=row, state=sender_proof.state(row),
+                               message=decided.message, post_url=None), 410
+    return see_other(f"/confirm/{token}")
 
 
 @bp.get("/dev/outbox")

@@ -13,16 +13,9 @@ from app.email.addresses import parse_reply_local
 from app.extensions import db
 from app.models import Comment
 
+from tests.mailauth import sign
+
 from .conftest import digests_to, run
-
-
-@pytest.fixture
-def dns(clean_app):
-    from mail.authn import static_resolver
-
-    clean_app.extensions["quorum_dns_resolver"] = static_resolver({})
-    yield
-    clean_app.extensions.pop("quorum_dns_resolver", None)
 
 
 def reply_links(text: str) -> list[tuple[str, str]]:
@@ -59,7 +52,7 @@ def test_a_reply_quoting_the_whole_digest_posts_only_to_the_item_it_was_sent_to(
     reply["Message-ID"] = make_msgid(domain="example.org")
     quoted = "\n".join("> " + line for line in mail.text.splitlines())
     reply.set_content(f"Worms work best.\n\nOn Thu, Quorum digest <notifications@quorum.test> wrote:\n{quoted}\n")
-    process(reply.as_bytes(), envelope_from="alice@example.org", recipients=[address])
+    process(sign(reply.as_bytes()), envelope_from="alice@example.org", recipients=[address])
     db.session.expire_all()
     compost = list(db.session.scalars(select(Comment).where(Comment.discussion_id == second.id)))
     assert [(c.author_id, c.body) for c in compost] == [(scene.alice.id, "Worms work best.")]

@@ -15,16 +15,9 @@ from app.extensions import db
 from app.models import Membership, User
 from tests.helpers import post
 
+from tests.mailauth import sign
+
 from .conftest import digests_to, run
-
-
-@pytest.fixture
-def dns(clean_app):
-    from mail.authn import static_resolver
-
-    clean_app.extensions["quorum_dns_resolver"] = static_resolver({})
-    yield
-    clean_app.extensions.pop("quorum_dns_resolver", None)
 
 
 def _digest(scene, outbox, later):
@@ -100,7 +93,7 @@ def test_the_mailto_stops_digests_through_the_inbound_pipeline(scene, outbox, la
     message["Subject"] = unquote(subject)
     message["Message-ID"] = make_msgid(domain="example.org")
     message.set_content("")
-    outcome = process(message.as_bytes(), envelope_from="alice@example.org", recipients=[address])
+    outcome = process(sign(message.as_bytes()), envelope_from="alice@example.org", recipients=[address])
     assert (outcome.status, outcome.action) == ("processed", "digest_off")
     assert _settings(scene.alice) == ("off", "mute")
     assert outbox.last_to("alice@example.org").subject == "No more digests"

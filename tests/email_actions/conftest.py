@@ -15,7 +15,7 @@ from app.extensions import db
 from app.models import InboundMessage
 from mail.server import start_server
 from tests.factories import DiscussionFactory, GroupFactory, member
-from tests.inbound.conftest import dns  # noqa: F401  (offline DNS for the pipeline)
+from tests.mailauth import sign
 
 
 class Members:
@@ -50,8 +50,9 @@ def garden(clean_app, dns) -> Members:
 
 
 def message(*, sender: str, to: str, body: str, subject: str = "Re: Garden day", in_reply_to: str | None = None,
-            attachments: list[tuple[str, str, bytes]] = (), html: str | None = None) -> bytes:
-    """A message as a mail client sends it (CRLF line ends, threading headers when replying)."""
+            attachments: list[tuple[str, str, bytes]] = (), html: str | None = None, signed: bool = True) -> bytes:
+    """A message as a mail client sends it (CRLF line ends, threading headers when replying),
+    DKIM-signed by the sender's domain as their provider would (unless `signed=False`)."""
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = to
@@ -67,7 +68,8 @@ def message(*, sender: str, to: str, body: str, subject: str = "Re: Garden day",
     for filename, ctype, data in attachments:
         maintype, subtype = ctype.split("/")
         msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
-    return msg.as_bytes(policy=SMTP)
+    raw = msg.as_bytes(policy=SMTP)
+    return sign(raw, sender.rpartition("@")[2].strip(">")) if signed else raw
 
 
 @pytest.fixture

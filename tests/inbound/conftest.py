@@ -8,17 +8,7 @@ from email.utils import make_msgid
 import pytest
 
 from tests.factories import CommentFactory, DiscussionFactory, GroupFactory, member
-
-
-@pytest.fixture
-def dns(clean_app):
-    """Offline DNS: a dict of {(name, qtype): [values]} the pipeline resolves against."""
-    from mail.authn import static_resolver
-
-    records: dict = {}
-    clean_app.extensions["quorum_dns_resolver"] = lambda name, qtype: static_resolver(records)(name, qtype)
-    yield records
-    clean_app.extensions.pop("quorum_dns_resolver", None)
+from tests.mailauth import sign
 
 
 class Scene:
@@ -46,8 +36,9 @@ def scene(clean_app, dns) -> Scene:
 
 
 def reply(*, to: str, sender: str = "Alice <alice@example.org>", body: str = "Count me in!\n",
-          subject: str = "Re: Garden day", **headers: str) -> bytes:
-    """A plain reply as a mail client would send it."""
+          subject: str = "Re: Garden day", signed: bool = True, **headers: str) -> bytes:
+    """A plain reply as a mail client would send it, DKIM-signed by the sender's domain (unless
+    `signed=False`: a forgery, or a domain that signs nothing)."""
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = to
@@ -57,7 +48,8 @@ def reply(*, to: str, sender: str = "Alice <alice@example.org>", body: str = "Co
     for name, value in headers.items():
         msg[name.replace("_", "-")] = value
     msg.set_content(body)
-    return msg.as_bytes(policy=SMTP)  # CRLF line ends, as mail clients send
+    raw = msg.as_bytes(policy=SMTP)  # CRLF line ends, as mail clients send
+    return sign(raw, sender.rpartition("@")[2].strip(">")) if signed else raw
 
 
 def comments_of(thread):

@@ -15,6 +15,8 @@ from mail.pipeline import process
 from mail.processing import process_stored
 from mail.store import accept
 
+from tests.mailauth import sign
+
 from .conftest import comments_of
 
 # fixture → the comment Quorum posts (Discourse's "raw", with its Markdown turned into our text)
@@ -98,7 +100,9 @@ def as_reply_to_quorum(raw: bytes, to: str, sender: str | None = "Alice <alice@e
     drop = rb"(?i)(from|to|cc|delivered-to|dkim-signature" + (rb"" if keep_auth else rb"|authentication-results") + rb"):"
     kept = [f for f in fields if not re.match(drop, f)]
     kept += ([b"From: " + sender.encode()] if sender else []) + [b"To: " + to.encode()]
-    return newline.join(kept) + newline * 2 + body
+    raw = newline.join(kept) + newline * 2 + body
+    # Alice's provider signs her mail (DKIM, example.org), as Gmail or Outlook would have.
+    return sign(raw) if sender and not keep_auth else raw
 
 
 def record(name: str, ok: bool) -> None:
@@ -160,10 +164,14 @@ def test_mail_without_a_body_sender_or_valid_destination_is_refused(scene, disco
 
 @pytest.mark.parametrize("name", sorted(ATTACHMENTS))
 def test_attachments_are_found_with_their_decoded_names(clean_app, dns, discourse, name):
-    outcome = process((discourse / name).read_bytes(), envelope_from="a@example.com", recipients=[], dry_run=True)
-    ok = outcome.attachments == ATTACHMENTS[name]
-    record(name + " (attachments)", ok)
-    assert outcome.attachments == ATTACHMENTS[name]
+    from mail.classify import parse_bytes
+    from mail.mime import extract_reply
+
+    # Read directly: the pipeline does not open mail addressed to none of our addresses.
+    _body, attachments = extract_reply(parse_bytes((discourse / name).read_bytes()))
+    found = [a.filename for a in attachments]
+    record(name + " (attachments)", found == ATTACHMENTS[name])
+    assert found == ATTACHMENTS[name]
 
 
 def test_mail_without_a_message_id_is_stored_and_deduplicated_by_its_bytes(scene, discourse):
@@ -188,7 +196,7 @@ def test_a_dmarc_failure_reported_by_the_trusted_mta_holds_the_reply(scene, disc
     finally:
         clean_app.config["TRUSTED_AUTHSERV_ID"] = None
     record("dmarc_fail.eml", outcome.status == "held")
-    assert outcome.status == "held" and "DMARC" in outcome.reason
+    assert (outcome.status, outcome.action) == ("held", "unconfirmed") and not outcome.authenticated
 
 
 def test_zz_corpus_pass_count(capsys):

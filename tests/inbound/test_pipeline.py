@@ -45,11 +45,14 @@ def test_a_reply_to_a_comment_email_is_nested_under_that_comment(scene):
     assert comments_of(scene.thread)[-1].parent_id == scene.comment.id
 
 
-def test_a_verified_alias_may_reply_for_its_member(scene):
-    from app.models import UserAlias
+def test_a_proven_alias_may_reply_for_its_member(scene, dns):
+    from app.services import addresses
+    from tests.mailauth import dkim_record
 
-    db.session.add(UserAlias(user_id=scene.alice.id, email="alice@work.example", verified_at=utcnow()))
-    db.session.commit()
+    name, value = dkim_record("work.example")
+    dns[name] = value
+    proof = addresses.request_proof(user_id=scene.alice.id, email="alice@work.example", purpose="alias")
+    addresses.prove(proof)
     to = scene.reply_address()
     row = deliver(reply(to=to, sender="Alice <alice@work.example>"), to=to)
     assert row.status == "processed" and comments_of(scene.thread)[-1].author_id == scene.alice.id
@@ -117,19 +120,22 @@ def test_a_reply_with_only_quoted_text_is_refused_with_an_explanation(scene):
     assert len(explanations()) == 1
 
 
-def test_a_dmarc_failure_holds_the_reply_for_review(scene, dns):
+def test_unauthenticated_mail_is_held_and_its_member_asked_to_confirm(scene, dns):
     dns[("_dmarc.example.org", "TXT")] = ["v=DMARC1; p=reject"]
     dns[("example.org", "TXT")] = ["v=spf1 ip4:198.51.100.0/24 -all"]
     to = scene.reply_address()
-    row = deliver(reply(to=to), to=to)  # from 192.0.2.10, not in example.org's SPF, and unsigned
-    assert row.status == "held" and "DMARC failed" in row.reason
+    row = deliver(reply(to=to, signed=False), to=to)  # from 192.0.2.10, not in example.org's SPF, and unsigned
+    assert (row.status, row.action) == ("held", "unconfirmed") and "not authenticated" in row.sender_check
     assert len(comments_of(scene.thread)) == 1
+    db.session.expire_all()
+    [ask] = db.session.scalars(select(OutboundMessage).where(OutboundMessage.kind == "sender_confirmation")).all()
+    assert ask.to_address == "alice@example.org"
 
 
 def test_an_authentication_results_header_claiming_our_id_is_not_believed(scene, dns):
     dns[("_dmarc.example.org", "TXT")] = ["v=DMARC1; p=reject"]
     to = scene.reply_address()
-    raw = reply(to=to, Authentication_Results="quorum.test; dmarc=pass header.from=example.org")
+    raw = reply(to=to, signed=False, Authentication_Results="quorum.test; dmarc=pass header.from=example.org")
     assert deliver(raw, to=to).status == "held"
 
 
@@ -137,9 +143,13 @@ def test_a_trusted_upstream_verdict_is_used_only_for_its_own_id(scene, clean_app
     clean_app.config["TRUSTED_AUTHSERV_ID"] = "mx.upstream.example"
     try:
         to = scene.reply_address()
-        failed = reply(to=to, Authentication_Results="mx.upstream.example; dmarc=fail header.from=example.org")
+        failed = reply(to=to, signed=False,
+                       Authentication_Results="mx.upstream.example; dmarc=fail header.from=example.org")
         assert deliver(failed, to=to).status == "held"
-        passed = reply(to=to, Authentication_Results="mx.upstream.example; dmarc=pass header.from=example.org")
+        other = reply(to=to, signed=False, Authentication_Results="mx.other.example; dmarc=pass header.from=example.org")
+        assert deliver(other, to=to).status == "held"
+        passed = reply(to=to, signed=False,
+                       Authentication_Results="mx.upstream.example; dmarc=pass header.from=example.org")
         assert deliver(passed, to=to).status == "processed"
     finally:
         clean_app.config["TRUSTED_AUTHSERV_ID"] = None
