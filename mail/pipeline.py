@@ -242,7 +242,7 @@ def _ask_sender(outcome: Outcome, reply: Reply, user: User | None, sender: str, 
 
 def confirmation_summary(preview: ActionResult, reply: Reply) -> str:
     """What confirming does, in the member's words: the action, then the text quoted."""
-    action = preview.reason.replace(" (dry run)", "")
+    action = preview.reason.replace(" (dry run)", "").removeprefix("would ")
     action = action[0].upper() + action[1:] if action else "Act on your message"
     if preview.status != "processed":
         action = "Nothing would be posted: " + preview.reason

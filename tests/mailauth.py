@@ -151,6 +151,9 @@ class LoopbackDNS:
             for server in (udp, tcp):
                 server.start_thread()
             self._servers = [udp, tcp]
+        from mail.authn import forget_answers
+
+        forget_answers()  # what was learnt while it was down (failures) is not true now
         return self
 
     def stop(self) -> None:
