@@ -51,6 +51,25 @@ def test_addresses_we_do_not_serve_are_refused_at_rcpt_with_the_reason(scene, se
     assert code == 550 and reason in text.decode()
 
 
+def test_a_secret_groups_address_answers_as_unknown_unless_the_sender_is_a_member(scene, server):
+    from tests.factories import GroupFactory, MembershipFactory
+
+    secret = GroupFactory(handle="board", privacy="secret")
+    MembershipFactory(group=secret, user=scene.alice)
+    answers = {}
+    for sender, address in (("stranger@elsewhere.example", "board@quorum.test"),
+                            ("stranger@elsewhere.example", "noboard@quorum.test"),
+                            ("alice@example.org", "board@quorum.test")):
+        with smtp(server) as client:
+            client.ehlo()
+            client.mail(sender)
+            code, text = client.rcpt(address)
+        answers[(sender, address)] = (code, text.decode().replace(address.split("@")[0], "HANDLE"))
+    probe, unknown, member = answers.values()
+    assert probe == unknown and probe[0] == 550  # the same words for a secret group and no group at all
+    assert member[0] == 250
+
+
 def test_an_expired_reply_address_is_refused_at_rcpt(scene, server):
     from app.email.addresses import reply_address
 
