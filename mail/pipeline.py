@@ -226,8 +226,16 @@ def _ask_sender(outcome: Outcome, reply: Reply, user: User | None, sender: str, 
     """Nothing proves the sender: hold the message and ask the member, at their own address."""
     to = user.email if user is not None else sender  # an invitee with no account: the invited address
     preview = actions.dispatch(replace(reply, dry_run=True))  # what confirming would do, deciding nothing
-    outcome.status, outcome.action = "held", sender_proof.UNCONFIRMED
     outcome.group_id = preview.group_id
+    if preview.status == "held":  # it would only be held for a group's admins: holding acts for nobody
+        result = actions.dispatch(reply)
+        outcome.status, outcome.action, outcome.reason = result.status, result.action, result.reason
+        return outcome
+    if preview.status != "processed":  # it would be refused anyway; an unproven sender is not told why
+        outcome.action = "refused"
+        outcome.reason = f"{verdict.as_text()}; and it would not be acted on anyway: {preview.reason}"
+        return outcome
+    outcome.status, outcome.action = "held", sender_proof.UNCONFIRMED
     if dry_run or reply.inbound_id is None:
         outcome.reason = f"{verdict.as_text()}; would ask {to} to confirm it"
         outcome.explanation_to = None
@@ -244,8 +252,6 @@ def confirmation_summary(preview: ActionResult, reply: Reply) -> str:
     """What confirming does, in the member's words: the action, then the text quoted."""
     action = preview.reason.replace(" (dry run)", "").removeprefix("would ")
     action = action[0].upper() + action[1:] if action else "Act on your message"
-    if preview.status != "processed":
-        action = "Nothing would be posted: " + preview.reason
     text = reply.text if len(reply.text) <= 1500 else reply.text[:1500].rstrip() + " […]"
     quoted = "\n".join("> " + line for line in text.splitlines()) if text else "> (no text)"
     files = ("\nwith " + ", ".join(a.filename for a in reply.attachments)) if reply.attachments else ""

@@ -378,3 +378,38 @@ def test_mail_ingest_json_reports_the_verdict_and_why(garden, runner, tmp_path):
     assert unsigned["authenticated"] is False and unsigned["action"] == "unconfirmed"
     assert "no DKIM signature" in unsigned["sender_check"] and "would ask dee@example.org" in unsigned["reason"]
     assert count(OutboundMessage) == 0 and count(Comment) == 0
+
+
+# --- the other senders a reply address can name ---------------------------------------------------
+
+def test_an_unproven_reply_to_an_invitation_is_confirmed_from_the_invited_mailbox(garden, deliver, outbox, client):
+    from app.models import Membership
+    from app.services import invitations
+
+    invitations.invite(actor_id=garden.ada.id, group_id=garden.group.id, emails="carol@example.org")
+    to = outbox.last_to("carol@example.org").header("Reply-To").strip("<>")
+    row = deliver(message(sender="Carol <carol@example.org>", to=to, subject="Re: join", body="join\n", signed=False),
+                  to=to, envelope_from="carol@example.org", source=FORGING_SOURCE)
+    assert (row.status, row.action) == ("held", "unconfirmed") and count(User, User.email == "carol@example.org") == 0
+    post(client, confirmation_link(outbox, "carol@example.org"))
+    carol = db.session.scalar(select(User).where(User.email == "carol@example.org"))
+    assert carol is not None and count(Membership, Membership.user_id == carol.id) == 1
+
+
+def test_unproven_mail_a_member_sends_to_another_group_is_only_held_for_its_admins(garden, deliver, outbox):
+    other = GroupFactory(handle="choir", name="Choir")
+    admin = member(other, role="admin", email="conductor@example.org")
+    row = deliver(message(sender="dee@example.org", to="choir@quorum.test", subject="Hi", body="Can I sing?\n",
+                          signed=False), to="choir@quorum.test", envelope_from="dee@example.org", source=FORGING_SOURCE)
+    assert (row.status, row.action) == ("held", "held_sender")
+    assert outbox.last_to(admin.email).subject.startswith("[choir] Held for your approval")
+    assert outbox.to("dee@example.org") == []  # nothing to confirm: nothing would be done for her
+
+
+def test_an_unproven_reply_that_would_be_refused_tells_nobody(garden, deliver, outbox):
+    garden.thread.closed_at = garden.thread.created_at
+    db.session.commit()
+    to = garden.address(garden.dee, "discussion", garden.thread.id)
+    row = deliver(message(sender="dee@example.org", to=to, body="Late\n", signed=False), to=to,
+                  envelope_from="dee@example.org", source=FORGING_SOURCE)
+    assert row.status == "rejected" and "closed" in row.reason and outbox.to("dee@example.org") == []
