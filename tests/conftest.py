@@ -120,6 +120,11 @@ def clean_app(app, dns_server):
     if outbox.exists():
         for f in outbox.iterdir():
             f.unlink()
+    files = Path(app.config["QUORUM_INSTANCE"]) / "files"  # stored mail and attachments of earlier tests
+    if files.exists():
+        for f in files.rglob("*"):
+            if f.is_file():
+                f.unlink()
     ctx = app.app_context()
     ctx.push()
     try:
