@@ -1,6 +1,7 @@
 """The data model, one module per aggregate; import from here."""
 from .base import UTCDateTime, utcnow
-from .users import DELETED_MEMBER_NAME, LoginToken, RecoveryCode, SignInEvent, User, UserAlias
+from .users import (DELETED_MEMBER_NAME, LoginToken, RecoveryCode, SecondFactorChallenge, SignInEvent, User,
+                    UserAlias, WebSession)
 from .groups import PRIVACIES, ROLES, VOLUMES, Group, Invitation, JoinRequest, Membership, SenderRule
 from .discussions import REACTIONS, Attachment, Comment, Discussion, Reaction, ReadState, Version
 from .polls import HIDE_RESULTS, REASON_MODES, Outcome, Participation, Poll, PollOption, PollVoter, Stance, StanceChoice
