@@ -49,9 +49,28 @@ def is_member(user, group: Group) -> bool:
     return membership(user, group) is not None
 
 
-def is_admin(user, group: Group) -> bool:
+def holds_admin_role(user, group: Group) -> bool:
+    """The member has the admin role, whether or not they may use it now (see is_admin)."""
     m = membership(user, group)
     return m is not None and m.role == "admin"
+
+
+def _acts_as_admin(user, group: Group, m: Membership | None) -> bool:
+    """The one admin rule: the admin role, and, where the group requires it, two-factor sign-in on.
+    Every admin power below (web, mail commands, anything acting for a person) comes through here."""
+    if m is None or m.role != "admin":
+        return False
+    return not group.admins_require_2fa or user.totp_enabled_at is not None
+
+
+def is_admin(user, group: Group) -> bool:
+    """May this person use admin powers in the group now?"""
+    return _acts_as_admin(user, group, membership(user, group))
+
+
+def needs_2fa_to_administer(user, group: Group) -> bool:
+    """An admin held back only by the group's two-factor rule (so pages can say why)."""
+    return holds_admin_role(user, group) and not is_admin(user, group)
 
 
 def active_support_grant(user, group: Group) -> SupportGrant | None:
@@ -163,12 +182,12 @@ def can_request_to_join(user, group: Group) -> bool:
 
 def can_administer(user, group: Group) -> bool:
     """Admins act as admins; where the group requires it, only with two-factor sign-in on."""
-    return is_admin(user, group) and (not group.admins_require_2fa or user.totp_enabled_at is not None)
+    return is_admin(user, group)
 
 
 def can_invite(user, group: Group) -> bool:
     m = membership(user, group)
-    return m is not None and (m.role == "admin" or group.members_can_invite)
+    return m is not None and (_acts_as_admin(user, group, m) or group.members_can_invite)
 
 
 def can_create_subgroup(user, group: Group) -> bool:
@@ -207,7 +226,7 @@ def can_start_thread(user, group: Group) -> bool:
     m = membership(user, group)
     if m is None or group.archived_at is not None:
         return False
-    return m.role == "admin" or group.members_can_start_threads
+    return _acts_as_admin(user, group, m) or group.members_can_start_threads
 
 
 def can_comment(user, discussion: Discussion) -> bool:
@@ -255,7 +274,7 @@ class ThreadPermissions:
         self.user_id = user.id if _signed_in(user) else None
         self.group = group
         self.member = m is not None
-        self.admin = m is not None and m.role == "admin"
+        self.admin = _signed_in(user) and _acts_as_admin(user, group, m)
         live = discussion.deleted_at is None
         self.can_react = live and self.member
         self.can_comment = self.can_react and discussion.closed_at is None
@@ -308,7 +327,7 @@ def can_create_poll(user, group: Group) -> bool:
     m = membership(user, group)
     if m is None or group.archived_at is not None:
         return False
-    return m.role == "admin" or group.members_can_create_polls
+    return _acts_as_admin(user, group, m) or group.members_can_create_polls
 
 
 def _is_named_voter(user, poll: Poll) -> bool:

@@ -32,7 +32,7 @@ def _group(handle: str) -> Group:
 def _admin_group(handle: str) -> Group:
     group = _group(handle)
     if not policy.can_administer(current_user, group):
-        if policy.is_admin(current_user, group):  # an admin who still needs to turn on 2FA
+        if policy.needs_2fa_to_administer(current_user, group):
             abort(403, description="This group requires two-factor sign-in for admins. "
                                    "Turn it on under Account → Two-factor sign-in, then try again.")
         abort(404)
