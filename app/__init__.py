@@ -79,9 +79,12 @@ def register_blueprints(app: Flask) -> None:
 
 
 def configure_pages(app: Flask) -> None:
-    """What every page shares: error pages, compression and ETags, input guards, the nav."""
+    """What every page shares: no writes on GET/HEAD, error pages, compression and ETags, input guards,
+    the nav."""
     from .web import register_error_pages, register_input_guards, register_nav, register_response_helpers
+    from .web import safe_methods
 
+    safe_methods.init_app(app)
     register_error_pages(app)
     register_response_helpers(app)
     register_input_guards(app)

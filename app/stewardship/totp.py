@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import base64
 import secrets
+from datetime import timedelta
 
 import pyotp
 import segno
 from markupsafe import Markup
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 
 from .. import storage
 from ..extensions import db
-from ..models import Group, Membership, RecoveryCode, User, utcnow
-from ..services.errors import Invalid, NotAllowed
-from ..tokens import hash_token
+from ..models import Group, Membership, RecoveryCode, SecondFactorChallenge, User, utcnow
+from ..services import sessions
+from ..services.errors import Invalid, NotAllowed, NotFound, RateLimited
+from ..tokens import hash_token, random_token
 
 ISSUER = "Quorum"
 RECOVERY_CODES = 10
@@ -196,3 +198,67 @@ def set_admins_require_2fa(*, actor, group_id: int, required: bool) -> Group:
     audit.record(actor.id, group.id, "require_2fa_changed", required=bool(required))
     db.session.commit()
     return group
+
+
+# --- The sign-in step: first factor done, second factor awaited ---------------------------------
+# Kept server-side: the cookie holds a random key; the row keeps expiry and failures, so replaying
+# an old cookie resets nothing, and failures also count per account across sign-ins.
+
+CHALLENGE_LIFETIME = timedelta(minutes=10)
+CHALLENGE_MAX_FAILURES = 5  # wrong codes in one sign-in before it must start again
+ACCOUNT_MAX_FAILURES = 10  # wrong codes for one account, across sign-ins, per window
+ACCOUNT_WINDOW = timedelta(minutes=15)
+
+
+def begin_second_factor(*, user_id: int, next_path: str | None) -> str:
+    """The first factor is done: remember that (for CHALLENGE_LIFETIME) and return the cookie's key."""
+    key = random_token(32)
+    now = utcnow()
+    db.session.add(SecondFactorChallenge(user_id=user_id, key_hash=sessions.key_hash("2fa", key), next_path=next_path,
+                                         created_at=now, expires_at=now + CHALLENGE_LIFETIME, failures=0))
+    db.session.commit()
+    return key
+
+
+def pending_second_factor(key: str | None) -> SecondFactorChallenge | None:
+    """The sign-in waiting for this key's second factor, if it is still live."""
+    if not key or len(key) > 100:
+        return None
+    return db.session.scalar(select(SecondFactorChallenge).where(
+        SecondFactorChallenge.key_hash == sessions.key_hash("2fa", key), SecondFactorChallenge.used_at.is_(None),
+        SecondFactorChallenge.expires_at > utcnow(), SecondFactorChallenge.failures < CHALLENGE_MAX_FAILURES))
+
+
+def _account_failures(user_id: int) -> int:
+    return db.session.scalar(select(func.coalesce(func.sum(SecondFactorChallenge.failures), 0)).where(
+        SecondFactorChallenge.user_id == user_id,
+        SecondFactorChallenge.created_at > utcnow() - ACCOUNT_WINDOW)) or 0
+
+
+def answer_second_factor(*, key: str | None, code: str) -> tuple[User, str | None]:
+    """Check the code for the waiting sign-in; returns the member and where they were going.
+
+    NotFound: no live sign-in (expired, used, or too many wrong codes: start again).
+    RateLimited: too many wrong codes for this account lately, whichever browser sent them.
+    Invalid: a wrong code (counted, server-side).
+    """
+    challenge = pending_second_factor(key)
+    if challenge is None:
+        raise NotFound("Your sign-in has timed out. Please start again.")
+    if _account_failures(challenge.user_id) >= ACCOUNT_MAX_FAILURES:
+        raise RateLimited("Too many wrong codes for this account. Wait 15 minutes, then sign in again.")
+    user = db.session.get(User, challenge.user_id)
+    if user is None or user.deleted_at is not None or not verify(user, code):
+        # Counted in one UPDATE, so parallel guesses are all counted.
+        db.session.execute(update(SecondFactorChallenge).where(SecondFactorChallenge.id == challenge.id)
+                           .values(failures=SecondFactorChallenge.failures + 1))
+        db.session.commit()
+        raise Invalid("That code is not right. Type the 6 digits your app shows now, or one of your recovery codes.",
+                      field="code")
+    won = db.session.execute(update(SecondFactorChallenge).where(
+        SecondFactorChallenge.id == challenge.id, SecondFactorChallenge.used_at.is_(None))
+        .values(used_at=utcnow())).rowcount
+    db.session.commit()
+    if won != 1:
+        raise NotFound("Your sign-in has timed out. Please start again.")
+    return user, challenge.next_path

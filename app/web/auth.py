@@ -6,7 +6,8 @@ from flask_login import current_user
 
 from ..auth_session import sign_in, sign_out
 from ..extensions import limiter
-from ..services import accounts, sessions
+from ..services import accounts
+from ..stewardship import totp
 from ..services.errors import DomainError
 from .helpers import client_ip, see_other
 
@@ -20,7 +21,7 @@ def _address_key() -> str:
 def _finish(user, next_path: str | None):
     """Start the session, or ask for the second factor first."""
     if user.totp_enabled_at is not None:
-        session["second_factor"] = sessions.begin_second_factor(user_id=user.id, next_path=next_path)
+        session["second_factor"] = totp.begin_second_factor(user_id=user.id, next_path=next_path)
         return see_other("/login/2fa")
     sign_in(user)
     if not user.name:

@@ -14,7 +14,7 @@ from .. import policy, storage
 from ..auth_session import sign_out, sign_in
 from ..extensions import limiter
 from ..models import Group
-from ..services import accounts, sessions
+from ..services import accounts
 from ..services.errors import DomainError, NotFound, RateLimited
 from ..services import audit
 from ..stewardship import grants, totp
@@ -227,7 +227,7 @@ def totp_disable():
 
 @bp.get("/login/2fa")
 def login_2fa():
-    if sessions.pending_second_factor(session.get("second_factor")) is None:
+    if totp.pending_second_factor(session.get("second_factor")) is None:
         return see_other("/login")
     return render_template("stewardship/login_2fa.html", errors={})
 
@@ -236,7 +236,7 @@ def login_2fa():
 @limiter.limit("10 per 15 minutes", key_func=client_ip)
 def login_2fa_submit():
     try:
-        user, next_path = sessions.answer_second_factor(key=session.get("second_factor"),
+        user, next_path = totp.answer_second_factor(key=session.get("second_factor"),
                                                         code=request.form.get("code", ""))
     except (NotFound, RateLimited) as error:
         session.pop("second_factor", None)
