@@ -74,13 +74,14 @@ def needs_2fa_to_administer(user, group: Group) -> bool:
 
 
 def active_support_grant(user, group: Group) -> SupportGrant | None:
-    """A grant letting this site operator see the group's content right now."""
+    """A grant letting this site operator (the one it names) see the group's content right now."""
     if not _signed_in(user) or not user.is_site_admin:
         return None
     now = utcnow()
     return db.session.scalar(
         select(SupportGrant).where(
             SupportGrant.group_id == group.id,
+            SupportGrant.operator_id == user.id,
             SupportGrant.revoked_at.is_(None),
             SupportGrant.expires_at > now,
         )
@@ -138,12 +139,23 @@ def can_see_group(user, group: Group) -> bool:
 
 
 def can_view_content(user, group: Group) -> bool:
-    """May this person read the group's threads, comments and polls?"""
+    """May this person read the group's threads, comments and polls?
+
+    Every read of a group's content asks this, so a yes that only a support grant gives is noted
+    here for the operator access log (written after the request: app/stewardship/grants.py).
+    """
     if not can_see_group(user, group):
         return False
-    if group.privacy == "open":
+    if group.privacy == "open" or is_member(user, group):
         return True
-    return is_member(user, group) or active_support_grant(user, group) is not None
+    if active_support_grant(user, group) is None:
+        return False
+    if has_request_context():
+        g.setdefault(READ_UNDER_GRANT, {})[group.id] = group
+    return True
+
+
+READ_UNDER_GRANT = "groups_read_under_grant"  # flask.g: the groups this request read under a grant
 
 
 def viewing_under_grant(user, group: Group) -> bool:
@@ -168,7 +180,8 @@ def visible_group_ids(user) -> list[int]:
         if user.is_site_admin:
             ids |= set(db.session.scalars(
                 select(SupportGrant.group_id).join(Group, Group.id == SupportGrant.group_id)
-                .where(SupportGrant.revoked_at.is_(None), SupportGrant.expires_at > utcnow(), listed())))
+                .where(SupportGrant.operator_id == user.id, SupportGrant.revoked_at.is_(None),
+                       SupportGrant.expires_at > utcnow(), listed())))
     return sorted(ids)
 
 

@@ -35,7 +35,8 @@ class SupportGrant(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
     granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    # The site operator the access is for (grants made before this column existed: NULL, any operator).
+    # The one site operator the access is for (a grant made before this column existed names no one
+    # and so lets no one in: the admins grant again).
     operator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     reason: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

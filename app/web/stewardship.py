@@ -251,9 +251,11 @@ def login_2fa_submit():
 # --- Support access, access log, audit log ------------------------------------------------------------
 
 def _support_page(group: Group, errors=None, status=200, form=None):
+    operators = [(str(op.id), f"{op.display_name} <{op.email}>") for op in grants.operators()]
     return render_template("stewardship/support.html", group=group, grants=grants.grants_for(group.id),
                            log=grants.access_log(group.id), audit_log=audit.for_group(group.id),
-                           errors=errors or {}, form=form or {"reason": "", "days": "7"},
+                           operators=operators, errors=errors or {},
+                           form=form or {"reason": "", "days": "7", "operator_id": ""},
                            now=datetime.now(timezone.utc)), status
 
 
@@ -267,13 +269,14 @@ def support_page(handle: str):
 @login_required
 def support_grant(handle: str):
     group = _admin_group(handle)
-    form = {"reason": request.form.get("reason", ""), "days": request.form.get("days", "")}
+    form = {key: request.form.get(key, "") for key in ("reason", "days", "operator_id")}
     try:
         days = int(form["days"])
     except ValueError:
         return _support_page(group, {"days": "Choose how many days (1–30)."}, 422, form)
     try:
-        grants.grant(actor=current_user, group_id=group.id, reason=form["reason"], days=days)
+        grants.grant(actor=current_user, group_id=group.id, reason=form["reason"], days=days,
+                     operator_id=int(form["operator_id"]) if form["operator_id"].isdigit() else None)
     except DomainError as error:
         return _support_page(group, {error.field or "reason": error.message}, 422, form)
     flash(f"Support access granted for {days} day{'s' if days != 1 else ''}.")
