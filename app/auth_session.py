@@ -32,9 +32,12 @@ def user_from_session_id(session_id: str):
 
 
 def _fresh_cookie_session() -> None:
-    """Nothing from before survives: pending steps, flashed messages' owner, the CSRF token."""
+    """Nothing from before survives (pending steps, the CSRF token) but the messages to show next."""
+    flashes = session.get("_flashes")
     session.clear()
     g.pop("csrf_token", None)  # Flask-WTF's per-request copy of the old token
+    if flashes:
+        session["_flashes"] = flashes
 
 
 def sign_in(user, *, remember: bool = True) -> None:

@@ -112,8 +112,8 @@ def init_app(app: Flask) -> None:
         if not read or response.status_code >= 400:
             return response
         user = current_user._get_current_object()
-        from ..redaction import redact_path
+        from ..redaction import redact
 
         for group in read.values():
-            log_access(user, group, redact_path(request.full_path.rstrip("?")))
+            log_access(user, group, redact(request.full_path.rstrip("?")))
         return response
