@@ -379,18 +379,31 @@ def can_administer_poll(user, poll: Poll) -> bool:
 def can_see_results(user, poll: Poll) -> bool:
     if not can_view_poll(user, poll):
         return False
-    if poll.closed_at is None and poll.hide_results == "until_vote":
+    if poll.closed_at is None and poll.hide_results == "until_vote" and not poll.anonymous:
         return has_voted(user, poll)
     return results_visible(poll, voted=False)
 
 
 def results_visible(poll: Poll, *, voted: bool) -> bool:
-    """The hide-results rule alone, for callers (digests) that already know the person may view the poll."""
-    if poll.closed_at is not None or poll.hide_results == "off":
+    """The hide-results rule alone, for callers (digests) that already know the person may view the poll.
+
+    An anonymous poll is counted when it closes: a tally that moves while people vote, watched
+    beside who has voted (or who says so), would tell who chose what.
+    """
+    if poll.closed_at is not None:
+        return True
+    if poll.anonymous:
+        return False
+    if poll.hide_results == "off":
         return True
     if poll.hide_results == "until_vote":
         return voted
     return False  # until_closed
+
+
+def can_see_undecided(user, poll: Poll) -> bool:
+    """Who has not voted yet (for reminding them): poll admins, never for anonymous polls."""
+    return not poll.anonymous and can_administer_poll(user, poll)
 
 
 def can_see_voters(user, poll: Poll) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import random
 import re
 import zipfile
 from datetime import datetime, timedelta
@@ -127,28 +128,56 @@ def collect(group: Group, *, actor_id: int | None = None, progress: Progress | N
 
 
 def _protect_votes(data: dict, actor_id: int | None) -> None:
-    """Anonymous polls: no stance names its voter (nor, by time or order, can be matched to one);
-    hidden results: no choices or reasons while the rule hides them."""
+    """Anonymous polls: no stance names its voter, nor can be matched to one by time, order, id,
+    source or history; no event of a vote is exported. Hidden results: no choices or reasons (in
+    stances or in events) while the rule hides them."""
     anonymous = {p["id"] for p in data["polls"] if p["anonymous"]}
     hidden = _hidden_poll_ids(data["polls"], actor_id)
     hidden_stances = set()
+    # Anonymous stances: the current votes only, shuffled, renumbered after every other stance.
+    anonymous_stance_ids = {s["id"] for s in data["stances"] if s["poll_id"] in anonymous}
+    anon_stances = [s for s in data["stances"] if s["poll_id"] in anonymous and s["latest"]]
+    data["stances"] = [s for s in data["stances"] if s["poll_id"] not in anonymous]
+    random.SystemRandom().shuffle(anon_stances)
+    next_id = max([s["id"] for s in data["stances"]] + [0]) + 1
+    renumbered = {}
+    for stance in anon_stances:
+        renumbered[stance["id"]] = next_id
+        stance.update(id=next_id, participant_id=None, created_at=None, source="web")
+        next_id += 1
+    data["stances"].extend(anon_stances)
+    kept = [c for c in data["stance_choices"] if c["stance_id"] not in anonymous_stance_ids]
+    moved = sorted(({**c, "id": None, "stance_id": renumbered[c["stance_id"]]} for c in data["stance_choices"]
+                    if c["stance_id"] in renumbered), key=lambda c: c["stance_id"])
+    data["stance_choices"] = kept + moved
     for stance in data["stances"]:
-        if stance["poll_id"] in anonymous:
-            stance["participant_id"] = None
-            stance["created_at"] = None
         if stance["poll_id"] in hidden:
             stance["reason"] = None
             hidden_stances.add(stance["id"])
     data["stance_choices"] = [c for c in data["stance_choices"] if c["stance_id"] not in hidden_stances]
+    _renumber_choices(data["stance_choices"])
     for row in data["participations"]:
         if row["poll_id"] in anonymous:
             row["id"] = None  # ids would give away the voting order
+    kept_events = []
     for event in data["events"]:
         if event["poll_id"] in anonymous and event["kind"] == "stance_created":
-            event["actor_id"] = None
-            event["data"] = {}
+            continue  # its time would line up with a member's other activity
+        if event["poll_id"] in hidden and event["kind"] == "stance_created":
+            event["data"] = {}  # the choice travels in the event too
+        kept_events.append(event)
+    data["events"] = kept_events
     for poll in data["polls"]:
         poll["results_exported"] = poll["id"] not in hidden
+
+
+def _renumber_choices(choices: list[dict]) -> None:
+    """Choice ids of anonymous stances were dropped (they follow voting order): give them new ones."""
+    next_id = max([c["id"] for c in choices if c["id"] is not None] + [0]) + 1
+    for choice in choices:
+        if choice["id"] is None:
+            choice["id"] = next_id
+            next_id += 1
 
 
 def _users(data: dict) -> list[dict]:
