@@ -121,9 +121,9 @@ def discussion_viewers(users, discussion: Discussion, member_ids: set[int]) -> s
 
 def poll_viewers(users, poll: Poll, member_ids: set[int], named_voter_ids: set[int]) -> set[int]:
     """Ids of `users` for whom can_view_poll(user, poll) holds; `named_voter_ids` from the poll's PollVoters."""
-    if poll.deleted_at is not None:
+    if poll_is_gone(poll):
         return set()
-    viewers = content_viewers(users, poll.group, member_ids)
+    viewers = content_viewers(users, poll_group(poll), member_ids)
     return viewers | {user.id for user in users if _signed_in(user) and user.id in named_voter_ids}
 
 
@@ -328,10 +328,20 @@ def can_delete_comment(user, comment) -> bool:
 
 # --- Decisions -------------------------------------------------------------------
 
+def poll_is_gone(poll: Poll) -> bool:
+    """Deleted, or inside a deleted thread: a poll's visibility follows its thread."""
+    return poll.deleted_at is not None or (poll.discussion is not None and poll.discussion.deleted_at is not None)
+
+
+def poll_group(poll: Poll) -> Group:
+    """The group whose rules a poll follows: its thread's (wherever the thread has moved), else its own."""
+    return poll.discussion.group if poll.discussion is not None else poll.group
+
+
 def can_view_poll(user, poll: Poll) -> bool:
-    if poll.deleted_at is not None:
+    if poll_is_gone(poll):
         return False
-    if can_view_content(user, poll.group):
+    if can_view_content(user, poll_group(poll)):
         return True
     return _signed_in(user) and _is_named_voter(user, poll)
 
@@ -351,9 +361,9 @@ def _is_named_voter(user, poll: Poll) -> bool:
 
 def may_vote(user, poll: Poll) -> bool:
     """Is this person in the poll's electorate (whether or not it is open)?"""
-    if not _signed_in(user) or poll.deleted_at is not None:
+    if not _signed_in(user) or poll_is_gone(poll):
         return False
-    if poll.voter_scope == "group" and is_member(user, poll.group):
+    if poll.voter_scope == "group" and is_member(user, poll_group(poll)):
         return True
     return _is_named_voter(user, poll)
 
@@ -371,9 +381,9 @@ def has_voted(user, poll: Poll) -> bool:
 
 
 def can_administer_poll(user, poll: Poll) -> bool:
-    if not _signed_in(user) or poll.deleted_at is not None:
+    if not _signed_in(user) or poll_is_gone(poll):
         return False
-    return poll.author_id == user.id or is_admin(user, poll.group)
+    return poll.author_id == user.id or is_admin(user, poll_group(poll))
 
 
 def can_see_results(user, poll: Poll) -> bool:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import joinedload
 
 from .. import policy
 from ..extensions import db
-from ..models import (REACTIONS, Attachment, Comment, Discussion, Group, Membership, Reaction, ReadState, User,
+from ..models import (REACTIONS, Attachment, Comment, Discussion, Group, Membership, Poll, Reaction, ReadState, User,
                       Version, utcnow)
 from ..rendering import mentioned_handles
 from . import attachments as attachment_files
@@ -345,6 +345,10 @@ def move_discussion(*, actor_id: int, discussion_id: int, to_group_id: int, conf
                       "people read it” and move it again.", field="confirm_wider")
     from_group_id = discussion.group_id
     discussion.group_id = target.id
+    # The thread's polls go with it (their votes, options and attachments hang off the poll; the
+    # thread's attachments and search entries off the thread), so nothing stays readable behind.
+    db.session.execute(update(Poll).where(Poll.discussion_id == discussion.id).values(group_id=target.id)
+                       .execution_options(synchronize_session="fetch"))
     db.session.flush()
     db.session.refresh(discussion)
     events.record("discussion_moved", actor_id=user.id, group_id=target.id, discussion_id=discussion.id,
