@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import random
 import re
 import zipfile
 from datetime import datetime, timedelta
@@ -134,11 +133,16 @@ def _protect_votes(data: dict, actor_id: int | None) -> None:
     anonymous = {p["id"] for p in data["polls"] if p["anonymous"]}
     hidden = _hidden_poll_ids(data["polls"], actor_id)
     hidden_stances = set()
-    # Anonymous stances: the current votes only, shuffled, renumbered after every other stance.
+    # Anonymous stances: the current votes only, sorted by what they say (an order that follows
+    # nobody, and the same on every export), renumbered after every other stance.
     anonymous_stance_ids = {s["id"] for s in data["stances"] if s["poll_id"] in anonymous}
-    anon_stances = [s for s in data["stances"] if s["poll_id"] in anonymous and s["latest"]]
+    said: dict[int, list] = {}
+    for choice in data["stance_choices"]:
+        if choice["stance_id"] in anonymous_stance_ids:
+            said.setdefault(choice["stance_id"], []).append((choice["poll_option_id"], choice["score"]))
+    anon_stances = sorted((s for s in data["stances"] if s["poll_id"] in anonymous and s["latest"]),
+                          key=lambda s: (s["poll_id"], sorted(said.get(s["id"], [])), s["reason"] or ""))
     data["stances"] = [s for s in data["stances"] if s["poll_id"] not in anonymous]
-    random.SystemRandom().shuffle(anon_stances)
     next_id = max([s["id"] for s in data["stances"]] + [0]) + 1
     renumbered = {}
     for stance in anon_stances:
