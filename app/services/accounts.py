@@ -14,6 +14,7 @@ from ..models import LoginToken, SignInEvent, User, UserAlias, utcnow
 from ..tokens import hash_token, random_token, six_digit_code
 from .errors import Invalid, NotAllowed
 from .. import timezones
+from ..text import one_line
 
 SIGN_IN_LIFETIME = timedelta(minutes=10)
 MAX_CODE_ATTEMPTS = 5
@@ -46,7 +47,7 @@ def create_user(*, email: str, name: str = "", verified: bool = False, time_zone
     email = normalise_email(email)
     if db.session.scalar(select(User.id).where(User.email == email)):
         raise Invalid("An account with this email address already exists.", field="email")
-    user = User(email=email, name=name.strip()[:100], time_zone=time_zone,
+    user = User(email=email, name=one_line(name)[:100], time_zone=time_zone,
                 email_verified_at=utcnow() if verified else None)
     db.session.add(user)
     db.session.flush()
@@ -187,7 +188,7 @@ def set_password(*, user_id: int, password: str | None) -> None:
 
 def update_profile(*, user_id: int, name: str, time_zone: str, locale: str) -> User:
     user = db.session.get(User, user_id)
-    name = (name or "").strip()
+    name = one_line(name)  # a CR/LF in a name would break every mail header that carries it
     if not name:
         raise Invalid("Please tell us your name.", field="name")
     if len(name) > 100:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import joinedload
 
 from .. import policy
 from ..extensions import db
+from ..text import one_line
 from ..models import (REACTIONS, Attachment, Comment, Discussion, Group, Membership, Poll, Reaction, ReadState, User,
                       Version, utcnow)
 from ..rendering import mentioned_handles
@@ -33,7 +34,7 @@ THREAD_PAGE_SECTIONS = "quorum_thread_page_sections"
 
 
 def _clean_title(title: str) -> str:
-    title = " ".join((title or "").split())
+    title = one_line(title)
     if not title:
         raise Invalid("Please give the thread a title.", field="title")
     if len(title) > TITLE_MAX:

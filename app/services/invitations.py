@@ -18,6 +18,7 @@ from .. import policy
 from ..email import messages
 from ..extensions import db
 from ..models import Group, Invitation, Membership, User, utcnow
+from ..text import one_line
 from ..tokens import hash_token, random_token
 from . import events
 from .accounts import create_user, normalise_email, user_by_email
@@ -187,7 +188,7 @@ def accept_invitation(*, invitation: Invitation, user_id: int | None = None, nam
     else:
         user = user_by_email(invitation.email)
         if user is None:
-            name = " ".join((name or "").split())
+            name = one_line(name)
             if not name:
                 raise Invalid("Please tell the group your name.", field="name")
             if len(name) > 100:

@@ -6,7 +6,6 @@ every format, because the CSV and the archive are made from the same filtered da
 """
 from __future__ import annotations
 
-import csv
 import io
 import json
 import re
@@ -19,6 +18,7 @@ from sqlalchemy import or_, select
 
 from .. import storage
 from ..extensions import db
+from ..spreadsheets import SafeWriter
 from ..models import Group, GroupExport, Participation, User, utcnow
 from ..models.users import display_name
 from ..services.errors import NotAllowed, NotFound
@@ -211,7 +211,7 @@ def to_csv(rows: list[dict]) -> str:
     columns: list[str] = []
     for row in rows:
         columns.extend(k for k in row if k not in columns)
-    writer = csv.writer(out)
+    writer = SafeWriter(out)  # every cell, whatever table it comes from
     writer.writerow(columns)
     for row in rows:
         writer.writerow([json.dumps(row.get(c)) if isinstance(row.get(c), (dict, list)) else

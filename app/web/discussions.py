@@ -334,7 +334,7 @@ def attachment(attachment_id: int, filename: str):
     row, data = attachment_or_404(attachment_id, filename)
     inline = row.content_type in attachments.INLINE_TYPES
     response = send_file(BytesIO(data), mimetype=row.content_type, as_attachment=not inline,
-                         download_name=row.filename, max_age=0, conditional=False, etag=False)
+                         download_name=attachments.safe_filename(row.filename), max_age=0, conditional=False, etag=False)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
     # Even if a file were mistaken for a page, it could run nothing and load nothing.
