@@ -7,6 +7,7 @@ from __future__ import annotations
 import unicodedata
 
 # Explicit direction embeddings, overrides and isolates, and the invisible direction marks.
+CONTROL_CATEGORIES = ("Cc",)  # C0 and C1 control characters (NUL, ESC, DEL, …)
 BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
 
 
@@ -17,7 +18,7 @@ def one_line(value: str | None) -> str:
     for ch in text:
         if ch.isspace():
             kept.append(" ")
-        elif ch in BIDI_CONTROLS or unicodedata.category(ch) == "Cc":
+        elif ch in BIDI_CONTROLS or unicodedata.category(ch) in CONTROL_CATEGORIES:
             continue
         else:
             kept.append(ch)
