@@ -7,8 +7,12 @@ from __future__ import annotations
 import unicodedata
 
 # Explicit direction embeddings, overrides and isolates, and the invisible direction marks.
-CONTROL_CATEGORIES = ("Cc",)  # C0 and C1 control characters (NUL, ESC, DEL, …)
 BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
+
+
+def _is_control(ch: str) -> bool:
+    """C0 and C1 control characters and DEL (NUL, ESC, …): Unicode's control category."""
+    return ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F
 
 
 def one_line(value: str | None) -> str:
@@ -18,7 +22,7 @@ def one_line(value: str | None) -> str:
     for ch in text:
         if ch.isspace():
             kept.append(" ")
-        elif ch in BIDI_CONTROLS or unicodedata.category(ch) in CONTROL_CATEGORIES:
+        elif ch in BIDI_CONTROLS or _is_control(ch):
             continue
         else:
             kept.append(ch)
