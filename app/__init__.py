@@ -19,6 +19,7 @@ def create_app(config: dict | None = None) -> Flask:
         static_url_path="/static",
     )
     app.config.update(settings)
+    configure_instance_folder(app)
     configure_logging(app)
     configure_database(app)
     configure_dispatch(app)
@@ -30,6 +31,18 @@ def create_app(config: dict | None = None) -> Flask:
     configure_operator_access_log(app)
     register_cli(app)
     return app
+
+
+def configure_instance_folder(app: Flask) -> None:
+    """The instance folder holds the database, the Redis dump, the outbox and keys: only this user
+    may read it, whatever umask the process was started with (children inherit the umask)."""
+    import os
+    from pathlib import Path
+
+    os.umask(0o077)  # every file this process and its children create: 0600, folders 0700
+    folder = Path(app.config["QUORUM_INSTANCE"])
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o700)
 
 
 def configure_logging(app: Flask) -> None:
@@ -79,9 +92,12 @@ def register_blueprints(app: Flask) -> None:
 
 
 def configure_pages(app: Flask) -> None:
-    """What every page shares: error pages, compression and ETags, input guards, the nav."""
+    """What every page shares: no writes on GET/HEAD, error pages, compression and ETags, input guards,
+    the nav."""
     from .web import register_error_pages, register_input_guards, register_nav, register_response_helpers
+    from .web import safe_methods
 
+    safe_methods.init_app(app)
     register_error_pages(app)
     register_response_helpers(app)
     register_input_guards(app)

@@ -82,6 +82,11 @@ def load(overrides: dict | None = None) -> dict:
         "DKIM_KEY_FILE": get("DKIM_KEY_FILE"),
         "TRUSTED_AUTHSERV_ID": get("TRUSTED_AUTHSERV_ID"),
         "INBOUND_RETENTION_DAYS": int(get("INBOUND_RETENTION_DAYS", "60")),
+        # An emailed invitation works this many days after it was (last) sent.
+        "INVITATION_DAYS": int(get("INVITATION_DAYS", "14")),
+        # How many reverse proxies in front of the web app to trust for the client's address
+        # (X-Forwarded-For); 0 means none: the connecting address is the client's.
+        "TRUSTED_PROXIES": int(get("TRUSTED_PROXIES", "0")),
         # The sweeper enqueues pending rows older than this (jobs a Redis outage left unqueued).
         "SWEEP_GRACE_SECONDS": float(get("SWEEP_GRACE_SECONDS", "60")),
         # Sender checks (SPF, DKIM, DMARC) ask these DNS servers ("host:port,…"; empty: the system's).

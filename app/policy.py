@@ -49,19 +49,39 @@ def is_member(user, group: Group) -> bool:
     return membership(user, group) is not None
 
 
-def is_admin(user, group: Group) -> bool:
+def holds_admin_role(user, group: Group) -> bool:
+    """The member has the admin role, whether or not they may use it now (see is_admin)."""
     m = membership(user, group)
     return m is not None and m.role == "admin"
 
 
+def _acts_as_admin(user, group: Group, m: Membership | None) -> bool:
+    """The one admin rule: the admin role, and, where the group requires it, two-factor sign-in on.
+    Every admin power below (web, mail commands, anything acting for a person) comes through here."""
+    if m is None or m.role != "admin":
+        return False
+    return not group.admins_require_2fa or user.totp_enabled_at is not None
+
+
+def is_admin(user, group: Group) -> bool:
+    """May this person use admin powers in the group now?"""
+    return _acts_as_admin(user, group, membership(user, group))
+
+
+def needs_2fa_to_administer(user, group: Group) -> bool:
+    """An admin held back only by the group's two-factor rule (so pages can say why)."""
+    return holds_admin_role(user, group) and not is_admin(user, group)
+
+
 def active_support_grant(user, group: Group) -> SupportGrant | None:
-    """A grant letting this site operator see the group's content right now."""
+    """A grant letting this site operator (the one it names) see the group's content right now."""
     if not _signed_in(user) or not user.is_site_admin:
         return None
     now = utcnow()
     return db.session.scalar(
         select(SupportGrant).where(
             SupportGrant.group_id == group.id,
+            SupportGrant.operator_id == user.id,
             SupportGrant.revoked_at.is_(None),
             SupportGrant.expires_at > now,
         )
@@ -101,9 +121,9 @@ def discussion_viewers(users, discussion: Discussion, member_ids: set[int]) -> s
 
 def poll_viewers(users, poll: Poll, member_ids: set[int], named_voter_ids: set[int]) -> set[int]:
     """Ids of `users` for whom can_view_poll(user, poll) holds; `named_voter_ids` from the poll's PollVoters."""
-    if poll.deleted_at is not None:
+    if poll_is_gone(poll):
         return set()
-    viewers = content_viewers(users, poll.group, member_ids)
+    viewers = content_viewers(users, poll_group(poll), member_ids)
     return viewers | {user.id for user in users if _signed_in(user) and user.id in named_voter_ids}
 
 
@@ -119,12 +139,23 @@ def can_see_group(user, group: Group) -> bool:
 
 
 def can_view_content(user, group: Group) -> bool:
-    """May this person read the group's threads, comments and polls?"""
+    """May this person read the group's threads, comments and polls?
+
+    Every read of a group's content asks this, so a yes that only a support grant gives is noted
+    here for the operator access log (written after the request: app/stewardship/grants.py).
+    """
     if not can_see_group(user, group):
         return False
-    if group.privacy == "open":
+    if group.privacy == "open" or is_member(user, group):
         return True
-    return is_member(user, group) or active_support_grant(user, group) is not None
+    if active_support_grant(user, group) is None:
+        return False
+    if has_request_context():
+        g.setdefault(READ_UNDER_GRANT, {})[group.id] = group
+    return True
+
+
+READ_UNDER_GRANT = "groups_read_under_grant"  # flask.g: the groups this request read under a grant
 
 
 def viewing_under_grant(user, group: Group) -> bool:
@@ -149,7 +180,8 @@ def visible_group_ids(user) -> list[int]:
         if user.is_site_admin:
             ids |= set(db.session.scalars(
                 select(SupportGrant.group_id).join(Group, Group.id == SupportGrant.group_id)
-                .where(SupportGrant.revoked_at.is_(None), SupportGrant.expires_at > utcnow(), listed())))
+                .where(SupportGrant.operator_id == user.id, SupportGrant.revoked_at.is_(None),
+                       SupportGrant.expires_at > utcnow(), listed())))
     return sorted(ids)
 
 
@@ -163,12 +195,12 @@ def can_request_to_join(user, group: Group) -> bool:
 
 def can_administer(user, group: Group) -> bool:
     """Admins act as admins; where the group requires it, only with two-factor sign-in on."""
-    return is_admin(user, group) and (not group.admins_require_2fa or user.totp_enabled_at is not None)
+    return is_admin(user, group)
 
 
 def can_invite(user, group: Group) -> bool:
     m = membership(user, group)
-    return m is not None and (m.role == "admin" or group.members_can_invite)
+    return m is not None and (_acts_as_admin(user, group, m) or group.members_can_invite)
 
 
 def can_create_subgroup(user, group: Group) -> bool:
@@ -207,7 +239,7 @@ def can_start_thread(user, group: Group) -> bool:
     m = membership(user, group)
     if m is None or group.archived_at is not None:
         return False
-    return m.role == "admin" or group.members_can_start_threads
+    return _acts_as_admin(user, group, m) or group.members_can_start_threads
 
 
 def can_comment(user, discussion: Discussion) -> bool:
@@ -255,7 +287,7 @@ class ThreadPermissions:
         self.user_id = user.id if _signed_in(user) else None
         self.group = group
         self.member = m is not None
-        self.admin = m is not None and m.role == "admin"
+        self.admin = _signed_in(user) and _acts_as_admin(user, group, m)
         live = discussion.deleted_at is None
         self.can_react = live and self.member
         self.can_comment = self.can_react and discussion.closed_at is None
@@ -296,10 +328,20 @@ def can_delete_comment(user, comment) -> bool:
 
 # --- Decisions -------------------------------------------------------------------
 
+def poll_is_gone(poll: Poll) -> bool:
+    """Deleted, or inside a deleted thread: a poll's visibility follows its thread."""
+    return poll.deleted_at is not None or (poll.discussion is not None and poll.discussion.deleted_at is not None)
+
+
+def poll_group(poll: Poll) -> Group:
+    """The group whose rules a poll follows: its thread's (wherever the thread has moved), else its own."""
+    return poll.discussion.group if poll.discussion is not None else poll.group
+
+
 def can_view_poll(user, poll: Poll) -> bool:
-    if poll.deleted_at is not None:
+    if poll_is_gone(poll):
         return False
-    if can_view_content(user, poll.group):
+    if can_view_content(user, poll_group(poll)):
         return True
     return _signed_in(user) and _is_named_voter(user, poll)
 
@@ -308,7 +350,7 @@ def can_create_poll(user, group: Group) -> bool:
     m = membership(user, group)
     if m is None or group.archived_at is not None:
         return False
-    return m.role == "admin" or group.members_can_create_polls
+    return _acts_as_admin(user, group, m) or group.members_can_create_polls
 
 
 def _is_named_voter(user, poll: Poll) -> bool:
@@ -319,9 +361,9 @@ def _is_named_voter(user, poll: Poll) -> bool:
 
 def may_vote(user, poll: Poll) -> bool:
     """Is this person in the poll's electorate (whether or not it is open)?"""
-    if not _signed_in(user) or poll.deleted_at is not None:
+    if not _signed_in(user) or poll_is_gone(poll):
         return False
-    if poll.voter_scope == "group" and is_member(user, poll.group):
+    if poll.voter_scope == "group" and is_member(user, poll_group(poll)):
         return True
     return _is_named_voter(user, poll)
 
@@ -339,26 +381,39 @@ def has_voted(user, poll: Poll) -> bool:
 
 
 def can_administer_poll(user, poll: Poll) -> bool:
-    if not _signed_in(user) or poll.deleted_at is not None:
+    if not _signed_in(user) or poll_is_gone(poll):
         return False
-    return poll.author_id == user.id or is_admin(user, poll.group)
+    return poll.author_id == user.id or is_admin(user, poll_group(poll))
 
 
 def can_see_results(user, poll: Poll) -> bool:
     if not can_view_poll(user, poll):
         return False
-    if poll.closed_at is None and poll.hide_results == "until_vote":
+    if poll.closed_at is None and poll.hide_results == "until_vote" and not poll.anonymous:
         return has_voted(user, poll)
     return results_visible(poll, voted=False)
 
 
 def results_visible(poll: Poll, *, voted: bool) -> bool:
-    """The hide-results rule alone, for callers (digests) that already know the person may view the poll."""
-    if poll.closed_at is not None or poll.hide_results == "off":
+    """The hide-results rule alone, for callers (digests) that already know the person may view the poll.
+
+    An anonymous poll is counted when it closes: a tally that moves while people vote, watched
+    beside who has voted (or who says so), would tell who chose what.
+    """
+    if poll.closed_at is not None:
+        return True
+    if poll.anonymous:
+        return False
+    if poll.hide_results == "off":
         return True
     if poll.hide_results == "until_vote":
         return voted
     return False  # until_closed
+
+
+def can_see_undecided(user, poll: Poll) -> bool:
+    """Who has not voted yet (for reminding them): poll admins, never for anonymous polls."""
+    return not poll.anonymous and can_administer_poll(user, poll)
 
 
 def can_see_voters(user, poll: Poll) -> bool:

@@ -11,6 +11,7 @@ CSP = (
 
 
 def init_app(app: Flask) -> None:
+    trust_proxies(app)
     https = app.config["BASE_URL"].startswith("https://")
 
     @app.after_request
@@ -24,3 +25,14 @@ def init_app(app: Flask) -> None:
         if https or request.is_secure:
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         return response
+
+
+def trust_proxies(app: Flask) -> None:
+    """The client's address behind TRUSTED_PROXIES reverse proxies (X-Forwarded-For, counted from the
+    right, so a client cannot choose it); with 0, the connecting address is the client's and the
+    header is ignored. Every per-IP limit and the sign-in history read request.remote_addr."""
+    hops = app.config["TRUSTED_PROXIES"]
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0, x_prefix=0)

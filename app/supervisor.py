@@ -56,7 +56,7 @@ def prepare_instance(app: Flask) -> None:
 def gunicorn_args(cfg) -> list[str]:
     return [
         "--bind", cfg["WEB_LISTEN"], "--workers", str(cfg["WEB_WORKERS"]), "--worker-class", "sync",
-        "--access-logfile", "-", "--forwarded-allow-ips", "127.0.0.1",
+        "--access-logfile", "-", "--logger-class", "app.weblog.RedactingLogger", "--forwarded-allow-ips", "127.0.0.1",
         "--graceful-timeout", "10", "--timeout", "60", "--no-control-socket", "--preload", "wsgi:app",
     ]
 

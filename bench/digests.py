@@ -46,7 +46,7 @@ def seed(db, members: int, now, rng: random.Random) -> None:
     day_ago = now - timedelta(hours=20)
     users = [dict(id=i, email=f"m{i}@example.org", name=f"Member {i}", time_zone="Europe/Berlin", locale="en",
                   digest_frequency="daily", digest_weekday=0, digest_hour=7, created_at=day_ago - timedelta(days=30),
-                  is_site_admin=False, session_generation=0, mail_token_generation=0, bounce_score=0)
+                  is_site_admin=False, mail_token_generation=0, bounce_score=0)
              for i in range(1, members + 1)]
     insert(User, users)
     n_groups = max(1, members // GROUP_SIZE)

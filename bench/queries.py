@@ -20,8 +20,12 @@ def count_queries(app, user_id: int, paths: dict[str, str]) -> dict:
     event.listen(engine, "before_cursor_execute", listener)
     try:
         client = app.test_client()
+        with app.app_context():
+            from app.services import sessions
+
+            session_id = sessions.start(user_id=user_id)
         with client.session_transaction() as session:
-            session["_user_id"] = f"{user_id}:0"
+            session["_user_id"] = session_id
             session["_fresh"] = True
         for label, path in paths.items():
             first = client.get(path)

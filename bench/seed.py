@@ -85,7 +85,7 @@ def seed(engine, sizes: Sizes, *, seed_value: int = 1) -> Seeded:
     # People. Everyone has a daily digest, so the digest bench has real work for each.
     users = [dict(id=i, email=f"member{i}@bench.example", name=f"Member {i}", time_zone="UTC",
                   email_verified_at=now - timedelta(days=60), created_at=now - timedelta(days=60),
-                  session_generation=0, mail_token_generation=0, digest_frequency="daily", digest_hour=7,
+                  mail_token_generation=0, digest_frequency="daily", digest_hour=7,
                   is_site_admin=(i == 1), bounce_score=0)
              for i in range(1, sizes.members + 1)]
     rows["users"] = users

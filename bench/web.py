@@ -86,8 +86,12 @@ def mint_cookies(app, user_ids: list[int]) -> list[Identity]:
     name = app.config.get("SESSION_COOKIE_NAME", "session")
     with app.test_request_context("/", environ_base={"REMOTE_ADDR": "127.0.0.1"}, headers={"User-Agent": USER_AGENT}):
         ident = login_manager._session_identifier_generator()
+    from app.services import sessions
+
     for uid in user_ids:
-        value = serializer.dumps({"_user_id": f"{uid}:0", "_fresh": True, "_id": ident})
+        with app.app_context():
+            session_id = sessions.start(user_id=uid)  # a real server-side session, as signing in makes
+        value = serializer.dumps({"_user_id": session_id, "_fresh": True, "_id": ident})
         out.append(Identity(uid, f"{name}={value}"))
     return out
 

@@ -88,9 +88,14 @@ def post(client, url: str, data: dict | None = None, **kwargs):
 
 
 def sign_in(client, user) -> None:
-    """Put the member in the session (the full emailed-link flow has its own tests)."""
+    """Start a real server-side session for the member and put it in the client's cookie (the full
+    emailed-link flow has its own tests)."""
+    from app.services import sessions
+
+    session_id = sessions.start(user_id=user.id)
     with client.session_transaction() as session:
-        session["_user_id"] = user.get_id()
+        session.clear()
+        session["_user_id"] = session_id
         session["_fresh"] = True
 
 

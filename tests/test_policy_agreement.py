@@ -14,7 +14,7 @@ from tests.factories import GroupFactory, UserFactory
 
 ROLES = ["signed_out", "stranger", "member", "admin", "operator", "operator_who_is_a_member", "deleted_member"]
 PRIVACIES = ["open", "closed", "secret"]
-GRANTS = ["none", "active", "expired", "revoked"]
+GRANTS = ["none", "active", "expired", "revoked", "for_another_operator"]
 ARCHIVED = [False, True]
 
 
@@ -30,12 +30,15 @@ def _person(role: str, group):
     return user
 
 
-def _grant(kind: str, group) -> None:
+def _grant(kind: str, group, operator) -> None:
+    """A grant of `kind` naming `operator` (or, for_another_operator, a different one)."""
     if kind == "none":
         return
+    if kind == "for_another_operator" or operator is None or not operator.is_site_admin:
+        operator = UserFactory(is_site_admin=True)
     now = utcnow()
     db.session.add(SupportGrant(
-        group_id=group.id, reason="a support question",
+        group_id=group.id, operator_id=operator.id, reason="a support question",
         expires_at=now + (timedelta(hours=-1) if kind == "expired" else timedelta(hours=4)),
         revoked_at=now if kind == "revoked" else None))
     db.session.commit()
@@ -49,7 +52,7 @@ def test_the_three_forms_of_the_visibility_rule_agree(clean_app, role, privacy, 
     group = GroupFactory(handle="club", privacy=privacy, archived_at=utcnow() if archived else None)
     GroupFactory(handle="other", privacy="secret")  # a group nobody here may read
     person = _person(role, group)
-    _grant(grant, group)
+    _grant(grant, group, person)
     policy.forget_memberships()
 
     one = policy.can_view_content(person, group)
@@ -69,8 +72,10 @@ def test_the_rule_itself_for_the_cases_people_ask_about(clean_app):
     operator = UserFactory(is_site_admin=True)
     assert not policy.can_view_content(stranger, closed)
     assert not policy.can_view_content(operator, closed)  # no grant, no content
-    _grant("active", closed)
+    _grant("for_another_operator", closed, operator)
+    assert not policy.can_view_content(operator, closed)  # a grant names its operator
+    _grant("active", closed, operator)
     assert policy.can_view_content(operator, closed) and policy.viewing_under_grant(operator, closed)
     assert not policy.can_view_content(stranger, archived_open)
-    _grant("active", archived_open)
+    _grant("active", archived_open, operator)
     assert not policy.can_view_content(operator, archived_open)  # archived: members only

@@ -153,7 +153,10 @@ def _confirmation(kind: str, *, to: str, user: User | None, dedupe_key: str, con
 
 
 def vote_recorded(*, to: str, user: User, dedupe_key: str, context: dict, reply_to: str | None = None) -> OutboundMessage | None:
-    """A vote by reply was counted (or not, and why)."""
+    """A vote by reply was counted (or not, and why). For an anonymous poll the confirmation never
+    repeats the choice or the reason: a stored or forwarded copy must not link them to the voter."""
+    if context.get("anonymous"):
+        context = {**context, "choice": None, "reason": None}
     return _confirmation("vote_recorded", to=to, user=user, dedupe_key=dedupe_key, context=context,
                          reply_to=reply_to)
 

@@ -27,6 +27,9 @@ class RelaySettings:
     username: str | None
     password: str | None
     timeout: float = 20.0
+    # Send the login over a connection without TLS: only when SMTP_URL says so (?insecure_auth=1),
+    # for a relay on the same machine or a private link.
+    insecure_auth: bool = False
 
     @classmethod
     def from_url(cls, url: str) -> "RelaySettings":
@@ -45,6 +48,7 @@ class RelaySettings:
             starttls=starttls,
             username=unquote(parts.username) if parts.username else None,
             password=unquote(parts.password) if parts.password else None,
+            insecure_auth=query.get("insecure_auth", ["0"])[0] in ("1", "yes", "true"),
         )
 
 
@@ -58,13 +62,19 @@ def send_via_relay(settings: RelaySettings, raw: bytes, envelope_from: str, reci
             client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
         with client:
             client.ehlo()
+            encrypted = settings.implicit_tls
             if not settings.implicit_tls and settings.starttls != "off":
                 if client.has_extn("starttls"):
                     client.starttls(context=context)
                     client.ehlo()
+                    encrypted = True
                 elif settings.starttls == "required":
                     raise TemporaryFailure("relay does not offer STARTTLS, which SMTP_URL requires")
             if settings.username:
+                if not encrypted and not settings.insecure_auth:
+                    # The password would cross the network in clear: keep the mail and say why.
+                    raise TemporaryFailure("relay offers no TLS, so the login was not sent; use smtps:// or "
+                                           "smtp+starttls://, or add ?insecure_auth=1 to SMTP_URL for a local relay")
                 client.login(settings.username, settings.password or "")
             refused = client.sendmail(envelope_from, recipients, raw)
             if refused:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -44,12 +44,14 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     totp_secret: Mapped[str | None] = mapped_column(String(255))  # encrypted with the data key
     totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The newest TOTP time step accepted: a code is good once (RFC 6238 section 5.2).
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    # A secret being set up (encrypted like totp_secret), kept here rather than in the cookie.
+    totp_setup_secret: Mapped[str | None] = mapped_column(String(255))
     email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     is_site_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Bumping the session generation signs the member out everywhere.
-    session_generation: Mapped[int] = mapped_column(Integer, default=0)
     # Bumping this revokes every reply address and footer link issued so far.
     mail_token_generation: Mapped[int] = mapped_column(Integer, default=0)
     # Digest settings: off | daily | weekly; weekday 0 = Monday; hour in the member's zone.
@@ -71,9 +73,14 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:  # Flask-Login: deleted accounts cannot sign in
         return self.deleted_at is None
 
+    # The server-side session this object was loaded for or signed in with (app/auth_session.py);
+    # Flask-Login keeps it in the session cookie and the remember cookie. Not a column.
+    web_session_id = None
+
     def get_id(self) -> str:
-        # The generation makes "sign out everywhere" and account deletion end old sessions.
-        return f"{self.id}:{self.session_generation}"
+        if self.web_session_id is None:
+            raise RuntimeError("start a session (auth_session.sign_in) before asking for its id")
+        return self.web_session_id
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email}>"
@@ -166,4 +173,34 @@ class RecoveryCode(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     code_hash: Mapped[str] = mapped_column(String(255))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class WebSession(db.Model):
+    """One signed-in browser. The cookies carry a random key; only its hash is kept here, and signing
+    out (here or everywhere) ends the row, so a copied session or remember cookie stops working."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SecondFactorChallenge(db.Model):
+    """A sign-in waiting for its second factor: the first factor is done, the TOTP code is not.
+    Kept server-side (the cookie holds only a random key) with its expiry and failure count."""
+
+    __tablename__ = "second_factor_challenges"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    next_path: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -14,6 +14,7 @@ from ..models import LoginToken, SignInEvent, User, UserAlias, utcnow
 from ..tokens import hash_token, random_token, six_digit_code
 from .errors import Invalid, NotAllowed
 from .. import timezones
+from ..text import one_line
 
 SIGN_IN_LIFETIME = timedelta(minutes=10)
 MAX_CODE_ATTEMPTS = 5
@@ -46,7 +47,7 @@ def create_user(*, email: str, name: str = "", verified: bool = False, time_zone
     email = normalise_email(email)
     if db.session.scalar(select(User.id).where(User.email == email)):
         raise Invalid("An account with this email address already exists.", field="email")
-    user = User(email=email, name=name.strip()[:100], time_zone=time_zone,
+    user = User(email=email, name=one_line(name)[:100], time_zone=time_zone,
                 email_verified_at=utcnow() if verified else None)
     db.session.add(user)
     db.session.flush()
@@ -66,7 +67,7 @@ def request_sign_in(*, email: str, next_path: str | None = None) -> LoginToken:
         link_hash=hash_token("link:" + link),
         code_hash=hash_token(f"code:{email}:{code}"),
         expires_at=utcnow() + SIGN_IN_LIFETIME,
-        next_path=_safe_next(next_path),
+        next_path=safe_next(next_path),
     )
     db.session.add(token)
     db.session.flush()
@@ -187,7 +188,7 @@ def set_password(*, user_id: int, password: str | None) -> None:
 
 def update_profile(*, user_id: int, name: str, time_zone: str, locale: str) -> User:
     user = db.session.get(User, user_id)
-    name = (name or "").strip()
+    name = one_line(name)  # a CR/LF in a name would break every mail header that carries it
     if not name:
         raise Invalid("Please tell us your name.", field="name")
     if len(name) > 100:
@@ -202,19 +203,42 @@ def update_profile(*, user_id: int, name: str, time_zone: str, locale: str) -> U
 
 
 def sign_out_everywhere(*, user_id: int) -> None:
-    user = db.session.get(User, user_id)
-    user.session_generation += 1
+    from . import sessions
+
+    sessions.end_all(user_id=user_id)
     db.session.commit()
 
 
 LOCALES = {"en": "English", "de": "Deutsch", "fr": "Français", "es": "Español", "nl": "Nederlands", "pt": "Português"}
 
 
-def _safe_next(path: str | None) -> str | None:
-    """Only same-site paths, so a sign-in link can never redirect elsewhere."""
-    if path and path.startswith("/") and not path.startswith("//") and "\\" not in path and len(path) < 255:
-        return path
-    return None
+def safe_next(path: str | None) -> str | None:
+    """A same-site path to go to after signing in, rebuilt from its parsed parts, or None.
+
+    Browsers forgive a lot in a Location header (they drop tabs and newlines, read a backslash as
+    a slash, and so turn "/\t/evil.example" into "//evil.example"), so nothing is checked as a
+    string: the value is parsed, refused unless it is a plain path of printable ASCII with no
+    scheme or host, and the redirect is built from the path and query alone.
+    """
+    from urllib.parse import quote, unquote, urlsplit
+
+    if not path or len(path) > 254 or not path.isascii() or not path.startswith("/") or path.startswith("//"):
+        return None
+    if any(ord(ch) < 0x21 or ord(ch) == 0x7F or ch == "\\" for ch in path):
+        return None
+    try:
+        parts = urlsplit(path)
+    except ValueError:
+        return None
+    decoded = unquote(parts.path)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/") or parts.path.startswith("//"):
+        return None
+    if decoded.startswith(("//", "/\\")) or "\\" in decoded or any(ord(ch) < 0x20 for ch in decoded):
+        return None
+    rebuilt = quote(parts.path, safe="/%:@!$&'()*+,;=-._~")
+    if parts.query:
+        rebuilt += "?" + quote(parts.query, safe="=&%+-._~/")
+    return rebuilt
 
 
 def issue_sign_in_link(*, email: str, lifetime: timedelta = SIGN_IN_LIFETIME) -> str:

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-import unicodedata
 from dataclasses import dataclass
 
 from flask import current_app
 
 from .. import policy, storage
 from ..extensions import db
+from ..text import one_line
 from ..models import Attachment, Comment, Discussion
 from .errors import Invalid, NotFound
 
@@ -48,7 +48,7 @@ def allowed_extensions() -> str:
 
 
 def safe_filename(name: str) -> str:
-    name = unicodedata.normalize("NFC", (name or "").replace("\\", "/").rsplit("/", 1)[-1])
+    name = one_line((name or "").replace("\\", "/").rsplit("/", 1)[-1])  # bidi overrides go too
     name = re.sub(r"[\x00-\x1f\x7f\"<>:|?*;]", "", name).strip(" .")
     return name[-120:] or "file"
 

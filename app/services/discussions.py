@@ -15,7 +15,8 @@ from sqlalchemy.orm import joinedload
 
 from .. import policy
 from ..extensions import db
-from ..models import (REACTIONS, Attachment, Comment, Discussion, Group, Membership, Reaction, ReadState, User,
+from ..text import one_line
+from ..models import (REACTIONS, Attachment, Comment, Discussion, Group, Membership, Poll, Reaction, ReadState, User,
                       Version, utcnow)
 from ..rendering import mentioned_handles
 from . import attachments as attachment_files
@@ -33,7 +34,7 @@ THREAD_PAGE_SECTIONS = "quorum_thread_page_sections"
 
 
 def _clean_title(title: str) -> str:
-    title = " ".join((title or "").split())
+    title = one_line(title)
     if not title:
         raise Invalid("Please give the thread a title.", field="title")
     if len(title) > TITLE_MAX:
@@ -312,10 +313,10 @@ def move_targets(user, discussion: Discussion) -> list[Group]:
     """Groups this person administers that the thread could move to."""
     if not policy.can_move_discussion(user, discussion):
         return []
-    return list(db.session.scalars(
+    return [group for group in db.session.scalars(
         select(Group).join(Membership, Membership.group_id == Group.id)
         .where(Membership.user_id == user.id, Membership.role == "admin", Group.archived_at.is_(None),
-               Group.id != discussion.group_id).order_by(Group.name)))
+               Group.id != discussion.group_id).order_by(Group.name)) if policy.is_admin(user, group)]
 
 
 # Who may read a group's threads, narrowest first: moving a thread up this order widens its readers.
@@ -352,6 +353,10 @@ def move_discussion(*, actor_id: int, discussion_id: int, to_group_id: int, conf
                       "people read it” and move it again.", field="confirm_wider")
     from_group_id = discussion.group_id
     discussion.group_id = target.id
+    # The thread's polls go with it (their votes, options and attachments hang off the poll; the
+    # thread's attachments and search entries off the thread), so nothing stays readable behind.
+    db.session.execute(update(Poll).where(Poll.discussion_id == discussion.id).values(group_id=target.id)
+                       .execution_options(synchronize_session="fetch"))
     db.session.flush()
     db.session.refresh(discussion)
     events.record("discussion_moved", actor_id=user.id, group_id=target.id, discussion_id=discussion.id,

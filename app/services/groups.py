@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from .. import policy
 from ..extensions import db
+from ..text import one_line
 from ..models import PRIVACIES, Group, Membership, User
 from . import audit, events
 from .errors import Invalid, NotAllowed, NotFound, all_or_nothing
@@ -37,7 +38,7 @@ def validate_handle(handle: str, *, existing_id: int | None = None) -> str:
 
 
 def _clean_group_fields(name: str, privacy: str, description: str) -> tuple[str, str, str]:
-    name = " ".join((name or "").split())
+    name = one_line(name)
     if not name:
         raise Invalid("Please give the group a name.", field="name")
     if len(name) > 100:

@@ -2,11 +2,14 @@
 
 An invited address gets the invitation and nothing else until it accepts. The emailed
 token proves the address, so accepting (a POST from the invitation page) may create the
-account for it and sign it in. Tokens are stored hashed and work once.
+account for it and sign that new account in; an account that already exists signs in its own way
+first (a forwarded invitation must not open someone's account). Tokens are stored hashed, work
+once, and expire INVITATION_DAYS after the last send.
 """
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -15,6 +18,7 @@ from .. import policy
 from ..email import messages
 from ..extensions import db
 from ..models import Group, Invitation, Membership, User, utcnow
+from ..text import one_line
 from ..tokens import hash_token, random_token
 from . import events
 from .accounts import create_user, normalise_email, user_by_email
@@ -151,12 +155,20 @@ def by_token(token: str) -> Invitation:
     return check_pending(invitation)
 
 
+def expires_at(invitation: Invitation):
+    """When the invitation stops working: INVITATION_DAYS after it was last sent."""
+    sent = invitation.last_sent_at or invitation.created_at
+    return sent + timedelta(days=current_app.config["INVITATION_DAYS"])
+
+
 def check_pending(invitation: Invitation) -> Invitation:
     """The invitation, if it can still be accepted; Invalid saying why not."""
     if invitation.revoked_at is not None:
         raise Invalid("This invitation was withdrawn by the group.")
     if invitation.accepted_at is not None:
         raise Invalid("This invitation has already been accepted. Sign in to see the group.")
+    if expires_at(invitation) <= utcnow():
+        raise Invalid("This invitation has expired. Ask the group for a new one.")
     if invitation.group.archived_at is not None:
         raise Invalid("This group is no longer active.")
     return invitation
@@ -176,7 +188,7 @@ def accept_invitation(*, invitation: Invitation, user_id: int | None = None, nam
     else:
         user = user_by_email(invitation.email)
         if user is None:
-            name = " ".join((name or "").split())
+            name = one_line(name)
             if not name:
                 raise Invalid("Please tell the group your name.", field="name")
             if len(name) > 100:
@@ -192,3 +204,12 @@ def accept_invitation(*, invitation: Invitation, user_id: int | None = None, nam
     db.session.commit()
     policy.forget_memberships()
     return user, invitation.group
+
+
+def invitee_has_account(token: str) -> bool:
+    """Does the address a (valid) invitation token was sent to already have an account?"""
+    try:
+        invitation = by_token(token)
+    except (NotFound, Invalid):
+        return False
+    return user_by_email(invitation.email) is not None

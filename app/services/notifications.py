@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
 
+from .. import policy
 from ..extensions import db
 from ..models import Discussion, Group, Membership, Notification, ReadState, User, utcnow
 from . import subscriptions
@@ -51,15 +52,38 @@ def unread_count(user_id: int) -> int:
 
 
 def recent(user_id: int, limit: int = 50) -> list[Notification]:
+    """The member's latest notifications about what they may still see: one removed from a group
+    (or whose thread moved to a group they cannot read) no longer sees its titles here."""
     from sqlalchemy.orm import joinedload
 
-    from ..models import Event
+    from ..models import Event, Poll, PollVoter
 
-    return list(db.session.scalars(
+    rows = list(db.session.scalars(
         select(Notification).where(Notification.user_id == user_id)
         .options(joinedload(Notification.event).joinedload(Event.actor))
         .order_by(Notification.id.desc()).limit(limit)
     ))
+    user = db.session.get(User, user_id)
+    readable = set(policy.visible_group_ids(user))
+    events = [n.event for n in rows]
+    thread_ids = {e.discussion_id for e in events if e.discussion_id}
+    threads = dict(db.session.execute(select(Discussion.id, Discussion.group_id).where(
+        Discussion.id.in_(thread_ids), Discussion.deleted_at.is_(None))).all()) if thread_ids else {}
+    poll_ids = {e.poll_id for e in events if e.poll_id}
+    named = set(db.session.scalars(select(PollVoter.poll_id).where(
+        PollVoter.poll_id.in_(poll_ids), PollVoter.user_id == user_id))) if poll_ids else set()
+    polls = {p.id: p for p in db.session.scalars(select(Poll).where(Poll.id.in_(poll_ids)))} if poll_ids else {}
+
+    def still_visible(event) -> bool:
+        if event.discussion_id and threads.get(event.discussion_id) not in readable:
+            return False
+        if event.poll_id:
+            poll = polls.get(event.poll_id)
+            return poll is not None and not policy.poll_is_gone(poll) and (
+                policy.poll_group(poll).id in readable or poll.id in named)
+        return event.group_id is None or event.group_id in readable
+
+    return [n for n in rows if still_visible(n.event)]
 
 
 def mark_all_read(*, user_id: int) -> int:

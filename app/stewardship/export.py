@@ -6,7 +6,6 @@ every format, because the CSV and the archive are made from the same filtered da
 """
 from __future__ import annotations
 
-import csv
 import io
 import json
 import re
@@ -19,6 +18,7 @@ from sqlalchemy import or_, select
 
 from .. import storage
 from ..extensions import db
+from ..spreadsheets import SafeWriter
 from ..models import Group, GroupExport, Participation, User, utcnow
 from ..models.users import display_name
 from ..services.errors import NotAllowed, NotFound
@@ -127,28 +127,61 @@ def collect(group: Group, *, actor_id: int | None = None, progress: Progress | N
 
 
 def _protect_votes(data: dict, actor_id: int | None) -> None:
-    """Anonymous polls: no stance names its voter (nor, by time or order, can be matched to one);
-    hidden results: no choices or reasons while the rule hides them."""
+    """Anonymous polls: no stance names its voter, nor can be matched to one by time, order, id,
+    source or history; no event of a vote is exported. Hidden results: no choices or reasons (in
+    stances or in events) while the rule hides them."""
     anonymous = {p["id"] for p in data["polls"] if p["anonymous"]}
     hidden = _hidden_poll_ids(data["polls"], actor_id)
     hidden_stances = set()
+    # Anonymous stances: the current votes only, sorted by what they say (an order that follows
+    # nobody, and the same on every export), renumbered after every other stance.
+    anonymous_stance_ids = {s["id"] for s in data["stances"] if s["poll_id"] in anonymous}
+    said: dict[int, list] = {}
+    for choice in data["stance_choices"]:
+        if choice["stance_id"] in anonymous_stance_ids:
+            said.setdefault(choice["stance_id"], []).append((choice["poll_option_id"], choice["score"]))
+    anon_stances = sorted((s for s in data["stances"] if s["poll_id"] in anonymous and s["latest"]),
+                          key=lambda s: (s["poll_id"], sorted(said.get(s["id"], [])), s["reason"] or ""))
+    data["stances"] = [s for s in data["stances"] if s["poll_id"] not in anonymous]
+    next_id = max([s["id"] for s in data["stances"]] + [0]) + 1
+    renumbered = {}
+    for stance in anon_stances:
+        renumbered[stance["id"]] = next_id
+        stance.update(id=next_id, participant_id=None, created_at=None, source="web")
+        next_id += 1
+    data["stances"].extend(anon_stances)
+    kept = [c for c in data["stance_choices"] if c["stance_id"] not in anonymous_stance_ids]
+    moved = sorted(({**c, "id": None, "stance_id": renumbered[c["stance_id"]]} for c in data["stance_choices"]
+                    if c["stance_id"] in renumbered), key=lambda c: c["stance_id"])
+    data["stance_choices"] = kept + moved
     for stance in data["stances"]:
-        if stance["poll_id"] in anonymous:
-            stance["participant_id"] = None
-            stance["created_at"] = None
         if stance["poll_id"] in hidden:
             stance["reason"] = None
             hidden_stances.add(stance["id"])
     data["stance_choices"] = [c for c in data["stance_choices"] if c["stance_id"] not in hidden_stances]
+    _renumber_choices(data["stance_choices"])
     for row in data["participations"]:
         if row["poll_id"] in anonymous:
             row["id"] = None  # ids would give away the voting order
+    kept_events = []
     for event in data["events"]:
         if event["poll_id"] in anonymous and event["kind"] == "stance_created":
-            event["actor_id"] = None
-            event["data"] = {}
+            continue  # its time would line up with a member's other activity
+        if event["poll_id"] in hidden and event["kind"] == "stance_created":
+            event["data"] = {}  # the choice travels in the event too
+        kept_events.append(event)
+    data["events"] = kept_events
     for poll in data["polls"]:
         poll["results_exported"] = poll["id"] not in hidden
+
+
+def _renumber_choices(choices: list[dict]) -> None:
+    """Choice ids of anonymous stances were dropped (they follow voting order): give them new ones."""
+    next_id = max([c["id"] for c in choices if c["id"] is not None] + [0]) + 1
+    for choice in choices:
+        if choice["id"] is None:
+            choice["id"] = next_id
+            next_id += 1
 
 
 def _users(data: dict) -> list[dict]:
@@ -178,7 +211,7 @@ def to_csv(rows: list[dict]) -> str:
     columns: list[str] = []
     for row in rows:
         columns.extend(k for k in row if k not in columns)
-    writer = csv.writer(out)
+    writer = SafeWriter(out)  # every cell, whatever table it comes from
     writer.writerow(columns)
     for row in rows:
         writer.writerow([json.dumps(row.get(c)) if isinstance(row.get(c), (dict, list)) else

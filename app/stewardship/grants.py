@@ -1,12 +1,13 @@
-"""Operator access by consent: group admins grant time-limited support access; every page an
-operator views under a grant is written to the access log the group's admins can read.
+"""Operator access by consent: a group admin grants one named site operator time-limited support
+access; every page that operator views under the grant is written to the access log the group's
+admins can read.
 
-Views call `note_group_view(group)` for the group whose content they show; as a safety net
-the after-request hook also recognises the stable content URLs (/g/<handle>, /d/<id>, /p/<id>).
+Every read of a group's content asks `policy.can_view_content` (the loaders in app/web/loaders.py,
+search, attachments, fragments, history, exports of a page all do), which notes a read only a grant
+allows; the after-request hook here writes one row per such group. No URL is guessed at.
 """
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 from flask import Flask, g, request
@@ -15,20 +16,20 @@ from sqlalchemy import func, select
 
 from .. import policy
 from ..extensions import db
-from ..models import AccessLog, Discussion, Group, Membership, Poll, SupportGrant, utcnow
+from ..models import AccessLog, Group, Membership, SupportGrant, User, utcnow
 from ..services.errors import Invalid, NotAllowed, NotFound
 from ..services import audit
 
 MAX_DAYS = 30
-_CONTENT_URL = re.compile(r"^/(?:(g)/([a-z0-9-]{1,40})|(d)/(\d{1,12})|(p)/(\d{1,12}))(?:/|$)")
 
 
-def note_group_view(group: Group) -> None:
-    """Tell the access log which group's content this request shows (call from views)."""
-    g.viewed_group = group
+def operators() -> list[User]:
+    """The site operators a grant can name."""
+    return list(db.session.scalars(select(User).where(User.is_site_admin.is_(True), User.deleted_at.is_(None))
+                                   .order_by(User.name, User.id)))
 
 
-def grant(*, actor, group_id: int, reason: str, days: int) -> SupportGrant:
+def grant(*, actor, group_id: int, operator_id: int, reason: str, days: int) -> SupportGrant:
     group = db.session.get(Group, group_id)
     if group is None:
         raise NotFound("There is no such group.")
@@ -41,12 +42,16 @@ def grant(*, actor, group_id: int, reason: str, days: int) -> SupportGrant:
         raise Invalid("Keep the reason under 1,000 characters.", field="reason")
     if not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
         raise Invalid(f"Choose between 1 and {MAX_DAYS} days.", field="days")
+    operator = db.session.get(User, operator_id) if isinstance(operator_id, int) else None
+    if not policy.is_operator(operator):
+        raise Invalid("Choose the site operator who needs access.", field="operator_id")
     now = utcnow()
-    row = SupportGrant(group_id=group.id, granted_by_id=actor.id, reason=reason, created_at=now,
-                       expires_at=now + timedelta(days=days))
+    row = SupportGrant(group_id=group.id, granted_by_id=actor.id, operator_id=operator.id, reason=reason,
+                       created_at=now, expires_at=now + timedelta(days=days))
     db.session.add(row)
     db.session.flush()
-    audit.record(actor.id, group.id, "support_granted", grant_id=row.id, days=days, reason=reason)
+    audit.record(actor.id, group.id, "support_granted", grant_id=row.id, days=days, reason=reason,
+                 operator=operator.id)
     db.session.commit()
     return row
 
@@ -98,31 +103,17 @@ def log_access(user, group: Group, path: str) -> AccessLog | None:
     return row
 
 
-def _group_from_url(path: str) -> Group | None:
-    match = _CONTENT_URL.match(path)
-    if not match:
-        return None
-    if match.group(1):
-        return db.session.scalar(select(Group).where(Group.handle == match.group(2)))
-    if match.group(3):
-        discussion = db.session.get(Discussion, int(match.group(4)))
-        return discussion.group if discussion else None
-    poll = db.session.get(Poll, int(match.group(6)))
-    return poll.group if poll else None
-
-
 def init_app(app: Flask) -> None:
-    """Log every view of a group's content by a site operator (wired by the factory)."""
+    """Write the access log for what the policy noted was read under a grant (wired by the factory)."""
 
     @app.after_request
     def record_operator_views(response):
-        try:
-            user = current_user._get_current_object() if current_user else None
-        except Exception:  # no login manager context (static files)
+        read = g.pop(policy.READ_UNDER_GRANT, None)
+        if not read or response.status_code >= 400:
             return response
-        if not policy.is_operator(user) or response.status_code >= 400 or request.method not in ("GET", "HEAD"):
-            return response
-        group = g.get("viewed_group") or _group_from_url(request.path)
-        if group is not None:
-            log_access(user, group, request.full_path.rstrip("?"))
+        user = current_user._get_current_object()
+        from ..redaction import redact
+
+        for group in read.values():
+            log_access(user, group, redact(request.full_path.rstrip("?")))
         return response

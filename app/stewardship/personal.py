@@ -8,8 +8,8 @@ from sqlalchemy import delete, select, update
 from ..extensions import db
 from ..models import (
     Attachment, Comment, Discussion, DigestDelivery, Group, Invitation, LoginToken, Membership, Notification,
-    Poll, PollVoter, Reaction, ReadState, RecoveryCode, SenderConfirmation, SignInEvent, Stance, TrustedSender, User,
-    UserAlias, Version, AddressProof, utcnow,
+    Poll, PollVoter, Reaction, ReadState, RecoveryCode, SecondFactorChallenge, SenderConfirmation, SignInEvent, Stance,
+    TrustedSender, User, UserAlias, Version, WebSession, AddressProof, utcnow,
 )
 from ..services.errors import Invalid, NotFound
 
@@ -105,8 +105,9 @@ def delete_account(*, user_id: int, confirm: str, remove_content: bool = False) 
         s.execute(delete(Invitation).where(Invitation.email == user.email, Invitation.accepted_at.is_(None)))
         s.execute(delete(LoginToken).where(LoginToken.email == user.email))
     s.execute(update(PollVoter).where(PollVoter.user_id == user_id).values(email=f"deleted-{user_id}@invalid"))
+    # Deleting the web sessions and second-factor steps signs the account out everywhere.
     for model in (UserAlias, AddressProof, TrustedSender, SenderConfirmation, SignInEvent, RecoveryCode, Notification,
-                  DigestDelivery, ReadState, Membership):
+                  DigestDelivery, ReadState, Membership, WebSession, SecondFactorChallenge):
         s.execute(delete(model).where(model.user_id == user_id))
     user.email = None
     user.name = ""
@@ -117,7 +118,6 @@ def delete_account(*, user_id: int, confirm: str, remove_content: bool = False) 
     user.is_site_admin = False
     user.digest_frequency = "off"
     user.deleted_at = now
-    user.session_generation += 1
     user.mail_token_generation += 1
     s.commit()
 

@@ -41,6 +41,8 @@ NOT_EXPORTED = {
     "login_tokens": "sign-in secrets, kept 10 minutes",
     "sign_in_events": "personal sign-in history (in the personal export instead)",
     "recovery_codes": "second-factor secrets",
+    "web_sessions": "signed-in browsers of the source instance (sign-in secrets)",
+    "second_factor_challenges": "sign-ins waiting for their second factor, kept minutes",
     "notifications": "each member's private inbox, derived from events",
     "outbound_messages": "copies of sent mail; the content is in the threads",
     "inbound_messages": "raw mail as received; the content is in the threads",

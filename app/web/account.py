@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, render_template, request
 from flask_login import current_user, login_required
 
+from ..auth_session import sign_out
 from ..services import accounts
 from ..services.errors import DomainError
 from .helpers import see_other
@@ -54,6 +55,7 @@ def password_update():
 @login_required
 def sign_out_everywhere():
     accounts.sign_out_everywhere(user_id=current_user.id)
+    sign_out()
     return see_other("/login")
 
 

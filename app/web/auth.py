@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request, session
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user
 
+from ..auth_session import sign_in, sign_out
 from ..extensions import limiter
 from ..services import accounts
+from ..stewardship import totp
 from ..services.errors import DomainError
 from .helpers import client_ip, see_other
 
@@ -19,20 +21,19 @@ def _address_key() -> str:
 def _finish(user, next_path: str | None):
     """Start the session, or ask for the second factor first."""
     if user.totp_enabled_at is not None:
-        session["pending_2fa"] = {"user": user.get_id(), "next": next_path}
+        session["second_factor"] = totp.begin_second_factor(user_id=user.id, next_path=next_path)
         return see_other("/login/2fa")
-    login_user(user, remember=True)
-    session.pop("_csrf_signed", None)  # a new session gets a new CSRF token
+    sign_in(user)
     if not user.name:
         return see_other("/account?welcome=1")
-    return see_other(next_path or "/")
+    return see_other(accounts.safe_next(next_path) or "/")
 
 
 @bp.get("/login")
 def login():
     if current_user.is_authenticated:
         return see_other("/")
-    return render_template("auth/login.html", email="", errors={}, next=request.args.get("next", ""))
+    return render_template("auth/login.html", email="", errors={}, next=accounts.safe_next(request.args.get("next")) or "")
 
 
 @bp.post("/login")
@@ -45,12 +46,14 @@ def login_request():
         accounts.request_sign_in(email=email, next_path=next_path)
     except DomainError as error:
         return render_template("auth/login.html", email=email, errors={"email": error.message}, next=next_path or ""), 422
-    return see_other(f"/login/code?email={accounts.normalise_email(email)}")
+    # The address stays in the (signed) session, not the URL: URLs end up in logs and histories.
+    session["signin_email"] = accounts.normalise_email(email)
+    return see_other("/login/code")
 
 
 @bp.get("/login/code")
 def code_form():
-    return render_template("auth/code.html", email=request.args.get("email", ""), errors={}, sent=True)
+    return render_template("auth/code.html", email=session.get("signin_email", ""), errors={}, sent=True)
 
 
 @bp.post("/login/code")
@@ -96,11 +99,10 @@ def password_submit():
                                               ip=client_ip(), user_agent=request.user_agent.string)
     except DomainError as error:
         return render_template("auth/login.html", email=email, errors={"password": error.message}, next=""), 422
-    return _finish(user, accounts._safe_next(request.form.get("next")))
+    return _finish(user, accounts.safe_next(request.form.get("next")))
 
 
 @bp.post("/logout")
 def logout():
-    logout_user()
-    session.clear()
+    sign_out()
     return see_other("/")

@@ -18,7 +18,7 @@ from ..models import REACTIONS, Comment, Group, utcnow
 from ..services import attachments, discussions
 from ..services.errors import DomainError, NotFound
 from .helpers import is_htmx, member_key, refuse, see_other, signed_in_user
-from .loaders import comment_or_404, discussion_or_404, group_or_404
+from .loaders import attachment_or_404, comment_or_404, discussion_or_404, group_or_404, thread_page_or_404
 
 bp = Blueprint("discussions", __name__)
 
@@ -63,10 +63,7 @@ def create(handle: str):
 # --- The thread page ------------------------------------------------------------------
 
 def _page_context(discussion_id: int, page: int = 1) -> dict:
-    try:
-        context = discussions.thread_page(discussion_id, signed_in_user(), page=page)
-    except NotFound:
-        abort(404)
+    context = thread_page_or_404(discussion_id, page)
     context["allowed"] = attachments.allowed_extensions()
     return context
 
@@ -334,13 +331,10 @@ def mark_all_read():
 
 @bp.get("/attachments/<int:attachment_id>/<path:filename>")
 def attachment(attachment_id: int, filename: str):
-    try:
-        row, data = attachments.for_download(signed_in_user(), attachment_id, filename)
-    except NotFound:
-        abort(404)
+    row, data = attachment_or_404(attachment_id, filename)
     inline = row.content_type in attachments.INLINE_TYPES
     response = send_file(BytesIO(data), mimetype=row.content_type, as_attachment=not inline,
-                         download_name=row.filename, max_age=0, conditional=False, etag=False)
+                         download_name=attachments.safe_filename(row.filename), max_age=0, conditional=False, etag=False)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
     # Even if a file were mistaken for a page, it could run nothing and load nothing.

@@ -307,6 +307,10 @@ def invitation(token: str):
 @limiter.limit("30 per hour", key_func=client_ip)
 def invitation_accept(token: str):
     name = request.form.get("name", "")
+    if not current_user.is_authenticated and invitations.invitee_has_account(token):
+        # An existing account signs in its own way (link, code, password, second factor) and comes
+        # back here: an invitation link, perhaps forwarded, never opens someone's account.
+        return sign_in_first(f"/invitations/{token}")
     try:
         user, group = invitations.accept(token=token, name=name,
                                          user_id=current_user.id if current_user.is_authenticated else None)
@@ -316,7 +320,7 @@ def invitation_accept(token: str):
         return _invitation_page(token)
     flash(f"Welcome to {group.name}.")
     if not current_user.is_authenticated:
-        # The emailed token proved the address: sign in as the emailed link would.
+        # A new account, made just now for the address the token proved: sign it in as a link would.
         from ..services.accounts import signed_in_by_invitation
         from .auth import _finish
 

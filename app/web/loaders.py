@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask import abort
 
-from ..models import Comment, Discussion, Group, GroupExport, Poll
-from ..services import discussions, groups
+from .. import search as search_index
+from ..models import Attachment, Comment, Discussion, Group, GroupExport, Poll
+from ..services import attachments, discussions, groups
 from ..services import polls as poll_service
 from ..services.errors import NotFound
 from ..stewardship import export as exports
@@ -13,7 +14,7 @@ from .helpers import sign_in_first, signed_in_user
 
 
 def group_or_404(handle: str) -> Group:
-    """A group this person may know exists."""
+    """A group this person may know exists (its page shows content to those who may read it)."""
     try:
         return groups.visible_group(signed_in_user(), handle)
     except NotFound:
@@ -24,6 +25,14 @@ def discussion_or_404(discussion_id: int) -> Discussion:
     """A thread this person may read."""
     try:
         return discussions.visible_discussion(signed_in_user(), discussion_id)
+    except NotFound:
+        abort(404)
+
+
+def thread_page_or_404(discussion_id: int, page: int = 1) -> dict:
+    """What the thread page shows (the thread, a page of comments, the poll section)."""
+    try:
+        return discussions.thread_page(discussion_id, signed_in_user(), page=page)
     except NotFound:
         abort(404)
 
@@ -46,6 +55,19 @@ def poll_or_404(poll_id: int) -> Poll:
         if user is None:
             abort(sign_in_first(f"/p/{poll_id}"))
         abort(404)
+
+
+def attachment_or_404(attachment_id: int, filename: str) -> tuple[Attachment, bytes]:
+    """An attachment of a thread this person may read, with its (decrypted) bytes."""
+    try:
+        return attachments.for_download(signed_in_user(), attachment_id, filename)
+    except NotFound:
+        abort(404)
+
+
+def search_results(q: str) -> list:
+    """Search hits among what this person may read (the policy checks each one)."""
+    return search_index.search(signed_in_user(), q) if q else []
 
 
 def export_or_404(group: Group, export_id: int) -> GroupExport:

@@ -64,13 +64,27 @@ def done(action: str, token: str):
     return render_template("mailactions/done.html", item=described, action=action, already=False)
 
 
-@bp.route("/m/one-click/<token>", methods=["GET", "POST"])
+# GET (and HEAD, which Flask answers with the GET view) only points at the confirm page; the
+# RFC 8058 POST acts. Separate views per method, so no branch on request.method can be fooled.
+@bp.get("/m/one-click/<token>")
+def one_click_page(token: str):
+    return see_other(f"/m/unsubscribe_group/{token}")
+
+
+@bp.post("/m/one-click/<token>")
 @csrf.exempt  # RFC 8058: mail providers POST here without cookies; the signed token authenticates
 def one_click(token: str):
     return _one_click("unsubscribe_group", token)
 
 
-@bp.route("/m/one-click/<action>/<token>", methods=["GET", "POST"])
+@bp.get("/m/one-click/<action>/<token>")
+def one_click_action_page(action: str, token: str):
+    if action not in links.ONE_CLICK_ACTIONS:
+        abort(404)
+    return see_other(f"/m/{action}/{token}")
+
+
+@bp.post("/m/one-click/<action>/<token>")
 @csrf.exempt  # the same, for digests (`digest_off`)
 def one_click_action(action: str, token: str):
     if action not in links.ONE_CLICK_ACTIONS:
@@ -79,8 +93,6 @@ def one_click_action(action: str, token: str):
 
 
 def _one_click(action: str, token: str):
-    if request.method == "GET":
-        return see_other(f"/m/{action}/{token}")
     loaded, error = _load(action, token)
     if error:
         return error

@@ -255,14 +255,27 @@ def _creation_context(group, discussion, poll_type: str | None, form=None, error
                 reason_choices=REASON_CHOICES)
 
 
-def _create(group, discussion):
+def _creator(group):
+    """The person starting a poll here, or the response that refuses them."""
     user = signed_in_user()
     if user is None:
-        return sign_in_first()
+        return None, sign_in_first()
     if not policy.can_create_poll(user, group):
         abort(403, description="Only this group's admins can start polls here.")
-    if request.method == "GET":
-        return render_template("polls/new.html", **_creation_context(group, discussion, request.args.get("type")))
+    return user, None
+
+
+def _new_form(group, discussion):
+    _, refused = _creator(group)
+    if refused is not None:
+        return refused
+    return render_template("polls/new.html", **_creation_context(group, discussion, request.args.get("type")))
+
+
+def _create(group, discussion):
+    user, refused = _creator(group)
+    if refused is not None:
+        return refused
     form = request.form
     poll_type = form.get("poll_type", "")
     values = {k: form.get(k) for k in form}
@@ -298,16 +311,34 @@ def _create(group, discussion):
     return see_other(f"/p/{poll.id}")
 
 
-@bp.route("/g/<handle>/p/new", methods=["GET", "POST"])
+# GET (and so HEAD) shows the form; only the POST view creates. One route per method, never a
+# branch on request.method: Flask answers HEAD with the GET view, and CSRF checks only POST.
+@bp.get("/g/<handle>/p/new")
 def new_in_group(handle: str):
+    return _new_form(group_or_404(handle), None)
+
+
+@bp.post("/g/<handle>/p/new")
+def create_in_group(handle: str):
     return _create(group_or_404(handle), None)
 
 
-@bp.route("/d/<int:discussion_id>/p/new", methods=["GET", "POST"])
-def new_in_thread(discussion_id: int):
+def _open_thread(discussion_id: int):
     discussion = discussion_or_404(discussion_id)
     if discussion.closed_at is not None:
         abort(403, description="This thread is closed, so no new polls can start in it.")
+    return discussion
+
+
+@bp.get("/d/<int:discussion_id>/p/new")
+def new_in_thread(discussion_id: int):
+    discussion = _open_thread(discussion_id)
+    return _new_form(discussion.group, discussion)
+
+
+@bp.post("/d/<int:discussion_id>/p/new")
+def create_in_thread(discussion_id: int):
+    discussion = _open_thread(discussion_id)
     return _create(discussion.group, discussion)
 
 

@@ -5,7 +5,8 @@ from flask import Blueprint, render_template, request
 
 from .. import search as search_index
 from ..extensions import limiter
-from .helpers import client_ip, signed_in_user
+from .helpers import client_ip
+from .loaders import search_results
 
 bp = Blueprint("search", __name__)
 
@@ -14,5 +15,5 @@ bp = Blueprint("search", __name__)
 @limiter.limit("120 per minute", key_func=client_ip)
 def search():
     q = (request.args.get("q") or "").strip()[:search_index.QUERY_MAX]
-    results = search_index.search(signed_in_user(), q) if q else []
+    results = search_results(q)
     return render_template("search/results.html", q=q, results=results)

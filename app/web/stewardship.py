@@ -8,12 +8,14 @@ from datetime import datetime, timezone
 from io import BytesIO
 
 from flask import Blueprint, abort, flash, make_response, render_template, request, send_file, session
-from flask_login import current_user, login_required, login_user
+from flask_login import current_user, login_required
 
 from .. import policy, storage
+from ..auth_session import sign_out, sign_in
 from ..extensions import limiter
-from ..models import Group, User
-from ..services.errors import DomainError
+from ..models import Group
+from ..services import accounts
+from ..services.errors import DomainError, NotFound, RateLimited
 from ..services import audit
 from ..stewardship import grants, totp
 from ..stewardship import export as exports
@@ -30,7 +32,7 @@ def _group(handle: str) -> Group:
 def _admin_group(handle: str) -> Group:
     group = _group(handle)
     if not policy.can_administer(current_user, group):
-        if policy.is_admin(current_user, group):  # an admin who still needs to turn on 2FA
+        if policy.needs_2fa_to_administer(current_user, group):
             abort(403, description="This group requires two-factor sign-in for admins. "
                                    "Turn it on under Account → Two-factor sign-in, then try again.")
         abort(404)
@@ -150,32 +152,43 @@ def delete_account():
     except DomainError as error:
         return render_template("stewardship/account_data.html", errors={error.field or "confirm": error.message},
                                removable=removable_groups(current_user.id)), 422
-    session.clear()
+    sign_out()
     flash("Your account is deleted. A confirmation was sent to your address before we erased it.")
     return see_other("/")
 
 
 # --- Two-factor sign-in --------------------------------------------------------------------
+# Nothing secret travels in the cookie: the secret being set up is sealed on the account, the
+# waiting sign-in is a server-side row, and recovery codes are shown in the answer to the POST
+# that made them (never stored in the clear, never in a cookie; no-store keeps them out of caches).
+
+def _totp_page(errors=None, status=200):
+    secret = totp.setup_secret(current_user)
+    uri = totp.provisioning_uri(current_user, secret) if secret else None
+    response = make_response(render_template(
+        "stewardship/totp.html", errors=errors or {}, secret=secret, uri=uri, qr=totp.qr_svg(uri) if uri else None,
+        remaining=totp.remaining_codes(current_user.id), required_by=totp.groups_requiring(current_user.id)), status)
+    return _no_store(response)
+
+
+def _codes_page(codes: list[str]):
+    return _no_store(make_response(render_template("stewardship/totp_codes.html", codes=codes)))
+
 
 @bp.get("/account/2fa")
 @login_required
 def totp_page():
-    secret = None
-    if current_user.totp_enabled_at is None:
-        secret = session.get("totp_setup") or totp.new_secret()
-        session["totp_setup"] = secret
-    return _no_store(make_response(render_template(
-        "stewardship/totp.html", errors={}, secret=secret,
-        uri=totp.provisioning_uri(current_user, secret) if secret else None,
-        remaining=totp.remaining_codes(current_user.id), required_by=totp.groups_requiring(current_user.id))))
+    return _totp_page()
 
 
-def _totp_error(field: str, message: str):
-    secret = session.get("totp_setup") if current_user.totp_enabled_at is None else None
-    return render_template("stewardship/totp.html", errors={field: message}, secret=secret,
-                           uri=totp.provisioning_uri(current_user, secret) if secret else None,
-                           remaining=totp.remaining_codes(current_user.id),
-                           required_by=totp.groups_requiring(current_user.id)), 422
+@bp.post("/account/2fa/setup")
+@login_required
+def totp_setup():
+    try:
+        totp.begin_setup(user_id=current_user.id)
+    except DomainError as error:
+        flash(error.message, "error")
+    return see_other("/account/2fa")
 
 
 @bp.post("/account/2fa")
@@ -183,22 +196,10 @@ def _totp_error(field: str, message: str):
 @limiter.limit("10 per 15 minutes", key_func=client_ip)
 def totp_enable():
     try:
-        codes = totp.enable(user_id=current_user.id, secret=session.get("totp_setup", ""),
-                            code=request.form.get("code", ""))
+        codes = totp.enable(user_id=current_user.id, code=request.form.get("code", ""))
     except DomainError as error:
-        return _totp_error("code", error.message)
-    session.pop("totp_setup", None)
-    session["totp_codes"] = codes
-    return see_other("/account/2fa/codes")
-
-
-@bp.get("/account/2fa/codes")
-@login_required
-def totp_codes():
-    codes = session.pop("totp_codes", None)
-    if not codes:
-        return see_other("/account/2fa")
-    return _no_store(make_response(render_template("stewardship/totp_codes.html", codes=codes)))
+        return _totp_page({"code": error.message}, 422)
+    return _codes_page(codes)
 
 
 @bp.post("/account/2fa/codes")
@@ -206,10 +207,10 @@ def totp_codes():
 @limiter.limit("10 per 15 minutes", key_func=client_ip)
 def totp_regenerate():
     try:
-        session["totp_codes"] = totp.regenerate_codes(user_id=current_user.id, code=request.form.get("code", ""))
+        codes = totp.regenerate_codes(user_id=current_user.id, code=request.form.get("code", ""))
     except DomainError as error:
-        return _totp_error("regen_code", error.message)
-    return see_other("/account/2fa/codes")
+        return _totp_page({"regen_code": error.message}, 422)
+    return _codes_page(codes)
 
 
 @bp.post("/account/2fa/disable")
@@ -219,20 +220,14 @@ def totp_disable():
     try:
         totp.disable(user_id=current_user.id, code=request.form.get("code", ""))
     except DomainError as error:
-        return _totp_error("disable_code", error.message)
+        return _totp_page({"disable_code": error.message}, 422)
     flash("Two-factor sign-in is off.")
     return see_other("/account/2fa")
 
 
-def _pending_user() -> User | None:
-    from ..auth_session import user_from_session_id
-
-    return user_from_session_id((session.get("pending_2fa") or {}).get("user", ""))
-
-
 @bp.get("/login/2fa")
 def login_2fa():
-    if _pending_user() is None:
+    if totp.pending_second_factor(session.get("second_factor")) is None:
         return see_other("/login")
     return render_template("stewardship/login_2fa.html", errors={})
 
@@ -240,33 +235,27 @@ def login_2fa():
 @bp.post("/login/2fa")
 @limiter.limit("10 per 15 minutes", key_func=client_ip)
 def login_2fa_submit():
-    user = _pending_user()
-    if user is None:
-        flash("Your sign-in has timed out. Please start again.", "error")
+    try:
+        user, next_path = totp.answer_second_factor(key=session.get("second_factor"),
+                                                        code=request.form.get("code", ""))
+    except (NotFound, RateLimited) as error:
+        session.pop("second_factor", None)
+        flash(error.message, "error")
         return see_other("/login")
-    if not totp.verify(user, request.form.get("code", "")):
-        failures = session.get("pending_2fa_failures", 0) + 1
-        session["pending_2fa_failures"] = failures
-        if failures >= 5:
-            session.pop("pending_2fa", None)
-            session.pop("pending_2fa_failures", None)
-            flash("Too many wrong codes. Please sign in again.", "error")
-            return see_other("/login")
-        return render_template("stewardship/login_2fa.html", errors={
-            "code": "That code is not right. Type the 6 digits your app shows now, or one of your recovery codes."}), 422
-    next_path = session.pop("pending_2fa", {}).get("next")
-    session.pop("pending_2fa_failures", None)
-    login_user(user, remember=True)
-    session.pop("_csrf_signed", None)
-    return see_other(next_path or "/")
+    except DomainError as error:
+        return render_template("stewardship/login_2fa.html", errors={"code": error.message}), 422
+    sign_in(user)
+    return see_other(accounts.safe_next(next_path) or "/")
 
 
 # --- Support access, access log, audit log ------------------------------------------------------------
 
 def _support_page(group: Group, errors=None, status=200, form=None):
+    operators = [(str(op.id), f"{op.display_name} <{op.email}>") for op in grants.operators()]
     return render_template("stewardship/support.html", group=group, grants=grants.grants_for(group.id),
                            log=grants.access_log(group.id), audit_log=audit.for_group(group.id),
-                           errors=errors or {}, form=form or {"reason": "", "days": "7"},
+                           operators=operators, errors=errors or {},
+                           form=form or {"reason": "", "days": "7", "operator_id": ""},
                            now=datetime.now(timezone.utc)), status
 
 
@@ -280,13 +269,14 @@ def support_page(handle: str):
 @login_required
 def support_grant(handle: str):
     group = _admin_group(handle)
-    form = {"reason": request.form.get("reason", ""), "days": request.form.get("days", "")}
+    form = {key: request.form.get(key, "") for key in ("reason", "days", "operator_id")}
     try:
         days = int(form["days"])
     except ValueError:
         return _support_page(group, {"days": "Choose how many days (1–30)."}, 422, form)
     try:
-        grants.grant(actor=current_user, group_id=group.id, reason=form["reason"], days=days)
+        grants.grant(actor=current_user, group_id=group.id, reason=form["reason"], days=days,
+                     operator_id=int(form["operator_id"]) if form["operator_id"].isdigit() else None)
     except DomainError as error:
         return _support_page(group, {error.field or "reason": error.message}, 422, form)
     flash(f"Support access granted for {days} day{'s' if days != 1 else ''}.")

@@ -131,10 +131,15 @@ def test_anonymous_results_are_counts_and_reasons_without_names(client):
     poll = make_poll("check", admin, group, anonymous=True)
     _vote_all(poll, people)
     sign_in(client, admin)
+    # While it is open, nothing moves as people vote: no tally, no reasons, no list of who is left
+    # (watching a name leave that list while the tally moves would tell who chose what).
     page = client.get(f"/p/{poll.id}").data.decode()
-    assert "Anonymous" in page and "Who chose what" not in page
+    assert "Anonymous" in page and "counted when it closes" in page
+    assert not any(r in page for r in REASONS) and "Not voted yet" not in page
+    service.close_poll(actor_id=admin.id, poll_id=poll.id)
+    page = client.get(f"/p/{poll.id}").data.decode()
+    assert "Who chose what" not in page
     assert all(r in page for r in REASONS)  # the reasons, but in no order that follows the voters
-    assert "Not voted yet (1)" in page  # admins still see who has not voted
     csv_text = client.get(f"/p/{poll.id}/results.csv").data.decode()
     assert "voter" not in csv_text.splitlines()[7] and not any(p.display_name in csv_text for p in people)
 

@@ -98,11 +98,11 @@ def rich_group(clean_app):
     vote(anon_open, cy, 2, "I would rather not say who", keep_voter=True)  # linked until closing
     hidden = make_poll(group, admin, title="Hidden until closed", hide_results="until_closed")
     vote(hidden, bea, 1, "reason that reveals my choice")
-    grant = SupportGrant(group_id=group.id, granted_by_id=admin.id, reason="debugging digests",
-                         expires_at=utcnow() - timedelta(days=1))
+    operator = UserFactory(name="Opal Operator", email="opal@example.org", is_site_admin=True)
+    grant = SupportGrant(group_id=group.id, granted_by_id=admin.id, operator_id=operator.id,
+                         reason="debugging digests", expires_at=utcnow() - timedelta(days=1))
     db.session.add(grant)
     db.session.flush()
-    operator = UserFactory(name="Opal Operator", email="opal@example.org", is_site_admin=True)
     db.session.add(AccessLog(grant_id=grant.id, group_id=group.id, operator_id=operator.id, path="/g/allotments"))
     db.session.commit()
     return {

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from app.extensions import db
 from app.models import AccessLog, SupportGrant, utcnow
+from app.stewardship.grants import log_access
 from tests.helpers import post, sign_in
 
 
@@ -59,7 +60,8 @@ def test_a_group_admin_grants_access_and_reads_the_operators_views(rich_group, c
     sign_in(client, admin)
     refused = post(client, "/g/allotments/support", {"reason": "", "days": "3"})
     assert refused.status_code == 422 and "Say why" in refused.text
-    response = post(client, "/g/allotments/support", {"reason": "Digest emails look wrong", "days": "3"})
+    response = post(client, "/g/allotments/support", {"reason": "Digest emails look wrong", "days": "3",
+                                                      "operator_id": str(operator.id)})
     assert response.status_code == 303
     grant = db.session.scalar(db.select(SupportGrant).where(SupportGrant.revoked_at.is_(None),
                                                             SupportGrant.expires_at > utcnow()))
@@ -75,7 +77,6 @@ def test_a_group_admin_grants_access_and_reads_the_operators_views(rich_group, c
     logged = [row.path for row in db.session.scalars(db.select(AccessLog).where(AccessLog.grant_id == grant.id))]
     assert viewed, "the group's content pages should open under a grant"
     assert sorted(logged) == sorted(viewed)
-    from app.stewardship.grants import log_access, note_group_view  # noqa: F401  (the helper views call)
     assert log_access(operator, rich_group["group"], "/d/%d" % rich_group["thread"].id) is not None
 
     page = client.get("/g/allotments/support")

@@ -9,7 +9,7 @@ from sqlalchemy import func, select, update
 
 from ... import policy
 from ...extensions import db
-from ...models import Participation, Poll, Stance, StanceChoice
+from ...models import InboundMessage, Participation, Poll, Stance, StanceChoice
 from .. import events
 from ..accounts import acting_member
 from ..errors import NotAllowed
@@ -26,7 +26,10 @@ def _scrub_anonymous(poll: Poll) -> list[int]:
     Returns the stored emails votes came from: they name their sender, so the caller deletes them.
     """
     stances = list(db.session.scalars(select(Stance).where(Stance.poll_id == poll.id)))
-    emailed = sorted({s.inbound_message_id for s in stances if s.inbound_message_id is not None})
+    emailed = {s.inbound_message_id for s in stances if s.inbound_message_id is not None}
+    # A second copy of an emailed vote (same Message-ID, kept as a duplicate) names its sender too.
+    emailed |= set(db.session.scalars(select(InboundMessage.id).where(InboundMessage.duplicate_of_id.in_(emailed))))
+    emailed = sorted(emailed)
     kept = [(s.reason, s.choices) for s in stances if s.latest]
     for s in stances:
         db.session.delete(s)

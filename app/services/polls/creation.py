@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 
 from ... import policy, timezones
 from ...extensions import db
+from ...text import one_line
 from ...models import HIDE_RESULTS, Discussion, Group, Poll, PollOption, PollVoter, User
 from ...polls import get_type
 from .. import events
@@ -57,7 +58,7 @@ def create_poll(
     except KeyError:
         raise Invalid("Please choose one of the poll types.", field="poll_type") from None
 
-    title = " ".join((title or "").split())
+    title = one_line(title)
     if not title:
         raise Invalid("Please give the poll a title.", field="title")
     if len(title) > TITLE_MAX:
@@ -99,7 +100,7 @@ def create_poll(
     elif kind.fixed_options:
         names = kind.default_options()
     else:
-        names = [" ".join(str(o).split()) for o in (options or []) if str(o).strip()]
+        names = [name for name in (one_line(o) for o in (options or [])) if name]
     if len(names) > MAX_OPTIONS:
         raise Invalid(f"A poll can have at most {MAX_OPTIONS} options.", field="options")
     if any(len(n) > OPTION_MAX for n in names):

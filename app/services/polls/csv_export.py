@@ -1,7 +1,6 @@
-"""The results as CSV, every cell safe to open in a spreadsheet."""
+"""The results as CSV, every cell safe to open in a spreadsheet (app/spreadsheets.py)."""
 from __future__ import annotations
 
-import csv
 import io
 
 from sqlalchemy import select
@@ -11,6 +10,7 @@ from ...extensions import db
 from ...models import Poll, Stance
 from ...polls import get_type
 from ...polls.base import ordered_options
+from ...spreadsheets import SafeWriter
 from ..errors import NotAllowed, NotFound
 from .results import results_for
 
@@ -24,7 +24,7 @@ def csv_export(user, poll: Poll) -> str:
         raise NotAllowed(view.hidden_reason)
     options = ordered_options(poll)
     buffer = io.StringIO()
-    w = csv.writer(buffer)
+    w = SafeWriter(buffer)  # every cell, the poll's title included
     w.writerow(["poll", poll.title])
     kind = get_type(poll.poll_type)
     w.writerow(["type", kind.label])
@@ -36,29 +36,23 @@ def csv_export(user, poll: Poll) -> str:
     if not kind.written_answers:
         w.writerow(["option", "voters", "score_total", "percent", "average", "yes", "maybe", "no"])
         for row in r.options:
-            w.writerow([_cell(row.name), row.voter_count, row.score_total, f"{row.percent:.1f}",
+            w.writerow([row.name, row.voter_count, row.score_total, f"{row.percent:.1f}",
                         "" if row.average is None else f"{row.average:.2f}", row.yes, row.maybe, row.no])
         w.writerow([])
-    option_names = [_cell(o.name) for o in options]
+    option_names = [o.name for o in options]
     if poll.anonymous:
         w.writerow(["vote"] + option_names + ["reason"])
         if kind.written_answers:
             for n, text in enumerate(sorted(a.text for a in r.answers), 1):
-                w.writerow([n, _cell(text)])
+                w.writerow([n, text])
         else:
             stances = list(db.session.scalars(select(Stance).where(Stance.poll_id == poll.id, Stance.latest.is_(True))))
             rows = sorted(([str(s.choices.get(o.id, "")) for o in options], s.reason or "") for s in stances)
             for n, (scores, reason) in enumerate(rows, 1):
-                w.writerow([n] + scores + [_cell(reason)])
+                w.writerow([n] + scores + [reason])
     elif policy.can_see_voters(user, poll):
         w.writerow(["voter", "voted_at"] + option_names + ["reason"])
         for v in view.voters:
-            w.writerow([_cell(v.name), v.created_at.isoformat() if v.created_at else ""]
-                       + [v.choices.get(o.id, "") for o in options] + [_cell(v.reason or "")])
+            w.writerow([v.name, v.created_at.isoformat() if v.created_at else ""]
+                       + [v.choices.get(o.id, "") for o in options] + [v.reason or ""])
     return buffer.getvalue()
-
-
-def _cell(value: str) -> str:
-    """Keep spreadsheets from running a cell as a formula."""
-    value = str(value)
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

@@ -39,6 +39,8 @@ class PollResults:
 
 
 def hidden_reason(poll: Poll) -> str:
+    if poll.anonymous:
+        return "This poll is anonymous: its votes are counted when it closes."
     if poll.hide_results == "until_vote":
         return "Results are hidden until you vote."
     return "Results are hidden until the poll closes."
@@ -52,7 +54,7 @@ def results_for(user, poll: Poll) -> PollResults:
     undecided = len([i for i in electorate if i not in voted_ids])
     out = PollResults(visible=policy.can_see_results(user, poll), electorate_count=len(electorate),
                       undecided_count=undecided, voter_count=voter_count)
-    if policy.can_administer_poll(user, poll):
+    if policy.can_see_undecided(user, poll):
         missing = [i for i in electorate if i not in voted_ids]
         if missing:
             out.non_voters = list(db.session.scalars(select(User).where(User.id.in_(missing)).order_by(User.name)))

@@ -92,7 +92,9 @@ def one_click_target(*, user_id: int, poll_id: int, option_id: int) -> tuple[Pol
     """What a signed one-click vote link names: the poll, the voter and the option (NotFound if any is gone)."""
     poll = db.session.get(Poll, poll_id)
     voter = db.session.get(User, user_id)
-    if poll is None or poll.deleted_at is not None or voter is None or voter.deleted_at is not None:
+    if poll is None or voter is None or voter.deleted_at is not None or not policy.can_view_poll(voter, poll):
+        # Also when the voter may no longer see the poll (removed from a secret group, say): the
+        # link's page must not show them its title.
         raise NotFound("That voting link names something that no longer exists.")
     option = next((o for o in poll.options if o.id == option_id), None)
     if option is None:
