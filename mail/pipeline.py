@@ -116,7 +116,6 @@ def process(
     outcome.authenticated, outcome.sender_check, outcome.authentication = (
         verdict.authenticated, verdict.as_text(), verdict.header)
     sender_user = user_by_email(sender)
-    confirmed = sender_proof.proven_sender(inbound_id)
 
     # The claimed member: the reply address's owner (whom From must match), or the group's sender.
     if recipient.kind == "reply":
@@ -165,7 +164,7 @@ def process(
     # The gate: act only for a proven sender. The confirmation's own token address is the proof of
     # the mailbox (it was mailed there and nowhere else), so its reply passes.
     proven = (verdict.authenticated or target_kind == "confirmation"
-              or (confirmed is not None and _same_person(confirmed, user, sender))
+              or _same_person(sender_proof.proven_sender(inbound_id), user, sender)
               or (user is not None and sender_proof.trusts(user.id, verdict.vouchers)))
     if not proven:
         if verdict.temporary and may_defer:
@@ -215,7 +214,9 @@ def _post_allowed(outcome: Outcome, msg: Message, group: Group, sender: str, sen
 
 
 def _same_person(confirmation, user: User | None, sender: str) -> bool:
-    """The confirmation was answered by the member this message claims to be from."""
+    """The message's confirmation was answered by the member it claims to be from."""
+    if confirmation is None:
+        return False
     if user is not None:
         return confirmation.user_id == user.id
     return confirmation.user_id is None and confirmation.email.lower() == sender.lower()

@@ -67,9 +67,10 @@ def request_proof(*, user_id: int, email: str, purpose: str) -> AddressProof:
     if email == (user.email or "").lower():
         raise Invalid("That is already your account's address.", field="email")
     if purpose == "alias":
-        if any(alias.email == email for alias in aliases_of(user_id)):
+        aliases = aliases_of(user_id)
+        if any(alias.email == email for alias in aliases):
             raise Invalid("That address is already one of yours.", field="email")
-        if len(aliases_of(user_id)) >= MAX_ALIASES:
+        if len(aliases) >= MAX_ALIASES:
             raise Invalid(f"An account can have at most {MAX_ALIASES} extra addresses; remove one first.",
                           field="email")
     recent = db.session.scalar(select(func.count(AddressProof.id)).where(

@@ -115,14 +115,24 @@ def trusted_remove(trusted_id: int):
     return see_other("/account/addresses")
 
 
-@bp.get("/account/addresses/prove/<token>")
-def address_proof(token: str):
+def _proof_or_invalid(token: str):
+    """(the address proof, None) or (None, the "not valid" page) for a mailed proof link."""
     from ..services import addresses
 
     proof = addresses.load_proof(token)
     if proof is None:
-        return render_template("mailactions/invalid.html", message="This link is not valid. It may be incomplete "
-                               "or too old. Ask for a new one on your account page."), 400
+        return None, (render_template("mailactions/invalid.html", message="This link is not valid. It may be "
+                                      "incomplete or too old. Ask for a new one on your account page."), 400)
+    return proof, None
+
+
+@bp.get("/account/addresses/prove/<token>")
+def address_proof(token: str):
+    from ..services import addresses
+
+    proof, invalid = _proof_or_invalid(token)
+    if invalid:
+        return invalid
     return render_template("account/prove.html", proof=proof, state=addresses.proof_state(proof),
                            post_url=f"/account/addresses/prove/{token}")
 
@@ -131,10 +141,9 @@ def address_proof(token: str):
 def address_prove(token: str):
     from ..services import addresses
 
-    proof = addresses.load_proof(token)
-    if proof is None:
-        return render_template("mailactions/invalid.html", message="This link is not valid. It may be incomplete "
-                               "or too old. Ask for a new one on your account page."), 400
+    proof, invalid = _proof_or_invalid(token)
+    if invalid:
+        return invalid
     try:
         addresses.prove(proof)
     except DomainError as error:
