@@ -53,8 +53,11 @@ def web() -> None:
     """Run the web app under gunicorn on WEB_LISTEN."""
     import os
 
+    from .queue import stop_embedded_redis
     from .supervisor import gunicorn_args
 
+    # With no REDIS_URL, gunicorn's master (which loads the app) starts and owns the embedded Redis.
+    stop_embedded_redis()
     os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", *gunicorn_args(current_app.config)])
 
 
@@ -74,22 +77,26 @@ def smtp() -> None:
 @with_appcontext
 def worker(burst: bool) -> None:
     """Run an RQ worker for Quorum's jobs."""
-    from rq import SimpleWorker
+    from .worker import run
 
-    from .queue import QUEUES, redis_client
-
-    # SimpleWorker runs jobs in-process: no fork per job, one database pool per worker.
-    # Scheduled jobs (retries) are promoted by `quorum scheduler`, not by a forked process here.
-    SimpleWorker(QUEUES, connection=redis_client()).work(burst=burst, with_scheduler=False)
+    run(current_app._get_current_object(), burst=burst)
 
 
 @click.command()
 @with_appcontext
 def scheduler() -> None:
     """Run the periodic jobs (auto-close polls, digests, sweeps) with RQ's cron scheduler."""
+    from .heartbeat import start_beating
+    from .queue import redis_client
     from .schedule import build_scheduler
 
-    build_scheduler(current_app._get_current_object()).start()
+    from . import configure_logging
+
+    app = current_app._get_current_object()
+    start_beating(redis_client(app), "scheduler")
+    built = build_scheduler(app)
+    configure_logging(app)  # RQ's schedulers set their loggers to INFO as they are built
+    built.start()
 
 
 @click.command()
