@@ -13,7 +13,7 @@ from .models.groups import PRIVACIES
 
 def register(app: Flask) -> None:
     """Attach the commands to the app's CLI (so `flask --app wsgi` has them too)."""
-    for command in (serve, web, smtp, worker, scheduler, demo, user_group, group_group):
+    for command in (serve, web, smtp, worker, scheduler, demo, login_link, user_group, group_group):
         app.cli.add_command(command)
     _register_optional(app)
 
@@ -112,6 +112,22 @@ def demo(force: bool) -> None:
         return
     click.echo(f"Demo organisation ready: {result['groups']} groups, {result['members']} members.")
     click.echo(f"Sign in as the demo admin ({result['admin_email']}): {result['link']}")
+
+
+@click.command("login-link")
+@click.argument("email")
+@with_appcontext
+def login_link(email: str) -> None:
+    """Print a fresh one-time sign-in link for the account with EMAIL (valid 10 minutes)."""
+    from .services.accounts import SIGN_IN_LIFETIME, issue_sign_in_link, user_by_email
+
+    user = user_by_email(email)
+    if user is None:
+        raise click.ClickException(
+            f"No account has the address {email.strip()}. Create one with: quorum user create {email.strip()} --name NAME")
+    minutes = int(SIGN_IN_LIFETIME.total_seconds() // 60)
+    click.echo(f"One-time sign-in link for {user.email} (valid {minutes} minutes):")
+    click.echo(issue_sign_in_link(email=user.email))
 
 
 @click.group("user")
