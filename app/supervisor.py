@@ -189,9 +189,10 @@ class Supervisor:
                 part.crashes.popleft()
             cause = describe_exit(code)
             if len(part.crashes) >= CRASH_LIMIT:
-                return Outcome(False, f"the {part.name} part crashed {len(part.crashes)} times in "
-                                      f"{(now - part.crashes[0]) / 60:.0f} min (last: {cause}); stopping Quorum. "
-                                      f"Its last output:\n{part.last_output()}")
+                span = now - part.crashes[0]
+                within = f"{span:.0f} s" if span < 120 else f"{span / 60:.0f} min"
+                return Outcome(False, f"the {part.name} part crashed {len(part.crashes)} times in {within} "
+                                      f"(last: {cause}); stopping Quorum. Its last output:\n{part.last_output()}")
             log.error("%s stopped (%s); restarting it in %.1f s. Its last output:\n%s",
                       part.name, cause, part.backoff, part.last_output())
             part.next_start = now + part.backoff
