@@ -90,7 +90,7 @@ def scheduler() -> None:
     from .queue import redis_client
     from .schedule import build_scheduler
 
-    from . import configure_logging
+    from .logs import configure as configure_logging
 
     app = current_app._get_current_object()
     start_beating(redis_client(app), "scheduler")
