@@ -314,6 +314,8 @@ def run_all(app: Flask) -> int:
             heartbeat.clear(redis_client(app))  # an earlier run's beats must not count as this run's
         except Exception:  # noqa: BLE001 - Redis down: /healthz will say so
             pass
+        if supervisor.stop_requested:  # Ctrl-C during migrations or the demo: start nothing
+            return 0
         supervisor.start_all()
         outcome = supervisor.wait_until_ready()
         if outcome.ok and not supervisor.stop_requested:
