@@ -126,7 +126,8 @@ def gunicorn_args(cfg) -> list[str]:
     ]
 
 
-def parts(app: Flask) -> list[Part]:
+def children(app: Flask) -> list[Part]:
+    """The parts, as `quorum serve` starts them (the fault suite starts them with the same argv)."""
     python = sys.executable
     quorum = [python, "-m", "app"]
     return [
@@ -304,7 +305,7 @@ def run_all(app: Flask) -> int:
     from . import heartbeat
     from .queue import redis_client, stop_embedded_redis
 
-    supervisor = Supervisor(app, parts(app))
+    supervisor = Supervisor(app, children(app))
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, supervisor.request_stop)
     outcome = Outcome(True)

@@ -16,7 +16,7 @@ from pathlib import Path
 from . import web
 from .run import external_redis, start_redis
 from .seed import seed
-from .stack import (WEB_ANSWERS, Stack, free_port, make_app, migrate, postgres_backend, quorum_argv, sqlite_backend,
+from .stack import (Stack, free_port, make_app, migrate, postgres_backend, quorum_argv, sqlite_backend,
                     wait_for_http)
 
 CHUNK = 10_000  # requests per load-generator run
@@ -66,7 +66,7 @@ def run_soak(name: str, folder: Path, args) -> dict:
         path = f"/d/{seeded.thread_50}"
         say(f"seeded {seeded.rows['users']} members, {seeded.rows['comments']} comments; soaking GET {path}")
         stack.start("web", quorum_argv("web"))
-        if not wait_for_http(f"http://127.0.0.1:{stack.web_port}/healthz", 60, stack.processes["web"], WEB_ANSWERS):
+        if not wait_for_http(f"http://127.0.0.1:{stack.web_port}/healthz", 60, stack.processes["web"]):
             raise RuntimeError("the web app did not answer /healthz within 60 s:\n" + stack.log_tail("web"))
         identities = web.mint_cookies(app, seeded.member_ids[: args.soak_clients])
         probe = web.request(stack.web_port, "GET", path, {"Cookie": identities[0].cookie})

@@ -38,7 +38,9 @@ def wait_for_port(port: int, timeout: float, process: subprocess.Popen | None = 
 
 
 def wait_for_http(url: str, timeout: float, process: subprocess.Popen | None = None,
-                  statuses: tuple[int, ...] = (200,)) -> bool:
+                  statuses: tuple[int, ...] = (200, 503)) -> bool:
+    """True once `url` answers with one of `statuses`. A 503 counts by default: /healthz answers it
+    while a part is missing (the bench runs no scheduler; a stack may start the web app first)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
@@ -55,10 +57,6 @@ def wait_for_http(url: str, timeout: float, process: subprocess.Popen | None = N
             time.sleep(0.2)
     return False
 
-
-# /healthz answers 503 while a part is missing: the bench runs no scheduler (and the soak only the
-# web app), so "the web app answers its health check" is what it waits for.
-WEB_ANSWERS = (200, 503)
 
 
 @dataclass
