@@ -1,6 +1,7 @@
 """Browser tests: the session app served on a free local port, driven by Debian's Chromium via Playwright.
 
-One browser per session; each test gets fresh contexts (cookies), with JavaScript on or off.
+One browser per session (the `browser` fixture of tests/conftest.py); each test gets fresh contexts
+(cookies), with JavaScript on or off.
 """
 from __future__ import annotations
 
@@ -9,10 +10,7 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-               "--disable-sync", "--no-first-run"]
 
 
 @pytest.fixture(scope="session")
@@ -40,18 +38,6 @@ def live_server(clean_app, _server):
         yield _server
     finally:
         clean_app.config["BASE_URL"] = previous
-
-
-@pytest.fixture(scope="session")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip("/usr/bin/chromium is not installed (apt-get install chromium): browser tests skipped")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
