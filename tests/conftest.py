@@ -78,6 +78,23 @@ def dns_server():
     server.stop()
 
 
+CHROMIUM = Path("/usr/bin/chromium")
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+               "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip("/usr/bin/chromium is not installed (apt-get install chromium): browser tests skipped")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
+        yield chromium
+        chromium.close()
+
+
 @pytest.fixture(scope="session")
 def app(instance_dir, database_url, redis_url, dns_server):
     from flask_migrate import upgrade
@@ -229,22 +246,3 @@ def shared_corpora() -> Path:
     if not path.is_dir():
         pytest.skip("../shared/corpora is not present beside this clone: corpus tests skipped")
     return path
-
-
-CHROMIUM = Path("/usr/bin/chromium")
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-               "--disable-sync", "--no-first-run"]
-
-
-@pytest.fixture(scope="session")
-def browser():
-    """Debian's Chromium via Playwright, one per test process: Playwright's sync API runs one session
-    at a time in a process, so every test that needs a browser shares this one."""
-    if not CHROMIUM.exists():
-        pytest.skip("/usr/bin/chromium is not installed (apt-get install chromium): browser tests skipped")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
-        yield chromium
-        chromium.close()

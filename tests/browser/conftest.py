@@ -1,7 +1,6 @@
 """Browser tests: the session app served on a free local port, driven by Debian's Chromium via Playwright.
 
-One browser per session (the `browser` fixture of tests/conftest.py); each test gets fresh contexts
-(cookies), with JavaScript on or off.
+One browser per session; each test gets fresh contexts (cookies), with JavaScript on or off.
 """
 from __future__ import annotations
 
