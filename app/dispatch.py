@@ -21,7 +21,7 @@ from typing import Any, Callable
 from flask import Flask, current_app
 from rq import Retry
 from sqlalchemy import event as sa_event
-from sqlalchemy import inspect, select, update
+from sqlalchemy import case, func, inspect, select, update
 from sqlalchemy.orm import Session
 
 from . import jobs
@@ -66,16 +66,19 @@ def _send_options(_id: int) -> dict:
 
 
 def _stale_outbound():
-    # A retrying message has its next attempt scheduled in Redis; only once the whole backoff
-    # schedule has passed may that schedule have been lost with Redis.
-    retry_window = timedelta(seconds=sum(retry_delays())) + timedelta(hours=1)
+    """SQL: queued past the grace period, or retrying and past its next attempt's time (the retry
+    RQ scheduled may have been lost with Redis)."""
+    last_try = func.coalesce(OutboundMessage.attempted_at, OutboundMessage.created_at)
+    due = [(OutboundMessage.attempts == n, utcnow() - timedelta(seconds=delay) - _grace())
+           for n, delay in enumerate(retry_delays(), start=1)]
     return (((OutboundMessage.status == "queued") & (OutboundMessage.created_at < utcnow() - _grace()))
-            | ((OutboundMessage.status == "retrying") & (OutboundMessage.created_at < utcnow() - retry_window)))
+            | ((OutboundMessage.status == "retrying") & (last_try < case(*due, else_=utcnow() - _grace()))))
 
 
 # A job that died mid-way leaves its row claimed; after this long it is taken as lost.
 INBOUND_STUCK_AFTER = timedelta(minutes=15)
 EXPORT_STUCK_AFTER = timedelta(hours=2)  # longer than the export job's timeout
+SEND_STUCK_AFTER = timedelta(minutes=10)  # far longer than a send (SMTP_TIMEOUT_SECONDS per step)
 
 
 def _sender_check_wait() -> timedelta:
@@ -96,8 +99,12 @@ KINDS: tuple[Kind, ...] = (
          waiting=lambda: Event.fanned_out_at.is_(None) & (Event.created_at < utcnow() - _grace()),
          status_attribute=None),
     Kind(OutboundMessage, "outbound_redispatched", jobs.send_message,
-         pending=lambda row: row.status in ("queued", "retrying"),
-         waiting=_stale_outbound, options=_send_options),
+         # "sending" is a job's claim: a row going from it to "retrying" already has its retry.
+         pending=lambda row: row.status in ("queued", "retrying", "sending"),
+         waiting=_stale_outbound, options=_send_options,
+         stuck=lambda: (OutboundMessage.status == "sending")
+         & (func.coalesce(OutboundMessage.attempted_at, OutboundMessage.created_at) < utcnow() - SEND_STUCK_AFTER),
+         released="retrying"),
     Kind(InboundMessage, "inbound_enqueued", jobs.process_inbound, queue="inbound",
          pending=lambda row: row.status == "received",
          waiting=lambda: (InboundMessage.status == "received") & (InboundMessage.created_at < utcnow() - _grace()),

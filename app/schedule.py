@@ -61,6 +61,8 @@ class QuorumScheduler(CronScheduler):
 
 def build_scheduler(app: Flask) -> CronScheduler:
     scheduler = QuorumScheduler(redis_client(app), name="quorum-scheduler")
+    intervals = {sweep_pending: int(app.config["SWEEP_INTERVAL_SECONDS"])}
     for func, interval in PERIODIC_JOBS:
+        interval = intervals.get(func, interval)
         scheduler.register(func, queue_name="default", interval=interval, job_timeout=600)
     return scheduler
