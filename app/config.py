@@ -100,6 +100,8 @@ def load(overrides: dict | None = None) -> dict:
         "SMTP_TIMEOUT_SECONDS": float(get("SMTP_TIMEOUT_SECONDS", "20")),
         # How often the sweeper looks for work a Redis outage or a killed worker left undone.
         "SWEEP_INTERVAL_SECONDS": int(get("SWEEP_INTERVAL_SECONDS", "60")),
+        # How often the scheduler looks for members whose digest hour has come.
+        "DIGEST_CHECK_SECONDS": int(get("DIGEST_CHECK_SECONDS", "300")),
         "DATA_KEY": get("QUORUM_DATA_KEY"),
         "BACKUP_DESTINATIONS": get("BACKUP_DESTINATIONS", ""),
         "BACKUP_RECIPIENT": get("BACKUP_AGE_RECIPIENT"),

@@ -78,7 +78,12 @@ def _stale_outbound():
 # A job that died mid-way leaves its row claimed; after this long it is taken as lost.
 INBOUND_STUCK_AFTER = timedelta(minutes=15)
 EXPORT_STUCK_AFTER = timedelta(hours=2)  # longer than the export job's timeout
-SEND_STUCK_AFTER = timedelta(minutes=10)  # far longer than a send (SMTP_TIMEOUT_SECONDS per step)
+
+
+def _send_stuck_after() -> timedelta:
+    # A send is a handful of SMTP steps, each given up after SMTP_TIMEOUT_SECONDS: a claim ten
+    # timeouts old (200 s by default) belongs to a worker that died.
+    return timedelta(seconds=10 * float(current_app.config["SMTP_TIMEOUT_SECONDS"]))
 
 
 def _sender_check_wait() -> timedelta:
@@ -103,7 +108,7 @@ KINDS: tuple[Kind, ...] = (
          pending=lambda row: row.status in ("queued", "retrying", "sending"),
          waiting=_stale_outbound, options=_send_options,
          stuck=lambda: (OutboundMessage.status == "sending")
-         & (func.coalesce(OutboundMessage.attempted_at, OutboundMessage.created_at) < utcnow() - SEND_STUCK_AFTER),
+         & (func.coalesce(OutboundMessage.attempted_at, OutboundMessage.created_at) < utcnow() - _send_stuck_after()),
          released="retrying"),
     Kind(InboundMessage, "inbound_enqueued", jobs.process_inbound, queue="inbound",
          pending=lambda row: row.status == "received",
