@@ -76,20 +76,23 @@ def worker(burst: bool) -> None:
     """Run an RQ worker for Quorum's jobs."""
     from rq import SimpleWorker
 
-    from .queue import QUEUES, redis_client
+    from .queue import QUEUES, redis_client, through_outages
 
     # SimpleWorker runs jobs in-process: no fork per job, one database pool per worker.
     # Scheduled jobs (retries) are promoted by `quorum scheduler`, not by a forked process here.
-    SimpleWorker(QUEUES, connection=redis_client()).work(burst=burst, with_scheduler=False)
+    through_outages(lambda: SimpleWorker(QUEUES, connection=redis_client()).work(burst=burst, with_scheduler=False),
+                    part="worker")
 
 
 @click.command()
 @with_appcontext
 def scheduler() -> None:
     """Run the periodic jobs (auto-close polls, digests, sweeps) with RQ's cron scheduler."""
+    from .queue import through_outages
     from .schedule import build_scheduler
 
-    build_scheduler(current_app._get_current_object()).start()
+    app = current_app._get_current_object()
+    through_outages(lambda: build_scheduler(app).start(), part="scheduler")
 
 
 @click.command()

@@ -126,6 +126,8 @@ def load(overrides: dict | None = None) -> dict:
         # Rate limits stay on in production; `make bench` turns them off for its scratch stack.
         "RATELIMIT_ENABLED": get("RATELIMIT_ENABLED", "1") != "0",
         "RATELIMIT_HEADERS_ENABLED": False,
+        # With Redis away, each process counts on its own until it is back (limits still hold).
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "TESTING": False,
     }
     config.update(overrides)

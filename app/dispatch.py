@@ -18,7 +18,7 @@ from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any, Callable
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g, has_request_context
 from rq import Retry
 from sqlalchemy import event as sa_event
 from sqlalchemy import case, func, inspect, select, update
@@ -195,6 +195,8 @@ def enqueue_rows(rows: list[tuple[Kind, int]]) -> int:
                     q.enqueue(kind.job, row_id, **kind.options(row_id))
     except Exception as error:  # noqa: BLE001 - Redis down (or refusing): the rows stay pending
         log.warning("job queue unreachable (%s): %s pending rows left for the sweeper", type(error).__name__, len(unique))
+        if has_request_context():
+            g.side_effects_waiting = True  # the page says so (app/web/__init__.py)
         return 0
     return len(unique)
 

@@ -89,6 +89,10 @@ def register_error_pages(app: Flask) -> None:
 COMPRESSIBLE = ("text/html", "text/css", "application/javascript", "text/javascript", "text/plain", "application/json", "text/csv")
 
 
+SIDE_EFFECTS_WAITING = ("Saved. Email and notifications about it will go out as soon as our job queue is back: "
+                        "it is briefly unavailable, and nothing is lost.")
+
+
 def register_response_helpers(app: Flask) -> None:
     @app.after_request
     def compressed_and_conditional(response):
@@ -113,4 +117,21 @@ def register_response_helpers(app: Flask) -> None:
                 response.headers.setdefault("Cache-Control", "private, no-cache")
                 response.add_etag()
                 response.make_conditional(request)
+        return response
+
+    @app.after_request
+    def say_what_waits(response):
+        """A change was saved while Redis was away (app/dispatch.py): tell the person its mail waits.
+        Registered last, so it runs before compression (Flask runs after_request hooks last-first)."""
+        from flask import flash, g
+        from markupsafe import escape
+
+        if not g.get("side_effects_waiting"):
+            return response
+        if response.status_code in (301, 302, 303):
+            flash(SIDE_EFFECTS_WAITING, "warning")  # shown on the page the redirect leads to
+        elif request.headers.get("HX-Request") and response.mimetype == "text/html" and not response.direct_passthrough:
+            response.set_data(response.get_data() + (
+                f'<div id="flashes" class="flashes" role="status" hx-swap-oob="true">'
+                f'<p class="flash warning">{escape(SIDE_EFFECTS_WAITING)}</p></div>').encode())
         return response
