@@ -81,6 +81,33 @@ def register_error_pages(app: Flask) -> None:
     def too_many(error):
         return page(429, "Slow down", "Too many attempts. Please wait a few minutes and try again.")
 
+    from sqlalchemy.exc import DBAPIError
+
+    @app.errorhandler(DBAPIError)
+    def database_error(error):
+        """The database away, restarting or locked: 503 and a time to retry, on a page that needs no
+        database to render. Anything else the database says is a bug: the usual 500."""
+        from ..db import unavailable
+        from ..extensions import db
+
+        try:
+            db.session.rollback()  # nothing of this request is half-written
+        except Exception:  # noqa: BLE001 - the connection may be gone too
+            pass
+        if not unavailable(error):
+            app.logger.exception("database error on %s %s", request.method, request.path, exc_info=error)
+            return server_error(error)
+        app.logger.warning("database unavailable on %s %s: %s", request.method, request.path,
+                           str(getattr(error, "orig", error)).splitlines()[0][:200])
+        # Straight from Jinja: render_template's context processors would ask who is signed in.
+        if request.headers.get("HX-Request"):
+            body = app.jinja_env.get_template("errors/_message.html").render(
+                title="Back in a moment",
+                message="Quorum cannot reach its database just now. Nothing was saved; try again in a few seconds.")
+        else:
+            body = app.jinja_env.get_template("errors/unavailable.html").render()
+        return body, 503, {"Retry-After": "10", "Cache-Control": "no-store"}
+
     @app.errorhandler(500)
     def server_error(error):
         return page(500, "Something went wrong", "Sorry: that failed on our side. Nothing you sent was lost; try again in a moment.")

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from aiosmtpd.controller import Controller
 
-from bench.stack import Stack, free_port, postgres_backend, sqlite_backend, wait_for_http, wait_for_port
+from bench.stack import Backend, Stack, free_port, postgres_backend, sqlite_backend, wait_for_http, wait_for_port
 from tests.helpers import RedisServer
 
 BOUND = 60.0  # no wait in the fault suite lasts longer than this
@@ -128,10 +128,13 @@ class FaultStack:
     dns_servers: str
     backend_tag: str
     settings: dict = field(default_factory=dict)  # extra environment for every part
+    database_url: str | None = None  # a database of the test's own (e.g. a private PostgreSQL)
 
     def __post_init__(self):
         self.redis = RedisServer(self.folder / "redis").start()
-        if os.environ.get("DATABASE_URL"):
+        if self.database_url:
+            self.backend = Backend("postgresql", self.database_url, self.redis.url)
+        elif os.environ.get("DATABASE_URL"):
             self.backend = postgres_backend(os.environ["DATABASE_URL"], self.redis.url, self.backend_tag)
         else:
             self.backend = sqlite_backend(self.folder, self.redis.url)
@@ -252,3 +255,62 @@ class FaultStack:
     def in_app(self):
         """An app context on the instance's database (to seed and to look)."""
         return self.app.app_context()
+
+
+class PrivatePostgres:
+    """A PostgreSQL cluster of the test's own (initdb in its folder, on a free loopback port), so a
+    test can stop and restart the server itself without touching anyone else's databases."""
+
+    def __init__(self):
+        import glob
+        import shutil
+
+        found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl")) or [shutil.which("pg_ctl") or ""]
+        self.bin = Path(found[-1]).parent if found[-1] else None
+        self.data: Path | None = None  # made by init(), outside pytest's folders (postgres must reach it)
+        self.port = free_port()
+        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    @property
+    def available(self) -> bool:
+        return self.bin is not None and (self.bin / "initdb").exists()
+
+    def _run(self, *argv: str) -> None:
+        import subprocess
+
+        command = [str(self.bin / argv[0]), *argv[1:]]
+        if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+            command = ["runuser", "-u", "postgres", "--", *command]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        if done.returncode != 0:
+            raise RuntimeError(f"{argv[0]} failed: {done.stdout[-1000:]}{done.stderr[-1000:]}")
+
+    def init(self) -> "PrivatePostgres":
+        import shutil
+        import tempfile
+
+        self.data = Path(tempfile.mkdtemp(prefix="quorum-faults-pg-"))
+        if os.geteuid() == 0:
+            shutil.chown(self.data, "postgres")
+        self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8")
+        return self.start()
+
+    def start(self) -> "PrivatePostgres":
+        options = f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.data / "server.log"), "-w", "start")
+        return self
+
+    def stop(self) -> None:
+        """Stop now, as a restart does: every connection is cut."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def close(self) -> None:
+        import shutil
+
+        if self.data is None:
+            return
+        try:
+            self.stop()
+        except RuntimeError:
+            pass  # already stopped
+        shutil.rmtree(self.data, ignore_errors=True)
