@@ -88,12 +88,9 @@ def register_error_pages(app: Flask) -> None:
         """The database away, restarting or locked: 503 and a time to retry, on a page that needs no
         database to render. Anything else the database says is a bug: the usual 500."""
         from ..db import unavailable
-        from ..extensions import db
 
-        try:
-            db.session.rollback()  # nothing of this request is half-written
-        except Exception:  # noqa: BLE001 - the connection may be gone too
-            pass
+        # Nothing of this request is half-written: its transaction never committed, and the
+        # session is removed (rolled back) when the request ends.
         if not unavailable(error):
             app.logger.exception("database error on %s %s", request.method, request.path, exc_info=error)
             return server_error(error)
