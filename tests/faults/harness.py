@@ -256,6 +256,22 @@ class FaultStack:
         """An app context on the instance's database (to seed and to look)."""
         return self.app.app_context()
 
+    def browser_page(self, browser, email: str, *, js: bool = True):
+        """A Chromium page signed in as `email` with a one-time link, as the member would."""
+        from datetime import timedelta
+
+        from app.services import accounts
+
+        with self.in_app():
+            link = accounts.issue_sign_in_link(email=email, lifetime=timedelta(hours=1))
+        context = browser.new_context(base_url=self.base_url, java_script_enabled=js)
+        context.set_default_timeout(30_000)
+        page = context.new_page()
+        page.goto(link)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(lambda url: "/login" not in url)
+        return page
+
 
 class PrivatePostgres:
     """A PostgreSQL cluster of the test's own (initdb in its folder, on a free loopback port), so a

@@ -10,7 +10,6 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,6 @@ from sqlalchemy import func, select
 from app.email.addresses import reply_address
 from app.extensions import db
 from app.models import Comment, InboundMessage
-from app.services import accounts
 from tests.factories import DiscussionFactory, GroupFactory, member
 from tests.inbound.conftest import reply
 
@@ -32,18 +30,7 @@ def _seed():
     bob = member(group, email="bob@example.org", name="Bob")
     readers = {member(group, email=f"reader{n}@example.org").email for n in range(3)}
     thread = DiscussionFactory(group=group, author=bob, title="Garden day")
-    return {"thread_id": thread.id, "readers": readers, "bob_reply_to": reply_address(bob, "discussion", thread.id),
-            "link": accounts.issue_sign_in_link(email=alice.email, lifetime=timedelta(hours=1))}
-
-
-def _signed_in_page(browser, stack, link):
-    context = browser.new_context(base_url=stack.base_url, java_script_enabled=False)
-    context.set_default_timeout(30_000)
-    page = context.new_page()
-    page.goto(link)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(lambda url: "/login" not in url)
-    return page
+    return {"thread_id": thread.id, "readers": readers, "bob_reply_to": reply_address(bob, "discussion", thread.id)}
 
 
 def _post(page, thread_id: int | None, text: str) -> int:
@@ -99,7 +86,7 @@ def test_sqlite_locked_for_15_seconds(fault_stack, browser):
     with stack.in_app():
         scene = _seed()
     stack.start("web", "smtp", "worker", "scheduler")
-    page = _signed_in_page(browser, stack, scene["link"])
+    page = stack.browser_page(browser, "alice@example.org", js=False)
     page.goto(f"/d/{scene['thread_id']}")  # the member has the thread open, and starts typing
     database = stack.backend.database_url.removeprefix("sqlite:///")
     locker = subprocess.Popen(
@@ -131,7 +118,7 @@ def test_postgresql_restarted(private_postgres, fault_stack, browser):
     with stack.in_app():
         scene = _seed()
     stack.start("web", "smtp", "worker", "scheduler")
-    page = _signed_in_page(browser, stack, scene["link"])
+    page = stack.browser_page(browser, "alice@example.org", js=False)
 
     page.goto(f"/d/{scene['thread_id']}")
     private_postgres.stop()

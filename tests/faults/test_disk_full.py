@@ -4,7 +4,6 @@ left on disk, and once there is room again mail and uploads work without a resta
 from __future__ import annotations
 
 import subprocess
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,6 @@ from sqlalchemy import func, select
 from app.email.addresses import reply_address
 from app.extensions import db
 from app.models import Attachment, Comment, InboundMessage
-from app.services import accounts
 from tests.factories import DiscussionFactory, GroupFactory, member
 from tests.inbound.conftest import reply
 
@@ -57,15 +55,9 @@ def test_a_full_files_folder_refuses_for_now_and_loses_nothing(small_files_folde
         alice = member(group, email="alice@example.org", name="Alice")
         thread = DiscussionFactory(group=group, author=alice, title="Garden day")
         to = reply_address(alice, "discussion", thread.id)
-        link = accounts.issue_sign_in_link(email=alice.email, lifetime=timedelta(hours=1))
         thread_id = thread.id
     stack.start("web", "smtp", "worker")
-    context = browser.new_context(base_url=stack.base_url, java_script_enabled=False)
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    page.goto(link)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(lambda url: "/login" not in url)
+    page = stack.browser_page(browser, "alice@example.org", js=False)
 
     filler = _fill(small_files_folder)
     raw = reply(to=to, body="Mailed while the disk was full.\n" + "padding line\n" * 200)
@@ -97,4 +89,4 @@ def test_a_full_files_folder_refuses_for_now_and_loses_nothing(small_files_folde
         assert db.session.scalar(select(func.count(Attachment.id))) == 1
         assert db.session.scalar(select(func.count(InboundMessage.id))) == 1
     assert len(_files(small_files_folder, "attachments")) == 1 and len(_files(small_files_folder, "inbound")) == 1
-    context.close()
+    page.context.close()

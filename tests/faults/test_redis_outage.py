@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 from app.email.addresses import reply_address
 from app.extensions import db
 from app.models import Comment, InboundMessage, Membership, User, utcnow
-from app.services import accounts, events
+from app.services import events
 from tests.factories import CommentFactory, DiscussionFactory, GroupFactory, member
 from tests.inbound.conftest import reply
 
@@ -61,17 +61,8 @@ def test_redis_away_for_30_seconds_delays_side_effects_and_loses_none(fault_stac
     with stack.in_app():
         scene = _seed()
     stack.start("web", "smtp", "worker", "scheduler")
-    pages = {}
-    for js in (True, False):  # the same member, in a browser with JavaScript on and one with it off
-        context = browser.new_context(base_url=stack.base_url, java_script_enabled=js)
-        context.set_default_timeout(15_000)
-        pages[js] = context.new_page()
-    with stack.in_app():
-        links = {js: accounts.issue_sign_in_link(email=scene["alice"], lifetime=timedelta(hours=1)) for js in pages}
-    for js, page in pages.items():
-        page.goto(links[js])
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(lambda url: "/login" not in url)
+    # The same member, in a browser with JavaScript on and in one with it off.
+    pages = {js: stack.browser_page(browser, scene["alice"], js=js) for js in (True, False)}
     time.sleep(1)  # everything is quiet before the outage
     before = len(stack.relay.deliveries())
 
