@@ -87,16 +87,19 @@ def worker(burst: bool) -> None:
 def scheduler() -> None:
     """Run the periodic jobs (auto-close polls, digests, sweeps) with RQ's cron scheduler."""
     from .heartbeat import start_beating
-    from .queue import redis_client
-    from .schedule import build_scheduler
-
     from .logs import configure as configure_logging
+    from .queue import redis_client, through_outages
+    from .schedule import build_scheduler
 
     app = current_app._get_current_object()
     start_beating(redis_client(app), "scheduler")
-    built = build_scheduler(app)
-    configure_logging(app)  # RQ's schedulers set their loggers to INFO as they are built
-    built.start()
+
+    def run() -> None:
+        built = build_scheduler(app)
+        configure_logging(app)  # RQ's schedulers set their loggers to INFO as they are built
+        built.start()
+
+    through_outages(run, part="scheduler")
 
 
 @click.command()

@@ -94,6 +94,14 @@ def load(overrides: dict | None = None) -> dict:
         "MAIL_DNS_TIMEOUT": float(get("MAIL_DNS_TIMEOUT", "5")),
         # A sender check DNS could not finish is tried again after this long (4 tries in all).
         "SENDER_CHECK_RETRY_SECONDS": float(get("SENDER_CHECK_RETRY_SECONDS", "300")),
+        # Outbound mail the relay refuses for now is retried after this, doubling each time (8 tries).
+        "MAIL_RETRY_SECONDS": float(get("MAIL_RETRY_SECONDS", "30")),
+        # How long to wait for the relay to answer before trying again later.
+        "SMTP_TIMEOUT_SECONDS": float(get("SMTP_TIMEOUT_SECONDS", "20")),
+        # How often the sweeper looks for work a Redis outage or a killed worker left undone.
+        "SWEEP_INTERVAL_SECONDS": int(get("SWEEP_INTERVAL_SECONDS", "60")),
+        # How often the scheduler looks for members whose digest hour has come.
+        "DIGEST_CHECK_SECONDS": int(get("DIGEST_CHECK_SECONDS", "300")),
         "DATA_KEY": get("QUORUM_DATA_KEY"),
         "BACKUP_DESTINATIONS": get("BACKUP_DESTINATIONS", ""),
         "BACKUP_RECIPIENT": get("BACKUP_AGE_RECIPIENT"),
@@ -121,6 +129,8 @@ def load(overrides: dict | None = None) -> dict:
         # Rate limits stay on in production; `make bench` turns them off for its scratch stack.
         "RATELIMIT_ENABLED": get("RATELIMIT_ENABLED", "1") != "0",
         "RATELIMIT_HEADERS_ENABLED": False,
+        # With Redis away, each process counts on its own until it is back (limits still hold).
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "TESTING": False,
     }
     config.update(overrides)

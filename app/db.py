@@ -68,3 +68,21 @@ def _fresh_pools_in_child() -> None:
     for engine in list(_engines):
         _inherited_pools.append(engine.pool)
         engine.dispose(close=False)
+
+
+# What a database says when it is away, restarting or locked, rather than when a query is wrong.
+_UNAVAILABLE = ("database is locked", "unable to open database", "disk i/o error", "could not connect",
+                "connection refused", "server closed the connection", "terminating connection",
+                "the database system is", "connection is closed", "lock timeout", "is not accepting connections",
+                "does not allow connections", "connection to server")
+
+
+def unavailable(error: BaseException) -> bool:
+    """Is this the database being unreachable or locked for now (answer 503/451), not a bug?"""
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated or isinstance(error, InterfaceError):
+        return True
+    return isinstance(error, OperationalError) and any(text in str(error.orig).lower() for text in _UNAVAILABLE)

@@ -18,10 +18,10 @@ from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any, Callable
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g, has_request_context
 from rq import Retry
 from sqlalchemy import event as sa_event
-from sqlalchemy import inspect, select, update
+from sqlalchemy import case, func, inspect, select, update
 from sqlalchemy.orm import Session
 
 from . import jobs
@@ -66,16 +66,24 @@ def _send_options(_id: int) -> dict:
 
 
 def _stale_outbound():
-    # A retrying message has its next attempt scheduled in Redis; only once the whole backoff
-    # schedule has passed may that schedule have been lost with Redis.
-    retry_window = timedelta(seconds=sum(retry_delays())) + timedelta(hours=1)
+    """SQL: queued past the grace period, or retrying and past its next attempt's time (the retry
+    RQ scheduled may have been lost with Redis)."""
+    last_try = func.coalesce(OutboundMessage.attempted_at, OutboundMessage.created_at)
+    due = [(OutboundMessage.attempts == n, utcnow() - timedelta(seconds=delay) - _grace())
+           for n, delay in enumerate(retry_delays(), start=1)]
     return (((OutboundMessage.status == "queued") & (OutboundMessage.created_at < utcnow() - _grace()))
-            | ((OutboundMessage.status == "retrying") & (OutboundMessage.created_at < utcnow() - retry_window)))
+            | ((OutboundMessage.status == "retrying") & (last_try < case(*due, else_=utcnow() - _grace()))))
 
 
 # A job that died mid-way leaves its row claimed; after this long it is taken as lost.
 INBOUND_STUCK_AFTER = timedelta(minutes=15)
 EXPORT_STUCK_AFTER = timedelta(hours=2)  # longer than the export job's timeout
+
+
+def _send_stuck_after() -> timedelta:
+    # A send is a handful of SMTP steps, each given up after SMTP_TIMEOUT_SECONDS: a claim ten
+    # timeouts old (200 s by default) belongs to a worker that died.
+    return timedelta(seconds=10 * float(current_app.config["SMTP_TIMEOUT_SECONDS"]))
 
 
 def _sender_check_wait() -> timedelta:
@@ -96,8 +104,12 @@ KINDS: tuple[Kind, ...] = (
          waiting=lambda: Event.fanned_out_at.is_(None) & (Event.created_at < utcnow() - _grace()),
          status_attribute=None),
     Kind(OutboundMessage, "outbound_redispatched", jobs.send_message,
-         pending=lambda row: row.status in ("queued", "retrying"),
-         waiting=_stale_outbound, options=_send_options),
+         # "sending" is a job's claim: a row going from it to "retrying" already has its retry.
+         pending=lambda row: row.status in ("queued", "retrying", "sending"),
+         waiting=_stale_outbound, options=_send_options,
+         stuck=lambda: (OutboundMessage.status == "sending")
+         & (func.coalesce(OutboundMessage.attempted_at, OutboundMessage.created_at) < utcnow() - _send_stuck_after()),
+         released="retrying"),
     Kind(InboundMessage, "inbound_enqueued", jobs.process_inbound, queue="inbound",
          pending=lambda row: row.status == "received",
          waiting=lambda: (InboundMessage.status == "received") & (InboundMessage.created_at < utcnow() - _grace()),
@@ -183,6 +195,8 @@ def enqueue_rows(rows: list[tuple[Kind, int]]) -> int:
                     q.enqueue(kind.job, row_id, **kind.options(row_id))
     except Exception as error:  # noqa: BLE001 - Redis down (or refusing): the rows stay pending
         log.warning("job queue unreachable (%s): %s pending rows left for the sweeper", type(error).__name__, len(unique))
+        if has_request_context():
+            g.side_effects_waiting = True  # the page says so (app/web/__init__.py)
         return 0
     return len(unique)
 

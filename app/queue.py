@@ -49,3 +49,33 @@ def queue(name: str = "default") -> Queue:
 
 # Workers take jobs from these queues in order: replies from members first, then the rest.
 QUEUES = ["inbound", "default"]
+
+
+def through_outages(run, *, part: str) -> None:
+    """Run `run()` (a worker's or the scheduler's loop) and, whenever Redis goes away under it,
+    wait for Redis and run it again: an outage pauses the part, it never stops it (a crash here
+    would only have the supervisor restart it into the same outage). Logged once each way."""
+    import signal
+    import time
+
+    from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeoutError
+
+    client = redis_client()
+    while True:
+        try:
+            run()
+            return
+        except (RedisConnectionError, RedisTimeoutError) as error:
+            log.warning("%s: Redis is unreachable (%s); waiting for it to come back", part, error)
+        # The part's own signal handlers went with it: Ctrl-C and SIGTERM stop the wait at once.
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        pause = 0.5
+        while True:
+            time.sleep(pause)
+            try:
+                client.ping()
+                break
+            except (RedisConnectionError, RedisTimeoutError):
+                pause = min(pause * 2, 5.0)
+        log.warning("%s: Redis is back; carrying on", part)

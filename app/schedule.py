@@ -61,6 +61,9 @@ class QuorumScheduler(CronScheduler):
 
 def build_scheduler(app: Flask) -> CronScheduler:
     scheduler = QuorumScheduler(redis_client(app), name="quorum-scheduler")
+    intervals = {sweep_pending: int(app.config["SWEEP_INTERVAL_SECONDS"]),
+                 jobs.enqueue_due_digests: int(app.config["DIGEST_CHECK_SECONDS"])}
     for func, interval in PERIODIC_JOBS:
+        interval = intervals.get(func, interval)
         scheduler.register(func, queue_name="default", interval=interval, job_timeout=600)
     return scheduler

@@ -7,6 +7,7 @@ The data key lives outside the database: QUORUM_DATA_KEY (base64, 32 bytes) or
 from __future__ import annotations
 
 import base64
+import errno
 import hashlib
 import os
 import secrets
@@ -78,17 +79,28 @@ def new_storage_key() -> str:
     return secrets.token_hex(16)
 
 
+class NoSpace(OSError):
+    """The files folder is full (or over quota): nothing was stored; try again when there is room."""
+
+
 def write(namespace: str, data: bytes, *, storage_key: str | None = None, fsync: bool = False) -> str:
-    """Encrypt and store bytes; returns the (random, unguessable) storage key."""
+    """Encrypt and store bytes; returns the (random, unguessable) storage key. A full disk raises
+    NoSpace and leaves no partial file behind."""
     storage_key = storage_key or new_storage_key()
     final = folder(namespace) / storage_key
     tmp = final.with_name("." + storage_key + ".tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(encrypt(data, associated=storage_key.encode()))
-        if fsync:
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(encrypt(data, associated=storage_key.encode()))
             handle.flush()
-            os.fsync(handle.fileno())
-    os.replace(tmp, final)
+            if fsync:
+                os.fsync(handle.fileno())
+        os.replace(tmp, final)
+    except OSError as error:
+        tmp.unlink(missing_ok=True)
+        if error.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise NoSpace(error.errno, f"no room to store a file in {final.parent}") from error
+        raise
     if fsync:
         dir_fd = os.open(final.parent, os.O_RDONLY)
         try:

@@ -29,10 +29,12 @@ class QuorumWorker(SimpleWorker):
 
 def run(app, *, burst: bool = False) -> None:
     from .heartbeat import start_beating
-    from .queue import QUEUES, redis_client
+    from .queue import QUEUES, redis_client, through_outages
 
     connection = redis_client(app)
     if not burst:
         start_beating(connection, "worker")
-    # Scheduled jobs (retries) are promoted by `quorum scheduler`, not by a forked process here.
-    QuorumWorker(QUEUES, connection=connection).work(burst=burst, with_scheduler=False)
+    # Scheduled jobs (retries) are promoted by `quorum scheduler`, not by a forked process here;
+    # a Redis outage pauses the worker (through_outages) rather than crashing it.
+    through_outages(lambda: QuorumWorker(QUEUES, connection=connection).work(burst=burst, with_scheduler=False),
+                    part="worker")

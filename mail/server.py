@@ -21,9 +21,12 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from flask import Flask
 
+from app.storage import NoSpace
+
 log = logging.getLogger("quorum.smtp")
 
 TEMPORARY_TROUBLE = "451 4.3.0 Temporary problem on our side; please try again later"
+NO_ROOM = "452 4.3.1 Insufficient system storage; please try again later"
 
 
 class InboundHandler:
@@ -64,6 +67,9 @@ class InboundHandler:
             inbound_id = await self._run(
                 _accept, raw, envelope.mail_from or "", list(envelope.rcpt_tos), peer, session.host_name or ""
             )
+        except NoSpace as error:  # nothing stored (no partial file either): the sender retries later
+            log.error("could not store an inbound message: %s", error)
+            return NO_ROOM
         except Exception:  # noqa: BLE001 - nothing stored: the sender must retry
             log.exception("could not store an inbound message")
             return TEMPORARY_TROUBLE

@@ -145,9 +145,17 @@ class LoopbackDNS:
             if self._servers:
                 return self
             resolver = _Resolver(self.records)
-            udp = DNSServer(resolver, address="127.0.0.1", port=self.port, logger=_QuietLogger())
-            self.port = udp.server.server_address[1]
-            tcp = DNSServer(resolver, address="127.0.0.1", port=self.port, tcp=True, logger=_QuietLogger())
+            for attempt in range(20):
+                udp = DNSServer(resolver, address="127.0.0.1", port=self.port, logger=_QuietLogger())
+                port = udp.server.server_address[1]
+                try:
+                    tcp = DNSServer(resolver, address="127.0.0.1", port=port, tcp=True, logger=_QuietLogger())
+                    break
+                except OSError:  # another process has the TCP twin of a free UDP port: pick another
+                    udp.server.server_close()
+                    if self.port or attempt == 19:
+                        raise
+            self.port = port
             for server in (udp, tcp):
                 server.start_thread()
             self._servers = [udp, tcp]

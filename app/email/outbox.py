@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -127,17 +127,31 @@ def recent(limit: int = 100) -> list[OutboundMessage]:
     return list(db.session.scalars(select(OutboundMessage).order_by(OutboundMessage.id.desc()).limit(limit)))
 
 
+PENDING = ("queued", "retrying")
+
+
 def deliver(message_id: int) -> str:
-    """Send one stored message now. Returns the final status; raises TemporaryFailure to retry."""
-    row = db.session.get(OutboundMessage, message_id, with_for_update=not _sqlite())
-    if row is None or row.status not in ("queued", "retrying"):
+    """Send one stored message now. Returns the final status; raises TemporaryFailure to retry.
+
+    The row is claimed first ("sending", committed), so a second job for the same message finds
+    it taken and sends nothing. A worker killed mid-send leaves the claim, which the sweeper
+    releases after SEND_STUCK_AFTER (app/dispatch.py).
+    """
+    claim = db.session.execute(
+        update(OutboundMessage)
+        .where(OutboundMessage.id == message_id, OutboundMessage.status.in_(PENDING))
+        .values(status="sending", attempts=OutboundMessage.attempts + 1, attempted_at=utcnow())
+        .execution_options(synchronize_session=False))
+    db.session.commit()
+    row = db.session.get(OutboundMessage, message_id)
+    if claim.rowcount != 1:
         return row.status if row else "missing"
-    row.attempts += 1
     url = current_app.config.get("SMTP_URL")
     try:
         raw = dkim_sign(row.raw)
         if url:
-            send_via_relay(RelaySettings.from_url(url), raw, row.envelope_from, [row.to_address])
+            settings = RelaySettings.from_url(url, timeout=float(current_app.config["SMTP_TIMEOUT_SECONDS"]))
+            send_via_relay(settings, raw, row.envelope_from, [row.to_address])
         else:
             outbox = Path(current_app.config["QUORUM_INSTANCE"]) / "outbox"
             write_to_outbox(outbox, raw, f"{row.kind}-{row.id}")
@@ -146,13 +160,16 @@ def deliver(message_id: int) -> str:
         row.status = "failed" if row.attempts >= MAX_ATTEMPTS else "retrying"
         db.session.commit()
         if row.status == "failed":
-            log.error("giving up on message %s after %s attempts: %s", row.id, row.attempts, exc)
+            log.error("giving up on message %s to %s after %s attempts: %s", row.id, row.to_address, row.attempts, exc)
             return "failed"
+        log.info("message %s: relay said %s; attempt %s of %s, next in %s s", row.id, exc, row.attempts,
+                 MAX_ATTEMPTS, retry_delays()[row.attempts - 1])
         raise
     except PermanentFailure as exc:
         row.status = "failed"
         row.last_error = str(exc)[:1000]
         db.session.commit()
+        log.error("message %s to %s refused for good: %s", row.id, row.to_address, exc)
         return "failed"
     row.status = "sent"
     row.sent_at = utcnow()
@@ -162,8 +179,10 @@ def deliver(message_id: int) -> str:
 
 
 def retry_delays() -> list[int]:
-    """Exponential backoff in seconds between attempts (about 4 hours in all)."""
-    return [30 * 2**n for n in range(MAX_ATTEMPTS - 1)]
+    """Exponential backoff in seconds between attempts: MAIL_RETRY_SECONDS (30) doubled each time,
+    about 4 hours in all by default."""
+    base = float(current_app.config.get("MAIL_RETRY_SECONDS", 30))
+    return [int(base * 2**n) or 1 for n in range(MAX_ATTEMPTS - 1)]
 
 
 def _sqlite() -> bool:

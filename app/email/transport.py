@@ -32,7 +32,7 @@ class RelaySettings:
     insecure_auth: bool = False
 
     @classmethod
-    def from_url(cls, url: str) -> "RelaySettings":
+    def from_url(cls, url: str, timeout: float = 20.0) -> "RelaySettings":
         parts = urlsplit(url)
         if parts.scheme not in ("smtp", "smtps", "smtp+starttls"):
             raise ValueError(f"SMTP_URL must start with smtp://, smtps:// or smtp+starttls://, not {parts.scheme}://")
@@ -49,6 +49,7 @@ class RelaySettings:
             username=unquote(parts.username) if parts.username else None,
             password=unquote(parts.password) if parts.password else None,
             insecure_auth=query.get("insecure_auth", ["0"])[0] in ("1", "yes", "true"),
+            timeout=timeout,
         )
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ..extensions import db
 from .base import UTCDateTime, utcnow
 
-OUTBOUND_STATUSES = ("queued", "sent", "retrying", "failed", "suppressed")
+OUTBOUND_STATUSES = ("queued", "sending", "sent", "retrying", "failed", "suppressed")
 # "deferred": the sender check met a DNS failure; the sweeper hands it back after a while.
 INBOUND_STATUSES = ("received", "processing", "deferred", "processed", "held", "rejected", "failed", "discarded")
 INBOUND_CLASSES = ("human", "auto_reply", "bounce", "complaint", "loop")
@@ -35,6 +35,7 @@ class OutboundMessage(db.Model):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the last send's claim
     event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id", ondelete="SET NULL"), index=True)
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from dataclasses import dataclass
 
@@ -12,6 +13,8 @@ from ..extensions import db
 from ..text import one_line
 from ..models import Attachment, Comment, Discussion
 from .errors import Invalid, NotFound
+
+log = logging.getLogger(__name__)
 
 NAMESPACE = "attachments"
 MAX_FILES = 10
@@ -78,10 +81,17 @@ def check(files: list[tuple[str, bytes]]) -> list[Upload]:
 
 
 def store(uploads: list[Upload], *, uploader_id: int, discussion_id: int, comment_id: int | None = None) -> list[Attachment]:
-    """Encrypt and write the files, and add their rows to the current transaction."""
+    """Encrypt and write the files, and add their rows to the current transaction. With the disk
+    full, the files written so far are removed and Invalid says so (the form keeps what was typed)."""
     rows = []
     for upload in uploads:
-        key = storage.write(NAMESPACE, upload.data)
+        try:
+            key = storage.write(NAMESPACE, upload.data)
+        except storage.NoSpace as error:
+            discard(rows)
+            log.error("an upload was refused: %s", error)
+            raise Invalid("We could not store your files: the server has run out of disk space. Nothing was "
+                          "posted; please try again later.", field="files")
         row = Attachment(uploader_id=uploader_id, discussion_id=discussion_id, comment_id=comment_id,
                          filename=upload.filename, content_type=upload.content_type, size=len(upload.data),
                          sha256=hashlib.sha256(upload.data).hexdigest(), storage_key=key)

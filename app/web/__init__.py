@@ -81,12 +81,40 @@ def register_error_pages(app: Flask) -> None:
     def too_many(error):
         return page(429, "Slow down", "Too many attempts. Please wait a few minutes and try again.")
 
+    from sqlalchemy.exc import DBAPIError
+
+    @app.errorhandler(DBAPIError)
+    def database_error(error):
+        """The database away, restarting or locked: 503 and a time to retry, on a page that needs no
+        database to render. Anything else the database says is a bug: the usual 500."""
+        from ..db import unavailable
+
+        # Nothing of this request is half-written: its transaction never committed, and the
+        # session is removed (rolled back) when the request ends.
+        if not unavailable(error):
+            app.logger.exception("database error on %s %s", request.method, request.path, exc_info=error)
+            return server_error(error)
+        app.logger.warning("database unavailable on %s %s: %s", request.method, request.path,
+                           str(getattr(error, "orig", error)).splitlines()[0][:200])
+        # Straight from Jinja: render_template's context processors would ask who is signed in.
+        if request.headers.get("HX-Request"):
+            body = app.jinja_env.get_template("errors/_message.html").render(
+                title="Back in a moment",
+                message="Quorum cannot reach its database just now. Nothing was saved; try again in a few seconds.")
+        else:
+            body = app.jinja_env.get_template("errors/unavailable.html").render()
+        return body, 503, {"Retry-After": "10", "Cache-Control": "no-store"}
+
     @app.errorhandler(500)
     def server_error(error):
         return page(500, "Something went wrong", "Sorry: that failed on our side. Nothing you sent was lost; try again in a moment.")
 
 
 COMPRESSIBLE = ("text/html", "text/css", "application/javascript", "text/javascript", "text/plain", "application/json", "text/csv")
+
+
+SIDE_EFFECTS_WAITING = ("Saved. Email and notifications about it will go out as soon as our job queue is back: "
+                        "it is briefly unavailable, and nothing is lost.")
 
 
 def register_response_helpers(app: Flask) -> None:
@@ -113,4 +141,21 @@ def register_response_helpers(app: Flask) -> None:
                 response.headers.setdefault("Cache-Control", "private, no-cache")
                 response.add_etag()
                 response.make_conditional(request)
+        return response
+
+    @app.after_request
+    def say_what_waits(response):
+        """A change was saved while Redis was away (app/dispatch.py): tell the person its mail waits.
+        Registered last, so it runs before compression (Flask runs after_request hooks last-first)."""
+        from flask import flash, g
+        from markupsafe import escape
+
+        if not g.get("side_effects_waiting"):
+            return response
+        if response.status_code in (301, 302, 303):
+            flash(SIDE_EFFECTS_WAITING, "warning")  # shown on the page the redirect leads to
+        elif request.headers.get("HX-Request") and response.mimetype == "text/html" and not response.direct_passthrough:
+            response.set_data(response.get_data() + (
+                f'<div id="flashes" class="flashes" role="status" hx-swap-oob="true">'
+                f'<p class="flash warning">{escape(SIDE_EFFECTS_WAITING)}</p></div>').encode())
         return response

@@ -6,13 +6,12 @@ from flask import Blueprint, abort, flash, request
 from flask_login import current_user, login_required
 
 from .. import policy
-from ..services import inbound
+from ..services import inbound, outbound
 from ..services.errors import DomainError
 from ..services.inbound import REVIEW_STATUSES
 from .helpers import page_or_fragment, see_other
 
 bp = Blueprint("admin_mail", __name__)
-
 
 
 def _operator():
@@ -54,3 +53,22 @@ def discard(inbound_id: int):
     except DomainError as error:
         flash(error.message, "error")
     return see_other("/admin/mail")
+
+
+@bp.get("/admin/mail/outbound")
+@login_required
+def outbound_review():
+    actor = _operator()
+    return page_or_fragment("admin/outbound.html", "admin/_outbound_rows.html", messages=outbound.for_review(actor))
+
+
+@bp.post("/admin/mail/outbound/<int:message_id>/send-again")
+@login_required
+def send_again(message_id: int):
+    actor = _operator()
+    try:
+        outbound.send_again(actor, message_id=message_id)
+        flash(f"Message {message_id} is queued to be sent again.")
+    except DomainError as error:
+        flash(error.message, "error")
+    return see_other("/admin/mail/outbound")

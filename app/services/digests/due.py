@@ -16,8 +16,13 @@ WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", 
 BATCH_SIZE = 500
 
 
-# A member handed to a batch job is not handed out again for this long (two schedulers).
-PENDING_SECONDS = 900
+def pending_seconds() -> int:
+    """A member handed to a batch job is not handed out again for this long (two schedulers, or
+    the next check before the batch is done): three checks (15 minutes by default), so a batch a
+    killed worker dropped is handed out again at the fourth."""
+    from flask import current_app
+
+    return 3 * int(current_app.config["DIGEST_CHECK_SECONDS"])
 
 
 def period_key(frequency: str, local: datetime) -> str:
@@ -116,8 +121,9 @@ def due_batches(now: datetime | None = None) -> list[DueBatch]:
     if not due:
         return []
     redis = redis_client()
+    ttl = pending_seconds()
     pipe = redis.pipeline(transaction=False)
     for d in due:
-        pipe.set(f"quorum:digest:pending:{d.user_id}:{d.period_key}", now.isoformat(), nx=True, ex=PENDING_SECONDS)
+        pipe.set(f"quorum:digest:pending:{d.user_id}:{d.period_key}", now.isoformat(), nx=True, ex=ttl)
     mine = [d for d, ok in zip(due, pipe.execute()) if ok]
     return [DueBatch([d.user_id for d in batch], [d.period_key for d in batch], now) for batch in batches(mine)]
