@@ -1,8 +1,6 @@
 """Quorum: group discussions and decisions you can take part in by email alone."""
 from __future__ import annotations
 
-import logging
-
 from flask import Flask
 
 
@@ -46,10 +44,9 @@ def configure_instance_folder(app: Flask) -> None:
 
 
 def configure_logging(app: Flask) -> None:
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # Alembic announces its plugins at INFO in every process; only migrations themselves matter.
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    from .logs import configure
+
+    configure(app)
 
 
 def configure_database(app: Flask) -> None:

@@ -13,7 +13,7 @@ from .models.groups import PRIVACIES
 
 def register(app: Flask) -> None:
     """Attach the commands to the app's CLI (so `flask --app wsgi` has them too)."""
-    for command in (serve, web, smtp, worker, scheduler, demo, user_group, group_group):
+    for command in (serve, web, smtp, worker, scheduler, demo, login_link, user_group, group_group):
         app.cli.add_command(command)
     _register_optional(app)
 
@@ -53,8 +53,11 @@ def web() -> None:
     """Run the web app under gunicorn on WEB_LISTEN."""
     import os
 
+    from .queue import stop_embedded_redis
     from .supervisor import gunicorn_args
 
+    # With no REDIS_URL, gunicorn's master (which loads the app) starts and owns the embedded Redis.
+    stop_embedded_redis()
     os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", *gunicorn_args(current_app.config)])
 
 
@@ -74,25 +77,29 @@ def smtp() -> None:
 @with_appcontext
 def worker(burst: bool) -> None:
     """Run an RQ worker for Quorum's jobs."""
-    from rq import SimpleWorker
+    from .worker import run
 
-    from .queue import QUEUES, redis_client, through_outages
-
-    # SimpleWorker runs jobs in-process: no fork per job, one database pool per worker.
-    # Scheduled jobs (retries) are promoted by `quorum scheduler`, not by a forked process here.
-    through_outages(lambda: SimpleWorker(QUEUES, connection=redis_client()).work(burst=burst, with_scheduler=False),
-                    part="worker")
+    run(current_app._get_current_object(), burst=burst)
 
 
 @click.command()
 @with_appcontext
 def scheduler() -> None:
     """Run the periodic jobs (auto-close polls, digests, sweeps) with RQ's cron scheduler."""
-    from .queue import through_outages
+    from .heartbeat import start_beating
+    from .logs import configure as configure_logging
+    from .queue import redis_client, through_outages
     from .schedule import build_scheduler
 
     app = current_app._get_current_object()
-    through_outages(lambda: build_scheduler(app).start(), part="scheduler")
+    start_beating(redis_client(app), "scheduler")
+
+    def run() -> None:
+        built = build_scheduler(app)
+        configure_logging(app)  # RQ's schedulers set their loggers to INFO as they are built
+        built.start()
+
+    through_outages(run, part="scheduler")
 
 
 @click.command()
@@ -108,6 +115,22 @@ def demo(force: bool) -> None:
         return
     click.echo(f"Demo organisation ready: {result['groups']} groups, {result['members']} members.")
     click.echo(f"Sign in as the demo admin ({result['admin_email']}): {result['link']}")
+
+
+@click.command("login-link")
+@click.argument("email")
+@with_appcontext
+def login_link(email: str) -> None:
+    """Print a fresh one-time sign-in link for the account with EMAIL (valid 10 minutes)."""
+    from .services.accounts import SIGN_IN_LIFETIME, issue_sign_in_link, user_by_email
+
+    user = user_by_email(email)
+    if user is None:
+        raise click.ClickException(
+            f"No account has the address {email.strip()}. Create one with: quorum user create {email.strip()} --name NAME")
+    minutes = int(SIGN_IN_LIFETIME.total_seconds() // 60)
+    click.echo(f"One-time sign-in link for {user.email} (valid {minutes} minutes):")
+    click.echo(issue_sign_in_link(email=user.email))
 
 
 @click.group("user")

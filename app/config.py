@@ -113,6 +113,9 @@ def load(overrides: dict | None = None) -> dict:
         "AWS_SESSION_TOKEN": get("AWS_SESSION_TOKEN"),
         "AWS_DEFAULT_REGION": get("AWS_DEFAULT_REGION"),
         "DEBUG": get("FLASK_DEBUG", "0") == "1",
+        # DEBUG, INFO, WARNING or ERROR. At INFO, RQ's and aiosmtpd's per-job and per-command lines
+        # are left out (failures and slow jobs still show); DEBUG shows them.
+        "LOG_LEVEL": get("LOG_LEVEL", "INFO").upper(),
         # Sessions and forms
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

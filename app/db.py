@@ -1,6 +1,9 @@
-"""Database binding: SQLite pragmas (WAL, foreign keys, busy timeout) and the session."""
+"""Database binding: SQLite pragmas (WAL, foreign keys, busy timeout), the session, and a fresh
+connection pool in every forked process."""
 from __future__ import annotations
 
+import os
+import weakref
 from pathlib import Path
 
 from flask import Flask
@@ -37,9 +40,34 @@ def init_app(app: Flask) -> None:
     from . import models  # noqa: F401  (register every table on the metadata)
 
     db.init_app(app)
+    with app.app_context():
+        engine = db.engine
     if is_sqlite(app):
-        with app.app_context():
-            event.listen(db.engine, "connect", _pragmas(app))
+        event.listen(engine, "connect", _pragmas(app))
+    _fresh_pool_after_fork(engine)
+
+
+_engines: "weakref.WeakSet" = weakref.WeakSet()
+_inherited_pools: list = []  # in a forked child: the parent's pools, kept so nothing here closes them
+_fork_hook: list = []
+
+
+def _fresh_pool_after_fork(engine) -> None:
+    """gunicorn forks its workers from a master that loaded the app (--preload). A connection the
+    parent holds must never be used by a child as well: two processes driving one SQLite handle
+    corrupt its in-memory state (a segfault in a fetch). Each child starts with an empty pool; the
+    parent's connections stay open for the parent, untouched here (a SQLite handle closed in the
+    child could still checkpoint the parent's WAL)."""
+    if not _fork_hook:
+        os.register_at_fork(after_in_child=_fresh_pools_in_child)
+        _fork_hook.append(_fresh_pools_in_child)
+    _engines.add(engine)
+
+
+def _fresh_pools_in_child() -> None:
+    for engine in list(_engines):
+        _inherited_pools.append(engine.pool)
+        engine.dispose(close=False)
 
 
 # What a database says when it is away, restarting or locked, rather than when a query is wrong.

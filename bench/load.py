@@ -2,7 +2,8 @@
 
 `python -m bench.load` reads a JSON spec on stdin and prints a JSON result:
   {"port": 8000, "method": "GET", "path": "/d/3", "concurrency": 10, "duration": 5, "warmup": 1,
-   "identities": [{"headers": {"Cookie": "..."}, "body": "a=b"}], "ok_status": [200]}
+   "identities": [{"headers": {"Cookie": "..."}, "body": "a=b"}], "ok_status": [200], "requests": 0}
+("requests", if given, ends the run after that many answers, whichever of it and duration comes first.)
 Each client keeps one connection and sends requests back to back; client i uses identity
 i % len(identities). Only 127.0.0.1 is ever contacted.
 """
@@ -60,9 +61,10 @@ async def read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
 async def client(spec: dict, request: bytes, stop_at: float, measure_from: float, results: dict, slot: int) -> None:
     ok_status = set(spec.get("ok_status") or [200])
     rotate = int(spec.get("rotate_source_every") or 0)
+    limit = min(int(spec.get("requests") or MAX_REQUESTS), MAX_REQUESTS)
     reader = writer = None
     on_connection = 0
-    while time.monotonic() < stop_at and results["count"] < MAX_REQUESTS:
+    while time.monotonic() < stop_at and results["count"] + results["connection_errors"] < limit:
         try:
             if writer is not None and rotate and on_connection >= rotate:
                 writer.close()
@@ -98,6 +100,7 @@ async def client(spec: dict, request: bytes, stop_at: float, measure_from: float
         except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError, ValueError, IndexError) as error:
             results["in_flight"][slot] = None
             results["errors"] += 1
+            results["connection_errors"] += 1
             results["statuses"][type(error).__name__] = results["statuses"].get(type(error).__name__, 0) + 1
             if writer is not None:
                 writer.close()
@@ -121,7 +124,7 @@ async def run(spec: dict) -> dict:
     start = time.monotonic()
     measure_from, stop_at = start + warmup, start + warmup + duration
     results = {"count": 0, "ok": 0, "errors": 0, "latencies": [], "statuses": {}, "in_flight": [None] * concurrency,
-               "sources": 0}
+               "sources": 0, "connection_errors": 0}
     requests = [build_request(spec, identities[i % len(identities)]) for i in range(concurrency)]
     tasks = [asyncio.ensure_future(client(spec, requests[i], stop_at, measure_from, results, i)) for i in range(concurrency)]
     # Responses still outstanding a little after the window closes are cut off, not waited for:

@@ -11,8 +11,8 @@ from . import mail as mailbench
 from . import web
 from .queries import count_queries
 from .seed import seed
-from .stack import (Stack, descendants, free_port, gunicorn_argv, make_app, migrate, postgres_backend, process_name,
-                    pss_kb, quorum_argv, rss_kb, sqlite_backend, wait_for_http, wait_for_port)
+from .stack import (Stack, descendants, free_port, gunicorn_argv, make_app, migrate, postgres_backend,
+                    process_name, pss_kb, quorum_argv, rss_kb, sqlite_backend, wait_for_http, wait_for_port)
 
 
 def say(message: str) -> None:
@@ -131,7 +131,8 @@ def measure_queries(app, seeded, paths) -> dict:
 def start_stack(stack: Stack) -> None:
     stack.start("web", quorum_argv("web"))
     stack.start("smtp", quorum_argv("smtp"))
-    stack.start("worker", quorum_argv("worker"))
+    # At LOG_LEVEL=DEBUG RQ logs each job's run time, which worker_job_times() reads.
+    stack.start("worker", quorum_argv("worker"), env={**stack.env(), "LOG_LEVEL": "DEBUG"})
     if not wait_for_http(f"http://127.0.0.1:{stack.web_port}/healthz", 60, stack.processes["web"]):
         raise RuntimeError("the web app did not answer /healthz within 60 s:\n" + stack.log_tail("web"))
     say(f"stack up: web :{stack.web_port}, smtp :{stack.smtp_port}, worker")

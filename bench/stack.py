@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,18 +37,26 @@ def wait_for_port(port: int, timeout: float, process: subprocess.Popen | None = 
     return False
 
 
-def wait_for_http(url: str, timeout: float, process: subprocess.Popen | None = None) -> bool:
+def wait_for_http(url: str, timeout: float, process: subprocess.Popen | None = None,
+                  statuses: tuple[int, ...] = (200, 503)) -> bool:
+    """True once `url` answers with one of `statuses`. A 503 counts by default: /healthz answers it
+    while a part is missing (the bench runs no scheduler; a stack may start the web app first)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
             return False
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
+                if response.status in statuses:
                     return True
+        except urllib.error.HTTPError as error:
+            if error.code in statuses:
+                return True
+            time.sleep(0.2)
         except Exception:
             time.sleep(0.2)
     return False
+
 
 
 @dataclass

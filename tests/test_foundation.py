@@ -4,19 +4,48 @@ from __future__ import annotations
 from sqlalchemy import inspect
 
 
-def test_healthz_reports_database_and_redis_up(client):
-    response = client.get("/healthz")
+def test_healthz_is_200_when_every_part_is_up(client, app, monkeypatch):
+    from app import heartbeat
+    from app.queue import redis_client
+    from mail.server import start_server
+
+    smtp = start_server(app)
+    try:
+        monkeypatch.setitem(app.config, "SMTP_LISTEN", f"127.0.0.1:{smtp.port}")
+        for part in heartbeat.PARTS:
+            heartbeat.beat(redis_client(app), part)
+        response = client.get("/healthz")
+    finally:
+        smtp.stop()
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "down": []}
+    assert response.get_json() == {"status": "ok", "down": [], "parts": {
+        "web": "up", "smtp": "up", "worker": "up", "scheduler": "up", "database": "up", "redis": "up"}}
 
 
-def test_healthz_names_redis_when_it_is_down(client, app, monkeypatch):
+def test_healthz_names_the_parts_that_are_not_running(client, app, monkeypatch):
+    from app import heartbeat
+    from app.queue import redis_client
+    from mail.server import free_port
+
+    monkeypatch.setitem(app.config, "SMTP_LISTEN", f"127.0.0.1:{free_port()}")  # nothing listens there
+    heartbeat.beat(redis_client(app), "scheduler")
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    body = response.get_json()
+    assert body["down"] == ["smtp", "worker"]
+    assert body["parts"]["scheduler"] == "up" and body["parts"]["database"] == "up"
+
+
+def test_healthz_with_redis_down_says_so_and_cannot_tell_the_heartbeats(client, app, monkeypatch):
     from redis import Redis
 
     monkeypatch.setitem(app.extensions, "quorum_redis", Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2))
     response = client.get("/healthz")
     assert response.status_code == 503
-    assert response.get_json()["down"] == ["redis"]
+    parts = response.get_json()["parts"]
+    assert parts["redis"] == "down"
+    assert parts["worker"] == parts["scheduler"] == "unknown"
+    assert parts["database"] == "up"
 
 
 def test_migrations_build_exactly_the_models_schema(db_session):

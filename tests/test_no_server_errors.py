@@ -44,6 +44,9 @@ def test_no_get_route_answers_500_whatever_the_values(client, world, signed_in):
         for url in urls:
             for query in ("", "?page=abc&q=%FF&reply=x&next=//evil.example&type=nope"):
                 response = client.get(url + query)
+                # /healthz answers 503 by contract while a part is down (no SMTP server, worker or scheduler here).
+                if url == "/healthz" and response.status_code == 503 and response.get_json()["down"]:
+                    continue
                 if response.status_code >= 500:
                     failures.append(f"{response.status_code} GET {url}{query}")
     assert not failures, "\n".join(failures)

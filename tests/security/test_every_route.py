@@ -97,7 +97,9 @@ def test_no_get_or_head_request_changes_anything(rich_group, clean_app, who):
     for url in urls:
         for method in ("GET", "HEAD"):
             response = client.open(url, method=method)
-            assert response.status_code < 500, (method, url, response.status_code)
+            # /healthz answers 503 by contract while a part is down (no SMTP server, worker or scheduler here).
+            health = url.partition("?")[0] == "/healthz" and response.status_code == 503
+            assert response.status_code < 500 or health, (method, url, response.status_code)
             db.session.expire_all()
             assert snapshot() == before, f"{method} {url} changed state"
 
