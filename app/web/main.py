@@ -1,7 +1,7 @@
-"""Home (the dashboard, or the welcome page) and the health check."""
+"""Home (the dashboard, or the welcome page), the health check and the favicon."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, render_template
+from flask import Blueprint, current_app, jsonify, render_template, send_from_directory
 from flask_login import current_user
 
 bp = Blueprint("main", __name__)
@@ -14,6 +14,13 @@ def home():
     from ..services.dashboard import dashboard_for
 
     return render_template("main/dashboard.html", **dashboard_for(current_user))
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """Every browser asks for it on a first visit: 140 bytes, cached for a year."""
+    return send_from_directory(current_app.static_folder, "favicon.ico", mimetype="image/x-icon",
+                               max_age=31536000)
 
 
 @bp.get("/healthz")
