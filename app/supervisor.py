@@ -297,7 +297,14 @@ def summary_lines(app: Flask, welcome: dict) -> list[str]:
     lines = ["", f"  Quorum is running: web {cfg['BASE_URL']}/, SMTP in {cfg['SMTP_LISTEN']}. Ctrl-C stops it."]
     if welcome.get("link"):
         lines.append(f"  Demo admin ({welcome['admin_email']}), one-time sign-in link: {welcome['link']}")
-    lines += ["  A fresh sign-in link for anyone, any time: quorum login-link EMAIL", ""]
+    lines.append("  A fresh sign-in link for anyone, any time: quorum login-link EMAIL")
+    from .stewardship.backup.schedule import configured
+
+    with app.app_context():
+        if not configured():
+            lines.append("  Advice: backups are off. Set BACKUP_DESTINATIONS and BACKUP_AGE_RECIPIENT for a daily "
+                         "encrypted backup (SECURITY.md, \"Backups\").")
+    lines.append("")
     return lines
 
 

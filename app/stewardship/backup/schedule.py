@@ -21,10 +21,15 @@ def configured() -> bool:
     return bool(setting("BACKUP_DESTINATIONS")) and bool(setting("BACKUP_RECIPIENT"))
 
 
+_told: list[bool] = []  # the worker says "not configured" once, not every hour
+
+
 def backup_if_due(today: date | None = None) -> str:
     """The daily job: make today's backup unless every destination already has one."""
     if not configured():
-        log.warning("backups are not configured (BACKUP_DESTINATIONS, BACKUP_AGE_RECIPIENT)")
+        if not _told:
+            _told.append(True)
+            log.warning("backups are not configured (BACKUP_DESTINATIONS, BACKUP_AGE_RECIPIENT); see SECURITY.md")
         return "not configured"
     today = today or utcnow().date()
     try:
