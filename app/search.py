@@ -47,9 +47,20 @@ def reset_index() -> None:
 
 
 def _fts_query(q: str) -> str:
-    """Words only, each quoted: FTS5 syntax typed by a person can never be an error."""
-    words = re.findall(r"\w+", q)[:20]
-    return " ".join('"' + w.replace('"', "") + '"' for w in words)
+    """Words only, each quoted, so FTS5 syntax typed by a person can never be an error; an OR
+    between two words means either, as on the web and in PostgreSQL's websearch_to_tsquery (a
+    dangling OR, as in "roof OR", is dropped rather than searched for)."""
+    parts: list[str] = []
+    either = False
+    for word in re.findall(r"\w+", q)[:20]:
+        if word == "OR":
+            either = bool(parts)
+            continue
+        if either:
+            parts.append("OR")
+        parts.append('"' + word.replace('"', "") + '"')
+        either = False
+    return " ".join(parts)
 
 
 def _highlight(raw: str) -> Markup:

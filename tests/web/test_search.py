@@ -48,3 +48,17 @@ def test_edits_and_removals_reach_the_index(client, clean_app):
     assert "1 result" in client.get("/search?q=turnip").get_data(as_text=True)
     discussions.delete_comment(actor_id=ann.id, comment_id=comment.id)
     assert "0 results" in client.get("/search?q=turnip").get_data(as_text=True)
+
+
+def test_or_between_words_finds_either_and_a_dangling_or_is_ignored(client, clean_app):
+    group = GroupFactory(handle="garden", name="Garden")
+    ann = member(group)
+    discussions.start_thread(actor_id=ann.id, group_id=group.id, title="The shed roof leaks", body="")
+    discussions.start_thread(actor_id=ann.id, group_id=group.id, title="New gutter", body="")
+    sign_in(client, ann)
+    for q, found in (("roof OR", {"The shed roof leaks"}), ("OR roof", {"The shed roof leaks"}),
+                     ("roof OR gutter", {"The shed roof leaks", "New gutter"}), ("roof gutter", set()),
+                     ("or", set())):
+        page = client.get("/search", query_string={"q": q}).get_data(as_text=True)
+        shown = {title for title in ("The shed roof leaks", "New gutter") if title in page}
+        assert shown == found, (q, shown)
