@@ -138,3 +138,14 @@ def test_sign_out_everywhere_ends_other_sessions(client, db_session):
 
 def test_logout_needs_a_post(client):
     assert client.get("/logout").status_code == 405
+
+
+def test_the_account_pages_show_the_members_own_address(client, db_session):
+    from tests.factories import UserFactory
+    from tests.helpers import sign_in
+
+    user = UserFactory(email="maya@example.org", name="Maya Cohen")
+    sign_in(client, user)
+    for path in ("/account", "/account/email"):
+        page = client.get(path).get_data(as_text=True)
+        assert "<strong>maya@example.org</strong>" in page, path
