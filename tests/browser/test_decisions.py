@@ -60,3 +60,23 @@ def test_proposal_in_a_thread_from_start_to_outcome(new_page, outbox, db_session
     expect(page.get_by_text("We accept the second quote.")).to_be_visible()
     page.goto(f"/d/{thread.id}")
     expect(page.get_by_role("link", name="Accept the second quote")).to_be_visible()
+
+
+def test_a_reason_written_on_several_lines_shows_on_several_lines(new_page, outbox, db_session):
+    from datetime import timedelta
+
+    from app.models import utcnow
+    from app.services.polls import cast_vote, create_poll
+
+    group = GroupFactory(name="Riverside", handle="riverside")
+    ann = UserFactory(email="ann@example.org", name="Ann")
+    MembershipFactory(group=group, user=ann, role="admin")
+    poll = create_poll(actor_id=ann.id, poll_type="proposal", title="Paint the shed", group_id=group.id,
+                       closing_at=utcnow() + timedelta(days=3))
+    agree = next(o for o in poll.options if o.name == "Agree")
+    cast_vote(actor_id=ann.id, poll_id=poll.id, choices={agree.id: 1}, reason="Green, please.\nNot the blue again.")
+    page = new_page(js=False)
+    sign_in_by_email(page, outbox, "ann@example.org")
+    page.goto(f"/p/{poll.id}")
+    shown = page.locator(".reason", has_text="Green, please.").first
+    assert shown.inner_text().splitlines() == ["Green, please.", "Not the blue again."]
