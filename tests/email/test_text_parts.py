@@ -129,7 +129,7 @@ def _made(outbox) -> dict[str, list]:
     """The mails in the outbox by kind (each file is named after its kind and row)."""
     by_kind: dict[str, list] = {}
     for mail in outbox.messages():
-        stamp, _, rest = mail.path.stem.partition("-")[2].partition("-")  # "<date>-<time>-<kind>-<id>"
+        rest = mail.path.stem.partition("-")[2].partition("-")[2]  # "<date>-<time>-<kind>-<id>"
         by_kind.setdefault(rest.rpartition("-")[0], []).append(mail)
     return by_kind
 
