@@ -11,6 +11,7 @@ from datetime import datetime
 from flask import current_app
 
 from ..models import OutboundMessage, User
+from ..timezones import local_time
 from .headers import ListHeaders, MailOptions, Original
 from .outbox import Outgoing, queue_message, queue_messages
 from .render import Rendered
@@ -110,7 +111,8 @@ def export_ready(*, export_id: int, requester: User, group, link: str, expires_a
     """The download link of a finished group export."""
     return queue_message(Outgoing(
         kind="export_ready", to=requester.email, user=requester, dedupe_key=f"export_ready:{export_id}",
-        context={"user": requester, "group": group, "link": link, "expires_at": expires_at, "size": size}))
+        context={"user": requester, "group": group, "link": link, "size": size,
+                 "expires_local": local_time(expires_at, requester.time_zone, "%-d %B %Y, %H:%M")}))
 
 
 def backup_failed(*, admin: User, what: str, message: str, day: str) -> OutboundMessage | None:

@@ -101,8 +101,7 @@ def _shared(ctx: EventContext) -> dict:
         if ctx.event.kind in ("poll_closed", "outcome_created"):
             stances = db.session.scalars(select(Stance).where(Stance.poll_id == ctx.poll.id, Stance.latest.is_(True)))
             # Counts only: never names, so anonymous polls stay anonymous in mail too.
-            out["results"] = results = kind.tally(ctx.poll, stances)
-            out["result_lines"] = [(row.name, kind.result_line(row)) for row in results.options]
+            out["results"] = kind.tally(ctx.poll, stances)
     if ctx.outcome is not None:
         out["outcome_html"] = markdown_to_html(ctx.outcome.statement)
     return out
@@ -184,8 +183,15 @@ def build(ctx: EventContext, user: User, reason: str) -> Outgoing:
         "reason_text": REASONS.get(reason, REASONS["group"]).format(group=group.name, actor=actor_name or "Someone"),
         "footer": footer,
     }
-    if poll is not None:
+    if poll is not None:  # every time in the reader's own zone, named
+        from ..polls import get_type
+
+        kind = get_type(poll.poll_type)
         context["closing_local"] = local_time(poll.closing_at, user.time_zone)
+        context["option_labels"] = labels = {o.id: kind.option_label(o, user.time_zone) for o in ctx.shared["options"]}
+        if ctx.shared.get("results") is not None:
+            context["result_lines"] = [(labels.get(row.option_id, row.name), kind.result_line(row))
+                                       for row in ctx.shared["results"].options]
     context["event_message"] = (event.data or {}).get("message")
     if poll is not None and ctx.shared.get("one_click") and poll.is_open:
         context["vote_links"] = {o.id: links.vote_url(user, poll_id=poll.id, option_id=o.id) for o in ctx.shared["options"]}
