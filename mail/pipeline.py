@@ -118,6 +118,21 @@ def process(
         verdict.authenticated, verdict.as_text(), verdict.header)
     sender_user = user_by_email(sender)
 
+    if recipient.kind == "notifications":  # a reply to a digest or a sign-in mail (no Reply-To of its own)
+        from .noreply import quoted_digest_item, where_to_write
+
+        item = quoted_digest_item(msg, sender_user)
+        if item is None:
+            outcome.action = "refused"
+            outcome.reason = f"mail to {recipient.address}, which only sends"
+            outcome.user_id = sender_user.id if sender_user else None
+            proven = verdict.authenticated or (
+                sender_user is not None and sender_proof.trusts(sender_user.id, verdict.vouchers))
+            # Only a proven sender is told where to write (an unproven From may be anyone's).
+            return _explain(outcome, msg, sender if proven else None, "notifications", dry_run,
+                            where_to_write(sender_user))
+        recipient = item  # a digest reply quoting one item: it answers that item
+
     # The claimed member: the reply address's owner (whom From must match), or the group's sender.
     if recipient.kind == "reply":
         target = recipient.target
