@@ -3,14 +3,12 @@ with a blank line after it, and a blank line between one paragraph and the next.
 
 The kinds are the folders of templates/email; each is made the way members get it (the services,
 the inbound pipeline from a DKIM-signed message, the jobs) and read back from the outbox. A new
-kind without a way to make it here fails the first test."""
+kind without a way to make it here fails the test."""
 from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-
-import pytest
 
 from app.email import messages
 from app.email.addresses import reply_address
