@@ -27,6 +27,7 @@ from app.extensions import db
 from app.models import Comment, Discussion, Group, Invitation, Membership, Poll
 from app.services import digests, invitations, notifications, subscriptions
 from app.services.errors import DomainError
+from app.timezones import known_name
 from sqlalchemy import select
 
 from . import confirm
@@ -178,7 +179,7 @@ def digest(reply: Reply) -> ActionResult:
     confirm.done(reply, subject=f"{group.name} as a {frequency} digest",
                  reply_to=reply_address(user, "group", group.id),
                  paragraphs=[f"You will get {group.name} as one {frequency} digest, {when} from "
-                             f"{user.digest_hour:02d}:00 ({user.time_zone or 'UTC'}), instead of an email per message. "
+                             f"{user.digest_hour:02d}:00 ({known_name(user.time_zone)}), instead of an email per message. "
                              "Your digests from other groups come at the same time.",
                              "To get every message again, reply to this email with the word subscribe.",
                              *_ignored_text(reply)], link=_group_url(group))

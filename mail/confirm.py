@@ -21,7 +21,8 @@ def send(reply, *, kind: str, context: dict, user: User | None = None, reply_to:
         return
     user = user or reply.user  # None only for someone declining an invitation without an account
     key = f"confirm:{reply.inbound_id}" if reply.inbound_id is not None else f"confirm:x{random_token(12)}"
-    CONFIRMATIONS[kind](to=to or user.email, user=user, dedupe_key=key, context=context, reply_to=reply_to)
+    CONFIRMATIONS[kind](to=to or user.email, user=user, dedupe_key=key, context=context, reply_to=reply_to,
+                        original=reply.original)
     db.session.commit()
 
 

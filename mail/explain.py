@@ -14,6 +14,7 @@ from app.email import messages
 from app.extensions import db
 
 from .classify import header
+from .mime import original_of
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ def send_explanation(*, to: str, reason_code: str, text: str, original: Message,
     subject = _safe(" ".join(header(original, "Subject").split())[:200]) or "your message"
     original_id = _safe(header(original, "Message-ID").strip())
     row = messages.inbound_refused(
-        to=to, user=user, subject=subject, reason=text, original_message_id=original_id,
+        to=to, user=user, subject=subject, reason=text, original=original_of(original),
         dedupe_key=f"explain:{_rate_key(to, reason_code)[-32:]}:{hashlib.sha256(original_id.encode()).hexdigest()[:16]}")
     db.session.commit()
     return row is not None

@@ -9,6 +9,8 @@ from email.message import Message
 from email.policy import EmailPolicy
 from email.utils import getaddresses
 
+from app.email.headers import Original
+
 from .classify import header, raw_header
 from .htmltext import html_to_text
 from .reply import Attachment
@@ -123,6 +125,13 @@ def extract_reply(msg: Message) -> tuple[str, list[Attachment]]:
     text = plain if plain and plain.strip() else (html_to_text(html[:4 * TRIM_INPUT_MAX]) if html else "")
     text = text[:TRIM_INPUT_MAX].replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
     return trim_reply(text).strip(), attachments
+
+
+def original_of(msg: Message) -> Original:
+    """What an automatic answer to `msg` threads under: its Message-ID, subject and References."""
+    earlier = re.findall(r"<[^<>\s]+>", header(msg, "References")) or re.findall(r"<[^<>\s]+>", header(msg, "In-Reply-To"))
+    return Original(message_id=safe_text(header(msg, "Message-ID").strip()), subject=safe_text(header(msg, "Subject")),
+                    references=tuple(safe_text(i) for i in earlier))
 
 
 def message_ids(msg: Message, *names: str) -> list[str]:

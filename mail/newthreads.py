@@ -20,7 +20,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from app import policy
-from app.timezones import zone
+from app.timezones import local_time, zone
 from app.email.addresses import reply_address
 from app.extensions import db
 from app.models import Discussion, Group, Poll
@@ -187,9 +187,9 @@ def _confirm_poll(reply: Reply, group: Group, poll: Poll) -> None:
                      + ", ".join(a.filename for a in reply.attachments) + "). Start a thread to share them.")
     confirm.done(reply, subject=f"{kind.label} started: {poll.title}", reply_to=reply_address(reply.user, "poll", poll.id),
                  paragraphs=[f"Your {kind.label.lower()} “{poll.title}” was started in {group.name} and closes "
-                             f"{poll_service.spoken_time(poll.closing_at)}. Its members are being asked to vote.",
+                             f"{local_time(poll.closing_at, reply.user.time_zone)}. Its members are being asked to vote.",
                              "You can vote too: reply to this email with your vote on the first line.\n\n"
-                             + kind.help_text(poll), *notes],
+                             + kind.help_text(poll, reply.user.time_zone), *notes],
                  link=current_app.config["BASE_URL"] + f"/p/{poll.id}")
 
 

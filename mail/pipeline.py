@@ -23,7 +23,8 @@ from app.services.accounts import user_by_email
 
 from . import actions, authn, bounces
 from .classify import BOUNCE, COMPLAINT, HUMAN, Classification, classify, header, parse_bytes, sender_address
-from .mime import extract_reply, header_recipients, message_ids, our_trace, remember_headers, safe_text, sender_display_name
+from .mime import (extract_reply, header_recipients, message_ids, original_of, our_trace, remember_headers, safe_text,
+                   sender_display_name)
 from .recipients import first_of_ours
 from .reply import ActionResult, Reply
 
@@ -117,6 +118,21 @@ def process(
         verdict.authenticated, verdict.as_text(), verdict.header)
     sender_user = user_by_email(sender)
 
+    if recipient.kind == "notifications":  # a reply to a digest or a sign-in mail (no Reply-To of its own)
+        from .noreply import quoted_digest_item, where_to_write
+
+        item = quoted_digest_item(msg, sender_user)
+        if item is None:
+            outcome.action = "refused"
+            outcome.reason = f"mail to {recipient.address}, which only sends"
+            outcome.user_id = sender_user.id if sender_user else None
+            proven = verdict.authenticated or (
+                sender_user is not None and sender_proof.trusts(sender_user.id, verdict.vouchers))
+            # Only a proven sender is told where to write (an unproven From may be anyone's).
+            return _explain(outcome, msg, sender if proven else None, "notifications", dry_run,
+                            where_to_write(sender_user))
+        recipient = item  # a digest reply quoting one item: it answers that item
+
     # The claimed member: the reply address's owner (whom From must match), or the group's sender.
     if recipient.kind == "reply":
         target = recipient.target
@@ -159,7 +175,7 @@ def process(
     reply = Reply(user=user, kind=target_kind, target_id=target_id, text=body,
                   subject=header(msg, "Subject"), in_reply_to=message_ids(msg, "In-Reply-To", "References"),
                   attachments=attachments, inbound_id=inbound_id, dry_run=dry_run,
-                  sender_name=safe_text(sender_display_name(msg)))
+                  sender_name=safe_text(sender_display_name(msg)), original=original_of(msg))
 
     # The gate: act only for a proven sender. The confirmation's own token address is the proof of
     # the mailbox (it was mailed there and nowhere else), so its reply passes.
@@ -243,7 +259,7 @@ def _ask_sender(outcome: Outcome, reply: Reply, user: User | None, sender: str, 
         return outcome
     summary = confirmation_summary(preview, reply)
     asked = sender_proof.ask(inbound_id=reply.inbound_id, user=user, email=to, summary=summary,
-                             subject=reply.subject, vouchers=verdict.vouchers)
+                             original=reply.original, vouchers=verdict.vouchers)
     outcome.reason = (f"{verdict.as_text()}; " + (f"asked {to} to confirm it" if asked.mailed else
                       f"not asking {to} again for now (too many unconfirmed messages this hour)"))
     return outcome

@@ -9,6 +9,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from app.email.addresses import BadAddress, ReplyTarget, parse_reply_local, user_id_from_bounce_token
+from app.email.headers import notifications_address
 from app.extensions import db
 from app.models import Group, Invitation, Membership, User
 from app.services import invitations
@@ -20,7 +21,7 @@ POSTMASTER_LOCALS = {"postmaster", "abuse"}
 
 @dataclass(frozen=True)
 class Recipient:
-    kind: str  # reply | bounce | group | postmaster
+    kind: str  # reply | bounce | group | postmaster | notifications
     address: str
     target: ReplyTarget | None = None
     user_id: int | None = None
@@ -63,6 +64,8 @@ def resolve_recipient(address: str, *, envelope_from: str | None = None) -> Reci
         return Recipient("bounce", address, user_id=user_id)
     if local in POSTMASTER_LOCALS:
         return Recipient("postmaster", address)
+    if f"{local}@{our_domain}" == notifications_address().lower():  # the From of all our mail: replies land here
+        return Recipient("notifications", address)
     if GROUP_HANDLE.match(local):
         group = db.session.execute(select(Group.id, Group.privacy).where(
             Group.handle == local, Group.archived_at.is_(None))).first()

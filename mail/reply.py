@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 
+from app.email.headers import Original
 from app.models import User
 
 
@@ -31,6 +32,7 @@ class Reply:
     inbound_id: int | None = None
     dry_run: bool = False
     sender_name: str = ""  # the From display name (names a new account when an invitee joins by reply)
+    original: Original = Original()  # the message itself, which every answer to it threads under
 
 
 @dataclass

@@ -167,24 +167,42 @@ HEADER_LINES = [
 
 # --- Signatures and delimiters ---------------------------------------------
 
+# The sign-offs mail apps add, in the languages the trimmer reads (en, de, fr, es, nl, pt, it,
+# the Nordic ones, zh): "Sent from my iPhone", the Samsung and Android forms, Outlook for iOS and
+# Android ("Get Outlook for iOS"), Yahoo Mail. Each is anchored at the start of its line, and a
+# line counts only when nothing the sender wrote follows it (`_keep_signoffs_in_text`), so a
+# sentence that merely starts or contains "sent from" stays.
 SIGNATURES = [
     _rx(p, _I) for p in [
         r"^BLANK*從我的 iPhone 傳送",
         r"^BLANK*\w+ from mobile",
-        r"^BLANK*[(<]*Sent (?:from|via|with|by) .+[)>]*",
+        # "Sent from my iPhone", "Sent from Yahoo Mail on Android", "Sent with Airmail", "(sent from a phone)";
+        # not "Sent from the office on Monday, …" (a sentence).
+        r"^BLANK*[(<]*Sent (?:from|via|with|by) (?!the\b|this\b|that\b|our\b|here\b|home\b).+[)>]*",
         # Upstream has "From my .{1,20}", which also eats "From my point of view…".
         r"^BLANK*From my (?:[\w-]+ ){0,2}(?:i?phone|ipad|ipod|android|mobile|cell|tablet|device"
         r"|blackberry|galaxy|pixel|samsung)\b",
         r"^BLANK*Get Outlook for ",
-        r"^BLANK*Envoyé depuis (?:mon|Yahoo Mail)",
+        # French: "Envoyé de mon iPhone", "Envoyé depuis mon appareil Galaxy", "Obtenir Outlook pour iOS".
+        r"^BLANK*Envoyé (?:de|depuis|à partir de) (?:mon|ma|Yahoo|Outlook|Mail)\b",
+        r"^BLANK*Obten(?:ir|ez) Outlook pour ",
+        # German: "Von meinem iPhone gesendet", "Gesendet von meinem Samsung Galaxy", "Outlook für iOS beziehen".
         r"^BLANK*Von meinem .+ gesendet",
+        r"^BLANK*Gesendet (?:von|mit|vom) (?:meinem|meiner|Yahoo|Outlook|Mail|iPhone|iPad)\b",
         r"^BLANK*Diese Nachricht wurde von .+ gesendet",
+        r"^BLANK*(?:Outlook für (?:iOS|Android) beziehen|Holen Sie sich Outlook für )",
         r"^BLANK*Inviato da ",
         r"^BLANK*Sendt fra min ",
-        r"^BLANK*Enviado do meu ",
-        r"^BLANK*Enviado desde mi ",
+        # Portuguese: "Enviado do meu iPhone", "Enviado do meu smartphone Samsung Galaxy", "Obter o Outlook para iOS".
+        r"^BLANK*Enviado (?:do|pelo|a partir do) (?:meu|minha|Yahoo|Outlook|Email|E-mail)\b",
+        r"^BLANK*(?:Obter|Obtenha|Baixe|Baixar) o Outlook para ",
+        # Spanish: "Enviado desde mi iPhone", "Enviado desde mi smartphone Samsung Galaxy", "Obtener Outlook para iOS".
+        r"^BLANK*Enviado desde (?:mi|Yahoo|Outlook|Correo)\b",
+        r"^BLANK*(?:Obtener|Obtén|Descarga|Descargar) Outlook para ",
+        # Dutch: "Verzonden vanaf mijn iPhone", "Verstuurd vanaf mijn Samsung", "Outlook voor iOS downloaden".
         r"^BLANK*Verzonden met ",
-        r"^BLANK*Verstuurd vanaf mijn ",
+        r"^BLANK*(?:Verzonden|Verstuurd) (?:vanaf|van|via) (?:mijn|Yahoo|Outlook)\b",
+        r"^BLANK*(?:Outlook voor (?:iOS|Android) downloaden|Download Outlook voor )",
         r"^BLANK*från min ",
     ]
 ]
@@ -301,12 +319,18 @@ def _demote_lone_headers(shape: str) -> str:
     return "".join(kinds)
 
 
+def _keep_signoffs_in_text(shape: str) -> str:
+    """A sign-off ends what the sender wrote: one with more of their own text after it (blank
+    lines and other sign-offs aside) is a sentence of theirs, kept as text."""
+    return re.sub(rf"{SIGNATURE}(?=[{EMPTY}{SIGNATURE}]*{TEXT})", TEXT, shape)
+
+
 class _Shaped:
     """Lines of a message together with their shape string."""
 
     def __init__(self, lines: list[str]):
         self.lines = lines
-        self.shape = _demote_lone_headers("".join(line_kind(line) for line in lines))
+        self.shape = _keep_signoffs_in_text(_demote_lone_headers("".join(line_kind(line) for line in lines)))
 
     def keep_before(self, index: int) -> None:
         self.lines, self.shape = self.lines[:index], self.shape[:index]

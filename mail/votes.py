@@ -36,7 +36,7 @@ def reply_to_poll(reply: Reply) -> ActionResult:
                                        "group), so nothing was recorded.", group_id=poll.group_id)
     kind = get_type(poll.poll_type)
     try:
-        parsed = kind.parse_vote_text(poll, reply.text)
+        parsed = kind.parse_vote_text(poll, reply.text, user.time_zone)
     except VoteError as error:
         return _not_a_vote(reply, poll, error.message)
     if reply.dry_run:

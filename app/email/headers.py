@@ -42,6 +42,22 @@ class ListHeaders:
     archive_url: str | None = None
 
 
+_MSGID = re.compile(r"<[!-;=?-~]{1,498}>")  # one bracketed id of printable ASCII, no space
+# A subject that already says it answers something ("Re:", and Outlook's German, Nordic, Dutch,
+# Italian, Portuguese and Polish forms) is answered as it is, not as "Re: Re: …".
+_REPLY_PREFIX = re.compile(r"^\s*(?:re|aw|sv|vs|antw|rif|res|odp)\s*:", re.IGNORECASE)
+MAX_REFERENCES = 10
+
+
+@dataclass(frozen=True, kw_only=True)
+class Original:
+    """The member's own message an automatic answer replies to (read by the inbound side)."""
+
+    message_id: str = ""  # its Message-ID, angle brackets included
+    subject: str = ""
+    references: tuple[str, ...] = ()  # its References (or In-Reply-To): the conversation before it
+
+
 @dataclass(frozen=True, kw_only=True)
 class MailOptions:
     """What a mail kind decides about its headers (a misspelled option is a TypeError, not lost)."""
@@ -53,15 +69,27 @@ class MailOptions:
     references: tuple[str, ...] = ()
     auto_submitted: str = AUTO_GENERATED
     lists: ListHeaders | None = None
+    subject: str | None = None  # None: the kind's own subject (templates/email/<kind>/subject.txt)
 
-    def answering(self, original_message_id: str | None) -> "MailOptions":
-        """These options for an automatic answer to one of a member's messages: it threads under
-        that message (when its Message-ID is sane) and says it is an auto-reply."""
-        original = (original_message_id or "").strip()
-        if not re.fullmatch(r"<[!-;=?-~]{1,498}>", original):  # one bracketed id of printable ASCII, no space
-            original = ""
-        return replace(self, auto_submitted=AUTO_REPLIED, in_reply_to=original or None,
-                       references=(original,) if original else ())
+    def answering(self, original: Original | None) -> "MailOptions":
+        """These options for an automatic answer to one of a member's messages: it says it is an
+        auto-reply and, when the member's message has a sane Message-ID, threads under it as their
+        own client's reply would (In-Reply-To, References, "Re: <their subject>")."""
+        answered = replace(self, auto_submitted=AUTO_REPLIED)
+        if original is None or not _MSGID.fullmatch(original.message_id.strip()):
+            return answered
+        message_id = original.message_id.strip()
+        earlier = [i for i in original.references if _MSGID.fullmatch(i) and i != message_id]
+        return replace(answered, in_reply_to=message_id, references=(*earlier[-(MAX_REFERENCES - 1):], message_id),
+                       subject=answer_subject(original.subject))
+
+
+def answer_subject(subject: str) -> str | None:
+    """"Re: <their subject>" (theirs as it is if it is already a reply); None for no subject."""
+    subject = " ".join((subject or "").split())[:200]
+    if not subject:
+        return None
+    return subject if _REPLY_PREFIX.match(subject) else f"Re: {subject}"
 
 
 def make_message_id(local: str | None = None) -> str:
@@ -76,7 +104,8 @@ def notifications_address() -> str:
 
 def outbound(*, subject: str, to: str, options: MailOptions) -> list[tuple[str, str]]:
     """The ordered headers of one outbound mail, before the MIME structure's own."""
-    found = [("From", formataddr((options.from_name, notifications_address()))), ("To", to), ("Subject", subject),
+    found = [("From", formataddr((options.from_name, notifications_address()))), ("To", to),
+             ("Subject", options.subject or subject),
              ("Date", format_datetime(utcnow())), (MESSAGE_ID, options.message_id or make_message_id())]
     if options.in_reply_to:
         found.append(("In-Reply-To", options.in_reply_to))

@@ -11,7 +11,8 @@ from datetime import datetime
 from flask import current_app
 
 from ..models import OutboundMessage, User
-from .headers import AUTO_REPLIED, ListHeaders, MailOptions
+from ..timezones import local_time
+from .headers import ListHeaders, MailOptions, Original
 from .outbox import Outgoing, queue_message, queue_messages
 from .render import Rendered
 
@@ -37,13 +38,15 @@ def account_deleted(*, to: str, user_id: int, name: str, removed_content: bool) 
 
 
 def sender_confirmation(*, confirmation_id: int, to: str, user: User | None, summary: str, link: str,
-                        hours: int, reply_to: str | None, subject: str) -> OutboundMessage | None:
+                        hours: int, reply_to: str | None, original: Original) -> OutboundMessage | None:
     """"Did you send this?": to the member's own address, about mail in their name that nothing
-    authenticated. Replying `confirm` (to the token address) or the link's button acts; nothing else."""
+    authenticated, threaded under that mail (if they sent it, it is in their Sent folder). Replying
+    `confirm` (to the token address) or the link's button acts; nothing else."""
     return queue_message(Outgoing(
         kind="sender_confirmation", to=to, user=user, dedupe_key=f"sender_confirmation:{confirmation_id}",
-        always_send=True, context={"user": user, "summary": summary, "link": link, "hours": hours, "subject": subject},
-        options=MailOptions(reply_to=reply_to, auto_submitted=AUTO_REPLIED)))
+        always_send=True,
+        context={"user": user, "summary": summary, "link": link, "hours": hours, "subject": original.subject},
+        options=MailOptions(reply_to=reply_to).answering(original)))
 
 
 def address_proof(*, proof_id: int, to: str, user: User, purpose: str, link: str, hours: int) -> OutboundMessage | None:
@@ -108,7 +111,8 @@ def export_ready(*, export_id: int, requester: User, group, link: str, expires_a
     """The download link of a finished group export."""
     return queue_message(Outgoing(
         kind="export_ready", to=requester.email, user=requester, dedupe_key=f"export_ready:{export_id}",
-        context={"user": requester, "group": group, "link": link, "expires_at": expires_at, "size": size}))
+        context={"user": requester, "group": group, "link": link, "size": size,
+                 "expires_local": local_time(expires_at, requester.time_zone, "%-d %B %Y, %H:%M")}))
 
 
 def backup_failed(*, admin: User, what: str, message: str, day: str) -> OutboundMessage | None:
@@ -135,40 +139,43 @@ def digest(*, user: User, period_key: str, rendered: Rendered, lists: ListHeader
 
 # --- answers to a member's own mail ----------------------------------------------------------------
 
-def inbound_refused(*, to: str, user: User | None, subject: str, reason: str, original_message_id: str | None,
+def inbound_refused(*, to: str, user: User | None, subject: str, reason: str, original: Original,
                     dedupe_key: str) -> OutboundMessage | None:
     """Why a message was not acted on: to the sender, with a null envelope sender (no bounce loops),
     threaded under their message, and sent even to a suspended address (it answers mail just sent)."""
     return queue_message(Outgoing(
         kind="inbound_refused", to=to, dedupe_key=dedupe_key, envelope_from="",
         context={"subject": subject, "reason": reason, "user": user},
-        options=MailOptions().answering(original_message_id)))
+        options=MailOptions().answering(original)))
 
 
 def _confirmation(kind: str, *, to: str, user: User | None, dedupe_key: str, context: dict,
-                  reply_to: str | None) -> OutboundMessage | None:
+                  reply_to: str | None, original: Original | None) -> OutboundMessage | None:
+    """An answer to the member's own message, threaded under it ("Re: <their subject>")."""
     return queue_message(Outgoing(
         kind=kind, to=to, user=user, dedupe_key=dedupe_key, context={"user": user, **context},
-        options=MailOptions(reply_to=reply_to, auto_submitted=AUTO_REPLIED)))
+        options=MailOptions(reply_to=reply_to).answering(original)))
 
 
-def vote_recorded(*, to: str, user: User, dedupe_key: str, context: dict, reply_to: str | None = None) -> OutboundMessage | None:
+def vote_recorded(*, to: str, user: User, dedupe_key: str, context: dict, reply_to: str | None = None,
+                  original: Original | None = None) -> OutboundMessage | None:
     """A vote by reply was counted (or not, and why). For an anonymous poll the confirmation never
     repeats the choice or the reason: a stored or forwarded copy must not link them to the voter."""
     if context.get("anonymous"):
         context = {**context, "choice": None, "reason": None}
     return _confirmation("vote_recorded", to=to, user=user, dedupe_key=dedupe_key, context=context,
-                         reply_to=reply_to)
+                         reply_to=reply_to, original=original)
 
 
-def command_done(*, to: str, user: User | None, dedupe_key: str, context: dict, reply_to: str | None = None) -> OutboundMessage | None:
+def command_done(*, to: str, user: User | None, dedupe_key: str, context: dict, reply_to: str | None = None,
+                 original: Original | None = None) -> OutboundMessage | None:
     """A command by reply was carried out (unsubscribe, mute, a new thread, …)."""
     return _confirmation("command_done", to=to, user=user, dedupe_key=dedupe_key, context=context,
-                         reply_to=reply_to)
+                         reply_to=reply_to, original=original)
 
 
 def help(*, to: str, user: User, dedupe_key: str, context: dict,  # noqa: A001
-         reply_to: str | None = None) -> OutboundMessage | None:
+         reply_to: str | None = None, original: Original | None = None) -> OutboundMessage | None:
     """What can be done by reply, in answer to "help"."""
     return _confirmation("help", to=to, user=user, dedupe_key=dedupe_key, context=context,
-                         reply_to=reply_to)
+                         reply_to=reply_to, original=original)

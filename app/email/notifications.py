@@ -5,13 +5,15 @@ templates/email/<kind>/ through app.email.render_email.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flask import current_app
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Comment, Discussion, Event, Group, Outcome, Poll, Stance, User
+from ..models import Comment, Discussion, Event, Group, Outcome, Poll, User
+from ..polls import Results
 from ..rendering import markdown_to_html
 from ..timezones import local_time
 from . import headers, links
@@ -43,8 +45,9 @@ class EventContext:
     shared: dict = field(default_factory=dict)
 
 
-def load_context(event: Event) -> EventContext | None:
-    """Load what the event is about; None if it is gone (deleted since)."""
+def load_context(event: Event, *, tally: Callable[[Poll], Results]) -> EventContext | None:
+    """Load what the event is about; None if it is gone (deleted since). `tally` counts a poll's
+    votes (the poll page's own count, `services.polls.tally`), for the mails that give results."""
     group = db.session.get(Group, event.group_id) if event.group_id else None
     if group is None:
         return None
@@ -69,11 +72,11 @@ def load_context(event: Event) -> EventContext | None:
         query = select(Outcome).where(Outcome.poll_id == ctx.poll.id)
         query = query.where(Outcome.id == outcome_id) if outcome_id else query.where(Outcome.latest.is_(True))
         ctx.outcome = db.session.scalar(query.order_by(Outcome.id.desc()).limit(1))
-    ctx.shared = _shared(ctx)
+    ctx.shared = _shared(ctx, tally)
     return ctx
 
 
-def _shared(ctx: EventContext) -> dict:
+def _shared(ctx: EventContext, tally: Callable[[Poll], Results]) -> dict:
     base = current_app.config["BASE_URL"]
     out: dict = {"group": ctx.group, "discussion": ctx.discussion, "comment": ctx.comment, "poll": ctx.poll,
                  "outcome": ctx.outcome, "actor_name": ctx.actor.display_name if ctx.actor else None,
@@ -99,12 +102,17 @@ def _shared(ctx: EventContext) -> dict:
         out["vote_instructions"] = kind.vote_instructions(ctx.poll)
         out["one_click"] = kind.one_click(ctx.poll)
         if ctx.event.kind in ("poll_closed", "outcome_created"):
-            stances = db.session.scalars(select(Stance).where(Stance.poll_id == ctx.poll.id, Stance.latest.is_(True)))
             # Counts only: never names, so anonymous polls stay anonymous in mail too.
-            out["results"] = results = kind.tally(ctx.poll, stances)
-            out["result_lines"] = [(row.name, kind.result_line(row)) for row in results.options]
+            out["results"] = tally(ctx.poll)
     if ctx.outcome is not None:
         out["outcome_html"] = markdown_to_html(ctx.outcome.statement)
+        chosen = next((o for o in out.get("options", ()) if o.id == ctx.outcome.poll_option_id), None)
+        if chosen is not None and chosen.starts_at is not None:  # a meeting's chosen slot: an invitation
+            from ..polls.calendar import outcome_event
+
+            out["chosen"] = chosen
+            out["ics"] = outcome_event(ctx.poll, chosen, ctx.outcome, domain=current_app.config["MAIL_DOMAIN"],
+                                       base_url=base)
     return out
 
 
@@ -184,8 +192,17 @@ def build(ctx: EventContext, user: User, reason: str) -> Outgoing:
         "reason_text": REASONS.get(reason, REASONS["group"]).format(group=group.name, actor=actor_name or "Someone"),
         "footer": footer,
     }
-    if poll is not None:
+    if poll is not None:  # every time in the reader's own zone, named
+        from ..polls import get_type
+
+        kind = get_type(poll.poll_type)
         context["closing_local"] = local_time(poll.closing_at, user.time_zone)
+        context["option_labels"] = labels = {o.id: kind.option_label(o, user.time_zone) for o in ctx.shared["options"]}
+        if ctx.shared.get("chosen") is not None:
+            context["chosen_label"] = labels[ctx.shared["chosen"].id]
+        if ctx.shared.get("results") is not None:
+            context["result_lines"] = [(labels.get(row.option_id, row.name), kind.result_line(row))
+                                       for row in ctx.shared["results"].options]
     context["event_message"] = (event.data or {}).get("message")
     if poll is not None and ctx.shared.get("one_click") and poll.is_open:
         context["vote_links"] = {o.id: links.vote_url(user, poll_id=poll.id, option_id=o.id) for o in ctx.shared["options"]}
@@ -199,5 +216,9 @@ def build(ctx: EventContext, user: User, reason: str) -> Outgoing:
                           unsubscribe_url=links.one_click_url(unsubscribe_token),
                           unsubscribe_mailto=reply_address(user, "group", group.id)),
     )
+    attachments = ()
+    if ctx.shared.get("ics"):  # the same file as the poll page's "Add to calendar"
+        attachments = ((f"poll-{poll.id}.ics", "text/calendar", ctx.shared["ics"].encode()),)
     return Outgoing(kind=event.kind, to=user.email, user=user, event_id=event.id,
-                    dedupe_key=f"event:{event.id}:user:{user.id}", context=context, options=options)
+                    dedupe_key=f"event:{event.id}:user:{user.id}", context=context, options=options,
+                    attachments=attachments)

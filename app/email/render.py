@@ -1,9 +1,11 @@
 """Render one email from templates/email/<kind>/{subject.txt, body.txt, body.html}."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from flask import current_app, render_template
+from jinja2 import Environment
 
 
 @dataclass(frozen=True)
@@ -16,7 +18,36 @@ class Rendered:
 def render_email(kind: str, **context) -> Rendered:
     context.setdefault("base_url", current_app.config["BASE_URL"])
     subject = render_template(f"email/{kind}/subject.txt", **context)
-    text = render_template(f"email/{kind}/body.txt", **context)
+    text = render_text(f"email/{kind}/body.txt", **context)
     html = render_template(f"email/{kind}/body.html", **context)
     # A subject is one line, however the template was laid out.
-    return Rendered(subject=" ".join(subject.split()), text=text.strip() + "\n", html=html)
+    return Rendered(subject=" ".join(subject.split()), text=text, html=html)
+
+
+def render_text(template: str, /, **context) -> str:
+    """A plain-text template, its newlines kept as written: a paragraph break in the file is one in
+    the mail. (The pages' environment trims the newline after every block tag, which glued a
+    greeting to the next line and one paragraph to another.) Then the layout is made regular:
+    no trailing spaces, at most one blank line in a row, and one newline at the end."""
+    current_app.update_template_context(context)
+    text = _text_environment().get_template(template).render(context)
+    return paragraphs(text)
+
+
+_BLANK_RUN = re.compile(r"\n{3,}")
+
+
+def paragraphs(text: str) -> str:
+    """`text` with trailing spaces cut (bar the "-- " signature line), runs of blank lines made
+    one, and exactly one final newline."""
+    lines = [line if line == "-- " else line.rstrip() for line in text.replace("\r\n", "\n").split("\n")]
+    return _BLANK_RUN.sub("\n\n", "\n".join(lines)).strip("\n") + "\n"
+
+
+def _text_environment() -> Environment:
+    """The app's template environment (same loader, globals and filters) minus block trimming."""
+    env = current_app.extensions.get("quorum_text_templates")
+    if env is None:
+        env = current_app.jinja_env.overlay(trim_blocks=False, lstrip_blocks=False)
+        current_app.extensions["quorum_text_templates"] = env
+    return env

@@ -263,8 +263,9 @@ class PollType:
 
     # --- email ---------------------------------------------------------
 
-    def parse_vote_text(self, p, text: str) -> ParsedVote:
-        """Read a vote from the text of an email reply, validated; VoteError explains the expected format."""
+    def parse_vote_text(self, p, text: str, zone: str | None = None) -> ParsedVote:
+        """Read a vote from the text of an email reply, validated; VoteError explains the expected
+        format (options named for a reader in `zone`)."""
         try:
             choices, reason = self.read(p, normalise_text(text))
             extra = None
@@ -272,16 +273,20 @@ class PollType:
                 extra, reason = reason, None
             choices = self.validate(p, choices, reason)
         except VoteError as e:
-            raise VoteError(f"{e}\n\n{self.help_text(p)}") from None
+            raise VoteError(f"{e}\n\n{self.help_text(p, zone)}") from None
         return ParsedVote(choices, self.clean_reason(p, reason), extra)
 
     def read(self, p, text: str) -> tuple[dict[int, int], str | None]:
         """Type-specific grammar: text → (choices, reason), raising VoteError (override)."""
         raise NotImplementedError
 
-    def help_text(self, p) -> str:
+    def option_label(self, option, zone: str | None = None) -> str:
+        """An option as a reader in `zone` should see it in mail (time slots: in their zone)."""
+        return option.name
+
+    def help_text(self, p, zone: str | None = None) -> str:
         """The numbered options and voting instructions, for an error reply."""
-        lines = [f"  {n}. {o.name}" for n, o in enumerate(ordered_options(p), 1)]
+        lines = [f"  {n}. {self.option_label(o, zone)}" for n, o in enumerate(ordered_options(p), 1)]
         head = "The options are:\n" + "\n".join(lines) + "\n\n" if lines else ""
         return head + self.vote_instructions(p)
 

@@ -5,7 +5,7 @@ text browsers); the SVG bar is decoration sized with presentation attributes.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from markupsafe import Markup, escape
 
@@ -104,11 +104,7 @@ def slot_label(starts_at: datetime | None, zone: str, fallback: str, duration: i
     """A time slot in the reader's zone, e.g. "Tue 4 Mar, 18:30 (Europe/London)"."""
     if starts_at is None:
         return fallback
-    local = starts_at.astimezone(timezones.zone(zone))
-    text = local.strftime("%a %-d %b %Y, %H:%M")
-    if duration:
-        text += f"–{(local + timedelta(minutes=duration)).strftime('%H:%M')}"
-    return f"{text} ({timezones.known_name(zone)})"
+    return timezones.local_slot(starts_at, zone, duration)
 
 
 def meeting_grid(poll, results: Results, voters: list | None = None, *, zone: str = "UTC") -> Markup:

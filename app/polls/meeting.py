@@ -2,6 +2,7 @@
 
 import re
 
+from .. import timezones
 from .base import PollType, Results, VoteError, int_choices, ordered_options, percent
 from .grammar import key, quote, split_first_line
 
@@ -48,6 +49,11 @@ class Meeting(PollType):
 
     def result_line(self, row):
         return f"{row.yes} yes, {row.maybe} maybe, {row.no} no"
+
+    def option_label(self, option, zone=None):
+        if option.starts_at is None:
+            return option.name
+        return timezones.local_slot(option.starts_at, zone, option.duration_minutes)
 
     def check_choices(self, p, choices):
         self.require_known(p, choices)

@@ -39,7 +39,7 @@ class Question(PollType):
     def read(self, p, text):
         return {}, text.strip()
 
-    def parse_vote_text(self, p, text):
+    def parse_vote_text(self, p, text, zone=None):
         # The answer is the whole reply whatever reason_mode says, so skip the "off" handling.
         from .base import ParsedVote
         from .grammar import normalise_text

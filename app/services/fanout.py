@@ -16,6 +16,7 @@ from ..email.notifications import EMAIL_KINDS, build, load_context
 from ..extensions import db
 from ..models import Event, Membership, Notification, Participation, PollVoter, ReadState, User, utcnow
 from .notifications import decide
+from .polls import tally
 
 # Kinds that tell the poll's electorate something (the undecided get it as a direct nudge).
 NUDGE_KINDS = ("poll_closing_soon", "poll_reminder")
@@ -40,7 +41,7 @@ def fan_out(event_id: int) -> int:
         return 0
     mails = []
     if event.kind in EMAIL_KINDS:
-        ctx = load_context(event)
+        ctx = load_context(event, tally=tally)
         # A fan-out interrupted after committing some work must not write a notification twice.
         notified = set(db.session.scalars(select(Notification.user_id).where(Notification.event_id == event.id)))
         for recipient in (recipients(event, ctx) if ctx is not None else []):

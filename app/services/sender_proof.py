@@ -23,6 +23,7 @@ from sqlalchemy import func, select, update
 from .. import storage
 from ..email import messages
 from ..email.addresses import reply_address
+from ..email.headers import Original
 from ..extensions import db
 from ..models import InboundMessage, SenderConfirmation, TrustedSender, User, utcnow
 from ..tokens import hash_token, random_token
@@ -64,7 +65,7 @@ def trusts(user_id: int, vouchers) -> bool:
     return any((row.method, row.domain) in pairs for row in rows)
 
 
-def ask(*, inbound_id: int, user: User | None, email: str, summary: str, subject: str,
+def ask(*, inbound_id: int, user: User | None, email: str, summary: str, original: Original,
         vouchers=()) -> SenderConfirmation:
     """Ask `email` (the member's own address) to confirm the stored message; once per message.
 
@@ -87,7 +88,7 @@ def ask(*, inbound_id: int, user: User | None, email: str, summary: str, subject
     db.session.flush()
     if row.mailed:
         messages.sender_confirmation(
-            confirmation_id=row.id, to=email, user=user, summary=row.summary, subject=subject, hours=CONFIRM_HOURS,
+            confirmation_id=row.id, to=email, user=user, summary=row.summary, original=original, hours=CONFIRM_HOURS,
             link=current_app.config["BASE_URL"] + f"/confirm/{token}",
             reply_to=reply_address(user, "confirmation", row.id) if user is not None else None)
     db.session.commit()

@@ -96,4 +96,5 @@ def test_the_mailto_stops_digests_through_the_inbound_pipeline(scene, outbox, la
     outcome = process(sign(message.as_bytes()), envelope_from="alice@example.org", recipients=[address])
     assert (outcome.status, outcome.action) == ("processed", "digest_off")
     assert _settings(scene.alice) == ("off", "mute")
-    assert outbox.last_to("alice@example.org").subject == "No more digests"
+    told = outbox.last_to("alice@example.org")
+    assert told.subject == "Re: digest off" and "You will get no more digest emails." in told.text

@@ -8,7 +8,7 @@ from email.policy import default
 import pytest
 
 from app.email.compose import compose
-from app.email.headers import AUTO_REPLIED, ListHeaders, MailOptions
+from app.email.headers import AUTO_REPLIED, ListHeaders, MailOptions, Original
 from app.email.render import Rendered
 
 RENDERED = Rendered(subject="[garden] Compost bins", text="Hello Ann,\n\nWhere do they go?\n",
@@ -53,16 +53,19 @@ def test_a_misspelled_option_is_refused():
 
 
 def test_an_answer_threads_under_the_members_message_and_says_it_is_automatic(clean_app):
-    options = MailOptions().answering("<CAF123@mail.example.org>")
+    options = MailOptions().answering(Original(message_id="<CAF123@mail.example.org>", subject="[garden] Garden day",
+                                               references=("<d1.u7@quorum.test>",)))
     _, raw = compose(RENDERED, to="ann@example.org", options=options)
     message = message_from_bytes(raw, policy=default)
-    assert message["In-Reply-To"] == message["References"] == "<CAF123@mail.example.org>"
+    assert message["In-Reply-To"] == "<CAF123@mail.example.org>"
+    assert message["References"] == "<d1.u7@quorum.test> <CAF123@mail.example.org>"
+    assert message["Subject"] == "Re: [garden] Garden day"
     assert message["Auto-Submitted"] == AUTO_REPLIED
 
 
 @pytest.mark.parametrize("broken", ["<evil@x>\r\nBcc: everyone@example.org", "<a@x>\r\n Bcc: x <y@z>", "a@x", "<a b@x>", ""])
 def test_an_answer_to_a_message_with_a_broken_message_id_does_not_copy_it(clean_app, broken):
-    options = MailOptions().answering(broken)
+    options = MailOptions().answering(Original(message_id=broken, subject="Garden day", references=(broken,)))
     _, raw = compose(RENDERED, to="ann@example.org", options=options)
     message = message_from_bytes(raw, policy=default)
     assert message["In-Reply-To"] is None and message["References"] is None and message["Bcc"] is None

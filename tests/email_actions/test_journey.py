@@ -64,7 +64,8 @@ def test_a_member_takes_part_by_email_alone(garden, send, outbox):
     carol = db.session.scalar(select(User).where(User.email == "carol@example.org"))
     assert carol.name == "Carol Jones" and carol.email_verified_at is not None
     assert db.session.scalar(select(Membership).where(Membership.user_id == carol.id)).role == "member"
-    assert "Welcome to Garden" in outbox.last_to("carol@example.org").subject
+    welcome = outbox.last_to("carol@example.org")
+    assert welcome.subject == "Re: " + invitation.subject and "You are now a member of Garden" in welcome.text
 
     # Bob starts a thread by writing to the group's address, with a photo.
     group_address = "garden@quorum.test"
@@ -107,7 +108,7 @@ def test_a_member_takes_part_by_email_alone(garden, send, outbox):
     assert db.session.scalar(select(Stance.reason).where(Stance.participant_id == g.dee.id)) == "too costly"
     assert stance_of(g.ada, proposal) == {"Abstain": 1}
     confirmation = outbox.last_to("dee@example.org")
-    assert confirmation.subject == "Vote recorded: Buy a new mower"
+    assert confirmation.subject == "Re: [garden] Proposal: Buy a new mower"  # in Dee's own conversation
     assert "Disagree" in confirmation.text and "too costly" in confirmation.text and "To change your vote" in confirmation.text
 
     # A multiple-choice poll and a ranked-choice poll, voted by reply.
@@ -131,13 +132,13 @@ def test_a_member_takes_part_by_email_alone(garden, send, outbox):
     db.session.expire_all()
     assert db.session.scalar(select(Membership.volume).where(Membership.user_id == carol.id)) == "digest"
     assert db.session.get(User, carol.id).digest_frequency == "weekly"
-    assert "weekly digest" in outbox.last_to("carol@example.org").subject
+    assert "as one weekly digest" in outbox.last_to("carol@example.org").text
 
     row = send(message(sender="carol@example.org", to=to, body="Unsubscribe\n", in_reply_to=msgid), to=to,
                envelope_from="carol@example.org")
     assert (row.status, row.action) == ("processed", "unsubscribe")
     assert db.session.scalar(select(Membership.volume).where(Membership.user_id == carol.id)) == "mute"
-    assert outbox.last_to("carol@example.org").subject == "Unsubscribed from Garden"
+    assert "You will get no more email from Garden" in outbox.last_to("carol@example.org").text
 
     # From now on Garden sends Carol nothing.
     before = len(outbox.to("carol@example.org"))

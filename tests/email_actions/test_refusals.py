@@ -93,7 +93,8 @@ def test_list_unsubscribe_mailto_with_no_text_unsubscribes(garden, outbox):
     to = garden.address(garden.dee, "group", garden.group.id)
     outcome = run(message(sender="dee@example.org", to=to, subject="unsubscribe", body=""), to, "dee@example.org")
     assert (outcome.status, outcome.action) == ("processed", "unsubscribe")
-    assert outbox.last_to("dee@example.org").subject == "Unsubscribed from Garden"
+    told = outbox.last_to("dee@example.org")
+    assert told.subject == "Re: unsubscribe" and "You will get no more email from Garden" in told.text
 
 
 def test_help_lists_the_commands(garden, outbox):

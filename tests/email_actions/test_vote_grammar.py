@@ -67,7 +67,8 @@ def test_a_reply_to_a_poll_email_is_a_vote(garden, outbox, poll_type, settings, 
     else:
         assert _names(poll, stance) == expected
     confirmation = outbox.last_to("dee@example.org")
-    assert confirmation.subject == f"Vote recorded: {poll.title}"
+    assert confirmation.subject == "Re: Garden day"  # an answer to Dee's own reply
+    assert f'Your vote in "{poll.title}" was recorded' in confirmation.text
     assert ("anonymous" in confirmation.text) == anonymous
     # The confirmation speaks of this vote only: no other member is named.
     assert not any(name in confirmation.text for name in ("Ada", "Bob"))
@@ -80,7 +81,7 @@ def test_voting_again_by_reply_changes_the_vote_and_keeps_the_history(garden, ou
         process(message(sender="dee@example.org", to=to, body=vote), envelope_from="dee@example.org", recipients=[to])
     stances = list(db.session.scalars(select(Stance).where(Stance.poll_id == poll.id).order_by(Stance.id)))
     assert [s.latest for s in stances] == [False, True] and stances[-1].reason == "changed my mind"
-    assert outbox.last_to("dee@example.org").subject == f"Vote changed: {poll.title}"
+    assert f'Your vote in "{poll.title}" was changed' in outbox.last_to("dee@example.org").text
 
 
 def test_a_reply_that_is_not_a_vote_becomes_a_comment_in_the_polls_thread(garden, outbox):
@@ -93,7 +94,7 @@ def test_a_reply_that_is_not_a_vote_becomes_a_comment_in_the_polls_thread(garden
         == "Can we have a hedge instead?"
     assert db.session.scalar(select(Stance.id).where(Stance.poll_id == poll.id)) is None
     told = outbox.last_to("dee@example.org")
-    assert told.subject == f"Posted as a comment, not a vote: {poll.title}"
+    assert f'We could not read your reply to "{poll.title}" as a vote' in told.text
     assert "isn't one of the options" in told.text and "1. Oak" in told.text
 
 

@@ -67,7 +67,7 @@ def test_a_reply_from_another_address_is_refused_and_its_known_sender_told_why(s
     assert mail.to_address == "bob@example.org" and mail.envelope_from == ""
     sent = outbox.last_to("bob@example.org")
     assert sent.header("Auto-Submitted") == "auto-replied" and "another member" in sent.text
-    assert sent.subject == "Not posted: Re: Garden day" and sent.header("In-Reply-To")
+    assert sent.subject == "Re: Garden day" and sent.header("In-Reply-To")
 
 
 def test_an_unverified_alias_is_not_the_member(scene):

@@ -245,6 +245,46 @@ def test_from_my_point_of_view_is_not_a_mobile_signature():
     assert trim_reply("From my point of view this is fine.\n\n> quoted") == "From my point of view this is fine."
 
 
+# What phones and mail apps add under a reply, in each language the trimmer reads.
+SIGN_OFFS = {
+    "en": ["Sent from my iPhone", "Sent from my iPad", "Sent from my Android phone", "Sent from my Samsung Galaxy smartphone.",
+           "Sent from Outlook for iOS", "Get Outlook for Android", "Sent from Yahoo Mail on Android"],
+    "fr": ["Envoyé de mon iPhone", "Envoyé de mon iPad", "Envoyé depuis mon appareil Galaxy",
+           "Envoyé de mon smartphone Samsung Galaxy.", "Obtenir Outlook pour iOS", "Obtenez Outlook pour Android"],
+    "de": ["Von meinem iPhone gesendet", "Gesendet von meinem iPad", "Von meinem Samsung Galaxy Smartphone gesendet.",
+           "Gesendet von Outlook für Android", "Outlook für iOS beziehen", "Holen Sie sich Outlook für Android"],
+    "es": ["Enviado desde mi iPhone", "Enviado desde mi iPad", "Enviado desde mi smartphone Samsung Galaxy.",
+           "Enviado desde mi dispositivo Android", "Obtener Outlook para iOS", "Obtén Outlook para Android"],
+    "nl": ["Verzonden vanaf mijn iPhone", "Verstuurd vanaf mijn iPad", "Verzonden vanaf mijn Samsung Galaxy-smartphone.",
+           "Verzonden met Outlook voor Android", "Outlook voor iOS downloaden", "Download Outlook voor Android"],
+    "pt": ["Enviado do meu iPhone", "Enviado do meu iPad", "Enviado do meu smartphone Samsung Galaxy.",
+           "Enviado do meu Android", "Obter o Outlook para iOS", "Baixe o Outlook para Android"],
+}
+
+
+@pytest.mark.parametrize("sign_off", [s for signs in SIGN_OFFS.values() for s in signs])
+def test_a_phones_sign_off_is_cut_from_the_reply(sign_off):
+    assert trim_reply(f"Je viens samedi.\n\n{sign_off}") == "Je viens samedi."
+    quoted = f"Count me in.\n\n{sign_off}\n\nOn Mon, Jan 8, 2024 at 10:02 AM Quorum <r+d1@quorum.test> wrote:\n> Who comes?"
+    assert trim_reply(quoted) == "Count me in."
+
+
+@pytest.mark.parametrize("sentence", [
+    "The parcel was sent from Berlin on Monday.",
+    "I sent from my work address by mistake, sorry.",
+    "Sent from the office at noon: the signed contract.",
+    "Le colis a été envoyé de mon bureau.",
+])
+def test_a_sentence_that_merely_contains_sent_from_stays(sentence):
+    assert trim_reply(f"{sentence}\n\n> quoted") == sentence
+    assert trim_reply(f"Hello all.\n{sentence}") == f"Hello all.\n{sentence}"
+
+
+def test_a_sign_off_with_the_senders_words_after_it_is_their_text():
+    text = "Sent from my iPhone\nis how my mail used to end; I switched it off."
+    assert trim_reply(text) == text
+
+
 def test_fenced_code_is_never_trimmed():
     email = "Try this:\n\n```\n-- \n> not a quote\n```\n\nThanks"
     assert trim_reply(email) == email

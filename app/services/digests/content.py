@@ -18,7 +18,7 @@ from ... import policy
 from ...email.addresses import reply_address
 from ...extensions import db
 from ...models.users import display_name
-from ...timezones import zone
+from ...timezones import local_time, zone
 from ...models import (
     Comment, DigestDelivery, Discussion, Event, Group, Membership, OutboundMessage, Outcome,
     Participation, Poll, PollOption, PollVoter, ReadState, Stance, User,
@@ -69,6 +69,7 @@ class ThreadItem:
 class ResultRow:
     name: str
     text: str
+    option_id: int | None = None
 
 
 @dataclass
@@ -288,7 +289,7 @@ def _results(poll: Poll, stances: list[Stance]) -> tuple[list[ResultRow], str]:
     if kind.written_answers:
         return [], f"{voters} {'answer' if voters == 1 else 'answers'}"
     summary = f"{voters} {'person' if voters == 1 else 'people'} voted"
-    return [ResultRow(row.name, kind.result_line(row)) for row in results.options], summary
+    return [ResultRow(row.name, kind.result_line(row), row.option_id) for row in results.options], summary
 
 
 def build_batch(user_ids: list[int], period_keys: list[str], now: datetime) -> list[Digest]:
@@ -348,7 +349,7 @@ def _digest_for(data: _BatchData, uid: int) -> Digest:
                     continue  # shown with its results, if it closed in time for them
                 if ev.kind in ("poll_closed", "outcome_created") and poll.closed_at is None:
                     continue  # reopened since
-                if _poll_item(data, user, ev.poll_id, tz, polls) is not None:
+                if _poll_item(data, user, ev.poll_id, polls) is not None:
                     event_ids.append(ev.id)
         # Closing soon: in "all" groups the reminder email covers it.
         for pid in sorted(data.closing_poll_ids) if volume == "digest" else ():
@@ -362,7 +363,7 @@ def _digest_for(data: _BatchData, uid: int) -> Digest:
             # Already announced as closing soon in the previous digest?
             if prev_at is not None and poll.closing_at <= prev_at + CLOSING_SOON:
                 continue
-            item = _poll_item(data, user, pid, tz, polls)
+            item = _poll_item(data, user, pid, polls)
             if item is not None:
                 item.state = "closing"
         section.threads = sorted(threads.values(), key=lambda t: t.first_seen)
@@ -381,7 +382,7 @@ def _may_vote(data: _BatchData, uid: int, poll: Poll) -> bool:
     return poll.voter_scope == "group" or (uid, poll.id) in data.named_voters
 
 
-def _poll_item(data: _BatchData, user: User, pid: int, tz, polls: dict[int, PollItem]) -> PollItem | None:
+def _poll_item(data: _BatchData, user: User, pid: int, polls: dict[int, PollItem]) -> PollItem | None:
     if pid in polls:
         return polls[pid]
     poll = data.polls.get(pid)
@@ -391,15 +392,20 @@ def _poll_item(data: _BatchData, user: User, pid: int, tz, polls: dict[int, Poll
     address = reply_address(user, "poll", pid)
     voted = (user.id, pid) in data.voted
     item = PollItem(pid, poll.title, f"{base}/p/{pid}", "closed" if poll.closed_at else "open",
-                    poll.closing_at.astimezone(tz).strftime("%a %-d %b, %H:%M"), address,
+                    local_time(poll.closing_at, user.time_zone, "%a %-d %b, %H:%M"), address,
                     _mailto(address, poll.title), voted=voted)
     if poll.closed_at is None:
         if not voted and _may_vote(data, user.id, poll):
             from ...polls import get_type
 
-            item.instructions = get_type(poll.poll_type).help_text(poll)
+            item.instructions = get_type(poll.poll_type).help_text(poll, user.time_zone)
     elif policy.results_visible(poll, voted=voted):
-        item.results, item.results_summary = data.results.get(pid, ([], ""))
+        from ...polls import get_type
+
+        rows, item.results_summary = data.results.get(pid, ([], ""))
+        kind, options = get_type(poll.poll_type), {o.id: o for o in poll.options}
+        item.results = [ResultRow(kind.option_label(options[r.option_id], user.time_zone), r.text, r.option_id)
+                        if r.option_id in options else r for r in rows]  # time slots in the reader's zone
         item.outcome = data.outcomes.get(pid)
     polls[pid] = item
     return item

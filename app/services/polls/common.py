@@ -29,10 +29,6 @@ def aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
-def spoken_time(value: datetime) -> str:
-    return aware(value).astimezone(timezone.utc).strftime("%-d %b %Y, %H:%M UTC")
-
-
 def check_closing(closing_at, now: datetime) -> datetime:
     if not isinstance(closing_at, datetime):
         raise Invalid("Please choose when the poll closes.", field="closing_at")

@@ -1,14 +1,13 @@
 """The outcome statement after closing (a meeting's names the chosen slot), and its calendar file."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-
 from sqlalchemy import select, update
 
 from ... import policy
 from ...extensions import db
-from ...models import Outcome, Poll, PollOption, utcnow
+from ...models import Outcome, Poll, PollOption
 from ...polls import get_type
+from ...polls.calendar import outcome_event
 from .. import events
 from ..accounts import acting_member
 from ..errors import Invalid, NotAllowed, NotFound
@@ -56,39 +55,12 @@ def set_outcome(*, actor_id: int, poll_id: int, statement: str, option_id: int |
 
 
 def outcome_ics(poll: Poll, outcome: Outcome) -> str:
-    """An iCalendar invitation for a meeting poll's chosen slot."""
+    """An iCalendar invitation for a meeting poll's chosen slot (the web's download and the mail's
+    attachment are this one file, built by `app.polls.calendar`)."""
     option = db.session.get(PollOption, outcome.poll_option_id) if outcome.poll_option_id else None
     if option is None or option.starts_at is None:
         raise NotFound("This outcome has no chosen time.")
     from flask import current_app
 
-    start = option.starts_at.astimezone(timezone.utc)
-    end = start + timedelta(minutes=option.duration_minutes or 60)
-    stamp = (outcome.created_at or utcnow()).astimezone(timezone.utc)
-
-    def fmt(d: datetime) -> str:
-        return d.strftime("%Y%m%dT%H%M%SZ")
-
-    def esc(text: str) -> str:
-        return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\r", "").replace("\n", "\\n")
-
-    def fold(line: str) -> list[str]:
-        out, raw = [], line.encode()
-        while len(raw) > 73:
-            cut = 73
-            while (raw[cut] & 0xC0) == 0x80:  # never split a UTF-8 sequence
-                cut -= 1
-            out.append(raw[:cut].decode())
-            raw = raw[cut:]
-        out.append(raw.decode())
-        return [out[0]] + [" " + part for part in out[1:]]
-
-    domain = current_app.config.get("MAIL_DOMAIN", "quorum.invalid")
-    base = current_app.config.get("BASE_URL", "").rstrip("/")
-    lines = [
-        "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Quorum//Decisions//EN", "METHOD:PUBLISH", "BEGIN:VEVENT",
-        f"UID:poll-{poll.id}-outcome@{domain}", f"DTSTAMP:{fmt(stamp)}", f"DTSTART:{fmt(start)}", f"DTEND:{fmt(end)}",
-        f"SUMMARY:{esc(poll.title)}", f"DESCRIPTION:{esc(outcome.statement)}", f"URL:{base}/p/{poll.id}",
-        f"SEQUENCE:{outcome.id}", "END:VEVENT", "END:VCALENDAR",
-    ]
-    return "\r\n".join(part for line in lines for part in fold(line)) + "\r\n"
+    return outcome_event(poll, option, outcome, domain=current_app.config.get("MAIL_DOMAIN", "quorum.invalid"),
+                         base_url=current_app.config.get("BASE_URL", ""))

@@ -62,17 +62,7 @@ def results_for(user, poll: Poll) -> PollResults:
         out.hidden_reason = hidden_reason(poll)
         return out
     kind = get_type(poll.poll_type)
-    stances = list(db.session.scalars(
-        select(Stance).where(Stance.poll_id == poll.id, Stance.latest.is_(True)).order_by(Stance.id)
-    ))
-    by_stance = {}
-    for c in db.session.scalars(select(StanceChoice).join(Stance).where(Stance.poll_id == poll.id,
-                                                                         Stance.latest.is_(True))):
-        by_stance.setdefault(c.stance_id, {})[c.poll_option_id] = c.score
-    plain = [_PlainStance(by_stance.get(s.id, {}), s.reason, None if poll.anonymous else s.participant_id)
-             for s in stances]
-    if poll.anonymous:
-        plain.sort(key=lambda s: (s.reason or "", sorted(s.choices.items())))  # no order to read anything from
+    stances, by_stance, plain = _latest_stances(poll)
     out.results = kind.tally(poll, plain)
     if poll.anonymous:
         out.anonymous_reasons = [s.reason for s in plain if s.reason and not kind.written_answers]
@@ -88,6 +78,28 @@ def results_for(user, poll: Poll) -> PollResults:
                 reason=s.reason, choices=choices, created_at=s.created_at,
             ))
     return out
+
+
+def tally(poll: Poll) -> Results:
+    """The counts of a poll's latest votes, as the poll's page shows them; every mail that gives
+    results (closed, outcome) counts with this too. Counts only: no voter is named."""
+    return get_type(poll.poll_type).tally(poll, _latest_stances(poll)[2])
+
+
+def _latest_stances(poll: Poll) -> tuple[list[Stance], dict[int, dict[int, int]], list["_PlainStance"]]:
+    """The latest stances, their choices by stance id, and both as plain records to count."""
+    stances = list(db.session.scalars(
+        select(Stance).where(Stance.poll_id == poll.id, Stance.latest.is_(True)).order_by(Stance.id)
+    ))
+    by_stance: dict[int, dict[int, int]] = {}
+    for c in db.session.scalars(select(StanceChoice).join(Stance).where(Stance.poll_id == poll.id,
+                                                                         Stance.latest.is_(True))):
+        by_stance.setdefault(c.stance_id, {})[c.poll_option_id] = c.score
+    plain = [_PlainStance(by_stance.get(s.id, {}), s.reason, None if poll.anonymous else s.participant_id)
+             for s in stances]
+    if poll.anonymous:
+        plain.sort(key=lambda s: (s.reason or "", sorted(s.choices.items())))  # no order to read anything from
+    return stances, by_stance, plain
 
 
 @dataclass

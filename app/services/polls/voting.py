@@ -9,10 +9,11 @@ from ... import policy
 from ...extensions import db
 from ...models import Participation, Poll, PollOption, Stance, StanceChoice, User
 from ...polls import VoteError, get_type
+from ...timezones import local_time
 from .. import events
 from ..accounts import acting_member
 from ..errors import Invalid, NotAllowed, NotFound
-from .common import event_fields, now_or, spoken_time, visible_poll
+from .common import event_fields, now_or, visible_poll
 
 
 SOURCES = ("web", "email", "link")
@@ -46,7 +47,7 @@ def cast_vote(
     user = acting_member(actor_id)
     poll = visible_poll(user, poll_id)
     if not poll.is_open:
-        raise NotAllowed(f"This poll closed on {spoken_time(poll.closed_at)}; votes are no longer taken.")
+        raise NotAllowed(f"This poll closed on {local_time(poll.closed_at, user.time_zone)}; votes are no longer taken.")
     if not policy.may_vote(user, poll):
         raise NotAllowed("You are not one of the people invited to vote in this poll.")
     kind = get_type(poll.poll_type)
