@@ -6,6 +6,8 @@ recipient in `notifications.py` and queued here in bulk by `notifications_about`
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 from datetime import datetime
 
 from flask import current_app
@@ -40,13 +42,15 @@ def account_deleted(*, to: str, user_id: int, name: str, removed_content: bool) 
 def sender_confirmation(*, confirmation_id: int, to: str, user: User | None, summary: str, link: str,
                         hours: int, reply_to: str | None, original: Original) -> OutboundMessage | None:
     """"Did you send this?": to the member's own address, about mail in their name that nothing
-    authenticated, threaded under that mail (if they sent it, it is in their Sent folder). Replying
-    `confirm` (to the token address) or the link's button acts; nothing else."""
+    authenticated, threaded under that mail (if they sent it, it is in their Sent folder). Its
+    subject keeps the question ("Did you send this? <their subject>"): a forgery is not in their
+    mailbox to thread under, and the inbox list must show what is asked. Replying `confirm` (to
+    the token address) or the link's button acts; nothing else."""
     return queue_message(Outgoing(
         kind="sender_confirmation", to=to, user=user, dedupe_key=f"sender_confirmation:{confirmation_id}",
         always_send=True,
         context={"user": user, "summary": summary, "link": link, "hours": hours, "subject": original.subject},
-        options=MailOptions(reply_to=reply_to).answering(original)))
+        options=replace(MailOptions(reply_to=reply_to).answering(original), subject=None)))
 
 
 def address_proof(*, proof_id: int, to: str, user: User, purpose: str, link: str, hours: int) -> OutboundMessage | None:

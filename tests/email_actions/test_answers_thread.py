@@ -1,5 +1,5 @@
 """Every automatic answer to a member's mail (a vote or command confirmation, help, a refusal, the
-"Did you send this?" ask) lands in the member's own conversation: In-Reply-To and References name
+"Did you send this?" ask, whose subject keeps its question) lands in the member's own conversation: In-Reply-To and References name
 their message, and the subject is "Re: <their subject>", as their own client's reply would be."""
 from __future__ import annotations
 
@@ -84,7 +84,8 @@ def test_the_did_you_send_this_ask_threads_under_the_unproven_message(garden, sm
         assert client.sendmail("dee@example.org", [to], raw) == {}  # unsigned, from a host SPF does not allow
     answer = outbox.last_to("dee@example.org")
     assert "please confirm that you sent it" in answer.text
-    assert_answers(answer, raw, notification)
+    # Threaded, but the inbox list still shows the question (a forgery is not in their mailbox).
+    assert_answers(answer, raw, notification, subject="Did you send this? Re: [garden] Garden day")
 
 
 def test_a_new_thread_by_mail_is_confirmed_as_a_reply_to_it(garden, send, outbox):

@@ -52,8 +52,8 @@ def confirmation_link(outbox, to: str) -> str:
 
 
 def is_ask(mail) -> bool:
-    """A "Did you send this?" mail (it answers the unproven message: "Re: <its subject>")."""
-    return "please confirm that you sent it" in mail.text and mail.subject.startswith("Re: ")
+    """A "Did you send this?" mail (its subject asks, and names the unproven message's)."""
+    return "please confirm that you sent it" in mail.text and mail.subject.startswith("Did you send this? ")
 
 
 def confirmation_address(outbox, to: str) -> str:
