@@ -131,8 +131,9 @@ def _comment_form_error(discussion_id: int, parent_id: int | None, body: str, er
         response.headers["HX-Reswap"] = "innerHTML" if parent_id else "outerHTML"
         return response
     context = _page_context(discussion_id)
+    targets = {"body": f"f-body{parent_id}"} if parent_id else {}  # a reply's own textarea
     return render_template("discussions/show.html", form={"body": body}, errors=errors, reply_to=parent_id,
-                           **context), 422
+                           error_targets=targets, **context), 422
 
 
 def _item_context(comment: Comment) -> dict:

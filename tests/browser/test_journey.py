@@ -73,3 +73,30 @@ def test_invite_comment_react_edit_and_read(new_page, outbox, js, db_session):
     assert ann.get_by_text("The herb bed, then the roses.").is_visible()
     ann.goto("/")
     assert "unread" not in ann.locator("ul.threads li", has_text="Spring planting").inner_text()
+
+
+def test_a_form_error_on_a_long_thread_is_in_view_on_a_phone_without_javascript(browser, live_server, outbox, db_session):
+    """An empty comment at the bottom of a 40-comment thread: after the reload (no JavaScript) the
+    error summary is in the first 375×667 screen, and its link takes the member to the field."""
+    from tests.factories import CommentFactory, DiscussionFactory, GroupFactory, member
+
+    group = GroupFactory(handle="garden", name="Garden")
+    ann = member(group, email="ann@example.org", name="Ann")
+    thread = DiscussionFactory(group=group, author=ann, title="Long thread")
+    for n in range(40):
+        CommentFactory(discussion=thread, author=ann, body=f"Comment {n}\n\nwith a second paragraph.")
+    db_session.commit()
+    context = browser.new_context(base_url=live_server, java_script_enabled=False,
+                                  viewport={"width": 375, "height": 667})
+    page = context.new_page()
+    sign_in_by_email(page, outbox, "ann@example.org")
+    page.goto(f"/d/{thread.id}")
+    page.get_by_role("button", name="Post comment").click()
+    summary = page.get_by_role("alert").filter(has_text="There is a problem").first
+    box = summary.bounding_box()
+    assert box is not None and box["y"] + box["height"] <= 667, box
+    summary.get_by_role("link").first.click()
+    assert page.url.endswith("#f-body")
+    field = page.locator("#f-body").bounding_box()
+    assert field is not None and 0 <= field["y"] < 667  # scrolled to the field
+    context.close()
