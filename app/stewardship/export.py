@@ -322,7 +322,7 @@ def render_archive(export: dict) -> str:
         for c in comments:
             if c["parent_id"]:
                 replies.setdefault(c["parent_id"], []).append(c)
-        threads.append({**d, "top": tops, "replies": replies,
+        threads.append({**d, "top": tops, "replies": replies, "comment_count": len(comments),
                         "polls": [p for p in polls if p["discussion_id"] == d["id"]]})
     group = t["groups"][0]
     members = sorted(({"name": name(m["user_id"]), "role": m["role"]} for m in t["memberships"]),

@@ -175,6 +175,7 @@ def test_the_zip_holds_json_csv_per_table_archive_and_decrypted_attachments(rich
     assert ATTACHMENT_BYTES in files.values()
     html = files["archive.html"].decode()
     assert "Shed roof" in html and "I can fix it on Saturday." in html and "We paint it green." in html
+    assert 'Shed roof</a> <span class="meta">(3 comments)</span>' in html  # the reply counts too
     assert "<script" not in html and "http://" not in html.replace("https://example.org/plots", "")
     assert 'src="http' not in html and 'href="http' not in html
 
