@@ -217,15 +217,17 @@ def post_for_stranger(reply: Reply, group: Group, *, allowed_by_id: int) -> Acti
 
 
 def hold_stranger(reply: Reply | None, group: Group, sender: str, *, subject: str = "",
-                  inbound_id: int | None = None, dry_run: bool = False) -> ActionResult:
-    """Mail to the group from someone it does not know: refused if blocked, else held for the admins."""
+                  inbound_id: int | None = None, dry_run: bool = False, preview: str = "") -> ActionResult:
+    """Mail to the group from someone it does not know: refused if blocked, else held for the admins
+    (told with the start of its text)."""
     if reply is not None:
-        subject, inbound_id, dry_run = reply.subject, reply.inbound_id, reply.dry_run
+        subject, inbound_id, dry_run, preview = reply.subject, reply.inbound_id, reply.dry_run, reply.text
     rule = held_mail.rule_for(group.id, sender)
     if rule == "block":
         return ActionResult("rejected", "blocked_sender", f"{sender} is blocked by the admins of {group.handle}",
                                     group_id=group.id)
     if not dry_run:
-        held_mail.notify_admins(group_id=group.id, inbound_id=inbound_id, sender=sender, subject=subject)
+        held_mail.notify_admins(group_id=group.id, inbound_id=inbound_id, sender=sender, subject=subject,
+                                preview=preview)
     return ActionResult("held", held_mail.HELD_ACTION, f"{sender} is not a member of {group.handle}: held for "
                                 "the group's admins to allow or block", group_id=group.id)

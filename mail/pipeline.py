@@ -158,8 +158,10 @@ def process(
         if sender_user is None:  # a stranger: held for the group's admins (or refused if they blocked it)
             from .newthreads import hold_stranger
 
+            # Its words only for the admins' notice (capped like every extraction): nothing is posted.
+            preview = "" if dry_run else extract_reply(msg)[0]
             result = hold_stranger(None, group, sender.lower(), subject=safe_text(header(msg, "Subject")),
-                                   inbound_id=inbound_id, dry_run=dry_run)
+                                   inbound_id=inbound_id, dry_run=dry_run, preview=preview)
             outcome.status, outcome.action, outcome.reason = result.status, result.action, result.reason
             outcome.group_id = result.group_id
             return outcome

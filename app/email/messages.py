@@ -100,11 +100,12 @@ def join_approved(*, request_id: int, member: User, group) -> OutboundMessage | 
         context={"group": group, "member": member, "link": _url(f"/g/{group.handle}")}))
 
 
-def held_for_approval(*, admin: User, group, inbound_id: int | None, sender: str, subject: str) -> OutboundMessage | None:
-    """Tell one admin that mail from an unknown sender waits for them."""
+def held_for_approval(*, admin: User, group, inbound_id: int | None, sender: str, subject: str,
+                      preview: str = "") -> OutboundMessage | None:
+    """Tell one admin that mail from an unknown sender waits for them, with the start of its text."""
     return queue_message(Outgoing(
         kind="held_for_approval", to=admin.email, user=admin, dedupe_key=f"held:{inbound_id}:{admin.id}",
-        context={"user": admin, "group": group, "sender": sender, "subject": subject,
+        context={"user": admin, "group": group, "sender": sender, "subject": subject, "preview": preview,
                  "link": _url(f"/g/{group.handle}/held")}))
 
 

@@ -11,10 +11,13 @@ Like `services/inbound.py`, this module only moves rows; the mail package does t
 """
 from __future__ import annotations
 
-from email.parser import BytesHeaderParser
+import html
+import re
+from email.parser import BytesHeaderParser, BytesParser
 from email.policy import default as default_policy
 from email.utils import parseaddr
 
+import nh3
 from sqlalchemy import func, select
 
 from .. import policy, storage
@@ -34,8 +37,12 @@ def rule_for(group_id: int, email: str) -> str | None:
         SenderRule.group_id == group_id, func.lower(SenderRule.email) == (email or "").strip().lower()))
 
 
-def notify_admins(*, group_id: int, inbound_id: int | None, sender: str, subject: str) -> None:
-    """Tell each admin of the group that a message waits for them (once per message and admin)."""
+PREVIEW_CHARS = 500
+
+
+def notify_admins(*, group_id: int, inbound_id: int | None, sender: str, subject: str, preview: str = "") -> None:
+    """Tell each admin of the group that a message waits for them (once per message and admin),
+    with the start of its text (plain text: the mail escapes it like any other)."""
     if inbound_id is None:
         return  # not a stored message (a dry run, a test of the pipeline alone): nothing to decide on
     group = db.session.get(Group, group_id)
@@ -43,7 +50,8 @@ def notify_admins(*, group_id: int, inbound_id: int | None, sender: str, subject
         select(User).join(Membership, Membership.user_id == User.id)
         .where(Membership.group_id == group_id, Membership.role == "admin", User.deleted_at.is_(None))))
     for admin in admins:
-        messages.held_for_approval(admin=admin, group=group, inbound_id=inbound_id, sender=sender, subject=subject)
+        messages.held_for_approval(admin=admin, group=group, inbound_id=inbound_id, sender=sender, subject=subject,
+                                   preview=shorten(preview))
     db.session.commit()
 
 
@@ -54,16 +62,41 @@ def _group_admin(actor, group: Group) -> None:
         raise NotAllowed("Only this group's admins can decide about held mail.")
 
 
+def shorten(text: str) -> str:
+    """At most PREVIEW_CHARS of the text, at a word, with blank runs squeezed (lines kept)."""
+    text = "\n".join(" ".join(line.split()) for line in (text or "").strip().splitlines())
+    text = re.sub(r"\n{3,}", "\n\n", text)
+    if len(text) <= PREVIEW_CHARS:
+        return text
+    return text[:PREVIEW_CHARS].rsplit(" ", 1)[0] + " …"
+
+
+def _text_of(raw: bytes) -> str:
+    """The message's words: its plain-text part, else its HTML part with every tag removed."""
+    try:
+        message = BytesParser(policy=default_policy).parsebytes(raw)
+        part = message.get_body(preferencelist=("plain", "html"))
+        if part is None:
+            return ""
+        content = part.get_content()
+    except Exception:  # noqa: BLE001 - a malformed message has no preview, not an error page
+        return ""
+    if part.get_content_type() == "text/html":
+        content = html.unescape(nh3.clean(content, tags=set(), strip_comments=True))
+    return content
+
+
 def summary(row: InboundMessage) -> dict:
-    """Sender, subject and the start of the text, read from the stored message."""
+    """Sender, subject and the start of the text (plain, escaped by the page), read from the stored message."""
     try:
         raw = storage.read(NAMESPACE, row.storage_key)
     except FileNotFoundError:
-        return {"row": row, "sender": "", "name": "", "subject": "(the stored message is gone)", "proven": False}
+        return {"row": row, "sender": "", "name": "", "subject": "(the stored message is gone)", "proven": False,
+                "preview": ""}
     headers = BytesHeaderParser(policy=default_policy).parsebytes(raw)
     name, address = parseaddr(str(headers.get("From", "")))
     return {"row": row, "sender": address.lower(), "name": name, "subject": str(headers.get("Subject", ""))[:200],
-            "proven": (row.sender_check or "").startswith("authenticated")}
+            "proven": (row.sender_check or "").startswith("authenticated"), "preview": shorten(_text_of(raw))}
 
 
 def held_for(actor, group: Group) -> list[dict]:

@@ -171,3 +171,29 @@ def test_only_admins_see_the_held_mail_page(garden, send, client):
     assert response.status_code == 303
     db.session.expire_all()
     assert db.session.get(InboundMessage, row.id).status == "processed"
+
+
+def test_held_mail_shows_the_admins_a_safe_preview_of_its_text(garden, send, outbox, client):
+    from email.message import EmailMessage
+    from email.policy import SMTP
+
+    from tests.helpers import sign_in
+    from tests.mailauth import sign
+
+    to = "garden@quorum.test"
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "Dee <dee@work.example>", to, "Plants for sale"
+    msg["Message-ID"], msg["Date"] = "<plants-1@work.example>", "Tue, 07 Jan 2025 10:00:00 +0000"
+    msg.set_content('<p>Hello gardeners,</p><script>alert("x")</script><p>I have <b>forty</b> tomato plants &amp; '
+                    'some basil.</p><img src="https://tracker.example/p.gif">', subtype="html")
+    row = send(sign(msg.as_bytes(policy=SMTP), "work.example"), to=to, envelope_from="dee@work.example")
+    assert row.status == "held"
+
+    notice = outbox.last_to("ada@example.org")
+    assert "It begins:" in notice.text and "I have forty tomato plants & some basil." in notice.text
+    assert "<script" not in (notice.html or "") and "tracker.example" not in (notice.html or "")
+
+    sign_in(client, garden.ada)
+    page = client.get("/g/garden/held").get_data(as_text=True)
+    assert "Hello gardeners," in page and "I have forty tomato plants &amp; some basil." in page
+    assert "alert(" not in page and "<b>forty" not in page and "tracker.example" not in page
