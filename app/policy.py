@@ -171,6 +171,12 @@ def listed(group_table=Group):
     return group_table.archived_at.is_(None)
 
 
+def in_directory(group_table=Group):
+    """SQL: the group is in the directory of open groups: open, not archived, and not opted out.
+    Anyone may see an open group and join it, so the directory is for anyone, signed in or not."""
+    return (group_table.privacy == "open") & group_table.listed_in_directory.is_(True) & listed(group_table)
+
+
 def visible_group_ids(user) -> list[int]:
     """Ids of the groups whose content can_view_content lets this person read (a test keeps the two
     in agreement for every role, privacy, grant and archived state)."""

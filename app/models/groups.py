@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -35,6 +35,8 @@ class Group(db.Model):
     admins_can_delete_others_comments: Mapped[bool] = mapped_column(Boolean, default=True)
     members_can_remove_own_content: Mapped[bool] = mapped_column(Boolean, default=False)
     admins_require_2fa: Mapped[bool] = mapped_column(Boolean, default=False)
+    # An open group is in the directory of open groups (/groups) unless its admins opt out.
+    listed_in_directory: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     join_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

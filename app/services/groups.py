@@ -104,7 +104,25 @@ PERMISSION_FLAGS = {
     "members_can_delete_own_comments": "Members may delete their own comments",
     "admins_can_edit_others_comments": "Admins may edit other people's comments",
     "admins_can_delete_others_comments": "Admins may delete other people's comments",
+    "listed_in_directory": "List this group in the directory of open groups (when it is open)",
 }
+
+
+def directory(user, limit: int = 500) -> list[tuple[Group, int, bool]]:
+    """The open groups anyone may find and join: (group, member count, is `user` a member), by name.
+    Three queries however many groups there are."""
+    found = list(db.session.scalars(select(Group).where(policy.in_directory()).order_by(func.lower(Group.name))
+                                    .limit(limit)))
+    if not found:
+        return []
+    ids = [g.id for g in found]
+    counts = dict(db.session.execute(select(Membership.group_id, func.count()).where(Membership.group_id.in_(ids))
+                                     .group_by(Membership.group_id)).all())
+    mine = set()
+    if getattr(user, "is_authenticated", False):
+        mine = set(db.session.scalars(select(Membership.group_id).where(Membership.user_id == user.id,
+                                                                        Membership.group_id.in_(ids))))
+    return [(group, counts.get(group.id, 0), group.id in mine) for group in found]
 
 
 def visible_group(user, handle: str) -> Group:

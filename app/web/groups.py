@@ -36,6 +36,12 @@ def _parent_from(value: str | None) -> Group | None:
     return parent
 
 
+@bp.get("/groups")
+def directory():
+    """The directory of open groups: anyone may find one here and join it (admins can opt out)."""
+    return render_template("groups/directory.html", listed=groups.directory(current_user))
+
+
 @bp.get("/groups/new")
 @login_required
 def new():
