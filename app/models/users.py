@@ -32,6 +32,17 @@ def name_of(user: "User | None") -> str:
     return user.display_name if user is not None else DELETED_MEMBER_NAME
 
 
+def initials_of(name: str) -> str:
+    """One or two letters for an avatar: the first of the first and the last word ("Maya Cohen" →
+    "MC", "ada" → "A"); "?" for a name without letters."""
+    words = [w for w in (name or "").replace("@", " ").split() if any(ch.isalnum() for ch in w)]
+    if not words:
+        return "?"
+    letters = [next(ch for ch in w if ch.isalnum()) for w in (words[0], words[-1])] if len(words) > 1 else \
+        [next(ch for ch in words[0] if ch.isalnum())]
+    return "".join(letters).upper()
+
+
 class User(UserMixin, db.Model):
     __tablename__ = "users"
 

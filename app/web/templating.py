@@ -16,7 +16,7 @@ from jinja2 import pass_context
 from markupsafe import Markup, escape
 
 from .. import policy, timezones
-from ..models.users import greeting, name_of
+from ..models.users import greeting, initials_of, name_of
 from ..rendering import render_markdown
 
 ONE_YEAR = 365 * 24 * 3600
@@ -168,6 +168,6 @@ def init_app(app: Flask) -> None:
         name_of=name_of,
         greeting=greeting,
     )
-    app.jinja_env.filters.update(markdown=render_markdown, local_time=local_time, iso=iso)
+    app.jinja_env.filters.update(markdown=render_markdown, local_time=local_time, iso=iso, initials=initials_of)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
