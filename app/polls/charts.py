@@ -71,8 +71,9 @@ def count_progress(results: Results) -> Markup:
         done=done, target=results.target, bar=bar(pct, "#15803d", f"{done} of {results.target}"))
 
 
-def irv_rounds(results: Results) -> Markup:
-    """Instant-runoff rounds: each option's count per round, who was eliminated, who won."""
+def irv_rounds(results: Results, *, closed: bool = True) -> Markup:
+    """Instant-runoff rounds: each option's count per round, who was eliminated, who won (or, while the
+    poll is open, who is leading: nobody has won a vote that can still change)."""
     if not results.rounds:
         return Markup("")
     names = {r.option_id: r.name for r in results.options}
@@ -84,7 +85,7 @@ def irv_rounds(results: Results) -> Markup:
             if option_id in r.counts:
                 mark = ""
                 if r.winner_id == option_id:
-                    mark = " ✔ wins"
+                    mark = " ✔ wins" if closed else " ✔ leads"
                 elif r.eliminated_id == option_id:
                     mark = " ✘ out"
                 cells.append(Markup("<td>{}{}</td>").format(r.counts[option_id], mark))
@@ -93,7 +94,11 @@ def irv_rounds(results: Results) -> Markup:
         body.append(Markup('<tr><th scope="row">{}</th>{}</tr>').format(name, Markup("").join(cells)))
     exhausted = Markup("").join(Markup("<td>{}</td>").format(r.exhausted) for r in results.rounds)
     winner = names.get(results.winner_id)
-    caption = Markup("Instant runoff: {}").format(f"“{winner}” wins" if winner else "no majority winner")
+    if winner:
+        outcome = f"“{winner}” wins" if closed else f"“{winner}” is leading"
+    else:
+        outcome = "no majority winner" if closed else "no majority yet"
+    caption = Markup("Instant runoff: {}").format(outcome)
     return Markup(
         '<table class="rounds"><caption>{caption}</caption><thead><tr><th scope="col">Option</th>{head}</tr></thead>'
         '<tbody>{body}<tr><th scope="row">Exhausted ballots</th>{exhausted}</tr></tbody></table>'
@@ -159,7 +164,7 @@ def render_results(poll, results: Results, voters: list | None = None, *, zone: 
     if kind == "ranked_choice":
         parts.append(Markup('<p class="meta">Points are a Borda count: with n options, a first choice scores n, '
                             'a second n − 1, and so on.</p>'))
-        parts.append(irv_rounds(results))
+        parts.append(irv_rounds(results, closed=poll.closed_at is not None))
     return Markup("").join(parts)
 
 
