@@ -306,8 +306,8 @@ class PollType:
         need = "A reason is required" if mode == "required" else "You can add a reason"
         return f"{need}: write it after a colon on the same line, or on the lines below."
 
-    def describe_choices(self, p, choices: dict) -> str:
-        """Human text of one vote, for confirmation emails."""
+    def describe_choices(self, p, choices: dict, zone: str | None = None) -> str:
+        """Human text of one vote, for confirmation emails and the poll page (time slots in `zone`)."""
         raise NotImplementedError
 
     # --- the web form --------------------------------------------------
@@ -416,7 +416,7 @@ class SingleChoiceType(PollType):
             ]
         )
 
-    def describe_choices(self, p, choices):
+    def describe_choices(self, p, choices, zone=None):
         chosen = int_choices(choices)
         return ", ".join(o.name for o in ordered_options(p) if chosen.get(o.id)) or "No choice"
 

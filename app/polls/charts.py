@@ -115,7 +115,8 @@ def slot_label(starts_at: datetime | None, zone: str, fallback: str, duration: i
 def meeting_grid(poll, results: Results, voters: list | None = None, *, zone: str = "UTC") -> Markup:
     """Slots down the side (in the reader's zone), yes / maybe / no counts, the best slot marked.
 
-    `voters` (who chose what, absent for anonymous polls) adds one column per voter.
+    `voters` (who chose what, absent for anonymous polls) adds one column per voter; the table scrolls
+    sideways in its own box, so a dozen voters do not widen a phone's page.
     """
     options = ordered_options(poll)
     rows_by_id = {r.option_id: r for r in results.options}
@@ -140,9 +141,10 @@ def meeting_grid(poll, results: Results, voters: list | None = None, *, zone: st
             best=Markup(' <strong class="pill">best</strong>') if best else "",
             yes=r.yes, maybe=r.maybe, no=r.no, bar=bar(r.percent, "#15803d", f"{r.yes} yes"), cells=cells))
     return Markup(
+        '<div class="scroll" role="region" aria-label="Results by time" tabindex="0">'
         '<table class="results meeting"><thead><tr><th scope="col">Time</th><th scope="col">Yes</th>'
         '<th scope="col">Maybe</th><th scope="col">No</th><th scope="col"><span class="visually-hidden">Chart</span></th>'
-        '{people}</tr></thead><tbody>{body}</tbody></table>'
+        '{people}</tr></thead><tbody>{body}</tbody></table></div>'
     ).format(people=people, body=Markup("").join(body))
 
 

@@ -66,7 +66,7 @@ class DotVote(PollType):
             ]
         )
 
-    def describe_choices(self, p, choices):
+    def describe_choices(self, p, choices, zone=None):
         chosen = int_choices(choices)
         parts = [
             f"{o.name}: {chosen[o.id]} dot{'s' if chosen[o.id] != 1 else ''}"

@@ -113,7 +113,7 @@ class Poll(PollType):
         ]
         return "\n".join(lines)
 
-    def describe_choices(self, p, choices):
+    def describe_choices(self, p, choices, zone=None):
         chosen = int_choices(choices)
         names = [o.name for o in ordered_options(p) if chosen.get(o.id)]
         return ", ".join(names) or "None of the above"

@@ -56,7 +56,7 @@ class Question(PollType):
         tail = f" (up to {counted(limit, 'character')})" if limit else ""
         return f"To answer, reply to this email: the whole of your reply is your answer{tail}."
 
-    def describe_choices(self, p, choices):
+    def describe_choices(self, p, choices, zone=None):
         return "Written answer"
 
     def read_form(self, p, form):

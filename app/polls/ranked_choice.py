@@ -164,7 +164,7 @@ class RankedChoice(PollType):
             ]
         )
 
-    def describe_choices(self, p, choices):
+    def describe_choices(self, p, choices, zone=None):
         order = {o.id: i for i, o in enumerate(ordered_options(p))}
         names = {o.id: o.name for o in p.options}
         ranked = ballot(int_choices(choices), order)

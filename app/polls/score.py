@@ -81,7 +81,7 @@ class Score(PollType):
             ]
         )
 
-    def describe_choices(self, p, choices):
+    def describe_choices(self, p, choices, zone=None):
         chosen = int_choices(choices)
         return ", ".join(f"{o.name}: {chosen[o.id]}" for o in ordered_options(p) if o.id in chosen)
 
