@@ -4,7 +4,7 @@ import re
 
 from .. import timezones
 from .base import PollType, Results, VoteError, int_choices, ordered_options, percent
-from .grammar import key, quote, split_first_line
+from .grammar import key, numbered, quote, split_first_line
 
 YES, MAYBE, NO = 2, 1, 0
 ANSWER_WORDS = {
@@ -90,7 +90,7 @@ class Meeting(PollType):
 
         def give(n: int, answer: int):
             if not 1 <= n <= count:
-                raise VoteError(f"There is no slot {n}; the slots are numbered 1 to {count}.")
+                raise VoteError(f"There is no slot {n}; {numbered('slot', count)}.")
             if answers.get(n, answer) != answer:
                 raise VoteError(f"Slot {n} has two different answers.")
             answers[n] = answer
