@@ -8,7 +8,7 @@ unless a group admin has granted time-limited support access.
 from __future__ import annotations
 
 from flask import g, has_request_context
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from .extensions import db
 from .models import Discussion, Group, Membership, Poll, PollVoter, Participation, SupportGrant, utcnow
@@ -372,6 +372,28 @@ def may_vote(user, poll: Poll) -> bool:
     if poll.voter_scope == "group" and is_member(user, poll_group(poll)):
         return True
     return _is_named_voter(user, poll)
+
+
+def polls_following(group_ids):
+    """SQL: the polls not gone (poll_is_gone) whose poll_group is one of `group_ids` (a list or a subquery)."""
+    live_threads = select(Discussion.id).where(Discussion.group_id.in_(group_ids), Discussion.deleted_at.is_(None))
+    return and_(Poll.deleted_at.is_(None), or_(and_(Poll.discussion_id.is_(None), Poll.group_id.in_(group_ids)),
+                                               Poll.discussion_id.in_(live_threads)))
+
+
+def votable_polls(user):
+    """SQL: the polls may_vote lets this person vote in (open or not); the poll test keeps the two in agreement."""
+    if not _signed_in(user):
+        return Poll.id.is_(None)
+    member_groups = select(Membership.group_id).where(Membership.user_id == user.id)
+    named = select(PollVoter.poll_id).where(PollVoter.user_id == user.id)
+    return or_(and_(Poll.voter_scope == "group", polls_following(member_groups)),
+               and_(Poll.id.in_(named), polls_following(select(Group.id))))  # named: in whichever group
+
+
+def voted_polls(user):
+    """SQL: the polls has_voted says this person voted in."""
+    return Poll.id.in_(select(Participation.poll_id).where(Participation.user_id == user.id))
 
 
 def can_vote(user, poll: Poll) -> bool:

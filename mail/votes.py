@@ -41,7 +41,7 @@ def reply_to_poll(reply: Reply) -> ActionResult:
         return _not_a_vote(reply, poll, error.message)
     if reply.dry_run:
         return ActionResult("processed", "vote", "would record a vote: "
-                                    + kind.describe_choices(poll, parsed.choices), group_id=poll.group_id)
+                                    + kind.describe_choices(poll, parsed.choices, user.time_zone), group_id=poll.group_id)
     recorded = _stance_from(reply)
     if recorded is not None:  # a retried job (the worker died after the commit): no second stance
         changed = db.session.scalar(select(Stance.id).where(
@@ -57,7 +57,7 @@ def reply_to_poll(reply: Reply) -> ActionResult:
     notes = _extra_text(reply, poll, parsed.extra_text)
     notes += _attachments_note(reply)
     confirm.send(reply, kind="vote_recorded", reply_to=reply_address(user, "poll", poll.id), context={
-        "poll": poll, "recorded": True, "changed": changed, "choice": kind.describe_choices(poll, parsed.choices),
+        "poll": poll, "recorded": True, "changed": changed, "choice": kind.describe_choices(poll, parsed.choices, user.time_zone),
         "reason": None if kind.written_answers else parsed.reason, "anonymous": poll.anonymous,
         "poll_url": _poll_url(poll), "notes": notes,
     })

@@ -115,6 +115,11 @@ class Results:
         raise KeyError(option_id)
 
 
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """A number with its noun, singular for one: "1 option", "3 options", "1 dot"."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
 def ordered_options(p) -> list:
     """The poll's options in display order (priority, then id): option n is index n-1."""
     return sorted(p.options, key=lambda o: (o.priority, o.id))
@@ -211,8 +216,7 @@ class PollType:
         errors = []
         if len(names) < self.min_options:
             errors.append(
-                f"A {self.label.lower()} needs at least {self.min_options} "
-                f"option{'s' if self.min_options != 1 else ''}."
+                f"A {self.label.lower()} needs at least {counted(self.min_options, 'option')}."
             )
         if any(not n for n in names):
             errors.append("Options can't be blank.")
@@ -302,8 +306,8 @@ class PollType:
         need = "A reason is required" if mode == "required" else "You can add a reason"
         return f"{need}: write it after a colon on the same line, or on the lines below."
 
-    def describe_choices(self, p, choices: dict) -> str:
-        """Human text of one vote, for confirmation emails."""
+    def describe_choices(self, p, choices: dict, zone: str | None = None) -> str:
+        """Human text of one vote, for confirmation emails and the poll page (time slots in `zone`)."""
         raise NotImplementedError
 
     # --- the web form --------------------------------------------------
@@ -412,7 +416,7 @@ class SingleChoiceType(PollType):
             ]
         )
 
-    def describe_choices(self, p, choices):
+    def describe_choices(self, p, choices, zone=None):
         chosen = int_choices(choices)
         return ", ".join(o.name for o in ordered_options(p) if chosen.get(o.id)) or "No choice"
 

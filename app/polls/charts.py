@@ -71,8 +71,9 @@ def count_progress(results: Results) -> Markup:
         done=done, target=results.target, bar=bar(pct, "#15803d", f"{done} of {results.target}"))
 
 
-def irv_rounds(results: Results) -> Markup:
-    """Instant-runoff rounds: each option's count per round, who was eliminated, who won."""
+def irv_rounds(results: Results, *, closed: bool = True) -> Markup:
+    """Instant-runoff rounds: each option's count per round, who was eliminated, who won (or, while the
+    poll is open, who is leading: nobody has won a vote that can still change)."""
     if not results.rounds:
         return Markup("")
     names = {r.option_id: r.name for r in results.options}
@@ -84,7 +85,7 @@ def irv_rounds(results: Results) -> Markup:
             if option_id in r.counts:
                 mark = ""
                 if r.winner_id == option_id:
-                    mark = " ✔ wins"
+                    mark = " ✔ wins" if closed else " ✔ leads"
                 elif r.eliminated_id == option_id:
                     mark = " ✘ out"
                 cells.append(Markup("<td>{}{}</td>").format(r.counts[option_id], mark))
@@ -93,7 +94,11 @@ def irv_rounds(results: Results) -> Markup:
         body.append(Markup('<tr><th scope="row">{}</th>{}</tr>').format(name, Markup("").join(cells)))
     exhausted = Markup("").join(Markup("<td>{}</td>").format(r.exhausted) for r in results.rounds)
     winner = names.get(results.winner_id)
-    caption = Markup("Instant runoff: {}").format(f"“{winner}” wins" if winner else "no majority winner")
+    if winner:
+        outcome = f"“{winner}” wins" if closed else f"“{winner}” is leading"
+    else:
+        outcome = "no majority winner" if closed else "no majority yet"
+    caption = Markup("Instant runoff: {}").format(outcome)
     return Markup(
         '<table class="rounds"><caption>{caption}</caption><thead><tr><th scope="col">Option</th>{head}</tr></thead>'
         '<tbody>{body}<tr><th scope="row">Exhausted ballots</th>{exhausted}</tr></tbody></table>'
@@ -110,7 +115,8 @@ def slot_label(starts_at: datetime | None, zone: str, fallback: str, duration: i
 def meeting_grid(poll, results: Results, voters: list | None = None, *, zone: str = "UTC") -> Markup:
     """Slots down the side (in the reader's zone), yes / maybe / no counts, the best slot marked.
 
-    `voters` (who chose what, absent for anonymous polls) adds one column per voter.
+    `voters` (who chose what, absent for anonymous polls) adds one column per voter; the table scrolls
+    sideways in its own box, so a dozen voters do not widen a phone's page.
     """
     options = ordered_options(poll)
     rows_by_id = {r.option_id: r for r in results.options}
@@ -135,9 +141,10 @@ def meeting_grid(poll, results: Results, voters: list | None = None, *, zone: st
             best=Markup(' <strong class="pill">best</strong>') if best else "",
             yes=r.yes, maybe=r.maybe, no=r.no, bar=bar(r.percent, "#15803d", f"{r.yes} yes"), cells=cells))
     return Markup(
+        '<div class="scroll" role="region" aria-label="Results by time" tabindex="0">'
         '<table class="results meeting"><thead><tr><th scope="col">Time</th><th scope="col">Yes</th>'
         '<th scope="col">Maybe</th><th scope="col">No</th><th scope="col"><span class="visually-hidden">Chart</span></th>'
-        '{people}</tr></thead><tbody>{body}</tbody></table>'
+        '{people}</tr></thead><tbody>{body}</tbody></table></div>'
     ).format(people=people, body=Markup("").join(body))
 
 
@@ -159,7 +166,7 @@ def render_results(poll, results: Results, voters: list | None = None, *, zone: 
     if kind == "ranked_choice":
         parts.append(Markup('<p class="meta">Points are a Borda count: with n options, a first choice scores n, '
                             'a second n − 1, and so on.</p>'))
-        parts.append(irv_rounds(results))
+        parts.append(irv_rounds(results, closed=poll.closed_at is not None))
     return Markup("").join(parts)
 
 

@@ -1,6 +1,6 @@
 """Dot vote: spread a fixed number of dots across the options."""
 
-from .base import PollType, Results, VoteError, is_int, int_choices, ordered_options, percent, read_number_inputs, setting
+from .base import PollType, counted, Results, VoteError, is_int, int_choices, ordered_options, percent, read_number_inputs, setting
 from .grammar import OptionMatcher, pairs_to_choices, read_scored_lines
 
 DEFAULT_DOTS = 8
@@ -23,7 +23,7 @@ class DotVote(PollType):
         return read_number_inputs(p, form, "score", required=False), form.get("reason")
 
     def result_line(self, row):
-        return f"{row.score_total} points ({row.percent:.0f}%)"
+        return f"{counted(row.score_total, 'point')} ({row.percent:.0f}%)"
 
     def check_settings(self, settings, option_names):
         dots = settings.get("dots_per_person", DEFAULT_DOTS)
@@ -38,7 +38,7 @@ class DotVote(PollType):
             raise VoteError("You can't give an option a negative number of dots.")
         given = sum(choices.values())
         if given > dots:
-            raise VoteError(f"You gave {given} dots, but everyone has {dots} to spend.")
+            raise VoteError(f"You gave {counted(given, 'dot')}, but everyone has {dots} to spend.")
         if given == 0:
             raise VoteError("Please give at least one dot to an option.")
         # A zero is no choice at all; keep stored votes minimal.
@@ -55,7 +55,7 @@ class DotVote(PollType):
         example = [(options[0], first)] + ([(options[-1], dots - first)] if len(options) > 1 and dots > first else [])
         return "\n".join(
             [
-                f"To vote, spread up to {dots} dots across the options, by name or number,",
+                f"To vote, spread up to {counted(dots, 'dot')} across the options, by name or number,",
                 "on the first line separated by commas, or one per line. Options you leave out get none.",
                 self.reason_hint(p).replace("after a colon on the same line, or on", "on"),
                 "For example:",
@@ -66,7 +66,7 @@ class DotVote(PollType):
             ]
         )
 
-    def describe_choices(self, p, choices):
+    def describe_choices(self, p, choices, zone=None):
         chosen = int_choices(choices)
         parts = [
             f"{o.name}: {chosen[o.id]} dot{'s' if chosen[o.id] != 1 else ''}"

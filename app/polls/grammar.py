@@ -63,6 +63,11 @@ def key(text: str) -> str:
     return _SPACES.sub(" ", text).casefold()
 
 
+def numbered(what: str, count: int) -> str:
+    """How the options are numbered: "the options are numbered 1 to 3", "the only slot is 1"."""
+    return f"the only {what} is 1" if count == 1 else f"the {what}s are numbered 1 to {count}"
+
+
 def parse_number(token: str) -> int | None:
     """Return the option number a token spells ("2", "#2", "2.", "option 2"), else None."""
     m = _NUMBER.match(key(token))
@@ -147,9 +152,7 @@ class OptionMatcher:
         if n is not None:
             if 1 <= n <= len(self.options):
                 return self.options[n - 1]
-            raise VoteError(
-                f"There is no {what} {n}; the {what}s are numbered 1 to {len(self.options)}."
-            )
+            raise VoteError(f"There is no {what} {n}; {numbered(what, len(self.options))}.")
         exact = [o for k, o in self._keys if k == t]
         if len(exact) == 1:
             return exact[0]

@@ -4,7 +4,7 @@ import re
 
 from .. import timezones
 from .base import PollType, Results, VoteError, int_choices, ordered_options, percent
-from .grammar import key, quote, split_first_line
+from .grammar import key, numbered, quote, split_first_line
 
 YES, MAYBE, NO = 2, 1, 0
 ANSWER_WORDS = {
@@ -39,13 +39,17 @@ class Meeting(PollType):
     vote_widget = "polls/vote/meeting.html"
 
     def read_form(self, p, form):
-        out = {}
-        for o in ordered_options(p):
-            raw = form.get(f"slot-{o.id}", "0")
-            if raw not in ("0", "1", "2"):
-                raise VoteError("Each time slot takes yes, maybe or no.")
-            out[o.id] = int(raw)
-        return out, form.get("reason")
+        # Nothing is pre-chosen in the form: pressing Vote untouched must not record "no" everywhere.
+        answered = {o.id: form.get(f"slot-{o.id}") for o in ordered_options(p) if form.get(f"slot-{o.id}")}
+        if not answered:
+            raise VoteError("Please choose yes, maybe or no for at least one time.")
+        if any(raw not in ("0", "1", "2") for raw in answered.values()):
+            raise VoteError("Each time slot takes yes, maybe or no.")
+        return {o.id: int(answered.get(o.id, NO)) for o in ordered_options(p)}, form.get("reason")
+
+    def form_values(self, p, choices):
+        chosen = int_choices(choices)
+        return {o.id: chosen.get(o.id, NO) for o in ordered_options(p)}  # a stored vote: unanswered was no
 
     def result_line(self, row):
         return f"{row.yes} yes, {row.maybe} maybe, {row.no} no"
@@ -86,7 +90,7 @@ class Meeting(PollType):
 
         def give(n: int, answer: int):
             if not 1 <= n <= count:
-                raise VoteError(f"There is no slot {n}; the slots are numbered 1 to {count}.")
+                raise VoteError(f"There is no slot {n}; {numbered('slot', count)}.")
             if answers.get(n, answer) != answer:
                 raise VoteError(f"Slot {n} has two different answers.")
             answers[n] = answer
@@ -152,11 +156,12 @@ class Meeting(PollType):
             ]
         )
 
-    def describe_choices(self, p, choices):
+    def describe_choices(self, p, choices, zone=None):
         chosen = int_choices(choices)
-        return ", ".join(
-            f"Slot {n}: {ANSWER_NAMES.get(chosen.get(o.id, NO), 'no')}"
-            for n, o in enumerate(ordered_options(p), 1)
+        zone = zone or getattr(p, "time_zone", None)  # without the reader's zone, the author's
+        return "; ".join(
+            f"{self.option_label(o, zone)}: {ANSWER_NAMES.get(chosen.get(o.id, NO), 'no')}"
+            for o in ordered_options(p)
         )
 
     def finish(self, p, results: Results, stances):

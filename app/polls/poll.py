@@ -1,6 +1,6 @@
 """Poll: choose one option, or between min and max options when multiple choice."""
 
-from .base import PollType, VoteError, is_int, int_choices, ordered_options, setting
+from .base import PollType, counted, VoteError, is_int, int_choices, ordered_options, setting
 from .grammar import OptionMatcher, join_reason, key, spaced_numbers, split_first_line
 
 LIST_SEPARATORS = r"[,;&/]|\s+and\s+|\s+or\s+"
@@ -113,7 +113,7 @@ class Poll(PollType):
         ]
         return "\n".join(lines)
 
-    def describe_choices(self, p, choices):
+    def describe_choices(self, p, choices, zone=None):
         chosen = int_choices(choices)
         names = [o.name for o in ordered_options(p) if chosen.get(o.id)]
         return ", ".join(names) or "None of the above"
@@ -121,5 +121,5 @@ class Poll(PollType):
 
 def _how_many(low: int, high: int) -> str:
     if low == high:
-        return "one option" if low == 1 else f"exactly {low} options"
-    return f"between {low} and {high} options"
+        return "one option" if low == 1 else f"exactly {counted(low, 'option')}"
+    return f"between {low} and {counted(high, 'option')}"

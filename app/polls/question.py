@@ -1,6 +1,6 @@
 """Question: an open question; each member's written answer is their vote."""
 
-from .base import Answer, PollType, Results, VoteError, int_choices, setting
+from .base import Answer, PollType, counted, Results, VoteError, int_choices, setting
 
 
 class Question(PollType):
@@ -53,10 +53,10 @@ class Question(PollType):
 
     def vote_instructions(self, p):
         limit = setting(p, "reason_max_length", 0)
-        tail = f" (up to {limit} characters)" if limit else ""
+        tail = f" (up to {counted(limit, 'character')})" if limit else ""
         return f"To answer, reply to this email: the whole of your reply is your answer{tail}."
 
-    def describe_choices(self, p, choices):
+    def describe_choices(self, p, choices, zone=None):
         return "Written answer"
 
     def read_form(self, p, form):

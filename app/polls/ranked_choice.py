@@ -11,7 +11,7 @@ previous round (no previous round: skip), then the lower Borda total, then
 the option shown later in the list.
 """
 
-from .base import PollType, Results, Round, VoteError, is_int, int_choices, ordered_options, percent, setting
+from .base import PollType, counted, Results, Round, VoteError, is_int, int_choices, ordered_options, percent, setting
 from .grammar import OptionMatcher, join_reason, ordinal, spaced_numbers, split_first_line
 
 LIST_SEPARATORS = r"[,;>]|\s+then\s+|\s*-+>\s*"
@@ -96,7 +96,7 @@ class RankedChoice(PollType):
         return {option_id: n - score + 1 for option_id, score in choices.items() if score}
 
     def result_line(self, row):
-        return f"{row.score_total} points ({row.percent:.0f}%)"
+        return f"{counted(row.score_total, 'point')} ({row.percent:.0f}%)"
 
     def check_settings(self, settings, option_names):
         rank = settings.get("minimum_rank")
@@ -115,7 +115,7 @@ class RankedChoice(PollType):
             raise VoteError("Please rank each option once, from your first choice down.")
         need = minimum_rank(p)
         if len(ranked) < need:
-            raise VoteError(f"Please rank at least {need} options.")
+            raise VoteError(f"Please rank at least {counted(need, 'option')}.")
         return ranked
 
     def read(self, p, text):
@@ -150,7 +150,7 @@ class RankedChoice(PollType):
         need = minimum_rank(p)
         example = list(reversed(options))[: max(need, min(3, len(options)))]
         numbers = [options.index(o) + 1 for o in example]
-        what = "all the options" if need >= len(options) else f"at least {need} option{'s' if need != 1 else ''}"
+        what = "all the options" if need >= len(options) else f"at least {counted(need, 'option')}"
         return "\n".join(
             [
                 f"To vote, rank {what} on the first line, your favourite first,",
@@ -164,7 +164,7 @@ class RankedChoice(PollType):
             ]
         )
 
-    def describe_choices(self, p, choices):
+    def describe_choices(self, p, choices, zone=None):
         order = {o.id: i for i, o in enumerate(ordered_options(p))}
         names = {o.id: o.name for o in p.options}
         ranked = ballot(int_choices(choices), order)

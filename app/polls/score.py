@@ -1,6 +1,6 @@
 """Score: every option gets a score between the poll's minimum and maximum."""
 
-from .base import PollType, Results, VoteError, is_int, int_choices, ordered_options, percent, read_number_inputs, setting
+from .base import PollType, counted, Results, VoteError, is_int, int_choices, ordered_options, percent, read_number_inputs, setting
 from .grammar import OptionMatcher, pairs_to_choices, read_scored_lines
 
 DEFAULT_MIN, DEFAULT_MAX = 0, 9
@@ -29,7 +29,7 @@ class Score(PollType):
         return read_number_inputs(p, form, "score", required=True), form.get("reason")
 
     def result_line(self, row):
-        return f"{row.score_total} points ({row.percent:.0f}%)"
+        return f"{counted(row.score_total, 'point')} ({row.percent:.0f}%)"
 
     def check_settings(self, settings, option_names):
         low = settings.get("min_score", DEFAULT_MIN)
@@ -81,7 +81,7 @@ class Score(PollType):
             ]
         )
 
-    def describe_choices(self, p, choices):
+    def describe_choices(self, p, choices, zone=None):
         chosen = int_choices(choices)
         return ", ".join(f"{o.name}: {chosen[o.id]}" for o in ordered_options(p) if o.id in chosen)
 

@@ -1,11 +1,12 @@
-"""What the signed-in home shows: the member's groups and recent threads with unread counts."""
+"""What the signed-in home shows: the polls waiting for the member's vote, the member's groups and
+recent threads with unread counts (and whether each has an open vote)."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from ..extensions import db
-from ..models import Discussion, Membership, ReadState
+from ..models import Discussion, Membership, Poll, ReadState
 from .. import policy
 
 
@@ -26,9 +27,30 @@ def dashboard_for(user, limit: int = 30) -> dict:
             .order_by(Discussion.last_activity_at.desc())
             .limit(limit)
         ).all()
-        threads = [thread_row(d, r) for d, r in rows]
+        threads = thread_rows(rows)
     groups = sorted(shown, key=lambda g: g.name.lower())
-    return {"groups": groups, "threads": threads}
+    return {"groups": groups, "threads": threads, "waiting": waiting_for_vote(user)}
+
+
+def waiting_for_vote(user, limit: int = 50) -> list[Poll]:
+    """Open polls this member may vote in and has not (policy.may_vote, has_voted), soonest closing first."""
+    return list(db.session.scalars(
+        select(Poll).options(joinedload(Poll.discussion).joinedload(Discussion.group), joinedload(Poll.group))
+        .where(Poll.closed_at.is_(None), policy.votable_polls(user), ~policy.voted_polls(user))
+        .order_by(Poll.closing_at, Poll.id).limit(limit)
+    ))
+
+
+def thread_rows(rows) -> list[dict]:
+    """(Discussion, ReadState) pairs as thread_row dicts, each with the closing time of its soonest
+    closing open poll (`open_vote_closes`, None without one): one query for all of them."""
+    ids = [d.id for d, _ in rows]
+    closes = dict(db.session.execute(
+        select(Poll.discussion_id, func.min(Poll.closing_at))
+        .where(Poll.discussion_id.in_(ids), Poll.closed_at.is_(None), Poll.deleted_at.is_(None))
+        .group_by(Poll.discussion_id)
+    ).all()) if ids else {}
+    return [thread_row(d, r) | {"open_vote_closes": closes.get(d.id)} for d, r in rows]
 
 
 def thread_row(discussion: Discussion, read: ReadState | None) -> dict:

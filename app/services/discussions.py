@@ -517,7 +517,7 @@ def history(*, discussion_id: int, user, comment_id: int | None = None) -> dict:
 
 def group_threads(group: Group, user, *, limit: int = 100) -> list[dict]:
     """A group's threads for its page, pinned first, with the reader's unread counts."""
-    from .dashboard import thread_row
+    from .dashboard import thread_rows
 
     me = user.id if user is not None and getattr(user, "is_authenticated", False) else -1
     rows = db.session.execute(
@@ -525,5 +525,5 @@ def group_threads(group: Group, user, *, limit: int = 100) -> list[dict]:
         .outerjoin(ReadState, (ReadState.discussion_id == Discussion.id) & (ReadState.user_id == me))
         .where(Discussion.group_id == group.id, Discussion.deleted_at.is_(None))
         .order_by(Discussion.pinned_at.is_(None), Discussion.last_activity_at.desc()).limit(limit)).all()
-    return [thread_row(d, r if me != -1 else None) | {"show_unread": me != -1 and policy.is_member(user, group)}
-            for d, r in rows]
+    show_unread = me != -1 and policy.is_member(user, group)
+    return [row | {"show_unread": show_unread} for row in thread_rows([(d, r if me != -1 else None) for d, r in rows])]

@@ -51,9 +51,11 @@ def unread_count(user_id: int) -> int:
     ) or 0
 
 
-def recent(user_id: int, limit: int = 50) -> list[Notification]:
-    """The member's latest notifications about what they may still see: one removed from a group
-    (or whose thread moved to a group they cannot read) no longer sees its titles here."""
+def recent(user_id: int, limit: int = 50) -> list[dict]:
+    """The member's latest notifications about what they may still see, each with the thread and the
+    poll it is about (`notification`, `thread`, `poll`; None where it is about none), named by their
+    titles as they are now: one removed from a group (or whose thread moved to a group they cannot
+    read) no longer sees its titles here."""
     from sqlalchemy.orm import joinedload
 
     from ..models import Event, Poll, PollVoter
@@ -67,15 +69,16 @@ def recent(user_id: int, limit: int = 50) -> list[Notification]:
     readable = set(policy.visible_group_ids(user))
     events = [n.event for n in rows]
     thread_ids = {e.discussion_id for e in events if e.discussion_id}
-    threads = dict(db.session.execute(select(Discussion.id, Discussion.group_id).where(
-        Discussion.id.in_(thread_ids), Discussion.deleted_at.is_(None))).all()) if thread_ids else {}
+    threads = {d.id: d for d in db.session.scalars(select(Discussion).where(
+        Discussion.id.in_(thread_ids), Discussion.deleted_at.is_(None)))} if thread_ids else {}
     poll_ids = {e.poll_id for e in events if e.poll_id}
     named = set(db.session.scalars(select(PollVoter.poll_id).where(
         PollVoter.poll_id.in_(poll_ids), PollVoter.user_id == user_id))) if poll_ids else set()
     polls = {p.id: p for p in db.session.scalars(select(Poll).where(Poll.id.in_(poll_ids)))} if poll_ids else {}
 
     def still_visible(event) -> bool:
-        if event.discussion_id and threads.get(event.discussion_id) not in readable:
+        thread = threads.get(event.discussion_id)
+        if event.discussion_id and (thread is None or thread.group_id not in readable):
             return False
         if event.poll_id:
             poll = polls.get(event.poll_id)
@@ -83,7 +86,8 @@ def recent(user_id: int, limit: int = 50) -> list[Notification]:
                 policy.poll_group(poll).id in readable or poll.id in named)
         return event.group_id is None or event.group_id in readable
 
-    return [n for n in rows if still_visible(n.event)]
+    return [{"notification": n, "thread": threads.get(n.event.discussion_id), "poll": polls.get(n.event.poll_id)}
+            for n in rows if still_visible(n.event)]
 
 
 def mark_all_read(*, user_id: int) -> int:

@@ -72,7 +72,7 @@ def show(handle: str):
     user = signed_in_user()
     can_read = policy.can_view_content(user, group)
     threads = discussions.group_threads(group, user) if can_read else []
-    standalone_polls = polls_service.polls_for_group(group.id, standalone_only=True) if can_read else []
+    decisions = polls_service.polls_for_group(group.id) if can_read else []
     subgroups = [sub for sub in group.subgroups if policy.can_see_group(user, sub)]
     pending_request = None
     if user is not None and policy.can_request_to_join(user, group):
@@ -80,7 +80,7 @@ def show(handle: str):
     parent = group.parent if group.parent is not None and policy.can_see_group(user, group.parent) else None
     return render_template("groups/show.html", group=group, threads=threads, subgroups=subgroups, parent=parent,
                            member_count=groups.member_count(group.id), pending_request=pending_request, errors={},
-                           polls=standalone_polls)
+                           polls=decisions)
 
 
 @bp.post("/g/<handle>/join")

@@ -73,8 +73,8 @@ def _page(poll: Poll, *, errors=None, form=None, status=200, template=None):
     kind = get_type(poll.poll_type)
     context = dict(
         poll=poll, kind=kind, view=view, chart=chart, mine=mine, zone=zone,
-        mine_text=kind.describe_choices(poll, mine.choices) if mine else "",
-        history=[(s, kind.describe_choices(poll, s.choices)) for s in service.vote_history(user.id if user else None, poll.id)],
+        mine_text=kind.describe_choices(poll, mine.choices, zone) if mine else "",
+        history=[(s, kind.describe_choices(poll, s.choices, zone)) for s in service.vote_history(user.id if user else None, poll.id)],
         options=ordered_options(poll), outcome=service.latest_outcome(poll.id),
         can_vote=policy.can_vote(user, poll), may_vote=policy.may_vote(user, poll),
         can_admin=policy.can_administer_poll(user, poll), can_reopen=policy.can_reopen_poll(user, poll),
@@ -370,7 +370,7 @@ def one_click(poll_id: int, token: str):
     mine = service.current_stance(voter.id, poll.id)
     return render_template("polls/one_click.html", poll=poll, voter=voter, option=option, token=token,
                            errors={}, form={}, done=request.args.get("done") == "1",
-                           current=get_type(poll.poll_type).describe_choices(poll, mine.choices) if mine else "")
+                           current=get_type(poll.poll_type).describe_choices(poll, mine.choices, voter.time_zone) if mine else "")
 
 
 @bp.post("/p/<int:poll_id>/vote/<token>")

@@ -17,6 +17,7 @@ from markupsafe import Markup, escape
 
 from .. import policy, timezones
 from ..models.users import greeting, initials_of, name_of
+from ..polls.base import counted
 from ..rendering import render_markdown
 
 ONE_YEAR = 365 * 24 * 3600
@@ -168,6 +169,7 @@ def init_app(app: Flask) -> None:
         name_of=name_of,
         greeting=greeting,
     )
-    app.jinja_env.filters.update(markdown=render_markdown, local_time=local_time, iso=iso, initials=initials_of)
+    app.jinja_env.filters.update(markdown=render_markdown, local_time=local_time, iso=iso, initials=initials_of,
+                                 counted=counted)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

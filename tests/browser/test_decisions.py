@@ -80,3 +80,20 @@ def test_a_reason_written_on_several_lines_shows_on_several_lines(new_page, outb
     page.goto(f"/p/{poll.id}")
     shown = page.locator(".reason", has_text="Green, please.").first
     assert shown.inner_text().splitlines() == ["Green, please.", "Not the blue again."]
+
+
+def test_a_meeting_poll_with_twelve_voters_fits_a_375_pixel_phone(new_page, outbox, db_session):
+    from app.services.polls import cast_vote
+    from tests.decisions.support import make_poll, setup_group, slots, vote_for
+
+    group, admin, people = setup_group(12)
+    poll = make_poll("meeting", admin, group, slots=slots(5))
+    for n, person in enumerate(people):
+        cast_vote(actor_id=person.id, poll_id=poll.id, choices=vote_for(poll, n)[0])
+    db_session.commit()
+    page = new_page(js=True)
+    page.set_viewport_size({"width": 375, "height": 800})
+    sign_in_by_email(page, outbox, admin.email)
+    page.goto(f"/p/{poll.id}")
+    expect(page.locator("table.results.meeting th", has_text=people[11].name)).to_have_count(1)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375

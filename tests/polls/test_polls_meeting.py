@@ -98,5 +98,16 @@ def test_no_votes_no_best_slot():
     assert KIND.tally(meeting(), []).best_option_id is None
 
 
-def test_describe_choices():
-    assert KIND.describe_choices(meeting(3), {S1: 2, S2: 1}) == "Slot 1: yes, Slot 2: maybe, Slot 3: no"
+def test_a_meeting_vote_is_described_with_its_times_in_the_readers_zone():
+    described = KIND.describe_choices(meeting(3), {S1: 2, S2: 1}, "Europe/Berlin")
+    assert described == ("Mon 3 Mar 2025, 11:00–12:00 (Europe/Berlin): yes; "
+                         "Tue 4 Mar 2025, 11:00–12:00 (Europe/Berlin): maybe; "
+                         "Wed 5 Mar 2025, 11:00–12:00 (Europe/Berlin): no")
+    assert "Slot" not in KIND.describe_choices(meeting(3, time_zone="UTC"), {S1: 2})
+
+
+def test_a_slot_number_past_the_only_slot_is_refused_in_the_singular():
+    with pytest.raises(VoteError, match="There is no slot 2; the only slot is 1."):
+        KIND.parse_vote_text(meeting(1), "yes 2")
+    with pytest.raises(VoteError, match="There is no slot 5; the slots are numbered 1 to 4."):
+        KIND.parse_vote_text(meeting(4), "yes 5")

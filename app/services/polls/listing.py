@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
+from sqlalchemy.orm import joinedload
 
+from ... import policy
 from ...extensions import db
 from ...models import Poll
 
@@ -20,8 +22,11 @@ def thread_page_polls(discussion, user) -> dict:
     return {"thread_polls": polls_for_thread(discussion.id)}
 
 
-def polls_for_group(group_id: int, *, standalone_only: bool = False) -> list[Poll]:
-    q = select(Poll).where(Poll.group_id == group_id, Poll.deleted_at.is_(None))
-    if standalone_only:
-        q = q.where(Poll.discussion_id.is_(None))
-    return list(db.session.scalars(q.order_by(Poll.closed_at.is_not(None), Poll.closing_at)))
+def polls_for_group(group_id: int) -> list[Poll]:
+    """The group page's decisions, one query: every open one (standing alone or inside a thread, also a
+    thread moved here) and the closed ones standing alone; open first, soonest closing first."""
+    return list(db.session.scalars(
+        select(Poll).options(joinedload(Poll.discussion))
+        .where(policy.polls_following([group_id]), or_(Poll.closed_at.is_(None), Poll.discussion_id.is_(None)))
+        .order_by(Poll.closed_at.is_not(None), Poll.closing_at)
+    ))
