@@ -17,6 +17,7 @@ from markupsafe import Markup, escape
 
 from .. import policy, timezones
 from ..models.users import greeting, initials_of, name_of
+from ..services.polls.common import state_of as poll_state
 from ..polls.base import counted
 from ..rendering import render_markdown
 
@@ -168,6 +169,7 @@ def init_app(app: Flask) -> None:
         cached_comment=cached_comment,
         name_of=name_of,
         greeting=greeting,
+        poll_state=poll_state,
     )
     app.jinja_env.filters.update(markdown=render_markdown, local_time=local_time, iso=iso, initials=initials_of,
                                  counted=counted)

@@ -124,3 +124,27 @@ def test_the_group_page_and_dashboard_queries_do_not_grow_with_polls_and_threads
     large = _page_queries(client, count_queries, "/g/garden"), _page_queries(client, count_queries, "/")
     assert "Vote 14" in client.get("/").get_data(as_text=True)
     assert small == large
+
+
+def test_each_decision_wears_its_state_open_closing_soon_or_closed(client, clean_app):
+    from datetime import timedelta
+
+    from app.models import utcnow
+    from app.services.polls import close_poll, create_poll
+    from tests.factories import GroupFactory, member
+    from tests.helpers import sign_in
+
+    group = GroupFactory(handle="badges", name="Badges")
+    ann = member(group, role="admin", email="ann-badges@example.org")
+    soon = create_poll(actor_id=ann.id, poll_type="proposal", title="Soon", group_id=group.id,
+                       closing_at=utcnow() + timedelta(hours=3))
+    later = create_poll(actor_id=ann.id, poll_type="proposal", title="Later", group_id=group.id,
+                        closing_at=utcnow() + timedelta(days=5))
+    done = create_poll(actor_id=ann.id, poll_type="proposal", title="Done", group_id=group.id,
+                       closing_at=utcnow() + timedelta(days=5))
+    close_poll(actor_id=ann.id, poll_id=done.id)
+    sign_in(client, ann)
+    for poll, badge in ((soon, "state closing\">Closing soon"), (later, "state open\">Open"), (done, "state closed\">Closed")):
+        assert badge in client.get(f"/p/{poll.id}").get_data(as_text=True), poll.title
+    group_page = client.get("/g/badges").get_data(as_text=True)
+    assert all(badge in group_page for badge in ("Closing soon", ">Open<", ">Closed<"))

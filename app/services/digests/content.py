@@ -24,6 +24,7 @@ from ...models import (
     Participation, Poll, PollOption, PollVoter, ReadState, Stance, User,
 )
 from ...rendering import excerpt
+from ..polls.common import CLOSING_SOON
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,6 @@ SETTLE = timedelta(seconds=60)
 # How far back a first digest looks, and the furthest any digest looks (after a long pause).
 FIRST_LOOKBACK = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}
 MAX_LOOKBACK = {"daily": timedelta(days=7), "weekly": timedelta(days=14)}
-CLOSING_SOON = timedelta(hours=24)
 CONTENT_KINDS = ("discussion_started", "comment_posted", "poll_created", "poll_closed", "outcome_created")
 NO_STATE = (None, None, False)  # a thread the member never opened: (last_read_at, volume, participating)
 

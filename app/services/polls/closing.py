@@ -3,7 +3,7 @@ poll's stances are unlinked from their voters when it closes."""
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import func, select, update
 
@@ -13,11 +13,10 @@ from ...models import InboundMessage, Participation, Poll, Stance, StanceChoice
 from .. import events
 from ..accounts import acting_member
 from ..errors import NotAllowed
-from .common import check_closing, event_fields, now_or, visible_poll
+from .common import CLOSING_SOON, check_closing, event_fields, now_or, visible_poll
 from .reminders import non_voter_ids
 
 
-CLOSING_SOON = timedelta(hours=24)
 
 
 def _scrub_anonymous(poll: Poll) -> list[int]:

@@ -11,6 +11,15 @@ from ..errors import Invalid, NotFound
 
 
 MAX_DURATION = timedelta(days=365)
+# A poll this close to its closing time is "closing soon": its notice goes out, digests and pages say so.
+CLOSING_SOON = timedelta(hours=24)
+
+
+def state_of(poll: Poll, now: datetime | None = None) -> str:
+    """"closed", "closing" (within CLOSING_SOON of its closing time) or "open": a page's badge."""
+    if poll.closed_at is not None:
+        return "closed"
+    return "closing" if aware(poll.closing_at) - aware(now_or(now)) <= CLOSING_SOON else "open"
 
 
 def visible_poll(user, poll_id: int) -> Poll:
