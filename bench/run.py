@@ -7,11 +7,13 @@ import time
 import urllib.parse
 from pathlib import Path
 
+from app.processes import descendants
+
 from . import mail as mailbench
 from . import web
 from .queries import count_queries
 from .seed import seed
-from .stack import (Stack, descendants, free_port, gunicorn_argv, make_app, migrate, postgres_backend,
+from .stack import (Stack, free_port, gunicorn_argv, make_app, migrate, postgres_backend,
                     process_name, pss_kb, quorum_argv, rss_kb, sqlite_backend, wait_for_http, wait_for_port)
 
 

@@ -18,7 +18,7 @@ WIDEST = """() => { let worst = null, right = 0;
   for (const el of document.querySelectorAll('main *')) { const r = el.getBoundingClientRect().right;
     if (r > right) { right = r; worst = el; } }
   return worst ? `${worst.tagName.toLowerCase()}.${worst.className} (${Math.round(right)} px): ${worst.outerHTML.slice(0, 120)}` : ''; }"""
-SHOTS = ("/", "/g/allotments", "/groups", "/account", "/login")
+SHOTS = ("/", "/g/allotments", "/g/allotments/members", "/groups", "/account", "/login")
 
 
 @pytest.mark.parametrize("width", [375, 1280])
