@@ -83,3 +83,28 @@ def sign_in_by_email(page, outbox, email: str) -> None:
     page.goto(link)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(lambda url: "/login" not in url)
+
+
+def walk_pages(browser, live_server, scene, app, outbox, *, email: str = "ada@example.org", **context_options):
+    """Every HTML page of the URL map (one URL per GET rule, as tests/security/test_every_route.py
+    builds them), opened in Chromium signed in as `email`: yields (url, page) for each one that
+    answers 200 with HTML. Downloads (an export, a CSV, an .ics) and refusals are passed over."""
+    from tests.security.test_every_route import _tokens, every_get_url
+
+    urls = every_get_url(app, scene, _tokens(scene))
+    context = browser.new_context(base_url=live_server, **context_options)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    sign_in_by_email(page, outbox, email)
+    try:
+        for url in urls:
+            try:
+                response = page.goto(url)
+            except Exception as error:  # noqa: BLE001 - a download is not a page
+                if "Download is starting" in str(error):
+                    continue
+                raise
+            if response is not None and response.status == 200 and "text/html" in response.headers.get("content-type", ""):
+                yield url, page
+    finally:
+        context.close()

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from app.services import discussions, groups
-from tests.browser.conftest import sign_in_by_email
+from tests.browser.conftest import sign_in_by_email, walk_pages
 from tests.factories import UserFactory
 from tests.stewardship.conftest import rich_group  # noqa: F401  (a group with something in every table)
 
@@ -41,28 +41,13 @@ def test_main_pages_have_no_serious_accessibility_violations(new_page, axe_sourc
 
 def test_every_page_has_no_serious_accessibility_violations(browser, live_server, clean_app, rich_group, outbox,  # noqa: F811
                                                             axe_source):
-    """axe on every page of the URL map (as tests/browser/test_layout.py walks it), as a group admin."""
-    from tests.security.test_every_route import _tokens, every_get_url
-
-    urls = every_get_url(clean_app, rich_group, _tokens(rich_group))
-    context = browser.new_context(base_url=live_server, bypass_csp=True)  # axe is injected as an inline script
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    sign_in_by_email(page, outbox, "ada@example.org")
+    """axe on every page of the URL map (conftest.walk_pages), as a group admin."""
     problems, checked = {}, 0
-    for url in urls:
-        try:
-            response = page.goto(url)
-        except Exception as error:  # noqa: BLE001 - a download (an export, a CSV, an .ics) is not a page
-            if "Download is starting" in str(error):
-                continue
-            raise
-        if response is None or response.status != 200 or "text/html" not in response.headers.get("content-type", ""):
-            continue
+    # axe is injected as an inline script, so the page's CSP is bypassed.
+    for url, page in walk_pages(browser, live_server, rich_group, clean_app, outbox, bypass_csp=True):
         checked += 1
         found = _violations(page, axe_source)
         if found:
             problems[url] = found
-    context.close()
     assert checked > 30
     assert problems == {}, "\n".join(f"{p}: {v}" for p, found in problems.items() for v in found)
