@@ -12,9 +12,8 @@ from app.processes import descendants
 from . import mail as mailbench
 from . import web
 from .queries import count_queries
-from .seed import seed
-from .stack import (Stack, free_port, gunicorn_argv, make_app, migrate, postgres_backend,
-                    process_name, pss_kb, quorum_argv, rss_kb, sqlite_backend, wait_for_http, wait_for_port)
+from .stack import (Stack, free_port, gunicorn_argv, postgres_backend, process_name, pss_kb, quorum_argv, rss_kb,
+                    seeded_app, sqlite_backend, wait_for_http, wait_for_port)
 
 
 def say(message: str) -> None:
@@ -72,13 +71,7 @@ def run_backend(name: str, folder: Path, args) -> dict:
     dns.records[("bench.example", "TXT")] = ["v=spf1 ip4:127.0.0.0/8 -all"]
     stack = Stack(folder, backend, web_port=free_port(), smtp_port=free_port(), dns_servers=dns.address)
     try:
-        app = make_app(folder, backend)
-        migrate(app)
-        with app.app_context():
-            from app.extensions import db
-
-            seeded = seed(db.engine, args.sizes)
-            db.engine.dispose()
+        app, seeded = seeded_app(folder, backend, args.sizes)
         out["seed"] = {"seconds": round(seeded.seconds, 2), "rows": seeded.rows}
         say(f"seeded {seeded.rows['users']} members, {seeded.rows['comments']} comments in {seeded.seconds:.1f} s")
         paths = {"dashboard": "/", "group": f"/g/{seeded.main_group_handle}", "thread_50": f"/d/{seeded.thread_50}",

@@ -15,9 +15,7 @@ from pathlib import Path
 
 from . import web
 from .run import external_redis, start_redis
-from .seed import seed
-from .stack import (Stack, free_port, make_app, migrate, postgres_backend, quorum_argv, sqlite_backend,
-                    wait_for_http)
+from .stack import Stack, free_port, postgres_backend, quorum_argv, seeded_app, sqlite_backend, wait_for_http
 
 CHUNK = 10_000  # requests per load-generator run
 
@@ -56,13 +54,7 @@ def run_soak(name: str, folder: Path, args) -> dict:
                else postgres_backend(os.environ["DATABASE_URL"], redis_url, "soak"))
     stack = Stack(folder, backend, web_port=free_port(), smtp_port=free_port())
     try:
-        app = make_app(folder, backend)
-        migrate(app)
-        with app.app_context():
-            from app.extensions import db
-
-            seeded = seed(db.engine, args.sizes)
-            db.engine.dispose()
+        app, seeded = seeded_app(folder, backend, args.sizes)
         path = f"/d/{seeded.thread_50}"
         say(f"seeded {seeded.rows['users']} members, {seeded.rows['comments']} comments; soaking GET {path}")
         stack.start("web", quorum_argv("web"))

@@ -127,6 +127,21 @@ def migrate(app) -> None:
         upgrade()
 
 
+def seeded_app(folder: Path, backend: Backend, sizes):
+    """The app on a migrated scratch instance filled with the bench's dataset: (app, Seeded). The
+    pool is emptied afterwards, so the parts started next share no connection with this process."""
+    from .seed import seed
+
+    app = make_app(folder, backend)
+    migrate(app)
+    with app.app_context():
+        from app.extensions import db
+
+        seeded = seed(db.engine, sizes)
+        db.engine.dispose()
+    return app, seeded
+
+
 def rss_kb(pid: int) -> int:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
