@@ -65,14 +65,18 @@ def _send_options(_id: int) -> dict:
     return {"retry": Retry(max=MAX_ATTEMPTS - 1, interval=retry_delays())}
 
 
+def _last_try():
+    """SQL: when a send last claimed the message (a row from before claims were timed: its creation)."""
+    return func.coalesce(OutboundMessage.attempted_at, OutboundMessage.created_at)
+
+
 def _stale_outbound():
     """SQL: queued past the grace period, or retrying and past its next attempt's time (the retry
     RQ scheduled may have been lost with Redis)."""
-    last_try = func.coalesce(OutboundMessage.attempted_at, OutboundMessage.created_at)
     due = [(OutboundMessage.attempts == n, utcnow() - timedelta(seconds=delay) - _grace())
            for n, delay in enumerate(retry_delays(), start=1)]
     return (((OutboundMessage.status == "queued") & (OutboundMessage.created_at < utcnow() - _grace()))
-            | ((OutboundMessage.status == "retrying") & (last_try < case(*due, else_=utcnow() - _grace()))))
+            | ((OutboundMessage.status == "retrying") & (_last_try() < case(*due, else_=utcnow() - _grace()))))
 
 
 # A job that died mid-way leaves its row claimed; after this long it is taken as lost.
@@ -107,8 +111,7 @@ KINDS: tuple[Kind, ...] = (
          # "sending" is a job's claim: a row going from it to "retrying" already has its retry.
          pending=lambda row: row.status in ("queued", "retrying", "sending"),
          waiting=_stale_outbound, options=_send_options,
-         stuck=lambda: (OutboundMessage.status == "sending")
-         & (func.coalesce(OutboundMessage.attempted_at, OutboundMessage.created_at) < utcnow() - _send_stuck_after()),
+         stuck=lambda: (OutboundMessage.status == "sending") & (_last_try() < utcnow() - _send_stuck_after()),
          released="retrying"),
     Kind(InboundMessage, "inbound_enqueued", jobs.process_inbound, queue="inbound",
          pending=lambda row: row.status == "received",

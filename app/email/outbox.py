@@ -135,7 +135,7 @@ def deliver(message_id: int) -> str:
 
     The row is claimed first ("sending", committed), so a second job for the same message finds
     it taken and sends nothing. A worker killed mid-send leaves the claim, which the sweeper
-    releases after SEND_STUCK_AFTER (app/dispatch.py).
+    releases after ten relay timeouts (app/dispatch.py).
     """
     claim = db.session.execute(
         update(OutboundMessage)
@@ -183,7 +183,3 @@ def retry_delays() -> list[int]:
     about 4 hours in all by default."""
     base = float(current_app.config.get("MAIL_RETRY_SECONDS", 30))
     return [int(base * 2**n) or 1 for n in range(MAX_ATTEMPTS - 1)]
-
-
-def _sqlite() -> bool:
-    return db.engine.dialect.name == "sqlite"
