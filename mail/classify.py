@@ -181,6 +181,48 @@ def _delivery_failure(msg: Message) -> tuple[str | None, bool | None]:
     return None, None
 
 
+# Feedback types (RFC 5965, 6591, 6650) that are a recipient's complaint; the others ("auth-failure"
+# from DMARC forensic reports, "not-spam") report on the mail, not on the recipient's wishes.
+_COMPLAINT_FEEDBACK_TYPES = {"abuse", "fraud", "virus", "other", "opt-out", "unsubscribe"}
+_TEXT_ARF = re.compile(r"^Feedback-Type:[ \t]*([\w-]+)[ \t]*$(?=[\s\S]*^User-Agent:)(?=[\s\S]*^Version:)",
+                       re.MULTILINE | re.IGNORECASE)
+# Microsoft's Junk Mail Reporting Program (Outlook.com, Hotmail) forwards the reported mail whole,
+# without a feedback-report part, and names the complaining mailbox in a header of its own.
+_JMRP_RECIPIENT = "X-HmXmrOriginalRecipient"
+_JMRP_SUBJECT = re.compile(r"^\s*complaint about message from\b", re.IGNORECASE)
+
+
+def _feedback_report(msg: Message) -> tuple[str, str] | None:
+    """(feedback type, why we think so) for any abuse-report format we know, else None.
+
+    RFC 5965 reports (``multipart/report; report-type=feedback-report``, and those that carry the
+    ``message/feedback-report`` part under another multipart type), a report written out in a
+    text part, and Microsoft's JMRP forwards.
+    """
+    report_type = _report_type(msg)
+    for block in _report_blocks(msg, "message/feedback-report")[:1]:
+        kind = header(block, "Feedback-Type").strip().lower() or "abuse"
+        return kind, "ARF feedback report" if report_type == "feedback-report" else "feedback report part"
+    if report_type == "feedback-report":
+        return "abuse", "ARF feedback report"
+    for part in msg.walk():
+        if part.get_content_type() in ("message/rfc822", "text/rfc822-headers"):
+            payload = part.get_payload()
+            original = payload[0] if isinstance(payload, list) and payload else None
+            if isinstance(original, Message) and header(original, _JMRP_RECIPIENT):
+                return "abuse", "Microsoft JMRP complaint"
+        elif part.get_content_type() == "text/plain" and not part.is_multipart():
+            try:
+                text = part.get_content() if isinstance(part, EmailMessage) else str(part.get_payload())
+            except Exception:  # noqa: BLE001 - an undecodable part is no report
+                continue
+            if match := _TEXT_ARF.search(text[:20_000]):
+                return match.group(1).lower(), "feedback report in a text part"
+    if _JMRP_SUBJECT.search(header(msg, "Subject")) and msg.is_multipart():
+        return "abuse", "Microsoft JMRP complaint"
+    return None
+
+
 def _complainant(msg: Message) -> str | None:
     for block in _report_blocks(msg, "message/feedback-report"):
         for name in ("Original-Rcpt-To", "Removal-Recipient"):
@@ -190,26 +232,151 @@ def _complainant(msg: Message) -> str | None:
         if part.get_content_type() in ("message/rfc822", "text/rfc822-headers"):
             payload = part.get_payload()
             original = payload[0] if isinstance(payload, list) and payload else None
-            if isinstance(original, Message) and (addresses := _addresses(header(original, "To"))):
-                return addresses[0]
+            if isinstance(original, Message):
+                if addresses := _addresses(header(original, _JMRP_RECIPIENT)) or _addresses(header(original, "To")):
+                    return addresses[0]
     return None
 
 
-_DAEMON_LOCALS = {"mailer-daemon", "postmaster", "mail-daemon", "maildaemon"}
-_DSN_SUBJECT = re.compile(
-    r"undeliver|undelivered|delivery (?:status notification|failure|has failed|failed)"
-    r"|returned (?:mail|to sender)|failure notice|mail delivery (?:failed|failure|system)"
-    r"|could not be delivered|non[- ]?delivery|unzustellbar|non remis|no se puede entregar",
+_DAEMON_LOCALS = {"mailer-daemon", "postmaster", "post_master", "mail-daemon", "maildaemon", "mdaemon",
+                  "mailer", "ndr", "bounce", "bounces", "mail.delivery.system", "mailerdaemon"}
+# Display names mail systems sign their notices with ("Mail Delivery System <…>", "System Administrator").
+_DAEMON_NAMES = re.compile(
+    r"^\W*(?:mail delivery (?:system|subsystem|service)|mail administrator|system administrator"
+    r"|postmaster|mailer[- ]daemon|mail system|internet mail delivery|mail transport system)\b",
     re.IGNORECASE,
 )
+_DSN_SUBJECT = re.compile(
+    r"undeliver|undelivered|delivery (?:status notification|failure|has failed|failed|report \(failure)"
+    r"|returned (?:mail|to sender)|failure notice|mail delivery (?:failed|failure|system|problem)"
+    r"|could not be delivered|cannot be delivered|non[- ]?deliver|not delivered|delivery notification"
+    r"|mail (?:error|failure|system error)|message delivery has failed|permanent delivery failure"
+    r"|delayed mail|message (?:has not yet been delivered|delayed)|could not send message"
+    r"|error sending (?:your )?(?:mail|message)|returned mail"
+    r"|unzustellbar|nicht zustellbar|non remis|no se puede entregar|no entregado|non recapitabile"
+    r"|onbestelbaar|kunne ikke leveres|kan inte levereras|não entregue|не доставлено",
+    re.IGNORECASE,
+)
+# "550 5.1.1 <a@example.org>: Recipient address rejected", "550 - Requested action not taken".
+_SMTP_ERROR = re.compile(r"^[^\S\n]*(?:[<(]?[^\s@]+@[^\s@]+[>)]?:?\s+)?[45]\d\d(?:[ -]|\s[45]\.\d)", re.MULTILINE)
+# A person forwarding a bounce to the group ("Fwd: Undelivered Mail …") is a person.
+_FORWARDED_SUBJECT = re.compile(r"^\s*(?:fwd?|fw|wg|tr|rv|enc|doorst|vs|vb)\s*:", re.IGNORECASE)
+
+
+def _first_text(msg: Message, limit: int = 20_000) -> str:
+    """The first text/plain part, decoded; else the first undecoded text there is (a part whose
+    multipart boundary is broken, as some mail systems write them); "" if none."""
+    fallback = ""
+    for part in msg.walk():
+        payload = part.get_payload()
+        if part.get_content_type() == "text/plain" and isinstance(payload, str):
+            try:
+                data = part.get_payload(decode=True) or b""
+            except Exception:  # noqa: BLE001
+                data = payload.encode("utf-8", "replace")
+            charset = part.get_content_charset()
+            return data[:limit].decode(charset if _known_charset(charset) else "utf-8", "replace")
+        if isinstance(payload, str) and not fallback and part.get_content_maintype() in ("text", "multipart"):
+            fallback = payload[:limit]
+    return fallback
+
+
+def _known_charset(name: str | None) -> bool:
+    import codecs
+
+    try:
+        return bool(name) and bool(codecs.lookup(name))
+    except LookupError:
+        return False
+
+
+def _from_mail_system(msg: Message, sender: str | None, envelope_from: str | None) -> bool:
+    raw_from = header(msg, "From")
+    senders = [_local(sender), _local(envelope_from) or (envelope_from or "").strip("<>").lower()]
+    # Some systems tag the local part: "prvs=126700a846=ndr@…" (BATV), "MAILER-DAEMON+xyz@…".
+    senders = [re.sub(r"^prvs=[^=]+=|[+].*$", "", s) for s in senders]
+    display = raw_from.partition("<")[0].strip().strip('"') if "<" in raw_from else ""
+    return (any(s in _DAEMON_LOCALS for s in senders) or any(d in raw_from.lower() for d in ("mailer-daemon", "postmaster"))
+            or bool(display and _DAEMON_NAMES.search(display)) or bool(re.search(r"<\s*>\s*$|^\s*$", raw_from)))
 
 
 def _looks_like_daemon_bounce(msg: Message, sender: str | None, envelope_from: str | None) -> bool:
-    """From MAILER-DAEMON/postmaster with a DSN-like subject (non-RFC 3464 bounces)."""
-    raw_from = header(msg, "From").lower()
-    senders = [_local(sender), _local(envelope_from) or (envelope_from or "").strip("<>").lower()]
-    from_daemon = any(s in _DAEMON_LOCALS for s in senders) or any(d in raw_from for d in _DAEMON_LOCALS)
-    return from_daemon and bool(_DSN_SUBJECT.search(header(msg, "Subject")))
+    """A notice from a mail system (MAILER-DAEMON, postmaster, "Mail Delivery System") that says a
+    delivery failed, in its subject or with an SMTP error in its text: bounces without RFC 3464."""
+    subject = header(msg, "Subject")
+    if _FORWARDED_SUBJECT.search(subject) or not _from_mail_system(msg, sender, envelope_from):
+        return False
+    return bool(_DSN_SUBJECT.search(subject) or _SMTP_ERROR.search(_first_text(msg)))
+
+
+def _flufl_detectors() -> list:
+    from flufl.bounce import _scan  # the detector list of all_failures(), in its order
+
+    return list(_scan._DETECTORS)
+
+
+# flufl.bounce's last detectors are, in its own words, "generic and other heuristic" ones: they read
+# any text for "address ... failed"-like lines, and a person's reply can look like that (a quoted
+# "----- Original Message -----" block with a list of addresses).  Their finding counts only for
+# mail that is not a person's answer or forward, or that comes from a mail system.
+_HEURISTIC_DETECTORS = {"SimpleMatch", "SimpleWarning", "LLNL"}
+
+
+def _second_opinion(msg: Message, sender: str | None, envelope_from: str | None) -> tuple[str | None, bool | None] | None:
+    """(failed address, hard) when ``flufl.bounce`` (Mailman's detectors, many formats that are no
+    RFC 3464 report) finds a failed recipient; None when it finds none."""
+    subject = header(msg, "Subject")
+    if _FORWARDED_SUBJECT.search(subject):
+        return None
+    a_persons_answer = (bool(_REPLY_SUBJECT.search(subject)) and not _DSN_SUBJECT.search(subject)
+                        and not _from_mail_system(msg, sender, envelope_from))
+    temporary: set = set()
+    permanent: set = set()
+    # flufl.bounce's own scan stops at the first detector that raises; run them one by one so a
+    # detector tripping over odd mail (it happens: a missing From) leaves the others their say.
+    for detector in _flufl_detectors():
+        if a_persons_answer and detector.__name__ in _HEURISTIC_DETECTORS:
+            continue
+        try:
+            found_temporary, found_permanent = detector().process(msg)
+        except Exception:  # noqa: BLE001 - its heuristics must never cost us a message
+            continue
+        temporary, permanent = set(found_temporary), set(found_permanent)
+        if temporary or permanent:
+            break
+    for addresses, hard in ((permanent, True), (temporary, False)):
+        for address in sorted(addresses):
+            text = address.decode("utf-8", "replace") if isinstance(address, bytes) else str(address)
+            if "@" in text:
+                return text.strip("<>").lower(), hard
+    return None
+
+
+# Mailing-list software answering for a list (Mailman, Sympa, ezmlm, fml, LISTSERV, Majordomo,
+# Google Groups): its own notices ("awaits moderator approval", "Loop Alert") and its digests.
+_LIST_MANAGER_LOCALS = re.compile(
+    r"^(?:.+-(?:bounces?|owner|request|admin|help|errors)|owner-.+|majordomo|listserv|sympa|ezmlm|mailman"
+    r"|listar|lyris|fml|ecartis|smartlist)$"
+)
+_LIST_MANAGER_HEADERS = ("X-MLServer", "X-Ezmlm-Version", "X-Sympa-To", "X-Listserver", "X-Listprocessor-Version",
+                         "X-List-Administrivia", "X-Majordomo-Version", "X-Google-Group-Id")
+_DIGEST_SUBJECT = re.compile(r"\bdigest\b.*\b(?:vol(?:ume)?|issue|#)\s*\d|^\s*\[?[\w .-]+\]? digest\b", re.IGNORECASE)
+_REPLY_SUBJECT = re.compile(r"^\s*(?:re|aw|sv|antw|r|ref)\s*:", re.IGNORECASE)
+
+
+def _list_software_reason(msg: Message, sender: str | None) -> str | None:
+    subject = header(msg, "Subject")
+    if _REPLY_SUBJECT.search(subject) or _FORWARDED_SUBJECT.search(subject):
+        return None  # a person answering or passing on a digest
+    if msg.get_content_type() == "multipart/digest" or (_DIGEST_SUBJECT.search(subject) and header(msg, "List-Id")):
+        return "a mailing-list digest"
+    present = {key.lower() for key in msg.keys()}
+    from_list_manager = bool(_LIST_MANAGER_LOCALS.match(_local(sender)))
+    if from_list_manager and (header(msg, "List-Id") or any(h.lower() in present for h in _LIST_MANAGER_HEADERS)):
+        return f"a notice from mailing-list software ({sender})"
+    if header(msg, "X-List-Administrivia").strip().lower() == "yes":
+        return "a mailing-list administrative notice"
+    return None
 
 
 def _is_our_bounce_address(address: str, our_domain: str) -> bool:
@@ -327,8 +494,12 @@ def classify(
     envelope = (envelope_from or "").strip().strip("<>").lower() or None
 
     report_type = _report_type(msg)
-    if report_type == "feedback-report":
-        return Classification(COMPLAINT, "ARF feedback report", _complainant(msg))
+    if feedback := _feedback_report(msg):
+        feedback_type, why = feedback
+        if feedback_type in _COMPLAINT_FEEDBACK_TYPES:
+            return Classification(COMPLAINT, why, _complainant(msg))
+        # A DMARC failure report and its like: automatic, and nobody asked to stop.
+        return Classification(AUTO_REPLY, f"{why} (feedback type {feedback_type})")
 
     to_bounce_address = [r for r in recipients if _is_our_bounce_address(r.strip("<>").lower(), our_domain)]
     if report_type == "delivery-status":
@@ -341,13 +512,17 @@ def classify(
         reason = None
     if reason:
         address, hard = _delivery_failure(msg)
+        if address is None and (opinion := _second_opinion(msg, sender, envelope)):
+            address, hard = opinion
         return Classification(BOUNCE, reason, address, hard)
+    if opinion := _second_opinion(msg, sender, envelope):
+        return Classification(BOUNCE, "a bounce format flufl.bounce recognises", *opinion)
 
     if loop := _loop_reason(msg, sender, our_domain=our_domain,
                             our_message_id_domain=our_message_id_domain, own_addresses=own):
         return Classification(LOOP, loop)
 
-    if auto := _auto_reply_reason(msg, sender, envelope_from):
+    if auto := _list_software_reason(msg, sender) or _auto_reply_reason(msg, sender, envelope_from):
         return Classification(AUTO_REPLY, auto)
 
     return Classification(HUMAN, "no sign of automation")

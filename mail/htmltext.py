@@ -28,6 +28,12 @@ _QUOTE_CLASSES = {"gmail_quote", "yahoo_quoted", "messageReplySection", "moz-for
 # Outlook (web and new desktop) put the quoted mail *after* these, not inside.
 _QUOTE_REST_IDS = {"divRplyFwdMsg", "appendonsend", "divRplyFwdMsgs"}
 _SIGNATURE_CLASSES = {"gmail_signature", "moz-signature"}
+# Outlook and Windows Mail paragraphs have no margins: each is one line, an empty one a blank line.
+_SOFT_PARAGRAPH_CLASSES = {"MsoNormal", "MsoPlainText", "MsoListParagraph"}
+# The rule Outlook desktop and Windows Mail draw above the quoted mail's header block
+# (`border-top:solid #E1E1E1 1.0pt;padding:3.0pt 0cm 0cm`): everything after it is the quote.
+_REPLY_HEADER_RULE = re.compile(r"border-top(?:-style)?\s*:[^;]*\bsolid\b.*\bpadding|padding.*\bborder-top(?:-style)?\s*:[^;]*\bsolid\b",
+                                re.IGNORECASE | re.DOTALL)
 
 _WHITESPACE = re.compile(r"[ \t\n\r\f\v\u00a0\u200b]+")
 
@@ -35,7 +41,7 @@ _WHITESPACE = re.compile(r"[ \t\n\r\f\v\u00a0\u200b]+")
 class _Element:
     """What an open element changed, to undo it at its end tag."""
 
-    __slots__ = ("tag", "quote", "invisible", "list_kind", "items", "pre", "link")
+    __slots__ = ("tag", "quote", "invisible", "list_kind", "items", "pre", "link", "soft", "written")
 
     def __init__(self, tag: str):
         self.tag = tag
@@ -45,6 +51,8 @@ class _Element:
         self.items = 0  # <li> seen so far, for numbering an <ol>
         self.pre = False
         self.link: str | None = None
+        self.soft = False  # a paragraph shown without margins (Outlook's MsoNormal): one line
+        self.written = 0  # how much text the document held when it opened
 
 
 class _TextBuilder:
@@ -93,6 +101,10 @@ class _TextBuilder:
         else:
             self.lines.append((depth, ""))
         self.pending = 0
+
+    def size(self) -> int:
+        """How much has been written so far (lines and the line being written)."""
+        return len(self.lines) + bool(self.current)
 
     def text(self) -> str:
         if self.current:
@@ -144,7 +156,8 @@ class _Converter(HTMLParser):
             self._close("p")
         if tag == "body":
             self._close("head")  # browsers end an unclosed <head> here; so do we
-        if attributes.get("id") in _QUOTE_REST_IDS:
+        if attributes.get("id") in _QUOTE_REST_IDS or (
+                tag == "div" and not self.quote_rest and _REPLY_HEADER_RULE.search(attributes.get("style", ""))):
             self.out.block(2)
             self.quote_rest = 1
         if classes & _SIGNATURE_CLASSES and not self.invisible:
@@ -168,6 +181,8 @@ class _Converter(HTMLParser):
         element.pre = tag == "pre"
         if tag in ("ul", "ol", "menu"):
             element.list_kind = tag
+        element.soft = tag == "p" and bool(classes & _SOFT_PARAGRAPH_CLASSES)
+        element.written = self.out.size()
         if tag == "a":
             element.link = attributes.get("href", "").strip()
             if self.link_text is None:
@@ -177,10 +192,10 @@ class _Converter(HTMLParser):
 
         if nested_list:
             self.out.block(1)
+        elif element.soft or (tag in _LINE_BLOCKS and not element.quote):
+            self.out.block(1)
         elif tag in _PARAGRAPH_BLOCKS or element.quote:
             self.out.block(2)
-        elif tag in _LINE_BLOCKS:
-            self.out.block(1)
         if tag == "li":
             self._write_raw(self._list_marker())
         elif tag in ("td", "th") and self.out.current and not self.out.pending:
@@ -195,8 +210,12 @@ class _Converter(HTMLParser):
         if tag in _VOID:
             return
         was_nested_list = tag in ("ul", "ol", "menu") and len(self._lists()) > 1
+        closing = next((e for e in reversed(self.stack) if e.tag == tag), None)
         self._close(tag)
-        if tag in _LINE_BLOCKS or was_nested_list:
+        if closing is not None and closing.soft:
+            # "<p class=MsoNormal>&nbsp;</p>" is how Outlook writes a blank line.
+            self.out.block(2 if self.out.size() == closing.written else 1)
+        elif tag in _LINE_BLOCKS or was_nested_list:
             self.out.block(1)
         elif tag in _PARAGRAPH_BLOCKS:
             self.out.block(2)

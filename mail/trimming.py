@@ -43,7 +43,7 @@ def _on_date_someone_wrote(on: str, wrote: str, stop: str | None = None) -> re.P
     # The length bound keeps this linear on hostile input ("At x" on every line);
     # real attributions, even wrapped over five lines, are far shorter.
     return _rx(
-        rf"^[BLANK<>-]*(?:{on}) (?:(?!\b(?:{stop})\b).){{1,500}}?(?:{wrote})[BLANK.:>-]*$",
+        rf"^[BLANK<>-]*(?:{on}) (?:(?!\b(?-i:{stop})\b).){{1,500}}?(?:{wrote})[BLANK.:>-]*$",
         _I | re.DOTALL,
     )
 
@@ -54,7 +54,7 @@ ON_DATE_SOMEONE_WROTE = [
                            r"Op|het\svolgende\sgeschreven|schreef"),  # Dutch
     _on_date_someone_wrote("In message", "writes"),  # English
     # "At" is no stop word: "On Wed, at 3 PM, X wrote:" is one attribution.
-    _on_date_someone_wrote("On|At", "wrote|writes|says|said", "On|wrote|writes|says|said"),
+    _on_date_someone_wrote("On|At", "wrote|writes|says|said|sent", "On|wrote|writes|says|said|sent"),
     _on_date_someone_wrote("Le", r"nous\sa\sdit|a\s+écrit"),  # French
     _on_date_someone_wrote("Am", r"schrieben\sSie"),  # German
     _on_date_someone_wrote("Am", r"geschrieben|schrieb[^:]+", "Am|geschrieben"),
@@ -62,6 +62,10 @@ ON_DATE_SOMEONE_WROTE = [
     _on_date_someone_wrote("Dnia|Dňa", r"napisał(?:\(a\))?", "Dnia|Dňa|napisał"),  # Polish
     _on_date_someone_wrote("Em", "escreveu"),  # Portuguese
     _on_date_someone_wrote("El", "escribió"),  # Spanish
+    # Danish, Norwegian and Swedish: "Den 14. sep. 2015 kl. 02.23 skrev Valentino Rudy <v@x.dk>:"
+    # (that form is ON_DATE_WROTE_SOMEONE's) and "Den 14 september, 2015, Valentino Rudy skrev:".
+    _on_date_someone_wrote("Den|På", "skrev", "skrev"),
+    _on_date_someone_wrote("Vào", r"đã\sviết"),  # Vietnamese
 ]
 
 # "Am 18.09.2013 um 16:24 schrieb Jeff <info@example.com>:" and friends.
@@ -113,18 +117,33 @@ SOMEONE_VIA_SOMETHING_WROTE = _rx(r"^.+ via .+ (?:wrote|schrieb):?BLANK*$")
 # "Some One <someone@example.com> wrote:"
 SOMEONE_EMAIL_WROTE = _rx(r"^.+\b[\w.+-]+@[\w.-]+\.\w{2,}\b.+wrote:?$")
 
+# Android's stock client: "---- John Smith wrote ----"
+SOMEONE_WROTE_IN_DASHES = _rx(r"^[BLANK>]*-{2,}BLANK*.{1,100}? (?:wrote|schrieb|a écrit|escribió|escreveu|schreef|skrev)BLANK*-{2,}BLANK*$", _I)
+
 # "Posted by mpalmer on 01/21/2016"
 POSTED_BY_SOMEONE_ON_DATE = _rx(r"^[BLANK>]*Posted by .+ on \d{2}/\d{2}/\d{4}$", _I)
 
 # "-----Original Message-----", "Begin forwarded message:", localised.
+# The words mail clients put between dashes above a forwarded or quoted mail, in the languages
+# the trimmer reads: "-----Original Message-----", "-------- Message d'origine --------".
+_FORWARD_WORDS = [
+    r"(?:Forwarded|Original|Reply) Message", "Message transféré", "Message d'origine", "Message original",
+    "Ursprüngliche Nachricht", "Originalnachricht", "Weitergeleitete Nachricht", "Antwort Nachricht",
+    "Mensaje original", "Mensaje reenviado", "Mensagem original", "Mensagem encaminhada",
+    "Oorspronkelijk bericht", "Origineel bericht", "Doorgestuurd bericht",
+    "Oprindelig meddelelse", "Videresendt meddelelse", "Videresendt besked", "Opprinnelig melding",
+    "Videresendt melding", "Ursprungligt meddelande", "Vidarebefordrat meddelande",
+    "Messaggio originale", "Messaggio inoltrato", "Oryginalna wiadomość", "Wiadomość przekazana",
+    "Alkuperäinen viesti", "Исходное сообщение", "Пересылаемое сообщение", "Пересланное сообщение",
+    "原始邮件", "转发邮件",
+]
 FORWARDED_MARKERS = [
     _rx(r"^[BLANK>]*Begin forwarded message:", _I),
-    _rx(r"^[BLANK>*]*-{2,}BLANK*(?:Forwarded|Original|Reply) MessageBLANK*-{2,}", _I),
-    _rx(r"^[BLANK>]*Début du message transféré :", _I),
-    _rx(r"^[BLANK>*]*-{2,}BLANK*Message transféréBLANK*-{2,}", _I),
-    _rx(r"^[BLANK>*]*-{2,}BLANK*Ursprüngliche NachrichtBLANK*-{2,}", _I),
-    _rx(r"^[BLANK>*]*-{2,}BLANK*Mensaje originalBLANK*-{2,}", _I),
-    _rx(r"^[BLANK>*]*-{2,}BLANK*原始邮件BLANK*-{2,}", _I),
+    _rx(r"^[BLANK>]*Début du message (?:transféré|réexpédié) :", _I),
+    _rx(r"^[BLANK>]*(?:Inicio del mensaje reenviado|Início da mensagem reencaminhada"
+        r"|Anfang der weitergeleiteten Nachricht|Begin doorgestuurd bericht"
+        r"|Start på videresendt besked|Början på vidarebefordrat meddelande):", _I),
+    _rx(rf"^[BLANK>*]*-{{2,}}BLANK*(?:{'|'.join(_FORWARD_WORDS)})BLANK*-{{2,}}", _I),
 ]
 
 EMBEDDED_MARKERS = [
@@ -137,6 +156,7 @@ EMBEDDED_MARKERS = [
     SOMEONE_VIA_SOMETHING_WROTE,
     SOMEONE_EMAIL_WROTE,
     POSTED_BY_SOMEONE_ON_DATE,
+    SOMEONE_WROTE_IN_DASHES,
     *FORWARDED_MARKERS,
 ]
 
@@ -270,6 +290,29 @@ def _unwrap(match: re.Match[str]) -> str:
     return marker if marker.count("\n") > 4 else _WHITESPACE_RUN.sub(" ", marker)
 
 
+# "reply On Wed, Apr 4, 2012 at 3:59 PM, bob@example.com wrote:" above a quote: some clients put
+# the attribution at the end of the reply's last line.  Only the last few candidates of a line are
+# tried, so a hostile line of "On On On …" costs no more than a few attribution searches.
+_SHARED_LINE_START = re.compile(rf"(?<=\S)(?:{_B}+|{_B}*-{{2,}}{_B}*)(?=(?:On|Le|Am|El|Em|Op|Den|Il) )")
+_QUOTE_PREFIX = re.compile(rf"[{_B_CHARS}>]*")
+_NEXT_LINE_QUOTED = re.compile(rf"\n(?:{_B}*\n)*{_B}*>")
+
+
+def _split_shared_attributions(text: str) -> str:
+    lines = text.split("\n")
+    for i, line in enumerate(lines[:-1]):
+        if len(line) > 1000 or not _NEXT_LINE_QUOTED.match("\n" + "\n".join(lines[i + 1:i + 3])):
+            continue
+        for start in [m for m in _SHARED_LINE_START.finditer(line)][-3:]:
+            rest = line[start.end():]
+            if _QUOTE_PREFIX.fullmatch(line[:start.start()]):
+                continue  # "> On …": a quoted attribution, already a line of its own
+            if any(rx.fullmatch(rest) for rx in ON_DATE_SOMEONE_WROTE):
+                lines[i] = line[:start.start()] + "\n" + rest
+                break
+    return "\n".join(lines)
+
+
 def _preprocess(text: str) -> str:
     """Normalise line endings, quoting styles and wrapped attributions."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -283,6 +326,7 @@ def _preprocess(text: str) -> str:
     text = _PIPE_QUOTE.sub(r"\1>", text)
     for marker in WRAPPING_MARKERS:
         text = marker.sub(_unwrap, text)
+    text = _split_shared_attributions(text)
     return text.strip()
 
 
@@ -325,12 +369,27 @@ def _keep_signoffs_in_text(shape: str) -> str:
     return re.sub(rf"{SIGNATURE}(?=[{EMPTY}{SIGNATURE}]*{TEXT})", TEXT, shape)
 
 
+# A link the sender's client wrapped out of a quote: "> View ticket (http://example.com/a" then
+# "_nonce=3dd518)" or " (http://example.com/c/YzOT) >" on a line of its own.
+_WRAPPED_FRAGMENT = re.compile(rf"^{_B}*(?:\S+|\(?https?://\S+\)?(?:{_B}*>)?){_B}*$")
+
+
+def _rejoin_wrapped_quotes(shape: str, lines: list[str]) -> str:
+    """A one-word line between two quoted lines is the tail of a wrapped quote, not text."""
+    kinds = list(shape)
+    for m in re.finditer(rf"(?<={QUOTE}){TEXT}(?={QUOTE})", shape):
+        if _WRAPPED_FRAGMENT.match(lines[m.start()]):
+            kinds[m.start()] = QUOTE
+    return "".join(kinds)
+
+
 class _Shaped:
     """Lines of a message together with their shape string."""
 
     def __init__(self, lines: list[str]):
         self.lines = lines
-        self.shape = _keep_signoffs_in_text(_demote_lone_headers("".join(line_kind(line) for line in lines)))
+        shape = "".join(line_kind(line) for line in lines)
+        self.shape = _keep_signoffs_in_text(_demote_lone_headers(_rejoin_wrapped_quotes(shape, lines)))
 
     def keep_before(self, index: int) -> None:
         self.lines, self.shape = self.lines[:index], self.shape[:index]
@@ -377,7 +436,7 @@ def _apply_rules(msg: _Shaped) -> None:
     msg.drop(EMBEDDED)
 
     # Header blocks often wrap ("To: a,\n b"): make the whole block headers.
-    if (m := msg.search(r"h+[hte]+h+e")) is not None:
+    if (m := msg.search(r"h+[hte]+h+(?:e|\Z)")) is not None:
         msg.shape = msg.shape[: m.start()] + HEADER * len(m.group(0)) + msg.shape[m.end():]
 
     # Three headers in a row after some text: a forwarded/embedded mail.
