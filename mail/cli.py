@@ -16,7 +16,8 @@ def mail_group() -> None:
 @mail_group.command("ingest")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @click.option("--dry-run", is_flag=True, help="Decide and report, but write and send nothing.")
-@click.option("--json", "as_json", is_flag=True, help='Print {"class", "action", "reason", "body", …} as JSON.')
+@click.option("--json", "as_json", is_flag=True,
+              help='Print {"class", "action", "reason", "body", "cuts", …} as JSON ("cuts": which rule cut the reply where).')
 @click.option("--from", "envelope_from", default=None, help="Envelope sender (default: the Return-Path header).")
 @click.option("--to", "recipients", multiple=True, help="Envelope recipient (default: Delivered-To/To/Cc).")
 @with_appcontext
@@ -58,12 +59,24 @@ def ingest(path: str, dry_run: bool, as_json: bool, envelope_from: str | None, r
 
         outcome.body = extract_reply(msg)[0]
     if as_json:
+        from dataclasses import asdict
+
+        from .mime import reply_text
+        from .trimming import explain_trim
+
         data = outcome.as_json()
+        # Line numbers count in the text the trimmer read: the text part, or the HTML as text.
+        cuts = [asdict(cut) for cut in explain_trim(reply_text(msg)[0])]
         click.echo(json.dumps({"class": data.pop("class"), "action": data.pop("action"),
-                               "reason": data.pop("reason"), "body": data.pop("body"), **data},
+                               "reason": data.pop("reason"), "body": data.pop("body"), "cuts": cuts, **data},
                               ensure_ascii=False, indent=2))
     else:
         click.echo(f"{status}: {outcome.classification} → {outcome.action}: {outcome.reason}")
         if outcome.body:
             click.echo("--- extracted reply ---")
             click.echo(outcome.body)
+            from .mime import reply_text
+            from .trimming import explain_trim
+
+            for cut in explain_trim(reply_text(msg)[0]):
+                click.echo(f"--- cut at line {cut.line} ({cut.rule}): {cut.text}")

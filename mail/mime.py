@@ -119,11 +119,16 @@ def _filename(part: Message) -> str | None:
 TRIM_INPUT_MAX = 256_000
 
 
-def extract_reply(msg: Message) -> tuple[str, list[Attachment]]:
-    """The member's own words: text part preferred, else the HTML converted; quotes trimmed."""
+def reply_text(msg: Message) -> tuple[str, list[Attachment]]:
+    """The text the trimmer reads: the text part preferred, else the HTML converted (bounded)."""
     plain, html, attachments = body_parts(msg)
     text = plain if plain and plain.strip() else (html_to_text(html[:4 * TRIM_INPUT_MAX]) if html else "")
-    text = text[:TRIM_INPUT_MAX].replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+    return text[:TRIM_INPUT_MAX].replace("\r\n", "\n").replace("\r", "\n").replace("\x00", ""), attachments
+
+
+def extract_reply(msg: Message) -> tuple[str, list[Attachment]]:
+    """The member's own words: text part preferred, else the HTML converted; quotes trimmed."""
+    text, attachments = reply_text(msg)
     return trim_reply(text).strip(), attachments
 
 

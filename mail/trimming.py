@@ -6,7 +6,8 @@ the trimming rules are regular expressions over that shape.  The approach and
 the language lists follow Discourse's ``email_reply_trimmer`` (MIT), whose
 test corpus this module is checked against; the code is our own.
 
-Public API: ``trim_reply``, ``elide_reply`` and ``extract_embedded_email``.
+Public API: ``trim_reply``, ``elide_reply``, ``explain_trim`` (which rule cut where) and
+``extract_embedded_email``.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 
-__all__ = ["trim_reply", "elide_reply", "extract_embedded_email"]
+__all__ = ["Cut", "trim_reply", "elide_reply", "explain_trim", "extract_embedded_email"]
 
 # Line kinds, one letter each so that a message's shape is a plain string.
 EMPTY, DELIMITER, SIGNATURE, EMBEDDED, HEADER, QUOTE, TEXT = "edsbhqt"
@@ -383,24 +385,64 @@ def _rejoin_wrapped_quotes(shape: str, lines: list[str]) -> str:
     return "".join(kinds)
 
 
+@dataclass(frozen=True)
+class Cut:
+    """One place the trimmer cut: the first line it removed (1-based, in the text it was given),
+    the rule that removed it, and that line's text."""
+
+    line: int
+    rule: str
+    text: str
+
+
+# What each kind of line is called when a rule cuts there.
+_RULE_OF_KIND = {DELIMITER: "delimiter", SIGNATURE: "mobile-signature", EMBEDDED: "attribution",
+                 HEADER: "header-block", QUOTE: "quote", TEXT: "text", EMPTY: "blank"}
+
+
 class _Shaped:
-    """Lines of a message together with their shape string."""
+    """Lines of a message together with their shape string, and where each line came from, so
+    that every cut can be reported against the text the trimmer was given."""
 
     def __init__(self, lines: list[str]):
         self.lines = lines
+        self.origin = list(range(len(lines)))
+        self.cuts: list[tuple[int, str]] = []  # (index into the first lines, rule)
         shape = "".join(line_kind(line) for line in lines)
         self.shape = _keep_signoffs_in_text(_demote_lone_headers(_rejoin_wrapped_quotes(shape, lines)))
 
-    def keep_before(self, index: int) -> None:
-        self.lines, self.shape = self.lines[:index], self.shape[:index]
+    def _rule_at(self, index: int, rule: str | None) -> str:
+        if rule:
+            return rule
+        kind, line = self.shape[index], self.lines[index]
+        if kind == DELIMITER and REPLY_ABOVE_MARKER.search(line):
+            return "reply-above-marker"
+        if kind == EMBEDDED and any(rx.search(line) for rx in FORWARDED_MARKERS):
+            return "forwarded"
+        return _RULE_OF_KIND[kind]
 
-    def keep_from(self, index: int) -> None:
-        self.lines, self.shape = self.lines[index:], self.shape[index:]
+    def _record(self, start: int, end: int, rule: str | None = None) -> None:
+        """Lines ``start:end`` go: the first of them that is not blank names the cut (removing
+        blank lines alone is no cut worth naming)."""
+        index = next((i for i in range(start, end) if self.shape[i] != EMPTY), None)
+        if index is not None:
+            self.cuts.append((self.origin[index], self._rule_at(index, rule)))
+
+    def keep_before(self, index: int, rule: str | None = None) -> None:
+        self._record(index, len(self.lines), rule)
+        self.lines, self.shape, self.origin = self.lines[:index], self.shape[:index], self.origin[:index]
+
+    def keep_from(self, index: int, rule: str | None = None) -> None:
+        self._record(0, index, rule)
+        self.lines, self.shape, self.origin = self.lines[index:], self.shape[index:], self.origin[index:]
 
     def drop(self, kinds: str) -> None:
-        kept = [(line, kind) for line, kind in zip(self.lines, self.shape) if kind not in kinds]
-        self.lines = [line for line, _ in kept]
-        self.shape = "".join(kind for _, kind in kept)
+        for m in re.finditer(f"[{kinds}]+", self.shape):
+            self._record(m.start(), m.end())
+        kept = [i for i, kind in enumerate(self.shape) if kind not in kinds]
+        self.lines = [self.lines[i] for i in kept]
+        self.origin = [self.origin[i] for i in kept]
+        self.shape = "".join(self.shape[i] for i in kept)
 
     def search(self, pattern: str) -> re.Match[str] | None:
         return re.search(pattern, self.shape)
@@ -416,7 +458,7 @@ def _apply_rules(msg: _Shaped) -> None:
 
     # Bottom-posted: an attribution, quotes, then the reply at the very end.
     if re.search(r"\Ab[^t]+t[et]*\Z", msg.shape):
-        msg.keep_from(msg.search(r"t[et]*\Z").start())
+        msg.keep_from(msg.search(r"t[et]*\Z").start(), "bottom-posted")
         return
 
     # An attribution not followed by quotes: the rest is the quoted mail.
@@ -441,7 +483,7 @@ def _apply_rules(msg: _Shaped) -> None:
 
     # Three headers in a row after some text: a forwarded/embedded mail.
     if (m := msg.search(r"t[eq]*h{3,}")) is not None:
-        msg.keep_before(m.start() + 1)
+        msg.keep_before(m.start() + 1, "header-block")
 
     msg.drop(HEADER)
 
@@ -462,16 +504,46 @@ def _elided(original: list[str], kept: list[str]) -> str:
     return "\n".join(elided).strip()
 
 
+def _trimmed(text: str) -> tuple[list[str], _Shaped, dict[str, str]]:
+    prepared, blocks = _hoist_code_blocks(_preprocess(text))
+    lines = prepared.split("\n") if prepared else []
+    msg = _Shaped(lines)
+    _apply_rules(msg)
+    return lines, msg, blocks
+
+
 def elide_reply(text: str) -> tuple[str, str]:
     """Split a reply into (the sender's own text, what was trimmed away)."""
     if not text or text.isspace():
         return "", ""
-    text, blocks = _hoist_code_blocks(_preprocess(text))
-    lines = text.split("\n") if text else []
-    msg = _Shaped(lines)
-    _apply_rules(msg)
+    lines, msg, blocks = _trimmed(text)
     trimmed = _restore_code_blocks("\n".join(msg.lines).strip(), blocks)
     return trimmed, _restore_code_blocks(_elided(lines, msg.lines), blocks)
+
+
+def explain_trim(text: str) -> list[Cut]:
+    """Where the trimmer cut ``text`` and by which rule, in the order of the text.
+
+    Line numbers count in ``text`` as given; preprocessing (an attribution wrapped over two
+    lines is joined, say) is undone by finding each cut line's start again in the text.
+    """
+    if not text or text.isspace():
+        return []
+    lines, msg, _blocks = _trimmed(text)
+    original = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    cuts: list[Cut] = []
+    seen: set[int] = set()
+    for index, rule in sorted(msg.cuts):
+        if index in seen:
+            continue
+        seen.add(index)
+        line = lines[index]
+        words = line.strip()[:40]
+        number = next((n for n, o in enumerate(original, 1) if words and words in o), None)
+        if number is None:
+            number = next((n for n, o in enumerate(original, 1) if o.strip() and o.strip() in line), 1)
+        cuts.append(Cut(number, rule, line.strip()[:200]))
+    return cuts
 
 
 def trim_reply(text: str) -> str:

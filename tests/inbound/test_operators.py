@@ -106,3 +106,16 @@ def test_ingest_of_an_auto_reply_says_why_it_was_ignored(scene, runner, tmp_path
     result = runner.invoke(args=["mail", "ingest", str(path), "--dry-run", "--json"])
     data = json.loads(result.output)
     assert data["class"] == "auto_reply" and data["action"] == "ignored" and data["body"] == "I am away."
+
+
+def test_ingest_json_says_which_rule_cut_the_reply_where(scene, runner, tmp_path):
+    path = tmp_path / "reply.eml"
+    path.write_bytes(reply(to=scene.reply_address(), body=(
+        "Thursday works.\n\nSent from my iPhone\n\n"
+        "On Tue, Jan 9, 2024 at 10:02 AM Quorum <notifications@quorum.test> wrote:\n> Thursday or Saturday?\n")))
+    data = json.loads(runner.invoke(args=["mail", "ingest", str(path), "--dry-run", "--json"]).output)
+    assert data["body"] == "Thursday works."
+    assert data["cuts"] == [
+        {"line": 3, "rule": "mobile-signature", "text": "Sent from my iPhone"},
+        {"line": 5, "rule": "attribution", "text": "On Tue, Jan 9, 2024 at 10:02 AM Quorum <notifications@quorum.test> wrote:"},
+    ]

@@ -488,3 +488,24 @@ def test_trimming_never_raises(text):
 @given(_texts_with(_HTML_TOKENS))
 def test_html_to_text_never_raises(html):
     trim_reply(html_to_text(html))
+
+
+# --- Which rule cut where (`quorum mail ingest --json` shows it) -----------------
+
+def _cuts(text: str) -> list[tuple[int, str]]:
+    from mail.trimming import explain_trim
+
+    return [(cut.line, cut.rule) for cut in explain_trim(text)]
+
+
+def test_each_cut_names_its_rule_and_the_line_it_starts_at():
+    assert _cuts(OUTLOOK) == [(6, "delimiter")]
+    assert _cuts(APPLE_MAIL) == [(3, "mobile-signature"), (5, "attribution")]
+    assert _cuts(THUNDERBIRD_BOTTOM_POSTED) == [(1, "bottom-posted")]
+    assert _cuts(ANDROID) == [(3, "mobile-signature"), (5, "forwarded")]
+    assert _cuts("Fine by me.\n") == []
+
+
+def test_a_wrapped_attribution_is_reported_at_its_first_line():
+    assert _cuts(GMAIL_WRAPPED_ATTRIBUTION) == [(3, "attribution")]
+
