@@ -184,7 +184,7 @@ def _delivery_failure(msg: Message) -> tuple[str | None, bool | None]:
 # Feedback types (RFC 5965, 6591, 6650) that are a recipient's complaint; the others ("auth-failure"
 # from DMARC forensic reports, "not-spam") report on the mail, not on the recipient's wishes.
 _COMPLAINT_FEEDBACK_TYPES = {"abuse", "fraud", "virus", "other", "opt-out", "unsubscribe"}
-_TEXT_ARF = re.compile(r"^Feedback-Type:[ \t]*([\w-]+)[ \t]*$(?=[\s\S]*^User-Agent:)(?=[\s\S]*^Version:)",
+_TEXT_ARF = re.compile(r"^Feedback-Type:[ \t]*([\w-]+)[ \t\r]*$(?=[\s\S]*^User-Agent:)(?=[\s\S]*^Version:)",
                        re.MULTILINE | re.IGNORECASE)
 # Microsoft's Junk Mail Reporting Program (Outlook.com, Hotmail) forwards the reported mail whole,
 # without a feedback-report part, and names the complaining mailbox in a header of its own.
@@ -300,6 +300,18 @@ def _from_mail_system(msg: Message, sender: str | None, envelope_from: str | Non
             or bool(display and _DAEMON_NAMES.search(display)) or bool(re.search(r"<\s*>\s*$|^\s*$", raw_from)))
 
 
+# "<bob@example.net>: host mx.example.net said: 550 5.1.1 …" (Postfix and kin).
+_FAILED_RECIPIENT_LINE = re.compile(r"^[^\S\n]*<([^<>\s@]+@[^<>\s@]+\.[^<>\s@]+)>:", re.MULTILINE)
+
+
+def _failure_in_text(msg: Message) -> tuple[str, bool | None] | None:
+    """(address, hard) from a mail system's plain-text report, when a line names the recipient."""
+    text = _first_text(msg)
+    if match := _FAILED_RECIPIENT_LINE.search(text):
+        return match.group(1).lower(), _is_hard("", text[match.end():match.end() + 500])
+    return None
+
+
 def _looks_like_daemon_bounce(msg: Message, sender: str | None, envelope_from: str | None) -> bool:
     """A notice from a mail system (MAILER-DAEMON, postmaster, "Mail Delivery System") that says a
     delivery failed, in its subject or with an SMTP error in its text: bounces without RFC 3464."""
@@ -354,12 +366,12 @@ def _second_opinion(msg: Message, sender: str | None, envelope_from: str | None)
 
 # Mailing-list software answering for a list (Mailman, Sympa, ezmlm, fml, LISTSERV, Majordomo,
 # Google Groups): its own notices ("awaits moderator approval", "Loop Alert") and its digests.
-_LIST_MANAGER_LOCALS = re.compile(
-    r"^(?:.+-(?:bounces?|owner|request|admin|help|errors)|owner-.+|majordomo|listserv|sympa|ezmlm|mailman"
-    r"|listar|lyris|fml|ecartis|smartlist)$"
-)
+# The programs' own addresses name them; a list's role addresses (garden-owner@) only with a list header.
+_LIST_PROGRAM_LOCALS = re.compile(r"^(?:majordomo|listserv|sympa|ezmlm|mailman|listar|lyris|ecartis|smartlist|listproc)$")
+_LIST_ROLE_LOCALS = re.compile(r"^(?:.+-(?:bounces?|owner|request|admin|help|errors)|owner-.+)$")
 _LIST_MANAGER_HEADERS = ("X-MLServer", "X-Ezmlm-Version", "X-Sympa-To", "X-Listserver", "X-Listprocessor-Version",
-                         "X-List-Administrivia", "X-Majordomo-Version", "X-Google-Group-Id")
+                         "X-List-Administrivia", "X-Majordomo-Version", "X-Google-Group-Id", "Mailing-List",
+                         "X-Mailman-Version", "List-Id")
 _DIGEST_SUBJECT = re.compile(r"\bdigest\b.*\b(?:vol(?:ume)?|issue|#)\s*\d|^\s*\[?[\w .-]+\]? digest\b", re.IGNORECASE)
 _REPLY_SUBJECT = re.compile(r"^\s*(?:re|aw|sv|antw|r|ref)\s*:", re.IGNORECASE)
 
@@ -371,8 +383,9 @@ def _list_software_reason(msg: Message, sender: str | None) -> str | None:
     if msg.get_content_type() == "multipart/digest" or (_DIGEST_SUBJECT.search(subject) and header(msg, "List-Id")):
         return "a mailing-list digest"
     present = {key.lower() for key in msg.keys()}
-    from_list_manager = bool(_LIST_MANAGER_LOCALS.match(_local(sender)))
-    if from_list_manager and (header(msg, "List-Id") or any(h.lower() in present for h in _LIST_MANAGER_HEADERS)):
+    local = _local(sender)
+    if _LIST_PROGRAM_LOCALS.match(local) or (
+            _LIST_ROLE_LOCALS.match(local) and any(h.lower() in present for h in _LIST_MANAGER_HEADERS)):
         return f"a notice from mailing-list software ({sender})"
     if header(msg, "X-List-Administrivia").strip().lower() == "yes":
         return "a mailing-list administrative notice"
@@ -512,7 +525,7 @@ def classify(
         reason = None
     if reason:
         address, hard = _delivery_failure(msg)
-        if address is None and (opinion := _second_opinion(msg, sender, envelope)):
+        if address is None and (opinion := _second_opinion(msg, sender, envelope) or _failure_in_text(msg)):
             address, hard = opinion
         return Classification(BOUNCE, reason, address, hard)
     if opinion := _second_opinion(msg, sender, envelope):

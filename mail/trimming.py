@@ -67,6 +67,7 @@ ON_DATE_SOMEONE_WROTE = [
     # Danish, Norwegian and Swedish: "Den 14. sep. 2015 kl. 02.23 skrev Valentino Rudy <v@x.dk>:"
     # (that form is ON_DATE_WROTE_SOMEONE's) and "Den 14 september, 2015, Valentino Rudy skrev:".
     _on_date_someone_wrote("Den|På", "skrev", "skrev"),
+    _on_date_someone_wrote("Den|På", r"skrev[^:\n]+(?:\n[^:\n]+)?", "skrev"),
     _on_date_someone_wrote("Vào", r"đã\sviết"),  # Vietnamese
 ]
 
@@ -168,7 +169,8 @@ WRAPPING_MARKERS = [*ON_DATE_SOMEONE_WROTE, *SOMEONE_WROTE_ON_DATE, *DATE_SOMEON
 # --- Embedded header blocks ("From: … Sent: … To: … Subject: …") ------------
 
 _DATE_HEADERS = ["Sendt", "Sent", "Date", "Le", "Gesendet", "Enviada em", "Enviado", "Fecha",
-                 "Data", "Datum", "Skickat", "发送时间"]
+                 "Data", "Datum", "Skickat", "发送时间", "Envoyé", "Verzonden", "Verstuurd", "Inviato",
+                 "Wysłano", "Отправлено", "Дата", "Lähetetty", "Päivämäärä"]
 _TEXT_HEADERS = [
     ["Fra", "Til", "Emne"],  # Norwegian
     ["From", "To", "Cc", "Reply-To", "Subject"],  # English
@@ -180,6 +182,9 @@ _TEXT_HEADERS = [
     ["Van", "Beantwoorden - Aan", "Aan", "Onderwerp"],  # Dutch
     ["Från", "Till", "Ämne"],  # Swedish
     ["发件人", "收件人", "主题"],  # Chinese
+    ["От", "Кому", "Копия", "Тема"],  # Russian
+    ["Od", "Do", "Temat", "DW"],  # Polish
+    ["Lähettäjä", "Vastaanottaja", "Aihe"],  # Finnish
 ]
 HEADER_LINES = [
     # Date headers are case-sensitive and need a digit: "Sent: Monday, 3 May 2021 10:00".
@@ -194,13 +199,23 @@ HEADER_LINES = [
 # Android ("Get Outlook for iOS"), Yahoo Mail. Each is anchored at the start of its line, and a
 # line counts only when nothing the sender wrote follows it (`_keep_signoffs_in_text`), so a
 # sentence that merely starts or contains "sent from" stays.
+# Apps and devices that sign mail ("Sent with Airmail", "Sent from Mailbox for iPad").
+_MAIL_APPS = (
+    r"(?:i?Phone|iPad|iPod|Android|mobile|cell|tablet|device|Mail|Mailbox|Yahoo|Outlook|Windows|Gmail|AOL"
+    r"|Samsung|Galaxy|BlackBerry|Huawei|Xiaomi|Nokia|HTC|Motorola|Pixel|OnePlus|Xperia|Verizon|Proton\s?Mail"
+    r"|Tutanota|Spark|Airmail|Newton|Edison|Blue\s?Mail|K-9|Fastmail|Superhuman|HEY|Hotmail|Zoho|iCloud"
+    r"|Yandex|Mail\.ru|Tapatalk|Canary|Polymail|Boxer|Mailspring|Thunderbird|Apple|Kindle|Surface|GMX|Web\.de"
+    r"|T-Online|Telekom|Libero|Naver|Daum|QQ|163|Foxmail|FairEmail|Aqua\s?Mail)"
+)
+
 SIGNATURES = [
     _rx(p, _I) for p in [
         r"^BLANK*從我的 iPhone 傳送",
         r"^BLANK*\w+ from mobile",
         # "Sent from my iPhone", "Sent from Yahoo Mail on Android", "Sent with Airmail", "(sent from a phone)";
         # not "Sent from the office on Monday, …" (a sentence).
-        r"^BLANK*[(<]*Sent (?:from|via|with|by) (?!the\b|this\b|that\b|our\b|here\b|home\b).+[)>]*",
+        # Only with "my"/"a" or the name of an app or device: "Sent from Berlin on Monday" is the sender's.
+        r"^BLANK*[(<]*Sent (?:from|via|with|by|using) (?:my|a|an|" + _MAIL_APPS + r")\b.*",
         # Upstream has "From my .{1,20}", which also eats "From my point of view…".
         r"^BLANK*From my (?:[\w-]+ ){0,2}(?:i?phone|ipad|ipod|android|mobile|cell|tablet|device"
         r"|blackberry|galaxy|pixel|samsung)\b",
@@ -214,7 +229,9 @@ SIGNATURES = [
         r"^BLANK*Diese Nachricht wurde von .+ gesendet",
         r"^BLANK*(?:Outlook für (?:iOS|Android) beziehen|Holen Sie sich Outlook für )",
         r"^BLANK*Inviato da ",
-        r"^BLANK*Sendt fra min ",
+        # Danish and Norwegian: "Sendt fra min iPhone", "Sendt fra Mail til Windows", "Hent Outlook til iOS".
+        r"^BLANK*Sendt fra (?:min|mi|Mail|Outlook|Yahoo)\b",
+        r"^BLANK*(?:Hent|Få) Outlook (?:til|for) ",
         # Portuguese: "Enviado do meu iPhone", "Enviado do meu smartphone Samsung Galaxy", "Obter o Outlook para iOS".
         r"^BLANK*Enviado (?:do|pelo|a partir do) (?:meu|minha|Yahoo|Outlook|Email|E-mail)\b",
         r"^BLANK*(?:Obter|Obtenha|Baixe|Baixar) o Outlook para ",
@@ -242,9 +259,21 @@ EMPTY_LINE = _rx(r"^BLANK*$")
 QUOTE_LINE = _rx(r"^BLANK*>")
 
 
+# A phone's sign-off is a few words ("Sent from my HTC M8 Android phone.  Please excuse typoze" is ten);
+# a longer line is a sentence of the sender's ("Sent from my phone on the train, so briefly: yes").
+_SIGNATURE_MAX_WORDS = 12
+# Apps write their sign-off capitalised; "sent from my laptop yesterday." starting a line is the
+# tail of a sentence the client wrapped.
+_LOWER_START = re.compile(rf"^{_B}*[^\W\d_]", re.UNICODE)
+
+
 def _is_signature(line: str) -> bool:
     # Match "Sent from [Outlook](https://…)" as well as the plain text form.
     plain = _MARKDOWN_LINK.sub(r"\1", line)
+    if len(plain.split()) > _SIGNATURE_MAX_WORDS:
+        return False
+    if (m := _LOWER_START.match(plain)) and m.group(0)[-1].islower():
+        return False
     return any(rx.search(plain) for rx in SIGNATURES)
 
 
@@ -376,6 +405,27 @@ def _keep_signoffs_in_text(shape: str) -> str:
 _WRAPPED_FRAGMENT = re.compile(rf"^{_B}*(?:\S+|\(?https?://\S+\)?(?:{_B}*>)?){_B}*$")
 
 
+# A list marker alone on its line, its item on the next ("*\n  eggs", as some HTML-to-text
+# converters write a list), and a heading's underline ("Options\n=======").
+_LONE_BULLET = re.compile(rf"^{_B}*[-*+•·o]{_B}*$")
+_UNDERLINE = re.compile(rf"^{_B}*(?:={{3,}}|-{{3,}}){_B}*$")
+
+
+def _keep_lists_and_headings(shape: str, lines: list[str]) -> str:
+    """Delimiter-looking lines that belong to the sender's text: a lone list marker before its
+    item, and a heading's underline as long as the heading (``=`` lines of any length)."""
+    kinds = list(shape)
+    for m in re.finditer(DELIMITER, shape):
+        i = m.start()
+        line = lines[i]
+        if _LONE_BULLET.match(line) and i + 1 < len(lines) and shape[i + 1] == TEXT:
+            kinds[i] = TEXT
+        elif i and shape[i - 1] == TEXT and _UNDERLINE.match(line) and (
+                "=" in line or len(line.strip()) == len(lines[i - 1].strip())):
+            kinds[i] = TEXT
+    return "".join(kinds)
+
+
 def _rejoin_wrapped_quotes(shape: str, lines: list[str]) -> str:
     """A one-word line between two quoted lines is the tail of a wrapped quote, not text."""
     kinds = list(shape)
@@ -409,7 +459,8 @@ class _Shaped:
         self.origin = list(range(len(lines)))
         self.cuts: list[tuple[int, str]] = []  # (index into the first lines, rule)
         shape = "".join(line_kind(line) for line in lines)
-        self.shape = _keep_signoffs_in_text(_demote_lone_headers(_rejoin_wrapped_quotes(shape, lines)))
+        shape = _keep_lists_and_headings(_rejoin_wrapped_quotes(shape, lines), lines)
+        self.shape = _keep_signoffs_in_text(_demote_lone_headers(shape))
 
     def _rule_at(self, index: int, rule: str | None) -> str:
         if rule:
