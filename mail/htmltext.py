@@ -31,7 +31,8 @@ _SIGNATURE_CLASSES = {"gmail_signature", "moz-signature"}
 # Outlook and Windows Mail paragraphs have no margins: each is one line, an empty one a blank line.
 _SOFT_PARAGRAPH_CLASSES = {"MsoNormal", "MsoPlainText", "MsoListParagraph"}
 # The rule Outlook desktop and Windows Mail draw above the quoted mail's header block
-# (`border-top:solid #E1E1E1 1.0pt;padding:3.0pt 0cm 0cm`): everything after it is the quote.
+# (`border-top:solid #E1E1E1 1.0pt;padding:3.0pt 0cm 0cm`): everything after it is the quote, when
+# the sender wrote something above it (with nothing above, the mail is a forward: it is the content).
 _REPLY_HEADER_RULE = re.compile(r"border-top(?:-style)?\s*:[^;]*\bsolid\b.*\bpadding|padding.*\bborder-top(?:-style)?\s*:[^;]*\bsolid\b",
                                 re.IGNORECASE | re.DOTALL)
 
@@ -102,6 +103,10 @@ class _TextBuilder:
             self.lines.append((depth, ""))
         self.pending = 0
 
+    def has_text(self) -> bool:
+        """Whether anything but blank lines has been written (a reply above a quoted header)."""
+        return bool(self.current.strip()) or any(line for _, line in self.lines)
+
     def size(self) -> int:
         """How much has been written so far (lines and the line being written)."""
         return len(self.lines) + bool(self.current)
@@ -157,7 +162,8 @@ class _Converter(HTMLParser):
         if tag == "body":
             self._close("head")  # browsers end an unclosed <head> here; so do we
         if attributes.get("id") in _QUOTE_REST_IDS or (
-                tag == "div" and not self.quote_rest and _REPLY_HEADER_RULE.search(attributes.get("style", ""))):
+                tag == "div" and not self.quote_rest and self.out.has_text()
+                and _REPLY_HEADER_RULE.search(attributes.get("style", ""))):
             self.out.block(2)
             self.quote_rest = 1
         if classes & _SIGNATURE_CLASSES and not self.invisible:

@@ -6,8 +6,10 @@ Each source folder has an ``expected.json``:
 * ``messages``: a file (a whole message; a bare ``.html`` file is an HTML-only mail) and what
   Quorum must make of it: its ``kind`` (``human``, ``bounce``, ``complaint``, ``auto_reply``, or
   ``automatic`` for any kind but ``human``), for a reply the ``reply`` text a member would see
-  posted, for a bounce the failed ``address`` when the source names it;
-* ``bodies``: message bodies with the reply that must come out of them;
+  posted (or, where a source states only that much, strings it ``contains`` and ``lacks``), for
+  a bounce the failed ``address`` when the source names it;
+* ``bodies``: message bodies with the reply that must come out of them (``reply``, or
+  ``contains``/``lacks``);
 * ``known_limitations``: cases we knowingly get wrong, each with the reason.  A listed case that
   starts passing fails the run too, so the list stays true.
 
@@ -83,8 +85,7 @@ def check(case: Case) -> list[str]:
     """What is wrong with Quorum's reading of the case ([] when it is right)."""
     expected = case.expected
     if case.text is not None:
-        got = trim_reply(case.text)
-        return [] if _normalise(got) == _normalise(expected["reply"]) else [f"reply {got!r}"]
+        return _reply_problems(trim_reply(case.text), expected)
     msg = _message(CORPUS / case.source / case.name)
     sender = sender_address(msg) or "someone@example.net"
     kind = classify(msg, envelope_from=sender, our_domain="quorum.test", our_message_id_domain="quorum.test",
@@ -95,11 +96,19 @@ def check(case: Case) -> list[str]:
         problems.append(f"classified {kind.kind} ({kind.reason})")
     if expected.get("address") and kind.bounce_address not in expected["address"]:
         problems.append(f"failed address {kind.bounce_address!r}")
-    if "reply" in expected:
-        got = extract_reply(msg)[0]
-        if _normalise(got) != _normalise(expected["reply"]):
-            problems.append(f"reply {got!r}")
+    if {"reply", "contains", "lacks"} & expected.keys():
+        problems += _reply_problems(extract_reply(msg)[0], expected)
     return problems
+
+
+def _reply_problems(got: str, expected: dict) -> list[str]:
+    """The reply must be ``reply`` exactly, or hold each of ``contains`` and none of ``lacks``
+    (sources that state only that much)."""
+    if "reply" in expected and _normalise(got) != _normalise(expected["reply"]):
+        return [f"reply {got!r}"]
+    missing = [s for s in expected.get("contains", []) if s not in got]
+    kept = [s for s in expected.get("lacks", []) if s in got]
+    return [f"reply {got[:300]!r} lacks {missing} / keeps {kept}"] if missing or kept else []
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
