@@ -396,8 +396,20 @@ def _demote_lone_headers(shape: str) -> str:
 
 def _keep_signoffs_in_text(shape: str) -> str:
     """A sign-off ends what the sender wrote: one with more of their own text after it (blank
-    lines and other sign-offs aside) is a sentence of theirs, kept as text."""
-    return re.sub(rf"{SIGNATURE}(?=[{EMPTY}{SIGNATURE}]*{TEXT})", TEXT, shape)
+    lines and other sign-offs aside) is a sentence of theirs, kept as text.
+
+    (``s(?=[es]*t)`` → ``t``, read from the end so a run of sign-offs costs one pass.)"""
+    kinds = list(shape)
+    text_follows = False
+    for i in range(len(kinds) - 1, -1, -1):
+        kind = shape[i]
+        if kind == SIGNATURE and text_follows:
+            kinds[i] = TEXT
+        elif kind == TEXT:
+            text_follows = True
+        elif kind != EMPTY and kind != SIGNATURE:
+            text_follows = False
+    return "".join(kinds)
 
 
 # A link the sender's client wrapped out of a quote: "> View ticket (http://example.com/a" then
@@ -499,48 +511,127 @@ class _Shaped:
         return re.search(pattern, self.shape)
 
 
+# --- The shape rules, in linear time ---------------------------------------------
+#
+# Each rule was first a regular expression over the shape; those anchored at the end (``…\Z``) or
+# spanning a header block try every start and rescan the rest, which is quadratic on a hostile
+# shape (thousands of alternating quote and text lines).  These functions find the same match
+# as the expression named in their docstring (a property test holds them to it) in one pass.
+
+def _tail_start(shape: str, kinds: str, end: int | None = None) -> int:
+    """Where the run of ``kinds`` that ends at ``end`` (default: the end) starts."""
+    i = len(shape) if end is None else end
+    while i > 0 and shape[i - 1] in kinds:
+        i -= 1
+    return i
+
+
+def _bottom_posted_reply(shape: str) -> int | None:
+    """``\Ab[^t]+t[et]*\Z``: the start of the reply (``t[et]*\Z``) below an attribution."""
+    first_text = shape.find(TEXT)
+    if not shape.startswith(EMBEDDED) or first_text < 2 or _tail_start(shape, TEXT + EMPTY) > first_text:
+        return None
+    return first_text
+
+
+_ATTRIBUTION = re.compile(f"{TEXT}{EMPTY}*{EMBEDDED}")
+
+
+def _attribution_without_quotes(shape: str) -> int | None:
+    """``te*b[^q]*\Z``: text, then an attribution with no quote after it."""
+    m = _ATTRIBUTION.search(shape, shape.rfind(QUOTE) + 1)
+    return m.start() if m else None
+
+
+def _attribution_then_quotes(shape: str) -> tuple[int, int] | None:
+    """``te*b[eqbh]*([te]*)\Z``: (start, text lines in the group) for text, an attribution, quotes
+    (headers, more attributions) and then only text and blank lines to the end."""
+    last = _tail_start(shape, TEXT + EMPTY) - 1  # the last line that is neither text nor blank
+    if last < 0:
+        return None
+    run = _tail_start(shape, EMPTY + QUOTE + EMBEDDED + HEADER, last + 1)
+    if run == 0 or shape[run - 1] != TEXT:
+        return None
+    j = run
+    while j <= last and shape[j] == EMPTY:
+        j += 1
+    if j > last or shape[j] != EMBEDDED:
+        return None
+    return run - 1, shape.count(TEXT, last + 1)
+
+
+def _quoted_tail(shape: str) -> int | None:
+    """``t?e*[qbe]+\Z``: where the trailing quotes (and the text line just above them) start."""
+    tail = _tail_start(shape, QUOTE + EMBEDDED + EMPTY)
+    if tail == len(shape):
+        return None
+    return tail - 1 if tail and shape[tail - 1] == TEXT else tail
+
+
+def _wrapped_header_block(shape: str) -> tuple[int, int] | None:
+    """``h+[hte]+h+(?:e|\Z)``: the first header block, wrapped lines and all, as (start, end)."""
+    for run in re.finditer(f"[{HEADER}{TEXT}{EMPTY}]+", shape):
+        first = shape.find(HEADER, run.start(), run.end())
+        if first == -1:
+            continue
+        # The last header line of the run that a blank line (or the end) follows.
+        for j in range(run.end() - 1, first + 1, -1):
+            if shape[j] != HEADER:
+                continue
+            if j + 1 == len(shape):
+                return first, j + 1
+            if shape[j + 1] == EMPTY:
+                return first, j + 2
+    return None
+
+
 def _apply_rules(msg: _Shaped) -> None:
     """Cut ``msg`` down to the sender's own words (in place)."""
     # Everything after a delimiter ("-- ", "____") is a signature or a quote.
-    if (m := msg.search(DELIMITER)) is not None:
-        msg.keep_before(m.start())
+    if (i := msg.shape.find(DELIMITER)) != -1:
+        msg.keep_before(i)
 
     msg.drop(SIGNATURE)
 
     # Bottom-posted: an attribution, quotes, then the reply at the very end.
-    if re.search(r"\Ab[^t]+t[et]*\Z", msg.shape):
-        msg.keep_from(msg.search(r"t[et]*\Z").start(), "bottom-posted")
+    if (i := _bottom_posted_reply(msg.shape)) is not None:
+        msg.keep_from(i, "bottom-posted")
         return
 
     # An attribution not followed by quotes: the rest is the quoted mail.
-    if (m := msg.search(r"te*b[^q]*\Z")) is not None:
-        msg.keep_before(m.start() + 1)
+    if (i := _attribution_without_quotes(msg.shape)) is not None:
+        msg.keep_before(i + 1)
 
     # An attribution followed by a quote and at most a few lines of text
     # (a signature, a footer) ends the reply.
-    m = msg.search(r"te*b[eqbh]*([te]*)\Z")
-    if m is not None and m.group(1).count(TEXT) < 7:
-        msg.keep_before(m.start() + 1)
+    found = _attribution_then_quotes(msg.shape)
+    if found is not None and found[1] < 7:
+        msg.keep_before(found[0] + 1)
 
     # Text followed by nothing but quotes: drop the quotes.
-    if (m := msg.search(r"t?e*[qbe]+\Z")) is not None:
-        msg.keep_before(m.start() + 1)
+    if (i := _quoted_tail(msg.shape)) is not None:
+        msg.keep_before(i + 1)
 
     msg.drop(EMBEDDED)
 
     # Header blocks often wrap ("To: a,\n b"): make the whole block headers.
-    if (m := msg.search(r"h+[hte]+h+(?:e|\Z)")) is not None:
-        msg.shape = msg.shape[: m.start()] + HEADER * len(m.group(0)) + msg.shape[m.end():]
+    if (block := _wrapped_header_block(msg.shape)) is not None:
+        start, end = block
+        msg.shape = msg.shape[:start] + HEADER * (end - start) + msg.shape[end:]
 
     # Three headers in a row after some text: a forwarded/embedded mail.
-    if (m := msg.search(r"t[eq]*h{3,}")) is not None:
+    if (m := _TEXT_THEN_HEADERS.search(msg.shape)) is not None:
         msg.keep_before(m.start() + 1, "header-block")
 
     msg.drop(HEADER)
 
     # Trailing quotes and blank lines after the reply.
-    if TEXT in msg.shape and (m := msg.search(r"[eq]+\Z")) is not None:
-        msg.keep_before(m.start())
+    if TEXT in msg.shape and (i := _tail_start(msg.shape, EMPTY + QUOTE)) < len(msg.shape):
+        msg.keep_before(i)
+
+
+# Linear as it is: each text line starts at most one scan, over the blanks and quotes after it.
+_TEXT_THEN_HEADERS = re.compile(f"{TEXT}[{EMPTY}{QUOTE}]*{HEADER}{{3,}}")
 
 
 def _elided(original: list[str], kept: list[str]) -> str:

@@ -509,3 +509,54 @@ def test_each_cut_names_its_rule_and_the_line_it_starts_at():
 def test_a_wrapped_attribution_is_reported_at_its_first_line():
     assert _cuts(GMAIL_WRAPPED_ATTRIBUTION) == [(3, "attribution")]
 
+
+
+# --- The shape rules are the regular expressions they replace, in linear time ---------
+
+_SHAPES = st.text(alphabet="edsbhqt", max_size=40)
+
+
+@given(_SHAPES)
+@settings(max_examples=3000, deadline=None)
+def test_the_linear_shape_rules_find_what_their_expressions_find(shape):
+    import re as regex
+
+    from mail import trimming as t
+
+    def start(pattern):
+        m = regex.search(pattern, shape)
+        return m.start() if m else None
+
+    assert t._bottom_posted_reply(shape) == (start(r"t[et]*\Z") if regex.search(r"\Ab[^t]+t[et]*\Z", shape) else None)
+    assert t._attribution_without_quotes(shape) == start(r"te*b[^q]*\Z")
+    m = regex.search(r"te*b[eqbh]*([te]*)\Z", shape)
+    assert t._attribution_then_quotes(shape) == ((m.start(), m.group(1).count("t")) if m else None)
+    assert t._quoted_tail(shape) == start(r"t?e*[qbe]+\Z")
+    m = regex.search(r"h+[hte]+h+(?:e|\Z)", shape)
+    assert t._wrapped_header_block(shape) == ((m.start(), m.end()) if m else None)
+    assert t._keep_signoffs_in_text(shape) == regex.sub(r"s(?=[es]*t)", "t", shape)
+
+
+@pytest.mark.parametrize("unit", [
+    "> quoted\nanswer\n",  # alternating quotes and text
+    "From: a\nTo: b\nx\n",  # header-like lines with text between
+    "Sent from my iPhone\n",  # a run of sign-offs
+    "On Mon, Bob wrote:\nhello\n",  # attributions without quotes
+], ids=["quote-text", "headers", "sign-offs", "attributions"])
+def test_trimming_work_grows_linearly_with_a_hostile_message(unit):
+    """Four times the text may take about four times as long, never sixteen (quadratic)."""
+    import time
+
+    from mail.trimming import explain_trim
+
+    def cost(size: int) -> float:
+        text = unit * (size // len(unit))
+        best = float("inf")
+        for _ in range(2):
+            started = time.perf_counter()
+            trim_reply(text)
+            explain_trim(text)
+            best = min(best, time.perf_counter() - started)
+        return best
+
+    assert cost(100_000) / cost(25_000) < 10
