@@ -5,8 +5,15 @@ add to a score and suspend at SOFT_BOUNCE_LIMIT. A suspended member sees a notic
 (templates/base.html) until they fix it; its group's admins see it on the members page
 (`app.services.memberships.suspended_members`).
 An ARF complaint ("this is spam") mutes all of that member's memberships at once.
+
+A report acts only on the member whose VERP address (``bounces+<id>.<mac>@``, which only mail we
+sent to them carries) it reaches or quotes: the address a report *names* is the sender's word, and
+anyone can write a bounce or a complaint naming someone else's address.
 """
 from __future__ import annotations
+
+import re
+from email.message import Message
 
 from sqlalchemy import func, select
 
@@ -20,20 +27,39 @@ SOFT_BOUNCE_LIMIT = 3
 HARD_BOUNCE_POINTS = SOFT_BOUNCE_LIMIT
 
 
-def user_for_report(recipients: list[str], reported_address: str | None) -> User | None:
-    """The member a report is about: from our VERP address first, else the address it names."""
-    for address in recipients:
-        local = address.strip("<>").rpartition("@")[0].lower()
-        if local.startswith("bounces+"):
-            user_id = user_id_from_bounce_token(local[len("bounces+"):])
-            if user_id is not None:
-                user = db.session.get(User, user_id)
-                if user is not None and user.deleted_at is None:
-                    return user
-    if reported_address:
-        from app.services.accounts import user_by_email
+# "bounces+3k.9f1c2a7b0d@quorum.example" in the headers of the mail a report quotes.
+_VERP_TOKEN = re.compile(r"\bbounces\+([0-9a-z]+\.[0-9a-z]+)@", re.IGNORECASE)
+_QUOTED_MAIL_TYPES = ("message/rfc822", "text/rfc822-headers", "message/rfc822-headers", "text/rfc822")
 
-        return user_by_email(reported_address)
+
+def _quoted_verp_tokens(msg: Message) -> list[str]:
+    """VERP tokens in the mail a report quotes (a complaint's attached original keeps the
+    Return-Path we sent it with), read from at most the first 64 KB of each quoted part."""
+    tokens: list[str] = []
+    for part in msg.walk():
+        if part.get_content_type() not in _QUOTED_MAIL_TYPES:
+            continue
+        payload = part.get_payload()
+        inner = payload[0] if isinstance(payload, list) and payload else None
+        try:
+            text = inner.as_string()[:65536] if isinstance(inner, Message) else str(payload)[:65536]
+        except Exception:  # noqa: BLE001 - a malformed quoted part holds no token
+            continue
+        tokens += _VERP_TOKEN.findall(text)
+    return tokens
+
+
+def user_for_report(recipients: list[str], msg: Message) -> User | None:
+    """The member a bounce or complaint is about: the one whose VERP address it was delivered to,
+    or (a complaint sent to a fixed feedback address) whose VERP address the quoted mail carries."""
+    tokens = [address.strip("<>").rpartition("@")[0].lower()[len("bounces+"):] for address in recipients
+              if address.strip("<>").lower().startswith("bounces+")]
+    for token in tokens + _quoted_verp_tokens(msg):
+        user_id = user_id_from_bounce_token(token)
+        if user_id is not None:
+            user = db.session.get(User, user_id)
+            if user is not None and user.deleted_at is None:
+                return user
     return None
 
 

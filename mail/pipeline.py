@@ -83,9 +83,9 @@ def process(
     outcome = Outcome(status="rejected", classification=kind.kind, action="none", reason=kind.reason)
 
     if kind.kind == BOUNCE:
-        return _bounce(outcome, kind, recipients, dry_run)
+        return _bounce(outcome, kind, recipients, msg, dry_run)
     if kind.kind == COMPLAINT:
-        return _complaint(outcome, kind, recipients, dry_run)
+        return _complaint(outcome, kind, recipients, msg, dry_run)
     if kind.kind != HUMAN:  # auto-replies and loops never become posts, and are never answered
         outcome.action, outcome.reason = "ignored", f"{kind.kind.replace('_', '-')}: {kind.reason}"
         return outcome
@@ -297,12 +297,15 @@ def _explain(outcome: Outcome, msg: Message, to: str | None, reason_code: str, d
     return outcome
 
 
-def _bounce(outcome: Outcome, kind: Classification, recipients: list[str], dry_run: bool) -> Outcome:
-    user = bounces.user_for_report(recipients, kind.bounce_address)
+_NOT_OURS = "it reached no member's bounce address (an address a report names is not trusted)"
+
+
+def _bounce(outcome: Outcome, kind: Classification, recipients: list[str], msg: Message, dry_run: bool) -> Outcome:
+    user = bounces.user_for_report(recipients, msg)
     outcome.status = "processed"
     if user is None:
         outcome.action = "bounce_unmatched"
-        outcome.reason = f"{kind.reason}; no member matches {kind.bounce_address or 'the report'}"
+        outcome.reason = f"{kind.reason}; {_NOT_OURS}"
         return outcome
     outcome.user_id = user.id
     if kind.hard is None and kind.bounce_address is None:
@@ -313,12 +316,12 @@ def _bounce(outcome: Outcome, kind: Classification, recipients: list[str], dry_r
     return outcome
 
 
-def _complaint(outcome: Outcome, kind: Classification, recipients: list[str], dry_run: bool) -> Outcome:
-    user = bounces.user_for_report(recipients, kind.bounce_address)
+def _complaint(outcome: Outcome, kind: Classification, recipients: list[str], msg: Message, dry_run: bool) -> Outcome:
+    user = bounces.user_for_report(recipients, msg)
     outcome.status = "processed"
     if user is None:
         outcome.action = "complaint_unmatched"
-        outcome.reason = f"{kind.reason}; no member matches {kind.bounce_address or 'the report'}"
+        outcome.reason = f"{kind.reason}; {_NOT_OURS}"
         return outcome
     outcome.user_id = user.id
     outcome.action = "complaint_muted"

@@ -226,12 +226,41 @@ def test_a_suspended_member_sees_why_on_every_page(scene, client):
 def test_a_spam_complaint_mutes_all_the_members_groups(scene):
     from tests.factories import GroupFactory, MembershipFactory
 
+    from app.email.outbox import bounce_envelope
+
     MembershipFactory(group=GroupFactory(), user=scene.alice)
-    row = deliver(arf("alice@example.org"), to="bounces@quorum.test", envelope_from="")
+    # Feedback loops report to a fixed address; the quoted mail keeps the VERP we sent it with.
+    row = deliver(arf("alice@example.org", bounce_envelope(scene.alice)), to="bounces@quorum.test", envelope_from="")
     assert (row.classification, row.action) == ("complaint", "complaint_muted")
     db.session.expire_all()
     volumes = db.session.scalars(select(Membership.volume).where(Membership.user_id == scene.alice.id)).all()
     assert volumes == ["mute", "mute"]
+
+
+def _mail_state(user):
+    db.session.refresh(user)
+    volumes = db.session.scalars(select(Membership.volume).where(Membership.user_id == user.id)).all()
+    return user.email_suspended_at, user.bounce_score, volumes
+
+
+def test_a_forged_bounce_naming_a_member_changes_nothing(scene):
+    """Anyone can write a DSN naming alice@: only our VERP address says whom a bounce is about."""
+    before = _mail_state(scene.alice)
+    for to in ("bounces@quorum.test", scene.reply_address(), "bounces+1.0000000000@quorum.test"):
+        row = deliver(dsn("alice@example.org", "5.1.1", hash(to) % 1000), to=to, envelope_from="")
+        assert (row.classification, row.action) == ("bounce", "bounce_unmatched"), to
+        assert "not trusted" in row.reason
+    assert _mail_state(scene.alice) == before
+
+
+def test_a_forged_complaint_naming_a_member_mutes_nobody(scene):
+    before = _mail_state(scene.alice)
+    row = deliver(arf("alice@example.org"), to="bounces@quorum.test", envelope_from="")
+    assert (row.classification, row.action) == ("complaint", "complaint_unmatched")
+    forged = arf("alice@example.org", "bounces+1.0123456789@quorum.test")  # a token whose MAC is wrong
+    row = deliver(forged.replace(b"<arf1@", b"<arf2@"), to="bounces@quorum.test", envelope_from="")
+    assert row.action == "complaint_unmatched"
+    assert _mail_state(scene.alice) == before
 
 
 def test_old_messages_are_deleted_after_the_retention_period(scene):
@@ -297,7 +326,7 @@ Diagnostic-Code: smtp; {status.replace('.', '')[0]}50 mailbox problem
 """.encode()
 
 
-def arf(complainant: str) -> bytes:
+def arf(complainant: str, return_path: str = "bounces@quorum.test") -> bytes:
     return f"""From: abuse@isp.example
 To: bounces@quorum.test
 Subject: Complaint
@@ -321,6 +350,7 @@ Original-Rcpt-To: {complainant}
 --B
 Content-Type: text/rfc822-headers
 
+Return-Path: <{return_path}>
 From: notifications@quorum.test
 To: {complainant}
 Subject: Garden day
