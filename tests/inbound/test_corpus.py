@@ -207,3 +207,42 @@ def test_zz_corpus_pass_count(capsys):
     with capsys.disabled():
         print(f"\nDiscourse fixtures mapped onto Quorum: {passed}/{len(RESULTS)} as expected")
     assert passed == len(RESULTS), [name for name, ok in RESULTS if not ok]
+
+
+# --- tests/corpus (in the repository) through the whole pipeline ------------------------------
+
+def _corpus_messages(want_human: bool) -> list[tuple[str, dict]]:
+    import json
+
+    root = Path(__file__).resolve().parents[1] / "corpus"
+    found = []
+    for expected in sorted(root.glob("*/expected.json")):
+        for name, case in json.loads(expected.read_text(encoding="utf-8")).get("messages", {}).items():
+            if name.endswith(".html") or name in json.loads(expected.read_text(encoding="utf-8")).get("known_limitations", {}):
+                continue
+            if (case["kind"] == "human") == want_human and (not want_human or "reply" in case):
+                found.append((str(expected.parent / name), case))
+    return found
+
+
+@pytest.mark.parametrize(("path", "case"), _corpus_messages(True), ids=lambda v: Path(v).name if isinstance(v, str) else "")
+def test_a_corpus_reply_is_posted_as_its_expected_comment(scene, path, case):
+    to = scene.reply_address()
+    raw = as_reply_to_quorum(Path(path).read_bytes(), to)
+    row = accept(raw, envelope_from="alice@example.org", recipients=[to], domain="quorum.test")
+    process_stored(row.id)
+    db.session.expire_all()
+    row = db.session.get(InboundMessage, row.id)
+    assert row.status == "processed", row.reason
+    assert comments_of(scene.thread)[-1].body == case["reply"]
+
+
+@pytest.mark.parametrize(("path", "case"), _corpus_messages(False), ids=lambda v: Path(v).name if isinstance(v, str) else "")
+def test_automatic_corpus_mail_at_a_reply_address_is_never_posted(scene, path, case):
+    to = scene.reply_address()
+    raw = Path(path).read_bytes()
+    row = accept(raw, envelope_from="daemon@example.net", recipients=[to], domain="quorum.test")
+    process_stored(row.id)
+    db.session.expire_all()
+    row = db.session.get(InboundMessage, row.id)
+    assert row.classification != "human" and len(comments_of(scene.thread)) == 1, row.reason
