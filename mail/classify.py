@@ -482,6 +482,25 @@ def _auto_reply_reason(msg: Message, sender: str | None, envelope_from: str | No
     return None
 
 
+# --- Read receipts (RFC 8098 and Outlook's own) ----------------------------------------
+
+_RECEIPT_SUBJECT = re.compile(
+    r"^\s*(?:read|not read|read receipt|return receipt|gelesen|ungelesen|lu|non lu|leído|no leído|gelezen"
+    r"|niet gelezen|lido|não lido|læst|ikke læst|läst|letto|non letto)\s*:", re.IGNORECASE)
+_RECEIPT_TEXT = re.compile(r"\bwas read on\b|\bwurde am .{0,40} gelesen\b|\ba été lu le\b|\bse leyó el\b"
+                           r"|\bis gelezen op\b|\bfoi lida em\b|\bblev læst\b", re.IGNORECASE)
+
+
+def _receipt_reason(msg: Message, report_type: str | None) -> str | None:
+    """A read receipt: a disposition notification, or Outlook's "Read: …" message."""
+    if report_type == "disposition-notification" or any(
+            part.get_content_type() == "message/disposition-notification" for part in msg.walk()):
+        return "read receipt (disposition notification)"
+    if _RECEIPT_SUBJECT.search(header(msg, "Subject")) and _RECEIPT_TEXT.search(_first_text(msg, 4000)):
+        return "read receipt"
+    return None
+
+
 # --- The classifier ------------------------------------------------------------
 
 def classify(
@@ -535,7 +554,8 @@ def classify(
                             our_message_id_domain=our_message_id_domain, own_addresses=own):
         return Classification(LOOP, loop)
 
-    if auto := _list_software_reason(msg, sender) or _auto_reply_reason(msg, sender, envelope_from):
+    if auto := (_receipt_reason(msg, report_type) or _list_software_reason(msg, sender)
+                or _auto_reply_reason(msg, sender, envelope_from)):
         return Classification(AUTO_REPLY, auto)
 
     return Classification(HUMAN, "no sign of automation")
