@@ -120,6 +120,13 @@ SOMEONE_VIA_SOMETHING_WROTE = _rx(r"^.+ via .+ (?:wrote|schrieb):?BLANK*$")
 # "Some One <someone@example.com> wrote:"
 SOMEONE_EMAIL_WROTE = _rx(r"^.+\b[\w.+-]+@[\w.-]+\.\w{2,}\b.+wrote:?$")
 
+# Horde and other webmails: "Quoting Quorum <reply+k7f3@quorum.example>:", "Zitat von …:".
+SOMEONE_QUOTING = _rx(r"^[BLANK>]*(?:Quoting|Zitat von|Citando a?|Citation de|Cita de|Citaat van|Citerer) "
+                      r"[^\n]{0,100}<?[\w.+-]+@[\w.-]+>?:BLANK*$", _I)
+# Tutanota: "9. Jan. 2024, 10:02 von reply+k7f3@quorum.example:", "Jan 9, 2024, 10:02 by a@b.org:".
+DATE_BY_ADDRESS = _rx(r"^[BLANK>]*[^\n]{0,40}\b\d{4},?BLANK\d{1,2}:\d{2}(?::\d{2})?,?BLANK"
+                      r"(?:von|by|from|de|van|da|od|av|fra)BLANK[\w.+-]+@[\w.-]+:BLANK*$", _I)
+
 # Android's stock client: "---- John Smith wrote ----"
 SOMEONE_WROTE_IN_DASHES = _rx(r"^[BLANK>]*-{2,}BLANK*.{1,100}? (?:wrote|schrieb|a écrit|escribió|escreveu|schreef|skrev)BLANK*-{2,}BLANK*$", _I)
 
@@ -160,6 +167,8 @@ EMBEDDED_MARKERS = [
     SOMEONE_EMAIL_WROTE,
     POSTED_BY_SOMEONE_ON_DATE,
     SOMEONE_WROTE_IN_DASHES,
+    SOMEONE_QUOTING,
+    DATE_BY_ADDRESS,
     *FORWARDED_MARKERS,
 ]
 
