@@ -24,10 +24,13 @@ _VOID = {"br", "hr", "img", "meta", "link", "input", "wbr", "col", "area", "base
          "embed", "param", "track"}
 
 # Containers whose content is a quote of an earlier message.
-_QUOTE_CLASSES = {"gmail_quote", "yahoo_quoted", "messageReplySection", "moz-forward-container"}
+_QUOTE_CLASSES = {"gmail_quote", "yahoo_quoted", "messageReplySection", "moz-forward-container",
+                  "protonmail_quote", "zmail_extra"}
 # Outlook (web and new desktop) put the quoted mail *after* these, not inside.
 _QUOTE_REST_IDS = {"divRplyFwdMsg", "appendonsend", "divRplyFwdMsgs"}
-_SIGNATURE_CLASSES = {"gmail_signature", "moz-signature"}
+_SIGNATURE_CLASSES = {"gmail_signature", "moz-signature", "protonmail_signature_block"}
+# Outlook for iOS/Android and Samsung Email mark their sign-off block by id.
+_SIGNATURE_IDS = {"ms-outlook-mobile-signature", "composer_signature", "AppleMailSignature"}
 # Outlook and Windows Mail paragraphs have no margins: each is one line, an empty one a blank line.
 _SOFT_PARAGRAPH_CLASSES = {"MsoNormal", "MsoPlainText", "MsoListParagraph"}
 # The rule Outlook desktop and Windows Mail draw above the quoted mail's header block
@@ -166,7 +169,7 @@ class _Converter(HTMLParser):
                 and _REPLY_HEADER_RULE.search(attributes.get("style", ""))):
             self.out.block(2)
             self.quote_rest = 1
-        if classes & _SIGNATURE_CLASSES and not self.invisible:
+        if (classes & _SIGNATURE_CLASSES or attributes.get("id") in _SIGNATURE_IDS) and not self.invisible:
             self.out.block(2)
             self.out.write("-- ", self.depth)
             self.out.block(1)
