@@ -60,7 +60,7 @@ ON_DATE_SOMEONE_WROTE = [
     _on_date_someone_wrote("Le", r"nous\sa\sdit|a\s+écrit"),  # French
     _on_date_someone_wrote("Am", r"schrieben\sSie"),  # German
     _on_date_someone_wrote("Am", r"geschrieben|schrieb[^:]+", "Am|geschrieben"),
-    _on_date_someone_wrote("Il", r"ha\sscritto"),  # Italian
+    _on_date_someone_wrote("Il|In data", r"ha\sscritto", "Il|ha\sscritto"),  # Italian
     _on_date_someone_wrote("Dnia|Dňa", r"napisał(?:\(a\))?", "Dnia|Dňa|napisał"),  # Polish
     _on_date_someone_wrote("Em", "escreveu"),  # Portuguese
     _on_date_someone_wrote("El", "escribió"),  # Spanish
@@ -100,6 +100,9 @@ DATE_SOMEONE_WROTE = [
     _Needled("написал:", r"\d{4}.{1,80}пользователь.{0,80}\n?.{0,80}?написал:"),  # Russian
     _Needled("napisał(a):", r"\d{4}.{1,80}\n?.{0,80}?napisał\(a\):"),  # Polish
     _Needled("пише:", r"\d{4}.{1,80}\n?.{0,80}?пише:"),  # Ukrainian
+    _Needled("kirjoitti:", r"\d{4}.{1,80}\n?.{0,80}?kirjoitti:"),  # Finnish
+    # Chinese clients: "2026年2月29日 周六 19:47 雨州 <y@example.com> 写道：", "雨州 <…> 于2026年2月29日 19:47写道："
+    _Needled("写道", r"^[^\n]{0,120}\d{4}\s*年[^\n]{0,120}写道\s*[：:]\s*$"),
 ]
 
 # "Max Mustermann <max@example.com> schrieb am Fr., 28. Apr. 2017 um 11:53 Uhr:"
@@ -141,7 +144,7 @@ _FORWARD_WORDS = [
     "Ursprüngliche Nachricht", "Originalnachricht", "Weitergeleitete Nachricht", "Antwort Nachricht",
     "Mensaje original", "Mensaje reenviado", "Mensagem original", "Mensagem encaminhada",
     "Oorspronkelijk bericht", "Origineel bericht", "Doorgestuurd bericht",
-    "Oprindelig meddelelse", "Videresendt meddelelse", "Videresendt besked", "Opprinnelig melding",
+    "Oprindelig meddelelse", "Oprindelig besked", "Videresendt meddelelse", "Videresendt besked", "Opprinnelig melding",
     "Videresendt melding", "Ursprungligt meddelande", "Vidarebefordrat meddelande",
     "Messaggio originale", "Messaggio inoltrato", "Oryginalna wiadomość", "Wiadomość przekazana",
     "Alkuperäinen viesti", "Исходное сообщение", "Пересылаемое сообщение", "Пересланное сообщение",
@@ -225,13 +228,16 @@ SIGNATURES = [
         # not "Sent from the office on Monday, …" (a sentence).
         # Only with "my"/"a" or the name of an app or device: "Sent from Berlin on Monday" is the sender's.
         r"^BLANK*[(<]*Sent (?:from|via|with|by|using) (?:my|a|an|" + _MAIL_APPS + r")\b.*",
+        # …or an app we do not know by name, alone on the line: "Sent from TypeApp<http://…>".
+        r"^BLANK*Sent (?:from|via|with|using) (?-i:[A-Z])[\w.+-]*(?: (?-i:[A-Z0-9])[\w.+-]*){0,3}BLANK*"
+        r"(?:<[^<>\s]*>|\([^()\s]*\))?BLANK*\.?BLANK*$",
         # Upstream has "From my .{1,20}", which also eats "From my point of view…".
         r"^BLANK*From my (?:[\w-]+ ){0,2}(?:i?phone|ipad|ipod|android|mobile|cell|tablet|device"
         r"|blackberry|galaxy|pixel|samsung)\b",
         r"^BLANK*Get Outlook for ",
         # French: "Envoyé de mon iPhone", "Envoyé depuis mon appareil Galaxy", "Obtenir Outlook pour iOS".
         r"^BLANK*Envoyé (?:de|depuis|à partir de) (?:mon|ma|Yahoo|Outlook|Mail)\b",
-        r"^BLANK*Obten(?:ir|ez) Outlook pour ",
+        r"^BLANK*(?:Obten(?:ir|ez)|Télécharger|Telecharger) Outlook pour ",
         # German: "Von meinem iPhone gesendet", "Gesendet von meinem Samsung Galaxy", "Outlook für iOS beziehen".
         r"^BLANK*Von meinem .+ gesendet",
         r"^BLANK*Gesendet (?:von|mit|vom) (?:meinem|meiner|Yahoo|Outlook|Mail|iPhone|iPad)\b",
@@ -276,14 +282,33 @@ _SIGNATURE_MAX_WORDS = 12
 _LOWER_START = re.compile(rf"^{_B}*[^\W\d_]", re.UNICODE)
 
 
+def _starts_lower(line: str) -> bool:
+    """Whether the line's first letter is a lower-case one (the line goes on a sentence)."""
+    m = _LOWER_START.match(line)
+    return bool(m) and m.group(0)[-1].islower()
+
+
+# "Sent from my desk, is much easier than my mobile phone." goes on after its comma as a
+# sentence; "Sent from my cell, please excuse any typos." and "Sent from my Verizon, Samsung
+# Galaxy smartphone" are sign-offs all the same.
+_APOLOGY = re.compile(r"\b(?:excuse|sorry|pardon|apolog\w*|typos?|brevity|brief|short|autocorrect)\b", re.IGNORECASE)
+_DEVICE = re.compile(r"\b(?:smart\s?phone|phone|device|tablet|mobile)\b|" + _MAIL_APPS, re.IGNORECASE)
+
+
+def _signs_off(rest: str) -> bool:
+    """What follows a sign-off's comma: an apology, or a few words naming the device."""
+    return bool(_APOLOGY.search(rest)) or (len(rest.split()) <= 4 and bool(_DEVICE.search(rest)))
+
+
 def _is_signature(line: str) -> bool:
     # Match "Sent from [Outlook](https://…)" as well as the plain text form.
     plain = _MARKDOWN_LINK.sub(r"\1", line)
-    if len(plain.split()) > _SIGNATURE_MAX_WORDS:
+    if len(plain.split()) > _SIGNATURE_MAX_WORDS or _starts_lower(plain):
         return False
-    if (m := _LOWER_START.match(plain)) and m.group(0)[-1].islower():
+    if not any(rx.search(plain) for rx in SIGNATURES):
         return False
-    return any(rx.search(plain) for rx in SIGNATURES)
+    _, comma, rest = plain.partition(", ")
+    return not (comma and len(rest.split()) >= 3 and not _signs_off(rest))
 
 
 def line_kind(line: str) -> str:
@@ -403,21 +428,13 @@ def _demote_lone_headers(shape: str) -> str:
     return "".join(kinds)
 
 
-def _keep_signoffs_in_text(shape: str) -> str:
-    """A sign-off ends what the sender wrote: one with more of their own text after it (blank
-    lines and other sign-offs aside) is a sentence of theirs, kept as text.
-
-    (``s(?=[es]*t)`` → ``t``, read from the end so a run of sign-offs costs one pass.)"""
+def _keep_signoffs_in_text(shape: str, lines: list[str]) -> str:
+    """A sign-off whose sentence goes on, on the very next line ("Sent from my iPhone" /
+    "is how my mail used to end"), is the sender's text; any other ends what they wrote."""
     kinds = list(shape)
-    text_follows = False
-    for i in range(len(kinds) - 1, -1, -1):
-        kind = shape[i]
-        if kind == SIGNATURE and text_follows:
+    for i, kind in enumerate(shape[:-1]):
+        if kind == SIGNATURE and shape[i + 1] == TEXT and _starts_lower(lines[i + 1]):
             kinds[i] = TEXT
-        elif kind == TEXT:
-            text_follows = True
-        elif kind != EMPTY and kind != SIGNATURE:
-            text_follows = False
     return "".join(kinds)
 
 
@@ -481,7 +498,7 @@ class _Shaped:
         self.cuts: list[tuple[int, str]] = []  # (index into the first lines, rule)
         shape = "".join(line_kind(line) for line in lines)
         shape = _keep_lists_and_headings(_rejoin_wrapped_quotes(shape, lines), lines)
-        self.shape = _keep_signoffs_in_text(_demote_lone_headers(shape))
+        self.shape = _keep_signoffs_in_text(_demote_lone_headers(shape), lines)
 
     def _rule_at(self, index: int, rule: str | None) -> str:
         if rule:
@@ -600,7 +617,10 @@ def _apply_rules(msg: _Shaped) -> None:
     if (i := msg.shape.find(DELIMITER)) != -1:
         msg.keep_before(i)
 
-    msg.drop(SIGNATURE)
+    # A phone's or mail app's sign-off ends the reply: what follows is the quoted mail, which some
+    # clients add below it unmarked.
+    if (i := msg.shape.find(SIGNATURE)) != -1:
+        msg.keep_before(i)
 
     # Bottom-posted: an attribution, quotes, then the reply at the very end.
     if (i := _bottom_posted_reply(msg.shape)) is not None:

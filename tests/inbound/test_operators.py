@@ -111,11 +111,11 @@ def test_ingest_of_an_auto_reply_says_why_it_was_ignored(scene, runner, tmp_path
 def test_ingest_json_says_which_rule_cut_the_reply_where(scene, runner, tmp_path):
     path = tmp_path / "reply.eml"
     path.write_bytes(reply(to=scene.reply_address(), body=(
-        "Thursday works.\n\nSent from my iPhone\n\n"
-        "On Tue, Jan 9, 2024 at 10:02 AM Quorum <notifications@quorum.test> wrote:\n> Thursday or Saturday?\n")))
+        "On Tue, Jan 9, 2024 at 10:02 AM Quorum <notifications@quorum.test> wrote:\n> Thursday or Saturday?\n\n"
+        "Thursday.\n\n> Who brings the urn?\n\nI will.\n\n-- \nAnn\n")))
     data = json.loads(runner.invoke(args=["mail", "ingest", str(path), "--dry-run", "--json"]).output)
-    assert data["body"] == "Thursday works."
+    assert data["body"] == "> Thursday or Saturday?\n\nThursday.\n\n> Who brings the urn?\n\nI will."
     assert data["cuts"] == [
-        {"line": 3, "rule": "mobile-signature", "text": "Sent from my iPhone"},
-        {"line": 5, "rule": "attribution", "text": "On Tue, Jan 9, 2024 at 10:02 AM Quorum <notifications@quorum.test> wrote:"},
+        {"line": 1, "rule": "attribution", "text": "On Tue, Jan 9, 2024 at 10:02 AM Quorum <notifications@quorum.test> wrote:"},
+        {"line": 10, "rule": "delimiter", "text": "--"},
     ]
