@@ -330,7 +330,7 @@ def _flufl_detectors() -> list:
 # flufl.bounce's last detectors are, in its own words, "generic and other heuristic" ones: they read
 # any text for "address ... failed"-like lines, and a person's reply can look like that (a quoted
 # "----- Original Message -----" block with a list of addresses).  Their finding counts only for
-# mail that is not a person's answer or forward, or that comes from a mail system.
+# mail whose subject says a delivery failed, or that comes from a mail system.
 _HEURISTIC_DETECTORS = {"SimpleMatch", "SimpleWarning", "LLNL"}
 
 
@@ -340,14 +340,15 @@ def _second_opinion(msg: Message, sender: str | None, envelope_from: str | None)
     subject = header(msg, "Subject")
     if _FORWARDED_SUBJECT.search(subject):
         return None
-    a_persons_answer = (bool(_REPLY_SUBJECT.search(subject)) and not _DSN_SUBJECT.search(subject)
-                        and not _from_mail_system(msg, sender, envelope_from))
+    # A person's mail (an answer, or a new thread about "our mail server's errors" with a bounce
+    # pasted in) is no bounce for a heuristic: it needs a subject or a sender a mail system uses.
+    a_persons_mail = not _DSN_SUBJECT.search(subject) and not _from_mail_system(msg, sender, envelope_from)
     temporary: set = set()
     permanent: set = set()
     # flufl.bounce's own scan stops at the first detector that raises; run them one by one so a
     # detector tripping over odd mail (it happens: a missing From) leaves the others their say.
     for detector in _flufl_detectors():
-        if a_persons_answer and detector.__name__ in _HEURISTIC_DETECTORS:
+        if a_persons_mail and detector.__name__ in _HEURISTIC_DETECTORS:
             continue
         try:
             found_temporary, found_permanent = detector().process(msg)
