@@ -246,3 +246,25 @@ def shared_corpora() -> Path:
     if not path.is_dir():
         pytest.skip("../shared/corpora is not present beside this clone: corpus tests skipped")
     return path
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The real-mail corpus score per source (tests/mail/test_corpora.py), from every worker's
+    results, so a regression shows which kind of mail broke even under xdist."""
+    scores: dict[str, list[int]] = {}
+    for outcome in ("passed", "failed", "xfailed", "xpassed"):
+        for report in terminalreporter.stats.get(outcome, []):
+            nodeid = getattr(report, "nodeid", "")
+            if "test_corpora.py::test_corpus_case[" not in nodeid or getattr(report, "when", "call") != "call":
+                continue
+            source = nodeid.split("[", 1)[1].split("/", 1)[0]
+            counts = scores.setdefault(source, [0, 0])
+            counts[0] += outcome == "passed"
+            counts[1] += 1
+    if not scores:
+        return
+    terminalreporter.write_sep("-", "real-mail corpus (tests/corpus) per source")
+    for source, (ok, total) in sorted(scores.items()):
+        terminalreporter.write_line(f"{source:22} {ok:4}/{total:<4} {100 * ok / total:5.1f}%")
+    ok, total = (sum(counts[i] for counts in scores.values()) for i in (0, 1))
+    terminalreporter.write_line(f"{'all':22} {ok:4}/{total:<4} {100 * ok / total:5.1f}%")

@@ -16,8 +16,8 @@ Each source folder has an ``expected.json``:
 
 Every message is classified as it would be if it had arrived at a member's reply address with
 the envelope sender its From names (the strictest case: no null sender, not our bounce address).
-The score per source is printed (``-s`` is not needed), so a regression shows which kind of mail
-broke.
+The score per source is printed at the end of the run (``tests/conftest.py``), so a regression
+shows which kind of mail broke.
 """
 from __future__ import annotations
 
@@ -140,17 +140,8 @@ def test_every_source_states_its_licence_and_provenance():
         assert (folder / "PROVENANCE.md").is_file(), source
 
 
-def test_corpus_score_per_source(capsys):
-    """Every case read again (they are quick), scored per source, against the bar for the whole."""
-    results: dict[str, dict[str, bool]] = {}
-    for case in CASES:
-        results.setdefault(case.source, {})[case.name] = not check(case)
-    passed = sum(sum(r.values()) for r in results.values())
-    with capsys.disabled():
-        print("\nReal-mail corpus (tests/corpus), per source:")
-        for source, result in sorted(results.items()):
-            ok = sum(result.values())
-            misses = ", ".join(sorted(name for name, good in result.items() if not good))
-            print(f"  {source:20} {ok:4}/{len(result):<4} {100 * ok / len(result):5.1f}%" + (f"  misses: {misses}" if misses else ""))
-        print(f"  {'all':20} {passed:4}/{len(CASES):<4} {100 * passed / len(CASES):5.1f}%")
-    assert passed / len(CASES) >= MINIMUM_SCORE
+def test_the_whole_corpus_scores_at_least_the_bar():
+    """Every case read again (they are quick), against the bar for the whole corpus; the score
+    per source is printed at the end of the run (tests/conftest.py, pytest_terminal_summary)."""
+    passed = sum(not check(case) for case in CASES)
+    assert passed / len(CASES) >= MINIMUM_SCORE, f"{passed}/{len(CASES)}"
