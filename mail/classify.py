@@ -321,10 +321,24 @@ def _looks_like_daemon_bounce(msg: Message, sender: str | None, envelope_from: s
     return bool(_DSN_SUBJECT.search(subject) or _SMTP_ERROR.search(_first_text(msg)))
 
 
-def _flufl_detectors() -> list:
-    from flufl.bounce import _scan  # the detector list of all_failures(), in its order
+class _AllFailures:
+    """flufl.bounce's public scan, as one detector (should its detector list ever move)."""
 
-    return list(_scan._DETECTORS)
+    def process(self, msg: Message):
+        from flufl.bounce import all_failures
+
+        return all_failures(msg)
+
+
+def _flufl_detectors() -> list:
+    """flufl.bounce's detectors in the order all_failures() runs them (a private list, read as
+    the pinned 6.x has it), else its public scan as a single detector."""
+    try:
+        from flufl.bounce import _scan
+
+        return list(_scan._DETECTORS)
+    except (ImportError, AttributeError):
+        return [_AllFailures]
 
 
 # flufl.bounce's last detectors are, in its own words, "generic and other heuristic" ones: they read

@@ -474,3 +474,12 @@ def test_random_reports_never_raise(report_type, block):
     raw = (f"From: x@example.org\nContent-Type: multipart/report; report-type={report_type}; boundary=\"B\"\n\n"
            f"--B\nContent-Type: message/{report_type}\n\n{block}\n--B--\n")
     _exercise(raw.encode("utf-8", "surrogatepass"))
+
+
+def test_flufl_bounce_detectors_are_read_one_by_one():
+    """The classifier runs flufl.bounce's detectors itself, so that one raising leaves the rest their
+    say; this fails if an upgrade moves the list (the classifier would fall back to one scan)."""
+    from mail.classify import _flufl_detectors
+
+    names = [d.__name__ for d in _flufl_detectors()]
+    assert names[0] == "DSN" and {"SimpleMatch", "SimpleWarning", "LLNL"} <= set(names)
