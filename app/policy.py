@@ -411,7 +411,9 @@ def has_voted(user, poll: Poll) -> bool:
 def can_administer_poll(user, poll: Poll) -> bool:
     if not _signed_in(user) or poll_is_gone(poll):
         return False
-    return poll.author_id == user.id or is_admin(user, poll_group(poll))
+    group = poll_group(poll)
+    # An author who left (or was removed from) the group no longer runs its poll; its admins do.
+    return (poll.author_id == user.id and is_member(user, group)) or is_admin(user, group)
 
 
 def can_see_results(user, poll: Poll) -> bool:
@@ -451,6 +453,15 @@ def can_see_voters(user, poll: Poll) -> bool:
 
 def can_reopen_poll(user, poll: Poll) -> bool:
     return poll.closed_at is not None and not poll.anonymous and can_administer_poll(user, poll)
+
+
+def can_edit_poll(user, poll: Poll) -> bool:
+    """Change an open poll (title, details, closing time, options): its author or a group admin."""
+    return poll.is_open and can_administer_poll(user, poll)
+
+
+def can_write_outcome(user, poll: Poll) -> bool:
+    return poll.closed_at is not None and can_administer_poll(user, poll)
 
 
 # --- Site -----------------------------------------------------------------------

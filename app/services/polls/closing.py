@@ -127,7 +127,8 @@ def send_closing_soon(*, now: datetime | None = None) -> int:
     return sent
 
 
-def reopen_poll(*, actor_id: int, poll_id: int, closing_at: datetime, now: datetime | None = None) -> Poll:
+def reopen_poll(*, actor_id: int, poll_id: int, closing_at: datetime, now: datetime | None = None,
+                inbound_message_id: int | None = None) -> Poll:
     """Reopen a closed poll with a new closing time (never an anonymous one)."""
     user = acting_member(actor_id)
     poll = visible_poll(user, poll_id)
@@ -142,6 +143,6 @@ def reopen_poll(*, actor_id: int, poll_id: int, closing_at: datetime, now: datet
     poll.closed_at = None
     poll.closing_soon_sent_at = None
     events.record("poll_reopened", actor_id=user.id, **event_fields(poll), title=poll.title,
-                          closing_at=poll.closing_at.isoformat())
+                          closing_at=poll.closing_at.isoformat(), inbound_message_id=inbound_message_id)
     db.session.commit()
     return poll

@@ -30,7 +30,7 @@ def non_voter_ids(poll: Poll) -> list[int]:
     return [i for i in electorate_ids(poll) if i not in voted]
 
 
-def remind(*, actor_id: int, poll_id: int, message: str = "") -> int:
+def remind(*, actor_id: int, poll_id: int, message: str = "", inbound_message_id: int | None = None) -> int:
     """Remind those who have not voted yet, with a message; returns how many."""
     user = acting_member(actor_id)
     poll = visible_poll(user, poll_id)
@@ -45,6 +45,6 @@ def remind(*, actor_id: int, poll_id: int, message: str = "") -> int:
     if not recipients:
         raise Invalid("Everyone has voted already.", field="message")
     events.record("poll_reminder", actor_id=user.id, **event_fields(poll), title=poll.title,
-                          message=message, recipient_ids=recipients)
+                          message=message, recipient_ids=recipients, inbound_message_id=inbound_message_id)
     db.session.commit()
     return len(recipients)
