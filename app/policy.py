@@ -460,6 +460,13 @@ def can_edit_poll(user, poll: Poll) -> bool:
     return poll.is_open and can_administer_poll(user, poll)
 
 
+def can_add_option(user, poll: Poll) -> bool:
+    """Add an option to an open poll: whoever may edit it, and its voters where the poll allows it."""
+    if not poll.is_open:
+        return False
+    return can_edit_poll(user, poll) or (poll.voters_can_add_options and may_vote(user, poll))
+
+
 def can_write_outcome(user, poll: Poll) -> bool:
     return poll.closed_at is not None and can_administer_poll(user, poll)
 

@@ -1,4 +1,4 @@
-"""Who may run a poll (close, extend, remind, reopen, outcome): role × privacy × action, asked of
+"""Who may run a poll (close, extend, remind, reopen, outcome, edit, add an option): role × privacy × action, asked of
 the policy module and of the services the web and mail both call; every refusal changes nothing."""
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ from tests.factories import GroupFactory, UserFactory, member
 ROLES = ["author", "admin", "admin_without_2fa", "member", "named_guest", "stranger", "operator", "removed_author",
          "deleted_author"]
 PRIVACIES = ["open", "closed", "secret"]
-ACTIONS = ["close", "extend", "remind", "reopen", "outcome"]
+ACTIONS = ["close", "extend", "remind", "reopen", "outcome", "edit", "add_option", "add_option_where_voters_may"]
 RUNS_THE_POLL = {"author", "admin"}
+VOTERS = RUNS_THE_POLL | {"member", "named_guest", "admin_without_2fa"}  # the electorate, where voters may add options
 
 
 def _person(role: str, group, poll_author):
@@ -42,6 +43,10 @@ def _act(action: str, person, poll: Poll):
         service.change_closing(actor_id=person.id, poll_id=poll.id, closing_at=later)
     elif action == "remind":
         service.remind(actor_id=person.id, poll_id=poll.id)
+    elif action == "edit":
+        service.edit_poll(actor_id=person.id, poll_id=poll.id, title="Adopt it?", details="", closing_at=later)
+    elif action.startswith("add_option"):
+        service.add_option(actor_id=person.id, poll_id=poll.id, name="Maybe later")
     elif action == "reopen":
         service.reopen_poll(actor_id=person.id, poll_id=poll.id, closing_at=later)
     else:
@@ -55,8 +60,9 @@ def test_only_the_author_and_the_groups_admins_run_a_poll(clean_app, role, priva
     group = GroupFactory(handle="club", privacy=privacy, admins_require_2fa=role == "admin_without_2fa")
     author = member(group, email="author@example.org")
     member(group, email="undecided@example.org")
-    poll = service.create_poll(actor_id=author.id, group_id=group.id, poll_type="proposal", title="Adopt?",
-                               closing_at=utcnow() + timedelta(days=3), voter_scope="group")
+    poll = service.create_poll(actor_id=author.id, group_id=group.id, poll_type="poll", title="Adopt?",
+                               options=["Yes", "No"], closing_at=utcnow() + timedelta(days=3), voter_scope="group",
+                               voters_can_add_options=action == "add_option_where_voters_may")
     if action in ("reopen", "outcome"):
         service.close_poll(actor_id=author.id, poll_id=poll.id)
     person = _person(role, group, author)
@@ -71,10 +77,12 @@ def test_only_the_author_and_the_groups_admins_run_a_poll(clean_app, role, priva
     db.session.commit()
     policy.forget_memberships()
 
-    want = role in RUNS_THE_POLL
     fresh = db.session.get(Poll, poll.id)
-    assert policy.can_administer_poll(person, fresh) == want
-    if action in ("close", "extend", "remind"):
+    assert policy.can_administer_poll(person, fresh) == (role in RUNS_THE_POLL)
+    want = role in (VOTERS if action == "add_option_where_voters_may" else RUNS_THE_POLL)
+    if action.startswith("add_option"):
+        assert policy.can_add_option(person, fresh) == want
+    if action in ("close", "extend", "remind", "edit"):
         assert policy.can_edit_poll(person, fresh) == want
     if action == "reopen":
         assert policy.can_reopen_poll(person, fresh) == want
@@ -92,4 +100,4 @@ def test_only_the_author_and_the_groups_admins_run_a_poll(clean_app, role, priva
     if not want:
         db.session.expire_all()
         after = db.session.get(Poll, poll.id)
-        assert (after.closed_at, after.closing_at) == before
+        assert (after.closed_at, after.closing_at, after.title, len(after.options)) == (*before, "Adopt?", 2)

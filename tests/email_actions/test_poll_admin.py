@@ -172,8 +172,6 @@ def test_a_closed_poll_cannot_be_extended_or_closed_again(garden, reply, outbox,
 
 
 def test_a_retried_extend_extends_once(garden, bobs_poll):
-    from mail.processing import process_stored
-
     from .test_retries import _process_twice, _store
 
     to = garden.address(garden.bob, "poll", bobs_poll.id)
@@ -181,7 +179,6 @@ def test_a_retried_extend_extends_once(garden, bobs_poll):
     _process_twice(_store(message(sender="bob@example.org", to=to, body="extend 1 day"), to=to,
                           sender="bob@example.org"))
     assert aware(fresh(bobs_poll).closing_at) == before + timedelta(days=1)
-    del process_stored
 
 
 # --- remind ------------------------------------------------------------------------------------

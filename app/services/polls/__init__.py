@@ -8,7 +8,9 @@ no row, id order or time links a voter to a choice. The event log never names th
 anonymous poll (stance_created has no actor).
 """
 from .closing import close_due_polls, close_poll, reopen_poll, send_closing_soon
-from .editing import change_closing, done_by_message
+from .editing import (
+    NeedsConfirmation, OptionEdits, add_option, change_closing, done_by_message, edit_poll, history_lines, poll_history, votes_on,
+)
 from .common import visible_poll
 from .creation import create_poll, delete_poll
 from .csv_export import csv_export
@@ -20,7 +22,8 @@ from .results import PollResults, VoterRow, hidden_reason, results_for, tally
 from .voting import cast_vote, current_stance, one_click_choices, one_click_target, vote_history
 
 __all__ = [
-    "cast_vote", "change_closing", "close_due_polls", "done_by_message", "close_poll", "create_poll", "csv_export", "current_stance", "delete_poll",
+    "add_option", "cast_vote", "change_closing", "edit_poll", "history_lines", "NeedsConfirmation", "OptionEdits", "poll_history",
+    "votes_on", "close_due_polls", "done_by_message", "close_poll", "create_poll", "csv_export", "current_stance", "delete_poll",
     "electorate_ids", "hidden_reason", "latest_outcome", "non_voter_ids", "one_click_choices", "one_click_target", "outcome_ics",
     "PollResults", "polls_for_group", "polls_for_thread", "reopen_poll", "remind", "results_for", "seed_demo_polls",
     "send_closing_soon", "set_outcome", "tally", "thread_page_polls", "visible_poll", "vote_history", "VoterRow",

@@ -23,6 +23,23 @@ MAX_NAMED_VOTERS = 500
 REASON_CAP = 5_000
 
 
+def clean_title(title: str) -> str:
+    """A poll's title as kept: one clean line, not empty, not too long."""
+    title = one_line(title)
+    if not title:
+        raise Invalid("Please give the poll a title.", field="title")
+    if len(title) > TITLE_MAX:
+        raise Invalid(f"Titles can be at most {TITLE_MAX} characters.", field="title")
+    return title
+
+
+def clean_details(details: str) -> str:
+    details = (details or "").replace("\r\n", "\n").replace("\x00", "").strip()
+    if len(details) > DETAILS_MAX:
+        raise Invalid(f"The details can be at most {DETAILS_MAX:,} characters.", field="details")
+    return details
+
+
 def create_poll(
     *, actor_id: int, poll_type: str, title: str, closing_at: datetime, group_id: int | None = None,
     discussion_id: int | None = None, details: str = "", options: list[str] | None = None,
@@ -31,7 +48,8 @@ def create_poll(
     voters: list[str] | None = None, reason_mode: str | None = None, reason_max_length: int | None = None,
     min_choices: int | None = None, max_choices: int | None = None, dots_per_person: int | None = None,
     min_score: int | None = None, max_score: int | None = None, minimum_rank: int | None = None,
-    target: int | None = None, allow_none_of_the_above: bool = False, source: str = "web",
+    target: int | None = None, allow_none_of_the_above: bool = False, voters_can_add_options: bool = False,
+    source: str = "web",
     now: datetime | None = None, inbound_message_id: int | None = None,
 ) -> Poll:
     """Start a decision in a thread (`discussion_id`) or standing alone in a group (`group_id`)."""
@@ -58,14 +76,7 @@ def create_poll(
     except KeyError:
         raise Invalid("Please choose one of the poll types.", field="poll_type") from None
 
-    title = one_line(title)
-    if not title:
-        raise Invalid("Please give the poll a title.", field="title")
-    if len(title) > TITLE_MAX:
-        raise Invalid(f"Titles can be at most {TITLE_MAX} characters.", field="title")
-    details = (details or "").replace("\r\n", "\n").replace("\x00", "").strip()
-    if len(details) > DETAILS_MAX:
-        raise Invalid(f"The details can be at most {DETAILS_MAX:,} characters.", field="details")
+    title, details = clean_title(title), clean_details(details)
     closing_at = check_closing(closing_at, now)
     if hide_results not in HIDE_RESULTS:
         raise Invalid("Choose when results are shown.", field="hide_results")
@@ -151,7 +162,7 @@ def create_poll(
         poll_type=kind.name, title=title, details=details, closing_at=closing_at, created_at=now,
         anonymous=bool(anonymous), hide_results=hide_results, voter_scope=voter_scope, reason_mode=reason_mode,
         reason_max_length=reason_max_length, time_zone=time_zone or "UTC", inbound_message_id=inbound_message_id,
-        **own,
+        voters_can_add_options=bool(voters_can_add_options) and kind.takes_option_names, **own,
     )
     db.session.add(poll)
     db.session.flush()
