@@ -48,6 +48,8 @@ class Poll(db.Model):
     allow_none_of_the_above: Mapped[bool] = mapped_column(Boolean, default=False)
     # Voters may add options while the poll is open (types whose options are free text).
     voters_can_add_options: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # A draft is saved but not open: only its author and the group's admins see it; no votes, no mail.
+    draft: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Meeting polls: the zone the author wrote the slots in.
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
     # The inbound message a decision was started from (idempotent processing).
@@ -62,7 +64,7 @@ class Poll(db.Model):
 
     @property
     def is_open(self) -> bool:
-        return self.closed_at is None and self.deleted_at is None
+        return self.closed_at is None and self.deleted_at is None and not self.draft
 
 
 class PollOption(db.Model):

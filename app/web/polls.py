@@ -168,6 +168,17 @@ def reopen(poll_id: int):
     return _admin_action(poll_id, act, "The poll is open again.", field="reopen")
 
 
+@bp.post("/p/<int:poll_id>/open")
+def open_draft(poll_id: int):
+    def act(poll, user):
+        raw = (request.form.get("closing_at") or "").strip()
+        closing = _parse_local(raw, _zone(), "closing_at", "the closing time") if raw else None
+        service.open_poll(actor_id=user.id, poll_id=poll.id, closing_at=closing)
+
+    return _admin_action(poll_id, act, "The poll is open for votes; everyone who may vote is emailed.",
+                         field="closing_at")
+
+
 @bp.post("/p/<int:poll_id>/remind")
 def remind(poll_id: int):
     def act(poll, user):
@@ -376,12 +387,13 @@ def _create(group, discussion):
             voter_scope=form.get("voter_scope", "group"),
             voters=[v for chunk in (form.get("voters") or "").replace(",", "\n").splitlines() for v in [chunk.strip()] if v],
             reason_mode=form.get("reason_mode") or None, allow_none_of_the_above=form.get("allow_none_of_the_above") == "1",
-            **ints,
+            voters_can_add_options=form.get("voters_can_add_options") == "1", draft=form.get("draft") == "1", **ints,
         )
     except DomainError as error:
         context = _creation_context(group, discussion, poll_type, values, {error.field or "form": error.message})
         return render_template("polls/new.html", **context), 422
-    flash("Your poll is open for votes.", "success")
+    flash("Your draft is saved: nobody else sees it until you open it." if poll.draft else
+          "Your poll is open for votes.", "success")
     return see_other(f"/p/{poll.id}")
 
 

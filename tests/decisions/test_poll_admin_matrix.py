@@ -16,7 +16,8 @@ from tests.factories import GroupFactory, UserFactory, member
 ROLES = ["author", "admin", "admin_without_2fa", "member", "named_guest", "stranger", "operator", "removed_author",
          "deleted_author"]
 PRIVACIES = ["open", "closed", "secret"]
-ACTIONS = ["close", "extend", "remind", "reopen", "outcome", "edit", "add_option", "add_option_where_voters_may"]
+ACTIONS = ["close", "extend", "remind", "reopen", "outcome", "edit", "add_option", "add_option_where_voters_may",
+           "open_draft", "edit_draft"]
 RUNS_THE_POLL = {"author", "admin"}
 VOTERS = RUNS_THE_POLL | {"member", "named_guest", "admin_without_2fa"}  # the electorate, where voters may add options
 
@@ -43,7 +44,9 @@ def _act(action: str, person, poll: Poll):
         service.change_closing(actor_id=person.id, poll_id=poll.id, closing_at=later)
     elif action == "remind":
         service.remind(actor_id=person.id, poll_id=poll.id)
-    elif action == "edit":
+    elif action == "open_draft":
+        service.open_poll(actor_id=person.id, poll_id=poll.id)
+    elif action in ("edit", "edit_draft"):
         service.edit_poll(actor_id=person.id, poll_id=poll.id, title="Adopt it?", details="", closing_at=later)
     elif action.startswith("add_option"):
         service.add_option(actor_id=person.id, poll_id=poll.id, name="Maybe later")
@@ -62,7 +65,8 @@ def test_only_the_author_and_the_groups_admins_run_a_poll(clean_app, role, priva
     member(group, email="undecided@example.org")
     poll = service.create_poll(actor_id=author.id, group_id=group.id, poll_type="poll", title="Adopt?",
                                options=["Yes", "No"], closing_at=utcnow() + timedelta(days=3), voter_scope="group",
-                               voters_can_add_options=action == "add_option_where_voters_may")
+                               voters_can_add_options=action == "add_option_where_voters_may",
+                               draft=action.endswith("_draft"))
     if action in ("reopen", "outcome"):
         service.close_poll(actor_id=author.id, poll_id=poll.id)
     person = _person(role, group, author)
@@ -82,7 +86,9 @@ def test_only_the_author_and_the_groups_admins_run_a_poll(clean_app, role, priva
     want = role in (VOTERS if action == "add_option_where_voters_may" else RUNS_THE_POLL)
     if action.startswith("add_option"):
         assert policy.can_add_option(person, fresh) == want
-    if action in ("close", "extend", "remind", "edit"):
+    if action.endswith("_draft"):  # a draft is seen only by those who may open it
+        assert policy.can_view_poll(person, fresh) == want == policy.can_open_poll(person, fresh)
+    if action in ("close", "extend", "remind", "edit", "edit_draft"):
         assert policy.can_edit_poll(person, fresh) == want
     if action == "reopen":
         assert policy.can_reopen_poll(person, fresh) == want
@@ -101,3 +107,4 @@ def test_only_the_author_and_the_groups_admins_run_a_poll(clean_app, role, priva
         db.session.expire_all()
         after = db.session.get(Poll, poll.id)
         assert (after.closed_at, after.closing_at, after.title, len(after.options)) == (*before, "Adopt?", 2)
+        assert after.draft == action.endswith("_draft")

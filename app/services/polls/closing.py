@@ -63,7 +63,8 @@ def _claim_once(poll_id: int, *still, **values) -> Poll | None:
 
 def _close(poll_id: int, *, actor_id: int | None, now: datetime, reason: str) -> bool:
     """Close once: the conditional update lets exactly one caller (job or person) win."""
-    poll = _claim_once(poll_id, Poll.closed_at.is_(None), Poll.deleted_at.is_(None), closed_at=now)
+    poll = _claim_once(poll_id, Poll.closed_at.is_(None), Poll.deleted_at.is_(None), Poll.draft.is_(False),
+                       closed_at=now)
     if poll is None:
         return False
     emailed_votes = _scrub_anonymous(poll) if poll.anonymous else []
@@ -86,6 +87,8 @@ def close_poll(*, actor_id: int, poll_id: int, now: datetime | None = None) -> P
         raise NotAllowed("Only the poll's author or a group admin can close it.")
     if poll.closed_at is not None:
         raise NotAllowed("This poll is already closed.")
+    if poll.draft:
+        raise NotAllowed("This poll is a draft: open it for votes, or delete it.")
     _close(poll.id, actor_id=user.id, now=now_or(now), reason="person")
     return db.session.get(Poll, poll_id)
 
@@ -94,7 +97,8 @@ def close_due_polls(*, now: datetime | None = None) -> int:
     """Close every open poll whose closing time has passed; safe to run twice at once."""
     now = now_or(now)
     due = list(db.session.scalars(
-        select(Poll.id).where(Poll.closed_at.is_(None), Poll.deleted_at.is_(None), Poll.closing_at <= now)
+        select(Poll.id).where(Poll.closed_at.is_(None), Poll.deleted_at.is_(None), Poll.draft.is_(False),
+                              Poll.closing_at <= now)
         .order_by(Poll.closing_at)
     ))
     db.session.rollback()  # end the read transaction before the per-poll writes
@@ -106,7 +110,7 @@ def send_closing_soon(*, now: datetime | None = None) -> int:
     now = now_or(now)
     due = list(db.session.scalars(
         select(Poll.id).where(
-            Poll.closed_at.is_(None), Poll.deleted_at.is_(None), Poll.closing_soon_sent_at.is_(None),
+            Poll.closed_at.is_(None), Poll.deleted_at.is_(None), Poll.draft.is_(False), Poll.closing_soon_sent_at.is_(None),
             Poll.closing_at > now, Poll.closing_at <= now + CLOSING_SOON,
         )
     ))

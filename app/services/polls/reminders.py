@@ -37,7 +37,8 @@ def remind(*, actor_id: int, poll_id: int, message: str = "", inbound_message_id
     if not policy.can_administer_poll(user, poll):
         raise NotAllowed("Only the poll's author or a group admin can send reminders.")
     if not poll.is_open:
-        raise NotAllowed("This poll is closed, so there is nobody to remind.")
+        raise NotAllowed("This poll is a draft: nobody can vote yet." if poll.draft else
+                         "This poll is closed, so there is nobody to remind.")
     message = (message or "").replace("\r\n", "\n").strip()
     if len(message) > MESSAGE_MAX:
         raise Invalid(f"The message can be at most {MESSAGE_MAX:,} characters.", field="message")

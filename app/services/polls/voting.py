@@ -46,6 +46,8 @@ def cast_vote(
     """Vote (or change a vote). `choices` maps option id → score; or `text` is a vote in the reply grammar."""
     user = acting_member(actor_id)
     poll = visible_poll(user, poll_id)
+    if poll.draft:
+        raise NotAllowed("This poll is a draft: votes are taken once it is opened.")
     if not poll.is_open:
         raise NotAllowed(f"This poll closed on {local_time(poll.closed_at, user.time_zone)}; votes are no longer taken.")
     if not policy.may_vote(user, poll):
