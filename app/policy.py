@@ -476,6 +476,11 @@ def can_add_option(user, poll: Poll) -> bool:
     return can_edit_poll(user, poll) or (poll.voters_can_add_options and may_vote(user, poll))
 
 
+def can_remove_vote(user, poll: Poll) -> bool:
+    """Take back one's own vote while the poll is open."""
+    return poll.is_open and may_vote(user, poll) and has_voted(user, poll)
+
+
 def can_write_outcome(user, poll: Poll) -> bool:
     return poll.closed_at is not None and can_administer_poll(user, poll)
 

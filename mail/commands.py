@@ -231,6 +231,7 @@ HELP_TEXT = [
     "    remind                  remind everyone who has not voted (the lines below are your message)\n"
     "    reopen 3 days           take votes again in a closed poll (or “reopen until 12 Dec 18:00”)\n"
     "    outcome: <what was decided>   after it closed; for a meeting, start with the time's number",
+    "To take your own vote back while a poll is open, reply to its email with “remove my vote” (or “unvote”).",
 ]
 
 

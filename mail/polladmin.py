@@ -1,4 +1,5 @@
-"""Poll admin by reply: the poll's author (or a group admin) runs the poll from any mail about it.
+"""Poll commands by reply: the poll's author (or a group admin) runs the poll from any mail about
+it, and any voter can take their vote back.
 
 The whole first line of a reply to a poll's mail is the command (any case, a trailing "." or "!"
 allowed); anything else is read as a vote, so "close to agreeing" is a vote's reason, never a
@@ -11,6 +12,7 @@ command, and a line that names one of the poll's options is that vote:
     reopen 3 days                reopen a closed poll until then ("reopen until 12 Dec 18:00")
     outcome: We buy the mower.   what was decided, once the poll has closed (the lines below continue it);
                                  a meeting poll's outcome starts with the chosen slot's number ("outcome: 2")
+    unvote                       any voter: take your vote back ("remove my vote")
 
 Each is done through the service the poll page's forms call (`app.services.polls`), whose policy
 check decides who may: anyone else is told so and nothing changes. Each is confirmed by a mail
@@ -44,6 +46,7 @@ _GRAMMAR = [
     ("remind", re.compile(r"^(?:remind|send\s+(?:a\s+)?reminders?)(?:\s+(?:everyone|them|the\s+undecided))?$")),
     ("reopen", re.compile(rf"^reopen(?:\s+(?:the\s+)?poll)?(?:\s+(?:{_SPAN}|{_WHEN}))?$")),
     ("outcome", re.compile(r"^outcome\s*(?::\s*(.*)|$)", re.IGNORECASE)),
+    ("unvote", re.compile(r"^(?:unvote|(?:remove|withdraw|delete|cancel)\s+my\s+vote)$")),
 ]
 
 
@@ -111,6 +114,19 @@ def _confirm(reply: Reply, poll: Poll, subject: str, paragraphs: list[str]) -> N
                  paragraphs=paragraphs)
 
 
+def _act(reply: Reply, poll: Poll, action: str, *, would: str, call, subject: str, paragraphs, done: str) -> ActionResult:
+    """A command's common end: in a dry run say what it would do; else `call()` the service, confirm
+    (`paragraphs(poll)`, the poll as the service left it) and say what was done."""
+    if reply.dry_run:
+        return ActionResult("processed", action, would, group_id=poll.group_id)
+    try:
+        poll = call() or poll
+    except DomainError as error:
+        return _failed(action, poll, error)
+    _confirm(reply, poll, subject, paragraphs(poll))
+    return ActionResult("processed", action, done, group_id=poll.group_id)
+
+
 def _when(match: re.Match, *, base: datetime, now: datetime, zone: str, command: str) -> datetime | None:
     """The time a span (from `base`) or a date (in the member's zone) names; None when neither was given."""
     count, unit, date = match.group(1), match.group(2), match.group(3)
@@ -140,17 +156,12 @@ def close(reply: Reply) -> ActionResult:
     poll, refusal = _poll(reply, "poll_close", open_=True)
     if refusal:
         return refusal
-    if reply.dry_run:
-        return ActionResult("processed", "poll_close", f"would close the poll “{poll.title}”", group_id=poll.group_id)
-    try:
-        poll_service.close_poll(actor_id=reply.user.id, poll_id=poll.id)
-    except DomainError as error:
-        return _failed("poll_close", poll, error)
-    _confirm(reply, poll, f"Closed: {poll.title}", [
-        f"“{poll.title}” is closed; no more votes are taken. Everyone who could vote gets the results by email.",
-        "Reply to the “closed” email with “outcome: …” on the first line to say what was decided, or with "
-        "“reopen 3 days” to take votes again."])
-    return ActionResult("processed", "poll_close", f"closed poll {poll.id}", group_id=poll.group_id)
+    return _act(reply, poll, "poll_close", would=f"would close the poll “{poll.title}”",
+                call=lambda: poll_service.close_poll(actor_id=reply.user.id, poll_id=poll.id),
+                subject=f"Closed: {poll.title}", done=f"closed poll {poll.id}", paragraphs=lambda p: [
+                    f"“{p.title}” is closed; no more votes are taken. Everyone who could vote gets the results by email.",
+                    "Reply to the “closed” email with “outcome: …” on the first line to say what was decided, or with "
+                    "“reopen 3 days” to take votes again."])
 
 
 def extend(reply: Reply) -> ActionResult:
@@ -230,17 +241,12 @@ def reopen(reply: Reply) -> ActionResult:
                "Anonymous polls can't be reopened: their votes were unlinked from voters at closing.")
         return refused("poll_reopen", f"“{poll.title}” can't be reopened. {why} Nothing was changed.",
                        group_id=poll.group_id)
-    if reply.dry_run:
-        return ActionResult("processed", "poll_reopen", f"would reopen “{poll.title}” until "
-                                                        f"{local_time(closing, user.time_zone)}", group_id=poll.group_id)
-    try:
-        poll = poll_service.reopen_poll(actor_id=user.id, poll_id=poll.id, closing_at=closing, now=now,
-                                        inbound_message_id=reply.inbound_id)
-    except DomainError as error:
-        return _failed("poll_reopen", poll, error)
-    _confirm(reply, poll, f"Reopened: {poll.title}", [
-        f"“{poll.title}” takes votes again until {local_time(poll.closing_at, user.time_zone)}."])
-    return ActionResult("processed", "poll_reopen", f"reopened poll {poll.id}", group_id=poll.group_id)
+    return _act(reply, poll, "poll_reopen",
+                would=f"would reopen “{poll.title}” until {local_time(closing, user.time_zone)}",
+                call=lambda: poll_service.reopen_poll(actor_id=user.id, poll_id=poll.id, closing_at=closing, now=now,
+                                                      inbound_message_id=reply.inbound_id),
+                subject=f"Reopened: {poll.title}", done=f"reopened poll {poll.id}", paragraphs=lambda p: [
+                    f"“{p.title}” takes votes again until {local_time(p.closing_at, user.time_zone)}."])
 
 
 _SLOT = re.compile(r"^(?:slot\s+)?#?(\d{1,2})\b\s*[.,:;)\-–—]?\s*(.*)$", re.IGNORECASE | re.DOTALL)
@@ -284,5 +290,21 @@ def outcome(reply: Reply) -> ActionResult:
     return ActionResult("processed", "poll_outcome", f"outcome of poll {poll.id}", group_id=poll.group_id)
 
 
+def unvote(reply: Reply) -> ActionResult:
+    """Any voter's own: take back the vote (the poll page's "Remove my vote")."""
+    poll = db.session.get(Poll, reply.target_id)
+    if poll is None or not policy.can_view_poll(reply.user, poll):
+        return refused("unvote", "The poll you replied to no longer exists, so nothing was changed.")
+    if not policy.can_remove_vote(reply.user, poll):
+        why = ("it is not open any more" if not poll.is_open else "you have not voted in it")
+        return refused("unvote", f"There is no vote of yours to remove in “{poll.title}”: {why}. Nothing was changed.",
+                       group_id=poll.group_id)
+    return _act(reply, poll, "unvote", would=f"would remove your vote in “{poll.title}”",
+                call=lambda: poll_service.remove_vote(actor_id=reply.user.id, poll_id=poll.id) and None,
+                subject=f"Vote removed: {poll.title}", done=f"removed a vote in poll {poll.id}", paragraphs=lambda p: [
+                    f"Your vote in “{p.title}” is removed and no longer counts. To vote again before it closes, "
+                    "reply with your vote on the first line."])
+
+
 COMMANDS: dict[str, Handler] = {"close": close, "extend": extend, "remind": remind, "reopen": reopen,
-                                "outcome": outcome}
+                                "outcome": outcome, "unvote": unvote}

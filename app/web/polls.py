@@ -78,7 +78,7 @@ def _page(poll: Poll, *, errors=None, form=None, status=200, template=None):
         options=ordered_options(poll), outcome=service.latest_outcome(poll.id),
         can_vote=policy.can_vote(user, poll), may_vote=policy.may_vote(user, poll),
         can_admin=policy.can_administer_poll(user, poll), can_reopen=policy.can_reopen_poll(user, poll),
-        can_edit=policy.can_edit_poll(user, poll), can_add_option=policy.can_add_option(user, poll),
+        can_edit=policy.can_edit_poll(user, poll), can_remove_vote=policy.can_remove_vote(user, poll), can_add_option=policy.can_add_option(user, poll),
         changes=service.history_lines(poll, zone),
         errors=errors or {}, form=form or {}, slot_label=slot_label, now_input=_local_input,
         vote_values=_vote_values(poll, mine, form),
@@ -140,10 +140,21 @@ def vote(poll_id: int):
     return see_other(f"/p/{poll.id}")
 
 
-def _admin_action(poll_id: int, action, success: str, *, field: str = "admin"):
+@bp.post("/p/<int:poll_id>/unvote")
+def unvote(poll_id: int):
+    return _admin_action(poll_id, lambda p, u: service.remove_vote(actor_id=u.id, poll_id=p.id),
+                         "Your vote is removed. You can vote again until the poll closes.", field="vote",
+                         signed_out=sign_in_first)
+
+
+def _admin_action(poll_id: int, action, success: str, *, field: str = "admin", signed_out=None):
+    """One of the poll page's small forms: `action(poll, user)`, then 303 with `success`; a refusal is the
+    page again with the error by `field`. Signed out: 404, or `signed_out(next)` (a sign-in) for voters' forms."""
     poll = poll_or_404(poll_id)
     user = signed_in_user()
     if user is None:
+        if signed_out is not None:
+            return signed_out(f"/p/{poll_id}")
         abort(404)
     try:
         action(poll, user)
@@ -259,17 +270,11 @@ def edit(poll_id: int):
 
 @bp.post("/p/<int:poll_id>/options")
 def add_option(poll_id: int):
-    poll = poll_or_404(poll_id)
-    user = signed_in_user()
-    if user is None:
-        return sign_in_first(f"/p/{poll_id}")
-    try:
-        option = service.add_option(actor_id=user.id, poll_id=poll.id, name=request.form.get("option_name", ""))
-    except DomainError as error:
-        return _page(poll, errors={error.field or "option_name": error.message}, form=dict(request.form),
-                     status=422 if isinstance(error, Invalid) else 403)
-    flash(f"“{option.name}” is added: you can vote for it now.", "success")
-    return see_other(f"/p/{poll.id}")
+    def act(poll, user):
+        service.add_option(actor_id=user.id, poll_id=poll.id, name=request.form.get("option_name", ""))
+
+    return _admin_action(poll_id, act, "Your option is added: you can vote for it now.", field="option_name",
+                         signed_out=sign_in_first)
 
 
 @bp.post("/p/<int:poll_id>/delete")

@@ -265,3 +265,31 @@ def test_help_lists_the_poll_commands(garden, send, outbox):
     text = outbox.last_to("dee@example.org").text
     for word in ("close", "extend 2 days", "remind", "reopen 3 days", "outcome:"):
         assert word in text
+
+
+# --- any voter: take the vote back -------------------------------------------------------------
+
+@pytest.mark.parametrize("body", ["remove my vote", "Unvote."])
+def test_a_voter_removes_their_vote_by_reply(garden, reply, outbox, bobs_poll, body):
+    reply(garden.dee, bobs_poll, "agree")
+    row = reply(garden.dee, bobs_poll, body)
+    assert row.action == "unvote"
+    assert db.session.scalar(select(Stance.id).where(Stance.poll_id == bobs_poll.id, Stance.latest.is_(True))) is None
+    assert "Your vote in “Buy spades” is removed" in outbox.last_to("dee@example.org").text
+
+
+def test_unvote_without_a_vote_is_explained(garden, reply, outbox, bobs_poll):
+    row = reply(garden.dee, bobs_poll, "unvote")
+    assert row.status == "rejected" and "you have not voted in it" in outbox.last_to("dee@example.org").text
+
+
+def test_a_forged_unvote_removes_nothing(garden, reply, outbox, bobs_poll, smtp_server):
+    import smtplib
+
+    reply(garden.dee, bobs_poll, "agree")
+    to = garden.address(garden.dee, "poll", bobs_poll.id)
+    with smtplib.SMTP(smtp_server.hostname, smtp_server.port, timeout=10, source_address=(FORGING_SOURCE, 0)) as c:
+        c.sendmail("dee@example.org", [to], message(sender="dee@example.org", to=to, body="unvote", signed=False))
+    assert "Remove your vote in “Buy spades”" in outbox.last_to("dee@example.org").text  # asked, not done
+    db.session.expire_all()
+    assert db.session.scalar(select(Stance.id).where(Stance.poll_id == bobs_poll.id, Stance.latest.is_(True)))

@@ -26,13 +26,10 @@ REASON_CAP = 5_000
 
 
 def clean_title(title: str) -> str:
-    """A poll's title as kept: one clean line, not empty, not too long."""
-    title = one_line(title)
-    if not title:
-        raise Invalid("Please give the poll a title.", field="title")
-    if len(title) > TITLE_MAX:
-        raise Invalid(f"Titles can be at most {TITLE_MAX} characters.", field="title")
-    return title
+    """A poll's title as kept: a thread's rule (app.services.discussions.clean_title)."""
+    from ..discussions import clean_title as title_rule
+
+    return title_rule(title, what="poll")
 
 
 def clean_details(details: str) -> str:
