@@ -134,7 +134,10 @@ def _when(match: re.Match, *, base: datetime, now: datetime, zone: str, command:
         return base + timedelta(**{_UNITS[unit]: int(count)})
     if date:
         try:
-            return parse_closing(date, now=now, time_zone=zone)
+            when = parse_closing(date, now=now, time_zone=zone)
+            if when <= now and not re.search(r"\b\d{4}\b", date) and when + timedelta(days=366) > now:
+                when = when.replace(year=when.year + 1)  # "2 Jan", written in December: the coming one
+            return when
         except ClosingError:
             raise ClosingError(f"We could not read “{date}” as a date and time. Write for example “{command} 2 days” "
                                f"or “{command} to 12 Dec 18:00” (in your time zone).") from None
@@ -153,11 +156,13 @@ def _now() -> datetime:
 # --- the commands ---------------------------------------------------------------------------
 
 def close(reply: Reply) -> ActionResult:
-    poll, refusal = _poll(reply, "poll_close", open_=True)
+    retried = poll_service.done_by_message(reply.target_id, "poll_closed", reply.inbound_id)  # closed it already
+    poll, refusal = _poll(reply, "poll_close", open_=not retried)
     if refusal:
         return refusal
     return _act(reply, poll, "poll_close", would=f"would close the poll “{poll.title}”",
-                call=lambda: poll_service.close_poll(actor_id=reply.user.id, poll_id=poll.id),
+                call=lambda: None if retried else poll_service.close_poll(
+                    actor_id=reply.user.id, poll_id=poll.id, inbound_message_id=reply.inbound_id),
                 subject=f"Closed: {poll.title}", done=f"closed poll {poll.id}", paragraphs=lambda p: [
                     f"“{p.title}” is closed; no more votes are taken. Everyone who could vote gets the results by email.",
                     "Reply to the “closed” email with “outcome: …” on the first line to say what was decided, or with "
@@ -236,15 +241,16 @@ def reopen(reply: Reply) -> ActionResult:
                        group_id=poll.group_id)
     if closing <= now:
         return _in_the_past("poll_reopen", poll, closing, user)
-    if not policy.can_reopen_poll(user, poll):
+    retried = poll_service.done_by_message(poll.id, "poll_reopened", reply.inbound_id)  # reopened it already
+    if not retried and not policy.can_reopen_poll(user, poll):
         why = ("It is still open." if poll.closed_at is None else
                "Anonymous polls can't be reopened: their votes were unlinked from voters at closing.")
         return refused("poll_reopen", f"“{poll.title}” can't be reopened. {why} Nothing was changed.",
                        group_id=poll.group_id)
     return _act(reply, poll, "poll_reopen",
                 would=f"would reopen “{poll.title}” until {local_time(closing, user.time_zone)}",
-                call=lambda: poll_service.reopen_poll(actor_id=user.id, poll_id=poll.id, closing_at=closing, now=now,
-                                                      inbound_message_id=reply.inbound_id),
+                call=lambda: None if retried else poll_service.reopen_poll(
+                    actor_id=user.id, poll_id=poll.id, closing_at=closing, now=now, inbound_message_id=reply.inbound_id),
                 subject=f"Reopened: {poll.title}", done=f"reopened poll {poll.id}", paragraphs=lambda p: [
                     f"“{p.title}” takes votes again until {local_time(p.closing_at, user.time_zone)}."])
 

@@ -293,3 +293,46 @@ def test_a_forged_unvote_removes_nothing(garden, reply, outbox, bobs_poll, smtp_
     assert "Remove your vote in “Buy spades”" in outbox.last_to("dee@example.org").text  # asked, not done
     db.session.expire_all()
     assert db.session.scalar(select(Stance.id).where(Stance.poll_id == bobs_poll.id, Stance.latest.is_(True)))
+
+
+# --- retried jobs and dates -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("body", ["close", "reopen 2 days"])
+def test_a_retried_close_or_reopen_is_confirmed_once_and_refused_never(garden, bobs_poll, body):
+    from app.models import OutboundMessage
+
+    from .test_retries import _process_twice, _store
+
+    if body.startswith("reopen"):
+        poll_service.close_poll(actor_id=garden.bob.id, poll_id=bobs_poll.id)
+    to = garden.address(garden.bob, "poll", bobs_poll.id)
+    row = _process_twice(_store(message(sender="bob@example.org", to=to, body=body), to=to, sender="bob@example.org"),
+                         lose_confirmation=True)
+    assert row.status == "processed" and row.action in ("poll_close", "poll_reopen")
+    assert db.session.scalar(select(func.count(OutboundMessage.id)).where(
+        OutboundMessage.kind == "inbound_refused")) == 0
+    assert db.session.scalar(select(func.count(OutboundMessage.id)).where(
+        OutboundMessage.dedupe_key == f"confirm:{row.id}")) == 1
+    kind = "poll_closed" if body == "close" else "poll_reopened"
+    assert db.session.scalar(select(func.count(Event.id)).where(Event.kind == kind)) == 1
+
+
+def test_a_date_without_a_year_that_has_passed_means_the_next_one(garden, reply, bobs_poll):
+    from unittest import mock
+
+    import mail.polladmin as polladmin
+
+    december = datetime(2026, 12, 28, 12, 0, tzinfo=timezone.utc)
+    poll = fresh(bobs_poll)
+    poll.closing_at = december + timedelta(days=1)
+    db.session.commit()
+    with mock.patch.object(polladmin, "_now", return_value=december), \
+            mock.patch("app.services.polls.editing.now_or", return_value=december):
+        row = reply(garden.bob, bobs_poll, "extend to 3 Jan 18:00")
+    assert row.action == "poll_extend", row.reason
+    closing = aware(fresh(bobs_poll).closing_at)
+    assert (closing.year, closing.month, closing.day, closing.hour) == (2027, 1, 3, 18)
+
+
+def test_the_closed_mail_tells_the_author_to_reply_with_the_outcome(closed_mail):
+    assert 'reply to this email with "outcome: what was decided"' in closed_mail.text

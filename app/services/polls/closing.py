@@ -61,7 +61,8 @@ def _claim_once(poll_id: int, *still, **values) -> Poll | None:
     return poll
 
 
-def _close(poll_id: int, *, actor_id: int | None, now: datetime, reason: str) -> bool:
+def _close(poll_id: int, *, actor_id: int | None, now: datetime, reason: str,
+           inbound_message_id: int | None = None) -> bool:
     """Close once: the conditional update lets exactly one caller (job or person) win."""
     poll = _claim_once(poll_id, Poll.closed_at.is_(None), Poll.deleted_at.is_(None), Poll.draft.is_(False),
                        closed_at=now)
@@ -70,7 +71,7 @@ def _close(poll_id: int, *, actor_id: int | None, now: datetime, reason: str) ->
     emailed_votes = _scrub_anonymous(poll) if poll.anonymous else []
     voters = db.session.scalar(select(func.count(Participation.id)).where(Participation.poll_id == poll.id)) or 0
     events.record("poll_closed", actor_id=actor_id, **event_fields(poll), closed_by=reason,
-                          voter_count=voters, title=poll.title)
+                          voter_count=voters, title=poll.title, inbound_message_id=inbound_message_id)
     db.session.commit()
     if emailed_votes:
         from ..inbound import delete_messages
@@ -79,7 +80,8 @@ def _close(poll_id: int, *, actor_id: int | None, now: datetime, reason: str) ->
     return True
 
 
-def close_poll(*, actor_id: int, poll_id: int, now: datetime | None = None) -> Poll:
+def close_poll(*, actor_id: int, poll_id: int, now: datetime | None = None,
+               inbound_message_id: int | None = None) -> Poll:
     """Close early (the author or a group admin)."""
     user = acting_member(actor_id)
     poll = visible_poll(user, poll_id)
@@ -89,7 +91,7 @@ def close_poll(*, actor_id: int, poll_id: int, now: datetime | None = None) -> P
         raise NotAllowed("This poll is already closed.")
     if poll.draft:
         raise NotAllowed("This poll is a draft: open it for votes, or delete it.")
-    _close(poll.id, actor_id=user.id, now=now_or(now), reason="person")
+    _close(poll.id, actor_id=user.id, now=now_or(now), reason="person", inbound_message_id=inbound_message_id)
     return db.session.get(Poll, poll_id)
 
 
