@@ -130,6 +130,11 @@ def test_removing_an_option_with_votes_asks_first_naming_the_votes(client, colou
     assert [o.name for o in ordered_options(fresh(poll))] == ["Green", "Blue"]
     assert "Removed: Red" in outbox.last_to(colours["ann"].email).text
     assert "Option removed: “Red”" in client.get(f"/p/{poll.id}").get_data(as_text=True)
+    # Their votes chose only Red, so they are undecided again (and a reminder reaches them).
+    from app import policy
+
+    assert not policy.has_voted(colours["ann"], fresh(poll)) and service.current_stance(colours["ann"].id, poll.id) is None
+    assert colours["ann"].id in service.non_voter_ids(fresh(poll))
 
 
 def test_renaming_an_option_with_votes_asks_first(client, colours):

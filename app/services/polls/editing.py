@@ -14,7 +14,7 @@ from sqlalchemy import delete, func, select
 
 from ... import policy
 from ...extensions import db
-from ...models import Event, Poll, PollOption, Stance, StanceChoice
+from ...models import Event, Participation, Poll, PollOption, Stance, StanceChoice
 from ...polls import get_type
 from ...polls.base import ordered_options
 from ...text import one_line
@@ -91,9 +91,10 @@ def edit_poll(*, actor_id: int, poll_id: int, title: str, details: str, closing_
         _move_closing(poll, closing_at, now)
     if "voters_can_add_options" in changes:
         poll.voters_can_add_options = bool(voters_can_add_options)
+    voters = _voter_ids(poll) if option_changes else []  # before a removal can leave one undecided
     _apply_options(poll, option_changes)
     events.record("poll_edited", actor_id=user.id, **event_fields(poll), title=poll.title,
-                  changes={**changes, **option_changes})
+                  changes={**changes, **option_changes}, voter_ids=voters)
     db.session.commit()
     return poll
 
@@ -149,16 +150,30 @@ def _check_names(poll: Poll, kind, names: list[str]) -> None:
         raise Invalid(" ".join(problems), field="options")
 
 
+def _voter_ids(poll: Poll) -> list[int]:
+    """Who has voted: those told when an option changes."""
+    return sorted(db.session.scalars(select(Participation.user_id).where(Participation.poll_id == poll.id)))
+
+
 def _apply_options(poll: Poll, changes: dict) -> None:
     by_id = {o.id: o for o in poll.options}
     for option_id, _, new in changes.get("options_renamed", []):
         by_id[option_id].name = new
     removed = [option_id for option_id, _ in changes.get("options_removed", [])]
     if removed:
+        touched = list(db.session.scalars(select(Stance).join(StanceChoice, StanceChoice.stance_id == Stance.id).where(
+            Stance.poll_id == poll.id, Stance.latest.is_(True), StanceChoice.poll_option_id.in_(removed)).distinct()))
         db.session.execute(delete(StanceChoice).where(StanceChoice.poll_option_id.in_(removed))
                            .execution_options(synchronize_session=False))
         for option_id in removed:
             poll.options.remove(by_id[option_id])
+        db.session.flush()
+        for stance in touched:  # a vote left choosing nothing is no vote: its voter is undecided again
+            db.session.refresh(stance)
+            if not stance.stance_choices and stance.participant_id is not None:
+                stance.latest = False
+                db.session.execute(delete(Participation).where(Participation.poll_id == poll.id,
+                                                               Participation.user_id == stance.participant_id))
     last = max((o.priority for o in poll.options), default=-1)
     for i, name in enumerate(changes.get("options_added", []), start=1):
         poll.options.append(PollOption(poll_id=poll.id, name=name, priority=last + i))
@@ -179,9 +194,10 @@ def add_option(*, actor_id: int, poll_id: int, name: str) -> PollOption:
         _check_names(poll, kind, [o.name for o in ordered_options(poll)] + [name])
     except Invalid as error:
         raise Invalid(error.message, field="option_name") from None
+    voters = _voter_ids(poll)
     _apply_options(poll, {"options_added": [name]})
     events.record("poll_edited", actor_id=user.id, **event_fields(poll), title=poll.title,
-                  changes={"options_added": [name]})
+                  changes={"options_added": [name]}, voter_ids=voters)
     db.session.commit()
     return poll.options[-1]
 
