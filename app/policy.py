@@ -121,7 +121,7 @@ def discussion_viewers(users, discussion: Discussion, member_ids: set[int]) -> s
 
 def poll_viewers(users, poll: Poll, member_ids: set[int], named_voter_ids: set[int]) -> set[int]:
     """Ids of `users` for whom can_view_poll(user, poll) holds; `named_voter_ids` from the poll's PollVoters."""
-    if poll_is_gone(poll):
+    if poll_is_gone(poll) or poll.draft:
         return set()
     viewers = content_viewers(users, poll_group(poll), member_ids)
     return viewers | {user.id for user in users if _signed_in(user) and user.id in named_voter_ids}
@@ -347,6 +347,8 @@ def poll_group(poll: Poll) -> Group:
 def can_view_poll(user, poll: Poll) -> bool:
     if poll_is_gone(poll):
         return False
+    if poll.draft:  # not opened yet: only those who may open it
+        return can_administer_poll(user, poll)
     if can_view_content(user, poll_group(poll)):
         return True
     return _signed_in(user) and _is_named_voter(user, poll)
@@ -374,10 +376,12 @@ def may_vote(user, poll: Poll) -> bool:
     return _is_named_voter(user, poll)
 
 
-def polls_following(group_ids):
-    """SQL: the polls not gone (poll_is_gone) whose poll_group is one of `group_ids` (a list or a subquery)."""
+def polls_following(group_ids, *, drafts_of: int | None = None):
+    """SQL: the polls not gone (poll_is_gone) and not drafts whose poll_group is one of `group_ids` (a list or
+    a subquery); `drafts_of`: also that person's own drafts."""
     live_threads = select(Discussion.id).where(Discussion.group_id.in_(group_ids), Discussion.deleted_at.is_(None))
-    return and_(Poll.deleted_at.is_(None), or_(and_(Poll.discussion_id.is_(None), Poll.group_id.in_(group_ids)),
+    drafts = Poll.draft.is_(False) if drafts_of is None else or_(Poll.draft.is_(False), Poll.author_id == drafts_of)
+    return and_(Poll.deleted_at.is_(None), drafts, or_(and_(Poll.discussion_id.is_(None), Poll.group_id.in_(group_ids)),
                                                Poll.discussion_id.in_(live_threads)))
 
 
@@ -411,7 +415,9 @@ def has_voted(user, poll: Poll) -> bool:
 def can_administer_poll(user, poll: Poll) -> bool:
     if not _signed_in(user) or poll_is_gone(poll):
         return False
-    return poll.author_id == user.id or is_admin(user, poll_group(poll))
+    group = poll_group(poll)
+    # An author who left (or was removed from) the group no longer runs its poll; its admins do.
+    return (poll.author_id == user.id and is_member(user, group)) or is_admin(user, group)
 
 
 def can_see_results(user, poll: Poll) -> bool:
@@ -451,6 +457,32 @@ def can_see_voters(user, poll: Poll) -> bool:
 
 def can_reopen_poll(user, poll: Poll) -> bool:
     return poll.closed_at is not None and not poll.anonymous and can_administer_poll(user, poll)
+
+
+def can_edit_poll(user, poll: Poll) -> bool:
+    """Change an open poll or a draft (title, details, closing time, options): its author or a group admin."""
+    return (poll.is_open or (poll.draft and poll.deleted_at is None)) and can_administer_poll(user, poll)
+
+
+def can_open_poll(user, poll: Poll) -> bool:
+    """Open a draft for votes (its mail goes out then)."""
+    return poll.draft and can_administer_poll(user, poll)
+
+
+def can_add_option(user, poll: Poll) -> bool:
+    """Add an option to an open poll: whoever may edit it, and its voters where the poll allows it."""
+    if not poll.is_open:
+        return False
+    return can_edit_poll(user, poll) or (poll.voters_can_add_options and may_vote(user, poll))
+
+
+def can_remove_vote(user, poll: Poll) -> bool:
+    """Take back one's own vote while the poll is open."""
+    return poll.is_open and may_vote(user, poll) and has_voted(user, poll)
+
+
+def can_write_outcome(user, poll: Poll) -> bool:
+    return poll.closed_at is not None and can_administer_poll(user, poll)
 
 
 # --- Site -----------------------------------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 from app.extensions import db
 from app.services.errors import NotFound
 
-from . import commands, comments, newthreads, sender_checks, votes
+from . import commands, comments, newthreads, polladmin, sender_checks, votes
 from .reply import ActionResult, Handler, Reply, refused
 
 HANDLERS: dict[str, Handler] = {
@@ -41,6 +41,9 @@ def dispatch(reply: Reply) -> ActionResult:
     # Any reply to an invitation answers the invitation ("join", or anything else); so for a confirmation.
     if reply.kind not in ANSWERS and (command := command_of(reply.text)) is not None:
         return COMMANDS[command](reply)
+    # Poll admin by reply ("close", "extend 2 days", "outcome: …": mail/polladmin.py), before the vote.
+    if reply.kind == "poll" and (poll_command := polladmin.command_of(reply)) is not None:
+        return poll_command(reply)
     handler = HANDLERS.get(reply.kind)
     if handler is None:
         return ActionResult("rejected", "unknown", f"Replies to a {reply.kind} are not handled.", explain=True)

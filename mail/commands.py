@@ -224,6 +224,14 @@ HELP_TEXT = [
     "    digest weekly   this group as one email a week\n"
     "    digest off      no more digests\n"
     "    help            this list",
+    "If you started a poll (or are one of the group's admins), reply to any email about it with one of "
+    "these on the first line to run it:\n\n"
+    "    close                   close it now\n"
+    "    extend 2 days           close it later (or “extend to 12 Dec 18:00”, in your time zone)\n"
+    "    remind                  remind everyone who has not voted (the lines below are your message)\n"
+    "    reopen 3 days           take votes again in a closed poll (or “reopen until 12 Dec 18:00”)\n"
+    "    outcome: <what was decided>   after it closed; for a meeting, start with the time's number",
+    "To take your own vote back while a poll is open, reply to its email with “remove my vote” (or “unvote”).",
 ]
 
 

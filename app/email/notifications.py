@@ -160,6 +160,7 @@ THREADING = {
     "poll_reminder": _poll_news,
     "poll_closed": _poll_news,
     "outcome_created": _poll_news,
+    "poll_edited": _poll_news,  # mailed only to those who voted, and only when an option changed
 }
 EMAIL_KINDS = tuple(THREADING)
 
@@ -204,6 +205,7 @@ def build(ctx: EventContext, user: User, reason: str) -> Outgoing:
             context["result_lines"] = [(labels.get(row.option_id, row.name), kind.result_line(row))
                                        for row in ctx.shared["results"].options]
     context["event_message"] = (event.data or {}).get("message")
+    context["event_changes"] = (event.data or {}).get("changes") or {}
     if poll is not None and ctx.shared.get("one_click") and poll.is_open:
         context["vote_links"] = {o.id: links.vote_url(user, poll_id=poll.id, option_id=o.id) for o in ctx.shared["options"]}
     options = MailOptions(

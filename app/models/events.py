@@ -17,7 +17,7 @@ EVENT_KINDS = (
     "discussion_started", "discussion_edited", "discussion_closed", "discussion_reopened",
     "discussion_moved", "discussion_deleted", "discussion_pinned",
     "comment_posted", "comment_edited", "comment_deleted", "reaction_added",
-    "poll_created", "poll_edited", "stance_created", "poll_closing_soon", "poll_closed",
+    "poll_created", "poll_edited", "stance_created", "stance_removed", "poll_closing_soon", "poll_closed",
     "poll_reopened", "outcome_created", "poll_reminder", "poll_deleted",
 )
 

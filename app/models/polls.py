@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, Index
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -46,6 +46,10 @@ class Poll(db.Model):
     minimum_rank: Mapped[int | None] = mapped_column(Integer)
     target: Mapped[int | None] = mapped_column(Integer)
     allow_none_of_the_above: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Voters may add options while the poll is open (types whose options are free text).
+    voters_can_add_options: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # A draft is saved but not open: only its author and the group's admins see it; no votes, no mail.
+    draft: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Meeting polls: the zone the author wrote the slots in.
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
     # The inbound message a decision was started from (idempotent processing).
@@ -60,7 +64,7 @@ class Poll(db.Model):
 
     @property
     def is_open(self) -> bool:
-        return self.closed_at is None and self.deleted_at is None
+        return self.closed_at is None and self.deleted_at is None and not self.draft
 
 
 class PollOption(db.Model):

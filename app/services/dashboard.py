@@ -47,7 +47,7 @@ def thread_rows(rows) -> list[dict]:
     ids = [d.id for d, _ in rows]
     closes = dict(db.session.execute(
         select(Poll.discussion_id, func.min(Poll.closing_at))
-        .where(Poll.discussion_id.in_(ids), Poll.closed_at.is_(None), Poll.deleted_at.is_(None))
+        .where(Poll.discussion_id.in_(ids), Poll.closed_at.is_(None), Poll.deleted_at.is_(None), Poll.draft.is_(False))
         .group_by(Poll.discussion_id)
     ).all()) if ids else {}
     return [thread_row(d, r) | {"open_vote_closes": closes.get(d.id)} for d, r in rows]

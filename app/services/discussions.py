@@ -33,10 +33,11 @@ PAGE_SIZE = 250
 THREAD_PAGE_SECTIONS = "quorum_thread_page_sections"
 
 
-def _clean_title(title: str) -> str:
+def clean_title(title: str, *, what: str = "thread") -> str:
+    """A thread's (or poll's) title as kept: one clean line, not empty, not too long."""
     title = one_line(title)
     if not title:
-        raise Invalid("Please give the thread a title.", field="title")
+        raise Invalid(f"Please give the {what} a title.", field="title")
     if len(title) > TITLE_MAX:
         raise Invalid(f"Titles can be at most {TITLE_MAX} characters.", field="title")
     return title
@@ -136,7 +137,7 @@ def start_thread(*, actor_id: int, group_id: int, title: str, body: str = "", so
     elif not policy.can_start_thread(user, group):
         raise NotAllowed("Only this group's admins can start threads here." if policy.is_member(user, group)
                          else "Only members of this group can start threads here.")
-    title, body = _clean_title(title), _clean_body(body, required=False)
+    title, body = clean_title(title), _clean_body(body, required=False)
     uploads = attachment_files.check(files or [])
     discussion = Discussion(group_id=group.id, author_id=user.id, title=title, body=body, source=source,
                             inbound_message_id=inbound_message_id)
@@ -235,7 +236,7 @@ def edit_discussion(*, actor_id: int, discussion_id: int, title: str, body: str)
     discussion = visible_discussion(user, discussion_id)
     if not policy.can_edit_discussion(user, discussion):
         raise NotAllowed("Only the thread's author and the group's admins can edit it.")
-    title, body = _clean_title(title), _clean_body(body, required=False)
+    title, body = clean_title(title), _clean_body(body, required=False)
     if (title, body) == (discussion.title, discussion.body):
         return discussion
     _ensure_first_version("discussion", discussion, title=discussion.title)

@@ -20,6 +20,8 @@ from .polls import tally
 
 # Kinds that tell the poll's electorate something (the undecided get it as a direct nudge).
 NUDGE_KINDS = ("poll_closing_soon", "poll_reminder")
+# The changes of a poll_edited event that touch what voters could choose.
+OPTION_CHANGES = {"options_added", "options_renamed", "options_removed"}
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,14 @@ def recipients(event: Event, ctx) -> list[Recipient]:
         candidates = {uid: u for uid, u in candidates.items() if uid in nudged}
     elif event.kind == "poll_created":
         pass  # the group hears of it by volume; the electorate directly
+    elif event.kind == "poll_edited":
+        # Those who voted hear of a change to what they could choose; a new title or time tells nobody.
+        # (who had voted when it changed: a removal can leave a voter undecided)
+        told = set(data.get("voter_ids", participants)) if set(data.get("changes") or {}) & OPTION_CHANGES else set()
+        candidates = {uid: u for uid, u in candidates.items() if uid in told}
     direct_poll = voters if event.kind in ("poll_created", *NUDGE_KINDS) else set()
+    if event.kind == "poll_edited":
+        direct_poll = set(data.get("voter_ids", participants))
     if event.kind == "poll_closed" and poll is not None and poll.author_id:
         direct_poll = {poll.author_id}  # the author is asked to write the outcome
 

@@ -72,7 +72,7 @@ def show(handle: str):
     user = signed_in_user()
     can_read = policy.can_view_content(user, group)
     threads = discussions.group_threads(group, user) if can_read else []
-    decisions = polls_service.polls_for_group(group.id) if can_read else []
+    decisions = polls_service.polls_for_group(group.id, signed_in_user()) if can_read else []
     subgroups = [sub for sub in group.subgroups if policy.can_see_group(user, sub)]
     pending_request = None
     if user is not None and policy.can_request_to_join(user, group):

@@ -78,6 +78,8 @@ def _page(poll: Poll, *, errors=None, form=None, status=200, template=None):
         options=ordered_options(poll), outcome=service.latest_outcome(poll.id),
         can_vote=policy.can_vote(user, poll), may_vote=policy.may_vote(user, poll),
         can_admin=policy.can_administer_poll(user, poll), can_reopen=policy.can_reopen_poll(user, poll),
+        can_edit=policy.can_edit_poll(user, poll), can_remove_vote=policy.can_remove_vote(user, poll), can_add_option=policy.can_add_option(user, poll),
+        changes=service.history_lines(poll, zone),
         errors=errors or {}, form=form or {}, slot_label=slot_label, now_input=_local_input,
         vote_values=_vote_values(poll, mine, form),
     )
@@ -138,10 +140,21 @@ def vote(poll_id: int):
     return see_other(f"/p/{poll.id}")
 
 
-def _admin_action(poll_id: int, action, success: str, *, field: str = "admin"):
+@bp.post("/p/<int:poll_id>/unvote")
+def unvote(poll_id: int):
+    return _admin_action(poll_id, lambda p, u: service.remove_vote(actor_id=u.id, poll_id=p.id),
+                         "Your vote is removed. You can vote again until the poll closes.", field="vote",
+                         signed_out=sign_in_first)
+
+
+def _admin_action(poll_id: int, action, success: str, *, field: str = "admin", signed_out=None):
+    """One of the poll page's small forms: `action(poll, user)`, then 303 with `success`; a refusal is the
+    page again with the error by `field`. Signed out: 404, or `signed_out(next)` (a sign-in) for voters' forms."""
     poll = poll_or_404(poll_id)
     user = signed_in_user()
     if user is None:
+        if signed_out is not None:
+            return signed_out(f"/p/{poll_id}")
         abort(404)
     try:
         action(poll, user)
@@ -166,6 +179,17 @@ def reopen(poll_id: int):
     return _admin_action(poll_id, act, "The poll is open again.", field="reopen")
 
 
+@bp.post("/p/<int:poll_id>/open")
+def open_draft(poll_id: int):
+    def act(poll, user):
+        raw = (request.form.get("closing_at") or "").strip()
+        closing = _parse_local(raw, _zone(), "closing_at", "the closing time") if raw else None
+        service.open_poll(actor_id=user.id, poll_id=poll.id, closing_at=closing)
+
+    return _admin_action(poll_id, act, "The poll is open for votes; everyone who may vote is emailed.",
+                         field="closing_at")
+
+
 @bp.post("/p/<int:poll_id>/remind")
 def remind(poll_id: int):
     def act(poll, user):
@@ -185,6 +209,72 @@ def outcome(poll_id: int):
                             option_id=option_id)
 
     return _admin_action(poll_id, act, "The outcome is published.", field="statement")
+
+
+# --- editing an open poll ---------------------------------------------------------------------
+
+def _edit_page(poll: Poll, form: dict, errors: dict | None = None, status: int = 200):
+    options = ordered_options(poll)
+    return render_template("polls/edit.html", poll=poll, kind=get_type(poll.poll_type), options=options, form=form,
+                           errors=errors or {}, zone=_zone(),
+                           votes_by_option={o.id: service.votes_on([o.id]) for o in options}), status
+
+
+def _editor(poll_id: int):
+    poll = poll_or_404(poll_id)
+    user = signed_in_user()
+    if user is None:
+        return poll, None, sign_in_first(f"/p/{poll_id}/edit")
+    if not policy.can_edit_poll(user, poll):
+        abort(403, description="Only the poll's author or a group admin can change it, and only while it is open.")
+    return poll, user, None
+
+
+@bp.get("/p/<int:poll_id>/edit")
+def edit_form(poll_id: int):
+    poll, _, refused = _editor(poll_id)
+    if refused is not None:
+        return refused
+    form = {"title": poll.title, "details": poll.details or "", "closing_at": _local_input(poll.closing_at, _zone()),
+            "voters_can_add_options": "1" if poll.voters_can_add_options else ""}
+    return _edit_page(poll, form)
+
+
+@bp.post("/p/<int:poll_id>/edit")
+def edit(poll_id: int):
+    poll, user, refused = _editor(poll_id)
+    if refused is not None:
+        return refused
+    form = {k: request.form.get(k) for k in request.form}
+    try:
+        closing = _parse_local(form.get("closing_at", ""), _zone(), "closing_at", "the closing time")
+        edits = None
+        if get_type(poll.poll_type).takes_option_names:
+            edits = service.OptionEdits(
+                renames={o.id: form.get(f"option-{o.id}", o.name) for o in poll.options},
+                removals=frozenset(o.id for o in poll.options if form.get(f"remove-{o.id}")),
+                additions=tuple(line for line in (form.get("new_options") or "").splitlines() if line.strip()))
+        service.edit_poll(actor_id=user.id, poll_id=poll.id, title=form.get("title", ""),
+                          details=form.get("details", ""), closing_at=closing, options=edits,
+                          voters_can_add_options=form.get("voters_can_add_options") == "1",
+                          confirmed=form.get("confirm") == "1")
+    except service.NeedsConfirmation as error:
+        form.pop("confirm", None)
+        return _edit_page(poll, form, {"confirm": error.message}, status=200)
+    except DomainError as error:
+        form.pop("confirm", None)
+        return _edit_page(poll, form, {error.field or "form": error.message}, status=422)
+    flash("Your changes are saved.", "success")
+    return see_other(f"/p/{poll.id}")
+
+
+@bp.post("/p/<int:poll_id>/options")
+def add_option(poll_id: int):
+    def act(poll, user):
+        service.add_option(actor_id=user.id, poll_id=poll.id, name=request.form.get("option_name", ""))
+
+    return _admin_action(poll_id, act, "Your option is added: you can vote for it now.", field="option_name",
+                         signed_out=sign_in_first)
 
 
 @bp.post("/p/<int:poll_id>/delete")
@@ -302,12 +392,13 @@ def _create(group, discussion):
             voter_scope=form.get("voter_scope", "group"),
             voters=[v for chunk in (form.get("voters") or "").replace(",", "\n").splitlines() for v in [chunk.strip()] if v],
             reason_mode=form.get("reason_mode") or None, allow_none_of_the_above=form.get("allow_none_of_the_above") == "1",
-            **ints,
+            voters_can_add_options=form.get("voters_can_add_options") == "1", draft=form.get("draft") == "1", **ints,
         )
     except DomainError as error:
         context = _creation_context(group, discussion, poll_type, values, {error.field or "form": error.message})
         return render_template("polls/new.html", **context), 422
-    flash("Your poll is open for votes.", "success")
+    flash("Your draft is saved: nobody else sees it until you open it." if poll.draft else
+          "Your poll is open for votes.", "success")
     return see_other(f"/p/{poll.id}")
 
 

@@ -69,6 +69,13 @@ def _answers(club: Club) -> None:
     shed = poll_service.create_poll(actor_id=club.maya.id, poll_type="proposal", discussion_id=club.thread.id,
                                     title="Paint the shed", closing_at=datetime.now(timezone.utc) + timedelta(days=3))
     club.reply(club.noah, "poll", shed.id, "agree\n\nIt is peeling.")  # vote_recorded
+    colours = poll_service.create_poll(actor_id=club.maya.id, poll_type="poll", group_id=club.group.id,
+                                       title="Shed colour", options=["Green", "Grey"],
+                                       closing_at=datetime.now(timezone.utc) + timedelta(days=3))
+    poll_service.cast_vote(actor_id=club.noah.id, poll_id=colours.id, choices={_option(colours, "Green"): 1})
+    poll_service.edit_poll(actor_id=club.maya.id, poll_id=colours.id, title=colours.title, details="",
+                           closing_at=colours.closing_at, options=poll_service.OptionEdits(
+                               renames={}, additions=("Blue",)))  # poll_edited
     club.reply(club.noah, "discussion", club.thread.id, "help")  # help
     club.reply(club.lena, "discussion", club.thread.id, "mute")  # command_done
     club.reply(club.lena, "comment", 10**6, "Hello?")  # inbound_refused: no such comment

@@ -215,7 +215,7 @@ class _BatchData:
         closing = db.session.execute(
             select(Poll.id, Poll.discussion_id).where(
                 Poll.group_id.in_(group_ids), Poll.closed_at.is_(None), Poll.deleted_at.is_(None),
-                Poll.closing_at > self.now, Poll.closing_at <= self.now + CLOSING_SOON,
+                Poll.draft.is_(False), Poll.closing_at > self.now, Poll.closing_at <= self.now + CLOSING_SOON,
             )
         ).all()
         self.closing_poll_ids = {pid for pid, _ in closing}

@@ -8,19 +8,23 @@ no row, id order or time links a voter to a choice. The event log never names th
 anonymous poll (stance_created has no actor).
 """
 from .closing import close_due_polls, close_poll, reopen_poll, send_closing_soon
+from .editing import (
+    NeedsConfirmation, OptionEdits, add_option, change_closing, done_by_message, edit_poll, history_lines, poll_history, votes_on,
+)
 from .common import visible_poll
-from .creation import create_poll, delete_poll
+from .creation import create_poll, delete_poll, open_poll
 from .csv_export import csv_export
 from .demo import seed_demo_polls
 from .listing import polls_for_group, polls_for_thread, thread_page_polls
 from .outcomes import latest_outcome, outcome_ics, set_outcome
 from .reminders import electorate_ids, non_voter_ids, remind
 from .results import PollResults, VoterRow, hidden_reason, results_for, tally
-from .voting import cast_vote, current_stance, one_click_choices, one_click_target, vote_history
+from .voting import cast_vote, current_stance, one_click_choices, one_click_target, remove_vote, vote_history
 
 __all__ = [
-    "cast_vote", "close_due_polls", "close_poll", "create_poll", "csv_export", "current_stance", "delete_poll",
-    "electorate_ids", "hidden_reason", "latest_outcome", "non_voter_ids", "one_click_choices", "one_click_target", "outcome_ics",
-    "PollResults", "polls_for_group", "polls_for_thread", "reopen_poll", "remind", "results_for", "seed_demo_polls",
+    "add_option", "cast_vote", "change_closing", "edit_poll", "history_lines", "NeedsConfirmation", "OptionEdits", "poll_history",
+    "votes_on", "close_due_polls", "done_by_message", "close_poll", "create_poll", "csv_export", "current_stance", "delete_poll",
+    "electorate_ids", "hidden_reason", "latest_outcome", "non_voter_ids", "one_click_choices", "one_click_target", "open_poll", "outcome_ics",
+    "PollResults", "polls_for_group", "polls_for_thread", "reopen_poll", "remind", "remove_vote", "results_for", "seed_demo_polls",
     "send_closing_soon", "set_outcome", "tally", "thread_page_polls", "visible_poll", "vote_history", "VoterRow",
 ]

@@ -61,15 +61,17 @@ def _claim_once(poll_id: int, *still, **values) -> Poll | None:
     return poll
 
 
-def _close(poll_id: int, *, actor_id: int | None, now: datetime, reason: str) -> bool:
+def _close(poll_id: int, *, actor_id: int | None, now: datetime, reason: str,
+           inbound_message_id: int | None = None) -> bool:
     """Close once: the conditional update lets exactly one caller (job or person) win."""
-    poll = _claim_once(poll_id, Poll.closed_at.is_(None), Poll.deleted_at.is_(None), closed_at=now)
+    poll = _claim_once(poll_id, Poll.closed_at.is_(None), Poll.deleted_at.is_(None), Poll.draft.is_(False),
+                       closed_at=now)
     if poll is None:
         return False
     emailed_votes = _scrub_anonymous(poll) if poll.anonymous else []
     voters = db.session.scalar(select(func.count(Participation.id)).where(Participation.poll_id == poll.id)) or 0
     events.record("poll_closed", actor_id=actor_id, **event_fields(poll), closed_by=reason,
-                          voter_count=voters, title=poll.title)
+                          voter_count=voters, title=poll.title, inbound_message_id=inbound_message_id)
     db.session.commit()
     if emailed_votes:
         from ..inbound import delete_messages
@@ -78,7 +80,8 @@ def _close(poll_id: int, *, actor_id: int | None, now: datetime, reason: str) ->
     return True
 
 
-def close_poll(*, actor_id: int, poll_id: int, now: datetime | None = None) -> Poll:
+def close_poll(*, actor_id: int, poll_id: int, now: datetime | None = None,
+               inbound_message_id: int | None = None) -> Poll:
     """Close early (the author or a group admin)."""
     user = acting_member(actor_id)
     poll = visible_poll(user, poll_id)
@@ -86,7 +89,9 @@ def close_poll(*, actor_id: int, poll_id: int, now: datetime | None = None) -> P
         raise NotAllowed("Only the poll's author or a group admin can close it.")
     if poll.closed_at is not None:
         raise NotAllowed("This poll is already closed.")
-    _close(poll.id, actor_id=user.id, now=now_or(now), reason="person")
+    if poll.draft:
+        raise NotAllowed("This poll is a draft: open it for votes, or delete it.")
+    _close(poll.id, actor_id=user.id, now=now_or(now), reason="person", inbound_message_id=inbound_message_id)
     return db.session.get(Poll, poll_id)
 
 
@@ -94,7 +99,8 @@ def close_due_polls(*, now: datetime | None = None) -> int:
     """Close every open poll whose closing time has passed; safe to run twice at once."""
     now = now_or(now)
     due = list(db.session.scalars(
-        select(Poll.id).where(Poll.closed_at.is_(None), Poll.deleted_at.is_(None), Poll.closing_at <= now)
+        select(Poll.id).where(Poll.closed_at.is_(None), Poll.deleted_at.is_(None), Poll.draft.is_(False),
+                              Poll.closing_at <= now)
         .order_by(Poll.closing_at)
     ))
     db.session.rollback()  # end the read transaction before the per-poll writes
@@ -106,7 +112,7 @@ def send_closing_soon(*, now: datetime | None = None) -> int:
     now = now_or(now)
     due = list(db.session.scalars(
         select(Poll.id).where(
-            Poll.closed_at.is_(None), Poll.deleted_at.is_(None), Poll.closing_soon_sent_at.is_(None),
+            Poll.closed_at.is_(None), Poll.deleted_at.is_(None), Poll.draft.is_(False), Poll.closing_soon_sent_at.is_(None),
             Poll.closing_at > now, Poll.closing_at <= now + CLOSING_SOON,
         )
     ))
@@ -127,7 +133,8 @@ def send_closing_soon(*, now: datetime | None = None) -> int:
     return sent
 
 
-def reopen_poll(*, actor_id: int, poll_id: int, closing_at: datetime, now: datetime | None = None) -> Poll:
+def reopen_poll(*, actor_id: int, poll_id: int, closing_at: datetime, now: datetime | None = None,
+                inbound_message_id: int | None = None) -> Poll:
     """Reopen a closed poll with a new closing time (never an anonymous one)."""
     user = acting_member(actor_id)
     poll = visible_poll(user, poll_id)
@@ -142,6 +149,6 @@ def reopen_poll(*, actor_id: int, poll_id: int, closing_at: datetime, now: datet
     poll.closed_at = None
     poll.closing_soon_sent_at = None
     events.record("poll_reopened", actor_id=user.id, **event_fields(poll), title=poll.title,
-                          closing_at=poll.closing_at.isoformat())
+                          closing_at=poll.closing_at.isoformat(), inbound_message_id=inbound_message_id)
     db.session.commit()
     return poll

@@ -16,7 +16,9 @@ CLOSING_SOON = timedelta(hours=24)
 
 
 def state_of(poll: Poll, now: datetime | None = None) -> str:
-    """"closed", "closing" (within CLOSING_SOON of its closing time) or "open": a page's badge."""
+    """"draft", "closed", "closing" (within CLOSING_SOON of its closing time) or "open": a page's badge."""
+    if poll.draft:
+        return "draft"
     if poll.closed_at is not None:
         return "closed"
     return "closing" if aware(poll.closing_at) - aware(now_or(now)) <= CLOSING_SOON else "open"

@@ -12,6 +12,8 @@ from ...polls import get_type
 from .. import events
 from ..accounts import acting_member
 from ..errors import Invalid, NotAllowed, NotFound
+from sqlalchemy import select
+
 from .common import aware, check_closing, event_fields, now_or, visible_poll
 
 
@@ -23,6 +25,20 @@ MAX_NAMED_VOTERS = 500
 REASON_CAP = 5_000
 
 
+def clean_title(title: str) -> str:
+    """A poll's title as kept: a thread's rule (app.services.discussions.clean_title)."""
+    from ..discussions import clean_title as title_rule
+
+    return title_rule(title, what="poll")
+
+
+def clean_details(details: str) -> str:
+    details = (details or "").replace("\r\n", "\n").replace("\x00", "").strip()
+    if len(details) > DETAILS_MAX:
+        raise Invalid(f"The details can be at most {DETAILS_MAX:,} characters.", field="details")
+    return details
+
+
 def create_poll(
     *, actor_id: int, poll_type: str, title: str, closing_at: datetime, group_id: int | None = None,
     discussion_id: int | None = None, details: str = "", options: list[str] | None = None,
@@ -31,10 +47,12 @@ def create_poll(
     voters: list[str] | None = None, reason_mode: str | None = None, reason_max_length: int | None = None,
     min_choices: int | None = None, max_choices: int | None = None, dots_per_person: int | None = None,
     min_score: int | None = None, max_score: int | None = None, minimum_rank: int | None = None,
-    target: int | None = None, allow_none_of_the_above: bool = False, source: str = "web",
+    target: int | None = None, allow_none_of_the_above: bool = False, voters_can_add_options: bool = False,
+    draft: bool = False, source: str = "web",
     now: datetime | None = None, inbound_message_id: int | None = None,
 ) -> Poll:
-    """Start a decision in a thread (`discussion_id`) or standing alone in a group (`group_id`)."""
+    """Start a decision in a thread (`discussion_id`) or standing alone in a group (`group_id`);
+    a `draft` is only saved (no votes, no mail, seen by its author and admins) until `open_poll`."""
     user = acting_member(actor_id)
     now = now_or(now)
     discussion = None
@@ -58,14 +76,7 @@ def create_poll(
     except KeyError:
         raise Invalid("Please choose one of the poll types.", field="poll_type") from None
 
-    title = one_line(title)
-    if not title:
-        raise Invalid("Please give the poll a title.", field="title")
-    if len(title) > TITLE_MAX:
-        raise Invalid(f"Titles can be at most {TITLE_MAX} characters.", field="title")
-    details = (details or "").replace("\r\n", "\n").replace("\x00", "").strip()
-    if len(details) > DETAILS_MAX:
-        raise Invalid(f"The details can be at most {DETAILS_MAX:,} characters.", field="details")
+    title, details = clean_title(title), clean_details(details)
     closing_at = check_closing(closing_at, now)
     if hide_results not in HIDE_RESULTS:
         raise Invalid("Choose when results are shown.", field="hide_results")
@@ -151,7 +162,7 @@ def create_poll(
         poll_type=kind.name, title=title, details=details, closing_at=closing_at, created_at=now,
         anonymous=bool(anonymous), hide_results=hide_results, voter_scope=voter_scope, reason_mode=reason_mode,
         reason_max_length=reason_max_length, time_zone=time_zone or "UTC", inbound_message_id=inbound_message_id,
-        **own,
+        voters_can_add_options=bool(voters_can_add_options) and kind.takes_option_names, draft=bool(draft), **own,
     )
     db.session.add(poll)
     db.session.flush()
@@ -164,17 +175,43 @@ def create_poll(
             db.session.add(PollOption(poll_id=poll.id, name=name, priority=i))
     for email, person in named:
         db.session.add(PollVoter(poll_id=poll.id, user_id=person.id, email=email))
-    if discussion is not None:
+    db.session.flush()
+    if not poll.draft:
+        _announce(poll, user, now, source)
+    db.session.commit()
+    return poll
+
+
+def _announce(poll: Poll, user: User, now: datetime, source: str) -> None:
+    """Voting opens: the thread moves, and the event that mails the group and the electorate."""
+    if poll.discussion is not None:
         from ..discussions import participate
 
-        discussion.last_activity_at = now
-        participate(user.id, discussion)
+        poll.discussion.last_activity_at = now
+        participate(user.id, poll.discussion)
+    named = list(db.session.scalars(select(User).join(PollVoter, PollVoter.user_id == User.id)
+                                    .where(PollVoter.poll_id == poll.id).order_by(PollVoter.id)))
     events.record(
         "poll_created", actor_id=user.id, **event_fields(poll), poll_type=poll.poll_type, title=poll.title,
-        closing_at=closing_at.isoformat(), anonymous=poll.anonymous, voter_scope=voter_scope,
-        named_voter_ids=[p.id for _, p in named], guest_voter_ids=[p.id for _, p in named if p.email_verified_at is None],
+        closing_at=aware(poll.closing_at).isoformat(), anonymous=poll.anonymous, voter_scope=poll.voter_scope,
+        named_voter_ids=[p.id for p in named], guest_voter_ids=[p.id for p in named if p.email_verified_at is None],
         source=source,
     )
+
+
+def open_poll(*, actor_id: int, poll_id: int, closing_at: datetime | None = None, now: datetime | None = None) -> Poll:
+    """Open a draft for votes (with a new closing time if its own has passed); its mail goes out now."""
+    user = acting_member(actor_id)
+    poll = visible_poll(user, poll_id)
+    if not policy.can_administer_poll(user, poll):
+        raise NotAllowed("Only the poll's author or a group admin can open it.")
+    if not poll.draft:
+        raise NotAllowed("This poll is open already.")
+    now = now_or(now)
+    poll.closing_at = check_closing(closing_at or poll.closing_at, now)
+    poll.draft = False
+    poll.created_at = now  # opened now: "closing soon" and the lists count from here
+    _announce(poll, user, now, "web")
     db.session.commit()
     return poll
 

@@ -30,14 +30,15 @@ def non_voter_ids(poll: Poll) -> list[int]:
     return [i for i in electorate_ids(poll) if i not in voted]
 
 
-def remind(*, actor_id: int, poll_id: int, message: str = "") -> int:
+def remind(*, actor_id: int, poll_id: int, message: str = "", inbound_message_id: int | None = None) -> int:
     """Remind those who have not voted yet, with a message; returns how many."""
     user = acting_member(actor_id)
     poll = visible_poll(user, poll_id)
     if not policy.can_administer_poll(user, poll):
         raise NotAllowed("Only the poll's author or a group admin can send reminders.")
     if not poll.is_open:
-        raise NotAllowed("This poll is closed, so there is nobody to remind.")
+        raise NotAllowed("This poll is a draft: nobody can vote yet." if poll.draft else
+                         "This poll is closed, so there is nobody to remind.")
     message = (message or "").replace("\r\n", "\n").strip()
     if len(message) > MESSAGE_MAX:
         raise Invalid(f"The message can be at most {MESSAGE_MAX:,} characters.", field="message")
@@ -45,6 +46,6 @@ def remind(*, actor_id: int, poll_id: int, message: str = "") -> int:
     if not recipients:
         raise Invalid("Everyone has voted already.", field="message")
     events.record("poll_reminder", actor_id=user.id, **event_fields(poll), title=poll.title,
-                          message=message, recipient_ids=recipients)
+                          message=message, recipient_ids=recipients, inbound_message_id=inbound_message_id)
     db.session.commit()
     return len(recipients)

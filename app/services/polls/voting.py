@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from ... import policy
 from ...extensions import db
@@ -46,6 +46,8 @@ def cast_vote(
     """Vote (or change a vote). `choices` maps option id → score; or `text` is a vote in the reply grammar."""
     user = acting_member(actor_id)
     poll = visible_poll(user, poll_id)
+    if poll.draft:
+        raise NotAllowed("This poll is a draft: votes are taken once it is opened.")
     if not poll.is_open:
         raise NotAllowed(f"This poll closed on {local_time(poll.closed_at, user.time_zone)}; votes are no longer taken.")
     if not policy.may_vote(user, poll):
@@ -85,6 +87,24 @@ def cast_vote(
             changed=previous is not None, choice=kind.describe_choices(poll, clean),
             source=stance.source,
         )
+    db.session.commit()
+    return stance
+
+
+def remove_vote(*, actor_id: int, poll_id: int) -> Stance:
+    """Take back one's vote while the poll is open: it no longer counts and one no longer counts as
+    having voted; the stance stays in one's history (anonymous polls drop it at closing)."""
+    user = acting_member(actor_id)
+    poll = visible_poll(user, poll_id)
+    if not policy.can_remove_vote(user, poll):
+        if not poll.is_open:
+            raise NotAllowed("This poll is not open, so votes can no longer be changed.")
+        raise Invalid("You have not voted in this poll, so there is no vote to remove.", field="vote")
+    stance = current_stance(user.id, poll.id)
+    stance.latest = False
+    db.session.execute(delete(Participation).where(Participation.poll_id == poll.id, Participation.user_id == user.id))
+    # Anonymous polls: the log does not say who took a vote back.
+    events.record("stance_removed", actor_id=None if poll.anonymous else user.id, **event_fields(poll))
     db.session.commit()
     return stance
 

@@ -1,0 +1,110 @@
+"""Who may run a poll (close, extend, remind, reopen, outcome, edit, add an option): role × privacy × action, asked of
+the policy module and of the services the web and mail both call; every refusal changes nothing."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from app import policy
+from app.extensions import db
+from app.models import Membership, Poll, PollVoter, utcnow
+from app.services import polls as service
+from app.services.errors import DomainError
+from tests.factories import GroupFactory, UserFactory, member
+
+ROLES = ["author", "admin", "admin_without_2fa", "member", "named_guest", "stranger", "operator", "removed_author",
+         "deleted_author"]
+PRIVACIES = ["open", "closed", "secret"]
+ACTIONS = ["close", "extend", "remind", "reopen", "outcome", "edit", "add_option", "add_option_where_voters_may",
+           "open_draft", "edit_draft"]
+RUNS_THE_POLL = {"author", "admin"}
+VOTERS = RUNS_THE_POLL | {"member", "named_guest", "admin_without_2fa"}  # the electorate, where voters may add options
+
+
+def _person(role: str, group, poll_author):
+    if role == "author":
+        return poll_author
+    if role in ("admin", "admin_without_2fa"):
+        return member(group, role="admin", email=f"{role}@example.org")
+    if role == "member":
+        return member(group, email="member@example.org")
+    if role == "named_guest":
+        return UserFactory(email="guest@example.org")
+    if role == "operator":
+        return UserFactory(is_site_admin=True)
+    return UserFactory()
+
+
+def _act(action: str, person, poll: Poll):
+    later = utcnow() + timedelta(days=5)
+    if action == "close":
+        service.close_poll(actor_id=person.id, poll_id=poll.id)
+    elif action == "extend":
+        service.change_closing(actor_id=person.id, poll_id=poll.id, closing_at=later)
+    elif action == "remind":
+        service.remind(actor_id=person.id, poll_id=poll.id)
+    elif action == "open_draft":
+        service.open_poll(actor_id=person.id, poll_id=poll.id)
+    elif action in ("edit", "edit_draft"):
+        service.edit_poll(actor_id=person.id, poll_id=poll.id, title="Adopt it?", details="", closing_at=later)
+    elif action.startswith("add_option"):
+        service.add_option(actor_id=person.id, poll_id=poll.id, name="Maybe later")
+    elif action == "reopen":
+        service.reopen_poll(actor_id=person.id, poll_id=poll.id, closing_at=later)
+    else:
+        service.set_outcome(actor_id=person.id, poll_id=poll.id, statement="Decided.")
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+@pytest.mark.parametrize("privacy", PRIVACIES)
+@pytest.mark.parametrize("role", ROLES)
+def test_only_the_author_and_the_groups_admins_run_a_poll(clean_app, role, privacy, action):
+    group = GroupFactory(handle="club", privacy=privacy, admins_require_2fa=role == "admin_without_2fa")
+    author = member(group, email="author@example.org")
+    member(group, email="undecided@example.org")
+    poll = service.create_poll(actor_id=author.id, group_id=group.id, poll_type="poll", title="Adopt?",
+                               options=["Yes", "No"], closing_at=utcnow() + timedelta(days=3), voter_scope="group",
+                               voters_can_add_options=action == "add_option_where_voters_may",
+                               draft=action.endswith("_draft"))
+    if action in ("reopen", "outcome"):
+        service.close_poll(actor_id=author.id, poll_id=poll.id)
+    person = _person(role, group, author)
+    if role == "named_guest":  # may vote, by name, without being a member
+        db.session.add(PollVoter(poll_id=poll.id, email=person.email, user_id=person.id))
+    if role == "removed_author":
+        person = author
+        db.session.query(Membership).filter_by(user_id=author.id).delete()
+    if role == "deleted_author":
+        person = author
+        author.deleted_at = utcnow()
+    db.session.commit()
+    policy.forget_memberships()
+
+    fresh = db.session.get(Poll, poll.id)
+    assert policy.can_administer_poll(person, fresh) == (role in RUNS_THE_POLL)
+    want = role in (VOTERS if action == "add_option_where_voters_may" else RUNS_THE_POLL)
+    if action.startswith("add_option"):
+        assert policy.can_add_option(person, fresh) == want
+    if action.endswith("_draft"):  # a draft is seen only by those who may open it
+        assert policy.can_view_poll(person, fresh) == want == policy.can_open_poll(person, fresh)
+    if action in ("close", "extend", "remind", "edit", "edit_draft"):
+        assert policy.can_edit_poll(person, fresh) == want
+    if action == "reopen":
+        assert policy.can_reopen_poll(person, fresh) == want
+    if action == "outcome":
+        assert policy.can_write_outcome(person, fresh) == want
+
+    before = (fresh.closed_at, fresh.closing_at)
+    try:
+        _act(action, person, fresh)
+        done = True
+    except DomainError:
+        db.session.rollback()
+        done = False
+    assert done == want, f"{role} {action}: {'allowed' if done else 'refused'}"
+    if not want:
+        db.session.expire_all()
+        after = db.session.get(Poll, poll.id)
+        assert (after.closed_at, after.closing_at, after.title, len(after.options)) == (*before, "Adopt?", 2)
+        assert after.draft == action.endswith("_draft")
