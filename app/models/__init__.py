@@ -1,7 +1,7 @@
 """The data model, one module per aggregate; import from here."""
 from .base import UTCDateTime, utcnow
 from .users import (
-    ADDRESS_PURPOSES, DELETED_MEMBER_NAME, AddressProof, LoginToken, RecoveryCode, SecondFactorChallenge, SignInEvent,
+    ADDRESS_PURPOSES, DELETED_MEMBER_NAME, AddressProof, FeedToken, LoginToken, RecoveryCode, SecondFactorChallenge, SignInEvent,
     TrustedSender, User, UserAlias, WebSession,
 )
 from .groups import PRIVACIES, ROLES, VOLUMES, Group, Invitation, JoinRequest, Membership, SenderRule
