@@ -7,7 +7,8 @@ import json
 from datetime import datetime, timezone
 from io import BytesIO
 
-from flask import Blueprint, abort, flash, make_response, render_template, request, send_file, session
+from flask import (Blueprint, Response, abort, flash, make_response, render_template, request, send_file, session,
+                   stream_with_context)
 from flask_login import current_user, login_required
 
 from .. import policy, storage
@@ -19,6 +20,7 @@ from ..services.errors import DomainError, NotFound, RateLimited
 from ..services import audit
 from ..stewardship import grants, totp
 from ..stewardship import export as exports
+from ..stewardship import mbox
 from .helpers import client_ip, page_or_fragment, refuse, require, see_other
 from .loaders import export_or_404, group_or_404
 
@@ -87,6 +89,20 @@ def export_download(token: str):
     data = storage.read("exports", row.storage_key)
     name = f"{group.handle}-export-{row.finished_at:%Y-%m-%d}.zip"
     return _no_store(send_file(BytesIO(data), mimetype="application/zip", as_attachment=True, download_name=name))
+
+
+@bp.post("/g/<handle>/threads.mbox")
+@login_required
+def mbox_download(handle: str):
+    """The group's threads as an mbox file, streamed (a POST: the download goes in the audit log)."""
+    group = _admin_group(handle)
+    try:
+        mbox.download(actor=current_user, group=group)
+    except DomainError as error:
+        refuse(error)
+    response = Response(stream_with_context(mbox.chunks(group)), mimetype="application/mbox")
+    response.headers["Content-Disposition"] = f'attachment; filename="{mbox.filename(group)}"'
+    return _no_store(response)
 
 
 # --- Import (site operators) -------------------------------------------------------------
