@@ -231,6 +231,11 @@ def can_read_thread_feed(user, discussion: Discussion) -> bool:
 
 
 
+def can_manage_webhooks(user, group: Group) -> bool:
+    """Outgoing webhooks post the group's content elsewhere: its admins decide."""
+    return is_admin(user, group)
+
+
 def can_see_members(user, group: Group) -> bool:
     """The member list is content: members (and open groups' visitors) only."""
     return can_view_content(user, group)

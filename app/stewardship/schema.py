@@ -49,4 +49,6 @@ NOT_EXPORTED = {
     "inbound_messages": "raw mail as received; the content is in the threads",
     "digest_deliveries": "bookkeeping of sent digests",
     "group_exports": "bookkeeping of exports themselves",
+    "webhooks": "where the source instance posts events, with their signing secrets (set them up again)",
+    "webhook_deliveries": "bookkeeping of posted webhooks",
 }

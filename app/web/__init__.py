@@ -11,10 +11,10 @@ from flask_login import current_user
 def register(app: Flask) -> None:
     """Every blueprint, one per area."""
     from . import (account, admin_mail, auth, digest_settings, discussions, feeds, groups, held_mail, mailactions,
-                   main, notifications, polls, search, stewardship)
+                   main, notifications, polls, search, stewardship, webhooks)
 
     for module in (stewardship, main, auth, account, digest_settings, polls, mailactions, notifications, groups,
-                   discussions, feeds, search, admin_mail, held_mail):
+                   discussions, feeds, webhooks, search, admin_mail, held_mail):
         app.register_blueprint(module.bp)
 
 
