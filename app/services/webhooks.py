@@ -24,9 +24,9 @@ import time
 from urllib.parse import urlsplit
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from .. import policy, storage
+from .. import attempts, policy, storage
 from ..extensions import db
 from ..models import (WEBHOOK_EVENTS, WEBHOOK_FORMATS, Comment, Discussion, Event, Group, Membership, Outcome, Poll,
                       User, Webhook, WebhookDelivery, utcnow)
@@ -40,7 +40,6 @@ from .errors import Invalid, NotAllowed, NotFound
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 6
-PENDING = ("queued", "retrying")
 EVENT_LABELS = {"discussion_started": "A thread is started", "comment_posted": "A comment is posted",
                 "poll_created": "A decision is opened", "poll_closed": "A decision closes",
                 "outcome_created": "An outcome is stated"}
@@ -193,8 +192,7 @@ def queue_deliveries(event: Event) -> int:
 
 def retry_delays() -> list[int]:
     """Backoff between attempts: WEBHOOK_RETRY_SECONDS (30) doubled each time, about 15 minutes in all."""
-    base = float(current_app.config.get("WEBHOOK_RETRY_SECONDS", 30))
-    return [int(base * 2**n) or 1 for n in range(MAX_ATTEMPTS - 1)]
+    return attempts.doubling(float(current_app.config.get("WEBHOOK_RETRY_SECONDS", 30)), MAX_ATTEMPTS)
 
 
 def _refused(ip: str) -> bool:
@@ -268,13 +266,8 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> int:
 def deliver(delivery_id: int) -> str:
     """Post one delivery now. Returns its status; raises TemporaryFailure so RQ retries it (with
     backoff) until MAX_ATTEMPTS, when it is failed for good. Claimed first, so it is posted once."""
-    claim = db.session.execute(
-        update(WebhookDelivery).where(WebhookDelivery.id == delivery_id, WebhookDelivery.status.in_(PENDING))
-        .values(status="sending", attempts=WebhookDelivery.attempts + 1, attempted_at=utcnow())
-        .execution_options(synchronize_session=False))
-    db.session.commit()
-    row = db.session.get(WebhookDelivery, delivery_id)
-    if claim.rowcount != 1:
+    row, claimed = attempts.claim(WebhookDelivery, delivery_id)
+    if not claimed:
         return row.status if row else "missing"
     webhook = row.webhook
     if webhook.disabled_at is not None:

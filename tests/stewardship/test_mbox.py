@@ -14,11 +14,11 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import AuditLog, Membership, utcnow
+from app.models import AuditLog, utcnow
 from app.services import discussions
 from app.stewardship import mbox
 from app.stewardship.export import build_zip
-from tests.factories import GroupFactory, UserFactory, member
+from tests.factories import OUTSIDER_ROLES, GroupFactory, member, person_as
 from tests.helpers import post, sign_in
 
 
@@ -119,33 +119,13 @@ def test_an_admin_downloads_it_from_the_export_page_and_it_is_audited(garden, cl
     assert entry.actor_id == garden["admin"].id and entry.group_id == garden["group"].id
 
 
-ROLES = ["signed_out", "stranger", "member", "admin", "removed", "operator_with_grant"]
-
-
 @pytest.mark.parametrize("privacy", ["open", "closed", "secret"])
-@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("role", OUTSIDER_ROLES)
 def test_only_the_groups_admins_download_it(client, clean_app, role, privacy):
-    from datetime import timedelta
-
-    from app.models import SupportGrant
-
     group = GroupFactory(handle="club", privacy=privacy)
     author = member(group, role="admin")
     discussions.start_thread(actor_id=author.id, group_id=group.id, title="Quokka plans", body="quokka")
-    person = None
-    if role in ("stranger", "operator_with_grant", "removed"):
-        person = UserFactory(is_site_admin=role == "operator_with_grant")
-    if role in ("member", "admin"):
-        person = member(group, role=role)
-    if role == "removed":
-        db.session.add(Membership(group_id=group.id, user_id=person.id))
-        db.session.commit()
-        db.session.query(Membership).filter_by(user_id=person.id).delete()
-        db.session.commit()
-    if role == "operator_with_grant":
-        db.session.add(SupportGrant(group_id=group.id, operator_id=person.id, reason="help",
-                                    expires_at=utcnow() + timedelta(hours=4)))
-        db.session.commit()
+    person = person_as(role, group)
     if person is not None:
         sign_in(client, person)
     response = post(client, "/g/club/threads.mbox")

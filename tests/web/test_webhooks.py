@@ -15,11 +15,11 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Membership, Webhook, WebhookDelivery, utcnow
+from app.models import Webhook, WebhookDelivery, utcnow
 from app.services import discussions, webhooks
 from app.services import polls as poll_service
 from app.services.errors import Invalid
-from tests.factories import GroupFactory, UserFactory, member
+from tests.factories import OUTSIDER_ROLES, GroupFactory, member, person_as
 from tests.helpers import post, sign_in
 
 
@@ -238,33 +238,15 @@ def test_a_bad_form_gets_a_clear_answer(client, club):
     assert db.session.scalar(select(Webhook)) is None
 
 
-ROLES = ["signed_out", "stranger", "member", "admin", "removed", "operator_with_grant"]
-
-
 @pytest.mark.parametrize("privacy", ["open", "closed", "secret"])
-@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("role", OUTSIDER_ROLES)
 def test_only_the_groups_admins_see_or_change_webhooks(client, clean_app, monkeypatch, role, privacy, receiver):
-    from app.models import SupportGrant
-
     monkeypatch.setitem(clean_app.config, "WEBHOOK_ALLOW_PRIVATE", True)
     group = GroupFactory(handle="club", privacy=privacy)
     admin = member(group, role="admin")
     hook = webhooks.add_webhook(actor_id=admin.id, group_id=group.id, url=receiver.url, format="json",
                                 events=["comment_posted"])
-    person = None
-    if role in ("stranger", "removed", "operator_with_grant"):
-        person = UserFactory(is_site_admin=role == "operator_with_grant")
-    elif role in ("member", "admin"):
-        person = member(group, role=role)
-    if role == "removed":
-        db.session.add(Membership(group_id=group.id, user_id=person.id, role="admin"))
-        db.session.commit()
-        db.session.query(Membership).filter_by(user_id=person.id).delete()
-        db.session.commit()
-    if role == "operator_with_grant":
-        db.session.add(SupportGrant(group_id=group.id, operator_id=person.id, reason="help",
-                                    expires_at=utcnow() + timedelta(hours=4)))
-        db.session.commit()
+    person = person_as(role, group)
     if person is not None:
         sign_in(client, person)
     page = client.get("/g/club/webhooks")
