@@ -2,24 +2,18 @@
 delivery and its answer, turn a disabled one back on, remove."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, render_template, request
+from flask import Blueprint, flash, render_template, request
 from flask_login import current_user, login_required
 
-from .. import policy
 from ..models import WEBHOOK_EVENTS, WEBHOOK_FORMATS, Group
 from ..services import webhooks
 from ..services.errors import DomainError, NotAllowed, NotFound
 from .helpers import refuse, see_other
-from .loaders import group_or_404
+from .loaders import admin_group_or_404
 
 bp = Blueprint("webhooks", __name__)
 
 
-def _admin_group(handle: str) -> Group:
-    group = group_or_404(handle)
-    if not policy.can_manage_webhooks(current_user, group):
-        abort(404)  # as the group's other admin pages: nothing here for anyone else
-    return group
 
 
 def _page(group: Group, form: dict | None = None, errors: dict | None = None, status: int = 200):
@@ -32,13 +26,13 @@ def _page(group: Group, form: dict | None = None, errors: dict | None = None, st
 @bp.get("/g/<handle>/webhooks")
 @login_required
 def index(handle: str):
-    return _page(_admin_group(handle))
+    return _page(admin_group_or_404(handle))
 
 
 @bp.post("/g/<handle>/webhooks")
 @login_required
 def add(handle: str):
-    group = _admin_group(handle)
+    group = admin_group_or_404(handle)
     form = {"url": request.form.get("url", ""), "format": request.form.get("format", ""),
             "events": request.form.getlist("events")}
     try:
@@ -54,7 +48,7 @@ def add(handle: str):
 @bp.post("/g/<handle>/webhooks/<int:webhook_id>/<any(remove, enable):action>")
 @login_required
 def change(handle: str, webhook_id: int, action: str):
-    group = _admin_group(handle)
+    group = admin_group_or_404(handle)
     try:
         if action == "remove":
             webhooks.remove_webhook(actor_id=current_user.id, group_id=group.id, webhook_id=webhook_id)
