@@ -20,7 +20,10 @@ class Webhook(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
-    url: Mapped[str] = mapped_column(String(2000))
+    # The address is sealed with the data key (app/storage.py): a Slack or Discord webhook address is
+    # itself a secret, letting anyone who has it post to the channel. Its host is kept plain, for pages and logs.
+    sealed_url: Mapped[str] = mapped_column(Text)
+    host: Mapped[str] = mapped_column(String(253))
     format: Mapped[str] = mapped_column(String(10), default="json")
     events: Mapped[list] = mapped_column(JSON, default=list)
     # The HMAC key of the json format's signature, sealed with the data key (app/storage.py).

@@ -69,13 +69,35 @@ def _admin_group(user: User, group_id: int) -> Group:
     return group
 
 
-def _seal(webhook_group_id: int, secret: str) -> str:
-    return base64.b64encode(storage.encrypt(secret.encode(), associated=f"webhook:{webhook_group_id}".encode())).decode()
+def _seal(what: str, group_id: int, value: str) -> str:
+    return base64.b64encode(storage.encrypt(value.encode(), associated=f"webhook-{what}:{group_id}".encode())).decode()
+
+
+def _open(what: str, group_id: int, sealed: str) -> str:
+    return storage.decrypt(base64.b64decode(sealed), associated=f"webhook-{what}:{group_id}".encode()).decode()
 
 
 def signing_secret(webhook: Webhook) -> str:
     """The HMAC key the receiver checks signatures with (admins see it on the webhooks page)."""
-    return storage.decrypt(base64.b64decode(webhook.secret), associated=f"webhook:{webhook.group_id}".encode()).decode()
+    return _open("secret", webhook.group_id, webhook.secret)
+
+
+def reseal(current_key_id: bytes) -> int:
+    """Seal every webhook address and secret not under the current data key with it (key rotation,
+    app/stewardship/keys.py); the caller commits. Returns how many values it sealed again."""
+    done = 0
+    for webhook in db.session.scalars(select(Webhook)):
+        for what, attribute in (("url", "sealed_url"), ("secret", "secret")):
+            sealed = getattr(webhook, attribute)
+            if base64.b64decode(sealed)[5:13] != current_key_id:
+                setattr(webhook, attribute, _seal(what, webhook.group_id, _open(what, webhook.group_id, sealed)))
+                done += 1
+    return done
+
+
+def target(webhook: Webhook) -> str:
+    """The address the webhook posts to (sealed at rest: for a chat service it is a secret itself)."""
+    return _open("url", webhook.group_id, webhook.sealed_url)
 
 
 def check_url(url: str) -> str:
@@ -110,8 +132,9 @@ def add_webhook(*, actor_id: int, group_id: int, url: str, format: str, events: 
         resolve(url)
     except PermanentFailure as error:
         raise Invalid(str(error), field="url") from None
-    webhook = Webhook(group_id=group.id, url=url, format=format, events=chosen, created_by_id=user.id,
-                      secret=_seal(group.id, random_token(32)))
+    webhook = Webhook(group_id=group.id, sealed_url=_seal("url", group.id, url), host=urlsplit(url).hostname,
+                      format=format, events=chosen, created_by_id=user.id,
+                      secret=_seal("secret", group.id, random_token(32)))
     db.session.add(webhook)
     db.session.flush()
     audit.record(user.id, group.id, "webhook_added", webhook_id=webhook.id, host=urlsplit(url).hostname,
@@ -131,7 +154,7 @@ def _webhook_of(user: User, group_id: int, webhook_id: int) -> Webhook:
 def remove_webhook(*, actor_id: int, group_id: int, webhook_id: int) -> None:
     user = acting_member(actor_id)
     webhook = _webhook_of(user, group_id, webhook_id)
-    audit.record(user.id, group_id, "webhook_removed", webhook_id=webhook.id, host=urlsplit(webhook.url).hostname)
+    audit.record(user.id, group_id, "webhook_removed", webhook_id=webhook.id, host=webhook.host)
     db.session.delete(webhook)
     db.session.commit()
 
@@ -158,7 +181,7 @@ def webhooks_page(user, group: Group) -> list[dict]:
                 .where(WebhookDelivery.webhook_id.in_(list(recent))).order_by(WebhookDelivery.id.desc()).limit(200)):
             if len(recent[row[0].webhook_id]) < 10:
                 recent[row[0].webhook_id].append((row[0], row[1]))
-    return [{"webhook": h, "secret": signing_secret(h), "deliveries": recent[h.id]} for h in hooks]
+    return [{"webhook": h, "url": target(h), "secret": signing_secret(h), "deliveries": recent[h.id]} for h in hooks]
 
 
 # --- From an event to deliveries ------------------------------------------------------------
@@ -282,7 +305,7 @@ def deliver(delivery_id: int) -> str:
         return "skipped"
     body, headers = encode(webhook, payload, delivery_id=row.id)
     try:
-        row.response_status = post(webhook.url, body, headers)
+        row.response_status = post(target(webhook), body, headers)
     except TemporaryFailure as error:
         row.last_error = str(error)[:1000]
         if row.attempts < MAX_ATTEMPTS:
@@ -317,7 +340,7 @@ def _failed(row: WebhookDelivery, webhook: Webhook) -> str:
             User.email.is_not(None)))
         for admin in admins:
             messages.webhook_disabled(admin=admin, group=group, webhook_id=webhook.id,
-                                      host=urlsplit(webhook.url).hostname or "", reason=webhook.disabled_reason)
+                                      host=webhook.host, reason=webhook.disabled_reason)
     db.session.commit()
     return "failed"
 

@@ -149,6 +149,15 @@ def test_each_chat_format_gets_the_body_its_receiver_reads(club, receiver, fmt):
     assert "X-Quorum-Signature" not in request["headers"]
 
 
+def test_the_address_and_the_secret_are_sealed_at_rest(club, receiver):
+    from sqlalchemy import text
+
+    hook = _add(club, receiver.url + "/services/T000/B000/XXXXSECRETPATH")
+    stored = " ".join(str(v) for row in db.session.execute(text("SELECT * FROM webhooks")) for v in row)
+    assert "XXXXSECRETPATH" not in stored and webhooks.signing_secret(hook) not in stored
+    assert webhooks.target(hook).endswith("/XXXXSECRETPATH") and hook.host == "127.0.0.1"
+
+
 def test_only_the_chosen_kinds_are_sent(club, receiver):
     _add(club, receiver.url, "json", ["comment_posted"])
     thread = discussions.start_thread(actor_id=club["admin"].id, group_id=club["group"].id, title="T")
