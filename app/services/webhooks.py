@@ -130,7 +130,7 @@ def add_webhook(*, actor_id: int, group_id: int, url: str, format: str, events: 
         raise Invalid("Choose at least one kind of event to send.", field="events")
     try:
         resolve(url)
-    except PermanentFailure as error:
+    except (PermanentFailure, TemporaryFailure) as error:
         raise Invalid(str(error), field="url") from None
     webhook = Webhook(group_id=group.id, sealed_url=_seal("url", group.id, url), host=urlsplit(url).hostname,
                       format=format, events=chosen, created_by_id=user.id,
@@ -226,14 +226,15 @@ def _refused(ip: str) -> bool:
 
 
 def resolve(url: str) -> tuple[str, int, str]:
-    """(host, port, the address to connect to); PermanentFailure for a host that does not resolve or,
-    unless WEBHOOK_ALLOW_PRIVATE, resolves to any private, loopback, link-local or reserved address."""
+    """(host, port, the address to connect to); TemporaryFailure for a host that does not resolve (now:
+    DNS may be away), PermanentFailure for one that, unless WEBHOOK_ALLOW_PRIVATE, resolves to any
+    private, loopback, link-local or reserved address."""
     parts = urlsplit(url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
         found = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
-        raise PermanentFailure(f"{parts.hostname} could not be found.") from None
+        raise TemporaryFailure(f"{parts.hostname} could not be found.") from None
     addresses = [info[4][0] for info in found]
     if not current_app.config.get("WEBHOOK_ALLOW_PRIVATE") and any(_refused(ip) for ip in addresses):
         raise PermanentFailure(f"{parts.hostname} is on a private or local network, which webhooks may not reach.")

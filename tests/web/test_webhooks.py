@@ -226,6 +226,8 @@ def test_private_and_loopback_addresses_are_refused_unless_allowed(club, receive
                 "http://localhost/x"):
         with pytest.raises(Invalid, match="private or local network"):
             _add(club, url)
+    with pytest.raises(Invalid, match="could not be found"):
+        _add(club, "https://no-such-host.invalid/hook")
     for url in ("ftp://example.org/", "https://user:pw@example.org/", "not a url", "https:///nohost"):
         with pytest.raises(Invalid):
             _add(club, url)
