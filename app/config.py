@@ -96,6 +96,13 @@ def load(overrides: dict | None = None) -> dict:
         "SENDER_CHECK_RETRY_SECONDS": float(get("SENDER_CHECK_RETRY_SECONDS", "300")),
         # Outbound mail the relay refuses for now is retried after this, doubling each time (8 tries).
         "MAIL_RETRY_SECONDS": float(get("MAIL_RETRY_SECONDS", "30")),
+        # Outgoing webhooks: addresses on private, loopback or link-local networks are refused unless 1
+        # (a webhook must not reach into the server's own network); a failed delivery is retried after
+        # WEBHOOK_RETRY_SECONDS, doubling (6 tries); this many failed deliveries in a row disable a webhook.
+        "WEBHOOK_ALLOW_PRIVATE": get("WEBHOOK_ALLOW_PRIVATE", "0") == "1",
+        "WEBHOOK_RETRY_SECONDS": float(get("WEBHOOK_RETRY_SECONDS", "30")),
+        "WEBHOOK_TIMEOUT_SECONDS": float(get("WEBHOOK_TIMEOUT_SECONDS", "10")),
+        "WEBHOOK_DISABLE_AFTER": int(get("WEBHOOK_DISABLE_AFTER", "5")),
         # How long to wait for the relay to answer before trying again later.
         "SMTP_TIMEOUT_SECONDS": float(get("SMTP_TIMEOUT_SECONDS", "20")),
         # How often the sweeper looks for work a Redis outage or a killed worker left undone.

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from . import jobs
 from .email.outbox import MAX_ATTEMPTS, retry_delays
 from .extensions import db
-from .models import Event, GroupExport, InboundMessage, OutboundMessage, utcnow
+from .models import Event, GroupExport, InboundMessage, OutboundMessage, WebhookDelivery, utcnow
 from .queue import queue
 
 log = logging.getLogger(__name__)
@@ -102,6 +102,22 @@ def _claim_older_than(age: timedelta):
             | (InboundMessage.claimed_at.is_(None) & (InboundMessage.created_at < cutoff)))
 
 
+def _webhook_options(_id: int) -> dict:
+    from .services.webhooks import MAX_ATTEMPTS as WEBHOOK_ATTEMPTS, retry_delays as webhook_delays
+
+    return {"retry": Retry(max=WEBHOOK_ATTEMPTS - 1, interval=webhook_delays())}
+
+
+def _stale_webhook_deliveries():
+    """SQL: queued past the grace period, or retrying and past the longest backoff (its RQ retry lost)."""
+    from .services.webhooks import retry_delays as webhook_delays
+
+    longest = timedelta(seconds=max(webhook_delays()))
+    tried = func.coalesce(WebhookDelivery.attempted_at, WebhookDelivery.created_at)
+    return (((WebhookDelivery.status == "queued") & (WebhookDelivery.created_at < utcnow() - _grace()))
+            | ((WebhookDelivery.status == "retrying") & (tried < utcnow() - longest - _grace())))
+
+
 KINDS: tuple[Kind, ...] = (
     Kind(Event, "events_enqueued", jobs.fan_out_event,
          pending=lambda row: row.fanned_out_at is None,
@@ -125,6 +141,12 @@ KINDS: tuple[Kind, ...] = (
          waiting=lambda: (GroupExport.status == "queued") & (GroupExport.created_at < utcnow() - _grace()),
          stuck=lambda: (GroupExport.status == "running") & (GroupExport.created_at < utcnow() - EXPORT_STUCK_AFTER),
          released="queued", options=lambda _id: {"job_timeout": 3600}),
+    Kind(WebhookDelivery, "webhooks_enqueued", jobs.deliver_webhook,
+         pending=lambda row: row.status in ("queued", "retrying", "sending"),
+         waiting=_stale_webhook_deliveries, options=_webhook_options,
+         stuck=lambda: (WebhookDelivery.status == "sending")
+         & (WebhookDelivery.attempted_at < utcnow() - timedelta(minutes=10)),
+         released="retrying"),
 )
 _BY_MODEL = {kind.model: kind for kind in KINDS}
 

@@ -45,6 +45,14 @@ def send_message(message_id: int) -> str:
 
 
 @job
+def deliver_webhook(delivery_id: int) -> str:
+    """Post one webhook delivery; a TemporaryFailure propagates so RQ retries it with backoff."""
+    from .services.webhooks import deliver
+
+    return deliver(delivery_id)
+
+
+@job
 def fan_out_event(event_id: int) -> int:
     """Decide who hears of an event; write notifications and queue their emails."""
     from .services.fanout import fan_out

@@ -217,6 +217,25 @@ def can_export(user, group: Group) -> bool:
     return can_administer(user, group)
 
 
+def can_read_feed(user, group: Group) -> bool:
+    """May this person read the group's Atom feed? An open group's (not archived) is anyone's; any other
+    only its members', through their feed token. Unlike can_view_content, never under a support
+    grant: a feed is a standing subscription, a grant a time-limited visit logged page by page."""
+    if is_member(user, group):
+        return True
+    return group.privacy == "open" and group.archived_at is None
+
+
+def can_read_thread_feed(user, discussion: Discussion) -> bool:
+    return discussion.deleted_at is None and can_read_feed(user, discussion.group)
+
+
+
+def can_manage_webhooks(user, group: Group) -> bool:
+    """Outgoing webhooks post the group's content elsewhere: its admins decide."""
+    return is_admin(user, group)
+
+
 def can_see_members(user, group: Group) -> bool:
     """The member list is content: members (and open groups' visitors) only."""
     return can_view_content(user, group)

@@ -15,6 +15,12 @@ _TOKEN_URL = re.compile(
     r"""([^/?#\s"']+)""")
 
 
+# Feed addresses carry the member's feed token as a query parameter (feed readers send no cookie):
+# `?token=…` in a URL, or `token=…` opening a bare query string (gunicorn's %(q)s).
+_TOKEN_QUERY = re.compile(r"""(^|[?&;])(token=)([^&#;\s"']+)""")
+
+
 def redact(text: str) -> str:
-    """The text (a path, a request line, a referrer) with every token in a URL replaced by [token]."""
-    return _TOKEN_URL.sub(lambda m: m.group(1) + m.group(2) + REDACTED, text or "")
+    """The text (a path, a request line, a referrer, a query string) with every token in a URL replaced by [token]."""
+    text = _TOKEN_URL.sub(lambda m: m.group(1) + m.group(2) + REDACTED, text or "")
+    return _TOKEN_QUERY.sub(lambda m: m.group(1) + m.group(2) + REDACTED, text)

@@ -156,4 +156,5 @@ def keys_rotate(keep_old: bool, finish: bool) -> None:
         click.echo(f"  3. set QUORUM_DATA_KEY={result['new_key']} and restart")
         return
     click.echo(json.dumps(result))
-    click.echo(f"Re-encrypted {result['files']} files and {result['totp_secrets']} second-factor secrets.")
+    click.echo(f"Re-encrypted {result['files']} files, {result['totp_secrets']} second-factor secrets and "
+               f"{result['webhook_secrets']} webhook addresses and secrets.")

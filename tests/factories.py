@@ -67,3 +67,27 @@ def member(group, *, role: str = "member", **user_fields) -> models.User:
     user = UserFactory(**user_fields)
     MembershipFactory(group=group, user=user, role=role)
     return user
+
+
+OUTSIDER_ROLES = ("signed_out", "stranger", "member", "admin", "removed", "operator_with_grant")
+
+
+def person_as(role: str, group) -> models.User | None:
+    """Someone in `role` towards `group` (one of OUTSIDER_ROLES): None for signed_out; "removed" was an
+    admin and is no longer a member; "operator_with_grant" is a site operator the admins let in now."""
+    from datetime import timedelta
+
+    if role == "signed_out":
+        return None
+    if role in ("member", "admin"):
+        return member(group, role=role)
+    person = UserFactory(is_site_admin=role == "operator_with_grant")
+    if role == "removed":
+        db.session.add(models.Membership(group_id=group.id, user_id=person.id, role="admin"))
+        db.session.commit()
+        db.session.query(models.Membership).filter_by(user_id=person.id).delete()
+    if role == "operator_with_grant":
+        db.session.add(models.SupportGrant(group_id=group.id, operator_id=person.id, reason="help",
+                                           expires_at=models.utcnow() + timedelta(hours=4)))
+    db.session.commit()
+    return person

@@ -12,6 +12,11 @@ Message-IDs are deterministic so a re-run builds the same message and a reply fi
 
 Each member's root is the id of the first mail *they* got, so References always names a
 message in their own mailbox (clients that never got it still thread by the shared prefix).
+
+A group's mbox archive (app/stewardship/mbox.py) is nobody's mailbox, so its ids name no member:
+
+    <d12.archive@DOMAIN>      thread 12's first message
+    <d12.c40.archive@DOMAIN>  comment 40 in thread 12
 """
 from __future__ import annotations
 
@@ -195,6 +200,31 @@ def parse_message_id(msgid: str | None) -> dict | None:
         found[_NAMES[letter]] = int(number)
     if found["user_id"] is None or (found["discussion_id"] is None and found["poll_id"] is None):
         return None
+    return found
+
+
+def archive_message_id(*, discussion_id: int, comment_id: int | None = None) -> str:
+    """The Message-ID of a thread start or a comment in a group's mbox archive (no member's copy)."""
+    local = f"d{discussion_id}" + (f".c{comment_id}" if comment_id is not None else "")
+    return f"<{local}.archive@{_domain()}>"
+
+
+def archived(*, group, author_name: str, title: str, sent_at, discussion_id: int, comment_id: int | None = None,
+             parent_id: int | None = None) -> list[tuple[str, str]]:
+    """The headers of one message of a group's mbox archive: from the author's name at the group's
+    address (an archive hands on no one's own address), threaded under the thread's first message,
+    and a reply also under its parent comment."""
+    root = archive_message_id(discussion_id=discussion_id)
+    found = [("From", formataddr((author_name, f"{group.handle}@{_domain()}"))),
+             ("To", formataddr((group.name, f"{group.handle}@{_domain()}"))),
+             ("Subject", thread_subject(group, title) if comment_id is None else f"Re: {thread_subject(group, title)}"),
+             ("Date", format_datetime(sent_at)),
+             (MESSAGE_ID, archive_message_id(discussion_id=discussion_id, comment_id=comment_id))]
+    if comment_id is not None:
+        references = [root] + ([archive_message_id(discussion_id=discussion_id, comment_id=parent_id)]
+                               if parent_id is not None else [])
+        found += [("In-Reply-To", references[-1]), ("References", " ".join(references))]
+    found.append(("List-Id", list_id(group)))
     return found
 
 

@@ -128,6 +128,15 @@ def backup_failed(*, admin: User, what: str, message: str, day: str) -> Outbound
                  "base_url": current_app.config.get("BASE_URL", "")}))
 
 
+def webhook_disabled(*, admin: User, group, webhook_id: int, host: str, reason: str) -> OutboundMessage | None:
+    """Tell one of the group's admins that a webhook kept failing and is now off (once per disabling)."""
+    return queue_message(Outgoing(
+        kind="webhook_disabled", to=admin.email, user=admin,
+        dedupe_key=f"webhook_disabled:{webhook_id}:{admin.id}:{reason[:40]}",
+        context={"user": admin, "group": group, "host": host, "reason": reason,
+                 "link": _url(f"/g/{group.handle}/webhooks")}))
+
+
 # --- mailing-list mail -----------------------------------------------------------------------------
 
 def notifications_about(mails: list[Outgoing]) -> list[OutboundMessage | None]:

@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from .. import attempts
 from ..extensions import db
 from ..models import OutboundMessage, User, utcnow
 from .compose import compose
@@ -127,9 +128,6 @@ def recent(limit: int = 100) -> list[OutboundMessage]:
     return list(db.session.scalars(select(OutboundMessage).order_by(OutboundMessage.id.desc()).limit(limit)))
 
 
-PENDING = ("queued", "retrying")
-
-
 def deliver(message_id: int) -> str:
     """Send one stored message now. Returns the final status; raises TemporaryFailure to retry.
 
@@ -137,14 +135,8 @@ def deliver(message_id: int) -> str:
     it taken and sends nothing. A worker killed mid-send leaves the claim, which the sweeper
     releases after ten relay timeouts (app/dispatch.py).
     """
-    claim = db.session.execute(
-        update(OutboundMessage)
-        .where(OutboundMessage.id == message_id, OutboundMessage.status.in_(PENDING))
-        .values(status="sending", attempts=OutboundMessage.attempts + 1, attempted_at=utcnow())
-        .execution_options(synchronize_session=False))
-    db.session.commit()
-    row = db.session.get(OutboundMessage, message_id)
-    if claim.rowcount != 1:
+    row, claimed = attempts.claim(OutboundMessage, message_id)
+    if not claimed:
         return row.status if row else "missing"
     url = current_app.config.get("SMTP_URL")
     try:
@@ -181,5 +173,4 @@ def deliver(message_id: int) -> str:
 def retry_delays() -> list[int]:
     """Exponential backoff in seconds between attempts: MAIL_RETRY_SECONDS (30) doubled each time,
     about 4 hours in all by default."""
-    base = float(current_app.config.get("MAIL_RETRY_SECONDS", 30))
-    return [int(base * 2**n) or 1 for n in range(MAX_ATTEMPTS - 1)]
+    return attempts.doubling(float(current_app.config.get("MAIL_RETRY_SECONDS", 30)), MAX_ATTEMPTS)

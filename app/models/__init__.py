@@ -1,7 +1,7 @@
 """The data model, one module per aggregate; import from here."""
 from .base import UTCDateTime, utcnow
 from .users import (
-    ADDRESS_PURPOSES, DELETED_MEMBER_NAME, AddressProof, LoginToken, RecoveryCode, SecondFactorChallenge, SignInEvent,
+    ADDRESS_PURPOSES, DELETED_MEMBER_NAME, AddressProof, FeedToken, LoginToken, RecoveryCode, SecondFactorChallenge, SignInEvent,
     TrustedSender, User, UserAlias, WebSession,
 )
 from .groups import PRIVACIES, ROLES, VOLUMES, Group, Invitation, JoinRequest, Membership, SenderRule
@@ -10,5 +10,6 @@ from .polls import HIDE_RESULTS, REASON_MODES, Outcome, Participation, Poll, Pol
 from .events import EVENT_KINDS, Event, Notification
 from .mail import DigestDelivery, InboundMessage, OutboundMessage, SenderConfirmation
 from .stewardship import AccessLog, AuditLog, GroupExport, SupportGrant
+from .webhooks import WEBHOOK_EVENTS, WEBHOOK_FORMATS, Webhook, WebhookDelivery
 
 __all__ = [name for name in dir() if not name.startswith("_")]

@@ -215,3 +215,16 @@ class SecondFactorChallenge(db.Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     failures: Mapped[int] = mapped_column(Integer, default=0)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class FeedToken(db.Model):
+    """A member's key to the Atom feeds of their private groups: it goes in the feed address
+    (`?token=`), since feed readers carry no cookies. Only its hash is kept (the member sees the
+    token once, when it is made); making a new one or revoking it ends the old one. One per member."""
+
+    __tablename__ = "feed_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -15,6 +15,7 @@ from ..email import messages
 from ..email.notifications import EMAIL_KINDS, build, load_context
 from ..extensions import db
 from ..models import Event, Membership, Notification, Participation, PollVoter, ReadState, User, utcnow
+from . import webhooks
 from .notifications import decide
 from .polls import tally
 
@@ -52,6 +53,7 @@ def fan_out(event_id: int) -> int:
             if recipient.email:
                 mails.append(build(ctx, recipient.user, recipient.reason))
     rows = messages.notifications_about(mails)  # one dedupe query, one bulk insert
+    webhooks.queue_deliveries(event)  # their commit below hands them to jobs
     queued = sum(1 for row in rows if row is not None and row.status == "queued")
     event.fanned_out_at = utcnow()
     db.session.commit()

@@ -24,6 +24,7 @@ from ..models.users import display_name
 from ..services.errors import NotAllowed, NotFound
 from ..tokens import hash_token, random_token
 from ..services import audit
+from . import mbox
 from .schema import FORMAT, REDACTED, TABLES, USER_COLUMNS, VERSION
 
 DOWNLOAD_LIFETIME = timedelta(days=7)
@@ -241,6 +242,9 @@ def build_zip(group: Group, *, actor_id: int | None = None, progress: Progress |
             archive.writestr(row["path"], content)
             progress(55 + int(30 * index / total))
         archive.writestr("archive.html", render_archive(export))
+        with archive.open("threads.mbox", "w") as threads:  # message by message, never whole in memory
+            for chunk in mbox.chunks(group):
+                threads.write(chunk)
         archive.writestr("README.txt", render_template("stewardship/export_readme.txt", export=export))
     progress(95)
     return buffer.getvalue()

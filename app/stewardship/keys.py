@@ -46,7 +46,7 @@ def stored_files() -> list[tuple[str, Path]]:
 
 
 def reencrypt_all() -> dict:
-    """Re-encrypt every file and TOTP secret not under the current key. Idempotent."""
+    """Re-encrypt every file, TOTP secret and webhook address and secret not under the current key. Idempotent."""
     current = storage.key_id(storage.data_keys()[0])
     files = skipped = 0
     for namespace, path in stored_files():
@@ -66,8 +66,11 @@ def reencrypt_all() -> dict:
         if blob[5:13] != current:
             user.totp_secret = seal_secret(user.id, open_secret(user))
             secrets_done += 1
+    from ..services.webhooks import reseal
+
+    webhooks_done = reseal(current)
     db.session.commit()
-    return {"files": files, "totp_secrets": secrets_done, "unreadable": skipped}
+    return {"files": files, "totp_secrets": secrets_done, "webhook_secrets": webhooks_done, "unreadable": skipped}
 
 
 def rotate(*, keep_old: bool = False, finish_only: bool = False) -> dict:

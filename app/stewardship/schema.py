@@ -39,6 +39,7 @@ NOT_EXPORTED = {
     "sender_confirmations": "\"did you send this?\" requests about held mail, kept 72 hours",
     "trusted_senders": "a member's trusted sending services (in their personal export instead)",
     "login_tokens": "sign-in secrets, kept 10 minutes",
+    "feed_tokens": "members' keys to their groups' Atom feeds (secrets)",
     "sign_in_events": "personal sign-in history (in the personal export instead)",
     "recovery_codes": "second-factor secrets",
     "web_sessions": "signed-in browsers of the source instance (sign-in secrets)",
@@ -48,4 +49,6 @@ NOT_EXPORTED = {
     "inbound_messages": "raw mail as received; the content is in the threads",
     "digest_deliveries": "bookkeeping of sent digests",
     "group_exports": "bookkeeping of exports themselves",
+    "webhooks": "where the source instance posts events, with their signing secrets (set them up again)",
+    "webhook_deliveries": "bookkeeping of posted webhooks",
 }

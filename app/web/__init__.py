@@ -10,11 +10,11 @@ from flask_login import current_user
 
 def register(app: Flask) -> None:
     """Every blueprint, one per area."""
-    from . import (account, admin_mail, auth, digest_settings, discussions, groups, held_mail, mailactions, main,
-                   notifications, polls, search, stewardship)
+    from . import (account, admin_mail, auth, digest_settings, discussions, feeds, groups, held_mail, mailactions,
+                   main, notifications, polls, search, stewardship, webhooks)
 
     for module in (stewardship, main, auth, account, digest_settings, polls, mailactions, notifications, groups,
-                   discussions, search, admin_mail, held_mail):
+                   discussions, feeds, webhooks, search, admin_mail, held_mail):
         app.register_blueprint(module.bp)
 
 
@@ -110,7 +110,7 @@ def register_error_pages(app: Flask) -> None:
         return page(500, "Something went wrong", "Sorry: that failed on our side. Nothing you sent was lost; try again in a moment.")
 
 
-COMPRESSIBLE = ("text/html", "text/css", "application/javascript", "text/javascript", "text/plain", "application/json", "text/csv")
+COMPRESSIBLE = ("text/html", "application/atom+xml", "text/css", "application/javascript", "text/javascript", "text/plain", "application/json", "text/csv")
 
 
 SIDE_EFFECTS_WAITING = ("Saved. Email and notifications about it will go out as soon as our job queue is back: "
@@ -135,7 +135,7 @@ def register_response_helpers(app: Flask) -> None:
                 response.headers["Content-Encoding"] = "gzip"
                 response.vary.add("Accept-Encoding")
         if request.method == "GET" and response.status_code == 200 and not response.direct_passthrough:
-            if response.mimetype == "text/html":
+            if response.mimetype in ("text/html", "application/atom+xml"):  # pages, and feeds readers poll
                 response.vary.add("HX-Request")
                 response.vary.add("Cookie")
                 response.headers.setdefault("Cache-Control", "private, no-cache")

@@ -21,6 +21,22 @@ def group_or_404(handle: str) -> Group:
         abort(404)
 
 
+def admin_group_or_404(handle: str) -> Group:
+    """A group this person may act as an admin of (its export, support and webhooks pages); 404 for
+    anyone else, or 403 saying why for an admin the group's two-factor rule holds back."""
+    from flask_login import current_user
+
+    from .. import policy
+
+    group = group_or_404(handle)
+    if not policy.can_administer(current_user, group):
+        if policy.needs_2fa_to_administer(current_user, group):
+            abort(403, description="This group requires two-factor sign-in for admins. "
+                                   "Turn it on under Account → Two-factor sign-in, then try again.")
+        abort(404)
+    return group
+
+
 def discussion_or_404(discussion_id: int) -> Discussion:
     """A thread this person may read."""
     try:

@@ -7,7 +7,8 @@ import json
 from datetime import datetime, timezone
 from io import BytesIO
 
-from flask import Blueprint, abort, flash, make_response, render_template, request, send_file, session
+from flask import (Blueprint, Response, flash, make_response, render_template, request, send_file, session,
+                   stream_with_context)
 from flask_login import current_user, login_required
 
 from .. import policy, storage
@@ -19,24 +20,15 @@ from ..services.errors import DomainError, NotFound, RateLimited
 from ..services import audit
 from ..stewardship import grants, totp
 from ..stewardship import export as exports
+from ..stewardship import mbox
 from .helpers import client_ip, page_or_fragment, refuse, require, see_other
-from .loaders import export_or_404, group_or_404
+from .loaders import admin_group_or_404, export_or_404, group_or_404
 
 bp = Blueprint("stewardship", __name__)
 
 
 def _group(handle: str) -> Group:
     return group_or_404(handle)
-
-
-def _admin_group(handle: str) -> Group:
-    group = _group(handle)
-    if not policy.can_administer(current_user, group):
-        if policy.needs_2fa_to_administer(current_user, group):
-            abort(403, description="This group requires two-factor sign-in for admins. "
-                                   "Turn it on under Account → Two-factor sign-in, then try again.")
-        abort(404)
-    return group
 
 
 def _no_store(response):
@@ -49,14 +41,14 @@ def _no_store(response):
 @bp.get("/g/<handle>/export")
 @login_required
 def export_page(handle: str):
-    group = _admin_group(handle)
+    group = admin_group_or_404(handle)
     return render_template("stewardship/export.html", group=group, exports=exports.recent_exports(group.id), now=datetime.now(timezone.utc))
 
 
 @bp.post("/g/<handle>/export")
 @login_required
 def export_start(handle: str):
-    group = _admin_group(handle)
+    group = admin_group_or_404(handle)
     try:
         row = exports.request_export(actor=current_user, group_id=group.id)
     except DomainError as error:
@@ -68,7 +60,7 @@ def export_start(handle: str):
 @bp.get("/g/<handle>/export/<int:export_id>")
 @login_required
 def export_status(handle: str, export_id: int):
-    group = _admin_group(handle)
+    group = admin_group_or_404(handle)
     row = export_or_404(group, export_id)
     return page_or_fragment("stewardship/export_status.html", "stewardship/_export_progress.html",
                             group=group, export=row)
@@ -87,6 +79,20 @@ def export_download(token: str):
     data = storage.read("exports", row.storage_key)
     name = f"{group.handle}-export-{row.finished_at:%Y-%m-%d}.zip"
     return _no_store(send_file(BytesIO(data), mimetype="application/zip", as_attachment=True, download_name=name))
+
+
+@bp.post("/g/<handle>/threads.mbox")
+@login_required
+def mbox_download(handle: str):
+    """The group's threads as an mbox file, streamed (a POST: the download goes in the audit log)."""
+    group = admin_group_or_404(handle)
+    try:
+        mbox.download(actor=current_user, group=group)
+    except DomainError as error:
+        refuse(error)
+    response = Response(stream_with_context(mbox.chunks(group)), mimetype="application/mbox")
+    response.headers["Content-Disposition"] = f'attachment; filename="{mbox.filename(group)}"'
+    return _no_store(response)
 
 
 # --- Import (site operators) -------------------------------------------------------------
@@ -262,13 +268,13 @@ def _support_page(group: Group, errors=None, status=200, form=None):
 @bp.get("/g/<handle>/support")
 @login_required
 def support_page(handle: str):
-    return _support_page(_admin_group(handle))
+    return _support_page(admin_group_or_404(handle))
 
 
 @bp.post("/g/<handle>/support")
 @login_required
 def support_grant(handle: str):
-    group = _admin_group(handle)
+    group = admin_group_or_404(handle)
     form = {key: request.form.get(key, "") for key in ("reason", "days", "operator_id")}
     try:
         days = int(form["days"])
@@ -286,7 +292,7 @@ def support_grant(handle: str):
 @bp.post("/g/<handle>/support/<int:grant_id>/revoke")
 @login_required
 def support_revoke(handle: str, grant_id: int):
-    group = _admin_group(handle)
+    group = admin_group_or_404(handle)
     try:
         grants.revoke(actor=current_user, group_id=group.id, grant_id=grant_id)
     except DomainError as error:
@@ -298,7 +304,7 @@ def support_revoke(handle: str, grant_id: int):
 @bp.post("/g/<handle>/require-2fa")
 @login_required
 def require_2fa(handle: str):
-    group = _admin_group(handle)
+    group = admin_group_or_404(handle)
     try:
         totp.set_admins_require_2fa(actor=current_user, group_id=group.id,
                                     required=request.form.get("required") == "1")

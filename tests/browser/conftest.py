@@ -29,14 +29,15 @@ def live_server(clean_app, _server):
     """The live address, with BASE_URL pointing at it so emailed links open in the browser."""
     from app.extensions import db
 
-    previous = clean_app.config["BASE_URL"]
+    previous = clean_app.config["BASE_URL"], clean_app.config["RATELIMIT_ENABLED"]
     clean_app.config["BASE_URL"] = _server
     clean_app.config["RATELIMIT_ENABLED"] = False
     db.session.commit()  # never hold a transaction open while the server thread writes
     try:
         yield _server
     finally:
-        clean_app.config["BASE_URL"] = previous
+        # Both back: a later test in the same session (one worker, -n 1) counts on its rate limits.
+        clean_app.config["BASE_URL"], clean_app.config["RATELIMIT_ENABLED"] = previous
 
 
 @pytest.fixture

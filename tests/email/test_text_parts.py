@@ -108,6 +108,9 @@ def _groups(club: Club) -> None:
     omar = member(other, role="admin", name="Omar Reed", email="omar@example.org")
     request = memberships.request_to_join(actor_id=club.lena.id, group_id=other.id, message="I keep two hives.")
     memberships.decide_request(actor_id=omar.id, request_id=request.id, approve=True)
+    messages.webhook_disabled(admin=club.maya, group=club.group, webhook_id=1, host="hooks.example.org",
+                              reason="5 deliveries in a row failed; the last: HTTP 500")
+    db.session.commit()
 
 
 def _stewardship(club: Club) -> None:

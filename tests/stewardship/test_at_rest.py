@@ -61,13 +61,19 @@ def test_the_data_key_file_is_readable_only_by_its_owner(clean_app):
         assert key_file.stat().st_mode & 0o077 == 0
 
 
-def test_keys_rotate_reencrypts_every_file_and_retires_the_old_key(rich_group, clean_app, runner):
+def test_keys_rotate_reencrypts_every_file_and_retires_the_old_key(rich_group, clean_app, runner, monkeypatch):
     from app.stewardship import totp
 
     written = write_marker_everywhere(rich_group)
     user = rich_group["bea"]
     user.totp_secret = totp.seal_secret(user.id, "JBSWY3DPEHPK3PXP")
     db.session.commit()
+    from app.services import webhooks
+
+    monkeypatch.setitem(clean_app.config, "WEBHOOK_ALLOW_PRIVATE", True)
+    hook = webhooks.add_webhook(actor_id=rich_group["admin"].id, group_id=rich_group["group"].id,
+                                url="http://127.0.0.1:9/services/SECRETPATH", format="json", events=["comment_posted"])
+    secret = webhooks.signing_secret(hook)
     old_key = storage.data_keys()[0]
     instance = Path(clean_app.config["QUORUM_INSTANCE"])
 
@@ -86,6 +92,11 @@ def test_keys_rotate_reencrypts_every_file_and_retires_the_old_key(rich_group, c
     assert MARKER in storage.read("inbound", written["inbound_key"])
     db.session.expire_all()
     assert totp.open_secret(db.session.get(User, user.id)) == "JBSWY3DPEHPK3PXP"
+    from app.models import Webhook
+
+    hook = db.session.get(Webhook, hook.id)  # webhook address and secret: sealed again, under the new key
+    assert webhooks.target(hook).endswith("SECRETPATH") and webhooks.signing_secret(hook) == secret
+    assert base64.b64decode(hook.sealed_url)[5:13] == new_id == base64.b64decode(hook.secret)[5:13]
     assert plaintext_hits(instance) == []
     from app.models import AuditLog
     assert db.session.scalar(db.select(AuditLog).where(AuditLog.action == "keys_rotated")) is not None

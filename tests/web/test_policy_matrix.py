@@ -12,18 +12,19 @@ from tests.helpers import post, sign_in
 ROLES = ["operator", "non_member", "signed_out", "member", "admin", "removed"]
 PRIVACIES = ["open", "closed", "secret"]
 ACTIONS = ["see_group", "view_thread", "comment", "start_thread", "react", "edit_others_comment", "invite",
-           "see_in_search"]
+           "see_in_search", "read_feed", "read_thread_feed", "download_mbox",
+           "manage_webhooks"]
 INSIDERS = {"member", "admin"}
 
 
 def expected(role: str, privacy: str, action: str) -> bool:
     if action in ("see_group",):
         return privacy != "secret" or role in INSIDERS
-    if action in ("view_thread", "see_in_search"):
+    if action in ("view_thread", "see_in_search", "read_feed", "read_thread_feed"):
         return privacy == "open" or role in INSIDERS
     if action in ("comment", "start_thread", "react"):
         return role in INSIDERS
-    return role == "admin"  # edit others' comment (flag on), invite (members may not)
+    return role == "admin"  # edit others' comment (flag on), invite (members may not), download the mbox, webhooks
 
 
 def _allowed(response) -> bool:
@@ -60,6 +61,10 @@ def test_role_privacy_action_matrix(client, clean_app, db_session, role, privacy
         "edit_others_comment": lambda: _allowed(post(client, f"/c/{comment.id}/edit", {"body": "changed"})),
         "invite": lambda: _allowed(post(client, "/g/club/invitations", {"emails": "new@example.org"})),
         "see_in_search": lambda: "Quokka plans" in client.get("/search?q=quokka").get_data(as_text=True),
+        "read_feed": lambda: "Quokka plans" in client.get("/g/club/feed.atom").get_data(as_text=True),
+        "read_thread_feed": lambda: _allowed(client.get(f"/d/{thread.id}/feed.atom")),
+        "download_mbox": lambda: _allowed(post(client, "/g/club/threads.mbox")),
+        "manage_webhooks": lambda: _allowed(client.get("/g/club/webhooks")),
     }
     got = {action: checks[action]() for action in ACTIONS}
     want = {action: expected(role, privacy, action) for action in ACTIONS}
@@ -76,6 +81,10 @@ def test_role_privacy_action_matrix(client, clean_app, db_session, role, privacy
         assert policy.can_see_group(who, fresh_group) == want["see_group"]
         assert policy.can_view_discussion(who, fresh_thread) == want["view_thread"]
         assert policy.can_invite(who, fresh_group) == want["invite"]
+        assert policy.can_read_feed(who, fresh_group) == want["read_feed"]
+        assert policy.can_read_thread_feed(who, fresh_thread) == want["read_thread_feed"]
+        assert policy.can_export(who, fresh_group) == want["download_mbox"]
+        assert policy.can_manage_webhooks(who, fresh_group) == want["manage_webhooks"]
 
 
 def test_secret_groups_are_not_counted_for_outsiders(client, clean_app):
