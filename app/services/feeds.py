@@ -176,7 +176,7 @@ def thread_feed(user, discussion_id: int) -> Feed:
     entries = _entries(
         select(Discussion).where(Discussion.id == discussion.id),
         select(Comment).where(Comment.discussion_id == discussion.id),
-        select(Poll).where(Poll.discussion_id == discussion.id, Poll.deleted_at.is_(None)))
+        select(Poll).where(Poll.discussion_id == discussion.id, Poll.deleted_at.is_(None), Poll.draft.is_(False)))
     return Feed(_tag(f"d{discussion.id}"), discussion.title, discussion.group.name, f"/d/{discussion.id}",
                 f"/d/{discussion.id}/feed.atom", entries, _newest(entries, discussion.created_at))
 

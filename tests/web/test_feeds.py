@@ -278,3 +278,16 @@ def test_a_conditional_request_gets_304(client, clean_app):
     first = client.get("/g/park/feed.atom")
     again = client.get("/g/park/feed.atom", headers={"If-None-Match": first.headers["ETag"]})
     assert again.status_code == 304
+
+
+def test_a_draft_poll_is_in_no_feed_until_it_opens(client, club):
+    """A draft is seen by its author and the admins only; a feed is read by every member."""
+    admin, thread = club["admin"], club["thread"]
+    draft = poll_service.create_poll(actor_id=admin.id, discussion_id=thread.id, poll_type="proposal",
+                                     title="Secret plan", closing_at=utcnow() + timedelta(days=2), draft=True)
+    token = feeds.issue_feed_token(user_id=club["bea"].id)
+    for path in (f"/g/club/feed.atom?token={token}", f"/d/{thread.id}/feed.atom?token={token}"):
+        assert "Secret plan" not in client.get(path).get_data(as_text=True), path
+    poll_service.open_poll(actor_id=admin.id, poll_id=draft.id)
+    for path in (f"/g/club/feed.atom?token={token}", f"/d/{thread.id}/feed.atom?token={token}"):
+        assert "Proposal: Secret plan" in entries(parse(client.get(path))), path
