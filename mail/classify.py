@@ -184,8 +184,8 @@ def _delivery_failure(msg: Message) -> tuple[str | None, bool | None]:
 # Feedback types (RFC 5965, 6591, 6650) that are a recipient's complaint; the others ("auth-failure"
 # from DMARC forensic reports, "not-spam") report on the mail, not on the recipient's wishes.
 _COMPLAINT_FEEDBACK_TYPES = {"abuse", "fraud", "virus", "other", "opt-out", "unsubscribe"}
-_TEXT_ARF = re.compile(r"^Feedback-Type:[ \t]*([\w-]+)[ \t\r]*$(?=[\s\S]*^User-Agent:)(?=[\s\S]*^Version:)",
-                       re.MULTILINE | re.IGNORECASE)
+_TEXT_ARF = re.compile(r"^Feedback-Type:[ \t]*([\w-]+)[ \t\r]*$", re.MULTILINE | re.IGNORECASE)
+_TEXT_ARF_FIELDS = [re.compile(rf"^{name}:", re.MULTILINE | re.IGNORECASE) for name in ("User-Agent", "Version")]
 # Microsoft's Junk Mail Reporting Program (Outlook.com, Hotmail) forwards the reported mail whole,
 # without a feedback-report part, and names the complaining mailbox in a header of its own.
 _JMRP_RECIPIENT = "X-HmXmrOriginalRecipient"
@@ -216,7 +216,9 @@ def _feedback_report(msg: Message) -> tuple[str, str] | None:
                 text = part.get_content() if isinstance(part, EmailMessage) else str(part.get_payload())
             except Exception:  # noqa: BLE001 - an undecodable part is no report
                 continue
-            if match := _TEXT_ARF.search(text[:20_000]):
+            text = text[:20_000]
+            # The first Feedback-Type line, with the report's other required fields after it.
+            if (match := _TEXT_ARF.search(text)) and all(rx.search(text, match.end()) for rx in _TEXT_ARF_FIELDS):
                 return match.group(1).lower(), "feedback report in a text part"
     if _JMRP_SUBJECT.search(header(msg, "Subject")) and msg.is_multipart():
         return "abuse", "Microsoft JMRP complaint"
