@@ -66,8 +66,9 @@ ON_DATE_SOMEONE_WROTE = [
     _on_date_someone_wrote("El", "escribió"),  # Spanish
     # Danish, Norwegian and Swedish: "Den 14. sep. 2015 kl. 02.23 skrev Valentino Rudy <v@x.dk>:"
     # (that form is ON_DATE_WROTE_SOMEONE's) and "Den 14 september, 2015, Valentino Rudy skrev:".
-    _on_date_someone_wrote("Den|På", "skrev", "skrev"),
-    _on_date_someone_wrote("Den|På", r"skrev[^:\n]+(?:\n[^:\n]+)?", "skrev"),
+    # The colon is required: "Den dag skrev jeg til kommunen." is a sentence.
+    _on_date_someone_wrote("Den|På", r"skrev\s*:", "skrev"),
+    _on_date_someone_wrote("Den|På", r"skrev[^:\n]+(?:\n[^:\n]+)?:", "skrev"),
     _on_date_someone_wrote("Vào", r"đã\sviết"),  # Vietnamese
 ]
 
