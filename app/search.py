@@ -246,14 +246,14 @@ def _decision_rows(match: str, group_ids: list[int], f: Filters, limit: int, sql
                             _rank(doc, query))
                      .where(doc.op("@@")(query), *_decision_filters(f, group_ids)))
         doc = literal_column("to_tsvector('english', coalesce(stances.reason, ''))")
-        parts.append(select(literal_column("'r'"), Stance.id, Stance.poll_id,
+        parts.append(select(literal_column("'r'").label("kind"), Stance.id.label("item_id"), Stance.poll_id.label("poll_id"),
                             _headline(english, Stance.reason, query, options), _rank(doc, query))
                      .select_from(stances.join(polls, Poll.id == Stance.poll_id))
                      .where(doc.op("@@")(query), Stance.latest.is_(True), policy.findable_reasons(),
                             *_decision_filters(f, group_ids)))
     if want_outcomes:
         doc = literal_column("to_tsvector('english', coalesce(outcomes.statement, ''))")
-        parts.append(select(literal_column("'o'"), Outcome.id, Outcome.poll_id,
+        parts.append(select(literal_column("'o'").label("kind"), Outcome.id.label("item_id"), Outcome.poll_id.label("poll_id"),
                             _headline(english, Outcome.statement, query, options), _rank(doc, query))
                      .select_from(outcomes.join(polls, Poll.id == Outcome.poll_id))
                      .where(doc.op("@@")(query), Outcome.latest.is_(True), *_decision_filters(f, group_ids)))
