@@ -195,7 +195,7 @@ def delete_template(*, actor_id: int, group_id: int, ref: str) -> None:
     user, group = _admin_group(actor_id, group_id)
     if ref in _DEFAULTS:
         raise Invalid("A built-in template can't be deleted; hide it instead.", field="template")
-    row = db.session.get(Template, int(ref)) if ref.isdigit() else None
+    row = db.session.get(Template, int(ref)) if ref.isdigit() and len(ref) < 10 else None
     if row is None or row.group_id != group.id or row.default_key is not None:
         raise NotFound("There is no such template.")
     audit.record(user.id, group.id, "template_deleted", template=row.name)
