@@ -121,8 +121,8 @@ def test_the_page_shows_each_meaning_beside_its_option_and_the_prompt(client, cl
     page = client.get(f"/p/{poll.id}").get_data(as_text=True)
     assert "Advice process" in page and PROCESSES["advice"].prompt in page
     for option in PROCESSES["advice"].options:
-        assert re.search(rf'aria-describedby="(meaning-\d+)"> {re.escape(option.name)} <span class="meaning meta" '
-                         rf'id="\1" aria-hidden="true">— {re.escape(option.meaning)}</span>', page.replace("&#39;", "'"))
+        assert re.search(rf'aria-describedby="(meaning-\d+)"> {re.escape(option.name)}</label> <span class="meaning meta" '
+                         rf'id="\1">— {re.escape(option.meaning)}</span>', page.replace("&#39;", "'"))
     go_ahead = next(o for o in poll.options if o.name == "Go ahead")
     assert post(client, f"/p/{poll.id}/vote", {"option": str(go_ahead.id), "reason": "Fine by me"}).status_code == 303
     assert "Go ahead" in client.get(f"/p/{poll.id}").get_data(as_text=True)
