@@ -183,3 +183,37 @@ def test_the_search_page_asks_the_same_number_of_queries_for_2_results_or_20(cli
     add(8)
     many, found_many = queries()
     assert found_many > found_few >= 9 and many == few
+
+
+def test_the_sql_rule_for_findable_reasons_never_finds_what_the_poll_page_would_not_name(client, clean_app):
+    """policy.findable_reasons (SQL) against policy.can_see_voters (Python), for every anonymity, results
+    setting and state: a reason search may show is one the page shows beside its voter's name, to a member who
+    voted and to one who did not; for one who did not, the two rules are the same rule."""
+    from flask_login import AnonymousUserMixin
+    from sqlalchemy import select
+
+    from app import policy
+    from app.models import Poll
+
+    group = GroupFactory(privacy="closed")
+    ann, bob, cat = member(group, role="admin"), member(group), member(group)
+    polls = []
+    for anonymous in (False, True):
+        for hide in ("off", "until_vote", "until_closed"):
+            for closed in (False, True):
+                poll = _poll(ann, group, f"{anonymous} {hide} {closed}", anonymous=anonymous, hide_results=hide)
+                _vote(bob, poll, "a reason")
+                if closed:
+                    service.close_poll(actor_id=ann.id, poll_id=poll.id)
+                polls.append(poll.id)
+    findable = set(db.session.scalars(select(Poll.id).where(policy.findable_reasons())))
+    with clean_app.test_request_context():
+        for poll_id in polls:
+            poll = db.session.get(Poll, poll_id)
+            for person in (bob, cat):
+                if poll_id in findable:
+                    assert policy.can_see_voters(person, poll), poll.title
+            assert (poll_id in findable) == policy.can_see_voters(cat, poll), poll.title
+            assert not (poll.anonymous and poll_id in findable)
+            assert not policy.can_see_voters(AnonymousUserMixin(), poll)  # a closed group: nothing for outsiders
+    assert len(findable) == 4  # named polls: closed (3 settings) and open with results shown
