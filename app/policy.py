@@ -39,6 +39,19 @@ def prime_memberships(user, memberships: list[Membership]) -> None:
             cache[(user.id, m.group_id)] = m
 
 
+def prime_memberships_in(user, group_ids) -> None:
+    """Load this person's memberships of these groups in one query and cache them, and that they are not a
+    member of the rest (a page that checks many groups, like search, then asks nothing per group)."""
+    if not (has_request_context() and _signed_in(user)):
+        return
+    ids = list(group_ids)
+    cache = g.setdefault("_memberships", {})
+    found = {m.group_id: m for m in db.session.scalars(
+        select(Membership).where(Membership.user_id == user.id, Membership.group_id.in_(ids)))} if ids else {}
+    for group_id in ids:
+        cache[(user.id, group_id)] = found.get(group_id)
+
+
 def forget_memberships() -> None:
     if has_request_context():
         g.pop("_memberships", None)
@@ -234,6 +247,11 @@ def can_read_thread_feed(user, discussion: Discussion) -> bool:
 def can_manage_webhooks(user, group: Group) -> bool:
     """Outgoing webhooks post the group's content elsewhere: its admins decide."""
     return is_admin(user, group)
+
+
+def can_manage_templates(user, group: Group) -> bool:
+    """Add, hide, reorder and delete the group's thread and poll templates, and save a thread or poll as one."""
+    return can_administer(user, group)
 
 
 def can_see_members(user, group: Group) -> bool:
@@ -502,6 +520,14 @@ def can_remove_vote(user, poll: Poll) -> bool:
 
 def can_write_outcome(user, poll: Poll) -> bool:
     return poll.closed_at is not None and can_administer_poll(user, poll)
+
+
+def findable_reasons(poll_table=Poll):
+    """SQL: the polls whose vote reasons search may show beside their voters' names: never an anonymous
+    poll's (search finds none of them at all), and only where anyone who may view the poll sees the
+    results (closed, or results always shown). The Python form is can_see_voters."""
+    return and_(poll_table.anonymous.is_(False), poll_table.draft.is_(False),
+                or_(poll_table.closed_at.is_not(None), poll_table.hide_results == "off"))
 
 
 # --- Site -----------------------------------------------------------------------

@@ -97,6 +97,12 @@ def _shared(ctx: EventContext, tally: Callable[[Poll], Results]) -> dict:
         kind = get_type(ctx.poll.poll_type)
         out["poll_url"] = f"{base}/p/{ctx.poll.id}"
         out["poll_label"] = kind.label
+        from ..polls.decision_processes import for_poll as process_of
+
+        process = process_of(ctx.poll)
+        if process is not None:  # a decision process names the poll and asks its own question
+            out["poll_label"] = process.label
+            out["process_prompt"] = process.prompt if ctx.poll.reason_mode != "off" else None
         out["poll_details_html"] = markdown_to_html(ctx.poll.details)
         out["options"] = ordered_options(ctx.poll)
         out["vote_instructions"] = kind.vote_instructions(ctx.poll)

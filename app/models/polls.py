@@ -52,6 +52,9 @@ class Poll(db.Model):
     draft: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Meeting polls: the zone the author wrote the slots in.
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # The decision process a proposal follows (app/polls/decision_processes.py): its options, their
+    # meanings and its prompt; None for a plain poll of its type.
+    process: Mapped[str | None] = mapped_column(String(20))
     # The inbound message a decision was started from (idempotent processing).
     inbound_message_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"), index=True)
 
@@ -77,6 +80,8 @@ class PollOption(db.Model):
     # Meeting polls: a time slot, in UTC.
     starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     duration_minutes: Mapped[int | None] = mapped_column(Integer)
+    # What choosing this option means, shown beside it on the page and in mail (a process's options).
+    meaning: Mapped[str | None] = mapped_column(Text)
 
     poll: Mapped[Poll] = relationship(back_populates="options")
 

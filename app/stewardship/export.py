@@ -87,7 +87,7 @@ def collect(group: Group, *, actor_id: int | None = None, progress: Progress | N
     group_row["parent_handle"] = group.parent.handle if group.parent else None
     data["groups"] = [group_row]
     for name in ("memberships", "invitations", "join_requests", "sender_rules", "audit_logs",
-                 "support_grants", "access_logs"):
+                 "support_grants", "access_logs", "templates"):
         data[name] = _rows(name, t(name).c.group_id == gid)
     data["discussions"] = _rows("discussions", t("discussions").c.group_id == gid)
     data["polls"] = _rows("polls", t("polls").c.group_id == gid)

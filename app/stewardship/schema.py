@@ -12,7 +12,7 @@ VERSION = 1
 
 # Exported tables in dependency order (a row's references come earlier), for import.
 TABLES = (
-    "users", "groups", "memberships", "invitations", "join_requests", "sender_rules",
+    "users", "groups", "memberships", "invitations", "join_requests", "sender_rules", "templates",
     "discussions", "polls", "comments", "reactions", "versions", "read_states",
     "poll_options", "poll_voters", "participations", "stances", "stance_choices", "outcomes",
     "attachments", "events", "audit_logs", "support_grants", "access_logs",

@@ -40,8 +40,18 @@ def _group_for_new(handle: str) -> Group:
 @login_required
 def new(handle: str):
     group = _group_for_new(handle)
-    return render_template("discussions/new.html", group=group, form={}, errors={},
-                           allowed=attachments.allowed_extensions())
+    from ..services import templates
+
+    form = {}
+    if request.args.get("template"):  # start from a template: its words fill the form
+        try:
+            chosen = templates.template_of(current_user, group, request.args["template"], "thread")
+        except DomainError:
+            abort(404)
+        form = {"title": chosen.title, "body": chosen.details}
+    return render_template("discussions/new.html", group=group, form=form, errors={},
+                           allowed=attachments.allowed_extensions(),
+                           templates=templates.offered(current_user, group, "thread"))
 
 
 @bp.post("/g/<handle>/d/new")

@@ -81,9 +81,14 @@ def attachment_or_404(attachment_id: int, filename: str) -> tuple[Attachment, by
         abort(404)
 
 
-def search_results(q: str) -> list:
+def search_results(q: str, filters=None) -> list:
     """Search hits among what this person may read (the policy checks each one)."""
-    return search_index.search(signed_in_user(), q) if q else []
+    return search_index.search(signed_in_user(), q, filters=filters) if q else []
+
+
+def search_groups() -> list:
+    """The groups a search may be narrowed to: those whose content this person may read, by name."""
+    return search_index.searchable_groups(signed_in_user())
 
 
 def export_or_404(group: Group, export_id: int) -> GroupExport:

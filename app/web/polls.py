@@ -83,6 +83,10 @@ def _page(poll: Poll, *, errors=None, form=None, status=200, template=None):
         errors=errors or {}, form=form or {}, slot_label=slot_label, now_input=_local_input,
         vote_values=_vote_values(poll, mine, form),
     )
+    from ..polls.decision_processes import for_poll
+
+    context["process"] = for_poll(poll)
+    context["can_save_template"] = policy.can_manage_templates(user, policy.poll_group(poll))
     name = template or ("polls/_poll.html" if is_htmx() else "polls/show.html")
     return render_template(name, **context), status
 
@@ -340,9 +344,44 @@ def _creation_context(group, discussion, poll_type: str | None, form=None, error
     action = f"/d/{discussion.id}/p/new" if discussion else f"/g/{group.handle}/p/new"
     from .account import zones
 
-    return dict(group=group, discussion=discussion, kind=kind, types=list(POLL_TYPES.values()),
+    context = dict(group=group, discussion=discussion, kind=kind, types=list(POLL_TYPES.values()),
                 form=values, errors=errors or {}, action=action, zones=zones(), hide_choices=HIDE_CHOICES,
                 reason_choices=REASON_CHOICES)
+    context.update(_process_context(group, kind, values))
+    return context
+
+
+def _process_context(group, kind, values: dict) -> dict:
+    """The decision processes a poll of this kind may follow (the chosen one's options and meanings shown), and
+    the group's poll templates offered on the chooser."""
+    from ..polls.decision_processes import PROCESSES, processes_for
+    from ..services import templates
+
+    fitting = processes_for(kind) if kind is not None else []
+    if fitting and "process" not in values:
+        values["process"] = fitting[0].name
+    return dict(processes=fitting, all_processes=list(PROCESSES.values()),
+                process=PROCESSES.get(values.get("process") or "") if fitting else None,
+                templates=templates.offered(signed_in_user(), group, "poll"))
+
+
+def _template_values(group) -> tuple[str | None, dict | None]:
+    """`?template=` (a template the group offers) or `?process=` as the type and the form's first values."""
+    from ..services import templates
+
+    ref = request.args.get("template")
+    if ref:
+        try:
+            chosen = templates.template_of(signed_in_user(), group, ref, "poll")
+        except NotFound:
+            abort(404)
+        values = {"title": chosen.title, "details": chosen.details, "options": "\n".join(chosen.options)}
+        if chosen.process:
+            values["process"] = chosen.process
+        return chosen.poll_type, values
+    if request.args.get("process"):
+        return request.args.get("type"), {"process": request.args["process"]}
+    return request.args.get("type"), None
 
 
 def _creator(group):
@@ -359,7 +398,8 @@ def _new_form(group, discussion):
     _, refused = _creator(group)
     if refused is not None:
         return refused
-    return render_template("polls/new.html", **_creation_context(group, discussion, request.args.get("type")))
+    poll_type, values = _template_values(group)
+    return render_template("polls/new.html", **_creation_context(group, discussion, poll_type, values))
 
 
 def _create(group, discussion):
@@ -393,6 +433,7 @@ def _create(group, discussion):
             voters=[v for chunk in (form.get("voters") or "").replace(",", "\n").splitlines() for v in [chunk.strip()] if v],
             reason_mode=form.get("reason_mode") or None, allow_none_of_the_above=form.get("allow_none_of_the_above") == "1",
             voters_can_add_options=form.get("voters_can_add_options") == "1", draft=form.get("draft") == "1", **ints,
+            process=form.get("process") or None,
         )
     except DomainError as error:
         context = _creation_context(group, discussion, poll_type, values, {error.field or "form": error.message})

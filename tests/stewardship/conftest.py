@@ -10,7 +10,7 @@ from app import storage
 from app.extensions import db
 from app.models import (
     AccessLog, Attachment, AuditLog, Event, Invitation, JoinRequest, Outcome, Participation, Poll, PollOption,
-    PollVoter, Reaction, ReadState, SenderRule, Stance, StanceChoice, SupportGrant, Version, utcnow,
+    PollVoter, Reaction, ReadState, SenderRule, Stance, StanceChoice, SupportGrant, Template, Version, utcnow,
 )
 from tests.factories import CommentFactory, DiscussionFactory, GroupFactory, UserFactory, member
 
@@ -75,6 +75,9 @@ def rich_group(clean_app):
         Invitation(group_id=group.id, email="new@example.org", token_hash="x" * 64, inviter_id=admin.id),
         JoinRequest(group_id=group.id, user_id=outsider.id, message="Can I join?"),
         SenderRule(group_id=group.id, email="council@example.org", rule="allow", decided_by_id=admin.id),
+        Template(group_id=group.id, kind="poll", name="Pick a work day", title="Work day: ", details="Which day?",
+                 poll_type="proposal", process="consent", options=[], position=8, author_id=admin.id),
+        Template(group_id=group.id, default_key="retrospective", kind="thread", name="Retrospective", hidden=True),
         Event(kind="discussion_started", group_id=group.id, discussion_id=thread.id, actor_id=admin.id),
         Event(kind="comment_posted", group_id=group.id, discussion_id=thread.id, comment_id=first.id, actor_id=bea.id),
         AuditLog(actor_id=admin.id, group_id=group.id, action="role_changed", details={"user": bea.id}),

@@ -13,14 +13,15 @@ ROLES = ["operator", "non_member", "signed_out", "member", "admin", "removed"]
 PRIVACIES = ["open", "closed", "secret"]
 ACTIONS = ["see_group", "view_thread", "comment", "start_thread", "react", "edit_others_comment", "invite",
            "see_in_search", "read_feed", "read_thread_feed", "download_mbox",
-           "manage_webhooks"]
+           "manage_webhooks",
+           "manage_templates", "find_poll_in_search"]
 INSIDERS = {"member", "admin"}
 
 
 def expected(role: str, privacy: str, action: str) -> bool:
     if action in ("see_group",):
         return privacy != "secret" or role in INSIDERS
-    if action in ("view_thread", "see_in_search", "read_feed", "read_thread_feed"):
+    if action in ("view_thread", "see_in_search", "read_feed", "read_thread_feed", "find_poll_in_search"):
         return privacy == "open" or role in INSIDERS
     if action in ("comment", "start_thread", "react"):
         return role in INSIDERS
@@ -38,6 +39,13 @@ def test_role_privacy_action_matrix(client, clean_app, db_session, role, privacy
     author = member(group, email="author@example.org")
     thread = discussions.start_thread(actor_id=author.id, group_id=group.id, title="Quokka plans", body="quokka")
     comment = discussions.post_comment(actor_id=author.id, discussion_id=thread.id, body="Author's comment")
+    from datetime import timedelta
+
+    from app.models import utcnow
+    from app.services.polls import create_poll
+
+    create_poll(actor_id=author.id, group_id=group.id, poll_type="proposal", title="Wallaby budget",
+                closing_at=utcnow() + timedelta(days=2), process="consent")
     person = None
     if role == "operator":
         person = UserFactory(is_site_admin=True)
@@ -65,6 +73,8 @@ def test_role_privacy_action_matrix(client, clean_app, db_session, role, privacy
         "read_thread_feed": lambda: _allowed(client.get(f"/d/{thread.id}/feed.atom")),
         "download_mbox": lambda: _allowed(post(client, "/g/club/threads.mbox")),
         "manage_webhooks": lambda: _allowed(client.get("/g/club/webhooks")),
+        "manage_templates": lambda: _allowed(client.get("/g/club/templates")),
+        "find_poll_in_search": lambda: "Wallaby budget" in client.get("/search?q=wallaby").get_data(as_text=True),
     }
     got = {action: checks[action]() for action in ACTIONS}
     want = {action: expected(role, privacy, action) for action in ACTIONS}
@@ -85,6 +95,7 @@ def test_role_privacy_action_matrix(client, clean_app, db_session, role, privacy
         assert policy.can_read_thread_feed(who, fresh_thread) == want["read_thread_feed"]
         assert policy.can_export(who, fresh_group) == want["download_mbox"]
         assert policy.can_manage_webhooks(who, fresh_group) == want["manage_webhooks"]
+        assert policy.can_manage_templates(who, fresh_group) == want["manage_templates"]
 
 
 def test_secret_groups_are_not_counted_for_outsiders(client, clean_app):

@@ -48,7 +48,7 @@ def create_poll(
     min_choices: int | None = None, max_choices: int | None = None, dots_per_person: int | None = None,
     min_score: int | None = None, max_score: int | None = None, minimum_rank: int | None = None,
     target: int | None = None, allow_none_of_the_above: bool = False, voters_can_add_options: bool = False,
-    draft: bool = False, source: str = "web",
+    draft: bool = False, source: str = "web", process: str | None = None,
     now: datetime | None = None, inbound_message_id: int | None = None,
 ) -> Poll:
     """Start a decision in a thread (`discussion_id`) or standing alone in a group (`group_id`);
@@ -75,6 +75,7 @@ def create_poll(
         kind = get_type(poll_type)
     except KeyError:
         raise Invalid("Please choose one of the poll types.", field="poll_type") from None
+    chosen_process = _process_for(kind, process)
 
     title, details = clean_title(title), clean_details(details)
     closing_at = check_closing(closing_at, now)
@@ -108,6 +109,8 @@ def create_poll(
         if duration_minutes is not None and (not isinstance(duration_minutes, int) or not 1 <= duration_minutes <= 24 * 60):
             raise Invalid("The meeting length must be between 1 minute and 24 hours.", field="duration_minutes")
         names = [r[0] for r in slot_rows]
+    elif chosen_process is not None:
+        names = chosen_process.option_names()
     elif kind.fixed_options:
         names = kind.default_options()
     else:
@@ -164,6 +167,7 @@ def create_poll(
         reason_max_length=reason_max_length, time_zone=time_zone or "UTC", inbound_message_id=inbound_message_id,
         voters_can_add_options=bool(voters_can_add_options) and kind.takes_option_names, draft=bool(draft), **own,
     )
+    poll.process = chosen_process.name if chosen_process is not None else None
     db.session.add(poll)
     db.session.flush()
     if kind.options_are_slots:
@@ -171,8 +175,9 @@ def create_poll(
             db.session.add(PollOption(poll_id=poll.id, name=name, priority=i, starts_at=starts,
                                       duration_minutes=duration_minutes))
     else:
+        meanings = chosen_process.meanings() if chosen_process is not None else {}
         for i, name in enumerate(names):
-            db.session.add(PollOption(poll_id=poll.id, name=name, priority=i))
+            db.session.add(PollOption(poll_id=poll.id, name=name, priority=i, meaning=meanings.get(name)))
     for email, person in named:
         db.session.add(PollVoter(poll_id=poll.id, user_id=person.id, email=email))
     db.session.flush()
@@ -225,3 +230,16 @@ def delete_poll(*, actor_id: int, poll_id: int, now: datetime | None = None) -> 
     poll.deleted_at = now_or(now)
     events.record("poll_deleted", actor_id=user.id, **event_fields(poll), title=poll.title)
     db.session.commit()
+
+
+def _process_for(kind, name: str | None):
+    """The decision process a new poll of type `kind` follows (None for none); Invalid for one it can't."""
+    from ...polls.decision_processes import get_process
+
+    try:
+        process = get_process((name or "").strip() or None)
+    except KeyError:
+        raise Invalid("Please choose one of the decision processes.", field="process") from None
+    if process is not None and not process.fits(kind):
+        raise Invalid(f"A {kind.label.lower()} can't follow the {process.label.lower()}.", field="process")
+    return process

@@ -1,0 +1,132 @@
+"""Decision processes as data: a proposal run as consent, consensus, an advice process or gradients of
+agreement is the proposal type with another set of options, each carrying its meaning, and a prompt
+for the reason. Nothing switches on a process's name: forms, pages and mails read these fields, and
+votes by reply are read by the proposal's grammar (an option's name, a unique start of it, or its number).
+
+    process = get_process("consent")
+    process.option_names()      # ["Consent", "Concern", "Object"]
+    process.fits(kind)          # may a poll of this type follow it?
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ProcessOption:
+    name: str
+    meaning: str
+
+
+@dataclass(frozen=True)
+class Process:
+    name: str
+    label: str
+    description: str
+    options: tuple[ProcessOption, ...]
+    prompt: str  # asked beside the reason, on the page and in mail
+    details: str = ""  # the details a new poll of this process starts with (the template's)
+    poll_type: str = "proposal"
+    title: str = ""  # how a new poll's title starts
+
+    def option_names(self) -> list[str]:
+        return [o.name for o in self.options]
+
+    def meanings(self) -> dict[str, str]:
+        return {o.name: o.meaning for o in self.options}
+
+    def fits(self, kind) -> bool:
+        """Whether a poll of type `kind` (a PollType) can follow this process: its type, with fixed options."""
+        return getattr(kind, "name", None) == self.poll_type
+
+
+PROCESSES: dict[str, Process] = {p.name: p for p in (
+    Process(
+        name="proposal", label="Proposal",
+        description="Propose a decision and see who agrees, abstains, disagrees or blocks.",
+        options=(
+            ProcessOption("Agree", "I support this proposal."),
+            ProcessOption("Abstain", "I'm happy for the group to decide without me."),
+            ProcessOption("Disagree", "I think we can do better, but I won't stand in the way."),
+            ProcessOption("Block", "I have serious objections and can't go along with this."),
+        ),
+        prompt="Why did you choose this? Others will read it.",
+        details="## What we propose\n\n\n## Why\n\n\n## What it will take\n",
+        title="Proposal: ",
+    ),
+    Process(
+        name="consent", label="Consent decision",
+        description="Go ahead unless someone sees a reason this would harm the group: objections, not preferences.",
+        options=(
+            ProcessOption("Consent", "It's good enough for now and safe enough to try."),
+            ProcessOption("Concern", "I consent, and want the group to hear a concern."),
+            ProcessOption("Object", "I see harm to the group or its aims; we should change the proposal first."),
+        ),
+        prompt="If you object, what harm do you see, and what change would resolve it?",
+        details="## Proposal\n\n\n## When we will review it\n",
+        title="Consent: ",
+    ),
+    Process(
+        name="consensus", label="Consensus decision",
+        description="Look for a decision everyone can support; anyone may stand aside or block.",
+        options=(
+            ProcessOption("Agree", "I support this and want us to go ahead."),
+            ProcessOption("Stand aside", "I won't take part in this, but I won't stop the group."),
+            ProcessOption("Disagree", "I don't support this yet; let's keep talking."),
+            ProcessOption("Block", "This goes against what we share; I can't let it pass."),
+        ),
+        prompt="What would need to change for you to agree?",
+        details="## Proposal\n\n\n## What we have heard so far\n",
+        title="Consensus: ",
+    ),
+    Process(
+        name="advice", label="Advice process",
+        description="The person proposing decides, after asking the advice of everyone affected and anyone who knows.",
+        options=(
+            ProcessOption("Go ahead", "I support the decision as it stands."),
+            ProcessOption("Go ahead with advice", "Go ahead, and weigh the advice I give below."),
+            ProcessOption("Concern", "I have a concern the person deciding should weigh before deciding."),
+            ProcessOption("No advice", "I have no advice to give on this."),
+        ),
+        prompt="What advice would you give the person deciding?",
+        details="## What I intend to decide\n\n\n## Who is affected\n\n\n## When I will decide\n",
+        title="Advice: ",
+    ),
+    Process(
+        name="gradients", label="Gradients of agreement",
+        description="Eight points from whole-hearted endorsement to veto, so support and doubt both show.",
+        options=(
+            ProcessOption("Whole-hearted endorsement", "I really like it."),
+            ProcessOption("Agreement with a minor point of contention", "Basically, I like it."),
+            ProcessOption("Support with reservations", "I can live with it."),
+            ProcessOption("Abstain", "I have no opinion."),
+            ProcessOption("More discussion needed", "I don't understand the issue well enough yet."),
+            ProcessOption("Don't like but will support", "I want my disagreement noted, but I'll support the decision."),
+            ProcessOption("Serious disagreement", "I don't want to stop it, but I won't support it."),
+            ProcessOption("Veto", "I block this proposal."),
+        ),
+        prompt="Where do you stand, and what would move you?",
+        details="## Proposal\n",
+        title="",
+    ),
+)}
+
+
+def get_process(name: str | None) -> Process | None:
+    """The process called `name`; None for no name; KeyError for an unknown one."""
+    if not name:
+        return None
+    try:
+        return PROCESSES[name]
+    except KeyError:
+        raise KeyError(f"Unknown decision process {name!r}; expected one of {', '.join(PROCESSES)}") from None
+
+
+def for_poll(p) -> Process | None:
+    """The process a poll follows (None for a plain poll, or a process this version no longer knows)."""
+    return PROCESSES.get(getattr(p, "process", None) or "")
+
+
+def processes_for(kind) -> list[Process]:
+    """The processes a poll of type `kind` may follow (for the creation form)."""
+    return [p for p in PROCESSES.values() if p.fits(kind)]
