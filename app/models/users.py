@@ -73,12 +73,21 @@ class User(UserMixin, db.Model):
     bounce_score: Mapped[int] = mapped_column(Integer, default=0)
     email_suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     email_suspended_reason: Mapped[str | None] = mapped_column(String(255))
+    # A bot account (no address, no sign-in; it acts through the API with its tokens) belongs to this
+    # one group only, made there by an admin; NULL for people.
+    bot_group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
 
     aliases: Mapped[list["UserAlias"]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
     @property
     def display_name(self) -> str:
+        if self.bot_group_id is not None:  # labelled wherever its name shows; a retired bot keeps its name
+            return f"{self.name} (bot)"
         return display_name(self.name, self.email, self.deleted_at)
+
+    @property
+    def is_bot(self) -> bool:
+        return self.bot_group_id is not None
 
     @property
     def is_active(self) -> bool:  # Flask-Login: deleted accounts cannot sign in
