@@ -75,7 +75,9 @@ class User(UserMixin, db.Model):
     email_suspended_reason: Mapped[str | None] = mapped_column(String(255))
     # A bot account (no address, no sign-in; it acts through the API with its tokens) belongs to this
     # one group only, made there by an admin; NULL for people.
-    bot_group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
+    # (use_alter: groups name their creator, so the two tables refer to each other; the sort leaves this one out)
+    bot_group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("groups.id", ondelete="CASCADE", use_alter=True, name="fk_users_bot_group_id_groups"), index=True)
 
     aliases: Mapped[list["UserAlias"]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
