@@ -47,7 +47,7 @@ class Operation:
         if self.paginated:
             properties.update(PAGINATION_QUERY)
         return {"type": "object", "properties": properties, "required": list(self.required_query),
-                "additionalProperties": True}
+                "additionalProperties": False}
 
 
 OPERATIONS: list[Operation] = []
@@ -173,9 +173,9 @@ def checked_query(op: Operation, args) -> dict:
     """The query string as the operation describes it (defaults filled in); InvalidRequest otherwise."""
     schema = op.query_schema
     values = {}
-    for name, prop in schema["properties"].items():
-        if name in args:
-            values[name] = _coerce(args.get(name), prop)
+    for name in args:
+        prop = schema["properties"].get(name, {})
+        values[name] = _coerce(args.get(name), prop)
     _check(schema, values)
     for name, prop in schema["properties"].items():
         values.setdefault(name, prop.get("default"))
@@ -241,8 +241,6 @@ def openapi_document(base_url: str) -> dict:
         responses = {str(op.status): ok}
         for code, text in ERRORS.items():
             if code == "400" and op.body is None:
-                continue
-            if code == "422" and op.body is None and not op.query_schema["properties"]:
                 continue
             responses[code] = {"description": text,
                                "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}

@@ -46,3 +46,7 @@ def api_as(client):
 
 def later(days: int = 3) -> str:
     return (utcnow() + timedelta(days=days)).isoformat().replace("+00:00", "Z")
+
+
+# The live server of the browser tests (the session's app on a loopback port), reused for the contract tests.
+from tests.browser.conftest import _server, live_server  # noqa: E402,F401
