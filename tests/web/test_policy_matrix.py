@@ -15,6 +15,7 @@ ACTIONS = ["see_group", "view_thread", "comment", "start_thread", "react", "edit
            "see_in_search", "read_feed", "read_thread_feed", "download_mbox",
            "manage_webhooks"]
 INSIDERS = {"member", "admin"}
+ACTIONS += ["manage_bots"]  # the group's bots page (admins only, like its webhooks)
 
 
 def expected(role: str, privacy: str, action: str) -> bool:
@@ -65,6 +66,7 @@ def test_role_privacy_action_matrix(client, clean_app, db_session, role, privacy
         "read_thread_feed": lambda: _allowed(client.get(f"/d/{thread.id}/feed.atom")),
         "download_mbox": lambda: _allowed(post(client, "/g/club/threads.mbox")),
         "manage_webhooks": lambda: _allowed(client.get("/g/club/webhooks")),
+        "manage_bots": lambda: _allowed(client.get("/g/club/bots")),
     }
     got = {action: checks[action]() for action in ACTIONS}
     want = {action: expected(role, privacy, action) for action in ACTIONS}
@@ -85,6 +87,7 @@ def test_role_privacy_action_matrix(client, clean_app, db_session, role, privacy
         assert policy.can_read_thread_feed(who, fresh_thread) == want["read_thread_feed"]
         assert policy.can_export(who, fresh_group) == want["download_mbox"]
         assert policy.can_manage_webhooks(who, fresh_group) == want["manage_webhooks"]
+        assert policy.can_manage_bots(who, fresh_group) == want["manage_bots"]
 
 
 def test_secret_groups_are_not_counted_for_outsiders(client, clean_app):
