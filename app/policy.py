@@ -98,6 +98,8 @@ def content_viewers(users, group: Group, member_ids: set[int]) -> set[int]:
     grant: bool | None = None  # support grants are per group: asked at most once
     for user in users:
         signed_in = _signed_in(user)
+        if not bot_may_reach(user, group):
+            continue
         if signed_in and user.id in member_ids:
             out.add(user.id)
         elif group.archived_at is not None:
