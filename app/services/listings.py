@@ -78,7 +78,12 @@ def notifications_of(user_id: int, *, after: int | None, limit: int) -> list[dic
     if after is not None:
         newer = db.session.scalar(select(func.count(Notification.id)).where(
             Notification.user_id == user_id, Notification.id >= after)) or 0
-    items = notifications.recent(user_id, limit=newer + limit + 1)
-    if after is not None:
-        items = [item for item in items if item["notification"].id < after]
-    return items[:limit + 1]
+    total = db.session.scalar(select(func.count(Notification.id)).where(Notification.user_id == user_id)) or 0
+    depth = newer + limit + 1
+    while True:  # some may no longer be theirs to see: read deeper until the page is full or nothing is left
+        items = notifications.recent(user_id, limit=depth)
+        if after is not None:
+            items = [item for item in items if item["notification"].id < after]
+        if len(items) > limit or depth >= total:
+            return items[:limit + 1]
+        depth *= 2
