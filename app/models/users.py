@@ -13,9 +13,12 @@ from .base import UTCDateTime, utcnow
 DELETED_MEMBER_NAME = "deleted member"
 
 
-def display_name(name: str | None, email: str | None, deleted_at=None) -> str:
+def display_name(name: str | None, email: str | None, deleted_at=None, *, bot: bool = False) -> str:
     """How a person is named everywhere (pages, mail, digests, exports): their name, else the
-    part of their address before the @; an erased account is "deleted member"."""
+    part of their address before the @; an erased account is "deleted member"; a bot is labelled one
+    (a retired bot keeps its name)."""
+    if bot:
+        return f"{name} (bot)"
     if deleted_at is not None or not (name or email):
         return DELETED_MEMBER_NAME
     return name or email.split("@")[0]
@@ -83,9 +86,7 @@ class User(UserMixin, db.Model):
 
     @property
     def display_name(self) -> str:
-        if self.bot_group_id is not None:  # labelled wherever its name shows; a retired bot keeps its name
-            return f"{self.name} (bot)"
-        return display_name(self.name, self.email, self.deleted_at)
+        return display_name(self.name, self.email, self.deleted_at, bot=self.bot_group_id is not None)
 
     @property
     def is_bot(self) -> bool:

@@ -36,6 +36,8 @@ def test_an_admin_makes_a_bot_that_posts_in_its_group_labelled_a_bot(client, cle
     page = client.get(f"/d/{made.json['id']}").get_data(as_text=True)
     assert "Release notes (bot)" in page  # the web names it a bot too
     assert "Release notes (bot)" in client.get("/g/club/members").get_data(as_text=True)
+    mails = [m for m in outbox.messages() if "Version 2 is out" in (m.subject or "")]
+    assert mails and all("Release notes (bot)" in m.text + (m.header("From") or "") for m in mails)  # and in mail
 
 
 def test_a_bot_is_confined_to_its_group_even_open_ones_elsewhere(client, clean_app):
