@@ -4,7 +4,7 @@ policy (app/policy.py) decides every answer. A handler takes the caller and the 
 returns JSON-able data; a DomainError becomes problem+json (app/api/dispatch.py)."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 
 from .. import policy
 from ..models import HIDE_RESULTS, REASON_MODES
@@ -201,8 +201,11 @@ NEW_POLL = {"type": "object", "additionalProperties": False, "required": ["poll_
 
 def _when(value: str, name: str) -> datetime:
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(timezone.utc)  # a year-9999 moment with an offset cannot be in UTC
+        return moment
+    except (ValueError, OverflowError):
         raise InvalidRequest([FieldError(name, "Must be a date and time with its offset, e.g. 2026-12-24T18:00:00Z.")]) from None
 
 
