@@ -24,6 +24,7 @@ def create_app(config: dict | None = None) -> Flask:
     configure_extensions(app)
     configure_templates(app)
     register_blueprints(app)
+    register_api(app)
     configure_pages(app)
     configure_thread_page(app)
     configure_operator_access_log(app)
@@ -86,6 +87,13 @@ def register_blueprints(app: Flask) -> None:
     from .web import register
 
     register(app)
+
+
+def register_api(app: Flask) -> None:
+    """/api/v1/: bearer tokens, JSON, problem+json, its OpenAPI document (app/api/)."""
+    from .api import init_app
+
+    init_app(app)
 
 
 def configure_pages(app: Flask) -> None:

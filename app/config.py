@@ -103,6 +103,8 @@ def load(overrides: dict | None = None) -> dict:
         "WEBHOOK_RETRY_SECONDS": float(get("WEBHOOK_RETRY_SECONDS", "30")),
         "WEBHOOK_TIMEOUT_SECONDS": float(get("WEBHOOK_TIMEOUT_SECONDS", "10")),
         "WEBHOOK_DISABLE_AFTER": int(get("WEBHOOK_DISABLE_AFTER", "5")),
+        # Requests each API token may make (Flask-Limiter notation, counted in the same store as every limit).
+        "API_RATE_LIMIT": get("API_RATE_LIMIT", "300 per minute"),
         # How long to wait for the relay to answer before trying again later.
         "SMTP_TIMEOUT_SECONDS": float(get("SMTP_TIMEOUT_SECONDS", "20")),
         # How often the sweeper looks for work a Redis outage or a killed worker left undone.

@@ -111,6 +111,8 @@ def content_viewers(users, group: Group, member_ids: set[int]) -> set[int]:
     grant: bool | None = None  # support grants are per group: asked at most once
     for user in users:
         signed_in = _signed_in(user)
+        if not bot_may_reach(user, group):
+            continue
         if signed_in and user.id in member_ids:
             out.add(user.id)
         elif group.archived_at is not None:
@@ -144,6 +146,8 @@ def poll_viewers(users, poll: Poll, member_ids: set[int], named_voter_ids: set[i
 
 def can_see_group(user, group: Group) -> bool:
     """May this person know the group exists (its name, description, size)?"""
+    if not bot_may_reach(user, group):
+        return False
     if group.archived_at is not None and not is_member(user, group):
         return False
     if group.privacy in ("open", "closed"):
@@ -201,6 +205,8 @@ def visible_group_ids(user) -> list[int]:
                 select(SupportGrant.group_id).join(Group, Group.id == SupportGrant.group_id)
                 .where(SupportGrant.operator_id == user.id, SupportGrant.revoked_at.is_(None),
                        SupportGrant.expires_at > utcnow(), listed())))
+    if _signed_in(user) and getattr(user, "bot_group_id", None) is not None:
+        ids &= {user.bot_group_id}  # bot_may_reach
     return sorted(ids)
 
 
@@ -534,3 +540,26 @@ def findable_reasons(poll_table=Poll):
 
 def is_operator(user) -> bool:
     return _signed_in(user) and user.is_site_admin
+
+
+# --- Bots and API tokens ------------------------------------------------------------
+
+def bot_may_reach(user, group: Group) -> bool:
+    """A bot account exists for one group: every other group (open ones too) does not exist for it."""
+    bot_group_id = getattr(user, "bot_group_id", None) if _signed_in(user) else None
+    return bot_group_id is None or bot_group_id == group.id
+
+
+def can_manage_bots(user, group: Group) -> bool:
+    """Bots act in the group with their own tokens: its admins make and retire them."""
+    return is_admin(user, group)
+
+
+def can_manage_api_tokens(user) -> bool:
+    """A person makes and revokes their own personal access tokens; a bot's are its admins' to make."""
+    return _signed_in(user) and getattr(user, "bot_group_id", None) is None
+
+
+def token_allows(scope: str, *, writes: bool) -> bool:
+    """A read token reads; only a write token changes anything."""
+    return scope == "write" or not writes

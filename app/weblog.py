@@ -11,4 +11,7 @@ from .redaction import redact
 class RedactingLogger(Logger):
     def atoms(self, resp, req, environ, request_time):
         atoms = super().atoms(resp, req, environ, request_time)
+        for key in ("{authorization}i", "{http_authorization}e"):  # API tokens travel in this header
+            if key in atoms:
+                atoms[key] = "[token]"
         return {key: redact(value) if isinstance(value, str) else value for key, value in atoms.items()}

@@ -16,12 +16,21 @@ ROLES = ["signed_out", "stranger", "member", "admin", "operator", "operator_who_
 PRIVACIES = ["open", "closed", "secret"]
 GRANTS = ["none", "active", "expired", "revoked", "for_another_operator"]
 ARCHIVED = [False, True]
+ROLES += ["bot", "bot_of_another_group"]  # a bot reaches its own group only (policy.bot_may_reach)
 
 
 def _person(role: str, group):
     if role == "signed_out":
         return None
     user = UserFactory(is_site_admin=role.startswith("operator"))
+    if role.startswith("bot"):
+        from app.models import Group
+
+        user.email, user.bot_group_id = None, group.id
+        if role == "bot":
+            db.session.add(Membership(group_id=group.id, user_id=user.id, role="member"))
+        else:
+            user.bot_group_id = db.session.query(Group.id).filter_by(handle="other").scalar()
     if role in ("member", "admin", "operator_who_is_a_member", "deleted_member"):
         db.session.add(Membership(group_id=group.id, user_id=user.id, role="admin" if role == "admin" else "member"))
     if role == "deleted_member":
@@ -79,3 +88,17 @@ def test_the_rule_itself_for_the_cases_people_ask_about(clean_app):
     assert not policy.can_view_content(stranger, archived_open)
     _grant("active", archived_open, operator)
     assert not policy.can_view_content(operator, archived_open)  # archived: members only
+
+
+def test_a_bot_reaches_its_own_group_and_no_other(clean_app):
+    from app.services import bots
+
+    home = GroupFactory(handle="home", privacy="closed")
+    town = GroupFactory(handle="town", privacy="open")
+    admin = UserFactory()
+    db.session.add(Membership(group_id=home.id, user_id=admin.id, role="admin"))
+    db.session.commit()
+    bot, _ = bots.create_bot(actor_id=admin.id, group_id=home.id, name="Helper")
+    assert policy.can_view_content(bot, home) and policy.can_start_thread(bot, home)
+    assert not policy.can_see_group(bot, town) and not policy.can_view_content(bot, town)  # open, yet not for it
+    assert policy.visible_group_ids(bot) == [home.id]

@@ -12,5 +12,6 @@ from .mail import DigestDelivery, InboundMessage, OutboundMessage, SenderConfirm
 from .stewardship import AccessLog, AuditLog, GroupExport, SupportGrant
 from .templates import TEMPLATE_KINDS, Template
 from .webhooks import WEBHOOK_EVENTS, WEBHOOK_FORMATS, Webhook, WebhookDelivery
+from .api import TOKEN_SCOPES, ApiToken
 
 __all__ = [name for name in dir() if not name.startswith("_")]

@@ -13,9 +13,12 @@ from .base import UTCDateTime, utcnow
 DELETED_MEMBER_NAME = "deleted member"
 
 
-def display_name(name: str | None, email: str | None, deleted_at=None) -> str:
+def display_name(name: str | None, email: str | None, deleted_at=None, *, bot: bool = False) -> str:
     """How a person is named everywhere (pages, mail, digests, exports): their name, else the
-    part of their address before the @; an erased account is "deleted member"."""
+    part of their address before the @; an erased account is "deleted member"; a bot is labelled one
+    (a retired bot keeps its name)."""
+    if bot:
+        return f"{name} (bot)"
     if deleted_at is not None or not (name or email):
         return DELETED_MEMBER_NAME
     return name or email.split("@")[0]
@@ -73,12 +76,21 @@ class User(UserMixin, db.Model):
     bounce_score: Mapped[int] = mapped_column(Integer, default=0)
     email_suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     email_suspended_reason: Mapped[str | None] = mapped_column(String(255))
+    # A bot account (no address, no sign-in; it acts through the API with its tokens) belongs to this
+    # one group only, made there by an admin; NULL for people.
+    # (use_alter: groups name their creator, so the two tables refer to each other; the sort leaves this one out)
+    bot_group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("groups.id", ondelete="CASCADE", use_alter=True, name="fk_users_bot_group_id_groups"), index=True)
 
     aliases: Mapped[list["UserAlias"]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
     @property
     def display_name(self) -> str:
-        return display_name(self.name, self.email, self.deleted_at)
+        return display_name(self.name, self.email, self.deleted_at, bot=self.bot_group_id is not None)
+
+    @property
+    def is_bot(self) -> bool:
+        return self.bot_group_id is not None
 
     @property
     def is_active(self) -> bool:  # Flask-Login: deleted accounts cannot sign in

@@ -51,4 +51,5 @@ NOT_EXPORTED = {
     "group_exports": "bookkeeping of exports themselves",
     "webhooks": "where the source instance posts events, with their signing secrets (set them up again)",
     "webhook_deliveries": "bookkeeping of posted webhooks",
+    "api_tokens": "keys to the source instance's API (secrets; bots and members make new ones)",
 }

@@ -5,13 +5,13 @@ SQLite: a second FTS5 table, decision_search_index, kept current by triggers (ro
 3*id+1 for outcomes, 3*id+2 for stances with a reason). PostgreSQL: GIN indexes on the to_tsvector
 expressions app/search.py queries.
 
-Revision ID: 0012
+Revision ID: 0010
 Revises: 0009
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012"
+revision = "0010"
 down_revision = "0009"
 branch_labels = None
 depends_on = None

@@ -16,6 +16,7 @@ ACTIONS = ["see_group", "view_thread", "comment", "start_thread", "react", "edit
            "manage_webhooks",
            "manage_templates", "find_poll_in_search"]
 INSIDERS = {"member", "admin"}
+ACTIONS += ["manage_bots"]  # the group's bots page (admins only, like its webhooks)
 
 
 def expected(role: str, privacy: str, action: str) -> bool:
@@ -75,6 +76,7 @@ def test_role_privacy_action_matrix(client, clean_app, db_session, role, privacy
         "manage_webhooks": lambda: _allowed(client.get("/g/club/webhooks")),
         "manage_templates": lambda: _allowed(client.get("/g/club/templates")),
         "find_poll_in_search": lambda: "Wallaby budget" in client.get("/search?q=wallaby").get_data(as_text=True),
+        "manage_bots": lambda: _allowed(client.get("/g/club/bots")),
     }
     got = {action: checks[action]() for action in ACTIONS}
     want = {action: expected(role, privacy, action) for action in ACTIONS}
@@ -96,6 +98,7 @@ def test_role_privacy_action_matrix(client, clean_app, db_session, role, privacy
         assert policy.can_export(who, fresh_group) == want["download_mbox"]
         assert policy.can_manage_webhooks(who, fresh_group) == want["manage_webhooks"]
         assert policy.can_manage_templates(who, fresh_group) == want["manage_templates"]
+        assert policy.can_manage_bots(who, fresh_group) == want["manage_bots"]
 
 
 def test_secret_groups_are_not_counted_for_outsiders(client, clean_app):

@@ -188,7 +188,7 @@ class _BatchData:
                 Comment.body.label("comment_body"),
                 Poll.title.label("poll_title"), Poll.closed_at.label("poll_closed_at"),
                 actor.name.label("actor_name"), actor.email.label("actor_email"),
-                actor.deleted_at.label("actor_deleted_at"),
+                actor.deleted_at.label("actor_deleted_at"), actor.bot_group_id.label("actor_bot_group_id"),
             )
             .outerjoin(Poll, Poll.id == Event.poll_id)
             .outerjoin(Discussion, Discussion.id == func.coalesce(Poll.discussion_id, Event.discussion_id))
@@ -332,7 +332,8 @@ def _digest_for(data: _BatchData, uid: int) -> Digest:
                         ev.thread_id, ev.thread_title, f"{base}/d/{ev.thread_id}", ev.id)
                     thread.reply_to = reply_address(user, "discussion", ev.thread_id)
                     thread.mailto = _mailto(thread.reply_to, ev.thread_title)
-                author = display_name(ev.actor_name, ev.actor_email, ev.actor_deleted_at)
+                author = display_name(ev.actor_name, ev.actor_email, ev.actor_deleted_at,
+                                      bot=ev.actor_bot_group_id is not None)
                 if ev.kind == "discussion_started":
                     thread.is_new, thread.author = True, author
                     thread.first_paragraph = first_paragraph(ev.thread_body)
