@@ -19,6 +19,7 @@ def register(app: Flask) -> None:
     from . import group_templates
 
     app.register_blueprint(group_templates.bp)
+
     from . import api_tokens  # personal access tokens and group bots (the API itself: app/api/)
 
     app.register_blueprint(api_tokens.bp)
