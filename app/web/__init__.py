@@ -16,6 +16,10 @@ def register(app: Flask) -> None:
     for module in (stewardship, main, auth, account, digest_settings, polls, mailactions, notifications, groups,
                    discussions, feeds, webhooks, search, admin_mail, held_mail):
         app.register_blueprint(module.bp)
+    from . import passkeys, sso
+
+    for module in (sso, passkeys):
+        app.register_blueprint(module.bp)
 
 
 def register_nav(app: Flask) -> None:
