@@ -30,6 +30,9 @@ with warnings.catch_warnings():  # Authlib 1.x points at joserfc; its OIDC claim
     from authlib.jose import JsonWebKey, JsonWebToken
     from authlib.jose.errors import JoseError
     from authlib.oidc.core import CodeIDToken
+    from joserfc.errors import JoseError as RfcJoseError  # what Authlib 1.6+ raises for claims
+
+_TOKEN_ERRORS = (JoseError, RfcJoseError, ValueError, KeyError, TypeError)
 from flask import current_app
 from sqlalchemy import select, update
 
@@ -178,18 +181,18 @@ def verify_id_token(name: str, id_token: str, *, nonce: str, access_token: str |
         try:
             claims = jwt.decode(id_token, _keys(name, fresh=fresh), claims_cls=CodeIDToken,
                                 claims_options=options, claims_params=params)
-            claims.validate(leeway=60)
-            return dict(claims)
-        except JoseError as error:
-            if fresh or "key" not in str(error).lower():
-                current_app.logger.warning("OpenID provider %s: ID token refused (%s)", name, error.error)
-                raise ProviderError("The sign-in provider's answer did not check out, so you are not signed in. "
-                                    "Please start again.") from None
-        except ValueError:  # no key with that id, even after fetching them again
+        except _TOKEN_ERRORS as error:  # a bad signature, a malformed token, or a key not (yet) known
             if fresh:
-                raise ProviderError("The sign-in provider's answer did not check out, so you are not signed in.") \
-                    from None
-    raise ProviderError("The sign-in provider's answer did not check out, so you are not signed in.")
+                current_app.logger.warning("OpenID provider %s: ID token refused (%s)", name, type(error).__name__)
+                break
+            continue
+        try:
+            claims.validate(leeway=60)
+        except _TOKEN_ERRORS as error:  # issuer, audience, expiry, nonce, at_hash
+            current_app.logger.warning("OpenID provider %s: ID token refused (%s)", name, error)
+            break
+        return dict(claims)
+    raise ProviderError("The sign-in provider's answer did not check out, so you are not signed in. Please start again.")
 
 
 def finish(*, name: str, args: dict, ip: str | None, user_agent: str | None) -> tuple[User, str | None]:
@@ -216,10 +219,28 @@ def finish(*, name: str, args: dict, ip: str | None, user_agent: str | None) -> 
     if not token.get("id_token"):
         raise ProviderError("The sign-in provider sent no ID token, so you are not signed in.")
     claims = verify_id_token(name, token["id_token"], nonce=login.nonce, access_token=token.get("access_token"))
+    if "email" not in claims and token.get("access_token") and meta.get("userinfo_endpoint"):
+        claims = {**_userinfo(meta["userinfo_endpoint"], token["access_token"], subject=str(claims["sub"])), **claims}
     user = _member_for(name, claims)
     accounts.record_sign_in(user, method="oidc", ip=ip, user_agent=user_agent)
     db.session.commit()
     return user, login.next_path
+
+
+def _userinfo(url: str, access_token: str, *, subject: str) -> dict:
+    """The UserInfo claims (where a provider keeps the address out of the ID token); its `sub` must be
+    the ID token's, or none of it is used (OpenID Connect Core 5.3.2)."""
+    try:
+        response = requests.get(_check_url(url, "userinfo endpoint"), timeout=current_app.config.get(
+            "OIDC_TIMEOUT_SECONDS", 10), headers={"Authorization": f"Bearer {access_token}",
+                                                  "Accept": "application/json"}, allow_redirects=False)
+        response.raise_for_status()
+        info = response.json()
+    except (requests.RequestException, ValueError):
+        raise ProviderError("We could not ask the sign-in provider who you are just now. Please try again.") from None
+    if not isinstance(info, dict) or str(info.get("sub")) != subject:
+        raise ProviderError("The sign-in provider's answer did not check out, so you are not signed in.")
+    return {key: info[key] for key in ("email", "email_verified", "name") if key in info}
 
 
 def _verified(claims: dict) -> bool:
