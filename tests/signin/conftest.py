@@ -111,3 +111,50 @@ def at_provider(start_url: str, login: str, browser: requests.Session | None = N
 def local(url: str) -> str:
     parts = urlsplit(url)
     return parts.path + ("?" + parts.query if parts.query else "")
+
+
+@pytest.fixture(scope="module")
+def _localhost_server(app):
+    """The app on a free loopback port, addressed as http://localhost:PORT: WebAuthn takes a host
+    name as the relying party's id, never an IP address."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="signin-live-server", daemon=True)
+    thread.start()
+    yield f"http://localhost:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def localhost_server(clean_app, _localhost_server):
+    from app.extensions import db
+
+    previous = clean_app.config["BASE_URL"], clean_app.config["RATELIMIT_ENABLED"]
+    clean_app.config["BASE_URL"] = _localhost_server
+    clean_app.config["RATELIMIT_ENABLED"] = False
+    db.session.commit()
+    try:
+        yield _localhost_server
+    finally:
+        clean_app.config["BASE_URL"], clean_app.config["RATELIMIT_ENABLED"] = previous
+
+
+@pytest.fixture
+def passkey_browser(browser, localhost_server):
+    """A browser context with JavaScript on and Chromium's virtual authenticator (DevTools Protocol):
+    a platform authenticator that keeps discoverable credentials and verifies the person."""
+    context = browser.new_context(base_url=localhost_server)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    cdp = context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    authenticator = cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
+        "protocol": "ctap2", "transport": "internal", "hasResidentKey": True, "hasUserVerification": True,
+        "isUserVerified": True, "automaticPresenceSimulation": True}})
+    page.authenticator = (cdp, authenticator["authenticatorId"])
+    yield page
+    context.close()
