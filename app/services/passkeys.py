@@ -19,7 +19,7 @@ from sqlalchemy import func, select, update
 from webauthn import (generate_authentication_options, generate_registration_options, options_to_json,
                       verify_authentication_response, verify_registration_response)
 from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
-from webauthn.helpers.exceptions import InvalidAuthenticationResponse, InvalidRegistrationResponse
+from webauthn.helpers.exceptions import WebAuthnException
 from webauthn.helpers.structs import (AuthenticatorSelectionCriteria, AuthenticatorTransport,
                                       PublicKeyCredentialDescriptor, ResidentKeyRequirement,
                                       UserVerificationRequirement)
@@ -142,7 +142,7 @@ def register(*, user: User, key: str | None, credential, name: str) -> Passkey:
         verified = verify_registration_response(credential=credential, expected_challenge=challenge,
                                                 expected_rp_id=_rp_id(), expected_origin=_origin(),
                                                 require_user_verification=True)
-    except (InvalidRegistrationResponse, ValueError, KeyError, TypeError):
+    except (WebAuthnException, ValueError, KeyError, TypeError, AttributeError):
         raise Invalid("Your browser's passkey could not be checked, so it was not added. Please try again.") from None
     credential_id = bytes_to_base64url(verified.credential_id)
     if db.session.scalar(select(Passkey.id).where(Passkey.credential_id == credential_id)):
@@ -181,7 +181,7 @@ def _check_assertion(credential, challenge: bytes, *, user_id: int | None) -> Us
             credential=credential, expected_challenge=challenge, expected_rp_id=_rp_id(), expected_origin=_origin(),
             credential_public_key=passkey.public_key, credential_current_sign_count=passkey.sign_count,
             require_user_verification=True)
-    except (InvalidAuthenticationResponse, ValueError, KeyError, TypeError):
+    except (WebAuthnException, ValueError, KeyError, TypeError, AttributeError):
         raise Invalid(REFUSED) from None
     user = db.session.get(User, passkey.user_id)
     if user is None or user.deleted_at is not None:
