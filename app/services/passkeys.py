@@ -137,12 +137,12 @@ def register(*, user: User, key: str | None, credential, name: str) -> Passkey:
     """Keep the passkey the browser made for this member's challenge."""
     name = _clean_name(name)
     challenge = _use_challenge(key, purpose="register", user_id=user.id)
-    credential = _credential(credential)
     try:
+        credential = _credential(credential)
         verified = verify_registration_response(credential=credential, expected_challenge=challenge,
                                                 expected_rp_id=_rp_id(), expected_origin=_origin(),
                                                 require_user_verification=True)
-    except (WebAuthnException, ValueError, KeyError, TypeError, AttributeError):
+    except (Invalid, WebAuthnException, ValueError, KeyError, TypeError, AttributeError):
         raise Invalid("Your browser's passkey could not be checked, so it was not added. Please try again.") from None
     credential_id = bytes_to_base64url(verified.credential_id)
     if db.session.scalar(select(Passkey.id).where(Passkey.credential_id == credential_id)):
