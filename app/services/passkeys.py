@@ -15,7 +15,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from webauthn import (generate_authentication_options, generate_registration_options, options_to_json,
                       verify_authentication_response, verify_registration_response)
 from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
@@ -25,7 +25,8 @@ from webauthn.helpers.structs import (AuthenticatorSelectionCriteria, Authentica
                                       UserVerificationRequirement)
 
 from ..extensions import db
-from ..models import Passkey, PasskeyChallenge, PasskeyPreference, SecondFactorChallenge, User, utcnow
+from ..models import (Group, Membership, Passkey, PasskeyChallenge, PasskeyPreference, SecondFactorChallenge, User,
+                      utcnow)
 from ..text import one_line
 from ..tokens import hash_token, random_token
 from . import accounts, sessions
@@ -64,6 +65,8 @@ def count(user_id: int) -> int:
 def _new_challenge(*, purpose: str, user_id: int | None, challenge: bytes) -> str:
     key = random_token(32)
     now = utcnow()
+    # Challenges are kept a day at most: each new one clears those older than that.
+    db.session.execute(delete(PasskeyChallenge).where(PasskeyChallenge.expires_at < now - timedelta(days=1)))
     db.session.add(PasskeyChallenge(key_hash=sessions.key_hash("passkey", key), purpose=purpose, user_id=user_id,
                                     challenge=bytes_to_base64url(challenge), created_at=now,
                                     expires_at=now + CHALLENGE_LIFETIME))
@@ -202,9 +205,7 @@ def sign_in(*, key: str | None, credential, ip: str | None, user_agent: str | No
 
 def answer_second_factor(*, second_factor_key: str | None, key: str | None, credential) -> tuple[User, str | None]:
     """A passkey answers the second-factor step of a sign-in begun another way."""
-    from ..stewardship import totp
-
-    pending = totp.pending_second_factor(second_factor_key)
+    pending = _pending(second_factor_key)
     if pending is None:
         raise NotFound("Your sign-in has timed out. Please start again.")
     challenge = _use_challenge(key, purpose="second", user_id=pending.user_id)
@@ -220,10 +221,24 @@ def answer_second_factor(*, second_factor_key: str | None, key: str | None, cred
 
 def pending_user_id(second_factor_key: str | None) -> int | None:
     """Whose sign-in waits for its second factor in this browser (for the step's page)."""
-    from ..stewardship import totp
-
-    pending = totp.pending_second_factor(second_factor_key)
+    pending = _pending(second_factor_key)
     return pending.user_id if pending is not None else None
+
+
+def _pending(second_factor_key: str | None) -> SecondFactorChallenge | None:
+    """The sign-in waiting for its second factor (the row app/stewardship/totp.py begins), if live."""
+    if not second_factor_key or len(second_factor_key) > 100:
+        return None
+    return db.session.scalar(select(SecondFactorChallenge).where(
+        SecondFactorChallenge.key_hash == sessions.key_hash("2fa", second_factor_key),
+        SecondFactorChallenge.used_at.is_(None), SecondFactorChallenge.expires_at > utcnow(),
+        SecondFactorChallenge.failures < 5))
+
+
+def _groups_requiring_a_second_factor(user_id: int) -> list[Group]:
+    return list(db.session.scalars(
+        select(Group).join(Membership, Membership.group_id == Group.id)
+        .where(Membership.user_id == user_id, Membership.role == "admin", Group.admins_require_2fa.is_(True))))
 
 
 # --- Naming, removing, requiring -------------------------------------------------------------
@@ -258,13 +273,12 @@ def is_required(user_id: int) -> bool:
 
 def set_required(*, user_id: int, required: bool) -> None:
     """Ask for a passkey at every sign-in (or stop asking)."""
-    from ..stewardship import totp
-
     user = db.session.get(User, user_id)
     if required and count(user_id) == 0:
         raise Invalid("Add a passkey first.", field="required")
-    if not required and user.totp_enabled_at is None and totp.groups_requiring(user_id):
-        names = ", ".join(g.name for g in totp.groups_requiring(user_id))
+    strict = _groups_requiring_a_second_factor(user_id) if not required and user.totp_enabled_at is None else []
+    if strict:
+        names = ", ".join(g.name for g in strict)
         raise NotAllowed(f"You are an admin of {names}, which requires a second factor for admins. "
                          "Turn on an authenticator app first.")
     preference = db.session.get(PasskeyPreference, user_id)

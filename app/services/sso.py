@@ -34,7 +34,7 @@ with warnings.catch_warnings():  # Authlib 1.x points at joserfc; its OIDC claim
 
 _TOKEN_ERRORS = (JoseError, RfcJoseError, ValueError, KeyError, TypeError)
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from ..extensions import db
 from ..models import OidcIdentity, OidcLogin, User, utcnow
@@ -144,6 +144,8 @@ def begin(*, name: str, next_path: str | None) -> tuple[str, str]:
     meta = metadata(name)
     state, nonce, verifier = random_token(32), random_token(32), generate_token(64)
     now = utcnow()
+    # Sign-ins left unfinished are kept a day at most: each new one clears those older than that.
+    db.session.execute(delete(OidcLogin).where(OidcLogin.expires_at < now - timedelta(days=1)))
     db.session.add(OidcLogin(state_hash=hash_token("oidc-state:" + state), provider=name, nonce=nonce,
                              code_verifier=verifier, next_path=accounts.safe_next(next_path), created_at=now,
                              expires_at=now + LOGIN_LIFETIME))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, flash, render_template, request, session
+from flask import Blueprint, current_app, flash, render_template, request, session
 from flask_login import current_user, login_required
 
 from .. import policy
@@ -18,13 +18,19 @@ from .helpers import client_ip, refuse, see_other
 bp = Blueprint("passkeys", __name__)
 
 
+def _json(body: str, status: int = 200):
+    response = current_app.response_class(body, status=status, mimetype="application/json")
+    response.cache_control.no_store = True
+    return response
+
+
 def _options(options_json: str, key: str):
     session["passkey_challenge"] = key
-    return options_json, 200, {"Content-Type": "application/json", "Cache-Control": "no-store"}
+    return _json(options_json)
 
 
 def _json_error(message: str, status: int):
-    return json.dumps({"error": message}), status, {"Content-Type": "application/json"}
+    return _json(json.dumps({"error": message}), status)
 
 
 def _page(errors=None, status=200, form=None):
