@@ -26,13 +26,15 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def oidc_issuer():
-    """The issuer address of a real OpenID provider running on loopback for this module."""
+def oidc_issuer(_localhost_server):
+    """The issuer address of a real OpenID provider running on loopback for this module (it knows
+    two ways back: the test client's BASE_URL and this module's live server)."""
     if shutil.which("node") is None or not (REPO / "node_modules" / "oidc-provider").is_dir():
         pytest.skip("node or node_modules/oidc-provider is absent (npm install --no-save oidc-provider@9): "
                     "single sign-on tests skipped")
     port = _free_port()
-    process = subprocess.Popen(["node", str(PROVIDER_JS), str(port), REDIRECT, CLIENT_SECRET], cwd=REPO,
+    redirects = f"{REDIRECT},{_localhost_server}/login/sso/test/callback"
+    process = subprocess.Popen(["node", str(PROVIDER_JS), str(port), redirects, CLIENT_SECRET], cwd=REPO,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     issuer = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 15

@@ -1,5 +1,5 @@
 // A real OpenID provider on loopback for the single sign-on tests (npm's oidc-provider, its
-// development login and consent pages). Usage: node oidc_provider.mjs PORT REDIRECT_URI CLIENT_SECRET
+// development login and consent pages). Usage: node oidc_provider.mjs PORT REDIRECT_URI[,URI2] CLIENT_SECRET
 // The login name typed on its page says who the person is: "ada@example.org" has a verified
 // address; "unverified:ada@example.org" has the same address, not verified; "noemail:x" has none.
 import Provider from 'oidc-provider';
@@ -16,7 +16,7 @@ function claimsFor(login) {
 
 const provider = new Provider(issuer, {
   clients: [{
-    client_id: 'quorum', client_secret: clientSecret, redirect_uris: [redirectUri],
+    client_id: 'quorum', client_secret: clientSecret, redirect_uris: redirectUri.split(','),
     grant_types: ['authorization_code'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_basic',
   }],
   claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },

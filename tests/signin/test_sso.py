@@ -182,3 +182,26 @@ def test_an_unreachable_provider_is_a_message_not_an_error_page(sso, client):
     answer = post(client, "/login/sso/test")
     assert answer.status_code == 502 and "could not reach the sign-in provider" in answer.get_data(as_text=True)
     assert post(client, "/login/sso/nosuch").status_code == 404
+
+
+def test_end_to_end_through_a_live_server_with_a_real_http_client(sso, localhost_server):
+    """One person's browser (a requests session with its cookies): our sign-in page, the provider's
+    login and consent pages, back to our Continue form, signed in."""
+    UserFactory(email="ada@example.org", name="Ada")
+    db.session.commit()
+    browser = requests.Session()
+    page = browser.get(localhost_server + "/login", timeout=10)
+    form = next(f for f in forms_of(page.text) if f["action"] == "/login/sso/test")
+    answer = browser.post(localhost_server + form["action"], data=form["fields"], timeout=10)
+    for _ in range(6):
+        form = next(f for f in forms_of(answer.text) if f["method"] == "post")
+        fields = dict(form["fields"])
+        if answer.url.startswith(localhost_server):  # back with us: the Continue form
+            assert form["action"] == "/login/sso/test/callback"
+            answer = browser.post(localhost_server + form["action"], data=fields, timeout=10)
+            break
+        if "login" in fields:
+            fields.update(login="ada@example.org", password="any password")
+        answer = browser.post(requests.compat.urljoin(answer.url, form["action"]), data=fields, timeout=10)
+    assert answer.status_code == 200 and answer.url == localhost_server + "/"
+    assert "ada@example.org" in browser.get(localhost_server + "/account", timeout=10).text
