@@ -80,6 +80,8 @@ def login_request():
 
 @bp.get("/login/code")
 def code_form():
+    if (refused := _method_refused("email")) is not None:
+        return refused
     return render_template("auth/code.html", email=session.get("signin_email", ""), errors={}, sent=True)
 
 
