@@ -284,7 +284,3 @@ def _member_for(name: str, claims: dict) -> User:
     db.session.flush()
     return user
 
-
-def identities(user_id: int) -> list[OidcIdentity]:
-    return list(db.session.scalars(select(OidcIdentity).where(OidcIdentity.user_id == user_id)
-                                   .order_by(OidcIdentity.id)))
