@@ -40,6 +40,48 @@ def _secret(path: Path, name: str, nbytes: int = 32) -> str:
     return value
 
 
+SIGNIN_METHOD_NAMES = ("email", "password", "oidc", "passkey")
+
+
+def _signin_methods(raw: str) -> tuple[str, ...]:
+    """SIGNIN_METHODS: which ways in the web offers (email = the emailed link or code)."""
+    methods = tuple(dict.fromkeys(part.strip().lower() for part in raw.split(",") if part.strip()))
+    unknown = [m for m in methods if m not in SIGNIN_METHOD_NAMES]
+    if unknown or not methods:
+        raise ValueError(f"SIGNIN_METHODS={raw!r}: use a comma-separated list of {', '.join(SIGNIN_METHOD_NAMES)}")
+    return methods
+
+
+def _signup(raw: str) -> dict:
+    """SIGNUP: open | invite | domain:example.org,example.net (who may create an account by themselves)."""
+    raw = raw.strip().lower()
+    if raw in ("open", "invite"):
+        return {"mode": raw, "domains": ()}
+    if raw.startswith("domain:"):
+        domains = tuple(d.strip().lstrip("@") for d in raw[len("domain:"):].split(",") if d.strip())
+        if domains:
+            return {"mode": "domain", "domains": domains}
+    raise ValueError(f"SIGNUP={raw!r}: use open, invite, or domain:example.org[,example.net]")
+
+
+def _oidc_providers(get) -> dict[str, dict]:
+    """OIDC_PROVIDERS=name[,name2], then OIDC_<NAME>_ISSUER, _CLIENT_ID, _CLIENT_SECRET, _LABEL."""
+    providers: dict[str, dict] = {}
+    for name in (part.strip().lower() for part in (get("OIDC_PROVIDERS") or "").split(",")):
+        if not name:
+            continue
+        if not name.replace("_", "").isalnum() or len(name) > 40:
+            raise ValueError(f"OIDC_PROVIDERS: {name!r} is not a usable name (letters, digits, _)")
+        prefix = f"OIDC_{name.upper()}_"
+        issuer, client_id = get(prefix + "ISSUER"), get(prefix + "CLIENT_ID")
+        if not issuer or not client_id:
+            raise ValueError(f"OIDC provider {name!r}: set {prefix}ISSUER and {prefix}CLIENT_ID")
+        providers[name] = {"issuer": issuer.rstrip("/"), "client_id": client_id,
+                           "client_secret": get(prefix + "CLIENT_SECRET") or "",
+                           "label": get(prefix + "LABEL") or name.title()}
+    return providers
+
+
 def load(overrides: dict | None = None) -> dict:
     """Build the app configuration from the environment and `instance/.env`.
 
@@ -141,6 +183,13 @@ def load(overrides: dict | None = None) -> dict:
         # With Redis away, each process counts on its own until it is back (limits still hold).
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "TESTING": False,
+        # Signing in (docs/SIGNIN.md): which ways in the web offers, who may create an account by
+        # themselves, and the OpenID Connect providers.
+        "SIGNIN_METHODS": _signin_methods(get("SIGNIN_METHODS", "email,password,oidc,passkey")),
+        "SIGNUP": _signup(get("SIGNUP", "open")),
+        "OIDC_PROVIDERS": _oidc_providers(get),
+        # How long to wait for an OpenID provider (discovery, keys, the token exchange).
+        "OIDC_TIMEOUT_SECONDS": float(get("OIDC_TIMEOUT_SECONDS", "10")),
     }
     config.update(overrides)
     return config

@@ -73,7 +73,7 @@ def _acts_as_admin(user, group: Group, m: Membership | None) -> bool:
     Every admin power below (web, mail commands, anything acting for a person) comes through here."""
     if m is None or m.role != "admin":
         return False
-    return not group.admins_require_2fa or user.totp_enabled_at is not None
+    return not group.admins_require_2fa or has_second_factor(user)
 
 
 def is_admin(user, group: Group) -> bool:
@@ -563,3 +563,50 @@ def can_manage_api_tokens(user) -> bool:
 def token_allows(scope: str, *, writes: bool) -> bool:
     """A read token reads; only a write token changes anything."""
     return scope == "write" or not writes
+
+
+# --- Signing in and creating accounts (SIGNIN_METHODS, SIGNUP; docs/SIGNIN.md) --------------------
+
+def may_sign_in_with(method: str) -> bool:
+    """May anyone sign in on the web this way ("email" link or code, "password", "oidc", "passkey")?
+    (A passkey also answers the second-factor step, whether or not it may sign in alone.)"""
+    from flask import current_app
+
+    allowed = current_app.config.get("SIGNIN_METHODS") or ("email", "password", "oidc", "passkey")
+    if method == "oidc" and not current_app.config.get("OIDC_PROVIDERS"):
+        return False
+    return method in allowed
+
+
+def may_create_own_account(email: str | None) -> bool:
+    """May a person with this (proven) address get an account by themselves (signing in, single sign-on,
+    a message a group's admin let through)? Under SIGNUP=invite only an invitation makes one; under
+    domain:…, only addresses at those domains. An admin's invitation is never refused here."""
+    from flask import current_app
+
+    signup = current_app.config.get("SIGNUP") or {"mode": "open", "domains": ()}
+    if signup["mode"] == "open":
+        return True
+    if signup["mode"] == "invite" or not email or "@" not in email:
+        return False
+    domain = email.rsplit("@", 1)[1].lower()
+    return domain in signup["domains"]
+
+
+def requires_passkey(user) -> bool:
+    """The member asked that every way in but a passkey also asks for one (cached for the request)."""
+    if getattr(user, "id", None) is None:
+        return False
+    from .models import PasskeyPreference
+
+    cache = g.setdefault("_passkey_required", {}) if has_request_context() else {}
+    if user.id not in cache:
+        cache[user.id] = bool(db.session.scalar(select(PasskeyPreference.passkey_required)
+                                                .where(PasskeyPreference.user_id == user.id)))
+    return cache[user.id]
+
+
+def has_second_factor(user) -> bool:
+    """Every sign-in of this member passes a second factor: an authenticator app's code, or a passkey
+    they require (a passkey sign-in is itself two factors: the device and its PIN or biometrics)."""
+    return user.totp_enabled_at is not None or requires_passkey(user)

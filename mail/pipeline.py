@@ -219,6 +219,11 @@ def _post_allowed(outcome: Outcome, msg: Message, group: Group, sender: str, sen
         return outcome
     body, attachments = extract_reply(msg)
     outcome.body, outcome.attachments = body, [a.filename for a in attachments]
+    from app import policy
+
+    if sender_user is None and not policy.may_create_own_account(sender):  # SIGNUP keeps this address out
+        outcome.action, outcome.reason = "refused", f"SIGNUP does not let {sender} have an account: not posted"
+        return outcome
     if dry_run:
         user = sender_user
     else:

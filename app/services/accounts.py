@@ -19,6 +19,7 @@ from ..text import one_line
 SIGN_IN_LIFETIME = timedelta(minutes=10)
 MAX_CODE_ATTEMPTS = 5
 EMAIL_RE = re.compile(r"^[^@\s<>()\[\],;:\"]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$")
+NO_SIGNUP = "This site does not create accounts for new addresses by themselves. Ask a group's admin to invite you."
 _hasher = PasswordHasher()  # argon2id with the library's current defaults
 
 
@@ -74,6 +75,13 @@ def request_sign_in(*, email: str, next_path: str | None = None) -> LoginToken:
     user = user_by_email(email)
     from flask import current_app
 
+    from .. import policy
+
+    if user is None and not policy.may_create_own_account(email):
+        # SIGNUP keeps strangers out: send nothing, and answer exactly as for a member (the token
+        # row is written all the same; no mail carries its link or code, and _complete refuses it).
+        db.session.commit()
+        return token
     messages.sign_in(to=email, user=user, token_id=token.id, link=f"{current_app.config['BASE_URL']}/login/link/{link}",
                      code=code, minutes=int(SIGN_IN_LIFETIME.total_seconds() // 60))
     db.session.commit()
@@ -127,6 +135,11 @@ def _complete(token: LoginToken, *, method: str, ip: str | None, user_agent: str
     token.used_at = utcnow()
     user = user_by_email(token.email)
     if user is None:
+        from .. import policy
+
+        if not policy.may_create_own_account(token.email):
+            db.session.commit()
+            raise NotAllowed(NO_SIGNUP)
         user = create_user(email=token.email, verified=True)
     elif user.email_verified_at is None:
         user.email_verified_at = utcnow()

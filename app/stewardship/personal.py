@@ -43,6 +43,8 @@ def personal_export(user_id: int) -> dict:
         "profile": _row(user, ("id", "email", "name", "time_zone", "locale", "created_at", "email_verified_at",
                                "totp_enabled_at", "is_site_admin", "email_suspended_at", "email_suspended_reason")),
         "has_password": user.password_hash is not None,
+        "passkeys": _passkeys(user_id),
+        "single_sign_on": _sso_identities(user_id),
         "aliases": [_row(a, ("email", "verified_at", "created_at")) for a in user.aliases],
         "trusted_sending_services": [_row(t, ("method", "domain", "created_at")) for t in
                                      s.scalars(select(TrustedSender).where(TrustedSender.user_id == user_id))],
@@ -109,6 +111,10 @@ def delete_account(*, user_id: int, confirm: str, remove_content: bool = False) 
     for model in (UserAlias, AddressProof, TrustedSender, SenderConfirmation, SignInEvent, RecoveryCode, Notification,
                   DigestDelivery, ReadState, Membership, WebSession, SecondFactorChallenge):
         s.execute(delete(model).where(model.user_id == user_id))
+    from ..models import OidcIdentity, Passkey, PasskeyChallenge, PasskeyPreference
+
+    for model in (OidcIdentity, Passkey, PasskeyChallenge, PasskeyPreference):  # ways in (docs/SIGNIN.md)
+        s.execute(delete(model).where(model.user_id == user_id))
     user.email = None
     user.name = ""
     user.password_hash = None
@@ -135,3 +141,17 @@ def _remove_content(user_id: int, group_ids: list[int], now) -> None:
     polls = select(Poll.id).where(Poll.group_id.in_(group_ids))
     s.execute(update(Stance).where(Stance.participant_id == user_id, Stance.poll_id.in_(polls)).values(reason=None))
     s.execute(delete(Reaction).where(Reaction.user_id == user_id, Reaction.discussion_id.in_(discussions)))
+
+
+def _passkeys(user_id: int) -> list[dict]:
+    from ..models import Passkey
+
+    return [_row(p, ("name", "created_at", "last_used_at")) for p in
+            db.session.scalars(select(Passkey).where(Passkey.user_id == user_id).order_by(Passkey.id))]
+
+
+def _sso_identities(user_id: int) -> list[dict]:
+    from ..models import OidcIdentity
+
+    return [_row(i, ("provider", "email", "created_at", "last_used_at")) for i in
+            db.session.scalars(select(OidcIdentity).where(OidcIdentity.user_id == user_id).order_by(OidcIdentity.id))]

@@ -52,4 +52,9 @@ NOT_EXPORTED = {
     "webhooks": "where the source instance posts events, with their signing secrets (set them up again)",
     "webhook_deliveries": "bookkeeping of posted webhooks",
     "api_tokens": "keys to the source instance's API (secrets; bots and members make new ones)",
+    "oidc_identities": "a member's single sign-on accounts at the source instance's providers (in the personal export)",
+    "oidc_logins": "single sign-ons under way, kept minutes",
+    "passkeys": "a member's passkeys, bound to the source instance's address (in the personal export)",
+    "passkey_challenges": "passkey requests under way, kept minutes",
+    "passkey_preferences": "whether a member requires a passkey (set it again with the passkeys)",
 }

@@ -24,6 +24,11 @@ def register(app: Flask) -> None:
 
     app.register_blueprint(api_tokens.bp)
 
+    from . import passkeys, sso
+
+    for module in (sso, passkeys):
+        app.register_blueprint(module.bp)
+
 
 def register_nav(app: Flask) -> None:
     @app.context_processor

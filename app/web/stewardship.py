@@ -231,11 +231,33 @@ def totp_disable():
     return see_other("/account/2fa")
 
 
+def second_factor_page(errors=None, status=200):
+    """The second-factor step: the authenticator app's code where that is on, a passkey where the
+    member has one (app/services/passkeys.py)."""
+    from ..services import passkeys
+
+    challenge = totp.pending_second_factor(session.get("second_factor"))
+    if challenge is None:
+        return see_other("/login")
+    user = _pending_member(challenge.user_id)
+    return render_template("stewardship/login_2fa.html", errors=errors or {},
+                           has_totp=user is not None and user.totp_enabled_at is not None,
+                           has_passkeys=passkeys.count(challenge.user_id) > 0), status
+
+
+def _pending_member(user_id: int):
+    from ..services.accounts import acting_member
+    from ..services.errors import NotAllowed
+
+    try:
+        return acting_member(user_id)
+    except NotAllowed:
+        return None
+
+
 @bp.get("/login/2fa")
 def login_2fa():
-    if totp.pending_second_factor(session.get("second_factor")) is None:
-        return see_other("/login")
-    return render_template("stewardship/login_2fa.html", errors={})
+    return second_factor_page()
 
 
 @bp.post("/login/2fa")
@@ -249,7 +271,7 @@ def login_2fa_submit():
         flash(error.message, "error")
         return see_other("/login")
     except DomainError as error:
-        return render_template("stewardship/login_2fa.html", errors={"code": error.message}), 422
+        return second_factor_page({"code": error.message}, 422)
     sign_in(user)
     return see_other(accounts.safe_next(next_path) or "/")
 

@@ -112,3 +112,22 @@ def test_a_thread_cannot_be_moved_into_a_group_whose_rule_the_admin_does_not_mee
     from app.services import discussions
 
     assert s["group"] not in discussions.move_targets(s["lax"], thread)
+
+
+def test_a_required_passkey_is_a_second_factor_for_every_admin_check(strict_group):
+    """docs/SIGNIN.md: a member who requires a passkey at every sign-in has a second factor."""
+    from app.models import Passkey, PasskeyPreference
+
+    s = strict_group
+    db.session.add(Passkey(user_id=s["lax"].id, credential_id="cred-lax", public_key=b"k", sign_count=0,
+                           transports="", name="Phone"))
+    db.session.add(PasskeyPreference(user_id=s["lax"].id, passkey_required=True))
+    db.session.commit()
+    from flask import g
+
+    g.pop("_passkey_required", None)
+    for name, fn, kind in _policy_checks():
+        if name in ("membership", "thread_permissions", "active_support_grant"):
+            continue
+        assert fn(s["lax"], s[kind]) == fn(s["careful"], s[kind]), name
+    assert not policy.needs_2fa_to_administer(s["lax"], s["group"])
