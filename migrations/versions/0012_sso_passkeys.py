@@ -1,15 +1,15 @@
 """Single sign-on identities and sign-ins under way (OpenID Connect); passkeys, their challenges
 and the member's choice to require one.
 
-Revision ID: 0014
-Revises: 0009
+Revision ID: 0012
+Revises: 0011
 """
 import sqlalchemy as sa
 from alembic import op
 
 
-revision = "0014"
-down_revision = "0009"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
