@@ -71,8 +71,11 @@ def _highlight(raw: str) -> Markup:
 def search(user, q: str, *, limit: int = LIMIT) -> list[Result]:
     q = (q or "").strip()[:QUERY_MAX]
     group_ids = policy.visible_group_ids(user)
-    if not q or not group_ids:
+    # A guest's threads, in groups they may not otherwise read (-1: an IN list is never empty).
+    thread_ids = policy.guest_discussion_ids(user) or [-1]
+    if not q or not (group_ids or thread_ids != [-1]):
         return []
+    group_ids = group_ids or [-1]
     if db.engine.dialect.name == "sqlite":
         match = _fts_query(q)
         if not match:
@@ -83,10 +86,12 @@ def search(user, q: str, *, limit: int = LIMIT) -> list[Result]:
             FROM search_index s
             JOIN discussions d ON d.id = s.discussion_id
             LEFT JOIN comments c ON s.kind = 'c' AND c.id = s.item_id
-            WHERE search_index MATCH :match AND d.deleted_at IS NULL AND d.group_id IN :groups
+            WHERE search_index MATCH :match AND d.deleted_at IS NULL AND (d.group_id IN :groups OR d.id IN :threads)
               AND (s.kind = 'd' OR c.deleted_at IS NULL)
-            ORDER BY rank LIMIT :limit""").bindparams(bindparam("groups", expanding=True))
-        rows = db.session.execute(sql, {"match": match, "groups": group_ids, "limit": limit}).all()
+            ORDER BY rank LIMIT :limit""").bindparams(bindparam("groups", expanding=True),
+                                                      bindparam("threads", expanding=True))
+        rows = db.session.execute(sql, {"match": match, "groups": group_ids, "threads": thread_ids,
+                                        "limit": limit}).all()
     else:
         options = f"StartSel={MARK_START}, StopSel={MARK_END}, MaxWords=30, MinWords=10"
         sql = text(f"""
@@ -96,15 +101,16 @@ def search(user, q: str, *, limit: int = LIMIT) -> list[Result]:
                      ts_rank(to_tsvector('english', coalesce(d.title, '') || ' ' || coalesce(d.body, '')), query) AS score
               FROM discussions d, websearch_to_tsquery('english', :q) query
               WHERE to_tsvector('english', coalesce(d.title, '') || ' ' || coalesce(d.body, '')) @@ query
-                AND d.deleted_at IS NULL AND d.group_id IN :groups
+                AND d.deleted_at IS NULL AND (d.group_id IN :groups OR d.id IN :threads)
               UNION ALL
               SELECT 'c', c.id, c.discussion_id, ts_headline('english', c.body, query, '{options}'),
                      ts_rank(to_tsvector('english', coalesce(c.body, '')), query)
               FROM comments c JOIN discussions d ON d.id = c.discussion_id, websearch_to_tsquery('english', :q) query
               WHERE to_tsvector('english', coalesce(c.body, '')) @@ query
-                AND c.deleted_at IS NULL AND d.deleted_at IS NULL AND d.group_id IN :groups
-            ) hits ORDER BY score DESC, item_id DESC LIMIT :limit""").bindparams(bindparam("groups", expanding=True))
-        rows = db.session.execute(sql, {"q": q, "groups": group_ids, "limit": limit}).all()
+                AND c.deleted_at IS NULL AND d.deleted_at IS NULL AND (d.group_id IN :groups OR d.id IN :threads)
+            ) hits ORDER BY score DESC, item_id DESC LIMIT :limit""").bindparams(bindparam("groups", expanding=True),
+                                                                            bindparam("threads", expanding=True))
+        rows = db.session.execute(sql, {"q": q, "groups": group_ids, "threads": thread_ids, "limit": limit}).all()
     if not rows:
         return []
     discussions = {d.id: d for d in db.session.scalars(

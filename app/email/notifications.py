@@ -27,6 +27,7 @@ REASONS = {
     "mention": "{actor} mentioned you.",
     "reply": "{actor} replied to your comment.",
     "poll": "You are invited to vote in this poll.",
+    "notify": "{actor} asked for you to be told of this.",
     "digest": "You get a digest from {group}; this one was sent straight away because it concerns you.",
 }
 
@@ -81,6 +82,11 @@ def _shared(ctx: EventContext, tally: Callable[[Poll], Results]) -> dict:
     out: dict = {"group": ctx.group, "discussion": ctx.discussion, "comment": ctx.comment, "poll": ctx.poll,
                  "outcome": ctx.outcome, "actor_name": ctx.actor.display_name if ctx.actor else None,
                  "group_url": f"{base}/g/{ctx.group.handle}"}
+    if ctx.actor is not None:  # their title in the group ("Treasurer"), shown beside their name in the body
+        from ..models import Membership
+
+        out["actor_title"] = db.session.scalar(select(Membership.title).where(
+            Membership.group_id == ctx.group.id, Membership.user_id == ctx.actor.id))
     if ctx.discussion is not None:
         out["thread_url"] = f"{base}/d/{ctx.discussion.id}"
         out["thread_body_html"] = markdown_to_html(ctx.discussion.body)

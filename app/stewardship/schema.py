@@ -51,4 +51,6 @@ NOT_EXPORTED = {
     "group_exports": "bookkeeping of exports themselves",
     "webhooks": "where the source instance posts events, with their signing secrets (set them up again)",
     "webhook_deliveries": "bookkeeping of posted webhooks",
+    "thread_guests": "people outside the group invited to one thread: their addresses are not the group's to take along (invite them again)",
+    "direct_notices": "bookkeeping of who was told of a thread at once, derived from its start",
 }
