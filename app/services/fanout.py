@@ -137,6 +137,9 @@ def recipients(event: Event, ctx) -> list[Recipient]:
         delivery = decide(group_volume=membership.volume if membership else "all",
                           thread_volume=state.volume if state else None,
                           participating=participating, direct=reason is not None)
+        if uid in told and not delivery.email:  # named to be told at once: mailed now, whatever their
+            muted = "mute" in (membership.volume if membership else None, state.volume if state else None)
+            delivery = type(delivery)(email=not muted, notify=True)  # volume, unless they muted it
         if not (delivery.email or delivery.notify):
             continue
         if uid not in viewers:
