@@ -85,7 +85,7 @@ def recent(user_id: int, limit: int = 50) -> list[dict]:
             poll = polls.get(event.poll_id)
             return poll is not None and not policy.poll_is_gone(poll) and (
                 policy.poll_group(poll).id in readable or poll.id in named or poll.discussion_id in guest_in)
-        return event.group_id is None or event.group_id in readable
+        return event.group_id is None or event.group_id in readable or event.discussion_id in guest_in
 
     return [{"notification": n, "thread": threads.get(n.event.discussion_id), "poll": polls.get(n.event.poll_id)}
             for n in rows if still_visible(n.event)]
