@@ -507,7 +507,8 @@ def thread_page(discussion_id: int, user, *, page: int = 1) -> dict:
     context["titles"] = mentions.titles_in(discussion.group_id)
     context["is_guest"] = policy.is_thread_guest(user, discussion) and membership is None
     context["guests"] = thread_guests.guests_of(discussion.id) if policy.can_see_guests(user, discussion) else []
-    context["notices"] = mentions.notices_for(discussion) if policy.can_see_guests(user, discussion) else []
+    # Who was told (names, subgroups) is the group's business: members only, not its guests.
+    context["notices"] = mentions.notices_for(discussion) if membership is not None else []
     for section in current_app.extensions.get(THREAD_PAGE_SECTIONS, ()):
         context.update(section(discussion, user))
     return context

@@ -75,6 +75,17 @@ def _guests(discussion: Discussion | None) -> list[User]:
                User.deleted_at.is_(None))))
 
 
+def _in_thread(discussion: Discussion) -> list[User]:
+    """The thread's author and everyone who has commented in it (what any reader of it sees)."""
+    from ..models import Comment
+
+    ids = set(db.session.scalars(select(Comment.author_id).where(
+        Comment.discussion_id == discussion.id, Comment.deleted_at.is_(None)).distinct()))
+    ids.add(discussion.author_id)
+    ids.discard(None)
+    return list(db.session.scalars(select(User).where(User.id.in_(ids), User.deleted_at.is_(None))))
+
+
 def resolve(group: Group, discussion: Discussion | None, names, *, actor) -> Told:
     """Who `names` (handles, @group handles, addresses) reach among the readers of the thread."""
     from .accounts import user_by_email
@@ -156,10 +167,14 @@ def suggestions(group: Group, discussion: Discussion | None, prefix: str, *, act
     read the thread, and the groups one may name (their readers are who the name reaches)."""
     prefix = (prefix or "").strip().lstrip("@").lower()[:64]
     out: list[tuple[str, str]] = []
-    for g in nameable_groups(group, actor):
-        if g.handle.startswith(prefix) or g.name.lower().startswith(prefix):
-            out.append((g.handle, f"{g.name} (group)"))
-    people = _people_in([group.id]) + _guests(discussion)
+    if not policy.is_member(actor, group):
+        # A guest sees nothing of the group beyond the thread: only names already in it are offered.
+        people = _in_thread(discussion) + _guests(discussion) if discussion is not None else []
+    else:
+        for g in nameable_groups(group, actor):
+            if g.handle.startswith(prefix) or g.name.lower().startswith(prefix):
+                out.append((g.handle, f"{g.name} (group)"))
+        people = _people_in([group.id]) + _guests(discussion)
     readers = _readers(group, discussion, people) if people else set()
     titles = titles_in(group.id)
     seen: set[int] = set()

@@ -124,3 +124,20 @@ def test_the_suggestion_list_is_wired_to_the_comment_box_and_works_without_it(cl
     sign_in(client, club.bob)
     page = client.get(f"/d/{club.thread.id}").text
     assert f'hx-get="/d/{club.thread.id}/mentions"' in page and 'id="mentions"' in page
+
+
+def test_a_guest_is_offered_only_names_already_in_the_thread_and_sees_no_notices(club, client):
+    from app.models import User
+
+    guests.invite_guests(actor_id=club.ann.id, discussion_id=club.thread.id, emails="gwen@elsewhere.example")
+    polls.create_poll(actor_id=club.ann.id, discussion_id=club.thread.id, poll_type="proposal", title="Told?",
+                      closing_at=utcnow() + timedelta(days=2), notify="@garden")
+    discussions.post_comment(actor_id=club.cleo.id, discussion_id=club.thread.id, body="Hello all")
+    guest = db.session.scalar(select(User).where(User.email == "gwen@elsewhere.example"))
+    sign_in(client, guest)
+    offered = client.get(f"/d/{club.thread.id}/mentions?q=").text
+    assert "@ann" in offered and "@cleo" in offered  # the author and a commenter
+    assert "@bob" not in offered and "@garden" not in offered and "@club" not in offered
+    assert "Told directly" not in client.get(f"/d/{club.thread.id}").text
+    sign_in(client, club.bob)
+    assert "Told directly (1)" in client.get(f"/d/{club.thread.id}").text
