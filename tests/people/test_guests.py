@@ -146,3 +146,10 @@ def test_a_poll_guest_and_a_thread_guest_are_the_same_kind_of_account(club):
     assert guest.id in voters  # the thread guest's account, not a second one
     assert db.session.scalar(select(User).where(User.email == "voter@elsewhere.example")).email_verified_at is None
     assert len(list(db.session.scalars(select(Comment)))) == 0
+
+
+def test_a_guests_home_page_lists_their_thread_and_nothing_else(club, client):
+    _, guest = invite(club)
+    sign_in(client, guest)
+    home = client.get("/").text
+    assert "Budget 2027" in home and "Secret plans" not in home
