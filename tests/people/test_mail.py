@@ -94,3 +94,18 @@ def test_notify_lines_tell_named_people_and_subgroups_at_once_and_say_who_was_le
     assert not outbox.to("olga@example.org")  # not a member: never told, never invited by a Notify line
     confirmation = outbox.last_to("ann@example.org")
     assert "Not told: olga@example.org" in confirmation.text
+
+
+def test_a_decision_started_by_mail_tells_the_named_people_at_once(club, server, outbox):
+    from app.models import Poll
+
+    db.session.scalar(select(Membership).where(Membership.user_id == club.bob.id,
+                                               Membership.group_id == club.group.id)).volume = "mentions"
+    db.session.commit()
+    body = "Notify: @bob\n\nShall we buy the new oven?\n"
+    message = reply(to="club@quorum.test", sender="Ann <ann@example.org>", subject="Proposal: New oven", body=body)
+    send(server, "club@quorum.test", message, "ann@example.org")
+    poll = db.session.scalar(select(Poll).where(Poll.title == "New oven"))
+    assert poll.details == "Shall we buy the new oven?"
+    assert [n.user_id for n in db.session.scalars(select(DirectNotice).where(DirectNotice.poll_id == poll.id))] == [club.bob.id]
+    assert "New oven" in outbox.last_to("bob@example.org").subject  # "mentions only", but named
