@@ -28,6 +28,7 @@ REASONS = {
     "reply": "{actor} replied to your comment.",
     "poll": "You are invited to vote in this poll.",
     "notify": "{actor} asked for you to be told of this.",
+    "guest": "You are a guest of this thread.",
     "digest": "You get a digest from {group}; this one was sent straight away because it concerns you.",
 }
 
@@ -190,6 +191,7 @@ def build(ctx: EventContext, user: User, reason: str) -> Outgoing:
         subject = headers.thread_subject(group, f"{ctx.shared['poll_label']}: {poll.title}")
     footer = links.footer_links(user, group=group, discussion_id=_discussion_id(ctx))
     unsubscribe_token = links.make("unsubscribe_group", user, group_id=group.id)
+    unsubscribe_url = links.one_click_url(unsubscribe_token)
     actor_name = ctx.actor.display_name if ctx.actor is not None else None
     context = {
         **ctx.shared,
@@ -221,7 +223,7 @@ def build(ctx: EventContext, user: User, reason: str) -> Outgoing:
         references=tuple(references),
         reply_to=reply_address(user, reply_kind, reply_id),
         lists=ListHeaders(list_id=headers.list_id(group), archive_url=ctx.shared["group_url"],
-                          unsubscribe_url=links.one_click_url(unsubscribe_token),
+                          unsubscribe_url=unsubscribe_url,
                           unsubscribe_mailto=reply_address(user, "group", group.id)),
     )
     attachments = ()

@@ -144,6 +144,8 @@ def recipients(event: Event, ctx) -> list[Recipient]:
             continue
         if uid not in viewers:
             continue
+        if reason is None and membership is None and uid in guest_ids:
+            reason = "guest"  # their mail's footer is a guest's (mute the thread), not a member's
         if reason is None:
             reason = "thread" if participating or (state and state.volume) else "group"
         email = delivery.email and bool(user.email) and user.email_suspended_at is None

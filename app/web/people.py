@@ -11,7 +11,7 @@ from .. import policy
 from ..extensions import limiter
 from ..services import guests, memberships, mentions
 from ..services.errors import DomainError, NotAllowed, NotFound
-from .helpers import member_key, refuse, see_other
+from .helpers import member_key, page_or_fragment, refuse, see_other
 from .loaders import discussion_or_404, group_or_404, thread_page_or_404
 
 bp = Blueprint("people", __name__)
@@ -95,7 +95,8 @@ def _prefix() -> str:
 def _suggestions(group, discussion):
     prefix = _prefix()
     found = [] if prefix == "\x00" else mentions.suggestions(group, discussion, prefix, actor=current_user)
-    return render_template("people/_mention_suggestions.html", found=found, prefix=prefix)
+    # One URL: the small fragment for htmx, a plain page otherwise.
+    return page_or_fragment("people/mentions.html", "people/_mention_suggestions.html", found=found, prefix=prefix)
 
 
 @bp.get("/d/<int:discussion_id>/mentions")

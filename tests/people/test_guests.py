@@ -153,3 +153,16 @@ def test_a_guests_home_page_lists_their_thread_and_nothing_else(club, client):
     sign_in(client, guest)
     home = client.get("/").text
     assert "Budget 2027" in home and "Secret plans" not in home
+
+
+def test_a_guests_mail_has_a_guests_footer_whose_link_mutes_the_thread(club, client, outbox):
+    _, guest = invite(club)
+    discussions.post_comment(actor_id=club.bob.id, discussion_id=club.thread.id, body="A new line in the budget.")
+    mail = outbox.last_to("guest@elsewhere.example")
+    assert "You are a guest of this thread." in mail.text and "You are a member" not in mail.text
+    assert "Unsubscribe from Club" not in mail.text
+    mute = next(link for link in mail.links() if "/m/mute_thread/" in link).replace("http://localhost", "")
+    assert post(client, mute).status_code in (200, 303)
+    outbox.clear()
+    discussions.post_comment(actor_id=club.bob.id, discussion_id=club.thread.id, body="And another.")
+    assert not outbox.to("guest@elsewhere.example")

@@ -11,6 +11,8 @@ from app.models import Discussion, Membership, Notification, utcnow
 from app.services import discussions, guests, polls
 from tests.helpers import post, sign_in
 
+HX = {"HX-Request": "true"}
+
 
 def digest_only(club, *people):
     for person in people:
@@ -107,14 +109,15 @@ def test_a_person_mention_reaches_a_guest_of_the_thread_but_not_an_outsider(club
 def test_the_suggestion_list_offers_only_names_the_reader_may_mention(club, client):
     guests.invite_guests(actor_id=club.ann.id, discussion_id=club.thread.id, emails="gwen@elsewhere.example")
     sign_in(client, club.bob)
-    fragment = client.get(f"/d/{club.thread.id}/mentions?body=Thanks+@g", headers={"HX-Request": "true"}).text
+    fragment = client.get(f"/d/{club.thread.id}/mentions?body=Thanks+@g", headers=HX).text
     assert "<ul" in fragment and "@garden" in fragment and "@gwen" in fragment
     assert "@gus" not in fragment  # may not read the thread
     assert "<html" not in fragment  # a small fragment, not a page
-    assert "@ann" in client.get(f"/d/{club.thread.id}/mentions?q=an").text
-    assert client.get(f"/d/{club.thread.id}/mentions?body=no+mention+here").text.strip() == ""
+    page = client.get(f"/d/{club.thread.id}/mentions?q=an")  # without htmx: a plain page
+    assert "@ann" in page.text and "<title>" in page.text
+    assert client.get(f"/d/{club.thread.id}/mentions?body=no+mention+here", headers=HX).text.strip() == ""
     sign_in(client, club.ann)
-    notify_list = client.get("/g/club/mentions?notify=cleo@example.org,+bob").text
+    notify_list = client.get("/g/club/mentions?notify=cleo@example.org,+bob", headers=HX).text
     assert "@bob" in notify_list and "@cleo" not in notify_list
     sign_in(client, club.gus)
     assert client.get(f"/d/{club.thread.id}/mentions?q=a").status_code == 404
@@ -135,7 +138,7 @@ def test_a_guest_is_offered_only_names_already_in_the_thread_and_sees_no_notices
     discussions.post_comment(actor_id=club.cleo.id, discussion_id=club.thread.id, body="Hello all")
     guest = db.session.scalar(select(User).where(User.email == "gwen@elsewhere.example"))
     sign_in(client, guest)
-    offered = client.get(f"/d/{club.thread.id}/mentions?q=").text
+    offered = client.get(f"/d/{club.thread.id}/mentions?q=", headers=HX).text
     assert "@ann" in offered and "@cleo" in offered  # the author and a commenter
     assert "@bob" not in offered and "@garden" not in offered and "@club" not in offered
     assert "Told directly" not in client.get(f"/d/{club.thread.id}").text
