@@ -109,3 +109,13 @@ def test_a_decision_started_by_mail_tells_the_named_people_at_once(club, server,
     assert poll.details == "Shall we buy the new oven?"
     assert [n.user_id for n in db.session.scalars(select(DirectNotice).where(DirectNotice.poll_id == poll.id))] == [club.bob.id]
     assert "New oven" in outbox.last_to("bob@example.org").subject  # "mentions only", but named
+
+
+def test_a_guest_who_replies_unsubscribe_is_told_to_reply_mute(club, server, outbox):
+    guest_of(club)
+    to = outbox.last_to(GUEST).header("Reply-To")
+    outbox.clear()
+    send(server, to, reply(to=to, sender=GUEST, body="unsubscribe\n"), GUEST)
+    assert "reply with the word mute" in outbox.last_to(GUEST).text
+    send(server, to, reply(to=to, sender=GUEST, body="mute\n"), GUEST)
+    assert "no more email about “Budget 2027”" in outbox.last_to(GUEST).text
