@@ -12,6 +12,7 @@ from sqlalchemy import and_, or_, select
 
 from .extensions import db
 from .models import Discussion, Group, Membership, Poll, PollVoter, Participation, SupportGrant, utcnow
+from .models import ThreadGuest
 
 
 def _signed_in(user) -> bool:
@@ -56,6 +57,7 @@ def forget_memberships() -> None:
     if has_request_context():
         g.pop("_memberships", None)
         g.pop("_thread_permissions", None)
+        g.pop("_guest_threads", None)
 
 
 def is_member(user, group: Group) -> bool:
@@ -127,18 +129,27 @@ def content_viewers(users, group: Group, member_ids: set[int]) -> set[int]:
     return out
 
 
-def discussion_viewers(users, discussion: Discussion, member_ids: set[int]) -> set[int]:
-    """Ids of `users` for whom can_view_discussion(user, discussion) holds."""
+def discussion_viewers(users, discussion: Discussion, member_ids: set[int],
+                       guest_ids: set[int] = frozenset()) -> set[int]:
+    """Ids of `users` for whom can_view_discussion(user, discussion) holds; `guest_ids` from
+    thread_guest_ids(discussion)."""
     if discussion.deleted_at is not None:
         return set()
-    return content_viewers(users, discussion.group, member_ids)
+    viewers = content_viewers(users, discussion.group, member_ids)
+    if discussion.group.archived_at is None:
+        viewers |= {user.id for user in users if _signed_in(user) and user.id in guest_ids}
+    return viewers
 
 
-def poll_viewers(users, poll: Poll, member_ids: set[int], named_voter_ids: set[int]) -> set[int]:
-    """Ids of `users` for whom can_view_poll(user, poll) holds; `named_voter_ids` from the poll's PollVoters."""
+def poll_viewers(users, poll: Poll, member_ids: set[int], named_voter_ids: set[int],
+                 guest_ids: set[int] = frozenset()) -> set[int]:
+    """Ids of `users` for whom can_view_poll(user, poll) holds; `named_voter_ids` from the poll's PollVoters,
+    `guest_ids` the guests of its thread (thread_guest_ids)."""
     if poll_is_gone(poll) or poll.draft:
         return set()
     viewers = content_viewers(users, poll_group(poll), member_ids)
+    if poll.discussion is not None and poll_group(poll).archived_at is None:
+        viewers |= {user.id for user in users if _signed_in(user) and user.id in guest_ids}
     return viewers | {user.id for user in users if _signed_in(user) and user.id in named_voter_ids}
 
 
@@ -281,7 +292,9 @@ def can_mark_read(user, group: Group) -> bool:
 # --- Threads and comments ---------------------------------------------------------
 
 def can_view_discussion(user, discussion: Discussion) -> bool:
-    return discussion.deleted_at is None and can_view_content(user, discussion.group)
+    if discussion.deleted_at is not None:
+        return False
+    return can_view_content(user, discussion.group) or is_thread_guest(user, discussion)
 
 
 def can_start_thread(user, group: Group) -> bool:
@@ -337,19 +350,21 @@ class ThreadPermissions:
         self.group = group
         self.member = m is not None
         self.admin = _signed_in(user) and _acts_as_admin(user, group, m)
+        # A guest of this thread takes part in it like a member (and nowhere else).
+        self.guest = not self.member and is_thread_guest(user, discussion)
         live = discussion.deleted_at is None
-        self.can_react = live and self.member
+        self.can_react = live and (self.member or self.guest)
         self.can_comment = self.can_react and discussion.closed_at is None
 
     def can_edit(self, comment) -> bool:
-        if comment.deleted_at is not None or not self.member:
+        if comment.deleted_at is not None or not (self.member or self.guest):
             return False
         if comment.author_id == self.user_id:
             return self.group.members_can_edit_own_comments or self.admin
         return self.admin and self.group.admins_can_edit_others_comments
 
     def can_delete(self, comment) -> bool:
-        if comment.deleted_at is not None or not self.member:
+        if comment.deleted_at is not None or not (self.member or self.guest):
             return False
         if comment.author_id == self.user_id:
             return self.group.members_can_delete_own_comments or self.admin
@@ -393,6 +408,8 @@ def can_view_poll(user, poll: Poll) -> bool:
     if poll.draft:  # not opened yet: only those who may open it
         return can_administer_poll(user, poll)
     if can_view_content(user, poll_group(poll)):
+        return True
+    if poll.discussion is not None and is_thread_guest(user, poll.discussion):
         return True
     return _signed_in(user) and _is_named_voter(user, poll)
 
@@ -534,6 +551,73 @@ def findable_reasons(poll_table=Poll):
     results (closed, or results always shown). The Python form is can_see_voters."""
     return and_(poll_table.anonymous.is_(False), poll_table.draft.is_(False),
                 or_(poll_table.closed_at.is_not(None), poll_table.hide_results == "off"))
+# --- Guests in one thread -----------------------------------------------------------
+# A guest is invited by email into one thread of a group they do not belong to. They read it, its
+# polls and attachments, comment, react and reply by mail there, and see nothing else of the group:
+# every other rule above is about members, so it keeps saying no to them. Removed, they are nobody.
+
+def _guest_threads(user) -> set[int]:
+    """The threads this person is a (not removed) guest in, in groups that are not archived; cached."""
+    if not _signed_in(user):
+        return set()
+    cache = g.setdefault("_guest_threads", {}) if has_request_context() else {}
+    if user.id not in cache:
+        cache[user.id] = set(db.session.scalars(
+            select(ThreadGuest.discussion_id).join(Discussion, Discussion.id == ThreadGuest.discussion_id)
+            .join(Group, Group.id == Discussion.group_id)
+            .where(ThreadGuest.user_id == user.id, ThreadGuest.removed_at.is_(None), listed())))
+    return cache[user.id]
+
+
+def is_thread_guest(user, discussion: Discussion) -> bool:
+    return discussion.id in _guest_threads(user)
+
+
+def guest_discussion_ids(user) -> list[int]:
+    """Ids of the threads is_thread_guest lets this person read (search and the bell add them to
+    visible_group_ids; a test keeps the two in agreement)."""
+    return sorted(_guest_threads(user))
+
+
+def thread_guest_ids(discussion: Discussion) -> set[int]:
+    """User ids of the thread's guests (for fan-out, with discussion_viewers / poll_viewers)."""
+    return set(db.session.scalars(select(ThreadGuest.user_id).where(
+        ThreadGuest.discussion_id == discussion.id, ThreadGuest.removed_at.is_(None))))
+
+
+def can_invite_guests(user, discussion: Discussion) -> bool:
+    """Bring someone from outside into one thread: its author (while a member) or a group admin."""
+    group = discussion.group
+    if discussion.deleted_at is not None or group.archived_at is not None:
+        return False
+    return (discussion.author_id == getattr(user, "id", None) and is_member(user, group)) or is_admin(user, group)
+
+
+def can_remove_guest(user, discussion: Discussion) -> bool:
+    return can_invite_guests(user, discussion)
+
+
+def can_see_guests(user, discussion: Discussion) -> bool:
+    """Who the guests are: anyone taking part in the thread (members and its guests)."""
+    return can_view_discussion(user, discussion) and (is_member(user, discussion.group)
+                                                      or is_thread_guest(user, discussion))
+
+
+# --- Choosing who is told, mentions, titles ----------------------------------------------
+
+def can_choose_who_is_told(user, group: Group) -> bool:
+    """Name people, subgroups or the whole group to tell at once, when starting a thread or poll."""
+    return can_start_thread(user, group) or can_create_poll(user, group)
+
+
+def can_mention_in(user, discussion: Discussion) -> bool:
+    """Ask for the names one may @mention in the thread (the suggestion list): those who may write there."""
+    return can_comment(user, discussion)
+
+
+def can_set_titles(user, group: Group) -> bool:
+    """Give members titles ("Treasurer") shown beside their names: the group's admins."""
+    return is_admin(user, group)
 
 
 # --- Site -----------------------------------------------------------------------

@@ -111,9 +111,11 @@ def search(user, q: str, *, limit: int = LIMIT, filters: Filters | None = None) 
     q = (q or "").strip()[:QUERY_MAX]
     f = filters or Filters()
     group_ids = policy.visible_group_ids(user)
+    # A guest's threads, in groups they may not otherwise read (-1: an IN list is never empty).
+    thread_ids = policy.guest_discussion_ids(user) or [-1]
     if f.group_id is not None:
         group_ids = [g for g in group_ids if g == f.group_id]
-    if not q or not group_ids:
+    if not q or not (group_ids or thread_ids != [-1]):
         return []
     sqlite = db.engine.dialect.name == "sqlite"
     match = _fts_query(q) if sqlite else q
@@ -121,8 +123,9 @@ def search(user, q: str, *, limit: int = LIMIT, filters: Filters | None = None) 
         return []
     hits: list[tuple[float, str, int, int, str]] = []  # (sort: lower first, kind, item id, discussion or poll id, snippet)
     if f.kind in (None, "thread"):
-        hits += _thread_rows_sqlite(match, group_ids, f, limit) if sqlite else _thread_rows_postgres(match, group_ids, f, limit)
-    if f.kind in (None, "poll", "outcome"):
+        rows = _thread_rows_sqlite if sqlite else _thread_rows_postgres
+        hits += rows(match, group_ids or [-1], thread_ids, f, limit)
+    if group_ids and f.kind in (None, "poll", "outcome"):
         hits += _decision_rows(match, group_ids, f, limit, sqlite)
     hits.sort(key=lambda h: (h[0], -int(h[2])))
     hits = hits[:limit]
@@ -166,22 +169,29 @@ def search(user, q: str, *, limit: int = LIMIT, filters: Filters | None = None) 
     return results
 
 
-def _thread_rows_sqlite(match: str, group_ids: list[int], f: Filters, limit: int) -> list[tuple]:
+def _thread_rows_sqlite(match: str, group_ids: list[int], thread_ids: list[int], f: Filters,
+                        limit: int) -> list[tuple]:
     status = {"open": "AND d.closed_at IS NULL", "closed": "AND d.closed_at IS NOT NULL"}.get(f.status or "", "")
+    if f.group_id is not None:  # a guest's threads too are only those of the group asked for
+        status += f" AND d.group_id = {int(f.group_id)}"
     sql = text(f"""
         SELECT s.rank AS score, s.kind, s.item_id, s.discussion_id,
                snippet(search_index, -1, '{MARK_START}', '{MARK_END}', '…', 16) AS snip
         FROM search_index s
         JOIN discussions d ON d.id = s.discussion_id
         LEFT JOIN comments c ON s.kind = 'c' AND c.id = s.item_id
-        WHERE search_index MATCH :match AND d.deleted_at IS NULL AND d.group_id IN :groups {status}
+        WHERE search_index MATCH :match AND d.deleted_at IS NULL AND (d.group_id IN :groups OR d.id IN :threads) {status}
           AND (s.kind = 'd' OR c.deleted_at IS NULL)
-        ORDER BY rank LIMIT :limit""").bindparams(bindparam("groups", expanding=True))
-    return [tuple(r) for r in db.session.execute(sql, {"match": match, "groups": group_ids, "limit": limit})]
+        ORDER BY rank LIMIT :limit""").bindparams(bindparam("groups", expanding=True), bindparam("threads", expanding=True))
+    return [tuple(r) for r in db.session.execute(sql, {"match": match, "groups": group_ids, "threads": thread_ids,
+                                                        "limit": limit})]
 
 
-def _thread_rows_postgres(q: str, group_ids: list[int], f: Filters, limit: int) -> list[tuple]:
+def _thread_rows_postgres(q: str, group_ids: list[int], thread_ids: list[int], f: Filters,
+                          limit: int) -> list[tuple]:
     status = {"open": "AND d.closed_at IS NULL", "closed": "AND d.closed_at IS NOT NULL"}.get(f.status or "", "")
+    if f.group_id is not None:  # a guest's threads too are only those of the group asked for
+        status += f" AND d.group_id = {int(f.group_id)}"
     options = f"StartSel={MARK_START}, StopSel={MARK_END}, MaxWords=30, MinWords=10"
     sql = text(f"""
         SELECT -score, kind, item_id, discussion_id, snip FROM (
@@ -190,15 +200,16 @@ def _thread_rows_postgres(q: str, group_ids: list[int], f: Filters, limit: int) 
                  ts_rank(to_tsvector('english', coalesce(d.title, '') || ' ' || coalesce(d.body, '')), query) AS score
           FROM discussions d, websearch_to_tsquery('english', :q) query
           WHERE to_tsvector('english', coalesce(d.title, '') || ' ' || coalesce(d.body, '')) @@ query
-            AND d.deleted_at IS NULL AND d.group_id IN :groups {status}
+            AND d.deleted_at IS NULL AND (d.group_id IN :groups OR d.id IN :threads) {status}
           UNION ALL
           SELECT 'c', c.id, c.discussion_id, ts_headline('english', c.body, query, '{options}'),
                  ts_rank(to_tsvector('english', coalesce(c.body, '')), query)
           FROM comments c JOIN discussions d ON d.id = c.discussion_id, websearch_to_tsquery('english', :q) query
           WHERE to_tsvector('english', coalesce(c.body, '')) @@ query
-            AND c.deleted_at IS NULL AND d.deleted_at IS NULL AND d.group_id IN :groups {status}
-        ) hits ORDER BY score DESC, item_id DESC LIMIT :limit""").bindparams(bindparam("groups", expanding=True))
-    return [tuple(r) for r in db.session.execute(sql, {"q": q, "groups": group_ids, "limit": limit})]
+            AND c.deleted_at IS NULL AND d.deleted_at IS NULL AND (d.group_id IN :groups OR d.id IN :threads) {status}
+        ) hits ORDER BY score DESC, item_id DESC LIMIT :limit""").bindparams(bindparam("groups", expanding=True),
+                                                                            bindparam("threads", expanding=True))
+    return [tuple(r) for r in db.session.execute(sql, {"q": q, "groups": group_ids, "threads": thread_ids, "limit": limit})]
 
 
 def _decision_filters(f: Filters, group_ids: list[int]) -> list:

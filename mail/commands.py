@@ -94,9 +94,13 @@ def _ignored_text(reply: Reply) -> list[str]:
 
 
 def _member_group(reply: Reply, action: str) -> tuple[Group | None, ActionResult | None]:
-    group, _ = _target(reply)
+    group, discussion = _target(reply)
     if group is None:
         return None, refused(action, "What you replied to no longer exists, so nothing was changed.")
+    if _membership(reply.user, group) is None and discussion is not None and policy.is_thread_guest(reply.user, discussion):
+        return None, refused(action, f"You are a guest of the thread “{discussion.title}”, not a member of "
+                                     f"{group.name}: reply with the word mute to get no more email about it. "
+                                     "Nothing was changed.", group_id=group.id)
     if _membership(reply.user, group) is None:
         return None, refused(action, f"You are not a member of {group.name}, so it sends you no mail "
                                              "and nothing was changed.", group_id=group.id)

@@ -31,7 +31,8 @@ def post_comment(reply: Reply, discussion: Discussion | None, parent_id: int | N
     if discussion is None or discussion.deleted_at is not None:
         return refused("comment", "The thread you replied to no longer exists, so your reply was not posted.")
     group: Group = discussion.group
-    if not policy.can_view_discussion(reply.user, discussion) or not policy.is_member(reply.user, group):
+    if not policy.can_view_discussion(reply.user, discussion) or not (
+            policy.is_member(reply.user, group) or policy.is_thread_guest(reply.user, discussion)):
         return refused("comment", "You are no longer a member of this group, so your reply was not posted.",
                         group_id=group.id)
     if discussion.closed_at is not None:

@@ -9,6 +9,11 @@ removed from the subject. An optional line `Closes: in 3 days` (or hours, weeks;
 date such as `2026-12-01 17:00`, read in the member's time zone, 17:00 when no time is given)
 sets when a decision closes; without it the poll type's default applies. Attachments are kept on
 threads. Everything goes through the services the web's forms call, with the same policy checks.
+
+`Notify: ada@example.org, @garden` lines at the top of the text name people, subgroups (or the whole
+group, by its own handle) to tell at once, whatever their mail settings; they are not part of the
+text. Only those who may read the thread are told (services/mentions); the confirmation says which
+names reached nobody.
 """
 from __future__ import annotations
 
@@ -39,6 +44,7 @@ _BY_KEYWORD = {kind.subject_keyword: kind.name for kind in POLL_TYPES.values() i
 _DECISION = re.compile(rf"^\s*({'|'.join(map(re.escape, _BY_KEYWORD))})\s*:\s*(.*)$", re.IGNORECASE)
 _OPTION = re.compile(r"^\s*[-*\u2022]\s+(.+?)\s*$")
 _CLOSES = re.compile(r"^\s*closes\s*:\s*(.+?)\s*$", re.IGNORECASE)
+_NOTIFY = re.compile(r"^\s*notify\s*:\s*(.*?)\s*$", re.IGNORECASE)
 _RELATIVE = re.compile(r"^in\s+(\d{1,3})\s*(minute|min|hour|hr|day|week)s?$", re.IGNORECASE)
 UNITS = {"minute": "minutes", "min": "minutes", "hour": "hours", "hr": "hours", "day": "days", "week": "weeks"}
 DEFAULT_HOUR = 17
@@ -87,6 +93,28 @@ def _split_body(text: str) -> tuple[list[str], str | None, str]:
     return options, closes, "\n".join(rest).strip()
 
 
+def split_notify(text: str) -> tuple[str, str]:
+    """("names, from the Notify: lines at the top", the rest of the text)."""
+    lines = (text or "").splitlines()
+    names: list[str] = []
+    i = 0
+    while i < len(lines) and (not lines[i].strip() or _NOTIFY.match(lines[i])):
+        if match := _NOTIFY.match(lines[i]):
+            names.append(match.group(1))
+        i += 1
+    if not names:
+        return "", text or ""
+    return ", ".join(n for n in names if n), "\n".join(lines[i:])
+
+
+def _left_out_note(left_out: list[str]) -> list[str]:
+    if not left_out:
+        return []
+    return [f"Not told: {', '.join(left_out)}. A Notify: line reaches only people who may read it (members of "
+            "the group, or guests of the thread) and the group's own subgroups; to bring someone from outside "
+            "into the thread, invite them as a guest on its page."]
+
+
 def _files(reply: Reply) -> tuple[list[tuple[str, bytes]], list[str]]:
     return accepted_files(reply.attachments)
 
@@ -110,15 +138,17 @@ def mail_to_group(reply: Reply) -> ActionResult:
         return refused("new_thread", f"Only the admins of {group.name} can start threads, so your email was "
                                              "not posted.", group_id=group.id)
     files, notes = _files(reply)
+    notify, text = split_notify(reply.text)
     if reply.dry_run:
         return ActionResult("processed", "new_thread", f"would start a thread “{title}”", group_id=group.id)
     try:
-        discussion = discussions.start_thread(actor_id=reply.user.id, group_id=group.id, title=title, body=reply.text,
-                                              source="email", files=files, inbound_message_id=reply.inbound_id)
+        discussion = discussions.start_thread(actor_id=reply.user.id, group_id=group.id, title=title, body=text,
+                                              source="email", files=files, inbound_message_id=reply.inbound_id,
+                                              notify=notify)
     except DomainError as error:
         db.session.rollback()
         return refused("new_thread", error.message + " Your email was not posted.", group_id=group.id)
-    _confirm_thread(reply, group, discussion, notes)
+    _confirm_thread(reply, group, discussion, notes + _left_out_note(getattr(discussion, "notify_left_out", [])))
     return ActionResult("processed", "new_thread", f"started thread {discussion.id}", group_id=group.id)
 
 
@@ -152,9 +182,10 @@ def _already_started(reply: Reply, group: Group, *, confirm: bool = True) -> Act
 
 def _start_decision(reply: Reply, group: Group, poll_type: str, title: str) -> ActionResult:
     kind = get_type(poll_type)
-    options, closes, details = _split_body(reply.text)
+    notify, text = split_notify(reply.text)
+    options, closes, details = _split_body(text)
     if kind.fixed_options:  # "- " lines are part of the text, not options
-        options, details = [], _split_body_keep_options(reply.text)
+        options, details = [], _split_body_keep_options(text)
     now = datetime.now(timezone.utc)
     try:
         closing_at = (parse_closing(closes, now=now, time_zone=reply.user.time_zone) if closes
@@ -171,7 +202,7 @@ def _start_decision(reply: Reply, group: Group, poll_type: str, title: str) -> A
         poll = poll_service.create_poll(actor_id=reply.user.id, group_id=group.id, poll_type=poll_type, title=title,
                                         details=details, options=options or None, closing_at=closing_at,
                                         time_zone=reply.user.time_zone or "UTC", source="email",
-                                        inbound_message_id=reply.inbound_id)
+                                        inbound_message_id=reply.inbound_id, notify=notify)
     except DomainError as error:
         db.session.rollback()
         return refused("new_poll", f"{error.message} Nothing was started.", group_id=group.id)
@@ -181,7 +212,7 @@ def _start_decision(reply: Reply, group: Group, poll_type: str, title: str) -> A
 
 def _confirm_poll(reply: Reply, group: Group, poll: Poll) -> None:
     kind = get_type(poll.poll_type)
-    notes = []
+    notes = _left_out_note(getattr(poll, "notify_left_out", []))
     if reply.attachments:
         notes.append("Decisions carry no files, so your attachments were not kept ("
                      + ", ".join(a.filename for a in reply.attachments) + "). Start a thread to share them.")

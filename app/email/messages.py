@@ -85,6 +85,21 @@ def invitation(*, invitation_id: int, send_count: int, to: str, group, inviter: 
         options=MailOptions(reply_to=reply_to)))
 
 
+def thread_guest_invitation(*, guest_id: int, invited_at: datetime, to: str, user: User, inviter: User, discussion,
+                            group, message: str, thread_url: str, sign_in_url: str,
+                            reply_to: str) -> OutboundMessage | None:
+    """An invitation into one thread as its guest: the thread itself, a sign-in link; replying posts in it."""
+    from ..rendering import markdown_to_html
+
+    return queue_message(Outgoing(
+        kind="thread_guest_invitation", to=to, user=user,
+        dedupe_key=f"thread_guest_invitation:{guest_id}:{invited_at.isoformat()}",
+        context={"inviter": inviter, "discussion": discussion, "group": group, "message": message,
+                 "thread_body_html": markdown_to_html(discussion.body), "thread_url": thread_url,
+                 "sign_in_url": sign_in_url},
+        options=MailOptions(reply_to=reply_to)))
+
+
 def join_request(*, request_id: int, admin: User, group, requester: User, message: str) -> OutboundMessage | None:
     """Tell one admin that someone asked to join."""
     return queue_message(Outgoing(

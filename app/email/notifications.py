@@ -27,6 +27,8 @@ REASONS = {
     "mention": "{actor} mentioned you.",
     "reply": "{actor} replied to your comment.",
     "poll": "You are invited to vote in this poll.",
+    "notify": "{actor} asked for you to be told of this.",
+    "guest": "You are a guest of this thread.",
     "digest": "You get a digest from {group}; this one was sent straight away because it concerns you.",
 }
 
@@ -81,6 +83,11 @@ def _shared(ctx: EventContext, tally: Callable[[Poll], Results]) -> dict:
     out: dict = {"group": ctx.group, "discussion": ctx.discussion, "comment": ctx.comment, "poll": ctx.poll,
                  "outcome": ctx.outcome, "actor_name": ctx.actor.display_name if ctx.actor else None,
                  "group_url": f"{base}/g/{ctx.group.handle}"}
+    if ctx.actor is not None:  # their title in the group ("Treasurer"), shown beside their name in the body
+        from ..models import Membership
+
+        out["actor_title"] = db.session.scalar(select(Membership.title).where(
+            Membership.group_id == ctx.group.id, Membership.user_id == ctx.actor.id))
     if ctx.discussion is not None:
         out["thread_url"] = f"{base}/d/{ctx.discussion.id}"
         out["thread_body_html"] = markdown_to_html(ctx.discussion.body)
@@ -190,6 +197,7 @@ def build(ctx: EventContext, user: User, reason: str) -> Outgoing:
         subject = headers.thread_subject(group, f"{ctx.shared['poll_label']}: {poll.title}")
     footer = links.footer_links(user, group=group, discussion_id=_discussion_id(ctx))
     unsubscribe_token = links.make("unsubscribe_group", user, group_id=group.id)
+    unsubscribe_url = links.one_click_url(unsubscribe_token)
     actor_name = ctx.actor.display_name if ctx.actor is not None else None
     context = {
         **ctx.shared,
@@ -221,7 +229,7 @@ def build(ctx: EventContext, user: User, reason: str) -> Outgoing:
         references=tuple(references),
         reply_to=reply_address(user, reply_kind, reply_id),
         lists=ListHeaders(list_id=headers.list_id(group), archive_url=ctx.shared["group_url"],
-                          unsubscribe_url=links.one_click_url(unsubscribe_token),
+                          unsubscribe_url=unsubscribe_url,
                           unsubscribe_mailto=reply_address(user, "group", group.id)),
     )
     attachments = ()

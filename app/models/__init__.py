@@ -14,5 +14,6 @@ from .templates import TEMPLATE_KINDS, Template
 from .webhooks import WEBHOOK_EVENTS, WEBHOOK_FORMATS, Webhook, WebhookDelivery
 from .api import TOKEN_SCOPES, ApiToken
 from .signin import OidcIdentity, OidcLogin, Passkey, PasskeyChallenge, PasskeyPreference
+from .people import DirectNotice, ThreadGuest
 
 __all__ = [name for name in dir() if not name.startswith("_")]

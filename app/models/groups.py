@@ -61,6 +61,8 @@ class Membership(db.Model):
     volume: Mapped[str] = mapped_column(String(10), default="all")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     inviter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # What the member does in the group ("Treasurer"), set by its admins; shown beside their name.
+    title: Mapped[str | None] = mapped_column(String(60))
 
     group: Mapped[Group] = relationship(back_populates="memberships")
     user: Mapped[User] = relationship(foreign_keys=[user_id])

@@ -2,7 +2,7 @@
 recent threads with unread counts (and whether each has an open vote)."""
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
 from ..extensions import db
@@ -17,13 +17,14 @@ def dashboard_for(user, limit: int = 30) -> dict:
     policy.prime_memberships(user, memberships)
     shown = [m.group for m in memberships if m.group.archived_at is None]  # policy.listed: archived groups are not listed
     group_ids = [group.id for group in shown]
+    guest_in = policy.guest_discussion_ids(user)  # threads of other groups they are a guest of
     threads = []
-    if group_ids:
+    if group_ids or guest_in:
         rows = db.session.execute(
             select(Discussion, ReadState)
             .options(joinedload(Discussion.group), joinedload(Discussion.author))
             .outerjoin(ReadState, (ReadState.discussion_id == Discussion.id) & (ReadState.user_id == user.id))
-            .where(Discussion.group_id.in_(group_ids), Discussion.deleted_at.is_(None))
+            .where(or_(Discussion.group_id.in_(group_ids), Discussion.id.in_(guest_in)), Discussion.deleted_at.is_(None))
             .order_by(Discussion.last_activity_at.desc())
             .limit(limit)
         ).all()

@@ -75,8 +75,14 @@ def attachments_of(comment_id: int) -> list[Attachment]:
     return list(db.session.scalars(select(Attachment).where(Attachment.comment_id == comment_id)))
 
 
-def resolve_mentions(group_id: int, text: str, *, exclude: set[str] | None = None) -> list[int]:
-    """User ids of the group's members @mentioned in the text (handle = email local part)."""
+def resolve_mentions(group_id: int, text: str, *, exclude: set[str] | None = None,
+                     discussion_id: int | None = None, actor=None) -> list[int]:
+    """User ids the @mentions in the text reach: with a thread, the one rule of services/mentions
+    (people and @groups, only those who may read it); else the group's members by handle."""
+    if discussion_id is not None:
+        from . import mentions
+
+        return mentions.mentioned(group_id, text, discussion_id=discussion_id, actor=actor, exclude=exclude)
     handles = mentioned_handles(text) - (exclude or set())
     if not handles:
         return []
@@ -123,9 +129,11 @@ def _ensure_first_version(item_type: str, item, title: str | None = None) -> Non
 @all_or_nothing
 def start_thread(*, actor_id: int, group_id: int, title: str, body: str = "", source: str = "web",
                  files: list[tuple[str, bytes]] | None = None, inbound_message_id: int | None = None,
-                 allowed_by_id: int | None = None) -> Discussion:
+                 allowed_by_id: int | None = None, notify: str = "") -> Discussion:
     """A new thread by `actor_id`; with `allowed_by_id`, a held non-member's message that one of the
-    group's admins chose to post once (the admin's power is what is checked then)."""
+    group's admins chose to post once (the admin's power is what is checked then). `notify` names
+    people, subgroups or the whole group to tell at once ("ada@example.org, @garden"): only those
+    who may read it are told; the names that reached nobody are left in `discussion.notify_left_out`."""
     user = acting_member(actor_id)
     group = db.session.get(Group, group_id)
     deciding = acting_member(allowed_by_id) if allowed_by_id is not None else user
@@ -138,6 +146,9 @@ def start_thread(*, actor_id: int, group_id: int, title: str, body: str = "", so
         raise NotAllowed("Only this group's admins can start threads here." if policy.is_member(user, group)
                          else "Only members of this group can start threads here.")
     title, body = clean_title(title), _clean_body(body, required=False)
+    from . import mentions
+
+    names = mentions.split_names(notify) if notify else []
     uploads = attachment_files.check(files or [])
     discussion = Discussion(group_id=group.id, author_id=user.id, title=title, body=body, source=source,
                             inbound_message_id=inbound_message_id)
@@ -147,9 +158,14 @@ def start_thread(*, actor_id: int, group_id: int, title: str, body: str = "", so
                            title=discussion.title, body=discussion.body))
     stored = attachment_files.store(uploads, uploader_id=user.id, discussion_id=discussion.id)
     participate(user.id, discussion)
+    told = mentions.resolve(group, discussion, names, actor=user)
+    mentions.record_notices(told, actor_id=user.id, discussion_id=discussion.id)
     events.record("discussion_started", actor_id=user.id, group_id=group.id, discussion_id=discussion.id,
-                          mentions=[uid for uid in resolve_mentions(group.id, body) if uid != user.id])
+                          mentions=[uid for uid in resolve_mentions(group.id, body, discussion_id=discussion.id,
+                                                                    actor=user) if uid != user.id],
+                          notify_ids=told.user_ids)
     _commit(stored)
+    discussion.notify_left_out = told.left_out  # for the page or mail that confirms it (not stored)
     return discussion
 
 
@@ -196,7 +212,9 @@ def post_comment(*, actor_id: int, discussion_id: int, body: str, parent_id: int
     events.record("comment_posted", actor_id=user.id, group_id=discussion.group_id,
                           discussion_id=discussion.id, comment_id=comment.id,
                           parent_author_id=parent.author_id if parent else None,
-                          mentions=[uid for uid in resolve_mentions(discussion.group_id, body) if uid != user.id])
+                          mentions=[uid for uid in resolve_mentions(discussion.group_id, body,
+                                                                    discussion_id=discussion.id, actor=user)
+                                    if uid != user.id])
     _commit(stored)
     return comment
 
@@ -225,7 +243,9 @@ def edit_comment(*, actor_id: int, comment_id: int, body: str) -> Comment:
     events.record("comment_edited", actor_id=user.id, group_id=comment.discussion.group_id,
                           discussion_id=comment.discussion_id, comment_id=comment.id,
                           mentions=[uid for uid in resolve_mentions(comment.discussion.group_id, body,
-                                                                    exclude=mentioned_handles(old)) if uid != user.id])
+                                                                    exclude=mentioned_handles(old),
+                                                                    discussion_id=comment.discussion_id, actor=user)
+                                    if uid != user.id])
     db.session.commit()
     return comment
 
@@ -246,7 +266,9 @@ def edit_discussion(*, actor_id: int, discussion_id: int, title: str, body: str)
     events.record("discussion_edited", actor_id=user.id, group_id=discussion.group_id,
                           discussion_id=discussion.id,
                           mentions=[uid for uid in resolve_mentions(discussion.group_id, body,
-                                                                    exclude=mentioned_handles(old)) if uid != user.id])
+                                                                    exclude=mentioned_handles(old),
+                                                                    discussion_id=discussion.id, actor=user)
+                                    if uid != user.id])
     db.session.commit()
     return discussion
 
@@ -480,6 +502,13 @@ def thread_page(discussion_id: int, user, *, page: int = 1) -> dict:
         "page": page, "has_more": has_more, "reaction_choices": REACTIONS,
         "move_targets": move_targets(user, discussion) if signed_in else [],
     }
+    from . import guests as thread_guests, mentions
+
+    context["titles"] = mentions.titles_in(discussion.group_id)
+    context["is_guest"] = policy.is_thread_guest(user, discussion) and membership is None
+    context["guests"] = thread_guests.guests_of(discussion.id) if policy.can_see_guests(user, discussion) else []
+    # Who was told (names, subgroups) is the group's business: members only, not its guests.
+    context["notices"] = mentions.notices_for(discussion) if membership is not None else []
     for section in current_app.extensions.get(THREAD_PAGE_SECTIONS, ()):
         context.update(section(discussion, user))
     return context

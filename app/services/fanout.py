@@ -73,11 +73,21 @@ def recipients(event: Event, ctx) -> list[Recipient]:
         states = {s.user_id: s for s in db.session.scalars(
             select(ReadState).where(ReadState.discussion_id == discussion.id))}
 
+    # The thread's guests hear of it like members who follow it (they were invited into it).
+    guest_ids = policy.thread_guest_ids(discussion) if discussion is not None else set()
+    # Told at once because the author named them (a person, a subgroup, the whole group), or @mentioned:
+    # ids resolved when the text was posted (services/mentions); who may read it is checked below.
+    told = {uid for uid in data.get("notify_ids") or [] if isinstance(uid, int) and not isinstance(uid, bool)}
+    named_ids = {uid for uid in data.get("mentions") or [] if isinstance(uid, int) and not isinstance(uid, bool)}
     mentioned = resolve_mentions(data.get("mentions"), memberships)
     replied_to = {data["parent_author_id"]} if event.kind == "comment_posted" and data.get("parent_author_id") else set()
     voters: set[int] = set()
     participants: set[int] = set()
     candidates: dict[int, User] = {uid: m.user for uid, m in memberships.items()}
+    beyond = (guest_ids | told | named_ids) - set(candidates)
+    if beyond:  # guests, and subgroup members of an open group who may read it
+        candidates.update({u.id: u for u in db.session.scalars(select(User).where(User.id.in_(beyond)))})
+        mentioned |= {uid for uid in named_ids if uid in candidates and candidates[uid].deleted_at is None}
     named: set[int] = set()
     if poll is not None:
         named = {uid for uid in db.session.scalars(select(PollVoter.user_id).where(PollVoter.poll_id == poll.id))
@@ -109,9 +119,9 @@ def recipients(event: Event, ctx) -> list[Recipient]:
     member_ids = set(memberships)
     people = [user for user in candidates.values() if user is not None]
     if poll is not None:
-        viewers = policy.poll_viewers(people, poll, member_ids, named)
+        viewers = policy.poll_viewers(people, poll, member_ids, named, guest_ids)
     elif discussion is not None:
-        viewers = policy.discussion_viewers(people, discussion, member_ids)
+        viewers = policy.discussion_viewers(people, discussion, member_ids, guest_ids)
     else:
         viewers = set()
 
@@ -120,17 +130,22 @@ def recipients(event: Event, ctx) -> list[Recipient]:
         if uid == event.actor_id or user is None or user.deleted_at is not None:
             continue
         reason = ("mention" if uid in mentioned else "reply" if uid in replied_to
-                  else "poll" if uid in direct_poll else None)
+                  else "notify" if uid in told else "poll" if uid in direct_poll else None)
         state = states.get(uid)
         membership = memberships.get(uid)
-        participating = bool(state and state.participating) or uid in participants
+        participating = bool(state and state.participating) or uid in participants or uid in guest_ids
         delivery = decide(group_volume=membership.volume if membership else "all",
                           thread_volume=state.volume if state else None,
                           participating=participating, direct=reason is not None)
+        if uid in told and not delivery.email:  # named to be told at once: mailed now, whatever their
+            muted = "mute" in (membership.volume if membership else None, state.volume if state else None)
+            delivery = type(delivery)(email=not muted, notify=True)  # volume, unless they muted it
         if not (delivery.email or delivery.notify):
             continue
         if uid not in viewers:
             continue
+        if reason is None and membership is None and uid in guest_ids:
+            reason = "guest"  # their mail's footer is a guest's (mute the thread), not a member's
         if reason is None:
             reason = "thread" if participating or (state and state.volume) else "group"
         email = delivery.email and bool(user.email) and user.email_suspended_at is None

@@ -214,3 +214,28 @@ def suspended_members(group_id: int) -> list[User]:
         .where(Membership.group_id == group_id, User.email_suspended_at.is_not(None), User.deleted_at.is_(None))
         .order_by(User.name, User.id)
     ))
+
+
+TITLE_MAX = 60
+
+
+def set_title(*, actor_id: int, group_id: int, user_id: int, title: str) -> Membership:
+    """A member's title in the group ("Treasurer"), shown beside their name; empty removes it."""
+    from ..text import one_line
+
+    user = acting_member(actor_id)
+    group = _group(user, group_id)
+    if not policy.can_set_titles(user, group):
+        raise NotAllowed("Only this group's admins can give members titles.")
+    membership = _membership(group.id, user_id)
+    if membership is None:
+        raise NotFound("That person is not a member of this group.")
+    title = one_line(title or "")
+    if len(title) > TITLE_MAX:
+        raise Invalid(f"A title can be at most {TITLE_MAX} characters.", field="title")
+    if (membership.title or "") == title:
+        return membership
+    membership.title = title or None
+    audit.record(actor_id=user.id, group_id=group.id, action="title_changed", user_id=user_id, title=title)
+    db.session.commit()
+    return membership

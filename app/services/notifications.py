@@ -67,6 +67,7 @@ def recent(user_id: int, limit: int = 50) -> list[dict]:
     ))
     user = db.session.get(User, user_id)
     readable = set(policy.visible_group_ids(user))
+    guest_in = set(policy.guest_discussion_ids(user))  # threads they are a guest of
     events = [n.event for n in rows]
     thread_ids = {e.discussion_id for e in events if e.discussion_id}
     threads = {d.id: d for d in db.session.scalars(select(Discussion).where(
@@ -78,13 +79,13 @@ def recent(user_id: int, limit: int = 50) -> list[dict]:
 
     def still_visible(event) -> bool:
         thread = threads.get(event.discussion_id)
-        if event.discussion_id and (thread is None or thread.group_id not in readable):
+        if event.discussion_id and (thread is None or (thread.group_id not in readable and thread.id not in guest_in)):
             return False
         if event.poll_id:
             poll = polls.get(event.poll_id)
             return poll is not None and not policy.poll_is_gone(poll) and (
-                policy.poll_group(poll).id in readable or poll.id in named)
-        return event.group_id is None or event.group_id in readable
+                policy.poll_group(poll).id in readable or poll.id in named or poll.discussion_id in guest_in)
+        return event.group_id is None or event.group_id in readable or event.discussion_id in guest_in
 
     return [{"notification": n, "thread": threads.get(n.event.discussion_id), "poll": polls.get(n.event.poll_id)}
             for n in rows if still_visible(n.event)]

@@ -57,4 +57,6 @@ NOT_EXPORTED = {
     "passkeys": "a member's passkeys, bound to the source instance's address (in the personal export)",
     "passkey_challenges": "passkey requests under way, kept minutes",
     "passkey_preferences": "whether a member requires a passkey (set it again with the passkeys)",
+    "thread_guests": "people outside the group invited to one thread: their addresses are not the group's to take along (invite them again)",
+    "direct_notices": "bookkeeping of who was told of a thread at once, derived from its start",
 }

@@ -12,6 +12,7 @@ def register(app: Flask) -> None:
     """Every blueprint, one per area."""
     from . import (account, admin_mail, auth, digest_settings, discussions, feeds, groups, held_mail, mailactions,
                    main, notifications, polls, search, stewardship, webhooks)
+    from . import people
 
     for module in (stewardship, main, auth, account, digest_settings, polls, mailactions, notifications, groups,
                    discussions, feeds, webhooks, search, admin_mail, held_mail):
@@ -28,6 +29,7 @@ def register(app: Flask) -> None:
 
     for module in (sso, passkeys):
         app.register_blueprint(module.bp)
+    app.register_blueprint(people.bp)
 
 
 def register_nav(app: Flask) -> None:

@@ -19,6 +19,7 @@ from ..services import attachments, discussions
 from ..services.errors import DomainError, NotFound
 from .helpers import is_htmx, member_key, refuse, see_other, signed_in_user
 from .loaders import attachment_or_404, comment_or_404, discussion_or_404, group_or_404, thread_page_or_404
+from .people import notify_choices, notify_from_form, say_left_out
 
 bp = Blueprint("discussions", __name__)
 
@@ -51,7 +52,8 @@ def new(handle: str):
         form = {"title": chosen.title, "body": chosen.details}
     return render_template("discussions/new.html", group=group, form=form, errors={},
                            allowed=attachments.allowed_extensions(),
-                           templates=templates.offered(current_user, group, "thread"))
+                           templates=templates.offered(current_user, group, "thread"),
+                           notify_choices=notify_choices(group, current_user))
 
 
 @bp.post("/g/<handle>/d/new")
@@ -61,12 +63,16 @@ def create(handle: str):
     group = _group_for_new(handle)
     form = {"title": request.form.get("title", ""), "body": request.form.get("body", "")}
     try:
-        discussion = discussions.start_thread(actor_id=current_user.id, group_id=group.id, files=_files(), **form)
+        discussion = discussions.start_thread(actor_id=current_user.id, group_id=group.id, files=_files(),
+                                              notify=notify_from_form(request.form), **form)
     except DomainError as error:
         if not error.field:
             refuse(error)
+        form |= {"notify": request.form.get("notify", "")[:2000], "notify_groups": request.form.getlist("notify_groups")}
         return render_template("discussions/new.html", group=group, form=form, errors={error.field: error.message},
-                               allowed=attachments.allowed_extensions()), 422
+                               allowed=attachments.allowed_extensions(),
+                               notify_choices=notify_choices(group, current_user)), 422
+    say_left_out(discussion)
     return see_other(f"/d/{discussion.id}")
 
 
@@ -89,7 +95,8 @@ def show(discussion_id: int):
                                              **context))
     # Reading records how far this member has read (their own read position; nothing else changes),
     # unless it was recorded moments ago and nothing was added since (a reload need not write).
-    if context["membership"] is not None and not _read_just_now(context["read_state"], context["discussion"]):
+    if (context["membership"] is not None or context.get("is_guest")) and not _read_just_now(
+            context["read_state"], context["discussion"]):
         discussions.mark_read(user_id=current_user.id, discussion_id=discussion_id)
     return response
 
@@ -152,7 +159,13 @@ def _item_context(comment: Comment) -> dict:
     files = {comment.id: discussions.attachments_of(comment.id)}
     return {"discussion": comment.discussion, "reactions": reactions, "attachments": files,
             "replies": {}, "new_ids": set(), "first_new_id": None, "reply_to": None,
-            "reaction_choices": REACTIONS}
+            "reaction_choices": REACTIONS, "titles": _titles(comment.discussion.group_id)}
+
+
+def _titles(group_id: int) -> dict:
+    from ..services.mentions import titles_in
+
+    return titles_in(group_id)
 
 
 @bp.get("/c/<int:comment_id>")

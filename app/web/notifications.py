@@ -18,7 +18,8 @@ DESCRIPTIONS = {
     "poll_closed": "A poll closed",
     "outcome_created": "shared a poll's outcome",
 }
-REASONS = {"mention": "mentioned you", "reply": "replied to you", "poll": "asks for your vote"}
+REASONS = {"mention": "mentioned you", "reply": "replied to you", "poll": "asks for your vote",
+           "notify": "asked for you to be told"}
 
 
 @bp.get("/notifications")

@@ -344,9 +344,11 @@ def _creation_context(group, discussion, poll_type: str | None, form=None, error
     action = f"/d/{discussion.id}/p/new" if discussion else f"/g/{group.handle}/p/new"
     from .account import zones
 
+    from .people import notify_choices
+
     context = dict(group=group, discussion=discussion, kind=kind, types=list(POLL_TYPES.values()),
                 form=values, errors=errors or {}, action=action, zones=zones(), hide_choices=HIDE_CHOICES,
-                reason_choices=REASON_CHOICES)
+                reason_choices=REASON_CHOICES, notify_choices=notify_choices(group, current_user))
     context.update(_process_context(group, kind, values))
     return context
 
@@ -403,6 +405,8 @@ def _new_form(group, discussion):
 
 
 def _create(group, discussion):
+    from .people import notify_from_form, say_left_out
+
     user, refused = _creator(group)
     if refused is not None:
         return refused
@@ -434,10 +438,13 @@ def _create(group, discussion):
             reason_mode=form.get("reason_mode") or None, allow_none_of_the_above=form.get("allow_none_of_the_above") == "1",
             voters_can_add_options=form.get("voters_can_add_options") == "1", draft=form.get("draft") == "1", **ints,
             process=form.get("process") or None,
+            notify=notify_from_form(form), include_guests=form.get("include_guests") == "1",
         )
     except DomainError as error:
+        values["notify_groups"] = form.getlist("notify_groups")
         context = _creation_context(group, discussion, poll_type, values, {error.field or "form": error.message})
         return render_template("polls/new.html", **context), 422
+    say_left_out(poll)
     flash("Your draft is saved: nobody else sees it until you open it." if poll.draft else
           "Your poll is open for votes.", "success")
     return see_other(f"/p/{poll.id}")

@@ -83,6 +83,7 @@ class _ThreadView:
         self.attachments = context.get("attachments") or {}
         self.new_ids = context.get("new_ids") or ()
         self.first_new_id = context.get("first_new_id")
+        self.titles = context.get("titles") or {}
         self.shared = (tuple(context.get("reaction_choices") or ()), _viewer_zone())
         self.csrf_token = context["csrf_token"]
         self.token = None
@@ -96,6 +97,7 @@ class _ThreadView:
             perms.can_react, perms.can_comment, perms.can_edit(c), perms.can_delete(c),
             tuple((self.reactions.get(c.id) or {}).items()),
             tuple((a.id, a.filename, a.size) for a in self.attachments.get(c.id) or ()), self.shared,
+            self.titles.get(c.author_id),
         )
 
     def with_token(self, html: str) -> str:

@@ -104,6 +104,10 @@ def _accounts(club: Club) -> None:
 def _groups(club: Club) -> None:
     invitations.invite(actor_id=club.maya.id, group_id=club.group.id, emails="ravi@example.org",
                        message="Come and grow things.\n\nWe meet on Saturdays.")
+    from app.services import guests
+
+    guests.invite_guests(actor_id=club.noah.id, discussion_id=club.thread.id, emails="pia@elsewhere.example",
+                         message="You know bins.\n\nWhat do you think?")  # thread_guest_invitation
     other = GroupFactory(handle="bees", name="Bee Keepers")
     omar = member(other, role="admin", name="Omar Reed", email="omar@example.org")
     request = memberships.request_to_join(actor_id=club.lena.id, group_id=other.id, message="I keep two hives.")

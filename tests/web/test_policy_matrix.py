@@ -17,9 +17,13 @@ ACTIONS = ["see_group", "view_thread", "comment", "start_thread", "react", "edit
            "manage_templates", "find_poll_in_search"]
 INSIDERS = {"member", "admin"}
 ACTIONS += ["manage_bots"]  # the group's bots page (admins only, like its webhooks)
+# Invited by email into the thread only (services/guests), and such a guest once removed.
+GUEST_ROLES = ["guest", "removed_guest"]
 
 
 def expected(role: str, privacy: str, action: str) -> bool:
+    if role in GUEST_ROLES:
+        return expected_for_guest(role, privacy, action)
     if action in ("see_group",):
         return privacy != "secret" or role in INSIDERS
     if action in ("view_thread", "see_in_search", "read_feed", "read_thread_feed", "find_poll_in_search"):
@@ -29,12 +33,24 @@ def expected(role: str, privacy: str, action: str) -> bool:
     return role == "admin"  # edit others' comment (flag on), invite (members may not), download the mbox, webhooks
 
 
+def expected_for_guest(role: str, privacy: str, action: str) -> bool:
+    """A guest takes part in their one thread (and finds it in search) and nothing else; removed, they
+    are anyone: only what an open group shows everyone."""
+    if action == "see_group":
+        return privacy != "secret"
+    if role == "guest" and action in ("view_thread", "see_in_search", "comment", "react"):
+        return True
+    if action in ("view_thread", "see_in_search", "read_feed", "read_thread_feed", "find_poll_in_search"):
+        return privacy == "open"
+    return False
+
+
 def _allowed(response) -> bool:
     return response.status_code in (200, 303) and not (response.location or "").startswith("/login")
 
 
 @pytest.mark.parametrize("privacy", PRIVACIES)
-@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("role", ROLES + GUEST_ROLES)
 def test_role_privacy_action_matrix(client, clean_app, db_session, role, privacy):
     group = GroupFactory(handle="club", name="Club", privacy=privacy, admins_can_edit_others_comments=True)
     author = member(group, email="author@example.org")
@@ -58,6 +74,14 @@ def test_role_privacy_action_matrix(client, clean_app, db_session, role, privacy
         person = member(group)
         db_session.query(Membership).filter_by(user_id=person.id).delete()
         db_session.commit()
+    elif role in GUEST_ROLES:
+        from app.models import User
+        from app.services import guests
+
+        guests.invite_guests(actor_id=author.id, discussion_id=thread.id, emails="guest@elsewhere.example")
+        person = db_session.query(User).filter_by(email="guest@elsewhere.example").one()
+        if role == "removed_guest":
+            guests.remove_guest(actor_id=author.id, discussion_id=thread.id, user_id=person.id)
     if person is not None:
         sign_in(client, person)
 

@@ -50,6 +50,7 @@ def create_poll(
     target: int | None = None, allow_none_of_the_above: bool = False, voters_can_add_options: bool = False,
     draft: bool = False, source: str = "web", process: str | None = None,
     now: datetime | None = None, inbound_message_id: int | None = None,
+    notify: str = "", include_guests: bool = False,
 ) -> Poll:
     """Start a decision in a thread (`discussion_id`) or standing alone in a group (`group_id`);
     a `draft` is only saved (no votes, no mail, seen by its author and admins) until `open_poll`."""
@@ -134,7 +135,8 @@ def create_poll(
 
     named: list[tuple[str, User]] = []
     if voter_scope == "specified":
-        from ..accounts import create_user, normalise_email, user_by_email
+        from ..accounts import normalise_email
+        from ..guests import guest_account
 
         emails = []
         for raw in voters or []:
@@ -152,8 +154,19 @@ def create_poll(
             raise Invalid(f"At most {MAX_NAMED_VOTERS} named voters.", field="voters")
         for email in emails:
             # A guest gets an unverified account, so they can vote by link or sign in later.
-            person = user_by_email(email) or create_user(email=email, verified=False)
+            person = guest_account(email)
             named.append((email, person))
+    if include_guests and discussion is not None:  # the thread's guests vote too (services/guests)
+        from ..guests import guest_voter_rows
+
+        known = {person.id for _email, person in named}
+        named += [(email, person) for email, person in guest_voter_rows(discussion) if person.id not in known]
+    from .. import mentions
+
+    notify_names = mentions.split_names(notify) if notify else []
+    if notify_names and draft:
+        raise Invalid("A draft tells nobody until it is opened: save it without names to tell, or open it now.",
+                      field="notify")
 
     given = dict(min_choices=min_choices, max_choices=max_choices, dots_per_person=dots_per_person,
                  min_score=min_score, max_score=max_score, minimum_rank=minimum_rank, target=target,
@@ -181,13 +194,16 @@ def create_poll(
     for email, person in named:
         db.session.add(PollVoter(poll_id=poll.id, user_id=person.id, email=email))
     db.session.flush()
+    told = mentions.resolve(group, discussion, notify_names, actor=user)
+    mentions.record_notices(told, actor_id=user.id, poll_id=poll.id)
     if not poll.draft:
-        _announce(poll, user, now, source)
+        _announce(poll, user, now, source, notify_ids=told.user_ids)
     db.session.commit()
+    poll.notify_left_out = told.left_out  # for the page or mail that confirms it (not stored)
     return poll
 
 
-def _announce(poll: Poll, user: User, now: datetime, source: str) -> None:
+def _announce(poll: Poll, user: User, now: datetime, source: str, notify_ids: list[int] | tuple = ()) -> None:
     """Voting opens: the thread moves, and the event that mails the group and the electorate."""
     if poll.discussion is not None:
         from ..discussions import participate
@@ -200,7 +216,7 @@ def _announce(poll: Poll, user: User, now: datetime, source: str) -> None:
         "poll_created", actor_id=user.id, **event_fields(poll), poll_type=poll.poll_type, title=poll.title,
         closing_at=aware(poll.closing_at).isoformat(), anonymous=poll.anonymous, voter_scope=poll.voter_scope,
         named_voter_ids=[p.id for p in named], guest_voter_ids=[p.id for p in named if p.email_verified_at is None],
-        source=source,
+        source=source, **({"notify_ids": list(notify_ids)} if notify_ids else {}),
     )
 
 
