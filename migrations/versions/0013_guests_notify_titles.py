@@ -1,14 +1,14 @@
 """Guests in one thread, who was told of a thread or poll directly, and membership titles.
 
-Revision ID: 0016
-Revises: 0009
+Revision ID: 0013
+Revises: 0012
 """
 import sqlalchemy as sa
 from alembic import op
 
 
-revision = "0016"
-down_revision = "0009"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
