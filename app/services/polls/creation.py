@@ -50,6 +50,7 @@ def create_poll(
     target: int | None = None, allow_none_of_the_above: bool = False, voters_can_add_options: bool = False,
     draft: bool = False, source: str = "web",
     now: datetime | None = None, inbound_message_id: int | None = None,
+    running: dict | None = None, option_prompts: dict | None = None,
 ) -> Poll:
     """Start a decision in a thread (`discussion_id`) or standing alone in a group (`group_id`);
     a `draft` is only saved (no votes, no mail, seen by its author and admins) until `open_poll`."""
@@ -129,6 +130,11 @@ def create_poll(
     if problems:
         raise Invalid(" ".join(problems), field=kind.options_field if any("option" in p.lower() for p in problems) else "settings")
 
+    from .running import apply_running, clean_option_prompts, clean_running
+
+    # Shuffled options, reason prompts, the closing-soon notice, a proposal's requirements (app.services.polls.running).
+    running = clean_running(kind.name, running or {})
+    option_prompts = clean_option_prompts(option_prompts)
     named: list[tuple[str, User]] = []
     if voter_scope == "specified":
         from ..accounts import create_user, normalise_email, user_by_email
@@ -175,6 +181,9 @@ def create_poll(
             db.session.add(PollOption(poll_id=poll.id, name=name, priority=i))
     for email, person in named:
         db.session.add(PollVoter(poll_id=poll.id, user_id=person.id, email=email))
+    db.session.flush()
+    db.session.refresh(poll, ["options"])
+    apply_running(poll, running, option_prompts)
     db.session.flush()
     if not poll.draft:
         _announce(poll, user, now, source)

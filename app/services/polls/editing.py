@@ -240,6 +240,7 @@ def history_lines(poll: Poll, zone: str | None) -> list[Change]:
         lines += [f"Option added: “{name}”" for name in changes.get("options_added", [])]
         lines += [f"Option renamed: “{old}” → “{new}”" for _, old, new in changes.get("options_renamed", [])]
         lines += [f"Option removed: “{name}”" for _, name in changes.get("options_removed", [])]
+        lines += list(changes.get("settings", []))  # running settings (app.services.polls.running), in words
         out.append(Change(when=event.created_at, who=name_of(event.actor), lines=lines))
     return out
 
