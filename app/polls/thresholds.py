@@ -90,7 +90,7 @@ def verdict(reqs: list[Requirement], *, closed: bool) -> str:
 def line(r: Requirement, *, closed: bool) -> str:
     """One requirement as a line of text (mail, CSV): what it needs, where it stands, met or not."""
     state = "met" if r.met else ("not met" if closed else "not met yet")
-    return f"{r.needed.capitalize()}: {r.actual} — {state}"
+    return f"{r.needed[:1].upper()}{r.needed[1:]}: {r.actual} — {state}"
 
 
 def check_settings(settings: dict) -> list[str]:
