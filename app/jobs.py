@@ -109,6 +109,14 @@ def send_closing_soon() -> int:
 
 
 @job
+def send_outcome_reviews() -> int:
+    """Every five minutes: remind each outcome's author on its review date, once."""
+    from .services.polls import send_outcome_reviews as remind
+
+    return remind()
+
+
+@job
 def enqueue_due_digests(now_iso: str | None = None) -> int:
     """Every five minutes: hand members whose digest hour has come to build_digest_batch jobs.
     Returns how many members were handed out."""

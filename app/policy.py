@@ -620,6 +620,23 @@ def can_set_titles(user, group: Group) -> bool:
     return is_admin(user, group)
 
 
+def can_remind(user, poll: Poll) -> bool:
+    """Remind the undecided, or one of them by name: the poll's author or a group admin, while it is open."""
+    return poll.is_open and can_administer_poll(user, poll)
+
+
+def can_see_receipts(user, poll: Poll) -> bool:
+    """Who took part and when (never what): signed-in people who may see a named poll; never an anonymous one."""
+    return _signed_in(user) and not poll.anonymous and not poll.draft and can_view_poll(user, poll)
+
+
+def can_add_poll_to_thread(user, poll: Poll, discussion: Discussion) -> bool:
+    """Put a standalone poll into an open thread of its own group (its author or a group admin, who may
+    take part in that thread); the poll then follows the thread's privacy."""
+    return (poll.discussion_id is None and discussion.group_id == poll.group_id and discussion.deleted_at is None
+            and discussion.closed_at is None and can_administer_poll(user, poll) and can_comment(user, discussion))
+
+
 # --- Site -----------------------------------------------------------------------
 
 def is_operator(user) -> bool:

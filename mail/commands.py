@@ -233,9 +233,12 @@ HELP_TEXT = [
     "    close                   close it now\n"
     "    extend 2 days           close it later (or “extend to 12 Dec 18:00”, in your time zone)\n"
     "    remind                  remind everyone who has not voted (the lines below are your message)\n"
+    "    remind Alice            remind one person who has not voted (a name or an email address)\n"
     "    reopen 3 days           take votes again in a closed poll (or “reopen until 12 Dec 18:00”)\n"
-    "    outcome: <what was decided>   after it closed; for a meeting, start with the time's number",
+    "    outcome: <what was decided>   after it closed; for a meeting, start with the time's number;\n"
+    "                            a last line “review: 1 March 2027” reminds you to review it then",
     "To take your own vote back while a poll is open, reply to its email with “remove my vote” (or “unvote”).",
+    "Where a poll or ranked choice offers “None of the above”, reply with “none” to choose it.",
 ]
 
 

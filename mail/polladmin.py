@@ -9,9 +9,12 @@ command, and a line that names one of the poll's options is that vote:
     extend 2 days                move the closing time later by minutes, hours, days or weeks ("extend by …")
     extend to 12 Dec 18:00       a new closing time, read in the member's time zone ("until", "till")
     remind                       remind everyone who has not voted; the lines below are the message
+    remind Alice                 remind one person who has not voted, by name or email address
+                                 ("remind alice@example.org"); a person is reminded at most once a day
     reopen 3 days                reopen a closed poll until then ("reopen until 12 Dec 18:00")
     outcome: We buy the mower.   what was decided, once the poll has closed (the lines below continue it);
-                                 a meeting poll's outcome starts with the chosen slot's number ("outcome: 2")
+                                 a meeting poll's outcome starts with the chosen slot's number ("outcome: 2");
+                                 a last line "review: 1 March 2027" sets its review date (its author is reminded then)
     unvote                       any voter: take your vote back ("remove my vote")
 
 Each is done through the service the poll page's forms call (`app.services.polls`), whose policy
@@ -44,6 +47,7 @@ _GRAMMAR = [
     ("close", re.compile(r"^close(?:\s+(?:the\s+)?poll)?(?:\s+now)?$")),
     ("extend", re.compile(rf"^extend(?:\s+(?:the\s+)?poll)?(?:\s+(?:{_SPAN}|{_WHEN}))?$")),
     ("remind", re.compile(r"^(?:remind|send\s+(?:a\s+)?reminders?)(?:\s+(?:everyone|them|the\s+undecided))?$")),
+    ("remind_person", re.compile(r"^remind\s+(?!(?:everyone|them|the\s+undecided)$)(\S.{0,199})$")),
     ("reopen", re.compile(rf"^reopen(?:\s+(?:the\s+)?poll)?(?:\s+(?:{_SPAN}|{_WHEN}))?$")),
     ("outcome", re.compile(r"^outcome\s*(?::\s*(.*)|$)", re.IGNORECASE)),
     ("unvote", re.compile(r"^(?:unvote|(?:remove|withdraw|delete|cancel)\s+my\s+vote)$")),
@@ -225,6 +229,29 @@ def remind(reply: Reply) -> ActionResult:
                         group_id=poll.group_id)
 
 
+def remind_person(reply: Reply) -> ActionResult:
+    """"remind Alice" / "remind alice@example.org": one person who has not voted (the page's "Remind one person")."""
+    poll, refusal = _poll(reply, "poll_remind", open_=True)
+    if refusal:
+        return refusal
+    who = parse(reply.text)[1].group(1).strip()
+    message = _first_line(reply.text)[1]
+    if reply.dry_run:
+        return ActionResult("processed", "poll_remind", f"would remind {who} in “{poll.title}”", group_id=poll.group_id)
+    if poll_service.done_by_message(poll.id, "poll_reminder", reply.inbound_id):
+        name = who  # a retried job: the reminder went out already
+    else:
+        try:
+            name = poll_service.remind_person(actor_id=reply.user.id, poll_id=poll.id, who=who, message=message,
+                                              inbound_message_id=reply.inbound_id).display_name
+        except DomainError as error:
+            return _failed("poll_remind", poll, error)
+    _confirm(reply, poll, f"Reminder sent: {poll.title}", [
+        f"We are reminding {name} to vote in “{poll.title}”" + (", with your message." if message else "."),
+        "They get the poll's reminder email, from you; nobody else is told."])
+    return ActionResult("processed", "poll_remind", f"reminded one person in poll {poll.id}", group_id=poll.group_id)
+
+
 def reopen(reply: Reply) -> ActionResult:
     poll, refusal = _poll(reply, "poll_reopen")
     if refusal:
@@ -255,6 +282,7 @@ def reopen(reply: Reply) -> ActionResult:
                     f"“{p.title}” takes votes again until {local_time(p.closing_at, user.time_zone)}."])
 
 
+_REVIEW = re.compile(r"^review(?:\s+(?:on|date|by))?\s*:?\s+(\S.*)$", re.IGNORECASE)
 _SLOT = re.compile(r"^(?:slot\s+)?#?(\d{1,2})\b\s*[.,:;)\-–—]?\s*(.*)$", re.IGNORECASE | re.DOTALL)
 
 
@@ -277,6 +305,19 @@ def outcome(reply: Reply) -> ActionResult:
         option = options[int(match.group(1)) - 1]
         when = local_slot(option.starts_at, user.time_zone, option.duration_minutes)
         statement = match.group(2).strip() or f"We meet on {when}."
+    review_at = None
+    lines = statement.splitlines()
+    if lines and (match := _REVIEW.match(lines[-1].strip())):
+        try:
+            review_at = poll_service.check_review_at(
+                parse_closing(match.group(1), now=_now(), time_zone=user.time_zone), _now())
+        except ClosingError:
+            return refused("poll_outcome", f"We could not read “{match.group(1)[:80]}” as a review date. Write for "
+                                           "example “review: 1 March 2027” on the last line. Nothing was changed.",
+                           group_id=poll.group_id)
+        except DomainError as error:
+            return refused("poll_outcome", f"{error.message} Nothing was changed.", group_id=poll.group_id)
+        statement = "\n".join(lines[:-1]).strip()
     if not statement:
         return refused("poll_outcome", "Write what was decided after “outcome:”, for example “outcome: We buy the "
                                        "mower in March.” Nothing was changed.", group_id=poll.group_id)
@@ -290,9 +331,12 @@ def outcome(reply: Reply) -> ActionResult:
                                      option_id=option.id if option else None)
         except DomainError as error:
             return _failed("poll_outcome", poll, error)
+    if review_at is not None:
+        poll_service.set_review(actor_id=user.id, poll_id=poll.id, review_at=review_at)
     _confirm(reply, poll, f"Outcome published: {poll.title}", [
         f"The outcome of “{poll.title}” is published, and everyone who could vote gets it by email:",
-        "\n".join("> " + line for line in statement.splitlines())])
+        "\n".join("> " + line for line in statement.splitlines())] + (
+        [f"You will be reminded to review it on {local_time(review_at, user.time_zone)}."] if review_at else []))
     return ActionResult("processed", "poll_outcome", f"outcome of poll {poll.id}", group_id=poll.group_id)
 
 
@@ -314,3 +358,4 @@ def unvote(reply: Reply) -> ActionResult:
 
 COMMANDS: dict[str, Handler] = {"close": close, "extend": extend, "remind": remind, "reopen": reopen,
                                 "outcome": outcome, "unvote": unvote}
+COMMANDS["remind_person"] = remind_person

@@ -114,7 +114,10 @@ def _shared(ctx: EventContext, tally: Callable[[Poll], Results]) -> dict:
         out["options"] = ordered_options(ctx.poll)
         out["vote_instructions"] = kind.vote_instructions(ctx.poll)
         out["one_click"] = kind.one_click(ctx.poll)
-        if ctx.event.kind in ("poll_closed", "outcome_created"):
+        # What the author wants a reason to say (the poll's prompt, and each option's).
+        out["reason_prompts"] = [("", ctx.poll.reason_prompt)] * bool(ctx.poll.reason_prompt) + [
+            (kind.option_label(o), o.reason_prompt) for o in out["options"] if getattr(o, "reason_prompt", None)]
+        if ctx.event.kind in ("poll_closed", "outcome_created", "outcome_review_due"):
             # Counts only: never names, so anonymous polls stay anonymous in mail too.
             out["results"] = tally(ctx.poll)
     if ctx.outcome is not None:
@@ -174,6 +177,7 @@ THREADING = {
     "poll_closed": _poll_news,
     "outcome_created": _poll_news,
     "poll_edited": _poll_news,  # mailed only to those who voted, and only when an option changed
+    "outcome_review_due": _poll_news,  # to the author alone, on the outcome's review date
 }
 EMAIL_KINDS = tuple(THREADING)
 
@@ -213,12 +217,25 @@ def build(ctx: EventContext, user: User, reason: str) -> Outgoing:
         kind = get_type(poll.poll_type)
         context["closing_local"] = local_time(poll.closing_at, user.time_zone)
         context["option_labels"] = labels = {o.id: kind.option_label(o, user.time_zone) for o in ctx.shared["options"]}
+        from ..polls.order import option_numbers, options_for
+
+        # Each reader's own order when the poll shuffles; every option keeps its own number for replies.
+        context["options"] = options_for(poll, user.id)
+        context["option_numbers"] = option_numbers(poll)
+        context["event_audience"] = (event.data or {}).get("audience")
+        context["has_voted"] = user.id not in set((event.data or {}).get("non_voter_ids") or [])
         if ctx.shared.get("chosen") is not None:
             context["chosen_label"] = labels[ctx.shared["chosen"].id]
         if ctx.shared.get("results") is not None:
             context["result_lines"] = [(labels.get(row.option_id, row.name), kind.result_line(row))
                                        for row in ctx.shared["results"].options]
+            from ..polls import thresholds
+
+            reqs, closed = ctx.shared["results"].requirements, poll.closed_at is not None
+            context["requirement_lines"] = [thresholds.line(r, closed=closed) for r in reqs]
+            context["verdict"] = thresholds.verdict(reqs, closed=closed)
     context["event_message"] = (event.data or {}).get("message")
+    context["event_statement"] = (event.data or {}).get("statement")
     context["event_changes"] = (event.data or {}).get("changes") or {}
     if poll is not None and ctx.shared.get("one_click") and poll.is_open:
         context["vote_links"] = {o.id: links.vote_url(user, poll_id=poll.id, option_id=o.id) for o in ctx.shared["options"]}

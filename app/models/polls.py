@@ -14,6 +14,8 @@ from .users import User
 
 HIDE_RESULTS = ("off", "until_vote", "until_closed")
 REASON_MODES = ("off", "optional", "required")
+# Who gets the "closing soon" notice: nobody, the poll's author, those who have not voted, everyone who may vote.
+CLOSING_SOON_AUDIENCES = ("nobody", "author", "undecided", "everyone")
 
 
 class Poll(db.Model):
@@ -50,6 +52,17 @@ class Poll(db.Model):
     voters_can_add_options: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # A draft is saved but not open: only its author and the group's admins see it; no votes, no mail.
     draft: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Each viewer sees the options in their own stable order (page and mail; numbers stay the options' own).
+    shuffle_options: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Shown by the reason field (page and mail): what the author wants a reason to say.
+    reason_prompt: Mapped[str | None] = mapped_column(String(300))
+    # The "closing soon" notice: its audience (CLOSING_SOON_AUDIENCES) and how many hours before closing.
+    closing_soon_audience: Mapped[str] = mapped_column(String(12), default="undecided", server_default="undecided")
+    closing_soon_hours: Mapped[int] = mapped_column(Integer, default=24, server_default="24")
+    # Proposals: requirements to pass (app.polls.thresholds); None/False: not required.
+    quorum_percent: Mapped[int | None] = mapped_column(Integer)  # share of the electorate taking part
+    pass_percent: Mapped[int | None] = mapped_column(Integer)  # share of votes cast that agree
+    pass_without_blocks: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Meeting polls: the zone the author wrote the slots in.
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
     # The decision process a proposal follows (app/polls/decision_processes.py): its options, their
@@ -82,6 +95,8 @@ class PollOption(db.Model):
     duration_minutes: Mapped[int | None] = mapped_column(Integer)
     # What choosing this option means, shown beside it on the page and in mail (a process's options).
     meaning: Mapped[str | None] = mapped_column(Text)
+    # Shown by the reason field for a voter who chooses this option.
+    reason_prompt: Mapped[str | None] = mapped_column(String(300))
 
     poll: Mapped[Poll] = relationship(back_populates="options")
 
@@ -160,5 +175,8 @@ class Outcome(db.Model):
     poll_option_id: Mapped[int | None] = mapped_column(ForeignKey("poll_options.id"))
     latest: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the group means to look at the decision again; its author is reminded then, once.
+    review_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    review_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     author: Mapped[User | None] = relationship()

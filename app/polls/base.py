@@ -106,6 +106,8 @@ class Results:
     rounds: list[Round] = field(default_factory=list)  # ranked choice (instant runoff)
     winner_id: int | None = None  # ranked choice (instant runoff)
     best_option_id: int | None = None  # meeting
+    none_of_the_above: int = 0  # poll, ranked choice: votes for "None of the above"
+    requirements: list = field(default_factory=list)  # proposals: app.polls.thresholds.Requirement, filled by the service
 
     def option(self, option_id: int) -> OptionResult:
         """The row for `option_id` (KeyError if the poll has no such option)."""
@@ -171,6 +173,8 @@ class PollType:
     settings_form: str | None = None  # the template of their inputs on the creation form
     vote_widget: str = ""  # the template of the vote inputs on the poll page
     subject_keyword: str | None = None  # a mail to the group whose subject starts "<keyword>:" starts one
+    takes_thresholds: bool = False  # a participation quorum, a share of agree, no blocks (app.polls.thresholds)
+    offers_none_of_the_above: bool = False  # the per-poll setting "None of the above" applies
 
     @property
     def options_field(self) -> str:
@@ -339,6 +343,8 @@ class PollType:
                     row.score_total += score
         results = Results(self.name, len(stances), [rows[o.id] for o in options])
         results.total_score = sum(r.score_total for r in results.options)
+        if setting(p, "allow_none_of_the_above", False):
+            results.none_of_the_above = sum(1 for s in stances if not any(v > 0 for v in self.stance_choices(s).values()))
         self.finish(p, results, stances)
         return results
 

@@ -25,6 +25,7 @@ class Poll(PollType):
     settings_fields = ("min_choices", "max_choices", "allow_none_of_the_above")
     settings_form = "polls/settings/poll.html"
     vote_widget = "polls/vote/poll.html"
+    offers_none_of_the_above = True
 
     def one_click(self, p) -> bool:
         return choice_limits(p)[1] == 1  # a single-choice poll: one option is the whole vote

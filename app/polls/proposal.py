@@ -12,6 +12,7 @@ class Proposal(SingleChoiceType):
     description = "Propose a decision and see who agrees, abstains, disagrees or blocks."
     default_closing_days = 7
     subject_keyword = "proposal"
+    takes_thresholds = True
     synonyms = {
         "agree": ("yes", "agreed", "aye", "+1", "i agree"),
         "disagree": ("no", "nay", "-1", "i disagree"),

@@ -12,7 +12,8 @@ the option shown later in the list.
 """
 
 from .base import PollType, counted, Results, Round, VoteError, is_int, int_choices, ordered_options, percent, setting
-from .grammar import OptionMatcher, join_reason, ordinal, spaced_numbers, split_first_line
+from .grammar import OptionMatcher, join_reason, key, ordinal, spaced_numbers, split_first_line
+from .poll import NONE_WORDS
 
 LIST_SEPARATORS = r"[,;>]|\s+then\s+|\s*-+>\s*"
 
@@ -69,12 +70,17 @@ class RankedChoice(PollType):
     name = "ranked_choice"
     label = "Ranked choice"
     description = "Put the options in your order of preference."
-    settings_fields = ("minimum_rank",)
+    settings_fields = ("minimum_rank", "allow_none_of_the_above")
     settings_form = "polls/settings/ranked_choice.html"
     vote_widget = "polls/vote/ranked_choice.html"
+    offers_none_of_the_above = True
 
     def read_form(self, p, form):
         options = ordered_options(p)
+        if form.get("none") and setting(p, "allow_none_of_the_above", False):
+            if any((form.get(f"rank-{o.id}") or "").strip() for o in options):
+                raise VoteError("“None of the above” can't be combined with ranking options.")
+            return {}, form.get("reason")
         ranks = {}
         for o in options:
             raw = (form.get(f"rank-{o.id}") or "").strip()
@@ -92,6 +98,8 @@ class RankedChoice(PollType):
         return {option_id: len(options) - i for i, option_id in enumerate(order)}, form.get("reason")
 
     def form_values(self, p, choices):
+        if not choices:
+            return {"none": 1}
         n = len(p.options)  # stored scores are n - rank index; the form shows ranks from 1
         return {option_id: n - score + 1 for option_id, score in choices.items() if score}
 
@@ -110,6 +118,8 @@ class RankedChoice(PollType):
         self.require_known(p, choices)
         n = len(p.options)
         ranked = {i: s for i, s in choices.items() if s}
+        if not ranked and setting(p, "allow_none_of_the_above", False):
+            return {}
         scores = sorted(ranked.values(), reverse=True)
         if scores != list(range(n, n - len(scores), -1)):
             raise VoteError("Please rank each option once, from your first choice down.")
@@ -122,6 +132,10 @@ class RankedChoice(PollType):
         first, rest = split_first_line(text)
         if not first:
             raise VoteError("Your reply is empty, so there was no vote to read.")
+        if setting(p, "allow_none_of_the_above", False):
+            head = first.partition(":")[0]
+            if key(first) in NONE_WORDS or key(head) in NONE_WORDS:
+                return {}, join_reason(first.partition(":")[2] if key(first) not in NONE_WORDS else None, rest)
         matcher = OptionMatcher(ordered_options(p))
         tries = [(first, None)]
         if ":" in first:
@@ -155,6 +169,8 @@ class RankedChoice(PollType):
             [
                 f"To vote, rank {what} on the first line, your favourite first,",
                 "by name or number, separated by commas.",
+                *(["Reply \u201cnone\u201d if none of the options suit you."]
+                  if setting(p, "allow_none_of_the_above", False) else []),
                 self.reason_hint(p),
                 "For example:",
                 "",
@@ -168,12 +184,14 @@ class RankedChoice(PollType):
         order = {o.id: i for i, o in enumerate(ordered_options(p))}
         names = {o.id: o.name for o in p.options}
         ranked = ballot(int_choices(choices), order)
+        if not ranked and setting(p, "allow_none_of_the_above", False):
+            return "None of the above"
         return ", ".join(f"{ordinal(i)} {names[o]}" for i, o in enumerate(ranked, 1)) or "Nothing ranked"
 
     def finish(self, p, results: Results, stances):
         for row in results.options:
             row.percent = percent(row.score_total, results.total_score)
         order = {o.id: i for i, o in enumerate(ordered_options(p))}
-        ballots = [ballot(self.stance_choices(s), order) for s in stances]
+        ballots = [b for b in (ballot(self.stance_choices(s), order) for s in stances) if b]  # "none": no ballot
         borda = {row.option_id: row.score_total for row in results.options}
         results.rounds, results.winner_id = instant_runoff(list(order), ballots, borda)

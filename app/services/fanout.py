@@ -100,8 +100,13 @@ def recipients(event: Event, ctx) -> list[Recipient]:
     if event.kind in NUDGE_KINDS:
         chosen = data.get("recipient_ids") or data.get("user_ids")
         nudged = set(chosen) & voters if chosen else voters
-        nudged -= participants  # only the undecided are reminded
+        if data.get("audience") == "author":  # a closing-soon notice for the author, voter or not
+            nudged = set(chosen) & set(candidates)
+        if data.get("audience") not in ("author", "everyone"):
+            nudged -= participants  # only the undecided are reminded
         candidates = {uid: u for uid, u in candidates.items() if uid in nudged}
+    elif event.kind == "outcome_review_due":  # the author alone: time to look at the decision again
+        candidates = {uid: u for uid, u in candidates.items() if uid in set(data.get("recipient_ids") or [])}
     elif event.kind == "poll_created":
         pass  # the group hears of it by volume; the electorate directly
     elif event.kind == "poll_edited":
@@ -112,6 +117,8 @@ def recipients(event: Event, ctx) -> list[Recipient]:
     direct_poll = voters if event.kind in ("poll_created", *NUDGE_KINDS) else set()
     if event.kind == "poll_edited":
         direct_poll = set(data.get("voter_ids", participants))
+    if event.kind == "outcome_review_due" or data.get("audience") == "author":
+        direct_poll = set(data.get("recipient_ids") or [])
     if event.kind == "poll_closed" and poll is not None and poll.author_id:
         direct_poll = {poll.author_id}  # the author is asked to write the outcome
 

@@ -17,6 +17,7 @@ DESCRIPTIONS = {
     "poll_reminder": "reminded you to vote",
     "poll_closed": "A poll closed",
     "outcome_created": "shared a poll's outcome",
+    "outcome_review_due": "A decision's review date has come",
 }
 REASONS = {"mention": "mentioned you", "reply": "replied to you", "poll": "asks for your vote",
            "notify": "asked for you to be told"}

@@ -14,6 +14,8 @@ from ..email import links
 from ..models import Poll
 from ..polls import POLL_TYPES, VoteError, get_type
 from ..polls.base import ordered_options
+from ..polls.order import option_numbers, options_for
+from ..polls.thresholds import line as requirement_line, verdict as requirement_verdict
 from ..polls.charts import render_results, slot_label
 from ..services import polls as service
 from ..services.errors import DomainError, Invalid, NotFound
@@ -25,6 +27,40 @@ bp = Blueprint("polls", __name__)
 
 HIDE_CHOICES = [("off", "Always"), ("until_vote", "After they vote"), ("until_closed", "When the poll closes")]
 REASON_CHOICES = [("optional", "Optional"), ("required", "Required"), ("off", "Off")]
+CLOSING_SOON_CHOICES = [("undecided", "Those who have not voted"), ("everyone", "Everyone who may vote"),
+                        ("author", "Only the poll's author"), ("nobody", "Nobody")]
+
+
+def _running_form(form) -> dict:
+    """The running settings as the creation and edit forms send them (app.services.polls.running checks them)."""
+    return dict(
+        shuffle_options=form.get("shuffle_options") == "1", reason_prompt=form.get("reason_prompt") or None,
+        closing_soon_audience=form.get("closing_soon_audience") or "undecided",
+        closing_soon_hours=_optional_int(form, "closing_soon_hours", "The hours before closing"),
+        quorum_percent=_optional_int(form, "quorum_percent", "The participation needed"),
+        pass_percent=_optional_int(form, "pass_percent", "The share of agree needed"),
+        pass_without_blocks=form.get("pass_without_blocks") == "1")
+
+
+def _running_values(poll: Poll) -> dict:
+    """The edit form's running settings, as the poll has them."""
+    return {"shuffle_options": "1" if poll.shuffle_options else "", "reason_prompt": poll.reason_prompt or "",
+            "closing_soon_audience": poll.closing_soon_audience or "undecided",
+            "closing_soon_hours": str(poll.closing_soon_hours or 24),
+            "quorum_percent": str(poll.quorum_percent or ""), "pass_percent": str(poll.pass_percent or ""),
+            "pass_without_blocks": "1" if poll.pass_without_blocks else ""}
+
+
+def _parse_day(value: str, zone: str, field: str) -> datetime | None:
+    """A `date` input (YYYY-MM-DD) as 09:00 that day in the member's zone; None when empty."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    try:
+        day = datetime.strptime(text, "%Y-%m-%d")
+    except ValueError:
+        raise Invalid("Please give the review date as a date, like 2027-03-01.", field=field) from None
+    return day.replace(hour=9, tzinfo=timezones.zone(zone))
 
 
 # --- small parsers ------------------------------------------------------------------------
@@ -75,13 +111,16 @@ def _page(poll: Poll, *, errors=None, form=None, status=200, template=None):
         poll=poll, kind=kind, view=view, chart=chart, mine=mine, zone=zone,
         mine_text=kind.describe_choices(poll, mine.choices, zone) if mine else "",
         history=[(s, kind.describe_choices(poll, s.choices, zone)) for s in service.vote_history(user.id if user else None, poll.id)],
-        options=ordered_options(poll), outcome=service.latest_outcome(poll.id),
+        options=options_for(poll, user.id if user else None), outcome=service.latest_outcome(poll.id),
+        option_numbers=option_numbers(poll), receipts=service.receipts(user, poll),
+        can_remind=policy.can_remind(user, poll), threads=service.threads_for(user, poll) if user else [],
         can_vote=policy.can_vote(user, poll), may_vote=policy.may_vote(user, poll),
         can_admin=policy.can_administer_poll(user, poll), can_reopen=policy.can_reopen_poll(user, poll),
         can_edit=policy.can_edit_poll(user, poll), can_remove_vote=policy.can_remove_vote(user, poll), can_add_option=policy.can_add_option(user, poll),
         changes=service.history_lines(poll, zone),
         errors=errors or {}, form=form or {}, slot_label=slot_label, now_input=_local_input,
-        vote_values=_vote_values(poll, mine, form),
+        vote_values=_vote_values(poll, mine, form), requirement_line=requirement_line,
+        requirement_verdict=requirement_verdict,
     )
     from ..polls.decision_processes import for_poll
 
@@ -202,6 +241,29 @@ def remind(poll_id: int):
     return _admin_action(poll_id, act, "Reminder sent to everyone who has not voted yet.", field="message")
 
 
+@bp.post("/p/<int:poll_id>/remind/person")
+def remind_person(poll_id: int):
+    def act(poll, user):
+        raw = (request.form.get("person_id") or "").strip()
+        if not raw.isdigit():
+            raise Invalid("Choose whom to remind.", field="person")
+        service.remind_person(actor_id=user.id, poll_id=poll.id, person_id=int(raw),
+                              message=request.form.get("message", ""))
+
+    return _admin_action(poll_id, act, "Reminder sent.", field="person")
+
+
+@bp.post("/p/<int:poll_id>/thread")
+def add_to_thread(poll_id: int):
+    def act(poll, user):
+        raw = (request.form.get("discussion_id") or "").strip()
+        if not raw.isdigit():
+            raise Invalid("Please choose one of the group's threads.", field="discussion_id")
+        service.add_to_thread(actor_id=user.id, poll_id=poll.id, discussion_id=int(raw))
+
+    return _admin_action(poll_id, act, "The poll is in the thread now, and follows its privacy.", field="discussion_id")
+
+
 @bp.post("/p/<int:poll_id>/outcome")
 def outcome(poll_id: int):
     def act(poll, user):
@@ -209,8 +271,11 @@ def outcome(poll_id: int):
         option_id = int(raw) if raw.isdigit() else None
         if raw and option_id is None:
             raise Invalid("Please choose one of this poll's options.", field="option_id")
+        review_at = service.check_review_at(_parse_day(request.form.get("review_at", ""), _zone(), "review_at"))
         service.set_outcome(actor_id=user.id, poll_id=poll.id, statement=request.form.get("statement", ""),
                             option_id=option_id)
+        if review_at is not None:
+            service.set_review(actor_id=user.id, poll_id=poll.id, review_at=review_at)
 
     return _admin_action(poll_id, act, "The outcome is published.", field="statement")
 
@@ -220,7 +285,9 @@ def outcome(poll_id: int):
 def _edit_page(poll: Poll, form: dict, errors: dict | None = None, status: int = 200):
     options = ordered_options(poll)
     return render_template("polls/edit.html", poll=poll, kind=get_type(poll.poll_type), options=options, form=form,
-                           errors=errors or {}, zone=_zone(),
+                           errors=errors or {}, zone=_zone(), closing_soon_choices=CLOSING_SOON_CHOICES,
+                           prompt_options=[(f"prompt-{o.id}", o.name, form.get(f"prompt-{o.id}", o.reason_prompt or ""))
+                                           for o in options],
                            votes_by_option={o.id: service.votes_on([o.id]) for o in options}), status
 
 
@@ -240,7 +307,7 @@ def edit_form(poll_id: int):
     if refused is not None:
         return refused
     form = {"title": poll.title, "details": poll.details or "", "closing_at": _local_input(poll.closing_at, _zone()),
-            "voters_can_add_options": "1" if poll.voters_can_add_options else ""}
+            "voters_can_add_options": "1" if poll.voters_can_add_options else "", **_running_values(poll)}
     return _edit_page(poll, form)
 
 
@@ -252,6 +319,8 @@ def edit(poll_id: int):
     form = {k: request.form.get(k) for k in request.form}
     try:
         closing = _parse_local(form.get("closing_at", ""), _zone(), "closing_at", "the closing time")
+        running = service.clean_running(poll.poll_type, _running_form(request.form))  # checked before anything is saved
+        prompts = {o.id: form.get(f"prompt-{o.id}") for o in poll.options if f"prompt-{o.id}" in form}
         edits = None
         if get_type(poll.poll_type).takes_option_names:
             edits = service.OptionEdits(
@@ -262,6 +331,7 @@ def edit(poll_id: int):
                           details=form.get("details", ""), closing_at=closing, options=edits,
                           voters_can_add_options=form.get("voters_can_add_options") == "1",
                           confirmed=form.get("confirm") == "1")
+        service.update_running(actor_id=user.id, poll_id=poll.id, settings=running, option_prompts=prompts)
     except service.NeedsConfirmation as error:
         form.pop("confirm", None)
         return _edit_page(poll, form, {"confirm": error.message}, status=200)
@@ -346,9 +416,12 @@ def _creation_context(group, discussion, poll_type: str | None, form=None, error
 
     from .people import notify_choices
 
+    prompt_options = [(f"prompt-{i}", name, values.get(f"prompt-{i}", "")) for i, name in
+                      enumerate(kind.default_options() if kind is not None and kind.fixed_options else [])]
     context = dict(group=group, discussion=discussion, kind=kind, types=list(POLL_TYPES.values()),
                 form=values, errors=errors or {}, action=action, zones=zones(), hide_choices=HIDE_CHOICES,
-                reason_choices=REASON_CHOICES, notify_choices=notify_choices(group, current_user))
+                reason_choices=REASON_CHOICES, closing_soon_choices=CLOSING_SOON_CHOICES,
+                prompt_options=prompt_options, notify_choices=notify_choices(group, current_user))
     context.update(_process_context(group, kind, values))
     return context
 
@@ -439,6 +512,8 @@ def _create(group, discussion):
             voters_can_add_options=form.get("voters_can_add_options") == "1", draft=form.get("draft") == "1", **ints,
             process=form.get("process") or None,
             notify=notify_from_form(form), include_guests=form.get("include_guests") == "1",
+            running=_running_form(form), option_prompts={name: form.get(f"prompt-{i}") for i, name in enumerate(
+                POLL_TYPES[poll_type].default_options() if POLL_TYPES[poll_type].fixed_options else []) if form.get(f"prompt-{i}")},
         )
     except DomainError as error:
         values["notify_groups"] = form.getlist("notify_groups")

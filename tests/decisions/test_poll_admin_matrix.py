@@ -18,6 +18,8 @@ ROLES = ["author", "admin", "admin_without_2fa", "member", "named_guest", "stran
 PRIVACIES = ["open", "closed", "secret"]
 ACTIONS = ["close", "extend", "remind", "reopen", "outcome", "edit", "add_option", "add_option_where_voters_may",
            "open_draft", "edit_draft"]
+RUNNING = ["remind_person", "running_settings", "add_to_thread", "review_date"]  # running a poll (issue 19)
+ACTIONS += RUNNING
 RUNS_THE_POLL = {"author", "admin"}
 VOTERS = RUNS_THE_POLL | {"member", "named_guest", "admin_without_2fa"}  # the electorate, where voters may add options
 
@@ -52,6 +54,17 @@ def _act(action: str, person, poll: Poll):
         service.add_option(actor_id=person.id, poll_id=poll.id, name="Maybe later")
     elif action == "reopen":
         service.reopen_poll(actor_id=person.id, poll_id=poll.id, closing_at=later)
+    elif action == "remind_person":
+        service.remind_person(actor_id=person.id, poll_id=poll.id, who="undecided@example.org")
+    elif action == "running_settings":
+        service.update_running(actor_id=person.id, poll_id=poll.id, settings={"shuffle_options": True})
+    elif action == "add_to_thread":
+        from tests.factories import DiscussionFactory
+
+        thread = DiscussionFactory(group=poll.group, author=poll.author, title="A thread")
+        service.add_to_thread(actor_id=person.id, poll_id=poll.id, discussion_id=thread.id)
+    elif action == "review_date":
+        service.set_review(actor_id=person.id, poll_id=poll.id, review_at=later)
     else:
         service.set_outcome(actor_id=person.id, poll_id=poll.id, statement="Decided.")
 
@@ -60,6 +73,8 @@ def _act(action: str, person, poll: Poll):
 @pytest.mark.parametrize("privacy", PRIVACIES)
 @pytest.mark.parametrize("role", ROLES)
 def test_only_the_author_and_the_groups_admins_run_a_poll(clean_app, role, privacy, action):
+    if action in RUNNING and privacy != "secret":
+        pytest.skip("the running actions' policy is privacy-blind: checked in the strictest group (keeps the suite fast)")
     group = GroupFactory(handle="club", privacy=privacy, admins_require_2fa=role == "admin_without_2fa")
     author = member(group, email="author@example.org")
     member(group, email="undecided@example.org")
@@ -67,8 +82,10 @@ def test_only_the_author_and_the_groups_admins_run_a_poll(clean_app, role, priva
                                options=["Yes", "No"], closing_at=utcnow() + timedelta(days=3), voter_scope="group",
                                voters_can_add_options=action == "add_option_where_voters_may",
                                draft=action.endswith("_draft"))
-    if action in ("reopen", "outcome"):
+    if action in ("reopen", "outcome", "review_date"):
         service.close_poll(actor_id=author.id, poll_id=poll.id)
+    if action == "review_date":
+        service.set_outcome(actor_id=author.id, poll_id=poll.id, statement="Decided.")
     person = _person(role, group, author)
     if role == "named_guest":  # may vote, by name, without being a member
         db.session.add(PollVoter(poll_id=poll.id, email=person.email, user_id=person.id))
@@ -94,6 +111,8 @@ def test_only_the_author_and_the_groups_admins_run_a_poll(clean_app, role, priva
         assert policy.can_reopen_poll(person, fresh) == want
     if action == "outcome":
         assert policy.can_write_outcome(person, fresh) == want
+    if action == "remind_person":
+        assert policy.can_remind(person, fresh) == want
 
     before = (fresh.closed_at, fresh.closing_at)
     try:
@@ -108,3 +127,39 @@ def test_only_the_author_and_the_groups_admins_run_a_poll(clean_app, role, priva
         after = db.session.get(Poll, poll.id)
         assert (after.closed_at, after.closing_at, after.title, len(after.options)) == (*before, "Adopt?", 2)
         assert after.draft == action.endswith("_draft")
+
+
+RECEIPT_ROLES = ["author", "admin", "member", "named_guest", "stranger", "signed_out", "removed_author"]
+
+
+@pytest.mark.parametrize("privacy", PRIVACIES)
+@pytest.mark.parametrize("role", RECEIPT_ROLES)
+def test_receipts_are_for_signed_in_people_who_may_see_a_named_poll(clean_app, role, privacy):
+    """Who took part (never what): whoever may see the poll, signed in; never for an anonymous poll."""
+    from flask_login import AnonymousUserMixin
+
+    group = GroupFactory(handle="club", privacy=privacy)
+    author = member(group, email="author@example.org")
+    voter = member(group, email="voter@example.org")
+    polls = {}
+    for anonymous in (False, True):
+        poll = service.create_poll(actor_id=author.id, group_id=group.id, poll_type="poll", title="Adopt?",
+                                   options=["Yes", "No"], closing_at=utcnow() + timedelta(days=3), anonymous=anonymous)
+        service.cast_vote(actor_id=voter.id, poll_id=poll.id, choices={poll.options[0].id: 1})
+        polls[anonymous] = poll.id
+    person = AnonymousUserMixin() if role == "signed_out" else _person(role, group, author)
+    if role == "named_guest":
+        for poll_id in polls.values():
+            db.session.add(PollVoter(poll_id=poll_id, email=person.email, user_id=person.id))
+    if role == "removed_author":
+        person = author
+        db.session.query(Membership).filter_by(user_id=author.id).delete()
+    db.session.commit()
+    policy.forget_memberships()
+    insider = role in ("author", "admin", "member", "named_guest")
+    outsider_sees = privacy == "open" and role in ("stranger", "removed_author")
+    for anonymous, poll_id in polls.items():
+        fresh = db.session.get(Poll, poll_id)
+        want = not anonymous and (insider or outsider_sees)
+        assert policy.can_see_receipts(person, fresh) == want, (anonymous, role)
+        assert [r.name for r in service.receipts(person, fresh)] == ([voter.display_name] if want else [])

@@ -59,6 +59,9 @@ def _events(club: Club) -> None:
     poll_service.send_closing_soon(now=club.poll.closing_at - timedelta(hours=12))
     poll_service.close_poll(actor_id=club.maya.id, poll_id=club.poll.id)
     poll_service.set_outcome(actor_id=club.maya.id, poll_id=club.poll.id, statement="We buy two bins.\n\nNoah orders.")
+    poll_service.set_review(actor_id=club.maya.id, poll_id=club.poll.id,
+                            review_at=datetime.now(timezone.utc) + timedelta(days=30))
+    poll_service.send_outcome_reviews(now=datetime.now(timezone.utc) + timedelta(days=31))  # outcome_review_due
 
 
 def _option(poll, name: str) -> int:

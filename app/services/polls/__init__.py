@@ -19,6 +19,10 @@ from .listing import polls_for_group, polls_for_thread, thread_page_polls
 from .outcomes import latest_outcome, outcome_ics, set_outcome
 from .reminders import electorate_ids, non_voter_ids, remind
 from .results import PollResults, VoterRow, hidden_reason, results_for, tally
+from .running import (
+    AUDIENCE_LABELS, Receipt, add_to_thread, check_review_at, clean_running, closing_soon_recipients, receipts, remind_person,
+    send_outcome_reviews, set_review, threads_for, update_running,
+)
 from .voting import cast_vote, current_stance, one_click_choices, one_click_target, remove_vote, vote_history
 
 __all__ = [
@@ -27,4 +31,6 @@ __all__ = [
     "electorate_ids", "hidden_reason", "latest_outcome", "non_voter_ids", "one_click_choices", "one_click_target", "open_poll", "outcome_ics",
     "PollResults", "polls_for_group", "polls_for_thread", "reopen_poll", "remind", "remove_vote", "results_for", "seed_demo_polls",
     "send_closing_soon", "set_outcome", "tally", "thread_page_polls", "visible_poll", "vote_history", "VoterRow",
+    "AUDIENCE_LABELS", "Receipt", "add_to_thread", "check_review_at", "clean_running", "closing_soon_recipients", "receipts",
+    "remind_person", "send_outcome_reviews", "set_review", "threads_for", "update_running",
 ]

@@ -13,7 +13,7 @@ from ...models import InboundMessage, Participation, Poll, Stance, StanceChoice
 from .. import events
 from ..accounts import acting_member
 from ..errors import NotAllowed
-from .common import CLOSING_SOON, check_closing, event_fields, now_or, visible_poll
+from .common import CLOSING_SOON, aware, check_closing, event_fields, now_or, visible_poll
 from .reminders import non_voter_ids
 
 
@@ -108,26 +108,41 @@ def close_due_polls(*, now: datetime | None = None) -> int:
 
 
 def send_closing_soon(*, now: datetime | None = None) -> int:
-    """Record `poll_closing_soon` once per poll when it is within 24 hours of closing."""
+    """Record `poll_closing_soon` once per poll when it is within its notice time (`closing_soon_hours`,
+    24 unless set) of closing, for its audience (`closing_soon_audience`: nobody, the author, the undecided,
+    everyone who may vote)."""
+    from datetime import timedelta
+
+    from .running import MAX_NOTICE_HOURS, closing_soon_recipients
+
     now = now_or(now)
-    due = list(db.session.scalars(
-        select(Poll.id).where(
+    due = list(db.session.execute(
+        select(Poll.id, Poll.closing_at, Poll.closing_soon_hours).where(
             Poll.closed_at.is_(None), Poll.deleted_at.is_(None), Poll.draft.is_(False), Poll.closing_soon_sent_at.is_(None),
-            Poll.closing_at > now, Poll.closing_at <= now + CLOSING_SOON,
+            Poll.closing_at > now, Poll.closing_at <= now + max(CLOSING_SOON, timedelta(hours=MAX_NOTICE_HOURS)),
         )
-    ))
+    ).all())
     db.session.rollback()
     sent = 0
-    for poll_id in due:
+    for poll_id, closing_at, hours in due:
+        window = timedelta(hours=hours or 24)
+        if aware(closing_at) - now > window:
+            continue  # not yet: this poll's notice goes out later
         poll = _claim_once(poll_id, Poll.closing_soon_sent_at.is_(None), Poll.closed_at.is_(None),
                            closing_soon_sent_at=now)
         if poll is None:
             continue
-        if poll.created_at and poll.closing_at - poll.created_at <= CLOSING_SOON:
-            db.session.commit()  # a poll shorter than a day gets no "closing soon" notice
+        if poll.created_at and poll.closing_at - poll.created_at <= window:
+            db.session.commit()  # a poll shorter than its notice time gets no "closing soon" notice
+            continue
+        audience = poll.closing_soon_audience or "undecided"
+        recipients = closing_soon_recipients(poll)
+        if not recipients:
+            db.session.commit()  # nobody to tell (the audience is nobody, or everyone has voted)
             continue
         events.record("poll_closing_soon", actor_id=None, **event_fields(poll), title=poll.title,
-                              closing_at=poll.closing_at.isoformat(), non_voter_ids=non_voter_ids(poll))
+                      closing_at=poll.closing_at.isoformat(), non_voter_ids=non_voter_ids(poll),
+                      audience=audience, recipient_ids=recipients)
         db.session.commit()
         sent += 1
     return sent

@@ -51,6 +51,7 @@ def create_poll(
     draft: bool = False, source: str = "web", process: str | None = None,
     now: datetime | None = None, inbound_message_id: int | None = None,
     notify: str = "", include_guests: bool = False,
+    running: dict | None = None, option_prompts: dict | None = None,
 ) -> Poll:
     """Start a decision in a thread (`discussion_id`) or standing alone in a group (`group_id`);
     a `draft` is only saved (no votes, no mail, seen by its author and admins) until `open_poll`."""
@@ -133,6 +134,11 @@ def create_poll(
     if problems:
         raise Invalid(" ".join(problems), field=kind.options_field if any("option" in p.lower() for p in problems) else "settings")
 
+    from .running import apply_running, clean_option_prompts, clean_running
+
+    # Shuffled options, reason prompts, the closing-soon notice, a proposal's requirements (app.services.polls.running).
+    running = clean_running(kind.name, running or {})
+    option_prompts = clean_option_prompts(option_prompts)
     named: list[tuple[str, User]] = []
     if voter_scope == "specified":
         from ..accounts import normalise_email
@@ -193,6 +199,9 @@ def create_poll(
             db.session.add(PollOption(poll_id=poll.id, name=name, priority=i, meaning=meanings.get(name)))
     for email, person in named:
         db.session.add(PollVoter(poll_id=poll.id, user_id=person.id, email=email))
+    db.session.flush()
+    db.session.refresh(poll, ["options"])
+    apply_running(poll, running, option_prompts)
     db.session.flush()
     told = mentions.resolve(group, discussion, notify_names, actor=user)
     mentions.record_notices(told, actor_id=user.id, poll_id=poll.id)

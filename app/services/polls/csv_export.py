@@ -31,8 +31,17 @@ def csv_export(user, poll: Poll) -> str:
     w.writerow(["status", "closed" if poll.closed_at else "open"])
     w.writerow(["voters", view.voter_count])
     w.writerow(["undecided", view.undecided_count])
-    w.writerow([])
     r = view.results
+    if r.none_of_the_above:
+        w.writerow(["none_of_the_above", r.none_of_the_above])
+    if r.requirements:  # a proposal's requirements to pass, each met or not
+        from ...polls import thresholds
+
+        closed = poll.closed_at is not None
+        for req in r.requirements:
+            w.writerow(["requirement", req.needed, req.actual, "met" if req.met else ("not met" if closed else "not met yet")])
+        w.writerow(["verdict", thresholds.verdict(r.requirements, closed=closed)])
+    w.writerow([])
     if not kind.written_answers:
         w.writerow(["option", "voters", "score_total", "percent", "average", "yes", "maybe", "no"])
         for row in r.options:

@@ -240,6 +240,7 @@ def history_lines(poll: Poll, zone: str | None) -> list[Change]:
         lines += [f"Option added: “{name}”" for name in changes.get("options_added", [])]
         lines += [f"Option renamed: “{old}” → “{new}”" for _, old, new in changes.get("options_renamed", [])]
         lines += [f"Option removed: “{name}”" for _, name in changes.get("options_removed", [])]
+        lines += list(changes.get("settings", []))  # running settings (app.services.polls.running), in words
         out.append(Change(when=event.created_at, who=name_of(event.actor), lines=lines))
     return out
 
@@ -264,8 +265,8 @@ def change_closing(*, actor_id: int, poll_id: int, closing_at: datetime, now: da
 
 def _move_closing(poll: Poll, closing_at: datetime, now: datetime) -> None:
     poll.closing_at = closing_at
-    if closing_at - now > CLOSING_SOON:
-        poll.closing_soon_sent_at = None  # out of the last day again: the notice goes out once more
+    if closing_at - now > timedelta(hours=poll.closing_soon_hours or CLOSING_SOON.total_seconds() // 3600):
+        poll.closing_soon_sent_at = None  # out of the notice's time again: the notice goes out once more
 
 
 def done_by_message(poll_id: int, kind: str, inbound_message_id: int | None) -> bool:

@@ -1,12 +1,13 @@
 """Who may vote and who has not yet, and reminding them."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
 from ... import policy
 from ...extensions import db
-from ...models import Membership, Participation, Poll, PollVoter
+from ...models import Event, Membership, Participation, Poll, PollVoter
 from .. import events
 from ..accounts import acting_member
 from ..errors import Invalid, NotAllowed
@@ -14,6 +15,8 @@ from .common import event_fields, visible_poll
 
 
 MESSAGE_MAX = 2_000
+# A person is reminded about one poll at most once a day (by "remind", or by name).
+REMIND_AGAIN_AFTER = timedelta(days=1)
 
 
 def electorate_ids(poll: Poll) -> list[int]:
@@ -45,7 +48,24 @@ def remind(*, actor_id: int, poll_id: int, message: str = "", inbound_message_id
     recipients = non_voter_ids(poll)
     if not recipients:
         raise Invalid("Everyone has voted already.", field="message")
+    reminded = recently_reminded(poll.id)
+    recipients = [i for i in recipients if i not in reminded]
+    if not recipients:
+        raise Invalid("Everyone who has not voted was reminded in the last day; a person is reminded at most "
+                      "once a day.", field="message")
     events.record("poll_reminder", actor_id=user.id, **event_fields(poll), title=poll.title,
                           message=message, recipient_ids=recipients, inbound_message_id=inbound_message_id)
     db.session.commit()
     return len(recipients)
+
+
+def recently_reminded(poll_id: int, now: datetime | None = None) -> set[int]:
+    """Who was reminded about this poll in the last day (a person is reminded at most once a day)."""
+    from .common import now_or
+
+    since = now_or(now) - REMIND_AGAIN_AFTER
+    ids: set[int] = set()
+    for data in db.session.scalars(select(Event.data).where(Event.poll_id == poll_id, Event.kind == "poll_reminder",
+                                                            Event.created_at > since)):
+        ids |= set((data or {}).get("recipient_ids") or [])
+    return ids

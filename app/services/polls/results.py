@@ -10,7 +10,7 @@ from ... import policy
 from ...extensions import db
 from ...models import Participation, Poll, Stance, StanceChoice, User
 from ...models.users import name_of
-from ...polls import Results, get_type
+from ...polls import Results, get_type, thresholds
 from .reminders import electorate_ids
 
 
@@ -36,6 +36,8 @@ class PollResults:
     undecided_count: int = 0
     electorate_count: int = 0
     voter_count: int = 0
+    # Proposals with a participation quorum: whether it is met, shown even while the results are hidden.
+    participation: list = field(default_factory=list)
 
 
 def hidden_reason(poll: Poll) -> str:
@@ -58,12 +60,16 @@ def results_for(user, poll: Poll) -> PollResults:
         missing = [i for i in electorate if i not in voted_ids]
         if missing:
             out.non_voters = list(db.session.scalars(select(User).where(User.id.in_(missing)).order_by(User.name)))
+    if thresholds.has_requirements(poll):  # the turnout is no secret ("6 of 10 voted"); the counts may be
+        out.participation = [r for r in thresholds.requirements(poll, Results(poll.poll_type, voter_count), len(electorate))
+                             if r.name == "participation"]
     if not out.visible:
         out.hidden_reason = hidden_reason(poll)
         return out
     kind = get_type(poll.poll_type)
     stances, by_stance, plain = _latest_stances(poll)
     out.results = kind.tally(poll, plain)
+    out.results.requirements = thresholds.requirements(poll, out.results, len(electorate))
     if poll.anonymous:
         out.anonymous_reasons = [s.reason for s in plain if s.reason and not kind.written_answers]
     elif policy.can_see_voters(user, poll):
@@ -83,7 +89,9 @@ def results_for(user, poll: Poll) -> PollResults:
 def tally(poll: Poll) -> Results:
     """The counts of a poll's latest votes, as the poll's page shows them; every mail that gives
     results (closed, outcome) counts with this too. Counts only: no voter is named."""
-    return get_type(poll.poll_type).tally(poll, _latest_stances(poll)[2])
+    results = get_type(poll.poll_type).tally(poll, _latest_stances(poll)[2])
+    results.requirements = thresholds.requirements(poll, results, len(electorate_ids(poll)))
+    return results
 
 
 def _latest_stances(poll: Poll) -> tuple[list[Stance], dict[int, dict[int, int]], list["_PlainStance"]]:
