@@ -16,6 +16,9 @@ def register(app: Flask) -> None:
     for command in (serve, web, smtp, worker, scheduler, demo, login_link, user_group, group_group):
         app.cli.add_command(command)
     _register_optional(app)
+    from .scale_cli import register_db_copy
+
+    register_db_copy()
 
 
 def _register_optional(app: Flask) -> None:
@@ -35,6 +38,7 @@ EXTRA_COMMANDS: list[tuple[str, str]] = [
     ("app.stewardship_cli", "keys_group"),
     ("mail.cli", "mail_group"),
     ("app.digest_cli", "digest_group"),
+    ("app.scale_cli", "storage_group"),
 ]
 
 
