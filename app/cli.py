@@ -16,9 +16,15 @@ def register(app: Flask) -> None:
     for command in (serve, web, smtp, worker, scheduler, demo, login_link, user_group, group_group):
         app.cli.add_command(command)
     _register_optional(app)
-    from .scale_cli import register_db_copy
+    _register_db_copy()
 
-    register_db_copy()
+
+def _register_db_copy() -> None:
+    """`quorum db copy` joins Flask-Migrate's `db` group (app/scale_cli.py), found by name as the
+    EXTRA_COMMANDS are."""
+    import importlib
+
+    importlib.import_module("app.scale_cli").register_db_copy()
 
 
 def _register_optional(app: Flask) -> None:
