@@ -136,3 +136,25 @@ def test_a_file_cut_short_is_refused_not_served_as_if_whole(clean_app):
     path.write_bytes(whole[: len(whole) - 70000])  # lose the last chunks
     with pytest.raises(ValueError, match="damaged or cut short"):
         storage.read("attachments", key)
+
+
+def test_a_backup_of_a_site_on_s3_holds_its_files_and_a_restore_puts_them_back(on_s3, clean_app, runner,
+                                                                                 tmp_path, monkeypatch):
+    import pyrage
+
+    identity = pyrage.x25519.Identity.generate()
+    (tmp_path / "backup.key").write_text(f"{identity}\n")
+    for name, value in {"BACKUP_DESTINATIONS": f"{tmp_path / 'disk-a'},{tmp_path / 'disk-b'}",
+                        "BACKUP_RECIPIENT": str(identity.to_public()),
+                        "BACKUP_AGE_IDENTITY_FILE": str(tmp_path / "backup.key")}.items():
+        monkeypatch.setitem(clean_app.config, name, value)
+    key = storage.write("attachments", MARKER)
+    created = runner.invoke(args=["backup", "create"])
+    assert created.exit_code == 0, created.output
+    assert runner.invoke(args=["backup", "verify"]).exit_code == 0
+    storage.delete("attachments", key)  # lost from the bucket
+    restored = runner.invoke(args=["backup", "restore", "--yes"])
+    assert restored.exit_code == 0, restored.output
+    assert storage.read("attachments", key) == MARKER
+    assert f"site/attachments/{key}" in on_s3["moto"].keys(on_s3["bucket"])
+    assert files_under(Path(clean_app.config["QUORUM_INSTANCE"]) / "files") == []
