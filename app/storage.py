@@ -377,12 +377,13 @@ def store_for(url: str, app=None):
 def current(app=None):
     """This site's store (STORAGE_URL), made once per app."""
     app = app or current_app
-    found = app.extensions.get("quorum_store")
     url = app.config.get("STORAGE_URL") or "file://" + str(Path(app.config["QUORUM_INSTANCE"]) / "files")
-    if found is None or found.url != url.rstrip("/"):
-        found = store_for(url, app)
-        app.extensions["quorum_store"] = found
-    return found
+    made_for = (url, app.config.get("S3_ENDPOINT_URL"))
+    cached = app.extensions.get("quorum_store")
+    if cached is None or cached[0] != made_for:
+        cached = (made_for, store_for(url, app))
+        app.extensions["quorum_store"] = cached
+    return cached[1]
 
 
 def folder(namespace: str) -> Path:

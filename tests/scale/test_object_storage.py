@@ -158,3 +158,18 @@ def test_a_backup_of_a_site_on_s3_holds_its_files_and_a_restore_puts_them_back(o
     assert storage.read("attachments", key) == MARKER
     assert f"site/attachments/{key}" in on_s3["moto"].keys(on_s3["bucket"])
     assert files_under(Path(clean_app.config["QUORUM_INSTANCE"]) / "files") == []
+
+
+def test_a_download_while_the_bucket_is_unreachable_is_a_503_to_try_again(on_s3, clean_app, dns, monkeypatch):
+    from .support import free_port
+
+    scene = Scene()
+    client = clean_app.test_client()
+    sign_in(client, scene.alice)
+    posted = post(client, f"/d/{scene.thread.id}/comments", {"body": "Plan", "files": (BytesIO(PDF), "plan.pdf")},
+                  content_type="multipart/form-data")
+    assert posted.status_code == 303
+    attachment = db.session.scalars(select(Attachment)).one()
+    monkeypatch.setitem(clean_app.config, "S3_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")  # nobody listens
+    answer = client.get(f"/attachments/{attachment.id}/plan.pdf")
+    assert answer.status_code == 503 and b"cannot reach its file store" in answer.data
