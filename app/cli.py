@@ -16,6 +16,15 @@ def register(app: Flask) -> None:
     for command in (serve, web, smtp, worker, scheduler, demo, login_link, user_group, group_group):
         app.cli.add_command(command)
     _register_optional(app)
+    _register_db_copy()
+
+
+def _register_db_copy() -> None:
+    """`quorum db copy` joins Flask-Migrate's `db` group (app/scale_cli.py), found by name as the
+    EXTRA_COMMANDS are."""
+    import importlib
+
+    importlib.import_module("app.scale_cli").register_db_copy()
 
 
 def _register_optional(app: Flask) -> None:
@@ -35,6 +44,7 @@ EXTRA_COMMANDS: list[tuple[str, str]] = [
     ("app.stewardship_cli", "keys_group"),
     ("mail.cli", "mail_group"),
     ("app.digest_cli", "digest_group"),
+    ("app.scale_cli", "storage_group"),
 ]
 
 

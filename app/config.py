@@ -82,6 +82,16 @@ def _oidc_providers(get) -> dict[str, dict]:
     return providers
 
 
+def _file_secret(path: str | None) -> str | None:
+    """A secret kept in a file (SECRET_KEY_FILE: a mounted secret, the same on every host)."""
+    if not path:
+        return None
+    value = Path(path).read_text().strip()
+    if not value:
+        raise RuntimeError(f"{path} is empty: it should hold the secret")
+    return value
+
+
 def load(overrides: dict | None = None) -> dict:
     """Build the app configuration from the environment and `instance/.env`.
 
@@ -105,7 +115,7 @@ def load(overrides: dict | None = None) -> dict:
 
     config = {
         "QUORUM_INSTANCE": str(folder),
-        "SECRET_KEY": get("SECRET_KEY") or _secret(folder, "secret_key"),
+        "SECRET_KEY": get("SECRET_KEY") or _file_secret(get("SECRET_KEY_FILE")) or _secret(folder, "secret_key"),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "REDIS_URL": get("REDIS_URL"),
         "SMTP_URL": get("SMTP_URL"),
@@ -154,6 +164,13 @@ def load(overrides: dict | None = None) -> dict:
         # How often the scheduler looks for members whose digest hour has come.
         "DIGEST_CHECK_SECONDS": int(get("DIGEST_CHECK_SECONDS", "300")),
         "DATA_KEY": get("QUORUM_DATA_KEY"),
+        # Or a file holding it (a mounted secret, the same on every host): nothing is generated then.
+        "DATA_KEY_FILE": get("QUORUM_DATA_KEY_FILE"),
+        # Where attachments, raw inbound mail and exports are kept: file:///path or s3://bucket/prefix
+        # (S3_ENDPOINT_URL for MinIO, Garage, Ceph, Backblaze, Wasabi; unset: AWS). Every host of one
+        # site names the same store.
+        "STORAGE_URL": get("STORAGE_URL"),  # unset: file://<instance>/files
+        "S3_ENDPOINT_URL": get("S3_ENDPOINT_URL"),
         "BACKUP_DESTINATIONS": get("BACKUP_DESTINATIONS", ""),
         "BACKUP_RECIPIENT": get("BACKUP_AGE_RECIPIENT"),
         "BACKUP_AGE_IDENTITY_FILE": get("BACKUP_AGE_IDENTITY_FILE"),

@@ -1,6 +1,7 @@
 """Periodic work, run by RQ's cron scheduler: it only enqueues jobs; workers do them.
 
-Every job here is idempotent, so two schedulers or a restart never do anything twice.
+Every job here is idempotent, so two schedulers or a restart never do anything twice; and each run
+is claimed in Redis (claim_run), so with a scheduler on every host a periodic job is enqueued once.
 The same process also moves RQ's scheduled jobs (retries with backoff) onto the queue when
 they are due, so workers need no scheduler process of their own.
 """
@@ -40,8 +41,26 @@ class QuorumScheduler(CronScheduler):
         self.promoter = RQScheduler(QUEUES, connection=connection)
 
     def enqueue_jobs(self):
-        enqueued = super().enqueue_jobs()
+        enqueued = self.enqueue_claimed_jobs()
         self.promote_scheduled_jobs()
+        return enqueued
+
+    def enqueue_claimed_jobs(self) -> list:
+        """Enqueue each due job only if this scheduler claims its run: a key in Redis, set if absent,
+        that lives a little less than the job's interval. However many schedulers run (one per
+        host), each periodic job is enqueued once per interval; if the one that claimed it dies,
+        another claims the next run."""
+        from rq.cron import now
+
+        enqueue_time = now()
+        enqueued = []
+        for job in self._cron_jobs:
+            if not job.should_run():
+                continue
+            if claim_run(self.connection, job.func_name, job.interval or 60):
+                job.enqueue(self.connection)
+                enqueued.append(job)
+            job.set_enqueue_time(enqueue_time)  # claimed here or elsewhere: this run is taken
         return enqueued
 
     def promote_scheduled_jobs(self) -> None:
@@ -59,6 +78,15 @@ class QuorumScheduler(CronScheduler):
     def register_death(self, pipeline=None) -> None:
         self.promoter.release_locks()
         super().register_death(pipeline)
+
+
+CLAIM_PREFIX = "quorum:cron-claim:"
+
+
+def claim_run(connection, name: str, interval: int) -> bool:
+    """True for the one scheduler that takes this interval's run of `name`."""
+    ttl_ms = max(500, int(interval * 1000 * 0.9))
+    return bool(connection.set(CLAIM_PREFIX + name, "1", nx=True, px=ttl_ms))
 
 
 def build_scheduler(app: Flask) -> CronScheduler:

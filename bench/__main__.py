@@ -3,6 +3,7 @@
   python -m bench              the default dataset on SQLite (and PostgreSQL if DATABASE_URL is set)
   python -m bench --quick      a tiny dataset and short runs (about a minute)
   python -m bench --soak N     only N thread-page requests at 10 clients, counting gunicorn worker deaths
+  python -m bench --multi-web  one web process against two (as two web hosts), thread page req/s
 See docs/PERFORMANCE.md for what each figure means.
 """
 from __future__ import annotations
@@ -44,6 +45,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--soak", type=int, default=0, metavar="N",
                    help="instead of the figures: N requests of the thread page; report errors and worker deaths")
     p.add_argument("--soak-clients", type=int, default=10, help="parallel clients of the soak")
+    p.add_argument("--multi-web", action="store_true",
+                   help="instead of the figures: one web process against two (bench/multiweb.py)")
     args = p.parse_args(argv)
     base = Sizes.quick() if args.quick else Sizes()
     for name in ("members", "groups", "threads", "comments", "polls"):
@@ -76,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.soak:
         return soak(args)
+    if args.multi_web:
+        return multi_web(args)
     started = time.monotonic()
     results = {"machine": report.machine(), "quick": args.quick, "sizes": vars(args.sizes),
                "settings": {"duration": args.duration, "warmup": args.warmup, "concurrency": args.levels,
@@ -131,6 +136,32 @@ def soak(args) -> int:
     print(f"\nWrote {out}" + (f"; instances kept in {root}" if args.keep else ""))
     failed = any("error" in r or r["deaths"] or r["errors"] for r in results["backends"].values())
     return 1 if failed else 0
+
+
+def multi_web(args) -> int:
+    """One web process against two: its own results file (bench/multiweb.json unless --out names one)."""
+    import json
+
+    from . import multiweb
+    from .run import start_redis
+
+    out = Path(args.out) if args.out != str(REPO / "bench" / "results.json") else REPO / "bench" / "multiweb.json"
+    root = Path(tempfile.mkdtemp(prefix="qb-multi-"))
+    redis_server, redis_url = start_redis(root / "redis")
+    url = os.environ.get("DATABASE_URL", "")
+    database_url = url if url.startswith(("postgres://", "postgresql://", "postgresql+psycopg://")) else None
+    try:
+        result = multiweb.measure(root, args, database_url if args.backend != "sqlite" else None, redis_url)
+    finally:
+        try:
+            redis_server.shutdown()
+        except Exception:
+            pass
+        if not args.keep:
+            shutil.rmtree(root, ignore_errors=True)
+    out.write_text(json.dumps({"machine": report.machine(), "sizes": vars(args.sizes), **result}, indent=2) + "\n")
+    print(f"\nWrote {out}")
+    return 0
 
 
 if __name__ == "__main__":

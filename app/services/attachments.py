@@ -5,6 +5,7 @@ import hashlib
 import logging
 import re
 from dataclasses import dataclass
+from typing import Iterator
 
 from flask import current_app
 
@@ -92,6 +93,11 @@ def store(uploads: list[Upload], *, uploader_id: int, discussion_id: int, commen
             log.error("an upload was refused: %s", error)
             raise Invalid("We could not store your files: the server has run out of disk space. Nothing was "
                           "posted; please try again later.", field="files")
+        except storage.StorageError as error:
+            discard(rows)
+            log.error("an upload was refused: %s", error)
+            raise Invalid("We could not store your files: the file store is not answering. Nothing was "
+                          "posted; please try again later.", field="files")
         row = Attachment(uploader_id=uploader_id, discussion_id=discussion_id, comment_id=comment_id,
                          filename=upload.filename, content_type=upload.content_type, size=len(upload.data),
                          sha256=hashlib.sha256(upload.data).hexdigest(), storage_key=key)
@@ -106,8 +112,9 @@ def discard(rows: list[Attachment]) -> None:
         storage.delete(NAMESPACE, row.storage_key)
 
 
-def for_download(user, attachment_id: int, filename: str) -> tuple[Attachment, bytes]:
-    """The file, if this person may read the thread it belongs to (else NotFound, same as missing)."""
+def for_download(user, attachment_id: int, filename: str) -> tuple[Attachment, Iterator[bytes]]:
+    """The file, if this person may read the thread it belongs to (else NotFound, same as missing):
+    its row, and its bytes as checked chunks read from the store as they are sent (never whole)."""
     attachment = db.session.get(Attachment, attachment_id)
     if attachment is None or attachment.discussion_id is None or attachment.filename != filename:
         raise NotFound("There is no such file.")
@@ -119,6 +126,6 @@ def for_download(user, attachment_id: int, filename: str) -> tuple[Attachment, b
         if comment is None or comment.deleted_at is not None:
             raise NotFound("There is no such file.")
     try:
-        return attachment, storage.read(NAMESPACE, attachment.storage_key)
+        return attachment, storage.chunks(NAMESPACE, attachment.storage_key)
     except FileNotFoundError:
         raise NotFound("This file is missing from storage.") from None

@@ -220,13 +220,15 @@ def to_csv(rows: list[dict]) -> str:
     return out.getvalue()
 
 
-def build_zip(group: Group, *, actor_id: int | None = None, progress: Progress | None = None) -> bytes:
+def build_zip(group: Group, *, actor_id: int | None = None, progress: Progress | None = None,
+              target=None) -> bytes | None:
+    """The export as zip bytes; or, given a writable `target` (need not seek), written into it."""
     progress = progress or (lambda _p: None)
     export = collect(group, actor_id=actor_id, progress=progress)
     tables = export["tables"]
     for row in tables["attachments"]:
         row["path"] = attachment_path(row)
-    buffer = io.BytesIO()
+    buffer = target if target is not None else io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("quorum.json", json.dumps(export, ensure_ascii=False, indent=1, sort_keys=True))
         for name, rows in tables.items():
@@ -235,11 +237,13 @@ def build_zip(group: Group, *, actor_id: int | None = None, progress: Progress |
         total = max(1, len(tables["attachments"]))
         for index, row in enumerate(tables["attachments"], 1):
             try:
-                content = storage.read("attachments", row["storage_key"])
+                content = storage.chunks("attachments", row["storage_key"])
             except FileNotFoundError:
                 row["missing"] = True
                 continue
-            archive.writestr(row["path"], content)
+            with archive.open(row["path"], "w") as member:  # a chunk at a time from the store
+                for piece in content:
+                    member.write(piece)
             progress(55 + int(30 * index / total))
         archive.writestr("archive.html", render_archive(export))
         with archive.open("threads.mbox", "w") as threads:  # message by message, never whole in memory
@@ -247,7 +251,55 @@ def build_zip(group: Group, *, actor_id: int | None = None, progress: Progress |
                 threads.write(chunk)
         archive.writestr("README.txt", render_template("stewardship/export_readme.txt", export=export))
     progress(95)
-    return buffer.getvalue()
+    return None if target is not None else buffer.getvalue()
+
+
+class _QueueWriter:
+    """A write-only file for zipfile: each write goes to a queue that the store's upload reads."""
+
+    def __init__(self, pieces):
+        self.pieces, self.size = pieces, 0
+
+    def write(self, data) -> int:
+        self.pieces.put(bytes(data))
+        self.size += len(data)
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+
+def store_streaming(namespace: str, produce) -> tuple[str, int]:
+    """Store what `produce(writer)` writes, encrypted, as it is written: the upload (to a folder or a
+    bucket) runs beside the producer, so a large export is never whole in memory or on local disk.
+    Returns (storage key, plaintext size)."""
+    import queue
+    import threading
+
+    app = current_app._get_current_object()
+    pieces: queue.Queue = queue.Queue(maxsize=16)
+    outcome: dict = {}
+
+    def upload() -> None:
+        with app.app_context():
+            try:
+                outcome["key"] = storage.write_stream(namespace, iter(pieces.get, None), fsync=True)
+            except BaseException as error:  # noqa: BLE001 - handed back to the producer's thread
+                outcome["error"] = error
+                while pieces.get() is not None:  # let the producer finish; its bytes go nowhere
+                    pass
+
+    uploader = threading.Thread(target=upload, name="quorum-export-upload", daemon=True)
+    uploader.start()
+    writer = _QueueWriter(pieces)
+    try:
+        produce(writer)
+    finally:
+        pieces.put(None)
+        uploader.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["key"], writer.size
 
 
 # --- The offline HTML archive ------------------------------------------------------------
@@ -370,8 +422,8 @@ def run_export(export_id: int) -> str:
         db.session.commit()
 
     try:
-        data = build_zip(group, actor_id=row.requested_by_id, progress=progress)
-        key = storage.write("exports", data, fsync=True)
+        key, size = store_streaming("exports", lambda target: build_zip(
+            group, actor_id=row.requested_by_id, progress=progress, target=target))
     except Exception as error:
         db.session.rollback()
         row = db.session.get(GroupExport, export_id)
@@ -382,12 +434,12 @@ def run_export(export_id: int) -> str:
     row.storage_key, row.token_hash = key, hash_token("export:" + token)
     row.status, row.progress, row.finished_at = "done", 100, utcnow()
     row.expires_at = row.finished_at + DOWNLOAD_LIFETIME
-    audit.record(row.requested_by_id, group.id, "group_exported", export_id=row.id, bytes=len(data))
+    audit.record(row.requested_by_id, group.id, "group_exported", export_id=row.id, bytes=size)
     requester = db.session.get(User, row.requested_by_id) if row.requested_by_id else None
     if requester is not None and requester.email:
         link = f"{current_app.config['BASE_URL']}/exports/{token}"
         messages.export_ready(export_id=row.id, requester=requester, group=group, link=link,
-                              expires_at=row.expires_at, size=len(data))
+                              expires_at=row.expires_at, size=size)
     db.session.commit()
     return "done"
 

@@ -38,25 +38,23 @@ def _write_keys(keys: list[bytes]) -> None:
     current_app.extensions.pop("quorum_data_keys", None)
 
 
-def stored_files() -> list[tuple[str, Path]]:
-    root = Path(current_app.config["QUORUM_INSTANCE"]) / "files"
-    if not root.is_dir():
-        return []
-    return [(p.parent.name, p) for p in sorted(root.glob("*/*")) if p.is_file() and not p.name.startswith(".")]
+def stored_files() -> list[tuple[str, str]]:
+    """(namespace, storage key) of every file in the site's store (STORAGE_URL)."""
+    return storage.current().keys()
 
 
 def reencrypt_all() -> dict:
     """Re-encrypt every file, TOTP secret and webhook address and secret not under the current key. Idempotent."""
     current = storage.key_id(storage.data_keys()[0])
     files = skipped = 0
-    for namespace, path in stored_files():
-        blob = path.read_bytes()
-        if not blob.startswith(storage.MAGIC):
+    for namespace, name in stored_files():
+        blob = storage.read_sealed(namespace, name)
+        if not blob.startswith((storage.MAGIC, storage.STREAM_MAGIC)):
             skipped += 1
             continue
         if blob[5:13] == current:
             continue
-        storage.write(namespace, storage.decrypt(blob, associated=path.name.encode()), storage_key=path.name, fsync=True)
+        storage.write(namespace, storage.decrypt(blob, associated=name.encode()), storage_key=name, fsync=True)
         files += 1
     from .totp import open_secret, seal_secret
 
@@ -75,7 +73,7 @@ def reencrypt_all() -> dict:
 
 def rotate(*, keep_old: bool = False, finish_only: bool = False) -> dict:
     """Make a new key current, re-encrypt everything with it, retire the old key(s)."""
-    if current_app.config.get("DATA_KEY"):
+    if current_app.config.get("DATA_KEY") or current_app.config.get("DATA_KEY_FILE"):
         if not finish_only:
             new = base64.b64encode(secrets.token_bytes(32)).decode()
             return {"env": True, "new_key": new}

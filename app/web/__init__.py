@@ -119,6 +119,16 @@ def register_error_pages(app: Flask) -> None:
             body = app.jinja_env.get_template("errors/unavailable.html").render()
         return body, 503, {"Retry-After": "10", "Cache-Control": "no-store"}
 
+    from ..storage import StorageError
+
+    @app.errorhandler(StorageError)
+    def storage_error(error):
+        """The file store (an S3 bucket) not answering: 503, try again; nothing half-written."""
+        app.logger.warning("file store unavailable on %s %s: %s", request.method, request.path, str(error)[:200])
+        response = page(503, "Back in a moment", "Quorum cannot reach its file store just now. Nothing was "
+                        "saved; try again in a few seconds.")
+        return response
+
     @app.errorhandler(500)
     def server_error(error):
         return page(500, "Something went wrong", "Sorry: that failed on our side. Nothing you sent was lost; try again in a moment.")

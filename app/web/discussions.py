@@ -6,9 +6,8 @@ fragment to swap in place (a new comment, a reaction bar, an edited comment, mor
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from io import BytesIO
 
-from flask import Blueprint, abort, flash, make_response, render_template, request, send_file
+from flask import Blueprint, Response, abort, flash, make_response, render_template, request
 from flask_login import current_user, login_required
 
 from .. import policy
@@ -17,7 +16,7 @@ from ..extensions import limiter
 from ..models import REACTIONS, Comment, Group, utcnow
 from ..services import attachments, discussions
 from ..services.errors import DomainError, NotFound
-from .helpers import is_htmx, member_key, refuse, see_other, signed_in_user
+from .helpers import download_name, is_htmx, member_key, refuse, see_other, signed_in_user
 from .loaders import attachment_or_404, comment_or_404, discussion_or_404, group_or_404, thread_page_or_404
 from .people import notify_choices, notify_from_form, say_left_out
 
@@ -355,10 +354,13 @@ def mark_all_read():
 
 @bp.get("/attachments/<int:attachment_id>/<path:filename>")
 def attachment(attachment_id: int, filename: str):
-    row, data = attachment_or_404(attachment_id, filename)
+    row, chunks = attachment_or_404(attachment_id, filename)
     inline = row.content_type in attachments.INLINE_TYPES
-    response = send_file(BytesIO(data), mimetype=row.content_type, as_attachment=not inline,
-                         download_name=attachments.safe_filename(row.filename), max_age=0, conditional=False, etag=False)
+    # Streamed from the file store a checked chunk at a time (app/storage.py), never held whole.
+    response = Response(chunks, mimetype=row.content_type, direct_passthrough=True)
+    response.content_length = row.size
+    response.headers.set("Content-Disposition", "inline" if inline else "attachment",
+                         **download_name(attachments.safe_filename(row.filename)))
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
     # Even if a file were mistaken for a page, it could run nothing and load nothing.

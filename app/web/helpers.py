@@ -54,3 +54,17 @@ def refuse(error: DomainError):
     if isinstance(error, RateLimited):
         abort(429)
     abort(403, description=error.message)
+
+
+def download_name(name: str) -> dict:
+    """Content-Disposition parameters for a file name (as Flask's send_file writes them): ASCII as
+    is, anything else also in RFC 5987 form."""
+    import unicodedata
+    from urllib.parse import quote
+
+    try:
+        name.encode("ascii")
+        return {"filename": name}
+    except UnicodeEncodeError:
+        simple = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+        return {"filename": simple, "filename*": "UTF-8''" + quote(name, safe="!#$&+-.^_`|~")}

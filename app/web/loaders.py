@@ -2,6 +2,8 @@
 the policy) whether this person may see it. "Not found" and "not yours to see" look the same."""
 from __future__ import annotations
 
+from typing import Iterator
+
 from flask import abort
 
 from .. import search as search_index
@@ -73,8 +75,8 @@ def poll_or_404(poll_id: int) -> Poll:
         abort(404)
 
 
-def attachment_or_404(attachment_id: int, filename: str) -> tuple[Attachment, bytes]:
-    """An attachment of a thread this person may read, with its (decrypted) bytes."""
+def attachment_or_404(attachment_id: int, filename: str) -> tuple[Attachment, Iterator[bytes]]:
+    """An attachment of a thread this person may read, with its (decrypted) bytes as chunks."""
     try:
         return attachments.for_download(signed_in_user(), attachment_id, filename)
     except NotFound:

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
-from io import BytesIO
 
-from flask import (Blueprint, Response, flash, make_response, render_template, request, send_file, session,
+from flask import (Blueprint, Response, flash, make_response, render_template, request, session,
                    stream_with_context)
 from flask_login import current_user, login_required
 
@@ -76,9 +75,16 @@ def export_download(token: str):
     if row.expires_at is None or row.expires_at <= datetime.now(timezone.utc) or not row.storage_key:
         return render_template("errors/error.html", code=410, title="This download has expired",
                                message="Export links last 7 days. Start a new export from the group's export page."), 410
-    data = storage.read("exports", row.storage_key)
+    try:
+        chunks = storage.chunks("exports", row.storage_key)
+    except FileNotFoundError:
+        return render_template("errors/error.html", code=410, title="This download has expired",
+                               message="The export's file is gone. Start a new export from the group's export page."), 410
     name = f"{group.handle}-export-{row.finished_at:%Y-%m-%d}.zip"
-    return _no_store(send_file(BytesIO(data), mimetype="application/zip", as_attachment=True, download_name=name))
+    # Streamed from the store a checked chunk at a time (an export can be large).
+    response = Response(chunks, mimetype="application/zip", direct_passthrough=True)
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return _no_store(response)
 
 
 @bp.post("/g/<handle>/threads.mbox")

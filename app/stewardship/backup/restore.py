@@ -20,7 +20,6 @@ from .verify import _check_files, _compare, _restore_pg, unpack
 
 def restore(path: Path | None = None, identity_file: str | None = None) -> dict:
     """Replace this instance's database and files with a backup (the newest if none is named)."""
-    instance = Path(current_app.config["QUORUM_INSTANCE"])
     with tempfile.TemporaryDirectory(prefix="quorum-restore-") as tmp:
         if path is None:
             path = _fetch_newest(Path(tmp))
@@ -41,11 +40,17 @@ def restore(path: Path | None = None, identity_file: str | None = None) -> dict:
                 source.close()
         else:
             _restore_pg(root / "database.pgdump", _libpq_url(db.engine.url), clean=True)
-        files = instance / "files"
-        if files.exists():
-            shutil.rmtree(files)
-        if (root / "files").is_dir():
-            shutil.copytree(root / "files", files)
+        store = storage.current()
+        if isinstance(store, storage.FileStore):
+            if store.root.exists():
+                shutil.rmtree(store.root)
+            if (root / "files").is_dir():
+                shutil.copytree(root / "files", store.root)
+        else:  # a bucket: put every file of the backup back (what is already there and equal stays)
+            for namespace, key in store.keys():
+                if not (root / "files" / namespace / key).is_file():
+                    store.delete(namespace, key)
+            storage.copy_all(storage.FileStore(root / "files"), store)
         _merge_keys(root / "data.key")
         with db.engine.connect() as conn:
             _compare(manifest["tables"], table_digests(conn))
@@ -86,7 +91,7 @@ def _merge_keys(path: Path) -> None:
     missing = [k for k in theirs if k not in ours]
     if not missing:
         return
-    if current_app.config.get("DATA_KEY"):
+    if current_app.config.get("DATA_KEY") or current_app.config.get("DATA_KEY_FILE"):
         raise BackupError("The backup's files use a data key that QUORUM_DATA_KEY does not list; add it "
                           "(comma-separated, after the current key): see SECURITY.md.")
     from ..keys import _write_keys

@@ -27,7 +27,6 @@ from .retention import apply_retention
 
 def _snapshot(work: Path) -> dict:
     """Write database/, files/ and data.key into `work`; return the manifest."""
-    instance = Path(current_app.config["QUORUM_INSTANCE"])
     manifest = {"format": FORMAT, "version": VERSION, "created_at": utcnow().isoformat(), "database": _dialect()}
     if _dialect() == "sqlite":
         target = work / "database.sqlite3"
@@ -59,9 +58,13 @@ def _snapshot(work: Path) -> dict:
                 manifest["alembic"] = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
     else:
         raise BackupError(f"Backups support SQLite and PostgreSQL, not {_dialect()}.")
-    files = instance / "files"
-    if files.is_dir():
-        shutil.copytree(files, work / "files", ignore=shutil.ignore_patterns(".*"))
+    # The files as stored (still encrypted), from the site's store: a folder or a bucket.
+    store = storage.current()
+    if isinstance(store, storage.FileStore):
+        if store.root.is_dir():
+            shutil.copytree(store.root, work / "files", ignore=shutil.ignore_patterns(".*"))
+    else:
+        storage.copy_all(store, storage.FileStore(work / "files"))
     manifest["files"] = file_digests(work / "files")
     # The data keys travel inside the age-encrypted archive, so a backup restores on a new machine.
     (work / "data.key").write_text("".join(

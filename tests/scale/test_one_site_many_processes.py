@@ -1,0 +1,64 @@
+"""What lets any number of hosts be one site: periodic jobs enqueued once however many schedulers
+run, and secrets read from files every host mounts (the same keys, nothing generated per host)."""
+from __future__ import annotations
+
+import base64
+import secrets
+from pathlib import Path
+
+from rq import Queue
+
+from app import storage
+
+
+def test_two_schedulers_enqueue_each_periodic_job_once_per_interval(clean_app):
+    from app.queue import redis_client
+    from app.schedule import PERIODIC_JOBS, build_scheduler
+
+    first, second = build_scheduler(clean_app), build_scheduler(clean_app)
+    try:
+        first.enqueue_jobs()
+        second.enqueue_jobs()
+        queue = Queue("default", connection=redis_client(clean_app))
+        names = [job.func_name for job in queue.jobs]
+        assert sorted(names) == sorted(f"{f.__module__}.{f.__name__}" for f, _ in PERIODIC_JOBS)
+        # The next round, still inside every interval: neither enqueues anything again.
+        assert first.enqueue_jobs() == [] and second.enqueue_jobs() == []
+        assert len(queue.jobs) == len(PERIODIC_JOBS)
+    finally:
+        first.promoter.release_locks()
+        second.promoter.release_locks()
+
+
+def test_a_second_scheduler_takes_over_when_the_first_is_gone(clean_app):
+    from app.queue import redis_client
+    from app.schedule import CLAIM_PREFIX, claim_run
+
+    connection = redis_client(clean_app)
+    assert claim_run(connection, "app.jobs.close_due_polls", 1)
+    assert not claim_run(connection, "app.jobs.close_due_polls", 1)  # the other scheduler, same interval
+    connection.delete(CLAIM_PREFIX + "app.jobs.close_due_polls")  # the claim ran out (its owner died)
+    assert claim_run(connection, "app.jobs.close_due_polls", 1)
+
+
+def test_secrets_come_from_files_every_host_mounts(tmp_path, monkeypatch):
+    from app import config
+
+    secret_file, key_file = tmp_path / "secret_key", tmp_path / "data_key"
+    secret_file.write_text("a-secret-every-host-shares\n")
+    data_key = secrets.token_bytes(32)
+    key_file.write_text(base64.b64encode(data_key).decode() + "\n")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.delenv("QUORUM_DATA_KEY", raising=False)
+    monkeypatch.setenv("SECRET_KEY_FILE", str(secret_file))
+    monkeypatch.setenv("QUORUM_DATA_KEY_FILE", str(key_file))
+    hosts = [config.load({"QUORUM_INSTANCE": str(tmp_path / name)}) for name in ("web1", "web2")]
+    assert [h["SECRET_KEY"] for h in hosts] == ["a-secret-every-host-shares"] * 2
+
+    class App:  # the two settings data_keys reads, on each host
+        def __init__(self, cfg):
+            self.config, self.extensions = cfg, {}
+
+    assert [storage.data_keys(App(h)) for h in hosts] == [[data_key], [data_key]]
+    for name in ("web1", "web2"):  # nothing was generated into either host's instance folder
+        assert not (tmp_path / name / "secret_key").exists() and not (tmp_path / name / "data.key").exists()
