@@ -31,3 +31,18 @@ def test_0004_cuts_off_every_alias_an_admin_attached(tmp_path, app):
         assert user_by_email("bob@attacker.example") is None  # it no longer signs in or posts as Bob
         db.session.remove()
         db.engine.dispose()
+
+
+def test_full_text_triggers_survive_every_later_migration(clean_app):
+    """A later migration that rebuilds a table on SQLite (a batch alter) silently drops its triggers, and
+    search stops finding what is added after: every search trigger must still be there at head."""
+    from sqlalchemy import text
+
+    from app.extensions import db
+
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL searches through expression indexes, not triggers")
+    names = set(db.session.scalars(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")))
+    wanted = {f"search_{table}_{when}" for table in ("discussions", "comments", "polls", "outcomes", "stances")
+              for when in ("ai", "au", "ad")}
+    assert wanted <= names, f"missing: {sorted(wanted - names)}"

@@ -14,20 +14,21 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("polls") as batch:
-        batch.add_column(sa.Column("shuffle_options", sa.Boolean(), nullable=False, server_default=sa.false()))
-        batch.add_column(sa.Column("reason_prompt", sa.String(length=300), nullable=True))
-        batch.add_column(sa.Column("closing_soon_audience", sa.String(length=12), nullable=False,
-                                   server_default="undecided"))
-        batch.add_column(sa.Column("closing_soon_hours", sa.Integer(), nullable=False, server_default="24"))
-        batch.add_column(sa.Column("quorum_percent", sa.Integer(), nullable=True))
-        batch.add_column(sa.Column("pass_percent", sa.Integer(), nullable=True))
-        batch.add_column(sa.Column("pass_without_blocks", sa.Boolean(), nullable=False, server_default=sa.false()))
-    with op.batch_alter_table("poll_options") as batch:
-        batch.add_column(sa.Column("reason_prompt", sa.String(length=300), nullable=True))
-    with op.batch_alter_table("outcomes") as batch:
-        batch.add_column(sa.Column("review_at", sa.DateTime(), nullable=True))
-        batch.add_column(sa.Column("review_sent_at", sa.DateTime(), nullable=True))
+    # Plain ADD COLUMN, not a batch: on SQLite a batch may rebuild the table, and a rebuilt `polls` loses
+    # the full-text triggers migration 0010 put on it (search would stop finding new polls).
+    for column in (
+        sa.Column("shuffle_options", sa.Boolean(), nullable=False, server_default=sa.false()),
+        sa.Column("reason_prompt", sa.String(length=300), nullable=True),
+        sa.Column("closing_soon_audience", sa.String(length=12), nullable=False, server_default="undecided"),
+        sa.Column("closing_soon_hours", sa.Integer(), nullable=False, server_default="24"),
+        sa.Column("quorum_percent", sa.Integer(), nullable=True),
+        sa.Column("pass_percent", sa.Integer(), nullable=True),
+        sa.Column("pass_without_blocks", sa.Boolean(), nullable=False, server_default=sa.false()),
+    ):
+        op.add_column("polls", column)
+    op.add_column("poll_options", sa.Column("reason_prompt", sa.String(length=300), nullable=True))
+    op.add_column("outcomes", sa.Column("review_at", sa.DateTime(), nullable=True))
+    op.add_column("outcomes", sa.Column("review_sent_at", sa.DateTime(), nullable=True))
 
 
 def downgrade() -> None:
