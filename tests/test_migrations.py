@@ -1,6 +1,7 @@
 """Data migrations that change what existing rows mean, run on a database made at the revision before."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import text
 
 
@@ -36,8 +37,6 @@ def test_0004_cuts_off_every_alias_an_admin_attached(tmp_path, app):
 def test_full_text_triggers_survive_every_later_migration(clean_app):
     """A later migration that rebuilds a table on SQLite (a batch alter) silently drops its triggers, and
     search stops finding what is added after: every search trigger must still be there at head."""
-    from sqlalchemy import text
-
     from app.extensions import db
 
     if db.engine.dialect.name != "sqlite":
