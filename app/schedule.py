@@ -26,6 +26,7 @@ PERIODIC_JOBS: list[tuple[object, int]] = [
     (jobs.expire_inbound, 86400),
     (jobs.expire_sender_confirmations, 3600),
     (jobs.tell_cut_off_aliases, 300),
+    (jobs.delete_due_groups, 3600),
 ]
 
 

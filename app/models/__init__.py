@@ -10,6 +10,7 @@ from .polls import HIDE_RESULTS, REASON_MODES, Outcome, Participation, Poll, Pol
 from .events import EVENT_KINDS, Event, Notification
 from .mail import DigestDelivery, InboundMessage, OutboundMessage, SenderConfirmation
 from .stewardship import AccessLog, AuditLog, GroupExport, SupportGrant
+from .site import AccountMerge, SiteBranding
 from .webhooks import WEBHOOK_EVENTS, WEBHOOK_FORMATS, Webhook, WebhookDelivery
 
 __all__ = [name for name in dir() if not name.startswith("_")]

@@ -73,6 +73,8 @@ class User(UserMixin, db.Model):
     bounce_score: Mapped[int] = mapped_column(Integer, default=0)
     email_suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     email_suspended_reason: Mapped[str | None] = mapped_column(String(255))
+    # Set by a site admin: the account cannot sign in or act by mail until reactivated.
+    deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     aliases: Mapped[list["UserAlias"]] = relationship(back_populates="user", cascade="all, delete-orphan")
 

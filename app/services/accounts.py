@@ -140,6 +140,10 @@ def acting_member(user_id: int | None) -> User:
     user = db.session.get(User, user_id) if user_id is not None else None
     if user is None or user.deleted_at is not None:
         raise NotAllowed("Please sign in first.")
+    if user.deactivated_at is not None:
+        from .site_admin import DEACTIVATED_EXPLANATION
+
+        raise NotAllowed(DEACTIVATED_EXPLANATION)
     return user
 
 

@@ -16,6 +16,9 @@ def register(app: Flask) -> None:
     for module in (stewardship, main, auth, account, digest_settings, polls, mailactions, notifications, groups,
                    discussions, feeds, webhooks, search, admin_mail, held_mail):
         app.register_blueprint(module.bp)
+    from . import site_admin
+
+    app.register_blueprint(site_admin.bp)
 
 
 def register_nav(app: Flask) -> None:
