@@ -435,9 +435,15 @@ def delete_due_groups(now: datetime | None = None) -> int:
         group = db.session.get(Group, group_id)
         db.session.refresh(group)
         name, handle = group.name, group.handle
-        _delete_group_rows(group_id)
-        audit.record(None, None, "group_deleted", group_id=group_id, name=name, handle=handle)
-        db.session.commit()
+        try:
+            _delete_group_rows(group_id)
+            audit.record(None, None, "group_deleted", deleted_group=group_id, name=name, handle=handle)
+            db.session.commit()
+        except Exception:
+            db.session.rollback()  # nothing half-deleted; the next run tries again
+            db.session.execute(update(Group).where(Group.id == group_id).values(deletion_claimed_at=None))
+            db.session.commit()
+            raise
         done += 1
     return done
 
