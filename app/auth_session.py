@@ -47,7 +47,7 @@ def sign_in(user, *, remember: bool = True) -> None:
     if getattr(user, "deactivated_at", None) is not None:  # a site admin deactivated it: no session at all
         from flask import flash
 
-        from .services.site_admin import DEACTIVATED_EXPLANATION
+        from .services.accounts import DEACTIVATED_EXPLANATION
 
         flash(DEACTIVATED_EXPLANATION, "error")
         return

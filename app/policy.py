@@ -207,7 +207,7 @@ def can_administer(user, group: Group) -> bool:
 
 def can_invite(user, group: Group) -> bool:
     m = membership(user, group)
-    return m is not None and (_acts_as_admin(user, group, m) or group.members_can_invite)
+    return m is not None and group.archived_at is None and (_acts_as_admin(user, group, m) or group.members_can_invite)
 
 
 def can_create_subgroup(user, group: Group) -> bool:

@@ -201,7 +201,7 @@ def process(
         return _ask_sender(outcome, reply, user, sender, verdict, dry_run)
     explain_to = sender
     if user is not None and user.deactivated_at is not None:  # a site admin deactivated the account
-        from app.services.site_admin import DEACTIVATED_EXPLANATION
+        from app.services.accounts import DEACTIVATED_EXPLANATION
 
         outcome.action, outcome.reason = "refused", "the sender's account is deactivated"
         return _explain(outcome, msg, explain_to, "deactivated", dry_run, DEACTIVATED_EXPLANATION)

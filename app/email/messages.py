@@ -121,7 +121,7 @@ def account_merge(*, merge_id: int, to: str, user: User, other: str, kept: str, 
 def group_deletion_scheduled(*, admin: User, group, due_at: datetime, days: int) -> OutboundMessage | None:
     """Tell a group's admin that a site admin will delete the group, and how to export it first."""
     return queue_message(Outgoing(
-        kind="group_deletion", to=admin.email, user=admin,
+        kind="group_deletion_scheduled", to=admin.email, user=admin,
         dedupe_key=f"group_deletion:{group.id}:{admin.id}:{due_at.date().isoformat()}",
         context={"user": admin, "group": group, "days": days, "export_link": _url(f"/g/{group.handle}/export"),
                  "due_local": local_time(due_at, admin.time_zone, "%-d %B %Y, %H:%M")}))

@@ -156,12 +156,5 @@ def update(actor, *, site_name: str, accent_colour: str, terms_url: str, privacy
     return row
 
 
-def text_footer() -> str:
-    """The lines every mail ends with when the site has terms or privacy links."""
-    b = current()
-    lines = [f"{label}: {url}" for label, url in (("Terms", b.terms_url), ("Privacy", b.privacy_url)) if url]
-    return ("\n" + "\n".join([f"{b.site_name}"] + lines) + "\n") if lines else ""
-
-
 def stored_settings() -> SiteBranding | None:
     return db.session.scalar(select(SiteBranding).where(SiteBranding.id == 1))

@@ -21,10 +21,9 @@ from ..models import (
 )
 from ..tokens import hash_token, random_token
 from . import audit
+from .accounts import normalise_email
 from .errors import Invalid, NotAllowed, NotFound
 
-DEACTIVATED_EXPLANATION = ("This account has been deactivated by the site's administrators, so it cannot sign in "
-                           "or take part by email. If you think this is a mistake, write to them.")
 ARCHIVED_EXPLANATION = ("{name} is archived: it is kept read-only, so nothing new can be posted, voted on or joined "
                         "there. Its members can still read it on the web.")
 MERGE_DAYS = 7
@@ -105,21 +104,6 @@ def reactivate(actor, *, user_id: int) -> User:
     return user
 
 
-def erase(actor, *, user_id: int, confirm: str) -> None:
-    """A person's data erased at their request, by the account deletion they could do themselves
-    (content stays, shown as "deleted member"; a confirmation goes to their address first)."""
-    from ..stewardship.personal import delete_account
-
-    _site_admin(actor)
-    user = _user(user_id)
-    if user.id == actor.id:
-        raise Invalid("To delete your own account, use your account's data page.")
-    if (confirm or "").strip().lower() != (user.email or "").lower():
-        raise Invalid("Type the person's address to confirm.", field="confirm")
-    audit.record(actor.id, None, "account_erased", user_id=user.id)  # committed with the erasure
-    delete_account(user_id=user.id, confirm="delete")
-
-
 # --- Merging two accounts of one person ---------------------------------------------------------
 
 def _merge_hash(token: str) -> str:
@@ -129,7 +113,6 @@ def _merge_hash(token: str) -> str:
 def request_merge(actor, *, kept_email: str, merged_email: str) -> AccountMerge:
     """Mail a link to each of the two addresses; the merge happens when both were followed."""
     from ..email import messages
-    from .accounts import normalise_email
 
     _site_admin(actor)
     found = []

@@ -12,6 +12,7 @@ from flask_login import current_user, login_required
 from .. import policy
 from ..services import branding, site_admin
 from ..services.errors import DomainError, Invalid, NotFound
+from ..stewardship.erasure import erase_for
 from .helpers import refuse, see_other
 from .loaders import group_or_404
 
@@ -65,7 +66,7 @@ def person_action(user_id: int, action: str):
 def person_erase(user_id: int):
     actor = _site_admin()
     try:
-        site_admin.erase(actor, user_id=user_id, confirm=request.form.get("confirm", ""))
+        erase_for(actor, user_id=user_id, confirm=request.form.get("confirm", ""))
         flash("The person's data is erased; their posts stay, shown as \"deleted member\". "
               "A confirmation went to their address.")
     except DomainError as error:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from app import policy
-from app.models import Membership
+from app.models import Membership, utcnow
 from app.services import discussions
 from tests.factories import GroupFactory, MembershipFactory, UserFactory, member
 from tests.helpers import post, sign_in
@@ -17,7 +17,13 @@ ACTIONS = ["see_group", "view_thread", "comment", "start_thread", "react", "edit
 INSIDERS = {"member", "admin"}
 
 
-def expected(role: str, privacy: str, action: str) -> bool:
+def expected(role: str, privacy: str, action: str, archived: bool = False) -> bool:
+    if archived:  # read-only, and only its members know it exists (its admins still export it)
+        if action in ("comment", "start_thread", "react", "edit_others_comment", "invite"):
+            return False
+        if action in ("see_group", "view_thread", "see_in_search", "read_feed", "read_thread_feed"):
+            return role in INSIDERS
+        return role == "admin"
     if action in ("see_group",):
         return privacy != "secret" or role in INSIDERS
     if action in ("view_thread", "see_in_search", "read_feed", "read_thread_feed"):
@@ -31,9 +37,10 @@ def _allowed(response) -> bool:
     return response.status_code in (200, 303) and not (response.location or "").startswith("/login")
 
 
+@pytest.mark.parametrize("archived", [False, True], ids=["live", "archived"])
 @pytest.mark.parametrize("privacy", PRIVACIES)
 @pytest.mark.parametrize("role", ROLES)
-def test_role_privacy_action_matrix(client, clean_app, db_session, role, privacy):
+def test_role_privacy_action_matrix(client, clean_app, db_session, role, privacy, archived):
     group = GroupFactory(handle="club", name="Club", privacy=privacy, admins_can_edit_others_comments=True)
     author = member(group, email="author@example.org")
     thread = discussions.start_thread(actor_id=author.id, group_id=group.id, title="Quokka plans", body="quokka")
@@ -51,6 +58,9 @@ def test_role_privacy_action_matrix(client, clean_app, db_session, role, privacy
         db_session.commit()
     if person is not None:
         sign_in(client, person)
+    if archived:
+        group.archived_at = utcnow()
+        db_session.commit()
 
     checks = {
         "see_group": lambda: _allowed(client.get("/g/club")),
@@ -67,7 +77,7 @@ def test_role_privacy_action_matrix(client, clean_app, db_session, role, privacy
         "manage_webhooks": lambda: _allowed(client.get("/g/club/webhooks")),
     }
     got = {action: checks[action]() for action in ACTIONS}
-    want = {action: expected(role, privacy, action) for action in ACTIONS}
+    want = {action: expected(role, privacy, action, archived) for action in ACTIONS}
     assert got == want
 
     # The policy module (which templates ask too) agrees with what the pages did.
