@@ -481,12 +481,13 @@ def can_reopen_poll(user, poll: Poll) -> bool:
 
 def can_edit_poll(user, poll: Poll) -> bool:
     """Change an open poll or a draft (title, details, closing time, options): its author or a group admin."""
-    return (poll.is_open or (poll.draft and poll.deleted_at is None)) and can_administer_poll(user, poll)
+    return ((poll.is_open or (poll.draft and poll.deleted_at is None)) and poll_group(poll).archived_at is None
+            and can_administer_poll(user, poll))
 
 
 def can_open_poll(user, poll: Poll) -> bool:
     """Open a draft for votes (its mail goes out then)."""
-    return poll.draft and can_administer_poll(user, poll)
+    return poll.draft and poll_group(poll).archived_at is None and can_administer_poll(user, poll)
 
 
 def can_add_option(user, poll: Poll) -> bool:
