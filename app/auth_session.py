@@ -44,6 +44,14 @@ def sign_in(user, *, remember: bool = True) -> None:
     """Start a new server-side session for the member and put it in the cookies."""
     from .services import sessions
 
+    if getattr(user, "deactivated_at", None) is not None:  # a site admin deactivated it: no session at all
+        from flask import flash
+
+        from .services.accounts import DEACTIVATED_EXPLANATION
+
+        flash(DEACTIVATED_EXPLANATION, "error")
+        return
+
     session_id = sessions.start(user_id=user.id)
     _fresh_cookie_session()
     user.web_session_id = session_id

@@ -180,6 +180,15 @@ def load(overrides: dict | None = None) -> dict:
         "AWS_SECRET_ACCESS_KEY": get("AWS_SECRET_ACCESS_KEY"),
         "AWS_SESSION_TOKEN": get("AWS_SESSION_TOKEN"),
         "AWS_DEFAULT_REGION": get("AWS_DEFAULT_REGION"),
+        # Who may create groups: anyone signed in, or only site admins.
+        "GROUP_CREATION": (get("GROUP_CREATION", "anyone") or "anyone").strip().lower(),
+        # Branding defaults; a site admin's choices on /admin/branding win over these.
+        "SITE_NAME": get("SITE_NAME", "Quorum"),
+        "SITE_ACCENT_COLOUR": get("SITE_ACCENT_COLOUR", ""),
+        "SITE_TERMS_URL": get("SITE_TERMS_URL", ""),
+        "SITE_PRIVACY_URL": get("SITE_PRIVACY_URL", ""),
+        # A group a site admin deletes is deleted this many days later (its admins can export until then).
+        "GROUP_DELETION_GRACE_DAYS": int(get("GROUP_DELETION_GRACE_DAYS", "7")),
         "DEBUG": get("FLASK_DEBUG", "0") == "1",
         # DEBUG, INFO, WARNING or ERROR. At INFO, RQ's and aiosmtpd's per-job and per-command lines
         # are left out (failures and slow jobs still show); DEBUG shows them.

@@ -172,3 +172,11 @@ def purge_personal_data() -> dict:
     from .stewardship.retention import purge
 
     return purge()
+
+
+@job
+def delete_due_groups() -> int:
+    """Delete the groups whose deletion grace period is over (each claimed once)."""
+    from .services.site_admin import delete_due_groups as run
+
+    return run()

@@ -16,7 +16,8 @@ from .models import ThreadGuest
 
 
 def _signed_in(user) -> bool:
-    return user is not None and getattr(user, "is_authenticated", False) and user.deleted_at is None
+    return (user is not None and getattr(user, "is_authenticated", False) and user.deleted_at is None
+            and getattr(user, "deactivated_at", None) is None)  # a deactivated account acts nowhere
 
 
 def membership(user, group: Group) -> Membership | None:
@@ -236,7 +237,7 @@ def can_administer(user, group: Group) -> bool:
 
 def can_invite(user, group: Group) -> bool:
     m = membership(user, group)
-    return m is not None and (_acts_as_admin(user, group, m) or group.members_can_invite)
+    return m is not None and group.archived_at is None and (_acts_as_admin(user, group, m) or group.members_can_invite)
 
 
 def can_create_subgroup(user, group: Group) -> bool:
@@ -317,7 +318,7 @@ def can_see_history(user, discussion: Discussion) -> bool:
 
 
 def can_edit_discussion(user, discussion: Discussion) -> bool:
-    if discussion.deleted_at is not None or not is_member(user, discussion.group):
+    if discussion.deleted_at is not None or discussion.group.archived_at is not None or not is_member(user, discussion.group):
         return False
     return discussion.author_id == user.id or is_admin(user, discussion.group)
 
@@ -352,19 +353,19 @@ class ThreadPermissions:
         self.admin = _signed_in(user) and _acts_as_admin(user, group, m)
         # A guest of this thread takes part in it like a member (and nowhere else).
         self.guest = not self.member and is_thread_guest(user, discussion)
-        live = discussion.deleted_at is None
+        live = discussion.deleted_at is None and group.archived_at is None  # an archive is read-only
         self.can_react = live and (self.member or self.guest)
         self.can_comment = self.can_react and discussion.closed_at is None
 
     def can_edit(self, comment) -> bool:
-        if comment.deleted_at is not None or not (self.member or self.guest):
+        if comment.deleted_at is not None or not (self.member or self.guest) or self.group.archived_at is not None:
             return False
         if comment.author_id == self.user_id:
             return self.group.members_can_edit_own_comments or self.admin
         return self.admin and self.group.admins_can_edit_others_comments
 
     def can_delete(self, comment) -> bool:
-        if comment.deleted_at is not None or not (self.member or self.guest):
+        if comment.deleted_at is not None or not (self.member or self.guest) or self.group.archived_at is not None:
             return False
         if comment.author_id == self.user_id:
             return self.group.members_can_delete_own_comments or self.admin
@@ -461,7 +462,7 @@ def voted_polls(user):
 
 
 def can_vote(user, poll: Poll) -> bool:
-    return poll.is_open and may_vote(user, poll)
+    return poll.is_open and poll_group(poll).archived_at is None and may_vote(user, poll)
 
 
 def has_voted(user, poll: Poll) -> bool:
@@ -521,24 +522,25 @@ def can_reopen_poll(user, poll: Poll) -> bool:
 
 def can_edit_poll(user, poll: Poll) -> bool:
     """Change an open poll or a draft (title, details, closing time, options): its author or a group admin."""
-    return (poll.is_open or (poll.draft and poll.deleted_at is None)) and can_administer_poll(user, poll)
+    return ((poll.is_open or (poll.draft and poll.deleted_at is None)) and poll_group(poll).archived_at is None
+            and can_administer_poll(user, poll))
 
 
 def can_open_poll(user, poll: Poll) -> bool:
     """Open a draft for votes (its mail goes out then)."""
-    return poll.draft and can_administer_poll(user, poll)
+    return poll.draft and poll_group(poll).archived_at is None and can_administer_poll(user, poll)
 
 
 def can_add_option(user, poll: Poll) -> bool:
     """Add an option to an open poll: whoever may edit it, and its voters where the poll allows it."""
-    if not poll.is_open:
+    if not poll.is_open or poll_group(poll).archived_at is not None:
         return False
     return can_edit_poll(user, poll) or (poll.voters_can_add_options and may_vote(user, poll))
 
 
 def can_remove_vote(user, poll: Poll) -> bool:
     """Take back one's own vote while the poll is open."""
-    return poll.is_open and may_vote(user, poll) and has_voted(user, poll)
+    return poll.is_open and poll_group(poll).archived_at is None and may_vote(user, poll) and has_voted(user, poll)
 
 
 def can_write_outcome(user, poll: Poll) -> bool:
@@ -711,3 +713,34 @@ def has_second_factor(user) -> bool:
     """Every sign-in of this member passes a second factor: an authenticator app's code, or a passkey
     they require (a passkey sign-in is itself two factors: the device and its PIN or biometrics)."""
     return user.totp_enabled_at is not None or requires_passkey(user)
+
+
+def can_create_group(user) -> bool:
+    """GROUP_CREATION=anyone: any signed-in member; site_admins: only site admins (subgroups follow
+    can_create_subgroup: a group's admins add them either way)."""
+    from flask import current_app
+
+    if not _signed_in(user):
+        return False
+    return current_app.config.get("GROUP_CREATION", "anyone") != "site_admins" or user.is_site_admin
+
+
+def can_manage_people(user) -> bool:
+    """The site admin pages (people, groups, branding): site admins only, and never group content."""
+    return is_operator(user)
+
+
+def can_archive_group(user, group: Group) -> bool:
+    """Archive (read-only, hidden from lists) or restore: the group's admins, or a site admin."""
+    return is_admin(user, group) or is_operator(user)
+
+
+def can_delete_group(user, group: Group) -> bool:
+    """Schedule a group's deletion (after a grace period) or cancel it: site admins."""
+    return is_operator(user)
+
+
+def can_leave_archive(user, group: Group) -> bool:
+    """A member of an archived group may leave it (and so stop seeing it), whatever their role."""
+    return group.archived_at is not None and is_member(user, group)
+

@@ -11,7 +11,7 @@ REDACTED = "[token]"
 # test_links_and_logs.py checks every rule of the URL map with a token argument against this.
 _TOKEN_URL = re.compile(
     r"""(^|[\s"']|://[^/\s"']+)"""
-    r"(/invitations/|/login/link/|/exports/|/join/|/confirm/|/account/addresses/prove/|/p/\d+/vote/|/m/one-click/(?:[a-z_]+/)?|/m/[a-z_-]+/)"
+    r"(/invitations/|/login/link/|/exports/|/join/|/confirm/|/merge/|/account/addresses/prove/|/p/\d+/vote/|/m/one-click/(?:[a-z_]+/)?|/m/[a-z_-]+/)"
     r"""([^/?#\s"']+)""")
 
 

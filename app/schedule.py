@@ -27,6 +27,7 @@ PERIODIC_JOBS: list[tuple[object, int]] = [
     (jobs.expire_inbound, 86400),
     (jobs.expire_sender_confirmations, 3600),
     (jobs.tell_cut_off_aliases, 300),
+    (jobs.delete_due_groups, 3600),
 ]
 PERIODIC_JOBS.append((jobs.send_outcome_reviews, 300))  # an outcome's review date: its author is reminded
 

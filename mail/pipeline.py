@@ -153,6 +153,14 @@ def process(
         target_kind, target_id = target.kind, target.target_id
     else:  # mail to a group's address
         group = db.session.get(Group, recipient.group_id)
+        if group.archived_at is not None:  # read-only: refused, and a proven sender is told why
+            from app.services.site_admin import ARCHIVED_EXPLANATION
+
+            outcome.action, outcome.reason = "refused", f"{group.handle} is archived"
+            outcome.group_id = group.id
+            outcome.user_id = sender_user.id if sender_user else None
+            return _explain(outcome, msg, sender if verdict.authenticated else None, "archived", dry_run,
+                            ARCHIVED_EXPLANATION.format(name=group.name))
         if allowed_by is not None and (sender_user is None or not policy.is_member(sender_user, group)):
             return _post_allowed(outcome, msg, group, sender, sender_user, verdict, allowed_by, inbound_id, dry_run)
         if sender_user is None:  # a stranger: held for the group's admins (or refused if they blocked it)
@@ -192,6 +200,11 @@ def process(
             return outcome
         return _ask_sender(outcome, reply, user, sender, verdict, dry_run)
     explain_to = sender
+    if user is not None and user.deactivated_at is not None:  # a site admin deactivated the account
+        from app.services.accounts import DEACTIVATED_EXPLANATION
+
+        outcome.action, outcome.reason = "refused", "the sender's account is deactivated"
+        return _explain(outcome, msg, explain_to, "deactivated", dry_run, DEACTIVATED_EXPLANATION)
 
     if not body and not attachments:
         outcome.action, outcome.reason = "refused", "no reply text found (after removing quoted text)"

@@ -67,9 +67,11 @@ def resolve_recipient(address: str, *, envelope_from: str | None = None) -> Reci
     if f"{local}@{our_domain}" == notifications_address().lower():  # the From of all our mail: replies land here
         return Recipient("notifications", address)
     if GROUP_HANDLE.match(local):
-        group = db.session.execute(select(Group.id, Group.privacy).where(
-            Group.handle == local, Group.archived_at.is_(None))).first()
-        if group is not None and (group.privacy != "secret" or _member_sender(group.id, envelope_from)):
+        group = db.session.execute(select(Group.id, Group.privacy, Group.archived_at).where(
+            Group.handle == local)).first()
+        # An archived group's address is known only to its members: the pipeline explains the refusal.
+        hidden = group is not None and (group.privacy == "secret" or group.archived_at is not None)
+        if group is not None and (not hidden or _member_sender(group.id, envelope_from)):
             return Recipient("group", address, group_id=group.id)
         raise BadAddress(f"there is no group called {local} here")
     raise BadAddress("there is no such address here")

@@ -124,6 +124,24 @@ def held_for_approval(*, admin: User, group, inbound_id: int | None, sender: str
                  "link": _url(f"/g/{group.handle}/held")}))
 
 
+# --- operating the instance ----------------------------------------------------------------------
+
+def account_merge(*, merge_id: int, to: str, user: User, other: str, kept: str, link: str, days: int) -> OutboundMessage | None:
+    """A site admin proposes merging two accounts: each address gets its own link (proof of its mailbox)."""
+    return queue_message(Outgoing(
+        kind="account_merge", to=to, user=user, dedupe_key=f"account_merge:{merge_id}:{to}", always_send=True,
+        context={"user": user, "email": to, "other": other, "kept": kept, "link": link, "days": days}))
+
+
+def group_deletion_scheduled(*, admin: User, group, due_at: datetime, days: int) -> OutboundMessage | None:
+    """Tell a group's admin that a site admin will delete the group, and how to export it first."""
+    return queue_message(Outgoing(
+        kind="group_deletion_scheduled", to=admin.email, user=admin,
+        dedupe_key=f"group_deletion:{group.id}:{admin.id}:{due_at.date().isoformat()}",
+        context={"user": admin, "group": group, "days": days, "export_link": _url(f"/g/{group.handle}/export"),
+                 "due_local": local_time(due_at, admin.time_zone, "%-d %B %Y, %H:%M")}))
+
+
 # --- stewardship -----------------------------------------------------------------------------------
 
 def export_ready(*, export_id: int, requester: User, group, link: str, expires_at: datetime,

@@ -20,6 +20,7 @@ def render_email(kind: str, **context) -> Rendered:
     subject = render_template(f"email/{kind}/subject.txt", **context)
     text = render_text(f"email/{kind}/body.txt", **context)
     html = render_template(f"email/{kind}/body.html", **context)
+    text = paragraphs(text + render_text("email/_site_footer.txt", **context))  # the site's terms and privacy links
     # A subject is one line, however the template was laid out.
     return Rendered(subject=" ".join(subject.split()), text=text, html=html)
 

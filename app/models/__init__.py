@@ -11,6 +11,7 @@ from .events import EVENT_KINDS, Event, Notification
 from .mail import DigestDelivery, InboundMessage, OutboundMessage, SenderConfirmation
 from .stewardship import AccessLog, AuditLog, GroupExport, SupportGrant
 from .templates import TEMPLATE_KINDS, Template
+from .site import AccountMerge, SiteBranding
 from .webhooks import WEBHOOK_EVENTS, WEBHOOK_FORMATS, Webhook, WebhookDelivery
 from .api import TOKEN_SCOPES, ApiToken
 from .signin import OidcIdentity, OidcLogin, Passkey, PasskeyChallenge, PasskeyPreference

@@ -41,6 +41,10 @@ class Group(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A site admin scheduled the group's deletion for this time (its admins were told; they can export
+    # until then, and a site admin can cancel); deletion_claimed_at: the job that deletes it started.
+    deletion_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deletion_claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     parent: Mapped["Group | None"] = relationship(remote_side=[id], back_populates="subgroups")
     subgroups: Mapped[list["Group"]] = relationship(back_populates="parent")

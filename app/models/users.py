@@ -81,6 +81,8 @@ class User(UserMixin, db.Model):
     # (use_alter: groups name their creator, so the two tables refer to each other; the sort leaves this one out)
     bot_group_id: Mapped[int | None] = mapped_column(
         ForeignKey("groups.id", ondelete="CASCADE", use_alter=True, name="fk_users_bot_group_id_groups"), index=True)
+    # Set by a site admin: the account cannot sign in or act by mail until reactivated.
+    deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     aliases: Mapped[list["UserAlias"]] = relationship(back_populates="user", cascade="all, delete-orphan")
 

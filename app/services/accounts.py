@@ -148,11 +148,17 @@ def _complete(token: LoginToken, *, method: str, ip: str | None, user_agent: str
     return user
 
 
+DEACTIVATED_EXPLANATION = ("This account has been deactivated by the site's administrators, so it cannot sign in "
+                           "or take part by email. If you think this is a mistake, write to them.")
+
+
 def acting_member(user_id: int | None) -> User:
     """The person a service acts for: an account that exists and is not erased."""
     user = db.session.get(User, user_id) if user_id is not None else None
     if user is None or user.deleted_at is not None:
         raise NotAllowed("Please sign in first.")
+    if user.deactivated_at is not None:
+        raise NotAllowed(DEACTIVATED_EXPLANATION)
     return user
 
 

@@ -51,8 +51,14 @@ def _clean_group_fields(name: str, privacy: str, description: str) -> tuple[str,
     return name, privacy, description
 
 
+GROUP_CREATION_REFUSED = ("On this site only its administrators create new groups. Ask one of them, or ask a group's "
+                          "admins to add a subgroup.")
+
+
 def create_group(*, actor_id: int, name: str, handle: str, privacy: str = "closed", description: str = "",
                  parent_id: int | None = None) -> Group:
+    if parent_id is None and not policy.can_create_group(db.session.get(User, actor_id)):
+        raise NotAllowed(GROUP_CREATION_REFUSED)
     name, privacy, description = _clean_group_fields(name, privacy, description)
     handle = validate_handle(handle)
     if parent_id is not None:

@@ -49,7 +49,8 @@ def member_of(session_id: str | None) -> User | None:
     return db.session.scalar(
         select(User).join(WebSession, WebSession.user_id == User.id)
         .where(WebSession.key_hash == key_hash("session", key), WebSession.user_id == user_id,
-               WebSession.ended_at.is_(None), WebSession.expires_at > utcnow(), User.deleted_at.is_(None)))
+               WebSession.ended_at.is_(None), WebSession.expires_at > utcnow(), User.deleted_at.is_(None),
+               User.deactivated_at.is_(None)))
 
 
 def end(session_id: str | None) -> None:

@@ -60,3 +60,13 @@ NOT_EXPORTED = {
     "thread_guests": "people outside the group invited to one thread: their addresses are not the group's to take along (invite them again)",
     "direct_notices": "bookkeeping of who was told of a thread at once, derived from its start",
 }
+
+# Operating an instance (migration 0015): the instance's own settings and requests, not a group's.
+NOT_EXPORTED.update({
+    "site_branding": "the source instance's name, colour, logo and links (its operators' settings)",
+    "account_merges": "a site admin's pending merge of two accounts, with single-use links (secrets)",
+})
+REDACTED["groups"].update({
+    "deletion_due_at": "a deletion the source instance's site admin scheduled (not carried to a new host)",
+    "deletion_claimed_at": "bookkeeping of the source instance's deletion job",
+})

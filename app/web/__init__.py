@@ -31,6 +31,10 @@ def register(app: Flask) -> None:
         app.register_blueprint(module.bp)
     app.register_blueprint(people.bp)
 
+    from . import site_admin
+
+    app.register_blueprint(site_admin.bp)
+
 
 def register_nav(app: Flask) -> None:
     @app.context_processor

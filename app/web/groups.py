@@ -46,6 +46,8 @@ def directory():
 @login_required
 def new():
     parent = _parent_from(request.args.get("parent"))
+    if parent is None and not policy.can_create_group(current_user):
+        abort(403, description=groups.GROUP_CREATION_REFUSED)
     form = {"privacy": parent.privacy if parent else "closed"}
     return render_template("groups/new.html", form=form, errors={}, parent=parent, privacy_choices=PRIVACY_CHOICES)
 
@@ -54,6 +56,8 @@ def new():
 @login_required
 def create():
     parent = _parent_from(request.form.get("parent"))
+    if parent is None and not policy.can_create_group(current_user):
+        abort(403, description=groups.GROUP_CREATION_REFUSED)
     form = {key: request.form.get(key, "") for key in ("name", "handle", "description", "privacy")}
     try:
         group = groups.create_group(actor_id=current_user.id, parent_id=parent.id if parent else None, **form)

@@ -129,6 +129,13 @@ def _stewardship(club: Club) -> None:
     from app.stewardship.backup.schedule import alert_admins
 
     alert_admins("backup", "destination /srv/backups: no space left on device")
+    from app.services import site_admin
+
+    site_admin.schedule_deletion(club.maya, group_id=club.group.id)  # its admins are told, with the export
+    site_admin.cancel_deletion(club.maya, group_id=club.group.id)
+    site_admin.restore_group(club.maya, group_id=club.group.id)
+    twin = UserFactory(name="Noah Twin", email="noah.twin@example.org")
+    site_admin.request_merge(club.maya, kept_email=club.noah.email, merged_email=twin.email)
 
 
 def _digest(club: Club) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from app import policy
-from app.models import Membership
+from app.models import Membership, utcnow
 from app.services import discussions
 from tests.factories import GroupFactory, MembershipFactory, UserFactory, member
 from tests.helpers import post, sign_in
@@ -21,7 +21,14 @@ ACTIONS += ["manage_bots"]  # the group's bots page (admins only, like its webho
 GUEST_ROLES = ["guest", "removed_guest"]
 
 
-def expected(role: str, privacy: str, action: str) -> bool:
+def expected(role: str, privacy: str, action: str, archived: bool = False) -> bool:
+    if archived:  # read-only, and only its members know it exists (its admins still export it)
+        if action in ("comment", "start_thread", "react", "edit_others_comment", "invite"):
+            return False
+        if action in ("see_group", "view_thread", "see_in_search", "read_feed", "read_thread_feed",
+                      "find_poll_in_search"):
+            return role in INSIDERS
+        return role == "admin"
     if role in GUEST_ROLES:
         return expected_for_guest(role, privacy, action)
     if action in ("see_group",):
@@ -49,9 +56,10 @@ def _allowed(response) -> bool:
     return response.status_code in (200, 303) and not (response.location or "").startswith("/login")
 
 
+@pytest.mark.parametrize("archived", [False, True], ids=["live", "archived"])
 @pytest.mark.parametrize("privacy", PRIVACIES)
 @pytest.mark.parametrize("role", ROLES + GUEST_ROLES)
-def test_role_privacy_action_matrix(client, clean_app, db_session, role, privacy):
+def test_role_privacy_action_matrix(client, clean_app, db_session, role, privacy, archived):
     group = GroupFactory(handle="club", name="Club", privacy=privacy, admins_can_edit_others_comments=True)
     author = member(group, email="author@example.org")
     thread = discussions.start_thread(actor_id=author.id, group_id=group.id, title="Quokka plans", body="quokka")
@@ -84,6 +92,9 @@ def test_role_privacy_action_matrix(client, clean_app, db_session, role, privacy
             guests.remove_guest(actor_id=author.id, discussion_id=thread.id, user_id=person.id)
     if person is not None:
         sign_in(client, person)
+    if archived:
+        group.archived_at = utcnow()
+        db_session.commit()
 
     checks = {
         "see_group": lambda: _allowed(client.get("/g/club")),
@@ -103,7 +114,7 @@ def test_role_privacy_action_matrix(client, clean_app, db_session, role, privacy
         "manage_bots": lambda: _allowed(client.get("/g/club/bots")),
     }
     got = {action: checks[action]() for action in ACTIONS}
-    want = {action: expected(role, privacy, action) for action in ACTIONS}
+    want = {action: expected(role, privacy, action, archived) for action in ACTIONS}
     assert got == want
 
     # The policy module (which templates ask too) agrees with what the pages did.

@@ -48,6 +48,8 @@ def cast_vote(
     poll = visible_poll(user, poll_id)
     if poll.draft:
         raise NotAllowed("This poll is a draft: votes are taken once it is opened.")
+    if policy.poll_group(poll).archived_at is not None:
+        raise NotAllowed("This poll's group is archived: it is read-only, so votes are no longer taken.")
     if not poll.is_open:
         raise NotAllowed(f"This poll closed on {local_time(poll.closed_at, user.time_zone)}; votes are no longer taken.")
     if not policy.may_vote(user, poll):
