@@ -11,5 +11,6 @@ from .events import EVENT_KINDS, Event, Notification
 from .mail import DigestDelivery, InboundMessage, OutboundMessage, SenderConfirmation
 from .stewardship import AccessLog, AuditLog, GroupExport, SupportGrant
 from .webhooks import WEBHOOK_EVENTS, WEBHOOK_FORMATS, Webhook, WebhookDelivery
+from .meetings import ATTENDANCE, MeetingAttendance, MeetingInvitation
 
 __all__ = [name for name in dir() if not name.startswith("_")]

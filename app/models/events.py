@@ -20,6 +20,7 @@ EVENT_KINDS = (
     "poll_created", "poll_edited", "stance_created", "stance_removed", "poll_closing_soon", "poll_closed",
     "poll_reopened", "outcome_created", "poll_reminder", "poll_deleted",
 )
+EVENT_KINDS += ("meeting_cancelled",)  # a meeting poll's calendar invitation withdrawn (METHOD:CANCEL)
 
 
 class Event(db.Model):

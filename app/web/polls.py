@@ -15,6 +15,7 @@ from ..models import Poll
 from ..polls import POLL_TYPES, VoteError, get_type
 from ..polls.base import ordered_options
 from ..polls.charts import render_results, slot_label
+from ..services import meetings
 from ..services import polls as service
 from ..services.errors import DomainError, Invalid, NotFound
 from .helpers import is_htmx, see_other, sign_in_first, signed_in_user
@@ -83,6 +84,7 @@ def _page(poll: Poll, *, errors=None, form=None, status=200, template=None):
         errors=errors or {}, form=form or {}, slot_label=slot_label, now_input=_local_input,
         vote_values=_vote_values(poll, mine, form),
     )
+    context.update(attendance=meetings.attendance(user, poll), can_withdraw=policy.can_withdraw_outcome(user, poll))
     name = template or ("polls/_poll.html" if is_htmx() else "polls/show.html")
     return render_template(name, **context), status
 
@@ -209,6 +211,12 @@ def outcome(poll_id: int):
                             option_id=option_id)
 
     return _admin_action(poll_id, act, "The outcome is published.", field="statement")
+
+
+@bp.post("/p/<int:poll_id>/outcome/withdraw")
+def withdraw_outcome(poll_id: int):
+    return _admin_action(poll_id, lambda p, u: meetings.withdraw_outcome(actor_id=u.id, poll_id=p.id),
+                         "The outcome is withdrawn; a meeting invitation was cancelled in members' calendars.")
 
 
 # --- editing an open poll ---------------------------------------------------------------------
