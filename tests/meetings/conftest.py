@@ -66,14 +66,16 @@ def client_reply(meeting: Meeting, client: str, partstat: str, *, user=None, seq
     _, cal = meeting.invitation(user)
     event = cal.walk("VEVENT")[0]
     values = dict(
-        ORGANIZER=str(event["organizer"]).removeprefix("mailto:"), ATTENDEE=attendee or user.email, NAME=user.name,
+        ORGANIZER=str(event["organizer"]).removeprefix("mailto:"), ATTENDEE=user.email, NAME=user.name,
         UID=uid or str(event["uid"]), SEQUENCE=str(int(event["sequence"]) if sequence is None else sequence),
         PARTSTAT=partstat, TITLE=str(event["summary"]), DTSTART=event["dtstart"].to_ical().decode(),
         DTEND=event["dtend"].to_ical().decode(), DTSTAMP="20261203T101502Z",
         MESSAGE_ID=f"{client}.{partstat.lower()}.{sequence}.{uid and 'x'}.{attendee and 'y'}@example.org")
     subjects = json.loads((FIXTURES / "subjects.json").read_text())
     values["SUBJECT"] = Template(subjects[client][partstat]).substitute(values)
-    calendar = _crlf(Template((FIXTURES / f"{client}.ics").read_text()).substitute(values))
+    # `attendee`: the calendar names someone other than the sender (the message is still from `user`)
+    calendar = _crlf(Template((FIXTURES / f"{client}.ics").read_text()).substitute(
+        values, ATTENDEE=attendee or user.email))
     values["CALENDAR"] = calendar.decode().rstrip("\r\n")
     values["CALENDAR_B64"] = base64.encodebytes(calendar).decode().rstrip("\n")
     values["CALENDAR_QP"] = quopri.encodestring(calendar).decode().rstrip("\r\n")
