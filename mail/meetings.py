@@ -20,6 +20,13 @@ from .reply import ActionResult, Attachment, Reply, refused
 
 CALENDAR_TYPES = ("text/calendar", "application/ics", "text/x-vcalendar")
 MAX_CALENDAR_BYTES = 256_000  # a REPLY is a few hundred bytes; anything far larger is not one
+# Other answers a calendar sends to an organiser: refused with a word, never posted or read as a vote.
+ANSWERED_OTHERWISE = {
+    "COUNTER": "Your calendar proposed another time; Quorum records only accept, tentative or decline. "
+               "To suggest a time, write in the poll's thread.",
+    "REFRESH": "Your calendar asked for the invitation again; the newest one is in the outcome mail and on the "
+               "poll's page (Add to calendar).",
+}
 
 
 @dataclass
@@ -52,6 +59,8 @@ def calendar_answer(msg: Message) -> CalendarAnswer | None:
             continue
         declared = str(part.get_param("method") or "").strip().upper()
         method = method_of(data)
+        if method in ANSWERED_OTHERWISE or (method is None and declared in ANSWERED_OTHERWISE):
+            return CalendarAnswer(None, ANSWERED_OTHERWISE[method or declared])
         if method != "REPLY" and not (declared == "REPLY" and method is None):
             continue
         try:

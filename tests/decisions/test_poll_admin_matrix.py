@@ -18,6 +18,7 @@ ROLES = ["author", "admin", "admin_without_2fa", "member", "named_guest", "stran
 PRIVACIES = ["open", "closed", "secret"]
 ACTIONS = ["close", "extend", "remind", "reopen", "outcome", "edit", "add_option", "add_option_where_voters_may",
            "open_draft", "edit_draft"]
+ACTIONS += ["withdraw_outcome"]  # a meeting's invitation is then cancelled (app/services/meetings.py)
 RUNS_THE_POLL = {"author", "admin"}
 VOTERS = RUNS_THE_POLL | {"member", "named_guest", "admin_without_2fa"}  # the electorate, where voters may add options
 
@@ -52,6 +53,10 @@ def _act(action: str, person, poll: Poll):
         service.add_option(actor_id=person.id, poll_id=poll.id, name="Maybe later")
     elif action == "reopen":
         service.reopen_poll(actor_id=person.id, poll_id=poll.id, closing_at=later)
+    elif action == "withdraw_outcome":
+        from app.services import meetings
+
+        meetings.withdraw_outcome(actor_id=person.id, poll_id=poll.id)
     else:
         service.set_outcome(actor_id=person.id, poll_id=poll.id, statement="Decided.")
 
@@ -67,8 +72,10 @@ def test_only_the_author_and_the_groups_admins_run_a_poll(clean_app, role, priva
                                options=["Yes", "No"], closing_at=utcnow() + timedelta(days=3), voter_scope="group",
                                voters_can_add_options=action == "add_option_where_voters_may",
                                draft=action.endswith("_draft"))
-    if action in ("reopen", "outcome"):
+    if action in ("reopen", "outcome", "withdraw_outcome"):
         service.close_poll(actor_id=author.id, poll_id=poll.id)
+    if action == "withdraw_outcome":
+        service.set_outcome(actor_id=author.id, poll_id=poll.id, statement="Decided.")
     person = _person(role, group, author)
     if role == "named_guest":  # may vote, by name, without being a member
         db.session.add(PollVoter(poll_id=poll.id, email=person.email, user_id=person.id))
@@ -94,6 +101,8 @@ def test_only_the_author_and_the_groups_admins_run_a_poll(clean_app, role, priva
         assert policy.can_reopen_poll(person, fresh) == want
     if action == "outcome":
         assert policy.can_write_outcome(person, fresh) == want
+    if action == "withdraw_outcome":
+        assert policy.can_withdraw_outcome(person, fresh) == want
 
     before = (fresh.closed_at, fresh.closing_at)
     try:
@@ -108,3 +117,5 @@ def test_only_the_author_and_the_groups_admins_run_a_poll(clean_app, role, priva
         after = db.session.get(Poll, poll.id)
         assert (after.closed_at, after.closing_at, after.title, len(after.options)) == (*before, "Adopt?", 2)
         assert after.draft == action.endswith("_draft")
+        if action == "withdraw_outcome":
+            assert service.latest_outcome(poll.id).statement == "Decided."

@@ -155,3 +155,12 @@ def test_a_calendar_answer_to_a_thread_address_is_not_posted(meeting, server):
     assert row.status == "rejected" and row.action == "attendance"
     assert db.session.scalar(select(func.count(Comment.id)).where(Comment.discussion_id == thread.id)) == 0
     assert isinstance(db.session.get(Discussion, thread.id), Discussion)
+
+
+def test_a_proposed_new_time_is_refused_with_a_word_and_never_posted(meeting, server):
+    raw = client_reply(meeting, "thunderbird", "ACCEPTED").replace(b"METHOD:REPLY", b"METHOD:COUNTER").replace(
+        b"method=REPLY", b"method=COUNTER")
+    before = votes_and_comments(meeting)
+    row = send(server, raw, to=meeting.organizer(meeting.bob))
+    assert (row.status, row.action) == ("rejected", "attendance") and "proposed another time" in row.reason
+    assert attendance(meeting) == {} and votes_and_comments(meeting) == before
