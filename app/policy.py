@@ -744,3 +744,19 @@ def can_leave_archive(user, group: Group) -> bool:
     """A member of an archived group may leave it (and so stop seeing it), whatever their role."""
     return group.archived_at is not None and is_member(user, group)
 
+
+# --- Meeting polls as calendar invitations ---------------------------------------------------
+
+def can_answer_invitation(user, poll: Poll) -> bool:
+    """May this person's calendar answer (accept, tentative, decline) the meeting's invitation?"""
+    return _signed_in(user) and can_view_poll(user, poll)
+
+
+def can_see_attendance(user, poll: Poll) -> bool:
+    """Who may see who answered the invitation, and how: whoever may see the poll."""
+    return can_view_poll(user, poll)
+
+
+def can_withdraw_outcome(user, poll: Poll) -> bool:
+    """Taking an outcome back (a meeting's invitation is then cancelled) is for those who write it."""
+    return can_administer_poll(user, poll)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from app.extensions import db
 from app.services.errors import NotFound
 
-from . import commands, comments, newthreads, polladmin, sender_checks, votes
+from . import commands, comments, meetings, newthreads, polladmin, sender_checks, votes
 from .reply import ActionResult, Handler, Reply, refused
 
 HANDLERS: dict[str, Handler] = {
@@ -38,6 +38,9 @@ def command_of(text: str) -> str | None:
 
 def dispatch(reply: Reply) -> ActionResult:
     """Route one authenticated reply to its handler; unknown kinds are refused, never a crash."""
+    # A calendar's Accept / Tentative / Decline (iMIP REPLY) is attendance: never a command, a vote or a comment.
+    if reply.calendar is not None:
+        return meetings.answer_invitation(reply)
     # Any reply to an invitation answers the invitation ("join", or anything else); so for a confirmation.
     if reply.kind not in ANSWERS and (command := command_of(reply.text)) is not None:
         return COMMANDS[command](reply)

@@ -21,7 +21,7 @@ from app.models import Group, User
 from app.services import sender_proof
 from app.services.accounts import user_by_email
 
-from . import actions, authn, bounces
+from . import actions, authn, bounces, meetings
 from .classify import BOUNCE, COMPLAINT, HUMAN, Classification, classify, header, parse_bytes, sender_address
 from .mime import (extract_reply, header_recipients, message_ids, original_of, our_trace, remember_headers, safe_text,
                    sender_display_name)
@@ -177,6 +177,9 @@ def process(
     outcome.user_id = user.id if user is not None else None
 
     body, attachments = extract_reply(msg)
+    calendar = meetings.calendar_answer(msg)  # a calendar's Accept / Decline (iMIP REPLY): its own route
+    if calendar is not None:
+        attachments = [a for a in attachments if not meetings.is_calendar_file(a)]
     outcome.body, outcome.attachments = body, [a.filename for a in attachments]
     if not body and actions.command_of(header(msg, "Subject")):
         body = header(msg, "Subject").strip()  # List-Unsubscribe's mailto: subject "unsubscribe", no text
@@ -185,7 +188,7 @@ def process(
     reply = Reply(user=user, kind=target_kind, target_id=target_id, text=body,
                   subject=header(msg, "Subject"), in_reply_to=message_ids(msg, "In-Reply-To", "References"),
                   attachments=attachments, inbound_id=inbound_id, dry_run=dry_run,
-                  sender_name=safe_text(sender_display_name(msg)), original=original_of(msg))
+                  sender_name=safe_text(sender_display_name(msg)), original=original_of(msg), calendar=calendar)
 
     # The gate: act only for a proven sender. The confirmation's own token address is the proof of
     # the mailbox (it was mailed there and nowhere else), so its reply passes.
@@ -195,7 +198,7 @@ def process(
     if not proven:
         if verdict.temporary and may_defer:
             raise SenderCheckDeferred(verdict.reason)
-        if not body and not attachments:  # nothing to confirm, and nobody proven to tell
+        if not body and not attachments and calendar is None:  # nothing to confirm, and nobody proven to tell
             outcome.action, outcome.reason = "refused", f"{verdict.as_text()}; and no reply text found"
             return outcome
         return _ask_sender(outcome, reply, user, sender, verdict, dry_run)
@@ -206,7 +209,7 @@ def process(
         outcome.action, outcome.reason = "refused", "the sender's account is deactivated"
         return _explain(outcome, msg, explain_to, "deactivated", dry_run, DEACTIVATED_EXPLANATION)
 
-    if not body and not attachments:
+    if not body and not attachments and calendar is None:
         outcome.action, outcome.reason = "refused", "no reply text found (after removing quoted text)"
         return _explain(outcome, msg, explain_to, "empty", dry_run,
                         "We could not find any text of your own in your reply (only quoted text), so nothing "

@@ -33,6 +33,7 @@ class Reply:
     dry_run: bool = False
     sender_name: str = ""  # the From display name (names a new account when an invitee joins by reply)
     original: Original = Original()  # the message itself, which every answer to it threads under
+    calendar: object | None = None  # an iMIP REPLY it carries (mail/meetings.CalendarAnswer): its own route
 
 
 @dataclass

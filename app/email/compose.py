@@ -40,16 +40,18 @@ _NEWLINES = re.compile(r"\r\n|\r|\n")
 
 
 def compose(rendered: Rendered, *, to: str, options: MailOptions,
-            attachments: tuple[tuple[str, str, bytes], ...] = ()) -> tuple[str, bytes]:
-    """(Message-ID, bytes) of one message; attachments are (filename, content type, bytes).
+            attachments: tuple[tuple[str, str, bytes], ...] = (),
+            calendar: tuple[str, str] | None = None) -> tuple[str, bytes]:
+    """(Message-ID, bytes) of one message; attachments are (filename, content type, bytes);
+    `calendar` (METHOD, iCalendar text) is a third alternative, `text/calendar; method=…` (iMIP).
 
     Without attachments the bytes are written directly (the same headers through the same
     policy calls, the same two quoted-printable parts) rather than by building and flattening
     an EmailMessage tree, which was most of a notification's cost.
     """
     fields = headers.outbound(subject=rendered.subject, to=to, options=options)
-    if attachments:
-        return _compose_tree(rendered, fields, attachments)
+    if attachments or calendar:
+        return _compose_tree(rendered, fields, attachments, calendar)
     stored = [(name, POLICY.header_store_parse(name, value)[1]) for name, value in fields]
     message_id = next(value for name, value in stored if name == headers.MESSAGE_ID)
     parts = [_text_part("plain", rendered.text, mime_version=False), _text_part("html", rendered.html, mime_version=True)]
@@ -68,12 +70,16 @@ def compose(rendered: Rendered, *, to: str, options: MailOptions,
 
 
 def _compose_tree(rendered: Rendered, fields: list[tuple[str, str]],
-                  attachments: tuple[tuple[str, str, bytes], ...]) -> tuple[str, bytes]:
+                  attachments: tuple[tuple[str, str, bytes], ...],
+                  calendar: tuple[str, str] | None = None) -> tuple[str, bytes]:
     message = EmailMessage(policy=POLICY)
     for name, value in fields:
         message[name] = value
     message.set_content(rendered.text, cte="quoted-printable")
     message.add_alternative(rendered.html, subtype="html", cte="quoted-printable")
+    if calendar is not None:  # RFC 6047: the invitation is the last (richest) alternative
+        method, text = calendar
+        message.add_alternative(text, subtype="calendar", params={"method": method}, cte="base64")
     for filename, content_type, data in attachments:
         maintype, _, subtype = content_type.partition("/")
         message.add_attachment(data, maintype=maintype, subtype=subtype or "octet-stream", filename=filename)

@@ -19,6 +19,7 @@ from ..timezones import local_time
 from . import headers, links
 from .addresses import reply_address
 from .headers import ListHeaders, MailOptions
+from .invitations import calendar_for
 from .outbox import Outgoing
 
 REASONS = {
@@ -129,6 +130,10 @@ def _shared(ctx: EventContext, tally: Callable[[Poll], Results]) -> dict:
             out["chosen"] = chosen
             out["ics"] = outcome_event(ctx.poll, chosen, ctx.outcome, domain=current_app.config["MAIL_DOMAIN"],
                                        base_url=base)
+    if ctx.event.kind == "meeting_cancelled" and ctx.poll is not None:  # the slot that is no longer on
+        cancelled = (ctx.event.data or {}).get("option_id")
+        out["chosen"] = next((o for o in out.get("options", ()) if o.id == cancelled), None)
+        out["cancel_reason"] = (ctx.event.data or {}).get("why")
     return out
 
 
@@ -178,6 +183,7 @@ THREADING = {
     "outcome_created": _poll_news,
     "poll_edited": _poll_news,  # mailed only to those who voted, and only when an option changed
     "outcome_review_due": _poll_news,  # to the author alone, on the outcome's review date
+    "meeting_cancelled": _poll_news,  # a meeting's invitation withdrawn: METHOD:CANCEL (app/email/invitations.py)
 }
 EMAIL_KINDS = tuple(THREADING)
 
@@ -250,8 +256,11 @@ def build(ctx: EventContext, user: User, reason: str) -> Outgoing:
                           unsubscribe_mailto=reply_address(user, "group", group.id)),
     )
     attachments = ()
-    if ctx.shared.get("ics"):  # the same file as the poll page's "Add to calendar"
+    calendar = calendar_for(ctx, user)  # a meeting's invitation (REQUEST) or its withdrawal (CANCEL)
+    if calendar is not None:  # beside the text as clients expect, and as a file for those that want one
+        attachments = ((f"poll-{poll.id}.ics", "application/ics", calendar[1].encode()),)
+    elif ctx.shared.get("ics"):  # an outcome from before invitations: the poll page's "Add to calendar" file
         attachments = ((f"poll-{poll.id}.ics", "text/calendar", ctx.shared["ics"].encode()),)
     return Outgoing(kind=event.kind, to=user.email, user=user, event_id=event.id,
                     dedupe_key=f"event:{event.id}:user:{user.id}", context=context, options=options,
-                    attachments=attachments)
+                    attachments=attachments, calendar=calendar)

@@ -48,6 +48,7 @@ class Outgoing:
     options: MailOptions = MailOptions()
     attachments: tuple[tuple[str, str, bytes], ...] = ()
     always_send: bool = False  # sent even to a suspended address (sign-in links)
+    calendar: tuple[str, str] | None = None  # (METHOD, iCalendar text): a text/calendar alternative (iMIP)
 
 
 def queue_message(mail: Outgoing) -> OutboundMessage | None:
@@ -104,7 +105,8 @@ def queue_messages(mails: list[Outgoing]) -> list[OutboundMessage | None]:
 
 def _new_row(mail: Outgoing) -> OutboundMessage:
     rendered = mail.rendered or render_email(mail.kind, **mail.context)
-    message_id, raw = compose(rendered, to=mail.to, options=mail.options, attachments=mail.attachments)
+    message_id, raw = compose(rendered, to=mail.to, options=mail.options, attachments=mail.attachments,
+                              calendar=mail.calendar)
     user = mail.user
     row = OutboundMessage(
         dedupe_key=mail.dedupe_key,

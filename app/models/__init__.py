@@ -16,5 +16,6 @@ from .webhooks import WEBHOOK_EVENTS, WEBHOOK_FORMATS, Webhook, WebhookDelivery
 from .api import TOKEN_SCOPES, ApiToken
 from .signin import OidcIdentity, OidcLogin, Passkey, PasskeyChallenge, PasskeyPreference
 from .people import DirectNotice, ThreadGuest
+from .meetings import ATTENDANCE, MeetingAttendance, MeetingInvitation
 
 __all__ = [name for name in dir() if not name.startswith("_")]

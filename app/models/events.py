@@ -21,6 +21,7 @@ EVENT_KINDS = (
     "poll_reopened", "outcome_created", "poll_reminder", "poll_deleted",
 )
 EVENT_KINDS += ("outcome_review_due",)  # an outcome's review date has come: its author is reminded
+EVENT_KINDS += ("meeting_cancelled",)  # a meeting poll's calendar invitation withdrawn (METHOD:CANCEL)
 
 
 class Event(db.Model):

@@ -17,6 +17,7 @@ from ..polls.base import ordered_options
 from ..polls.order import option_numbers, options_for
 from ..polls.thresholds import line as requirement_line, verdict as requirement_verdict
 from ..polls.charts import render_results, slot_label
+from ..services import meetings
 from ..services import polls as service
 from ..services.errors import DomainError, Invalid, NotFound
 from .helpers import is_htmx, see_other, sign_in_first, signed_in_user
@@ -126,6 +127,7 @@ def _page(poll: Poll, *, errors=None, form=None, status=200, template=None):
 
     context["process"] = for_poll(poll)
     context["can_save_template"] = policy.can_manage_templates(user, policy.poll_group(poll))
+    context.update(attendance=meetings.attendance(user, poll), can_withdraw=policy.can_withdraw_outcome(user, poll))
     name = template or ("polls/_poll.html" if is_htmx() else "polls/show.html")
     return render_template(name, **context), status
 
@@ -278,6 +280,12 @@ def outcome(poll_id: int):
             service.set_review(actor_id=user.id, poll_id=poll.id, review_at=review_at)
 
     return _admin_action(poll_id, act, "The outcome is published.", field="statement")
+
+
+@bp.post("/p/<int:poll_id>/outcome/withdraw")
+def withdraw_outcome(poll_id: int):
+    return _admin_action(poll_id, lambda p, u: meetings.withdraw_outcome(actor_id=u.id, poll_id=p.id),
+                         "The outcome is withdrawn; a meeting invitation was cancelled in members' calendars.")
 
 
 # --- editing an open poll ---------------------------------------------------------------------

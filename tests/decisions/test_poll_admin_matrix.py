@@ -20,6 +20,7 @@ ACTIONS = ["close", "extend", "remind", "reopen", "outcome", "edit", "add_option
            "open_draft", "edit_draft"]
 RUNNING = ["remind_person", "running_settings", "add_to_thread", "review_date"]  # running a poll (issue 19)
 ACTIONS += RUNNING
+ACTIONS += ["withdraw_outcome"]  # a meeting's invitation is then cancelled (app/services/meetings.py)
 RUNS_THE_POLL = {"author", "admin"}
 VOTERS = RUNS_THE_POLL | {"member", "named_guest", "admin_without_2fa"}  # the electorate, where voters may add options
 
@@ -65,6 +66,10 @@ def _act(action: str, person, poll: Poll):
         service.add_to_thread(actor_id=person.id, poll_id=poll.id, discussion_id=thread.id)
     elif action == "review_date":
         service.set_review(actor_id=person.id, poll_id=poll.id, review_at=later)
+    elif action == "withdraw_outcome":
+        from app.services import meetings
+
+        meetings.withdraw_outcome(actor_id=person.id, poll_id=poll.id)
     else:
         service.set_outcome(actor_id=person.id, poll_id=poll.id, statement="Decided.")
 
@@ -82,9 +87,9 @@ def test_only_the_author_and_the_groups_admins_run_a_poll(clean_app, role, priva
                                options=["Yes", "No"], closing_at=utcnow() + timedelta(days=3), voter_scope="group",
                                voters_can_add_options=action == "add_option_where_voters_may",
                                draft=action.endswith("_draft"))
-    if action in ("reopen", "outcome", "review_date"):
+    if action in ("reopen", "outcome", "review_date", "withdraw_outcome"):
         service.close_poll(actor_id=author.id, poll_id=poll.id)
-    if action == "review_date":
+    if action in ("review_date", "withdraw_outcome"):
         service.set_outcome(actor_id=author.id, poll_id=poll.id, statement="Decided.")
     person = _person(role, group, author)
     if role == "named_guest":  # may vote, by name, without being a member
@@ -113,6 +118,8 @@ def test_only_the_author_and_the_groups_admins_run_a_poll(clean_app, role, priva
         assert policy.can_write_outcome(person, fresh) == want
     if action == "remind_person":
         assert policy.can_remind(person, fresh) == want
+    if action == "withdraw_outcome":
+        assert policy.can_withdraw_outcome(person, fresh) == want
 
     before = (fresh.closed_at, fresh.closing_at)
     try:
@@ -127,6 +134,8 @@ def test_only_the_author_and_the_groups_admins_run_a_poll(clean_app, role, priva
         after = db.session.get(Poll, poll.id)
         assert (after.closed_at, after.closing_at, after.title, len(after.options)) == (*before, "Adopt?", 2)
         assert after.draft == action.endswith("_draft")
+        if action == "withdraw_outcome":
+            assert service.latest_outcome(poll.id).statement == "Decided."
 
 
 RECEIPT_ROLES = ["author", "admin", "member", "named_guest", "stranger", "signed_out", "removed_author"]

@@ -147,6 +147,17 @@ def _digest(club: Club) -> None:
     run_due(now=datetime.now(timezone.utc) + timedelta(minutes=5), ignore_hour=True, member_email=ines.email)
 
 
+def _meeting(club: Club) -> None:
+    """A meeting's invitation (with the outcome) and its cancellation (meeting_cancelled)."""
+    slot = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=9)
+    work = poll_service.create_poll(actor_id=club.maya.id, poll_type="meeting", group_id=club.group.id,
+                                    title="Work party", slots=[slot], duration_minutes=90,
+                                    closing_at=datetime.now(timezone.utc) + timedelta(days=3))
+    poll_service.close_poll(actor_id=club.maya.id, poll_id=work.id)
+    poll_service.set_outcome(actor_id=club.maya.id, poll_id=work.id, statement="Saturday.", option_id=work.options[0].id)
+    poll_service.reopen_poll(actor_id=club.maya.id, poll_id=work.id, closing_at=datetime.now(timezone.utc) + timedelta(days=1))
+
+
 def _made(outbox) -> dict[str, list]:
     """The mails in the outbox by kind (each file is named after its kind and row)."""
     by_kind: dict[str, list] = {}
@@ -162,7 +173,7 @@ REPLY_LINE = re.compile(r"^ *Reply to this.*$", re.MULTILINE)
 
 def test_the_text_part_of_every_kind_of_mail_is_written_in_paragraphs(clean_app, dns, outbox):
     club = Club()
-    for make in (_events, _answers, _accounts, _groups, _stewardship, _digest):
+    for make in (_events, _answers, _accounts, _groups, _stewardship, _digest, _meeting):
         make(club)
     made = _made(outbox)
     assert [kind for kind in KINDS if not made.get(kind)] == []  # a new kind needs a way to make it above

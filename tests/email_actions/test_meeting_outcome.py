@@ -1,6 +1,6 @@
 """A meeting poll's closed and outcome mails count each slot as the poll's page does (its yes,
-maybe and no), and the outcome mail carries the page's calendar invitation as a text/calendar
-attachment, so a member who never opens a browser can still put the meeting in their calendar."""
+maybe and no), and the outcome mail carries the chosen slot as a calendar invitation (the same event
+as the page's download), so a member who never opens a browser can still put the meeting in their calendar."""
 from __future__ import annotations
 
 import re
@@ -61,11 +61,16 @@ def test_the_outcome_mail_carries_the_pages_calendar_invitation(meeting, client)
     mail = meeting["outcome_mail"]
     assert "The time: Sat 5 Dec 2026, 09:00–11:00 (UTC)." in mail.text
     [part] = [p for p in mail.parsed.message.walk() if p.get_content_type() == "text/calendar"]
-    assert part.get_filename() == f"poll-{meeting['poll'].id}.ics"
+    [attached] = [p for p in mail.parsed.message.walk() if p.get_filename() == f"poll-{meeting['poll'].id}.ics"]
+    assert part.get_param("method") == "REQUEST" and attached.get_payload(decode=True) == part.get_payload(decode=True)
     sign_in(client, meeting["ada"])
     download = client.get(f"/p/{meeting['poll'].id}/outcome.ics")
-    assert download.status_code == 200 and part.get_payload(decode=True) == download.data
+    assert download.status_code == 200 and b"METHOD:PUBLISH" in download.data
     assert b"DTSTART:20261205T090000Z\r\nDTEND:20261205T110000Z" in download.data
+    invite = part.get_payload(decode=True)  # the same event: one UID, one SEQUENCE, the same times
+    for line in (b"UID:poll-%d-outcome@" % meeting["poll"].id, b"SEQUENCE:0", b"DTSTART:20261205T090000Z",
+                 b"DTEND:20261205T110000Z"):
+        assert line in invite and line in download.data
 
 
 def test_only_a_meeting_outcome_has_an_invitation(clean_app, outbox):

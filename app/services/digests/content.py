@@ -86,6 +86,7 @@ class PollItem:
     results: list[ResultRow] = field(default_factory=list)
     results_summary: str = ""
     outcome: str | None = None
+    outcome_slot: str | None = None  # a meeting's chosen time, in the reader's zone
 
 
 @dataclass
@@ -261,6 +262,7 @@ class _BatchData:
             ).tuples())
         self.results: dict[int, tuple[list[ResultRow], str]] = {}
         self.outcomes: dict[int, str] = {}
+        self.outcome_options: dict[int, int] = {}  # a meeting's chosen slot, by poll
         if closed_ids:
             stances = defaultdict(list)
             for stance in db.session.scalars(
@@ -272,6 +274,10 @@ class _BatchData:
                 self.results[pid] = _results(self.polls[pid], stances[pid])
             self.outcomes = {pid: statement for pid, statement in db.session.execute(
                 select(Outcome.poll_id, Outcome.statement).where(Outcome.poll_id.in_(closed_ids), Outcome.latest.is_(True))
+            )}
+            self.outcome_options = {pid: oid for pid, oid in db.session.execute(
+                select(Outcome.poll_id, Outcome.poll_option_id).where(
+                    Outcome.poll_id.in_(closed_ids), Outcome.latest.is_(True), Outcome.poll_option_id.is_not(None))
             )}
 
 
@@ -408,5 +414,8 @@ def _poll_item(data: _BatchData, user: User, pid: int, polls: dict[int, PollItem
         item.results = [ResultRow(kind.option_label(options[r.option_id], user.time_zone), r.text, r.option_id)
                         if r.option_id in options else r for r in rows]  # time slots in the reader's zone
         item.outcome = data.outcomes.get(pid)
+        chosen = options.get(data.outcome_options.get(pid))
+        if item.outcome is not None and chosen is not None and chosen.starts_at is not None:
+            item.outcome_slot = kind.option_label(chosen, user.time_zone)
     polls[pid] = item
     return item

@@ -165,5 +165,8 @@ def reopen_poll(*, actor_id: int, poll_id: int, closing_at: datetime, now: datet
     poll.closing_soon_sent_at = None
     events.record("poll_reopened", actor_id=user.id, **event_fields(poll), title=poll.title,
                           closing_at=poll.closing_at.isoformat(), inbound_message_id=inbound_message_id)
+    from ..meetings import cancel
+
+    cancel(poll, actor_id=user.id, why="The poll was reopened to find another time.")  # calendars: CANCEL
     db.session.commit()
     return poll

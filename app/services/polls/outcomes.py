@@ -49,6 +49,9 @@ def set_outcome(*, actor_id: int, poll_id: int, statement: str, option_id: int |
     if option is not None and option.starts_at is not None:
         data.update(starts_at=option.starts_at.isoformat(), duration_minutes=option.duration_minutes or 60,
                     ics_path=f"/p/{poll.id}/outcome.ics")
+        from .. import meetings
+
+        data["ics_sequence"] = meetings.invite(poll, outcome)  # the calendar invitation's SEQUENCE (iMIP)
     events.record("outcome_created", actor_id=user.id, **event_fields(poll), **data)
     db.session.commit()
     return outcome
@@ -62,5 +65,9 @@ def outcome_ics(poll: Poll, outcome: Outcome) -> str:
         raise NotFound("This outcome has no chosen time.")
     from flask import current_app
 
+    from ..meetings import invitation_of
+
+    sent = invitation_of(poll.id)  # the download and the mailed invitation: one UID, one SEQUENCE
     return outcome_event(poll, option, outcome, domain=current_app.config.get("MAIL_DOMAIN", "quorum.invalid"),
-                         base_url=current_app.config.get("BASE_URL", ""))
+                         base_url=current_app.config.get("BASE_URL", ""),
+                         sequence=sent.sequence if sent is not None and sent.outcome_id == outcome.id else None)
