@@ -1,15 +1,15 @@
 """Meeting polls as calendar invitations: each poll's invitation (its SEQUENCE, REQUEST or CANCEL)
 and each member's answer to it from their calendar (iMIP REPLY).
 
-Revision ID: 0013
-Revises: 0009
+Revision ID: 0016
+Revises: 0015
 """
 import sqlalchemy as sa
 from alembic import op
 
 
-revision = "0013"
-down_revision = "0009"
+revision = "0016"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
