@@ -1,11 +1,15 @@
 """Periodic work, run by RQ's cron scheduler: it only enqueues jobs; workers do them.
 
-Every job here is idempotent, so two schedulers or a restart never do anything twice; and each run
-is claimed in Redis (claim_run), so with a scheduler on every host a periodic job is enqueued once.
+Every job here is idempotent, so two schedulers or a restart never do anything twice; and only one
+scheduler leads (a lease in Redis it renews every second, see lead()), so with a scheduler on every
+host a periodic job is enqueued once per interval. If the leader dies, another takes over within
+LEADER_LEASE_MS; one that stops cleanly hands the lease back at once.
 The same process also moves RQ's scheduled jobs (retries with backoff) onto the queue when
 they are due, so workers need no scheduler process of their own.
 """
 from __future__ import annotations
+
+import uuid
 
 from flask import Flask
 from rq.cron import CronScheduler
@@ -28,9 +32,8 @@ PERIODIC_JOBS: list[tuple[object, int]] = [
     (jobs.expire_sender_confirmations, 3600),
     (jobs.tell_cut_off_aliases, 300),
     (jobs.delete_due_groups, 3600),
+    (jobs.send_outcome_reviews, 300),  # an outcome's review date: its author is reminded
 ]
-PERIODIC_JOBS.append((jobs.send_outcome_reviews, 300))  # an outcome's review date: its author is reminded
-
 
 
 class QuorumScheduler(CronScheduler):
@@ -40,6 +43,7 @@ class QuorumScheduler(CronScheduler):
         super().__init__(connection=connection, **kwargs)
         # RQ's lock makes sure only one scheduler promotes a queue's jobs at a time.
         self.promoter = RQScheduler(QUEUES, connection=connection)
+        self.leader_id = uuid.uuid4().hex
 
     def enqueue_jobs(self):
         enqueued = self.enqueue_claimed_jobs()
@@ -47,22 +51,17 @@ class QuorumScheduler(CronScheduler):
         return enqueued
 
     def enqueue_claimed_jobs(self) -> list:
-        """Enqueue each due job only if this scheduler claims its run: a key in Redis, set if absent,
-        that lives a little less than the job's interval. However many schedulers run (one per
-        host), each periodic job is enqueued once per interval; if the one that claimed it dies,
-        another claims the next run."""
-        from rq.cron import now
+        """RQ's own enqueueing of due periodic jobs, done only by the leading scheduler. A follower keeps
+        no schedule of its own: on taking the lead it runs every job once at once (each is idempotent)."""
+        if not self.lead():
+            for job in self._cron_jobs:
+                job.latest_enqueue_time = None  # whoever leads next starts each job afresh
+            return []
+        return super().enqueue_jobs()
 
-        enqueue_time = now()
-        enqueued = []
-        for job in self._cron_jobs:
-            if not job.should_run():
-                continue
-            if claim_run(self.connection, job.func_name, job.interval or 60):
-                job.enqueue(self.connection)
-                enqueued.append(job)
-            job.set_enqueue_time(enqueue_time)  # claimed here or elsewhere: this run is taken
-        return enqueued
+    def lead(self) -> bool:
+        """Take the lease if nobody holds it, or renew it if this scheduler does (one atomic script)."""
+        return bool(self.connection.eval(_LEAD, 1, LEADER_KEY, self.leader_id, LEADER_LEASE_MS))
 
     def promote_scheduled_jobs(self) -> None:
         promoter = self.promoter
@@ -78,16 +77,22 @@ class QuorumScheduler(CronScheduler):
 
     def register_death(self, pipeline=None) -> None:
         self.promoter.release_locks()
+        self.connection.eval(_RESIGN, 1, LEADER_KEY, self.leader_id)  # a clean stop hands the lead on now
         super().register_death(pipeline)
 
 
-CLAIM_PREFIX = "quorum:cron-claim:"
-
-
-def claim_run(connection, name: str, interval: int) -> bool:
-    """True for the one scheduler that takes this interval's run of `name`."""
-    ttl_ms = max(500, int(interval * 1000 * 0.9))
-    return bool(connection.set(CLAIM_PREFIX + name, "1", nx=True, px=ttl_ms))
+LEADER_KEY = "quorum:scheduler-leader"
+LEADER_LEASE_MS = 10_000
+# Set the lease if free, or extend it if it is ours: 1 when this scheduler leads.
+_LEAD = """
+if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+if redis.call('get', KEYS[1]) == ARGV[1] then redis.call('pexpire', KEYS[1], ARGV[2]) return 1 end
+return 0
+"""
+_RESIGN = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
 
 
 def build_scheduler(app: Flask) -> CronScheduler:

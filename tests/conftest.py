@@ -172,6 +172,9 @@ def _truncate_extra(db) -> None:
     except ImportError:
         return
     reset_index()
+    from app.services import branding
+
+    branding.forget()
 
 
 def _has_sqlite_sequence(conn) -> bool:

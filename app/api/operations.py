@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from .. import policy
+from .. import search as search_index
 from ..models import HIDE_RESULTS, REASON_MODES
 from ..polls import POLL_TYPES, get_type
 from ..services import discussions, groups, invitations, listings
@@ -286,12 +287,27 @@ def set_outcome(caller, poll_id, body):
 
 # --- Search and notifications -----------------------------------------------------------------
 
-@operation("GET", "/search", summary="Search the threads and comments you may read", tag="search",
-           query={"q": {"type": "string", "minLength": 1, "maxLength": 200, "description": "Words to find."}},
+@operation("GET", "/search", summary="Search the threads, comments, decisions, outcomes and vote reasons you may read",
+           tag="search",
+           query={"q": {"type": "string", "minLength": 1, "maxLength": 200, "description": "Words to find."},
+                  "group": {"type": "string", "maxLength": 64, "description": "Only this group (its handle)."},
+                  "kind": {"type": "string", "enum": ["thread", "poll", "outcome"],
+                           "description": "Only threads and comments, decisions and vote reasons, or outcomes."},
+                  "status": {"type": "string", "enum": ["open", "closed"], "description": "Only open or closed ones."}},
            required_query=("q",), paginated=True, response=r.SEARCH_HIT)
 def search(caller, query):
-    rows = listings.search(caller.user, query["q"], after=pages.after(query, kind="search"), limit=query["limit"])
+    filters = search_index.Filters(group_id=_search_group_id(caller, query.get("group")), kind=query.get("kind"),
+                                   status=query.get("status"))
+    rows = listings.search(caller.user, query["q"], after=pages.after(query, kind="search"), limit=query["limit"],
+                           filters=filters)
     return pages.page(rows, query, kind="search", position=lambda row: row[0], serialize=lambda row: r.search_hit(row[1]))
+
+
+def _search_group_id(caller, handle: str | None) -> int | None:
+    """The group a search is narrowed to: one the caller may see (a group they may not is 404, as anywhere)."""
+    if not handle:
+        return None
+    return groups.visible_group(caller.user, handle).id
 
 
 @operation("GET", "/notifications", summary="Your notifications, newest first", tag="account", paginated=True,

@@ -170,13 +170,19 @@ def notification(item) -> dict:
             "url": url(link) if link else None}
 
 
-SEARCH_HIT = _obj({"kind": {"type": "string", "enum": ["thread", "comment"]}, "thread_id": {"type": "integer"},
-                   "comment_id": MAYBE_INT, "title": {"type": "string"}, "group": {"type": "string"},
-                   "snippet": {"type": "string"}, "url": {"type": "string"}})
+SEARCH_KINDS = {"discussion": "thread", "comment": "comment", "poll": "poll", "outcome": "outcome", "reason": "reason"}
+SEARCH_HIT = _obj({"kind": {"type": "string", "enum": list(SEARCH_KINDS.values())}, "thread_id": MAYBE_INT,
+                   "comment_id": MAYBE_INT, "poll_id": MAYBE_INT, "title": {"type": "string"},
+                   "group": {"type": "string"}, "snippet": {"type": "string"},
+                   "by": {"type": ["string", "null"], "description": "A vote reason's voter (anonymous polls' reasons are never found)."},
+                   "url": {"type": "string"}})
 
 
 def search_hit(hit) -> dict:
-    d = hit.discussion
-    return {"kind": "thread" if hit.kind == "discussion" else "comment", "thread_id": d.id,
-            "comment_id": hit.comment_id, "title": d.title, "group": d.group.handle,
-            "snippet": hit.snippet.striptags(), "url": url(hit.url)}
+    """One search result as the page shows it: a thread, a comment, or a decision, its outcome or a vote reason."""
+    d, poll = hit.discussion, hit.poll
+    group = policy.poll_group(poll) if poll is not None else d.group
+    return {"kind": SEARCH_KINDS[hit.kind], "thread_id": d.id if d is not None else None,
+            "comment_id": hit.comment_id, "poll_id": poll.id if poll is not None else None,
+            "title": poll.title if poll is not None else d.title, "group": group.handle,
+            "snippet": hit.snippet.striptags(), "by": hit.author_name, "url": url(hit.url)}

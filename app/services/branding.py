@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import re
 import struct
+import time
 import zlib
 from dataclasses import dataclass
 
@@ -49,10 +50,20 @@ def _row() -> SiteBranding | None:
     return db.session.get(SiteBranding, 1)
 
 
+# Outside a request (jobs sending mail, a digest batch of hundreds) the branding is read at most once
+# every BRANDING_TTL_SECONDS per process, not once per mail; a change shows in mail within that time.
+BRANDING_TTL_SECONDS = 30.0
+_job_cache: dict = {}
+
+
 def current() -> Branding:
-    """What pages and mail show now (once per request)."""
+    """What pages and mail show now (once per request; in jobs, once per BRANDING_TTL_SECONDS)."""
     if has_request_context() and CACHE_KEY in g:
         return g.get(CACHE_KEY)
+    if not has_request_context():
+        cached = _job_cache.get(current_app.name)
+        if cached is not None and cached[0] > time.monotonic() and cached[2] is current_app._get_current_object():
+            return cached[1]
     config = current_app.config
     row = _row()
 
@@ -68,6 +79,8 @@ def current() -> Branding:
     )
     if has_request_context():
         setattr(g, CACHE_KEY, branding)
+    else:
+        _job_cache[current_app.name] = (time.monotonic() + BRANDING_TTL_SECONDS, branding, current_app._get_current_object())
     return branding
 
 
@@ -153,7 +166,13 @@ def update(actor, *, site_name: str, accent_colour: str, terms_url: str, privacy
     db.session.commit()
     if has_request_context():
         g.pop(CACHE_KEY, None)
+    forget()
     return row
+
+
+def forget() -> None:
+    """Drop what jobs in this process remember of the branding (a change, or a test's fresh database)."""
+    _job_cache.clear()
 
 
 def stored_settings() -> SiteBranding | None:

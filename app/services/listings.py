@@ -62,12 +62,12 @@ def comments(user, discussion: Discussion, *, after: int | None, limit: int) -> 
 SEARCH_DEPTH = 500  # hits a search pages through at most
 
 
-def search(user, q: str, *, after: int | None, limit: int) -> list[tuple[int, object]]:
+def search(user, q: str, *, after: int | None, limit: int, filters=None) -> list[tuple[int, object]]:
     """(position, hit) pairs after `after`, from the same search as the page (the policy checks each hit)."""
     start = after or 0
     if start >= SEARCH_DEPTH:
         return []
-    hits = search_index.search(user, q, limit=min(start + limit + 1, SEARCH_DEPTH))
+    hits = search_index.search(user, q, limit=min(start + limit + 1, SEARCH_DEPTH), filters=filters)
     return list(enumerate(hits, 1))[start:start + limit + 1]
 
 

@@ -66,6 +66,12 @@ NOT_EXPORTED.update({
     "site_branding": "the source instance's name, colour, logo and links (its operators' settings)",
     "account_merges": "a site admin's pending merge of two accounts, with single-use links (secrets)",
 })
+# Meeting invitations (migration 0016): sent from the source instance's reply addresses, so the calendars
+# holding them answer that instance; a new host invites again when an outcome is set there.
+NOT_EXPORTED.update({
+    "meeting_invitations": "the source instance's calendar invitations (UIDs and sequence numbers of its addresses)",
+    "meeting_attendances": "calendar answers to the source instance's invitations (the outcome itself is exported)",
+})
 REDACTED["groups"].update({
     "deletion_due_at": "a deletion the source instance's site admin scheduled (not carried to a new host)",
     "deletion_claimed_at": "bookkeeping of the source instance's deletion job",

@@ -2,6 +2,9 @@
 thread, comments, replies, closes it, starts and runs a decision; admins list members and invite."""
 from __future__ import annotations
 
+from datetime import timedelta
+
+from app.models import utcnow
 from app.services import discussions
 from tests.factories import GroupFactory, UserFactory, member
 from tests.api.conftest import later
@@ -164,7 +167,21 @@ def test_search_and_notifications(api_as, clean_app, outbox):
     hits = api_as(bea, "read").get("/search?q=quokka").json["items"]
     assert {h["thread_id"] for h in hits} == {thread.id} and {h["kind"] for h in hits} == {"thread", "comment"}
     assert api_as(UserFactory(), "read").get("/search?q=quokka").json["items"] == []
+    # The page's search finds decisions, outcomes and reasons too; so does the API, with the same filters.
+    from app.services import polls as poll_service
+
+    poll = poll_service.create_poll(actor_id=admin.id, group_id=_club_id(), poll_type="proposal",
+                                    title="Quokka budget", closing_at=utcnow() + timedelta(days=2))
+    hits = api_as(bea, "read").get("/search?q=quokka").json["items"]
+    assert {h["kind"] for h in hits} == {"thread", "comment", "poll"}
+    standalone = [h for h in hits if h["kind"] == "poll"][0]
+    assert standalone["poll_id"] == poll.id and standalone["thread_id"] is None and standalone["group"] == "club"
+    polls_only = api_as(bea, "read").get("/search?q=quokka&kind=poll&status=open").json["items"]
+    assert [h["poll_id"] for h in polls_only] == [poll.id]
+    assert api_as(bea, "read").get("/search?q=quokka&kind=outcome").json["items"] == []
+    assert api_as(bea, "read").get("/search?q=quokka&group=nowhere").status_code == 404
     notes = api_as(bea, "read").get("/notifications")
     assert notes.status_code == 200
     kinds = [n["kind"] for n in notes.json["items"]]
-    assert "discussion_started" in kinds and all(n["thread"]["title"] == "Quokka plans" for n in notes.json["items"])
+    assert "discussion_started" in kinds and "poll_created" in kinds
+    assert all(n["thread"]["title"] == "Quokka plans" for n in notes.json["items"] if n["kind"] != "poll_created")

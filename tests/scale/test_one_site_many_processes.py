@@ -31,14 +31,29 @@ def test_two_schedulers_enqueue_each_periodic_job_once_per_interval(clean_app):
 
 
 def test_a_second_scheduler_takes_over_when_the_first_is_gone(clean_app):
+    from app import schedule
     from app.queue import redis_client
-    from app.schedule import CLAIM_PREFIX, claim_run
 
     connection = redis_client(clean_app)
-    assert claim_run(connection, "app.jobs.close_due_polls", 1)
-    assert not claim_run(connection, "app.jobs.close_due_polls", 1)  # the other scheduler, same interval
-    connection.delete(CLAIM_PREFIX + "app.jobs.close_due_polls")  # the claim ran out (its owner died)
-    assert claim_run(connection, "app.jobs.close_due_polls", 1)
+    first, second = schedule.build_scheduler(clean_app), schedule.build_scheduler(clean_app)
+    queue = Queue("default", connection=connection)
+    try:
+        assert first.lead() and not second.lead()
+        assert first.lead()  # the leader renews its own lease
+        first.enqueue_jobs()
+        assert second.enqueue_jobs() == [] and len(queue.jobs) == len(schedule.PERIODIC_JOBS)
+        connection.delete(schedule.LEADER_KEY)  # the lease ran out: its leader was killed
+        assert second.lead() and not first.lead()
+        # The new leader runs every job at once (each is idempotent), then keeps the intervals.
+        assert len(second.enqueue_jobs()) == len(schedule.PERIODIC_JOBS) and second.enqueue_jobs() == []
+        # A leader that stops cleanly hands the lease on at once.
+        connection.eval(schedule._RESIGN, 1, schedule.LEADER_KEY, second.leader_id)
+        assert first.lead()
+        lease = connection.pttl(schedule.LEADER_KEY)
+        assert 0 < lease <= schedule.LEADER_LEASE_MS
+    finally:
+        first.promoter.release_locks()
+        second.promoter.release_locks()
 
 
 def test_secrets_come_from_files_every_host_mounts(tmp_path, monkeypatch):
