@@ -133,6 +133,7 @@ def clean_app(app, dns_server):
     with app.app_context():
         _truncate_all(db)
         redis_client(app).flushdb()
+        _forget_rate_limiter_fallback()
     outbox = Path(app.config["QUORUM_INSTANCE"]) / "outbox"
     if outbox.exists():
         for f in outbox.iterdir():
@@ -175,6 +176,18 @@ def _truncate_extra(db) -> None:
     from app.services import branding
 
     branding.forget()
+
+
+def _forget_rate_limiter_fallback() -> None:
+    """Flask-Limiter counts in process memory after any error reaching its store (RATELIMIT_IN_MEMORY_FALLBACK),
+    and stays there until a later check finds the store back: those counts would outlive flushdb and
+    leak one test's sign-in requests into the next. Every test starts with the store in use and no counts."""
+    from app.extensions import limiter
+
+    fallback = getattr(limiter, "_fallback_storage", None)
+    if fallback is not None:
+        fallback.reset()
+    limiter._storage_dead = False
 
 
 def _has_sqlite_sequence(conn) -> bool:
