@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -146,3 +148,34 @@ def use_redis(app, url: str):
     old = app.extensions["quorum_redis"]
     app.extensions["quorum_redis"] = Redis.from_url(url, socket_connect_timeout=1, socket_timeout=2)
     return old
+
+
+@contextmanager
+def serving(app, name: str):
+    """The app served from a thread on a free loopback port, as http://<name>:PORT (browser tests;
+    WebAuthn wants a host name, never an address, as its relying party)."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name=f"live-server-{name}", daemon=True)
+    thread.start()
+    try:
+        yield f"http://{name}:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+@contextmanager
+def linked_to(app, base_url: str):
+    """BASE_URL pointing at a live server (so emailed links open there) and rate limits off; both given
+    back after, for a later test in the same worker counts on its limits."""
+    from app.extensions import db
+
+    previous = app.config["BASE_URL"], app.config["RATELIMIT_ENABLED"]
+    app.config["BASE_URL"], app.config["RATELIMIT_ENABLED"] = base_url, False
+    db.session.commit()  # never hold a transaction open while the server thread writes
+    try:
+        yield base_url
+    finally:
+        app.config["BASE_URL"], app.config["RATELIMIT_ENABLED"] = previous

@@ -4,40 +4,26 @@ One browser per session; each test gets fresh contexts (cookies), with JavaScrip
 """
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import linked_to, serving
 
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 
 
 @pytest.fixture(scope="session")
 def _server(app):
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
+    with serving(app, "127.0.0.1") as url:
+        yield url
 
 
 @pytest.fixture
 def live_server(clean_app, _server):
     """The live address, with BASE_URL pointing at it so emailed links open in the browser."""
-    from app.extensions import db
-
-    previous = clean_app.config["BASE_URL"], clean_app.config["RATELIMIT_ENABLED"]
-    clean_app.config["BASE_URL"] = _server
-    clean_app.config["RATELIMIT_ENABLED"] = False
-    db.session.commit()  # never hold a transaction open while the server thread writes
-    try:
-        yield _server
-    finally:
-        # Both back: a later test in the same session (one worker, -n 1) counts on its rate limits.
-        clean_app.config["BASE_URL"], clean_app.config["RATELIMIT_ENABLED"] = previous
+    with linked_to(clean_app, _server) as url:
+        yield url
 
 
 @pytest.fixture

@@ -13,6 +13,8 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 import requests
 
+from tests.helpers import linked_to, serving
+
 REPO = Path(__file__).resolve().parents[2]
 PROVIDER_JS = Path(__file__).with_name("oidc_provider.mjs")
 CLIENT_SECRET = "test-only-client-secret-0123456789"
@@ -119,30 +121,14 @@ def local(url: str) -> str:
 def _localhost_server(app):
     """The app on a free loopback port, addressed as http://localhost:PORT: WebAuthn takes a host
     name as the relying party's id, never an IP address."""
-    import threading
-
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="signin-live-server", daemon=True)
-    thread.start()
-    yield f"http://localhost:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
+    with serving(app, "localhost") as url:
+        yield url
 
 
 @pytest.fixture
 def localhost_server(clean_app, _localhost_server):
-    from app.extensions import db
-
-    previous = clean_app.config["BASE_URL"], clean_app.config["RATELIMIT_ENABLED"]
-    clean_app.config["BASE_URL"] = _localhost_server
-    clean_app.config["RATELIMIT_ENABLED"] = False
-    db.session.commit()
-    try:
-        yield _localhost_server
-    finally:
-        clean_app.config["BASE_URL"], clean_app.config["RATELIMIT_ENABLED"] = previous
+    with linked_to(clean_app, _localhost_server) as url:
+        yield url
 
 
 @pytest.fixture
