@@ -28,6 +28,10 @@ class Process:
     details: str = ""  # the details a new poll of this process starts with (the template's)
     poll_type: str = "proposal"
     title: str = ""  # how a new poll's title starts
+    # For a proposal's pass thresholds (app/polls/thresholds.py): the option whose share counts as
+    # agreement, and the options that block (an objection under consent, a veto in gradients).
+    agrees: str = "Agree"
+    blocks: tuple[str, ...] = ("Block",)
 
     def option_names(self) -> list[str]:
         return [o.name for o in self.options]
@@ -64,7 +68,7 @@ PROCESSES: dict[str, Process] = {p.name: p for p in (
         ),
         prompt="If you object, what harm do you see, and what change would resolve it?",
         details="## Proposal\n\n\n## When we will review it\n",
-        title="Consent: ",
+        title="Consent: ", agrees="Consent", blocks=("Object",),
     ),
     Process(
         name="consensus", label="Consensus decision",
@@ -90,7 +94,7 @@ PROCESSES: dict[str, Process] = {p.name: p for p in (
         ),
         prompt="What advice would you give the person deciding?",
         details="## What I intend to decide\n\n\n## Who is affected\n\n\n## When I will decide\n",
-        title="Advice: ",
+        title="Advice: ", agrees="Go ahead", blocks=(),
     ),
     Process(
         name="gradients", label="Gradients of agreement",
@@ -107,7 +111,7 @@ PROCESSES: dict[str, Process] = {p.name: p for p in (
         ),
         prompt="Where do you stand, and what would move you?",
         details="## Proposal\n",
-        title="",
+        title="", agrees="Whole-hearted endorsement", blocks=("Veto",),
     ),
 )}
 

@@ -7,7 +7,7 @@ numbers, so "at least 50%" of 10 is met by exactly 5:
 
     participation  voters * 100 >= quorum_percent * electorate   (and someone voted)
     agree          agree  * 100 >= pass_percent   * voters       (and someone voted)
-    no blocks      nobody chose Block
+    no blocks      nobody chose Block (or what the poll's process blocks with: consent's Object)
 
 `agree` is the votes for the option named Agree (else the first option), as a share of
 every vote cast, abstentions included.
@@ -35,10 +35,22 @@ def _percent_text(part: int, whole: int) -> str:
     return f"{100 * part / whole:.0f}%" if whole else "0%"
 
 
+def _agree_and_block_names(p) -> tuple[str, set[str]]:
+    """The option that agrees and those that block: the poll's decision process says (consent's
+    Object blocks), a plain proposal has Agree and Block."""
+    from .decision_processes import for_poll
+
+    process = for_poll(p)
+    if process is None:
+        return "agree", {"block"}
+    return key(process.agrees), {key(name) for name in process.blocks}
+
+
 def _agree_option_id(p) -> int | None:
     options = ordered_options(p)
+    agrees, _ = _agree_and_block_names(p)
     for o in options:
-        if key(o.name) == "agree":
+        if key(o.name) == agrees:
             return o.id
     return options[0].id if options else None
 
@@ -67,7 +79,8 @@ def requirements(p, results, electorate: int) -> list[Requirement]:
             f"{agree} of {counted(voters, 'vote')} ({_percent_text(agree, voters)})",
             voters > 0 and agree * 100 >= share * voters))
     if setting(p, "pass_without_blocks", False):
-        blocks = sum(row.voter_count for row in results.options if key(row.name) == "block")
+        _, blocking = _agree_and_block_names(p)
+        blocks = sum(row.voter_count for row in results.options if key(row.name) in blocking)
         out.append(Requirement("no_blocks", "nobody blocks",
                                "no blocks" if not blocks else f"{counted(blocks, 'block')}", blocks == 0))
     return out

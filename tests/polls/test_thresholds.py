@@ -56,6 +56,30 @@ def test_a_single_block_stops_a_proposal_that_requires_no_blocks():
     assert met(p, 10, agree=9, block=1) == {"no_blocks": False}
 
 
+def test_a_process_says_which_of_its_options_agree_and_which_block():
+    """Consent: an objection blocks and Consent is the agreement; gradients: a veto blocks."""
+    from app.polls.decision_processes import PROCESSES
+
+    consent = PROCESSES["consent"]
+    p = make_poll("proposal", consent.option_names(), quorum_percent=None, pass_percent=60,
+                  pass_without_blocks=True, process="consent")
+    consent_id, concern_id, object_id = (o.id for o in p.options)
+
+    def results(*choices):
+        return {r.name: r.met for r in thresholds.requirements(
+            p, get_type("proposal").tally(p, [stance({o: 1}) for o in choices]), 10)}
+
+    assert results(consent_id, consent_id, concern_id) == {"agree": True, "no_blocks": True}
+    assert results(consent_id, consent_id, object_id) == {"agree": True, "no_blocks": False}
+    assert results(consent_id, concern_id, concern_id) == {"agree": False, "no_blocks": True}
+    gradients = PROCESSES["gradients"]
+    g = make_poll("proposal", gradients.option_names(), quorum_percent=None, pass_percent=None,
+                  pass_without_blocks=True, process="gradients")
+    veto = g.options[-1].id
+    assert [r.met for r in thresholds.requirements(
+        g, get_type("proposal").tally(g, [stance({veto: 1})]), 10)] == [False]
+
+
 def test_the_results_say_plainly_what_each_requirement_asks_and_where_the_votes_stand():
     p = proposal(quorum_percent=50, pass_percent=60, pass_without_blocks=True)
     reqs = thresholds.requirements(p, tally(p, agree=3, disagree=1), 10)
