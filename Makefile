@@ -8,7 +8,7 @@ RUN_STAMP := $(VENV)/.installed-run-$(HASH)
 TEST_STAMP := $(VENV)/.installed-test-$(HASH)
 PYTEST_ARGS ?= -n 2
 
-.PHONY: run test bench install clean
+.PHONY: run test bench install clean messages catalogs
 
 install: $(RUN_STAMP)
 
@@ -33,6 +33,18 @@ test: $(TEST_STAMP)
 
 bench: $(TEST_STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# Translations (docs/TRANSLATING.md): `make messages` after changing any string a person reads (extracts
+# app/translations/messages.pot and merges it into every language's .po); `make catalogs` builds the .mo
+# files (the app also builds a missing or stale one when it starts). tests/i18n fails on a stale catalog.
+PYBABEL := $(BIN)/pybabel
+KEYWORDS := -k _l -k _n:1,2 -k _p:1c,2 -k _lp:1c,2 -k pgettext:1c,2
+messages: $(TEST_STAMP)
+	$(PYBABEL) extract -F babel.cfg $(KEYWORDS) --no-location --sort-output --omit-header --no-wrap -o app/translations/messages.pot .
+	for l in de fr es nl pt; do $(PYBABEL) update -i app/translations/messages.pot -d app/translations -l $$l --no-fuzzy-matching --ignore-obsolete --no-wrap; done
+
+catalogs: $(RUN_STAMP)
+	$(PYBABEL) compile -d app/translations --statistics
 
 clean:
 	rm -rf $(VENV) .pytest_cache

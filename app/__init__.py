@@ -22,6 +22,7 @@ def create_app(config: dict | None = None) -> Flask:
     configure_database(app)
     configure_dispatch(app)
     configure_extensions(app)
+    configure_languages(app)
     configure_templates(app)
     register_blueprints(app)
     register_api(app)
@@ -75,6 +76,13 @@ def configure_extensions(app: Flask) -> None:
     limiter.init_app(app)
     init_login(app)
     security.init_app(app)
+
+
+def configure_languages(app: Flask) -> None:
+    """Pages in the reader's language and mail in the recipient's (app/i18n.py, docs/TRANSLATING.md)."""
+    from .i18n import init_app
+
+    init_app(app)
 
 
 def configure_templates(app: Flask) -> None:

@@ -42,16 +42,19 @@ def choices() -> tuple[str, ...]:
 
 def local_time(value: datetime, name: str | None, fmt: str = "%a %-d %b %Y, %H:%M") -> str:
     """A time in the reader's zone, named: "Fri 6 Mar 2026, 17:00 (Europe/Berlin)"."""
-    return f"{_aware(value).astimezone(zone(name)).strftime(fmt)} ({known_name(name)})"
+    from .i18n import localized_time
+
+    return f"{localized_time(_aware(value), zone(name), fmt)} ({known_name(name)})"
 
 
 def local_slot(starts_at: datetime, name: str | None, duration_minutes: int | None = None) -> str:
     """A time slot in the reader's zone, named: "Sat 5 Dec 2026, 18:00–19:00 (Australia/Sydney)"."""
-    local = _aware(starts_at).astimezone(zone(name))
-    text = local.strftime("%a %-d %b %Y, %H:%M")
+    from .i18n import localized_time
+
+    text = localized_time(_aware(starts_at), zone(name), "%a %-d %b %Y, %H:%M")
     if duration_minutes:
         # The end in the zone's own time (a slot across a DST change ends at the clock's hour).
-        text += f"–{(_aware(starts_at) + timedelta(minutes=duration_minutes)).astimezone(zone(name)).strftime('%H:%M')}"
+        text += f"–{localized_time(_aware(starts_at) + timedelta(minutes=duration_minutes), zone(name), '%H:%M')}"
     return f"{text} ({known_name(name)})"
 
 

@@ -18,12 +18,14 @@ mail. A reply to an invitation accepts it, unless its first line declines ("no",
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from flask import current_app
 
 from app import policy
 from app.email.addresses import reply_address
 from app.extensions import db
+from app.i18n import _lp, reply_words
 from app.models import Comment, Discussion, Group, Invitation, Membership, Poll
 from app.services import digests, invitations, notifications, subscriptions
 from app.services.errors import DomainError
@@ -33,22 +35,61 @@ from sqlalchemy import select
 from . import confirm
 from .reply import ActionResult, Handler, Reply, refused
 
-_LINE = re.compile(r"^\s*([a-z]+)(?:\s+([a-z]+))?\s*[.!]?\s*$", re.IGNORECASE)
 DECLINES = {"no", "no thanks", "no thank you", "decline", "unsubscribe", "stop"}
+
+# The words, in every shipped language: catalog entries in the context "reply word" (docs/TRANSLATING.md).
+COMMAND_WORDS = ("unsubscribe", "subscribe", "mute", "digest", "help", "join")
+DIGEST_ARGUMENTS = ("daily", "weekly", "off")
+_CATALOG = (  # listed so that extraction puts each in the catalog; read through app.i18n.reply_words
+    _lp("reply word", "unsubscribe"), _lp("reply word", "subscribe"), _lp("reply word", "mute"),
+    _lp("reply word", "digest"), _lp("reply word", "help"), _lp("reply word", "join"),
+    _lp("reply word", "daily"), _lp("reply word", "weekly"), _lp("reply word", "off"),
+    _lp("reply word", "decline"),
+)
+_ONE_WORD = re.compile(r"^[^\W\d_]+$")
+
+
+def command_words() -> tuple[str, ...]:
+    """Every English command word a reply's first line may be (here and in mail/polladmin.py)."""
+    from .polladmin import VERBS
+
+    return COMMAND_WORDS + DIGEST_ARGUMENTS + VERBS
+
+
+def phrase(line: str) -> str:
+    """A first line as it is compared: casefolded, spaces made single, a trailing "." or "!" dropped."""
+    return " ".join(line.casefold().split()).rstrip(".!").strip()
+
+
+@lru_cache(maxsize=1)
+def _phrases() -> dict[str, tuple[str, str | None]]:
+    """{"stumm": ("mute", None), "digest täglich": ("digest", "daily"), …}: every language's spellings."""
+    table: dict[str, tuple[str, str | None]] = {}
+    for command in COMMAND_WORDS:
+        for word in reply_words(command):
+            table.setdefault(word, (command, None))
+    for word in reply_words("digest"):
+        for argument in DIGEST_ARGUMENTS:
+            for spelled in reply_words(argument):
+                table.setdefault(f"{word} {spelled}", ("digest", argument))
+    return table
 
 
 def parse(text: str) -> tuple[str, str | None] | None:
-    """(command, argument) if the reply's first line is a command, else None."""
-    first = next((line for line in (text or "").splitlines() if line.strip()), "")
-    match = _LINE.match(first)
-    if not match:
-        return None
-    word, argument = match.group(1).lower(), (match.group(2) or "").lower() or None
-    if word not in COMMANDS:
-        return None
-    if argument is not None and word != "digest":
-        return None  # "help me", "mute it": a sentence, not a command
-    return word, argument
+    """(command, argument) if the reply's first line is a command, in any shipped language, else None."""
+    first = phrase(next((line for line in (text or "").splitlines() if line.strip()), ""))
+    if found := _phrases().get(first):
+        return found
+    word, _space, argument = first.partition(" ")
+    if _phrases().get(word) == ("digest", None) and _ONE_WORD.match(argument):
+        return "digest", argument  # "digest monthly": answered with what it can be
+    return None  # "help me", "mute it": a sentence, not a command
+
+
+def declines(first_line: str) -> bool:
+    """Whether a reply to an invitation says no ("no thanks", "nein danke", "non merci", …)."""
+    text = phrase(first_line)
+    return text in DECLINES or text in reply_words("decline") or _phrases().get(text) == ("unsubscribe", None)
 
 
 def _rest(text: str) -> str:
@@ -284,8 +325,7 @@ def reply_to_invitation(reply: Reply) -> ActionResult:
     except DomainError as error:
         return refused("join", error.message, group_id=invitation.group_id)
     group = invitation.group
-    first = " ".join(next((line for line in reply.text.splitlines() if line.strip()), "").lower().split()).strip(".!")
-    if first in DECLINES:
+    if declines(next((line for line in reply.text.splitlines() if line.strip()), "")):
         if not reply.dry_run:
             confirm.done(reply, user=reply.user, to=None if reply.user else invitation.email,
                          subject=f"Not joining {group.name}",

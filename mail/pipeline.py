@@ -17,6 +17,7 @@ from flask import current_app
 
 from app import policy
 from app.extensions import db
+from app.i18n import speak_to
 from app.models import Group, User
 from app.services import sender_proof
 from app.services.accounts import user_by_email
@@ -117,6 +118,7 @@ def process(
     outcome.authenticated, outcome.sender_check, outcome.authentication = (
         verdict.authenticated, verdict.as_text(), verdict.header)
     sender_user = user_by_email(sender)
+    speak_to(sender_user)  # what this job writes back from here on is in the sender's language
 
     if recipient.kind == "notifications":  # a reply to a digest or a sign-in mail (no Reply-To of its own)
         from .noreply import quoted_digest_item, where_to_write

@@ -24,11 +24,13 @@ that threads under the member's reply.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from datetime import datetime, timedelta, timezone
 
 from app import policy
 from app.email.addresses import reply_address
 from app.extensions import db
+from app.i18n import _lp, reply_words
 from app.models import Poll
 from app.polls import get_type
 from app.polls.base import ordered_options
@@ -40,18 +42,48 @@ from . import confirm
 from .newthreads import ClosingError, parse_closing
 from .reply import ActionResult, Handler, Reply, refused, url
 
-_UNITS = {"minute": "minutes", "min": "minutes", "hour": "hours", "hr": "hours", "day": "days", "week": "weeks"}
-_SPAN = r"(?:by\s+|for\s+)?(\d{1,3})\s*(minute|min|hour|hr|day|week)s?"
-_WHEN = r"(?:to|until|till|on)\s+(.+)"
-_GRAMMAR = [
-    ("close", re.compile(r"^close(?:\s+(?:the\s+)?poll)?(?:\s+now)?$")),
-    ("extend", re.compile(rf"^extend(?:\s+(?:the\s+)?poll)?(?:\s+(?:{_SPAN}|{_WHEN}))?$")),
-    ("remind", re.compile(r"^(?:remind|send\s+(?:a\s+)?reminders?)(?:\s+(?:everyone|them|the\s+undecided))?$")),
-    ("remind_person", re.compile(r"^remind\s+(?!(?:everyone|them|the\s+undecided)$)(\S.{0,199})$")),
-    ("reopen", re.compile(rf"^reopen(?:\s+(?:the\s+)?poll)?(?:\s+(?:{_SPAN}|{_WHEN}))?$")),
-    ("outcome", re.compile(r"^outcome\s*(?::\s*(.*)|$)", re.IGNORECASE)),
-    ("unvote", re.compile(r"^(?:unvote|(?:remove|withdraw|delete|cancel)\s+my\s+vote)$")),
-]
+# The verbs and units, in every shipped language: catalog entries in the context "reply word"
+# (docs/TRANSLATING.md); the English forms below are always understood as well.
+VERBS = ("close", "extend", "remind", "reopen", "outcome", "unvote")
+_CATALOG = (  # listed so that extraction puts each in the catalog
+    _lp("reply word", "close"), _lp("reply word", "extend"), _lp("reply word", "remind"),
+    _lp("reply word", "reopen"), _lp("reply word", "outcome"), _lp("reply word", "unvote"),
+    _lp("reply word", "minute"), _lp("reply word", "hour"), _lp("reply word", "day"), _lp("reply word", "week"),
+    _lp("reply word", "until"), _lp("reply word", "everyone"),
+)
+_ENGLISH_UNITS = {"minute": "minutes", "min": "minutes", "hour": "hours", "hr": "hours", "day": "days", "week": "weeks"}
+
+
+def _any(words) -> str:
+    return "(?:" + "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True)) + ")"
+
+
+@lru_cache(maxsize=1)
+def _units() -> dict[str, str]:
+    """{"tage": "days", "jours": "days", "days": "days", …}: every spelling of a span's unit."""
+    units = {}
+    for english, unit in _ENGLISH_UNITS.items():
+        units[english] = units[english + "s"] = unit
+    for english in ("minute", "hour", "day", "week"):
+        units.update((word, _ENGLISH_UNITS[english]) for word in reply_words(english))
+    return units
+
+
+@lru_cache(maxsize=1)
+def _grammar() -> list[tuple[str, re.Pattern]]:
+    span = rf"(?:by\s+|for\s+|um\s+|de\s+|par\s+|met\s+|por\s+)?(\d{{1,3}})\s*({_any(_units())})"
+    when = rf"{_any(('to', 'till', 'on', *reply_words('until')))}\s+(.+)"
+    everyone = _any(("them", "the undecided", *reply_words("everyone")))
+    verb = {name: _any(reply_words(name)) for name in VERBS}
+    return [
+        ("close", re.compile(rf"^{verb['close']}(?:\s+(?:the\s+)?poll)?(?:\s+now)?$")),
+        ("extend", re.compile(rf"^{verb['extend']}(?:\s+(?:the\s+)?poll)?(?:\s+(?:{span}|{when}))?$")),
+        ("remind", re.compile(rf"^(?:{verb['remind']}|send\s+(?:a\s+)?reminders?)(?:\s+{everyone})?$")),
+        ("remind_person", re.compile(rf"^{verb['remind']}\s+(?!{everyone}$)(\S.{{0,199}})$")),
+        ("reopen", re.compile(rf"^{verb['reopen']}(?:\s+(?:the\s+)?poll)?(?:\s+(?:{span}|{when}))?$")),
+        ("outcome", re.compile(rf"^{verb['outcome']}\s*(?::\s*(.*)|$)", re.IGNORECASE)),
+        ("unvote", re.compile(rf"^(?:{verb['unvote']}|(?:remove|withdraw|delete|cancel)\s+my\s+vote)$")),
+    ]
 
 
 def _first_line(text: str) -> tuple[str, str]:
@@ -61,14 +93,14 @@ def _first_line(text: str) -> tuple[str, str]:
 
 
 def _normal(line: str) -> str:
-    return " ".join(line.lower().split()).rstrip(".!").strip()
+    return " ".join(line.casefold().split()).rstrip(".!").strip()
 
 
 def parse(text: str) -> tuple[str, re.Match] | None:
     """(command, its match) if the whole first line is a poll command, else None."""
     first, _ = _first_line(text)
     line = _normal(first)
-    for name, pattern in _GRAMMAR:
+    for name, pattern in _grammar():
         if match := pattern.match(first if name == "outcome" else line):  # an outcome keeps its own case
             return name, match
     return None
@@ -135,7 +167,7 @@ def _when(match: re.Match, *, base: datetime, now: datetime, zone: str, command:
     """The time a span (from `base`) or a date (in the member's zone) names; None when neither was given."""
     count, unit, date = match.group(1), match.group(2), match.group(3)
     if count:
-        return base + timedelta(**{_UNITS[unit]: int(count)})
+        return base + timedelta(**{_units()[unit.casefold()]: int(count)})
     if date:
         try:
             when = parse_closing(date, now=now, time_zone=zone)

@@ -164,6 +164,9 @@ def _truncate_all(db) -> None:
             if _has_sqlite_sequence(conn):
                 conn.execute(text("DELETE FROM sqlite_sequence"))
     _truncate_extra(db)
+    from app.i18n import forget_group_defaults
+
+    forget_group_defaults()  # user ids are reused once the tables are emptied
 
 
 def _truncate_extra(db) -> None:

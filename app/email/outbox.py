@@ -15,6 +15,7 @@ from ..models import OutboundMessage, User, utcnow
 from .compose import compose
 from .dkim import sign as dkim_sign
 from .headers import MailOptions
+from ..i18n import by_language, in_locale, locale_for, locales_for
 from .render import Rendered, render_email
 from .transport import PermanentFailure, RelaySettings, TemporaryFailure, send_via_relay, write_to_outbox
 
@@ -49,6 +50,7 @@ class Outgoing:
     attachments: tuple[tuple[str, str, bytes], ...] = ()
     always_send: bool = False  # sent even to a suspended address (sign-in links)
     calendar: tuple[str, str] | None = None  # (METHOD, iCalendar text): a text/calendar alternative (iMIP)
+    locale: str | None = None  # the language to write it in; None: the recipient's (app/i18n.py locale_for)
 
 
 def queue_message(mail: Outgoing) -> OutboundMessage | None:
@@ -58,7 +60,7 @@ def queue_message(mail: Outgoing) -> OutboundMessage | None:
     """
     if db.session.scalar(select(OutboundMessage.id).where(OutboundMessage.dedupe_key == mail.dedupe_key)):
         return None
-    row = _new_row(mail)
+    row = _new_row(mail, language_of(mail) if mail.rendered is None else None)
     try:
         with db.session.begin_nested():
             db.session.add(row)
@@ -82,17 +84,21 @@ def queue_messages(mails: list[Outgoing]) -> list[OutboundMessage | None]:
     for start in range(0, len(keys), 500):  # stay under every database's bound-parameter limit
         existing.update(db.session.scalars(
             select(OutboundMessage.dedupe_key).where(OutboundMessage.dedupe_key.in_(keys[start:start + 500]))))
-    out: list[OutboundMessage | None] = []
+    out: list[OutboundMessage | None] = [None] * len(mails)
     fresh: list[OutboundMessage] = []
     seen: set[str] = set()
-    for mail in mails:
+    todo = []
+    for index, mail in enumerate(mails):
         if mail.dedupe_key in existing or mail.dedupe_key in seen:
-            out.append(None)
             continue
         seen.add(mail.dedupe_key)
-        row = _new_row(mail)
-        out.append(row)
-        fresh.append(row)
+        todo.append((index, mail))
+    languages = _languages([mail for _, mail in todo])
+    for code, batch in by_language(todo, lambda pair: languages[id(pair[1])]):
+        for index, mail in batch:  # one language at a time: its catalog stays hot
+            row = _new_row(mail, code)
+            out[index] = row
+            fresh.append(row)
     if not fresh:
         return out
     try:
@@ -103,8 +109,33 @@ def queue_messages(mails: list[Outgoing]) -> list[OutboundMessage | None]:
     return out
 
 
-def _new_row(mail: Outgoing) -> OutboundMessage:
-    rendered = mail.rendered or render_email(mail.kind, **mail.context)
+def language_of(mail: Outgoing) -> str:
+    return mail.locale or locale_for(mail.user, mail.context.get("group"))
+
+
+def _languages(mails: list[Outgoing]) -> dict[int, str]:
+    """{id(mail): language} for a batch, with one query per group for members who never chose."""
+    out: dict[int, str] = {}
+    about: dict[int | None, tuple[object, list[Outgoing]]] = {}
+    for mail in mails:
+        if mail.rendered is not None:  # written already (a digest: in its reader's language)
+            out[id(mail)] = ""
+        elif mail.locale or mail.user is None:
+            out[id(mail)] = language_of(mail)
+        else:
+            group = mail.context.get("group")
+            about.setdefault(getattr(group, "id", None), (group, []))[1].append(mail)
+    for group, batch in about.values():
+        codes = locales_for([m.user for m in batch], group)
+        out.update((id(m), codes[m.user.id]) for m in batch)
+    return out
+
+
+def _new_row(mail: Outgoing, language: str | None) -> OutboundMessage:
+    rendered = mail.rendered
+    if rendered is None:
+        with in_locale(language):
+            rendered = render_email(mail.kind, **mail.context)
     message_id, raw = compose(rendered, to=mail.to, options=mail.options, attachments=mail.attachments,
                               calendar=mail.calendar)
     user = mail.user

@@ -45,6 +45,8 @@ class Group(db.Model):
     # until then, and a site admin can cancel); deletion_claimed_at: the job that deletes it started.
     deletion_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deletion_claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The language of members who never chose one (pages and mail); None: the browser's, else DEFAULT_LOCALE.
+    locale: Mapped[str | None] = mapped_column(String(16))
 
     parent: Mapped["Group | None"] = relationship(remote_side=[id], back_populates="subgroups")
     subgroups: Mapped[list["Group"]] = relationship(back_populates="parent")

@@ -54,7 +54,8 @@ class User(UserMixin, db.Model):
     email: Mapped[str | None] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(100), default="")
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
-    locale: Mapped[str] = mapped_column(String(16), default="en")
+    # The member's language (app/i18n.py LOCALES); "" = never chosen: their group's default, else the browser's.
+    locale: Mapped[str] = mapped_column(String(16), default="")
     password_hash: Mapped[str | None] = mapped_column(String(255))
     totp_secret: Mapped[str | None] = mapped_column(String(255))  # encrypted with the data key
     totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Protocol
 
 from .errors import VoteError
+from .labels import option_synonyms
 from .grammar import OptionMatcher, join_reason, key, normalise_text, parse_number, split_first_line
 
 __all__ = ["VoteError"]  # re-exported: callers catch it from here or from app.polls
@@ -387,7 +388,7 @@ class SingleChoiceType(PollType):
         first, rest = split_first_line(text)
         if not first:
             raise VoteError("Your reply is empty, so there was no vote to read.")
-        matcher = OptionMatcher(ordered_options(p), self.synonyms)
+        matcher = OptionMatcher(ordered_options(p), option_synonyms(self.synonyms))
         # Try the whole line, then the part before the first separator ("disagree: too costly").
         tries = [(first, None)]
         m = re.search(r"\s*(?::|;|,|\s-+\s|-{2,}|[.!?](?:\s|$))\s*", first)

@@ -1,8 +1,10 @@
 """Meeting: find a time — yes, maybe (if need be) or no for each proposed slot."""
 
 import re
+from functools import lru_cache
 
 from .. import timezones
+from ..i18n import reply_words
 from .base import PollType, Results, VoteError, int_choices, ordered_options, percent
 from .grammar import key, numbered, quote, split_first_line
 
@@ -14,8 +16,22 @@ ANSWER_WORDS = {
     "no": NO, "n": NO, "can't": NO, "cant": NO, "cannot": NO, "unavailable": NO,
 }
 ANSWER_NAMES = {YES: "yes", MAYBE: "maybe", NO: "no"}
-_WORD = "|".join(sorted((re.escape(w) for w in ANSWER_WORDS), key=len, reverse=True))
-_TOKENS = re.compile(rf"(?P<answer>\b(?:{_WORD})\b)|(?P<all>\ball\b|\bevery(?:thing| slot)?\b)|(?P<number>#?\d+)|(?P<skip>[,;:=.&/()\s]+|\band\b|\bslots?\b)")
+
+
+@lru_cache(maxsize=1)
+def answer_words() -> dict[str, int]:
+    """The English words above and yes / maybe / no in every shipped language ("ja", "vielleicht", "nein")."""
+    words = dict(ANSWER_WORDS)
+    for answer, name in ANSWER_NAMES.items():
+        for word in reply_words(name):
+            words.setdefault(word, answer)
+    return words
+
+
+@lru_cache(maxsize=1)
+def _tokens() -> re.Pattern:
+    spelled = "|".join(sorted((re.escape(w) for w in answer_words()), key=len, reverse=True))
+    return re.compile(rf"(?P<answer>\b(?:{spelled})\b)|(?P<all>\ball\b|\bevery(?:thing| slot)?\b)|(?P<number>#?\d+)|(?P<skip>[,;:=.&/()\s]+|\band\b|\bslots?\b)")
 
 
 def slot_time_key(option):
@@ -79,7 +95,7 @@ class Meeting(PollType):
         text = key(line)
         tokens, pos = [], 0
         while pos < len(text):
-            m = _TOKENS.match(text, pos)
+            m = _tokens().match(text, pos)
             if not m or m.end() == pos:
                 word = re.match(r"\S+", text[pos:]).group(0)
                 raise VoteError(f"Couldn't read {quote(word)} in {quote(line)}.")
@@ -103,7 +119,7 @@ class Meeting(PollType):
                     pending.append(int(value.lstrip("#")))
                 elif kind == "answer" and pending:
                     for n in pending:
-                        give(n, ANSWER_WORDS[value])
+                        give(n, answer_words()[value])
                     pending = []
                 else:
                     raise VoteError(f"Couldn't read {quote(line)}: put yes, maybe or no after each slot number.")
@@ -115,7 +131,7 @@ class Meeting(PollType):
         everything = None  # "maybe all; no 2": "all" covers the slots not named
         for kind, value in tokens:
             if kind == "answer":
-                current, mentioned = ANSWER_WORDS[value], False
+                current, mentioned = answer_words()[value], False
                 if current == NO or count == 1:
                     mentioned = True  # a lone "no" (or "yes" with one slot) is a whole answer
                 if count == 1:

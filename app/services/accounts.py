@@ -13,7 +13,8 @@ from ..extensions import db
 from ..models import LoginToken, SignInEvent, User, UserAlias, utcnow
 from ..tokens import hash_token, random_token, six_digit_code
 from .errors import Invalid, NotAllowed
-from .. import timezones
+from .. import i18n, timezones
+from ..i18n import _
 from ..text import one_line
 
 SIGN_IN_LIFETIME = timedelta(minutes=10)
@@ -214,8 +215,8 @@ def update_profile(*, user_id: int, name: str, time_zone: str, locale: str) -> U
         raise Invalid("Names can be at most 100 characters.", field="name")
     if not timezones.is_known(time_zone):
         raise Invalid("Pick a time zone from the list.", field="time_zone")
-    if locale not in LOCALES:
-        raise Invalid("Pick a language from the list.", field="locale")
+    if locale and locale not in LOCALES:  # "" = not chosen: the group's default, else the browser's
+        raise Invalid(_("Pick a language from the list."), field="locale")
     user.name, user.time_zone, user.locale = name, time_zone, locale
     db.session.commit()
     return user
@@ -228,7 +229,7 @@ def sign_out_everywhere(*, user_id: int) -> None:
     db.session.commit()
 
 
-LOCALES = {"en": "English", "de": "Deutsch", "fr": "Français", "es": "Español", "nl": "Nederlands", "pt": "Português"}
+LOCALES = i18n.LOCALES
 
 
 def safe_next(path: str | None) -> str | None:

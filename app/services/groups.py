@@ -5,7 +5,8 @@ import re
 
 from sqlalchemy import func, select
 
-from .. import policy
+from .. import i18n, policy
+from ..i18n import _
 from ..extensions import db
 from ..text import one_line
 from ..models import PRIVACIES, Group, Membership, User
@@ -141,7 +142,8 @@ def visible_group(user, handle: str) -> Group:
 
 @all_or_nothing
 def update_settings(*, actor_id: int, group_id: int, name: str, privacy: str, description: str,
-                    flags: dict[str, bool]) -> Group:
+                    flags: dict[str, bool], locale: str | None = None) -> Group:
+    """`locale`: the language of members who never chose one ("" = none; None = leave as it is)."""
     actor = db.session.get(User, actor_id)
     group = db.session.get(Group, group_id)
     if group is None or not policy.can_see_group(actor, group):
@@ -156,7 +158,12 @@ def update_settings(*, actor_id: int, group_id: int, name: str, privacy: str, de
         if open_subgroups:
             raise Invalid("Make its subgroups secret first: " + ", ".join(open_subgroups) + ".", field="privacy")
     changed = {}
-    for field, value in (("name", name), ("privacy", privacy), ("description", description)):
+    if locale is not None and locale and locale not in i18n.LOCALES:
+        raise Invalid(_("Pick a language from the list."), field="locale")
+    fields = [("name", name), ("privacy", privacy), ("description", description)]
+    if locale is not None:
+        fields.append(("locale", locale or None))
+    for field, value in fields:
         if getattr(group, field) != value:
             changed[field] = value
             setattr(group, field, value)
@@ -165,6 +172,8 @@ def update_settings(*, actor_id: int, group_id: int, name: str, privacy: str, de
         if getattr(group, flag) != value:
             changed[flag] = value
             setattr(group, flag, value)
+    if "locale" in changed:
+        i18n.forget_group_defaults()
     if changed:
         audit.record(actor.id, group.id, "settings_changed", **changed)
     db.session.commit()

@@ -117,7 +117,7 @@ def _match_users(rows: list[dict]) -> dict[int, int]:
             user = user_by_email(email) or db.session.scalar(select(User).where(func.lower(User.email) == email))
         if user is None:
             user = User(email=email or None, name=(row.get("name") or "")[:100] if email else "",
-                        time_zone=row.get("time_zone") or "UTC", locale=row.get("locale") or "en")
+                        time_zone=row.get("time_zone") or "UTC", locale=row.get("locale") or "")
             if not email:
                 user.deleted_at = datetime.fromisoformat(row["deleted_at"]) if row.get("deleted_at") else utcnow()
             db.session.add(user)

@@ -10,6 +10,8 @@ from ..services import accounts
 from ..services.errors import DomainError
 from .helpers import see_other
 from .. import timezones
+from ..i18n import _
+from flask_babel import refresh
 
 bp = Blueprint("account", __name__)
 def zones() -> tuple[str, ...]:
@@ -19,7 +21,8 @@ def zones() -> tuple[str, ...]:
 def _render(errors=None, status=200, **values):
     form = {"name": current_user.name, "time_zone": current_user.time_zone, "locale": current_user.locale, **values}
     return render_template("account/profile.html", form=form, errors=errors or {}, zones=zones(),
-                           locales=accounts.LOCALES, welcome=request.args.get("welcome")), status
+                           locales=[("", _("Not chosen: my group's default, else my browser's")),
+                                    *accounts.LOCALES.items()], welcome=request.args.get("welcome")), status
 
 
 @bp.get("/account")
@@ -36,7 +39,8 @@ def profile_update():
         accounts.update_profile(user_id=current_user.id, **values)
     except DomainError as error:
         return _render({error.field or "name": error.message}, 422, **values)
-    flash("Your profile is saved.")
+    refresh()  # the flash below, and the page after, in the language just chosen
+    flash(_("Your profile is saved."))
     return see_other("/account")
 
 

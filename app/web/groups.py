@@ -4,7 +4,8 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, render_template, request
 from flask_login import current_user, login_required
 
-from .. import policy
+from .. import i18n, policy
+from ..i18n import _
 from ..extensions import limiter
 from ..models import Group
 from ..services import discussions, groups, invitations, memberships
@@ -146,7 +147,8 @@ def mark_read(handle: str):
 
 def _settings_page(group: Group, form: dict, errors: dict, status: int = 200):
     return render_template("groups/settings.html", group=group, form=form, errors=errors,
-                           flags=groups.PERMISSION_FLAGS, privacy_choices=PRIVACY_CHOICES), status
+                           flags=groups.PERMISSION_FLAGS, privacy_choices=PRIVACY_CHOICES,
+                           language_choices=[("", _("None: each member's browser decides")), *i18n.LOCALES.items()]), status
 
 
 @bp.get("/g/<handle>/settings")
@@ -155,7 +157,7 @@ def settings(handle: str):
     group = _group(handle)
     if not policy.can_change_settings(current_user, group):
         abort(403, description="Only this group's admins can change its settings.")
-    form = {"name": group.name, "description": group.description, "privacy": group.privacy,
+    form = {"name": group.name, "description": group.description, "privacy": group.privacy, "locale": group.locale or "",
             **{flag: getattr(group, flag) for flag in groups.PERMISSION_FLAGS}}
     return _settings_page(group, form, {})
 
@@ -164,7 +166,7 @@ def settings(handle: str):
 @login_required
 def settings_update(handle: str):
     group = _group(handle)
-    form = {key: request.form.get(key, "") for key in ("name", "description", "privacy")}
+    form = {key: request.form.get(key, "") for key in ("name", "description", "privacy", "locale")}
     flags = {flag: request.form.get(flag) == "on" for flag in groups.PERMISSION_FLAGS}
     try:
         groups.update_settings(actor_id=current_user.id, group_id=group.id, flags=flags, **form)

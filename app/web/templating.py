@@ -15,6 +15,7 @@ from flask_wtf.csrf import generate_csrf
 from jinja2 import pass_context
 from markupsafe import Markup, escape
 
+from ..i18n import current_locale, localized_time
 from .. import policy, timezones
 from ..models.users import greeting, initials_of, name_of
 from ..services.polls.common import state_of as poll_state
@@ -52,9 +53,10 @@ def _viewer_zone() -> str:
 
 
 def local_time(value: datetime | None, fmt: str = "%-d %b %Y, %H:%M") -> str:
+    """A time in the viewer's zone and language (app/i18n.py: the layouts and their CLDR skeletons)."""
     if value is None:
         return ""
-    return value.astimezone(timezones.zone(_viewer_zone())).strftime(fmt)
+    return localized_time(value, timezones.zone(_viewer_zone()), fmt)
 
 
 def iso(value: datetime | None) -> str:
@@ -84,7 +86,7 @@ class _ThreadView:
         self.new_ids = context.get("new_ids") or ()
         self.first_new_id = context.get("first_new_id")
         self.titles = context.get("titles") or {}
-        self.shared = (tuple(context.get("reaction_choices") or ()), _viewer_zone())
+        self.shared = (tuple(context.get("reaction_choices") or ()), _viewer_zone(), current_locale())
         self.csrf_token = context["csrf_token"]
         self.token = None
 

@@ -108,7 +108,7 @@ class Digest:
     user: User
     period_key: str
     frequency: str
-    local_date: str
+    local_day: datetime  # now, in the member's zone (shown as a date in their language: local_date)
     sections: list[GroupSection]
     last_event_id: int
     event_ids: list[int] = field(default_factory=list)
@@ -116,6 +116,13 @@ class Digest:
     @property
     def item_count(self) -> int:
         return sum(s.item_count for s in self.sections)
+
+    @property
+    def local_date(self) -> str:
+        """ "Thursday 3 December 2026" in the language the digest is being rendered in."""
+        from ...i18n import localized_time
+
+        return localized_time(self.local_day, self.local_day.tzinfo, "%A %-d %B %Y")
 
 
 def first_paragraph(body: str, length: int = 400) -> str:
@@ -380,7 +387,7 @@ def _digest_for(data: _BatchData, uid: int) -> Digest:
             sections.append(section)
     local = data.now.astimezone(tz)
     return Digest(user=user, period_key=data.keys[uid], frequency=data.frequency(uid),
-                  local_date=local.strftime("%A %-d %B %Y"), sections=sections,
+                  local_day=local, sections=sections,
                   last_event_id=max(data.snapshot, after), event_ids=event_ids)
 
 

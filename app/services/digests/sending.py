@@ -9,6 +9,7 @@ from ...email import messages, render_email
 from ...email.headers import ListHeaders
 from ...email.addresses import reply_address
 from ...extensions import db
+from ...i18n import by_language, in_locale, locales_for
 from ...models import DigestDelivery, utcnow
 from ..errors import Invalid
 from .content import Digest, build_batch
@@ -64,8 +65,13 @@ def deliver_batch(user_ids: list[int], period_keys: list[str], *, now: datetime)
     digests = build_batch(user_ids, period_keys, now)
     # Rendering is the slow part: do it before the write transaction starts.
     way_out = {d.user.id: _way_out(d) for d in digests if d.item_count}
-    rendered = {d.user.id: render_email("digest", user=d.user, digest=d, digest_off_url=way_out[d.user.id][0])
-                for d in digests if d.item_count}
+    due = [d for d in digests if d.item_count]
+    language = locales_for([d.user for d in due])
+    rendered = {}
+    for code, batch in by_language(due, lambda d: language[d.user.id]):  # each language's catalog loaded once
+        with in_locale(code):
+            rendered.update((d.user.id, render_email("digest", user=d.user, digest=d,
+                                                     digest_off_url=way_out[d.user.id][0])) for d in batch)
     rows = [
         {"user_id": d.user.id, "period_key": d.period_key, "last_event_id": d.last_event_id,
          "item_count": d.item_count, "status": "sent" if d.item_count else "empty", "created_at": now}
