@@ -563,3 +563,38 @@ def test_trimming_work_grows_linearly_with_a_hostile_message(unit):
         return best
 
     assert cost(100_000) / cost(25_000) < 10
+
+
+# Each shipped language (app/i18n.py LOCALES): its attribution line, its mobile signature and its
+# forwarded-message header, as that language's mail clients write them.
+SIX_LANGUAGES = {
+    "en": ("Sounds good.", "Sent from my iPhone", "On Mon, 8 Jan 2024 at 10:02, Quorum <reply+k7f3@quorum.example> wrote:",
+           "---------- Forwarded message ---------"),
+    "de": ("Klingt gut.", "Von meinem iPhone gesendet", "Am 08.01.2024 um 10:02 schrieb Quorum <reply+k7f3@quorum.example>:",
+           "---------- Weitergeleitete Nachricht ---------"),
+    "fr": ("Ça me va.", "Envoyé de mon iPhone", "Le lun. 8 janv. 2024 à 10:02, Quorum <reply+k7f3@quorum.example> a écrit :",
+           "---------- Message transféré ---------"),
+    "es": ("Me parece bien.", "Enviado desde mi iPhone",
+           "El lun, 8 ene 2024 a las 10:02, Quorum (<reply+k7f3@quorum.example>) escribió:",
+           "---------- Mensaje reenviado ---------"),
+    "nl": ("Prima.", "Verzonden vanaf mijn iPhone", "Op ma 8 jan. 2024 om 10:02 schreef Quorum <reply+k7f3@quorum.example>:",
+           "---------- Doorgestuurd bericht ---------"),
+    "pt": ("Parece bom.", "Enviado do meu iPhone",
+           "Em seg., 8 de jan. de 2024 às 10:02, Quorum <reply+k7f3@quorum.example> escreveu:",
+           "---------- Mensagem encaminhada ---------"),
+}
+
+
+@pytest.mark.parametrize("code", sorted(SIX_LANGUAGES))
+def test_every_shipped_language_is_trimmed_at_its_attribution_and_signature(code):
+    text, signature, attribution, _forwarded = SIX_LANGUAGES[code]
+    mail = f"{text}\n\n{signature}\n\n{attribution}\n\n> Jeudi ou samedi ?\n> Quorum\n"
+    assert trim_reply(mail) == text
+
+
+@pytest.mark.parametrize("code", sorted(SIX_LANGUAGES))
+def test_every_shipped_language_cuts_its_quoted_original_message_header(code):
+    text, _signature, _attribution, forwarded = SIX_LANGUAGES[code]
+    mail = (f"{text}\n\n{forwarded}\nFrom: Quorum <notifications@quorum.example>\nDate: 8 Jan 2024 10:02\n"
+            "Subject: Garden day\nTo: dee@example.org\n\nThursday or Saturday?\n")
+    assert trim_reply(mail) == text
