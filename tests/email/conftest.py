@@ -13,8 +13,10 @@ class Recorder:
     def __init__(self):
         self.envelopes = []
         self.refuse_next = 0
+        self.peers = []  # the client's (address, port) per message: one per connection it used
 
     async def handle_DATA(self, server, session, envelope):
+        self.peers.append(session.peer)
         if self.refuse_next:
             self.refuse_next -= 1
             return "451 4.3.0 Try again later"
@@ -45,6 +47,10 @@ def start_relay(relay_port):
         controllers.append(controller)
         return recorder
 
+    def stop_all():
+        while controllers:
+            controllers.pop().stop()
+
+    start.stop_all = stop_all
     yield start
-    for controller in controllers:
-        controller.stop()
+    stop_all()

@@ -153,3 +153,40 @@ def test_send_jobs_are_enqueued_with_bounded_exponential_backoff(clean_app, monk
     assert send_jobs[0].retries_left == MAX_ATTEMPTS - 1
     assert send_jobs[0].retry_intervals == retry_delays()
     assert retry_delays()[1] == 2 * retry_delays()[0] and len(retry_delays()) == MAX_ATTEMPTS - 1
+
+
+
+def test_one_connection_carries_every_message_of_a_fan_out(relay_url, start_relay):
+    from app.email.transport import POOL
+
+    relay = start_relay()
+    before = POOL.opened
+    _comment_for_three_members()
+    assert len(relay.envelopes) == 3
+    assert len(set(relay.peers)) == 1 and POOL.opened - before == 1
+
+
+def test_a_refused_message_leaves_the_connection_usable_for_the_next(relay_url, start_relay):
+    relay = start_relay()
+    relay.refuse_next = 1  # 451 to the first DATA: that copy waits to retry, the others go out after it
+    _comment_for_three_members()
+    assert sorted(r.status for r in _rows()) == ["retrying", "sent", "sent"]
+    assert len(relay.envelopes) == 2 and len(set(relay.peers)) == 1
+
+
+def test_a_kept_connection_the_relay_dropped_is_replaced_and_the_message_goes_once(relay_url, start_relay):
+    from app.email.transport import POOL
+
+    first = start_relay()
+    group = GroupFactory(handle="garden")
+    ann = member(group, role="admin")
+    member(group, email="bob@example.org")
+    discussions.start_thread(actor_id=ann.id, group_id=group.id, title="Compost", body="")
+    assert len(first.envelopes) == 1
+    opened = POOL.opened
+
+    start_relay.stop_all()  # the relay restarts: the connection this process kept is now dead
+    second = start_relay()
+    discussions.start_thread(actor_id=ann.id, group_id=group.id, title="Paths", body="")
+    assert [(r.status, r.attempts) for r in _rows()] == [("sent", 1), ("sent", 1)]
+    assert len(second.envelopes) == 1 and POOL.opened == opened + 1
