@@ -130,8 +130,9 @@ def by_language(items, language_of):
     return list(runs.items())
 
 
-# Pages ask on every request for a member who never chose; the answer is kept a minute per process
-# (a group admin's new default reaches this process at once, other processes within GROUP_DEFAULT_TTL).
+# Pages get it with the signed-in member (services/sessions.member_of); elsewhere (a mail to one member)
+# the answer is kept a minute per process (a group admin's new default reaches this process at once,
+# other processes within GROUP_DEFAULT_TTL).
 GROUP_DEFAULT_TTL = 60.0
 _group_defaults: dict[int, tuple[float, str | None]] = {}
 
@@ -145,6 +146,8 @@ def _first_group_default(user) -> str | None:
     """The default language of the member's oldest group that set one (for members who never chose)."""
     if user is None or not getattr(user, "id", None):
         return None
+    if "first_group_locale" in vars(user):  # brought with the member by the session's query
+        return user.first_group_locale if user.first_group_locale in LOCALES else None
     now = time.monotonic()
     kept = _group_defaults.get(user.id)
     if kept is not None and now - kept[0] < GROUP_DEFAULT_TTL:

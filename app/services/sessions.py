@@ -11,7 +11,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from ..extensions import db
-from ..models import SecondFactorChallenge, User, WebSession, utcnow
+from ..models import Group, Membership, SecondFactorChallenge, User, WebSession, utcnow
 from ..tokens import hash_token, random_token
 
 SESSION_LIFETIME = timedelta(days=365)  # as long as Flask-Login's remember cookie
@@ -41,16 +41,26 @@ def _parse(session_id: str | None) -> tuple[int, str] | None:
 
 
 def member_of(session_id: str | None) -> User | None:
-    """The member a live session belongs to (one query), or None once it ended or expired."""
+    """The member a live session belongs to (one query), or None once it ended or expired. The same query
+    brings the default language of their oldest group that set one, for pages to a member who never chose
+    (app/i18n.py select_locale), so no page asks for it separately."""
     parsed = _parse(session_id)
     if parsed is None:
         return None
     user_id, key = parsed
-    return db.session.scalar(
-        select(User).join(WebSession, WebSession.user_id == User.id)
+    group_default = (
+        select(Group.locale).join(Membership, Membership.group_id == Group.id)
+        .where(Membership.user_id == User.id, Group.locale.is_not(None), Group.locale != "")
+        .order_by(Membership.id).limit(1).correlate(User).scalar_subquery())
+    row = db.session.execute(
+        select(User, group_default).join(WebSession, WebSession.user_id == User.id)
         .where(WebSession.key_hash == key_hash("session", key), WebSession.user_id == user_id,
                WebSession.ended_at.is_(None), WebSession.expires_at > utcnow(), User.deleted_at.is_(None),
-               User.deactivated_at.is_(None)))
+               User.deactivated_at.is_(None))).first()
+    if row is None:
+        return None
+    user, user.first_group_locale = row
+    return user
 
 
 def end(session_id: str | None) -> None:
