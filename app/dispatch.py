@@ -49,6 +49,10 @@ class Kind:
     status_attribute: str | None = "status"
     stuck: Callable[[], Any] | None = None  # SQL: claimed by a job that died
     released: str | None = None  # the status a stuck row goes back to, so a new job may claim it
+    # Several rows of one commit go to one job taking their ids (at most batch_size each), if given.
+    batch: Callable | None = None
+    batch_size: int = 50
+    batch_options: Callable[[list[int]], dict] = field(default=lambda _ids: {})
 
     def stale(self):
         """SQL: every row of this kind the sweeper should enqueue."""
@@ -63,6 +67,11 @@ def _grace() -> timedelta:
 def _send_options(_id: int) -> dict:
     # RQ retries a TemporaryFailure with exponential backoff; deliver() gives up on the last attempt.
     return {"retry": Retry(max=MAX_ATTEMPTS - 1, interval=retry_delays())}
+
+
+def _send_batch_options(ids: list[int]) -> dict:
+    # Room for every message's slowest relay answer, so RQ never cuts a batch short on a slow relay.
+    return {"job_timeout": int(60 + 3 * len(ids) * float(current_app.config["SMTP_TIMEOUT_SECONDS"]))}
 
 
 def _last_try():
@@ -123,7 +132,8 @@ KINDS: tuple[Kind, ...] = (
          pending=lambda row: row.fanned_out_at is None,
          waiting=lambda: Event.fanned_out_at.is_(None) & (Event.created_at < utcnow() - _grace()),
          status_attribute=None),
-    Kind(OutboundMessage, "outbound_redispatched", jobs.send_message,
+    Kind(OutboundMessage, "outbound_redispatched", jobs.send_message, batch=jobs.send_messages,
+         batch_options=_send_batch_options,
          # "sending" is a job's claim: a row going from it to "retrying" already has its retry.
          pending=lambda row: row.status in ("queued", "retrying", "sending"),
          waiting=_stale_outbound, options=_send_options,
@@ -197,8 +207,9 @@ def _enqueue_noted(session: Session) -> None:
 
 
 def enqueue_rows(rows: list[tuple[Kind, int]]) -> int:
-    """Enqueue one job per (kind, id); returns how many went to Redis. Never raises: if Redis
-    is down the rows simply stay pending for the sweeper."""
+    """Enqueue a job per (kind, id) — or, for a kind that batches, a job per batch of its ids — and return
+    how many rows went to Redis. Never raises: if Redis is down the rows simply stay pending for the
+    sweeper."""
     seen: set[tuple[type, int]] = set()
     unique = []
     for kind, row_id in rows:
@@ -213,17 +224,46 @@ def enqueue_rows(rows: list[tuple[Kind, int]]) -> int:
             by_queue.setdefault(kind.queue, []).append((kind, row_id))
         for name, items in by_queue.items():
             q = queue(name)
+            calls = _calls(items)
             if q.is_async:  # one round trip for the whole commit
-                q.enqueue_many([q.prepare_data(kind.job, (row_id,), **kind.options(row_id)) for kind, row_id in items])
+                q.enqueue_many([q.prepare_data(func, args, **_prepared(options)) for func, args, options in calls])
             else:  # tests run jobs inline, one after another
-                for kind, row_id in items:
-                    q.enqueue(kind.job, row_id, **kind.options(row_id))
+                for func, args, options in calls:
+                    q.enqueue(func, *args, **options)
     except Exception as error:  # noqa: BLE001 - Redis down (or refusing): the rows stay pending
         log.warning("job queue unreachable (%s): %s pending rows left for the sweeper", type(error).__name__, len(unique))
         if has_request_context():
             g.side_effects_waiting = True  # the page says so (app/web/__init__.py)
         return 0
     return len(unique)
+
+
+def _prepared(options: dict) -> dict:
+    """enqueue()'s options as prepare_data() names them (it says `timeout` for `job_timeout`: passing the
+    latter made every export's commit look like a Redis outage, left for the sweeper)."""
+    options = dict(options)
+    if "job_timeout" in options:
+        options["timeout"] = options.pop("job_timeout")
+    return options
+
+
+def _calls(items: list[tuple[Kind, int]]) -> list[tuple[Callable, tuple, dict]]:
+    """(job, args, options) for each job to enqueue: one per row, or one per batch of a batching kind."""
+    calls = []
+    batched: dict[Kind, list[int]] = {}
+    for kind, row_id in items:
+        if kind.batch is not None:
+            batched.setdefault(kind, []).append(row_id)
+        else:
+            calls.append((kind.job, (row_id,), kind.options(row_id)))
+    for kind, ids in batched.items():
+        if len(ids) == 1:
+            calls.append((kind.job, (ids[0],), kind.options(ids[0])))
+            continue
+        for start in range(0, len(ids), kind.batch_size):
+            chunk = ids[start:start + kind.batch_size]
+            calls.append((kind.batch, (chunk,), kind.batch_options(chunk)))
+    return calls
 
 
 def sweep(limit: int = 500) -> dict:

@@ -190,3 +190,34 @@ def test_a_kept_connection_the_relay_dropped_is_replaced_and_the_message_goes_on
     discussions.start_thread(actor_id=ann.id, group_id=group.id, title="Paths", body="")
     assert [(r.status, r.attempts) for r in _rows()] == [("sent", 1), ("sent", 1)]
     assert len(second.envelopes) == 1 and POOL.opened == opened + 1
+
+
+def test_a_fan_out_queues_one_batch_job_for_its_copies(clean_app, monkeypatch):
+    from app.models import Event
+    from app.queue import queue
+    from app.services.fanout import fan_out
+
+    monkeypatch.setitem(clean_app.config, "RQ_ASYNC", True)  # jobs wait in Redis, as with a worker
+    _comment_for_three_members()
+    fan_out(db.session.scalars(select(Event).where(Event.kind == "discussion_started")).one().id)
+    jobs_ = [j for j in queue().get_jobs() if "send_message" in j.func_name]
+    assert [j.func_name.rsplit(".", 1)[-1] for j in jobs_] == ["send_messages"]
+    assert sorted(jobs_[0].args[0]) == [r.id for r in _rows()]
+
+
+def test_a_copy_refused_for_now_inside_a_batch_gets_its_own_retry_with_the_backoff(relay_url, start_relay):
+    from rq.registry import ScheduledJobRegistry
+
+    from app.email.outbox import retry_delays
+    from app.queue import queue
+
+    relay = start_relay()
+    relay.refuse_next = 1
+    _comment_for_three_members()  # one batch job, run inline: the first copy is refused with 451
+    refused = [r for r in _rows() if r.status == "retrying"]
+    assert len(refused) == 1 and len(relay.envelopes) == 2
+    registry = ScheduledJobRegistry(queue=queue())
+    scheduled = [queue().fetch_job(job_id) for job_id in registry.get_job_ids()]
+    assert [(j.func_name.rsplit(".", 1)[-1], j.args) for j in scheduled] == [("send_message", (refused[0].id,))]
+    assert scheduled[0].retries_left == MAX_ATTEMPTS - 2 and scheduled[0].retry_intervals == retry_delays()[1:]
+    assert jobs.send_message(refused[0].id) == "sent" and len(relay.envelopes) == 3
