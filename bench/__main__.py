@@ -21,7 +21,7 @@ from . import report
 from .seed import Sizes
 from .stack import REPO
 
-SECTIONS = ("queries", "memory", "weight", "pages", "mail", "digests")
+SECTIONS = ("queries", "memory", "weight", "pages", "mail", "delivery", "digests")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -36,6 +36,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--concurrency", default="1,10,50", help="client counts for the page runs")
     p.add_argument("--mail", type=int, help="replies in the inbound burst (default 2000, quick 100)")
     p.add_argument("--mail-clients", type=int, default=8, help="parallel smtplib clients")
+    p.add_argument("--delivery", type=int, help="replies to a 40-member group timed to the relay (default 200, quick 10)")
     p.add_argument("--digest-members", default=None, help="member counts for the digest runs (default 1000,10000)")
     p.add_argument("--backend", choices=("all", "sqlite", "postgresql"), default="all",
                    help="postgresql runs only when DATABASE_URL names a PostgreSQL server")
@@ -56,6 +57,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.duration = args.duration or (0.5 if args.quick else 4.0)
     args.warmup = 0.2 if args.quick else 1.0
     args.mail = args.mail or (100 if args.quick else 2000)
+    args.delivery = args.delivery or (10 if args.quick else 200)
     args.digest_sizes = [int(x) for x in (args.digest_members or ("50,500" if args.quick else "1000,10000")).split(",")]
     args.levels = [int(x) for x in args.concurrency.split(",") if x.strip()]
     args.sections = set(args.only.split(",")) if args.only else set(SECTIONS)

@@ -80,7 +80,7 @@ def run_backend(name: str, folder: Path, args) -> dict:
 
         if "queries" in args.sections:
             out["queries"] = measure_queries(app, seeded, paths)
-        if args.sections & {"memory", "weight", "pages", "mail"}:
+        if args.sections & {"memory", "weight", "pages", "mail", "delivery"}:
             start_stack(stack)
             if "memory" in args.sections or "weight" in args.sections or "pages" in args.sections:
                 identities = web.mint_cookies(app, seeded.member_ids[: max(args.levels + [1])])
@@ -93,6 +93,15 @@ def run_backend(name: str, folder: Path, args) -> dict:
                 out["pages"] = measure_pages(app, stack, identities, paths, seeded, args)
             if "mail" in args.sections:
                 out["mail"] = measure_mail(app, stack, seeded, args)
+            if "delivery" in args.sections:
+                from .delivery import measure_delivery
+
+                out["delivery"] = measure_delivery(app, stack, args)
+                d = out["delivery"]
+                if d.get("available"):
+                    say(f"delivery: {d['comments']} replies, {d['copies']}/{d['expected_copies']} copies in "
+                        f"{d['seconds']:.1f} s = {d['copies_per_second']:.0f} copies/s over {d['relay_connections']} "
+                        f"relay connections; bare relay {d['baseline']['copies_per_second']:.0f}/s")
             stack.stop_all()
         if "digests" in args.sections:
             from .digest_scale import measure_digests
