@@ -9,7 +9,7 @@ from datetime import datetime
 
 from markupsafe import Markup, escape
 
-from ..i18n import _
+from ..i18n import _, option_label
 from .base import Results, ordered_options
 from .meeting import MAYBE, YES
 from .. import timezones
@@ -53,8 +53,8 @@ def bar_chart(results: Results, *, value: str = "voters") -> Markup:
         rows.append(Markup(
             '<tr><th scope="row">{name}</th><td class="num">{amount}</td><td class="num">{pct}</td>'
             '<td class="barcell">{bar}</td></tr>'
-        ).format(name=row.name, amount=Markup("{}{}").format(amount, extra), pct=_pct(row.percent),
-                 bar=bar(row.percent, colour(row.name, i), f"{row.name}: {_pct(row.percent)}")))
+        ).format(name=option_label(row.name), amount=Markup("{}{}").format(amount, extra), pct=_pct(row.percent),
+                 bar=bar(row.percent, colour(row.name, i), f"{option_label(row.name)}: {_pct(row.percent)}")))
     return Markup(
         '<table class="results"><thead><tr><th scope="col">{option}</th><th scope="col">{head}</th>'
         '<th scope="col">{share}</th><th scope="col"><span class="visually-hidden">{chart}</span></th></tr></thead>'
@@ -78,7 +78,7 @@ def irv_rounds(results: Results, *, closed: bool = True) -> Markup:
     poll is open, who is leading: nobody has won a vote that can still change)."""
     if not results.rounds:
         return Markup("")
-    names = {r.option_id: r.name for r in results.options}
+    names = {r.option_id: option_label(r.name) for r in results.options}
     head = Markup("").join(Markup('<th scope="col">{}</th>').format(_("Round %(number)s", number=r.number))
                            for r in results.rounds)
     body = []
