@@ -297,8 +297,9 @@ class PollType:
         raise NotImplementedError
 
     def option_label(self, option, zone: str | None = None) -> str:
-        """An option as a reader in `zone` should see it in mail (time slots: in their zone)."""
-        return option.name
+        """An option as a reader in `zone` should see it in mail (time slots: in their zone; a default
+        option name in the reader's language)."""
+        return option_label(option.name)
 
     def help_text(self, p, zone: str | None = None) -> str:
         """The numbered options and voting instructions, for an error reply."""
@@ -436,7 +437,7 @@ class SingleChoiceType(PollType):
 
     def describe_choices(self, p, choices, zone=None):
         chosen = int_choices(choices)
-        return ", ".join(o.name for o in ordered_options(p) if chosen.get(o.id)) or _("No choice")
+        return ", ".join(option_label(o.name) for o in ordered_options(p) if chosen.get(o.id)) or _("No choice")
 
     vote_widget = "polls/vote/single_choice.html"
 
