@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Protocol
 
+from ..i18n import _, _l, _n, option_label
 from .errors import VoteError
 from .labels import option_synonyms
 from .grammar import OptionMatcher, join_reason, key, normalise_text, parse_number, split_first_line
@@ -123,6 +124,14 @@ def counted(n: int, noun: str, plural: str | None = None) -> str:
     return f"{n} {noun if n == 1 else plural or noun + 's'}"
 
 
+def in_sentence(label) -> str:
+    """A poll type's or process's name inside a sentence ("A proposal needs…"): lower case, except in
+    German, where nouns keep their capital."""
+    from ..i18n import current_locale
+
+    return str(label) if current_locale() == "de" else str(label).lower()
+
+
 def ordered_options(p) -> list:
     """The poll's options in display order (priority, then id): option n is index n-1."""
     return sorted(p.options, key=lambda o: (o.priority, o.id))
@@ -139,11 +148,11 @@ def int_choices(choices: dict | None) -> dict[int, int]:
     out: dict[int, int] = {}
     for k, v in (choices or {}).items():
         if isinstance(v, bool) or isinstance(k, bool):
-            raise VoteError("That isn't a valid choice.")
+            raise VoteError(_("That isn't a valid choice."))
         try:
             out[int(k)] = int(v)
         except (TypeError, ValueError):
-            raise VoteError("That isn't a valid choice.") from None
+            raise VoteError(_("That isn't a valid choice.")) from None
     return out
 
 
@@ -169,7 +178,7 @@ class PollType:
     options_are_slots: bool = False  # the options are time slots, each with a start time
     outcome_names_option: bool = False  # the outcome names the chosen option (a meeting's slot)
     shows_voter_table: bool = True  # results list who chose what (a meeting draws its own grid)
-    title_label: str = "Title"
+    title_label: str = _l("Title")
     settings_fields: tuple[str, ...] = ()  # the poll columns of this type's own settings
     settings_form: str | None = None  # the template of their inputs on the creation form
     vote_widget: str = ""  # the template of the vote inputs on the poll page
@@ -211,26 +220,25 @@ class PollType:
         errors += self._check_option_names(names)
         mode = settings.get("reason_mode", "optional")
         if mode not in ("off", "optional", "required"):
-            errors.append("Reasons must be off, optional or required.")
+            errors.append(_("Reasons must be off, optional or required."))
         length = settings.get("reason_max_length")
         if length is not None and (not is_int(length) or length < 1):
-            errors.append("The reason length limit must be a whole number of at least 1.")
+            errors.append(_("The reason length limit must be a whole number of at least 1."))
         return errors + self.check_settings(settings, names)
 
     def _check_option_names(self, names: list[str]) -> list[str]:
         errors = []
         if len(names) < self.min_options:
-            errors.append(
-                f"A {self.label.lower()} needs at least {counted(self.min_options, 'option')}."
-            )
+            errors.append(_n("A %(type)s needs at least %(num)s option.", "A %(type)s needs at least %(num)s options.",
+                             self.min_options, type=in_sentence(self.label)))
         if any(not n for n in names):
-            errors.append("Options can't be blank.")
+            errors.append(_("Options can't be blank."))
         keys = [key(n) for n in names if n]
         if len(set(keys)) != len(keys):
-            errors.append("Two options have the same name.")
+            errors.append(_("Two options have the same name."))
         if any(parse_number(n) is not None for n in names if n):
             # Replies pick options by number, so a name like "2" could mean two things.
-            errors.append("An option's name can't be just a number; people reply with option numbers.")
+            errors.append(_("An option's name can't be just a number; people reply with option numbers."))
         return errors
 
     def check_settings(self, settings: dict, option_names: list[str]) -> list[str]:
@@ -249,14 +257,13 @@ class PollType:
         reason = (reason or "").strip() or None
         mode = setting(p, "reason_mode", "optional")
         if mode == "required" and reason is None:
-            raise VoteError("This poll asks everyone to give a reason with their vote.")
+            raise VoteError(_("This poll asks everyone to give a reason with their vote."))
         if mode == "off" and reason is not None:
-            raise VoteError("This poll doesn't take reasons; please send just your vote.")
+            raise VoteError(_("This poll doesn't take reasons; please send just your vote."))
         limit = setting(p, "reason_max_length", 0)
         if reason is not None and limit and len(reason) > limit:
-            raise VoteError(
-                f"Your reason is {len(reason)} characters long; this poll allows at most {limit}."
-            )
+            raise VoteError(_("Your reason is %(length)s characters long; this poll allows at most %(limit)s.",
+                              length=len(reason), limit=limit))
         return reason
 
     def check_choices(self, p, choices: dict[int, int]) -> dict[int, int]:
@@ -268,7 +275,7 @@ class PollType:
 
     def require_known(self, p, choices: dict[int, int]) -> None:
         if set(choices) - self.known_ids(p):
-            raise VoteError("That vote names an option this poll doesn't have.")
+            raise VoteError(_("That vote names an option this poll doesn't have."))
 
     # --- email ---------------------------------------------------------
 
@@ -290,26 +297,31 @@ class PollType:
         raise NotImplementedError
 
     def option_label(self, option, zone: str | None = None) -> str:
-        """An option as a reader in `zone` should see it in mail (time slots: in their zone)."""
-        return option.name
+        """An option as a reader in `zone` should see it in mail (time slots: in their zone; a default
+        option name in the reader's language)."""
+        return option_label(option.name)
 
     def help_text(self, p, zone: str | None = None) -> str:
         """The numbered options and voting instructions, for an error reply."""
         lines = [f"  {n}. {self.option_label(o, zone)}" for n, o in enumerate(ordered_options(p), 1)]
-        head = "The options are:\n" + "\n".join(lines) + "\n\n" if lines else ""
+        head = _("The options are:") + "\n" + "\n".join(lines) + "\n\n" if lines else ""
         return head + self.vote_instructions(p)
 
     def vote_instructions(self, p) -> str:
         """Plain-text lines shown under the numbered options: how to vote by reply, with an example."""
         raise NotImplementedError
 
-    def reason_hint(self, p) -> str:
-        """One sentence on where the reason goes, according to the poll's reason mode."""
+    def reason_hint(self, p, same_line: bool = True) -> str:
+        """One sentence on where the reason goes, according to the poll's reason mode (`same_line`: the
+        vote's own line may carry it after a colon; else only the lines below)."""
         mode = setting(p, "reason_mode", "optional")
         if mode == "off":
-            return "This poll doesn't take reasons."
-        need = "A reason is required" if mode == "required" else "You can add a reason"
-        return f"{need}: write it after a colon on the same line, or on the lines below."
+            return _("This poll doesn't take reasons.")
+        if mode == "required":
+            return (_("A reason is required: write it after a colon on the same line, or on the lines below.")
+                    if same_line else _("A reason is required: write it on the lines below."))
+        return (_("You can add a reason: write it after a colon on the same line, or on the lines below.")
+                if same_line else _("You can add a reason: write it on the lines below."))
 
     def describe_choices(self, p, choices: dict, zone: str | None = None) -> str:
         """Human text of one vote, for confirmation emails and the poll page (time slots in `zone`)."""
@@ -381,13 +393,13 @@ class SingleChoiceType(PollType):
         self.require_known(p, choices)
         chosen = [i for i, score in choices.items() if score]
         if len(chosen) != 1:
-            raise VoteError("Please choose exactly one option.")
+            raise VoteError(_("Please choose exactly one option."))
         return {chosen[0]: 1}
 
     def read(self, p, text):
         first, rest = split_first_line(text)
         if not first:
-            raise VoteError("Your reply is empty, so there was no vote to read.")
+            raise VoteError(_("Your reply is empty, so there was no vote to read."))
         matcher = OptionMatcher(ordered_options(p), option_synonyms(self.synonyms))
         # Try the whole line, then the part before the first separator ("disagree: too costly").
         tries = [(first, None)]
@@ -403,29 +415,29 @@ class SingleChoiceType(PollType):
                 continue
             if inline and (matcher.is_name(inline) or parse_number(inline) is not None):
                 # "agree, disagree" is two votes, not a vote and a reason.
-                raise VoteError("Please choose only one option.")
+                raise VoteError(_("Please choose only one option."))
             return {option.id: 1}, join_reason(inline, rest)
         raise error
 
     def vote_instructions(self, p):
         options = ordered_options(p)
-        example = options[0].name if options else "1"
+        example = option_label(options[0].name) if options else "1"
         takes_reason = setting(p, "reason_mode", "optional") != "off"
         return "\n".join(
             [
-                "To vote, reply with your choice on the first line: its name or its number.",
+                _("To vote, reply with your choice on the first line: its name or its number."),
                 self.reason_hint(p),
-                "For example:",
+                _("For example:"),
                 "",
-                f"    {example}: my reason in a few words" if takes_reason else f"    {example}",
-                "or just:",
+                "    " + _("%(option)s: my reason in a few words", option=example) if takes_reason else f"    {example}",
+                _("or just:"),
                 "    1",
             ]
         )
 
     def describe_choices(self, p, choices, zone=None):
         chosen = int_choices(choices)
-        return ", ".join(o.name for o in ordered_options(p) if chosen.get(o.id)) or "No choice"
+        return ", ".join(option_label(o.name) for o in ordered_options(p) if chosen.get(o.id)) or _("No choice")
 
     vote_widget = "polls/vote/single_choice.html"
 
@@ -436,7 +448,7 @@ class SingleChoiceType(PollType):
         picked = form.get("option", "")
         ids = {str(o.id): o.id for o in p.options}
         if picked not in ids:
-            raise VoteError("Please choose one option.")
+            raise VoteError(_("Please choose one option."))
         return {ids[picked]: 1}, form.get("reason")
 
 
@@ -447,10 +459,10 @@ def read_number_inputs(p, form, prefix: str, *, required: bool) -> dict[int, int
         raw = (form.get(f"{prefix}-{o.id}") or "").strip()
         if not raw:
             if required:
-                raise VoteError(f"Please give “{o.name}” a score.")
+                raise VoteError(_("Please give “%(option)s” a score.", option=o.name))
             continue
         try:
             out[o.id] = int(raw)
         except ValueError:
-            raise VoteError(f"The value for “{o.name}” must be a whole number.") from None
+            raise VoteError(_("The value for “%(option)s” must be a whole number.", option=o.name)) from None
     return out

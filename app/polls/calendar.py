@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+from ..i18n import _
+
 
 def outcome_event(poll, option, outcome, *, domain: str, base_url: str, sequence: int | None = None) -> str:
     """The .ics text for `outcome` of `poll`, whose chosen slot is `option` (it has a start).
@@ -126,18 +128,18 @@ def read_reply(data: bytes | str) -> CalendarReply:
     try:
         cal = icalendar.Calendar.from_ical(data)
     except Exception:  # noqa: BLE001 - anyone can send any bytes as text/calendar
-        raise CalendarError("Your calendar's answer could not be read.") from None
+        raise CalendarError(_("Your calendar's answer could not be read.")) from None
     if str(cal.get("method") or "").strip().upper() != "REPLY":
-        raise CalendarError("This calendar file is not an answer to an invitation (METHOD:REPLY).")
+        raise CalendarError(_("This calendar file is not an answer to an invitation (METHOD:REPLY)."))
     events = cal.walk("VEVENT")
     if len(events) != 1:
-        raise CalendarError("Your calendar's answer should name exactly one event.")
+        raise CalendarError(_("Your calendar's answer should name exactly one event."))
     event = events[0]
     uid = str(event.get("uid") or "").strip()
     try:
         sequence = int(event.get("sequence") or 0)
     except (TypeError, ValueError):
-        raise CalendarError("Your calendar's answer has a SEQUENCE that is not a number.") from None
+        raise CalendarError(_("Your calendar's answer has a SEQUENCE that is not a number.")) from None
     found = event.get("attendee")
     found = found if isinstance(found, list) else [found] if found is not None else []
     attendees = []

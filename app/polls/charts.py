@@ -9,6 +9,7 @@ from datetime import datetime
 
 from markupsafe import Markup, escape
 
+from ..i18n import _, option_label
 from .base import Results, ordered_options
 from .meeting import MAYBE, YES
 from .. import timezones
@@ -42,23 +43,23 @@ def _pct(value: float) -> str:
 
 def bar_chart(results: Results, *, value: str = "voters") -> Markup:
     """A table of options with counts, percentages and a bar each."""
-    head = {"voters": "Votes", "score": "Points", "dots": "Dots"}.get(value, "Votes")
+    head = {"score": _("Points"), "dots": _("Dots")}.get(value) or _("Votes")
     rows = []
     for i, row in enumerate(results.options):
         amount = row.voter_count if value == "voters" else row.score_total
         extra = ""
         if row.average is not None:
-            extra = Markup(' <span class="meta">(average {:.1f})</span>').format(row.average)
+            extra = Markup(' <span class="meta">{}</span>').format(_("(average %(average)s)", average=f"{row.average:.1f}"))
         rows.append(Markup(
             '<tr><th scope="row">{name}</th><td class="num">{amount}</td><td class="num">{pct}</td>'
             '<td class="barcell">{bar}</td></tr>'
-        ).format(name=row.name, amount=Markup("{}{}").format(amount, extra), pct=_pct(row.percent),
-                 bar=bar(row.percent, colour(row.name, i), f"{row.name}: {_pct(row.percent)}")))
+        ).format(name=option_label(row.name), amount=Markup("{}{}").format(amount, extra), pct=_pct(row.percent),
+                 bar=bar(row.percent, colour(row.name, i), f"{option_label(row.name)}: {_pct(row.percent)}")))
     return Markup(
-        '<table class="results"><thead><tr><th scope="col">Option</th><th scope="col">{head}</th>'
-        '<th scope="col">Share</th><th scope="col"><span class="visually-hidden">Chart</span></th></tr></thead>'
+        '<table class="results"><thead><tr><th scope="col">{option}</th><th scope="col">{head}</th>'
+        '<th scope="col">{share}</th><th scope="col"><span class="visually-hidden">{chart}</span></th></tr></thead>'
         '<tbody>{rows}</tbody></table>'
-    ).format(head=head, rows=Markup("").join(rows))
+    ).format(option=_("Option"), head=head, share=_("Share"), chart=_("Chart"), rows=Markup("").join(rows))
 
 
 def count_progress(results: Results) -> Markup:
@@ -67,8 +68,9 @@ def count_progress(results: Results) -> Markup:
         return Markup("")
     done = round((results.progress or 0) * results.target)
     pct = min(100.0, (results.progress or 0) * 100)
-    return Markup('<p class="progress">{done} of {target} needed {bar}</p>').format(
-        done=done, target=results.target, bar=bar(pct, "#15803d", f"{done} of {results.target}"))
+    return Markup('<p class="progress">{text} {bar}</p>').format(
+        text=_("%(done)s of %(target)s needed", done=done, target=results.target),
+        bar=bar(pct, "#15803d", _("%(done)s of %(target)s", done=done, target=results.target)))
 
 
 def irv_rounds(results: Results, *, closed: bool = True) -> Markup:
@@ -76,8 +78,9 @@ def irv_rounds(results: Results, *, closed: bool = True) -> Markup:
     poll is open, who is leading: nobody has won a vote that can still change)."""
     if not results.rounds:
         return Markup("")
-    names = {r.option_id: r.name for r in results.options}
-    head = Markup("").join(Markup('<th scope="col">Round {}</th>').format(r.number) for r in results.rounds)
+    names = {r.option_id: option_label(r.name) for r in results.options}
+    head = Markup("").join(Markup('<th scope="col">{}</th>').format(_("Round %(number)s", number=r.number))
+                           for r in results.rounds)
     body = []
     for option_id, name in names.items():
         cells = []
@@ -85,9 +88,9 @@ def irv_rounds(results: Results, *, closed: bool = True) -> Markup:
             if option_id in r.counts:
                 mark = ""
                 if r.winner_id == option_id:
-                    mark = " ✔ wins" if closed else " ✔ leads"
+                    mark = " ✔ " + (_("wins") if closed else _("leads"))
                 elif r.eliminated_id == option_id:
-                    mark = " ✘ out"
+                    mark = " ✘ " + _("out")
                 cells.append(Markup("<td>{}{}</td>").format(r.counts[option_id], mark))
             else:
                 cells.append(Markup("<td>–</td>"))
@@ -95,14 +98,15 @@ def irv_rounds(results: Results, *, closed: bool = True) -> Markup:
     exhausted = Markup("").join(Markup("<td>{}</td>").format(r.exhausted) for r in results.rounds)
     winner = names.get(results.winner_id)
     if winner:
-        outcome = f"“{winner}” wins" if closed else f"“{winner}” is leading"
+        caption = (_("Instant runoff: “%(option)s” wins", option=winner) if closed
+                   else _("Instant runoff: “%(option)s” is leading", option=winner))
     else:
-        outcome = "no majority winner" if closed else "no majority yet"
-    caption = Markup("Instant runoff: {}").format(outcome)
+        caption = _("Instant runoff: no majority winner") if closed else _("Instant runoff: no majority yet")
     return Markup(
-        '<table class="rounds"><caption>{caption}</caption><thead><tr><th scope="col">Option</th>{head}</tr></thead>'
-        '<tbody>{body}<tr><th scope="row">Exhausted ballots</th>{exhausted}</tr></tbody></table>'
-    ).format(caption=caption, head=head, body=Markup("").join(body), exhausted=exhausted)
+        '<table class="rounds"><caption>{caption}</caption><thead><tr><th scope="col">{option}</th>{head}</tr></thead>'
+        '<tbody>{body}<tr><th scope="row">{exhausted_label}</th>{exhausted}</tr></tbody></table>'
+    ).format(caption=caption, option=_("Option"), head=head, body=Markup("").join(body),
+             exhausted_label=_("Exhausted ballots"), exhausted=exhausted)
 
 
 def slot_label(starts_at: datetime | None, zone: str, fallback: str, duration: int | None = None) -> str:
@@ -123,14 +127,14 @@ def meeting_grid(poll, results: Results, voters: list | None = None, *, zone: st
     voters = voters or []
     people = Markup("").join(Markup('<th scope="col">{}</th>').format(v.name) for v in voters)
     body = []
-    symbols = {YES: ("yes", "✔ yes"), MAYBE: ("maybe", "~ maybe")}
+    symbols = {YES: ("yes", "✔ " + _("yes")), MAYBE: ("maybe", "~ " + _("maybe"))}
     for o in options:
         r = rows_by_id.get(o.id)
         if r is None:
             continue
         best = results.best_option_id == o.id
         cells = Markup("").join(
-            Markup('<td class="{}">{}</td>').format(*symbols.get(v.choices.get(o.id, 0), ("no", "✘ no")))
+            Markup('<td class="{}">{}</td>').format(*symbols.get(v.choices.get(o.id, 0), ("no", "✘ " + _("no"))))
             for v in voters)
         body.append(Markup(
             '<tr{cls}><th scope="row">{label}{best}</th><td class="num">{yes}</td><td class="num">{maybe}</td>'
@@ -138,14 +142,15 @@ def meeting_grid(poll, results: Results, voters: list | None = None, *, zone: st
         ).format(
             cls=Markup(' class="best"') if best else "",
             label=slot_label(o.starts_at, zone, o.name, o.duration_minutes),
-            best=Markup(' <strong class="pill">best</strong>') if best else "",
-            yes=r.yes, maybe=r.maybe, no=r.no, bar=bar(r.percent, "#15803d", f"{r.yes} yes"), cells=cells))
+            best=Markup(' <strong class="pill">{}</strong>').format(_("best")) if best else "",
+            yes=r.yes, maybe=r.maybe, no=r.no, bar=bar(r.percent, "#15803d", _("%(num)s yes", num=r.yes)), cells=cells))
     return Markup(
-        '<div class="scroll" role="region" aria-label="Results by time" tabindex="0">'
-        '<table class="results meeting"><thead><tr><th scope="col">Time</th><th scope="col">Yes</th>'
-        '<th scope="col">Maybe</th><th scope="col">No</th><th scope="col"><span class="visually-hidden">Chart</span></th>'
+        '<div class="scroll" role="region" aria-label="{by_time}" tabindex="0">'
+        '<table class="results meeting"><thead><tr><th scope="col">{time}</th><th scope="col">{yes}</th>'
+        '<th scope="col">{maybe}</th><th scope="col">{no}</th><th scope="col"><span class="visually-hidden">{chart}</span></th>'
         '{people}</tr></thead><tbody>{body}</tbody></table></div>'
-    ).format(people=people, body=Markup("").join(body))
+    ).format(by_time=_("Results by time"), time=_("Time"), yes=_("Yes"), maybe=_("Maybe"), no=_("No"), chart=_("Chart"),
+             people=people, body=Markup("").join(body))
 
 
 def render_results(poll, results: Results, voters: list | None = None, *, zone: str = "UTC") -> Markup:
@@ -157,15 +162,15 @@ def render_results(poll, results: Results, voters: list | None = None, *, zone: 
         return meeting_grid(poll, results, voters, zone=zone)
     parts = []
     if kind == "proposal" and results.blocked:
-        parts.append(Markup('<p class="block-warning" role="alert"><strong>Blocked:</strong> '
-                            'at least one member has blocked this proposal.</p>'))
+        parts.append(Markup('<p class="block-warning" role="alert">{}</p>').format(
+            Markup(_("<strong>Blocked:</strong> at least one member has blocked this proposal."))))
     value = {"dot_vote": "dots", "score": "score", "ranked_choice": "score"}.get(kind, "voters")
     parts.append(bar_chart(results, value=value))
     if kind == "count":
         parts.append(count_progress(results))
     if kind == "ranked_choice":
-        parts.append(Markup('<p class="meta">Points are a Borda count: with n options, a first choice scores n, '
-                            'a second n − 1, and so on.</p>'))
+        parts.append(Markup('<p class="meta">{}</p>').format(
+            _("Points are a Borda count: with n options, a first choice scores n, a second n − 1, and so on.")))
         parts.append(irv_rounds(results, closed=poll.closed_at is not None))
     return Markup("").join(parts)
 

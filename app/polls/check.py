@@ -1,5 +1,6 @@
 """Check: a quick sense check — looks good, not sure, or concerned."""
 
+from ..i18n import _l
 from .proposal import Proposal
 
 
@@ -7,8 +8,8 @@ class Check(Proposal):
     """A lightweight sense check; like a proposal without Block (so `blocked` stays False)."""
 
     name = "check"
-    label = "Sense check"
-    description = "Ask whether something looks good before going further."
+    label = _l("Sense check")
+    description = _l("Ask whether something looks good before going further.")
     default_closing_days = 3
     subject_keyword = None  # "Proposal:" starts a proposal, not a check
     synonyms = {

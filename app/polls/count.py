@@ -1,5 +1,6 @@
 """Count: who's in, who's out, and progress towards a target number of people."""
 
+from ..i18n import _, _l
 from .base import Results, SingleChoiceType, is_int, percent, setting
 from .grammar import key
 
@@ -8,8 +9,8 @@ class Count(SingleChoiceType):
     """Gather names: each member is in or out; an optional target says how many "in" are needed."""
 
     name = "count"
-    label = "Count"
-    description = "Find out who's in, with an optional target number of people."
+    label = _l("Count")
+    description = _l("Find out who's in, with an optional target number of people.")
     default_closing_days = 7
     settings_fields = ("target",)
     settings_form = "polls/settings/count.html"
@@ -24,7 +25,7 @@ class Count(SingleChoiceType):
     def check_settings(self, settings, option_names):
         target = settings.get("target")
         if target is not None and (not is_int(target) or target < 1):
-            return ["The target must be a whole number of at least 1."]
+            return [_("The target must be a whole number of at least 1.")]
         return []
 
     def finish(self, p, results: Results, stances):

@@ -1,6 +1,7 @@
 """Dot vote: spread a fixed number of dots across the options."""
 
-from .base import PollType, counted, Results, VoteError, is_int, int_choices, ordered_options, percent, read_number_inputs, setting
+from ..i18n import _, _l, _n
+from .base import PollType, Results, VoteError, is_int, int_choices, ordered_options, percent, read_number_inputs, setting
 from .grammar import OptionMatcher, pairs_to_choices, read_scored_lines
 
 DEFAULT_DOTS = 8
@@ -10,8 +11,8 @@ class DotVote(PollType):
     """Each member has `dots_per_person` dots; results show dots per option and their share."""
 
     name = "dot_vote"
-    label = "Dot vote"
-    description = "Spread a number of dots across the options you favour."
+    label = _l("Dot vote")
+    description = _l("Spread a number of dots across the options you favour.")
     settings_fields = ("dots_per_person",)
     settings_form = "polls/settings/dot_vote.html"
     vote_widget = "polls/vote/dot_vote.html"
@@ -23,30 +24,32 @@ class DotVote(PollType):
         return read_number_inputs(p, form, "score", required=False), form.get("reason")
 
     def result_line(self, row):
-        return f"{counted(row.score_total, 'point')} ({row.percent:.0f}%)"
+        return _n("%(num)s point (%(percent)s%%)", "%(num)s points (%(percent)s%%)", row.score_total,
+                  percent=f"{row.percent:.0f}")
 
     def check_settings(self, settings, option_names):
         dots = settings.get("dots_per_person", DEFAULT_DOTS)
         if dots is not None and (not is_int(dots) or dots < 1):
-            return ["Each person needs at least 1 dot."]
+            return [_("Each person needs at least 1 dot.")]
         return []
 
     def check_choices(self, p, choices):
         self.require_known(p, choices)
         dots = setting(p, "dots_per_person", DEFAULT_DOTS)
         if any(v < 0 for v in choices.values()):
-            raise VoteError("You can't give an option a negative number of dots.")
+            raise VoteError(_("You can't give an option a negative number of dots."))
         given = sum(choices.values())
         if given > dots:
-            raise VoteError(f"You gave {counted(given, 'dot')}, but everyone has {dots} to spend.")
+            raise VoteError(_n("You gave %(num)s dot, but everyone has %(dots)s to spend.",
+                              "You gave %(num)s dots, but everyone has %(dots)s to spend.", given, dots=dots))
         if given == 0:
-            raise VoteError("Please give at least one dot to an option.")
+            raise VoteError(_("Please give at least one dot to an option."))
         # A zero is no choice at all; keep stored votes minimal.
         return {i: v for i, v in choices.items() if v}
 
     def read(self, p, text):
         pairs, reason = read_scored_lines(text, OptionMatcher(ordered_options(p)), "dots")
-        return pairs_to_choices(pairs, "gave dots to"), reason
+        return pairs_to_choices(pairs, "dots"), reason
 
     def vote_instructions(self, p):
         dots = setting(p, "dots_per_person", DEFAULT_DOTS)
@@ -55,13 +58,15 @@ class DotVote(PollType):
         example = [(options[0], first)] + ([(options[-1], dots - first)] if len(options) > 1 and dots > first else [])
         return "\n".join(
             [
-                f"To vote, spread up to {counted(dots, 'dot')} across the options, by name or number,",
-                "on the first line separated by commas, or one per line. Options you leave out get none.",
-                self.reason_hint(p).replace("after a colon on the same line, or on", "on"),
-                "For example:",
+                _n("To vote, spread up to %(num)s dot across the options, by name or number,\n"
+                   "on the first line separated by commas, or one per line. Options you leave out get none.",
+                   "To vote, spread up to %(num)s dots across the options, by name or number,\n"
+                   "on the first line separated by commas, or one per line. Options you leave out get none.", dots),
+                self.reason_hint(p, same_line=False),
+                _("For example:"),
                 "",
                 "    " + ", ".join(f"{o.name}: {d}" for o, d in example),
-                "or:",
+                _("or:"),
                 "    " + ", ".join(f"{options.index(o) + 1}: {d}" for o, d in example),
             ]
         )
@@ -69,11 +74,11 @@ class DotVote(PollType):
     def describe_choices(self, p, choices, zone=None):
         chosen = int_choices(choices)
         parts = [
-            f"{o.name}: {chosen[o.id]} dot{'s' if chosen[o.id] != 1 else ''}"
+            _n("%(option)s: %(num)s dot", "%(option)s: %(num)s dots", chosen[o.id], option=o.name)
             for o in ordered_options(p)
             if chosen.get(o.id)
         ]
-        return ", ".join(parts) or "No dots"
+        return ", ".join(parts) or _("No dots")
 
     def finish(self, p, results: Results, stances):
         for row in results.options:

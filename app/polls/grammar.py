@@ -11,6 +11,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from ..i18n import _
 from .errors import VoteError
 
 # Mail clients "helpfully" substitute typographic characters; fold them back.
@@ -63,9 +64,15 @@ def key(text: str) -> str:
     return _SPACES.sub(" ", text).casefold()
 
 
-def numbered(what: str, count: int) -> str:
-    """How the options are numbered: "the options are numbered 1 to 3", "the only slot is 1"."""
-    return f"the only {what} is 1" if count == 1 else f"the {what}s are numbered 1 to {count}"
+def no_such_number(n: int, count: int, what: str = "option") -> str:
+    """A number beyond the list: "There is no option 5; the options are numbered 1 to 3." ("slot": a meeting's)."""
+    if what == "slot":
+        if count == 1:
+            return _("There is no slot %(number)s; the only slot is 1.", number=n)
+        return _("There is no slot %(number)s; the slots are numbered 1 to %(count)s.", number=n, count=count)
+    if count == 1:
+        return _("There is no option %(number)s; the only option is 1.", number=n)
+    return _("There is no option %(number)s; the options are numbered 1 to %(count)s.", number=n, count=count)
 
 
 def parse_number(token: str) -> int | None:
@@ -99,7 +106,9 @@ def quote(text: str) -> str:
 
 def or_list(names: list[str]) -> str:
     """["A", "B", "C"] → "A, B or C"."""
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+    if len(names) == 1:
+        return names[0]
+    return _("%(names)s or %(last)s", names=", ".join(names[:-1]), last=names[-1])
 
 
 @dataclass(frozen=True)
@@ -143,16 +152,16 @@ class OptionMatcher:
         t = key(token)
         return any(k == t for k, _ in self._keys)
 
-    def resolve(self, token: str, what: str = "option"):
+    def resolve(self, token: str):
         """Return the option `token` names, or raise VoteError saying why it can't be read."""
         t = key(token)
         if not t:
-            raise VoteError(f"Part of your vote is empty; please write an {what} name or number.")
+            raise VoteError(_("Part of your vote is empty; please write an option name or number."))
         n = parse_number(t)
         if n is not None:
             if 1 <= n <= len(self.options):
                 return self.options[n - 1]
-            raise VoteError(f"There is no {what} {n}; {numbered(what, len(self.options))}.")
+            raise VoteError(no_such_number(n, len(self.options)))
         exact = [o for k, o in self._keys if k == t]
         if len(exact) == 1:
             return exact[0]
@@ -163,11 +172,9 @@ class OptionMatcher:
             return starts[0]
         if len(starts) > 1 or len(exact) > 1:
             names = [f"\u201c{o.name}\u201d ({self.number_of(o)})" for o in (exact or starts)]
-            raise VoteError(
-                f"{quote(token)} could mean {or_list(names)}; "
-                f"please write the full name or the number."
-            )
-        raise VoteError(f"{quote(token)} isn't one of the {what}s.")
+            raise VoteError(_("%(token)s could mean %(names)s; please write the full name or the number.",
+                              token=quote(token), names=or_list(names)))
+        raise VoteError(_("%(token)s isn't one of the options.", token=quote(token)))
 
     def resolve_list(self, line: str, separators: str) -> list:
         """Resolve a separated list of options, re-joining neighbours whose text is one option's name.
@@ -210,21 +217,22 @@ def parse_pairs(line: str, matcher: OptionMatcher) -> list[tuple[object, int]] |
 
 
 def read_scored_lines(text: str, matcher: OptionMatcher, what: str) -> tuple[list[tuple[object, int]], str | None]:
-    """Read `A=4, B=2` or one `Option: n` per line; other lines form the reason.
+    """Read `A=4, B=2` or one `Option: n` per line; other lines form the reason (`what`: "dots" or "scores").
 
     The first non-empty line must be scores. A bare list of numbers as long as
     the option list ("4, 2, 5") scores the options in the order shown.
     """
-    first, _ = split_first_line(text)
+    first, _rest = split_first_line(text)
     if not first:
-        raise VoteError("Your reply is empty, so there was no vote to read.")
+        raise VoteError(_("Your reply is empty, so there was no vote to read."))
     numbers = [parse_int(t) for t in re.split(r"[,;\s]+", first.strip(_EDGE)) if t]
     if numbers and None not in numbers and len(numbers) == len(matcher.options) > 1:
         reason_lines = text.strip().split("\n")[1:]
         return list(zip(matcher.options, numbers)), "\n".join(reason_lines).strip() or None
     pairs = parse_pairs(first, matcher)
     if pairs is None:
-        raise VoteError(f"Couldn't read {quote(first)} as {what}.")
+        raise VoteError(_("Couldn't read %(line)s as dots.", line=quote(first)) if what == "dots"
+                        else _("Couldn't read %(line)s as scores.", line=quote(first)))
     seen_first = False
     reason_lines: list[str] = []
     for line in text.split("\n"):
@@ -242,12 +250,13 @@ def read_scored_lines(text: str, matcher: OptionMatcher, what: str) -> tuple[lis
     return pairs, "\n".join(reason_lines).strip() or None
 
 
-def pairs_to_choices(pairs: list[tuple[object, int]], verb: str) -> dict[int, int]:
-    """Turn [(option, n)] into {option.id: n}, refusing an option given twice."""
+def pairs_to_choices(pairs: list[tuple[object, int]], what: str) -> dict[int, int]:
+    """Turn [(option, n)] into {option.id: n}, refusing an option given twice (`what`: "dots" or "scores")."""
     choices: dict[int, int] = {}
     for option, value in pairs:
         if option.id in choices:
-            raise VoteError(f"You {verb} \u201c{option.name}\u201d more than once.")
+            raise VoteError(_("You gave dots to “%(option)s” more than once.", option=option.name) if what == "dots"
+                            else _("You scored “%(option)s” more than once.", option=option.name))
         choices[option.id] = value
     return choices
 

@@ -4,9 +4,9 @@ import re
 from functools import lru_cache
 
 from .. import timezones
-from ..i18n import reply_words
+from ..i18n import _, _l, reply_word, reply_words
 from .base import PollType, Results, VoteError, int_choices, ordered_options, percent
-from .grammar import key, numbered, quote, split_first_line
+from .grammar import key, no_such_number, quote, split_first_line
 
 YES, MAYBE, NO = 2, 1, 0
 ANSWER_WORDS = {
@@ -40,12 +40,17 @@ def slot_time_key(option):
     return (starts is None, starts.timestamp() if starts else 0, option.priority, option.id)
 
 
+def _answer_name(answer: int) -> str:
+    """yes / maybe / no, as the reader reads them."""
+    return _("yes") if answer == YES else _("maybe") if answer == MAYBE else _("no")
+
+
 class Meeting(PollType):
     """Propose time slots; each member says yes, maybe or no to each (unanswered means no)."""
 
     name = "meeting"
-    label = "Meeting time"
-    description = "Find a time that works: yes, maybe or no for each slot."
+    label = _l("Meeting time")
+    description = _l("Find a time that works: yes, maybe or no for each slot.")
     default_closing_days = 5
     min_options = 1
     zero_is_an_answer = True
@@ -58,9 +63,9 @@ class Meeting(PollType):
         # Nothing is pre-chosen in the form: pressing Vote untouched must not record "no" everywhere.
         answered = {o.id: form.get(f"slot-{o.id}") for o in ordered_options(p) if form.get(f"slot-{o.id}")}
         if not answered:
-            raise VoteError("Please choose yes, maybe or no for at least one time.")
+            raise VoteError(_("Please choose yes, maybe or no for at least one time."))
         if any(raw not in ("0", "1", "2") for raw in answered.values()):
-            raise VoteError("Each time slot takes yes, maybe or no.")
+            raise VoteError(_("Each time slot takes yes, maybe or no."))
         return {o.id: int(answered.get(o.id, NO)) for o in ordered_options(p)}, form.get("reason")
 
     def form_values(self, p, choices):
@@ -68,7 +73,7 @@ class Meeting(PollType):
         return {o.id: chosen.get(o.id, NO) for o in ordered_options(p)}  # a stored vote: unanswered was no
 
     def result_line(self, row):
-        return f"{row.yes} yes, {row.maybe} maybe, {row.no} no"
+        return _("%(yes)s yes, %(maybe)s maybe, %(no)s no", yes=row.yes, maybe=row.maybe, no=row.no)
 
     def option_label(self, option, zone=None):
         if option.starts_at is None:
@@ -78,14 +83,14 @@ class Meeting(PollType):
     def check_choices(self, p, choices):
         self.require_known(p, choices)
         if any(v not in (YES, MAYBE, NO) for v in choices.values()):
-            raise VoteError("Each time slot takes yes, maybe or no.")
+            raise VoteError(_("Each time slot takes yes, maybe or no."))
         # Store an answer for every slot so the vote reads the same later.
         return {o.id: choices.get(o.id, NO) for o in ordered_options(p)}
 
     def read(self, p, text):
         first, rest = split_first_line(text)
         if not first:
-            raise VoteError("Your reply is empty, so there was no vote to read.")
+            raise VoteError(_("Your reply is empty, so there was no vote to read."))
         slots = ordered_options(p)
         answers = self._read_line(first, len(slots))
         return {slots[n - 1].id: a for n, a in answers.items()}, rest
@@ -98,7 +103,7 @@ class Meeting(PollType):
             m = _tokens().match(text, pos)
             if not m or m.end() == pos:
                 word = re.match(r"\S+", text[pos:]).group(0)
-                raise VoteError(f"Couldn't read {quote(word)} in {quote(line)}.")
+                raise VoteError(_("Couldn't read %(word)s in %(line)s.", word=quote(word), line=quote(line)))
             pos = m.end()
             if m.lastgroup != "skip":
                 tokens.append((m.lastgroup, m.group(0)))
@@ -106,9 +111,9 @@ class Meeting(PollType):
 
         def give(n: int, answer: int):
             if not 1 <= n <= count:
-                raise VoteError(f"There is no slot {n}; {numbered('slot', count)}.")
+                raise VoteError(no_such_number(n, count, "slot"))
             if answers.get(n, answer) != answer:
-                raise VoteError(f"Slot {n} has two different answers.")
+                raise VoteError(_("Slot %(number)s has two different answers.", number=n))
             answers[n] = answer
 
         pair_form = len(tokens) >= 2 and tokens[0][0] == "number" and tokens[1][0] == "answer"
@@ -122,9 +127,9 @@ class Meeting(PollType):
                         give(n, answer_words()[value])
                     pending = []
                 else:
-                    raise VoteError(f"Couldn't read {quote(line)}: put yes, maybe or no after each slot number.")
+                    raise VoteError(_("Couldn't read %(line)s: put yes, maybe or no after each slot number.", line=quote(line)))
             if pending:
-                raise VoteError(f"Slot {pending[0]} has no yes, maybe or no after it.")
+                raise VoteError(_("Slot %(number)s has no yes, maybe or no after it.", number=pending[0]))
             return answers
         current = YES  # bare numbers ("1, 3") mean yes
         mentioned = False
@@ -138,15 +143,15 @@ class Meeting(PollType):
                     give(1, current)
             elif kind == "all":
                 if everything not in (None, current):
-                    raise VoteError("Your reply gives two different answers for all slots.")
+                    raise VoteError(_("Your reply gives two different answers for all slots."))
                 everything, mentioned = current, True
             else:
                 give(int(value.lstrip("#")), current)
                 mentioned = True
         if not tokens:
-            raise VoteError(f"Couldn't read {quote(line)} as a vote.")
+            raise VoteError(_("Couldn't read %(line)s as a vote.", line=quote(line)))
         if not mentioned:
-            raise VoteError("Please say which slots you mean, e.g. \u201cyes 1, 3\u201d or \u201cyes all\u201d.")
+            raise VoteError(_("Please say which slots you mean, e.g. “yes 1, 3” or “yes all”."))
         if everything is not None:
             for n in range(1, count + 1):
                 answers.setdefault(n, everything)
@@ -154,19 +159,20 @@ class Meeting(PollType):
 
     def vote_instructions(self, p):
         count = len(p.options)
+        yes, maybe = reply_word("yes"), reply_word("maybe")  # the reader's words (every language's are read)
         if count == 1:
-            example = "yes"
+            example = yes
         elif count == 2:
-            example = "yes 1; maybe 2"
+            example = f"{yes} 1; {maybe} 2"
         else:
-            example = "yes " + ", ".join(str(n) for n in range(1, count + 1, 2)) + "; maybe 2"
+            example = f"{yes} " + ", ".join(str(n) for n in range(1, count + 1, 2)) + f"; {maybe} 2"
         return "\n".join(
             [
-                "To vote, reply with the slot numbers you can make on the first line:",
-                "\u201cyes\u201d then the numbers, and \u201cmaybe\u201d then the ones you could make if need be.",
-                "Slots you don't mention count as no. \u201cyes all\u201d says yes to every slot.",
-                self.reason_hint(p).replace("after a colon on the same line, or on", "on"),
-                "For example:",
+                _("To vote, reply with the slot numbers you can make on the first line:\n"
+                  "“yes” then the numbers, and “maybe” then the ones you could make if need be."),
+                _("Slots you don't mention count as no. “yes all” says yes to every slot."),
+                self.reason_hint(p, same_line=False),
+                _("For example:"),
                 "",
                 f"    {example}",
             ]
@@ -176,7 +182,7 @@ class Meeting(PollType):
         chosen = int_choices(choices)
         zone = zone or getattr(p, "time_zone", None)  # without the reader's zone, the author's
         return "; ".join(
-            f"{self.option_label(o, zone)}: {ANSWER_NAMES.get(chosen.get(o.id, NO), 'no')}"
+            f"{self.option_label(o, zone)}: {_answer_name(chosen.get(o.id, NO))}"
             for o in ordered_options(p)
         )
 

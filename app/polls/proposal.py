@@ -1,5 +1,6 @@
 """Proposal: agree, abstain, disagree or block; any block is flagged in the results."""
 
+from ..i18n import _l
 from .base import Results, SingleChoiceType, percent
 from .grammar import key
 
@@ -8,8 +9,8 @@ class Proposal(SingleChoiceType):
     """A proposal the group agrees to, or not; one choice per member."""
 
     name = "proposal"
-    label = "Proposal"
-    description = "Propose a decision and see who agrees, abstains, disagrees or blocks."
+    label = _l("Proposal")
+    description = _l("Propose a decision and see who agrees, abstains, disagrees or blocks.")
     default_closing_days = 7
     subject_keyword = "proposal"
     takes_thresholds = True

@@ -11,7 +11,8 @@ previous round (no previous round: skip), then the lower Borda total, then
 the option shown later in the list.
 """
 
-from .base import PollType, counted, Results, Round, VoteError, is_int, int_choices, ordered_options, percent, setting
+from ..i18n import _, _l, _n
+from .base import PollType, Results, Round, VoteError, is_int, int_choices, ordered_options, percent, setting
 from .grammar import OptionMatcher, join_reason, key, ordinal, spaced_numbers, split_first_line
 from .poll import NONE_WORDS
 
@@ -68,8 +69,8 @@ class RankedChoice(PollType):
     """Rank the options in order of preference, at least `minimum_rank` of them."""
 
     name = "ranked_choice"
-    label = "Ranked choice"
-    description = "Put the options in your order of preference."
+    label = _l("Ranked choice")
+    description = _l("Put the options in your order of preference.")
     settings_fields = ("minimum_rank", "allow_none_of_the_above")
     settings_form = "polls/settings/ranked_choice.html"
     vote_widget = "polls/vote/ranked_choice.html"
@@ -79,7 +80,7 @@ class RankedChoice(PollType):
         options = ordered_options(p)
         if form.get("none") and setting(p, "allow_none_of_the_above", False):
             if any((form.get(f"rank-{o.id}") or "").strip() for o in options):
-                raise VoteError("“None of the above” can't be combined with ranking options.")
+                raise VoteError(_("“None of the above” can't be combined with ranking options."))
             return {}, form.get("reason")
         ranks = {}
         for o in options:
@@ -89,11 +90,11 @@ class RankedChoice(PollType):
             try:
                 ranks[o.id] = int(raw)
             except ValueError:
-                raise VoteError(f"The rank for “{o.name}” must be a number.") from None
+                raise VoteError(_("The rank for “%(option)s” must be a number.", option=o.name)) from None
             if not 1 <= ranks[o.id] <= len(options):
-                raise VoteError(f"Ranks go from 1 to {len(options)}.")
+                raise VoteError(_("Ranks go from 1 to %(count)s.", count=len(options)))
         if len(set(ranks.values())) != len(ranks):
-            raise VoteError("Each rank can be given to one option only.")
+            raise VoteError(_("Each rank can be given to one option only."))
         order = sorted(ranks, key=ranks.get)  # gaps are fine: 1, 3 means first and second
         return {option_id: len(options) - i for i, option_id in enumerate(order)}, form.get("reason")
 
@@ -104,14 +105,15 @@ class RankedChoice(PollType):
         return {option_id: n - score + 1 for option_id, score in choices.items() if score}
 
     def result_line(self, row):
-        return f"{counted(row.score_total, 'point')} ({row.percent:.0f}%)"
+        return _n("%(num)s point (%(percent)s%%)", "%(num)s points (%(percent)s%%)", row.score_total,
+                  percent=f"{row.percent:.0f}")
 
     def check_settings(self, settings, option_names):
         rank = settings.get("minimum_rank")
         if rank is not None and (not is_int(rank) or rank < 1):
-            return ["The number of options to rank must be at least 1."]
+            return [_("The number of options to rank must be at least 1.")]
         if rank is not None and rank > len(option_names):
-            return ["The number of options to rank is more than the number of options."]
+            return [_("The number of options to rank is more than the number of options.")]
         return []
 
     def check_choices(self, p, choices):
@@ -122,16 +124,16 @@ class RankedChoice(PollType):
             return {}
         scores = sorted(ranked.values(), reverse=True)
         if scores != list(range(n, n - len(scores), -1)):
-            raise VoteError("Please rank each option once, from your first choice down.")
+            raise VoteError(_("Please rank each option once, from your first choice down."))
         need = minimum_rank(p)
         if len(ranked) < need:
-            raise VoteError(f"Please rank at least {counted(need, 'option')}.")
+            raise VoteError(_n("Please rank at least %(num)s option.", "Please rank at least %(num)s options.", need))
         return ranked
 
     def read(self, p, text):
         first, rest = split_first_line(text)
         if not first:
-            raise VoteError("Your reply is empty, so there was no vote to read.")
+            raise VoteError(_("Your reply is empty, so there was no vote to read."))
         if setting(p, "allow_none_of_the_above", False):
             head = first.partition(":")[0]
             if key(first) in NONE_WORDS or key(head) in NONE_WORDS:
@@ -139,7 +141,7 @@ class RankedChoice(PollType):
         matcher = OptionMatcher(ordered_options(p))
         tries = [(first, None)]
         if ":" in first:
-            head, _, tail = first.partition(":")
+            head, _sep, tail = first.partition(":")
             tries.append((head, tail))
         if spaced_numbers(first):
             tries.insert(0, (spaced_numbers(first), None))  # "3 1 2"
@@ -153,7 +155,7 @@ class RankedChoice(PollType):
             seen = set()
             for o in order:
                 if o.id in seen:
-                    raise VoteError(f"You ranked \u201c{o.name}\u201d more than once.")
+                    raise VoteError(_("You ranked “%(option)s” more than once.", option=o.name))
                 seen.add(o.id)
             n = len(p.options)
             return {o.id: n - i for i, o in enumerate(order)}, join_reason(inline, rest)
@@ -164,18 +166,22 @@ class RankedChoice(PollType):
         need = minimum_rank(p)
         example = list(reversed(options))[: max(need, min(3, len(options)))]
         numbers = [options.index(o) + 1 for o in example]
-        what = "all the options" if need >= len(options) else f"at least {counted(need, 'option')}"
+        how = (_("To vote, rank all the options on the first line, your favourite first,\n"
+                 "by name or number, separated by commas.") if need >= len(options)
+               else _n("To vote, rank at least %(num)s option on the first line, your favourite first,\n"
+                       "by name or number, separated by commas.",
+                       "To vote, rank at least %(num)s options on the first line, your favourite first,\n"
+                       "by name or number, separated by commas.", need))
         return "\n".join(
             [
-                f"To vote, rank {what} on the first line, your favourite first,",
-                "by name or number, separated by commas.",
-                *(["Reply \u201cnone\u201d if none of the options suit you."]
+                how,
+                *([_("Reply “none” if none of the options suit you.")]
                   if setting(p, "allow_none_of_the_above", False) else []),
                 self.reason_hint(p),
-                "For example:",
+                _("For example:"),
                 "",
                 "    " + ", ".join(o.name for o in example),
-                "or:",
+                _("or:"),
                 "    " + ", ".join(str(n) for n in numbers),
             ]
         )
@@ -185,8 +191,8 @@ class RankedChoice(PollType):
         names = {o.id: o.name for o in p.options}
         ranked = ballot(int_choices(choices), order)
         if not ranked and setting(p, "allow_none_of_the_above", False):
-            return "None of the above"
-        return ", ".join(f"{ordinal(i)} {names[o]}" for i, o in enumerate(ranked, 1)) or "Nothing ranked"
+            return _("None of the above")
+        return ", ".join(f"{ordinal(i)} {names[o]}" for i, o in enumerate(ranked, 1)) or _("Nothing ranked")
 
     def finish(self, p, results: Results, stances):
         for row in results.options:

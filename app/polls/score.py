@@ -1,6 +1,7 @@
 """Score: every option gets a score between the poll's minimum and maximum."""
 
-from .base import PollType, counted, Results, VoteError, is_int, int_choices, ordered_options, percent, read_number_inputs, setting
+from ..i18n import _, _l, _n
+from .base import PollType, Results, VoteError, is_int, int_choices, ordered_options, percent, read_number_inputs, setting
 from .grammar import OptionMatcher, pairs_to_choices, read_scored_lines
 
 DEFAULT_MIN, DEFAULT_MAX = 0, 9
@@ -15,8 +16,8 @@ class Score(PollType):
     """Score each option; results show the total and average per option."""
 
     name = "score"
-    label = "Score poll"
-    description = "Give every option a score, e.g. from 0 to 9."
+    label = _l("Score poll")
+    description = _l("Give every option a score, e.g. from 0 to 9.")
     zero_is_an_answer = True
     settings_fields = ("min_score", "max_score")
     settings_form = "polls/settings/score.html"
@@ -29,7 +30,8 @@ class Score(PollType):
         return read_number_inputs(p, form, "score", required=True), form.get("reason")
 
     def result_line(self, row):
-        return f"{counted(row.score_total, 'point')} ({row.percent:.0f}%)"
+        return _n("%(num)s point (%(percent)s%%)", "%(num)s points (%(percent)s%%)", row.score_total,
+                  percent=f"{row.percent:.0f}")
 
     def check_settings(self, settings, option_names):
         low = settings.get("min_score", DEFAULT_MIN)
@@ -37,11 +39,11 @@ class Score(PollType):
         low = DEFAULT_MIN if low is None else low
         high = DEFAULT_MAX if high is None else high
         if not (is_int(low) and is_int(high)):
-            return ["Scores must be whole numbers."]
+            return [_("Scores must be whole numbers.")]
         if high <= low:
-            return ["The maximum score must be more than the minimum."]
+            return [_("The maximum score must be more than the minimum.")]
         if high - low > 1000:
-            return ["The score range is too wide (at most 1000 apart)."]
+            return [_("The score range is too wide (at most 1000 apart).")]
         return []
 
     def check_choices(self, p, choices):
@@ -49,19 +51,17 @@ class Score(PollType):
         low, high = score_range(p)
         missing = [o.name for o in ordered_options(p) if o.id not in choices]
         if missing:
-            raise VoteError("Please score every option; missing: " + ", ".join(missing) + ".")
+            raise VoteError(_("Please score every option; missing: %(options)s.", options=", ".join(missing)))
         names = {o.id: o.name for o in p.options}
         for option_id, value in choices.items():
             if not low <= value <= high:
-                raise VoteError(
-                    f"The score for \u201c{names[option_id]}\u201d is {value}; "
-                    f"scores go from {low} to {high}."
-                )
+                raise VoteError(_("The score for “%(option)s” is %(value)s; scores go from %(low)s to %(high)s.",
+                                  option=names[option_id], value=value, low=low, high=high))
         return dict(choices)
 
     def read(self, p, text):
         pairs, reason = read_scored_lines(text, OptionMatcher(ordered_options(p)), "scores")
-        return pairs_to_choices(pairs, "scored"), reason
+        return pairs_to_choices(pairs, "scores"), reason
 
     def vote_instructions(self, p):
         low, high = score_range(p)
@@ -70,13 +70,13 @@ class Score(PollType):
         example = [(o, span[(i * 3) % len(span)]) for i, o in enumerate(options)]
         return "\n".join(
             [
-                f"To vote, give every option a score from {low} to {high}, by name or number,",
-                "on the first line separated by commas, or one per line.",
-                self.reason_hint(p).replace("after a colon on the same line, or on", "on"),
-                "For example:",
+                _("To vote, give every option a score from %(low)s to %(high)s, by name or number,\n"
+                  "on the first line separated by commas, or one per line.", low=low, high=high),
+                self.reason_hint(p, same_line=False),
+                _("For example:"),
                 "",
                 "    " + ", ".join(f"{o.name}={v}" for o, v in example),
-                "or:",
+                _("or:"),
                 "    " + ", ".join(f"{n}={v}" for n, (_, v) in enumerate(example, 1)),
             ]
         )

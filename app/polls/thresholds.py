@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .base import counted, ordered_options, setting
+from ..i18n import _, _n, option_label
+from .base import ordered_options, setting
 from .grammar import key
 
 
@@ -48,7 +49,7 @@ def _agree_and_block_names(p) -> tuple[str, set[str]]:
 
 def _agree_option_id(p) -> int | None:
     options = ordered_options(p)
-    agrees, _ = _agree_and_block_names(p)
+    agrees, _blocks = _agree_and_block_names(p)
     for o in options:
         if key(o.name) == agrees:
             return o.id
@@ -66,8 +67,11 @@ def requirements(p, results, electorate: int) -> list[Requirement]:
     quorum = setting(p, "quorum_percent", 0)
     if quorum:
         out.append(Requirement(
-            "participation", f"at least {quorum}% of the {counted(electorate, 'eligible voter')} take part",
-            f"{voters} of {electorate} voted ({_percent_text(voters, electorate)})",
+            "participation",
+            _n("at least %(quorum)s%% of the %(num)s eligible voter take part",
+               "at least %(quorum)s%% of the %(num)s eligible voters take part", electorate, quorum=quorum),
+            _("%(voters)s of %(electorate)s voted (%(percent)s)", voters=voters, electorate=electorate,
+              percent=_percent_text(voters, electorate)),
             voters > 0 and voters * 100 >= quorum * electorate))
     share = setting(p, "pass_percent", 0)
     if share:
@@ -75,14 +79,15 @@ def requirements(p, results, electorate: int) -> list[Requirement]:
         agree = next((row.voter_count for row in results.options if row.option_id == agree_id), 0)
         name = next((row.name for row in results.options if row.option_id == agree_id), "Agree")
         out.append(Requirement(
-            "agree", f"at least {share}% of the votes cast are {name}",
-            f"{agree} of {counted(voters, 'vote')} ({_percent_text(agree, voters)})",
+            "agree", _("at least %(share)s%% of the votes cast are %(option)s", share=share, option=option_label(name)),
+            _n("%(agree)s of %(num)s vote (%(percent)s)", "%(agree)s of %(num)s votes (%(percent)s)", voters,
+               agree=agree, percent=_percent_text(agree, voters)),
             voters > 0 and agree * 100 >= share * voters))
     if setting(p, "pass_without_blocks", False):
-        _, blocking = _agree_and_block_names(p)
+        _agrees, blocking = _agree_and_block_names(p)
         blocks = sum(row.voter_count for row in results.options if key(row.name) in blocking)
-        out.append(Requirement("no_blocks", "nobody blocks",
-                               "no blocks" if not blocks else f"{counted(blocks, 'block')}", blocks == 0))
+        out.append(Requirement("no_blocks", _("nobody blocks"),
+                               _("no blocks") if not blocks else _n("%(num)s block", "%(num)s blocks", blocks), blocks == 0))
     return out
 
 
@@ -95,22 +100,24 @@ def verdict(reqs: list[Requirement], *, closed: bool) -> str:
     if not reqs:
         return ""
     if closed:
-        return "Passed: every requirement is met." if passes(reqs) else "Did not pass: not every requirement is met."
-    return ("As the votes stand, it would pass: every requirement is met so far." if passes(reqs) else
-            "As the votes stand, it would not pass: not every requirement is met yet.")
+        return _("Passed: every requirement is met.") if passes(reqs) else _("Did not pass: not every requirement is met.")
+    return (_("As the votes stand, it would pass: every requirement is met so far.") if passes(reqs) else
+            _("As the votes stand, it would not pass: not every requirement is met yet."))
 
 
 def line(r: Requirement, *, closed: bool) -> str:
     """One requirement as a line of text (mail, CSV): what it needs, where it stands, met or not."""
-    state = "met" if r.met else ("not met" if closed else "not met yet")
-    return f"{r.needed[:1].upper()}{r.needed[1:]}: {r.actual} — {state}"
+    state = _("met") if r.met else (_("not met") if closed else _("not met yet"))
+    needed = str(r.needed)
+    return _("%(needed)s: %(actual)s — %(state)s", needed=needed[:1].upper() + needed[1:], actual=r.actual, state=state)
 
 
 def check_settings(settings: dict) -> list[str]:
     """Errors in threshold settings, for the creation and edit forms."""
     errors = []
-    for name, label in (("quorum_percent", "The participation quorum"), ("pass_percent", "The share of agree needed")):
+    for name in ("quorum_percent", "pass_percent"):
         value = settings.get(name)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100):
-            errors.append(f"{label} must be a whole percentage from 0 to 100.")
+            errors.append(_("The participation quorum must be a whole percentage from 0 to 100.") if name == "quorum_percent"
+                          else _("The share of agree needed must be a whole percentage from 0 to 100."))
     return errors

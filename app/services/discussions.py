@@ -15,6 +15,7 @@ from sqlalchemy.orm import joinedload
 
 from .. import policy
 from ..extensions import db
+from ..i18n import _, _l, number
 from ..text import one_line
 from ..models import (REACTIONS, Attachment, Comment, Discussion, Group, Membership, Poll, Reaction, ReadState, User,
                       Version, utcnow)
@@ -37,18 +38,19 @@ def clean_title(title: str, *, what: str = "thread") -> str:
     """A thread's (or poll's) title as kept: one clean line, not empty, not too long."""
     title = one_line(title)
     if not title:
-        raise Invalid(f"Please give the {what} a title.", field="title")
+        raise Invalid(_("Please give the poll a title.") if what == "poll" else _("Please give the thread a title."),
+                      field="title")
     if len(title) > TITLE_MAX:
-        raise Invalid(f"Titles can be at most {TITLE_MAX} characters.", field="title")
+        raise Invalid(_("Titles can be at most %(limit)s characters.", limit=TITLE_MAX), field="title")
     return title
 
 
 def _clean_body(body: str, *, required: bool, field: str = "body") -> str:
     body = (body or "").replace("\r\n", "\n").replace("\x00", "").strip()
     if required and not body:
-        raise Invalid("Please write something first.", field=field)
+        raise Invalid(_("Please write something first."), field=field)
     if len(body) > BODY_MAX:
-        raise Invalid(f"That is too long: at most {BODY_MAX:,} characters.", field=field)
+        raise Invalid(_("That is too long: at most %(limit)s characters.", limit=number(BODY_MAX)), field=field)
     return body
 
 
@@ -58,7 +60,7 @@ def visible_discussion(user, discussion_id: int) -> Discussion:
         select(Discussion).options(joinedload(Discussion.group), joinedload(Discussion.author))
         .where(Discussion.id == discussion_id))
     if discussion is None or not policy.can_view_discussion(user, discussion):
-        raise NotFound("There is no such thread.")
+        raise NotFound(_("There is no such thread."))
     return discussion
 
 
@@ -66,7 +68,7 @@ def visible_comment(user, comment_id: int) -> Comment:
     """A comment (not deleted) in a thread this person may read; NotFound otherwise."""
     comment = db.session.get(Comment, comment_id)
     if comment is None or comment.deleted_at is not None:
-        raise NotFound("There is no such comment.")
+        raise NotFound(_("There is no such comment."))
     visible_discussion(user, comment.discussion_id)
     return comment
 
@@ -138,13 +140,13 @@ def start_thread(*, actor_id: int, group_id: int, title: str, body: str = "", so
     group = db.session.get(Group, group_id)
     deciding = acting_member(allowed_by_id) if allowed_by_id is not None else user
     if group is None or not policy.can_see_group(deciding, group):
-        raise NotFound("There is no such group.")
+        raise NotFound(_("There is no such group."))
     if allowed_by_id is not None:
         if not policy.can_manage_members(deciding, group):
-            raise NotAllowed("Only this group's admins can post held mail.")
+            raise NotAllowed(_("Only this group's admins can post held mail."))
     elif not policy.can_start_thread(user, group):
-        raise NotAllowed("Only this group's admins can start threads here." if policy.is_member(user, group)
-                         else "Only members of this group can start threads here.")
+        raise NotAllowed(_("Only this group's admins can start threads here.") if policy.is_member(user, group)
+                         else _("Only members of this group can start threads here."))
     title, body = clean_title(title), _clean_body(body, required=False)
     from . import mentions
 
@@ -185,16 +187,16 @@ def post_comment(*, actor_id: int, discussion_id: int, body: str, parent_id: int
     user = acting_member(actor_id)
     discussion = db.session.get(Discussion, discussion_id)
     if discussion is None or not policy.can_view_discussion(user, discussion):
-        raise NotFound("There is no such thread.")
+        raise NotFound(_("There is no such thread."))
     if discussion.closed_at is not None:
-        raise NotAllowed("This thread is closed, so it takes no new comments.")
+        raise NotAllowed(_("This thread is closed, so it takes no new comments."))
     if not policy.can_comment(user, discussion):
-        raise NotAllowed("Only members of this group can comment here.")
+        raise NotAllowed(_("Only members of this group can comment here."))
     parent = None
     if parent_id is not None:
         parent = db.session.get(Comment, parent_id)
         if parent is None or parent.discussion_id != discussion.id:
-            raise Invalid("The comment you are replying to is not in this thread.", field="parent_id")
+            raise Invalid(_("The comment you are replying to is not in this thread."), field="parent_id")
         # One level of replies: answering a reply answers its top-level comment.
         if parent.parent_id is not None:
             parent = db.session.get(Comment, parent.parent_id)
@@ -222,7 +224,7 @@ def post_comment(*, actor_id: int, discussion_id: int, body: str, parent_id: int
 def _comment_for(user: User, comment_id: int) -> Comment:
     comment = db.session.get(Comment, comment_id)
     if comment is None or not policy.can_view_discussion(user, comment.discussion):
-        raise NotFound("There is no such comment.")
+        raise NotFound(_("There is no such comment."))
     return comment
 
 
@@ -232,7 +234,7 @@ def edit_comment(*, actor_id: int, comment_id: int, body: str) -> Comment:
     user = acting_member(actor_id)
     comment = _comment_for(user, comment_id)
     if not policy.can_edit_comment(user, comment):
-        raise NotAllowed("You cannot edit this comment.")
+        raise NotAllowed(_("You cannot edit this comment."))
     body = _clean_body(body, required=True)
     if body == comment.body:
         return comment
@@ -255,7 +257,7 @@ def edit_discussion(*, actor_id: int, discussion_id: int, title: str, body: str)
     user = acting_member(actor_id)
     discussion = visible_discussion(user, discussion_id)
     if not policy.can_edit_discussion(user, discussion):
-        raise NotAllowed("Only the thread's author and the group's admins can edit it.")
+        raise NotAllowed(_("Only the thread's author and the group's admins can edit it."))
     title, body = clean_title(title), _clean_body(body, required=False)
     if (title, body) == (discussion.title, discussion.body):
         return discussion
@@ -278,7 +280,7 @@ def delete_comment(*, actor_id: int, comment_id: int) -> Comment:
     user = acting_member(actor_id)
     comment = _comment_for(user, comment_id)
     if not policy.can_delete_comment(user, comment):
-        raise NotAllowed("You cannot delete this comment.")
+        raise NotAllowed(_("You cannot delete this comment."))
     discussion = comment.discussion
     comment.deleted_at = utcnow()
     discussion.comments_count = max((discussion.comments_count or 0) - 1, 0)
@@ -296,7 +298,7 @@ def delete_discussion(*, actor_id: int, discussion_id: int) -> Discussion:
     user = acting_member(actor_id)
     discussion = visible_discussion(user, discussion_id)
     if not policy.can_delete_discussion(user, discussion):
-        raise NotAllowed("Only the thread's author and the group's admins can delete it.")
+        raise NotAllowed(_("Only the thread's author and the group's admins can delete it."))
     discussion.deleted_at = utcnow()
     events.record("discussion_deleted", actor_id=user.id, group_id=discussion.group_id,
                           discussion_id=discussion.id)
@@ -308,7 +310,7 @@ def set_closed(*, actor_id: int, discussion_id: int, closed: bool) -> Discussion
     user = acting_member(actor_id)
     discussion = visible_discussion(user, discussion_id)
     if not policy.can_close_discussion(user, discussion):
-        raise NotAllowed("Only the thread's author and the group's admins can close or reopen it.")
+        raise NotAllowed(_("Only the thread's author and the group's admins can close or reopen it."))
     if (discussion.closed_at is not None) == closed:
         return discussion
     discussion.closed_at = utcnow() if closed else None
@@ -322,7 +324,7 @@ def set_pinned(*, actor_id: int, discussion_id: int, pinned: bool) -> Discussion
     user = acting_member(actor_id)
     discussion = visible_discussion(user, discussion_id)
     if not policy.can_pin_discussion(user, discussion):
-        raise NotAllowed("Only the group's admins can pin threads.")
+        raise NotAllowed(_("Only the group's admins can pin threads."))
     if (discussion.pinned_at is not None) == pinned:
         return discussion
     discussion.pinned_at = utcnow() if pinned else None
@@ -344,9 +346,9 @@ def move_targets(user, discussion: Discussion) -> list[Group]:
 
 # Who may read a group's threads, narrowest first: moving a thread up this order widens its readers.
 PRIVACY_ORDER = ("secret", "closed", "open")
-WHO_READS = {"secret": "only its members, in a group no one else can find",
-             "closed": "its members, in a group anyone can find and ask to join",
-             "open": "anyone, even without an account"}
+WHO_READS = {"secret": _l("only its members, in a group no one else can find"),
+             "closed": _l("its members, in a group anyone can find and ask to join"),
+             "open": _l("anyone, even without an account")}
 
 
 def widens_readers(source: Group, target: Group) -> bool:
@@ -363,17 +365,19 @@ def move_discussion(*, actor_id: int, discussion_id: int, to_group_id: int, conf
     discussion = visible_discussion(user, discussion_id)
     target = db.session.get(Group, to_group_id)
     if target is None or not policy.can_see_group(user, target):
-        raise Invalid("Choose one of the groups you administer.", field="group")
+        raise Invalid(_("Choose one of the groups you administer."), field="group")
     if target.id == discussion.group_id:
-        raise Invalid("The thread is already in that group.", field="group")
+        raise Invalid(_("The thread is already in that group."), field="group")
     if not policy.can_move_discussion(user, discussion, target):
-        raise NotAllowed("You can move a thread only between groups you administer.")
+        raise NotAllowed(_("You can move a thread only between groups you administer."))
     source = discussion.group
     if widens_readers(source, target) and not confirm_wider:
-        raise Invalid(f"In {target.name} ({target.privacy}) “{discussion.title}” could be read by "
-                      f"{WHO_READS[target.privacy]}; in {source.name} ({source.privacy}) it is read by "
-                      f"{WHO_READS[source.privacy]}. The thread was not moved. To move it anyway, tick “Let more "
-                      "people read it” and move it again.", field="confirm_wider")
+        raise Invalid(_("In %(target)s (%(target_privacy)s) “%(title)s” could be read by %(target_readers)s; in "
+                        "%(source)s (%(source_privacy)s) it is read by %(source_readers)s. The thread was not moved. "
+                        "To move it anyway, tick “Let more people read it” and move it again.",
+                        target=target.name, target_privacy=target.privacy, title=discussion.title,
+                        target_readers=WHO_READS[target.privacy], source=source.name, source_privacy=source.privacy,
+                        source_readers=WHO_READS[source.privacy]), field="confirm_wider")
     from_group_id = discussion.group_id
     discussion.group_id = target.id
     # The thread's polls go with it (their votes, options and attachments hang off the poll; the
@@ -394,13 +398,13 @@ def toggle_reaction(*, actor_id: int, discussion_id: int, emoji: str, comment_id
     user = acting_member(actor_id)
     discussion = visible_discussion(user, discussion_id)
     if emoji not in REACTIONS:
-        raise Invalid("Choose one of the reactions shown.", field="emoji")
+        raise Invalid(_("Choose one of the reactions shown."), field="emoji")
     if not policy.can_react(user, discussion):
-        raise NotAllowed("Only members of this group can react here.")
+        raise NotAllowed(_("Only members of this group can react here."))
     if comment_id is not None:
         comment = db.session.get(Comment, comment_id)
         if comment is None or comment.discussion_id != discussion.id or comment.deleted_at is not None:
-            raise NotFound("There is no such comment.")
+            raise NotFound(_("There is no such comment."))
     existing = db.session.scalar(select(Reaction).where(
         Reaction.user_id == user.id, Reaction.discussion_id == discussion.id, Reaction.emoji == emoji,
         Reaction.comment_id.is_(None) if comment_id is None else Reaction.comment_id == comment_id))
@@ -436,7 +440,7 @@ def mark_all_read(*, user_id: int, group_id: int | None = None) -> int:
     group_ids = list(db.session.scalars(select(Membership.group_id).where(Membership.user_id == user.id)))
     if group_id is not None:
         if group_id not in group_ids:
-            raise NotFound("There is no such group.")
+            raise NotFound(_("There is no such group."))
         group_ids = [group_id]
     if not group_ids:
         return 0
@@ -532,12 +536,12 @@ def history(*, discussion_id: int, user, comment_id: int | None = None) -> dict:
     """Every saved version of the thread (or of one of its comments), newest first."""
     discussion = visible_discussion(user, discussion_id)
     if not policy.can_see_history(user, discussion):
-        raise NotFound("There is no such thread.")
+        raise NotFound(_("There is no such thread."))
     item_type, item_id, comment = "discussion", discussion.id, None
     if comment_id is not None:
         comment = db.session.get(Comment, comment_id)
         if comment is None or comment.discussion_id != discussion.id or comment.deleted_at is not None:
-            raise NotFound("There is no such comment.")
+            raise NotFound(_("There is no such comment."))
         item_type, item_id = "comment", comment.id
     versions = list(db.session.scalars(
         select(Version).options(joinedload(Version.author))

@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 
 from .. import policy
+from ..i18n import _, _l, number
 from ..extensions import db
 from ..models import TEMPLATE_KINDS, Discussion, Group, Poll, Template
 from ..polls import POLL_TYPES, get_type
-from ..polls.base import ordered_options
-from ..polls.decision_processes import PROCESSES, get_process
+from ..polls.base import in_sentence, ordered_options
+from ..polls.decision_processes import PROCESSES, english, get_process
 from ..text import one_line
 from . import audit
 from .accounts import acting_member
@@ -38,7 +39,7 @@ class Entry:
 
     ref: str
     kind: str  # thread | poll
-    name: str
+    name: str  # a built-in's is a lazy catalog string (shown in the reader's language; stored in English)
     title: str = ""
     details: str = ""
     poll_type: str | None = None
@@ -51,12 +52,12 @@ class Entry:
     def what(self) -> str:
         """What starting from it makes, in words ("Thread", "Consent decision", "Sense check")."""
         if self.kind == "thread":
-            return "Thread"
+            return _("Thread")
         process = PROCESSES.get(self.process or "")
         if process is not None:
             return process.label
         kind = POLL_TYPES.get(self.poll_type or "")
-        return kind.label if kind is not None else "Poll"
+        return kind.label if kind is not None else _("Poll")
 
 
 def _process_entry(key: str, name: str, process_name: str) -> Entry:
@@ -64,19 +65,21 @@ def _process_entry(key: str, name: str, process_name: str) -> Entry:
     return Entry(key, "poll", name, process.title, process.details, process.poll_type, process.name, built_in=True)
 
 
+# A built-in template's name is shown in the reader's language; its title and text fill the form and so
+# become the new thread's or poll's own words: they stay English.
 DEFAULTS: tuple[Entry, ...] = (
-    Entry("meeting-agenda", "thread", "Meeting agenda", "Meeting agenda: ",
+    Entry("meeting-agenda", "thread", _l("Meeting agenda"), "Meeting agenda: ",
           "**When:** \n**Where:** \n\n## Agenda\n1. Check-in\n2. \n3. \n\n## Decisions to take\n\n"
           "## Anything else\n", built_in=True),
-    _process_entry("decision", "Decision", "proposal"),
-    Entry("retrospective", "thread", "Retrospective", "Looking back: ",
+    _process_entry("decision", _l("Decision"), "proposal"),
+    Entry("retrospective", "thread", _l("Retrospective"), "Looking back: ",
           "## What went well\n\n\n## What could have gone better\n\n\n## What we will try next time\n", built_in=True),
-    Entry("quick-check", "poll", "Quick check", "Quick check: ",
+    Entry("quick-check", "poll", _l("Quick check"), "Quick check: ",
           "Before we go further: does this look right?\n", "check", built_in=True),
-    _process_entry("consent", "Consent decision", "consent"),
-    _process_entry("consensus", "Consensus decision", "consensus"),
-    _process_entry("advice", "Advice process", "advice"),
-    _process_entry("gradients", "Gradients of agreement", "gradients"),
+    _process_entry("consent", _l("Consent decision"), "consent"),
+    _process_entry("consensus", _l("Consensus decision"), "consensus"),
+    _process_entry("advice", _l("Advice process"), "advice"),
+    _process_entry("gradients", _l("Gradients of agreement"), "gradients"),
 )
 _DEFAULTS = {e.ref: e for e in DEFAULTS}
 
@@ -109,7 +112,7 @@ def _ordered(group_id: int) -> list[tuple[Entry, Template | None]]:
 def listing(user, group: Group) -> list[Entry]:
     """The group's whole list, hidden ones too, for its admins' page."""
     if not policy.can_manage_templates(user, group):
-        raise NotAllowed("Only this group's admins can change its templates.")
+        raise NotAllowed(_("Only this group's admins can change its templates."))
     return [e for e, _ in _ordered(group.id)]
 
 
@@ -127,11 +130,11 @@ def offered(user, group: Group, kind: str) -> list[Entry]:
 def template_of(user, group: Group, ref: str, kind: str) -> Entry:
     """One template of the group to fill a form with (a hidden one too, for a bookmarked link)."""
     if not _may_start(user, group, kind):
-        raise NotFound("There is no such template.")
-    for entry, _ in _ordered(group.id):
+        raise NotFound(_("There is no such template."))
+    for entry, _row in _ordered(group.id):
         if entry.ref == ref and entry.kind == kind:
             return entry
-    raise NotFound("There is no such template.")
+    raise NotFound(_("There is no such template."))
 
 
 # --- changing -----------------------------------------------------------------------------------
@@ -140,9 +143,9 @@ def _admin_group(actor_id: int, group_id: int):
     user = acting_member(actor_id)
     group = db.session.get(Group, group_id)
     if group is None or not policy.can_see_group(user, group):
-        raise NotFound("There is no such group.")
+        raise NotFound(_("There is no such group."))
     if not policy.can_manage_templates(user, group):
-        raise NotAllowed("Only this group's admins can change its templates.")
+        raise NotAllowed(_("Only this group's admins can change its templates."))
     return user, group
 
 
@@ -152,7 +155,7 @@ def _placed_rows(group_id: int) -> list[Template]:
     rows = []
     for i, (entry, row) in enumerate(ordered):
         if row is None:
-            row = Template(group_id=group_id, default_key=entry.ref, kind=entry.kind, name=entry.name)
+            row = Template(group_id=group_id, default_key=entry.ref, kind=entry.kind, name=english(entry.name))
             db.session.add(row)
         row.position = i
         rows.append(row)
@@ -164,14 +167,14 @@ def _find(rows: list[Template], ref: str) -> int:
     for i, row in enumerate(rows):
         if (row.default_key or str(row.id)) == ref:
             return i
-    raise NotFound("There is no such template.")
+    raise NotFound(_("There is no such template."))
 
 
 def move_template(*, actor_id: int, group_id: int, ref: str, direction: str) -> None:
     """Move a template one place up or down the group's list (at either end it stays)."""
     _admin_group(actor_id, group_id)
     if direction not in ("up", "down"):
-        raise Invalid("Move a template up or down.", field="direction")
+        raise Invalid(_("Move a template up or down."), field="direction")
     rows = _placed_rows(group_id)
     i = _find(rows, ref)
     j = i - 1 if direction == "up" else i + 1
@@ -194,10 +197,10 @@ def delete_template(*, actor_id: int, group_id: int, ref: str) -> None:
     """Delete one of the group's own templates (a built-in one can only be hidden)."""
     user, group = _admin_group(actor_id, group_id)
     if ref in _DEFAULTS:
-        raise Invalid("A built-in template can't be deleted; hide it instead.", field="template")
+        raise Invalid(_("A built-in template can't be deleted; hide it instead."), field="template")
     row = db.session.get(Template, int(ref)) if ref.isdigit() and len(ref) < 10 else None
     if row is None or row.group_id != group.id or row.default_key is not None:
-        raise NotFound("There is no such template.")
+        raise NotFound(_("There is no such template."))
     audit.record(user.id, group.id, "template_deleted", template=row.name)
     db.session.delete(row)
     db.session.commit()
@@ -216,9 +219,9 @@ def save_thread_as_template(*, actor_id: int, discussion_id: int, name: str = ""
     user = acting_member(actor_id)
     discussion = db.session.get(Discussion, discussion_id)
     if discussion is None or not policy.can_view_discussion(user, discussion):
-        raise NotFound("There is no such thread.")
+        raise NotFound(_("There is no such thread."))
     if not policy.can_manage_templates(user, discussion.group):
-        raise NotAllowed("Only this group's admins can add templates.")
+        raise NotAllowed(_("Only this group's admins can add templates."))
     return _add(user, discussion.group, kind="thread", name=name or discussion.title, title=discussion.title,
                 details=discussion.body or "")
 
@@ -228,10 +231,10 @@ def save_poll_as_template(*, actor_id: int, poll_id: int, name: str = "") -> Tem
     user = acting_member(actor_id)
     poll = db.session.get(Poll, poll_id)
     if poll is None or not policy.can_view_poll(user, poll):
-        raise NotFound("There is no such poll.")
+        raise NotFound(_("There is no such poll."))
     group = policy.poll_group(poll)
     if not policy.can_manage_templates(user, group):
-        raise NotAllowed("Only this group's admins can add templates.")
+        raise NotAllowed(_("Only this group's admins can add templates."))
     kind = get_type(poll.poll_type)
     options = [o.name for o in ordered_options(poll)] if kind.takes_option_names else []
     return _add(user, group, kind="poll", name=name or poll.title, title=poll.title, details=poll.details or "",
@@ -241,39 +244,41 @@ def save_poll_as_template(*, actor_id: int, poll_id: int, name: str = "") -> Tem
 def _add(user, group: Group, *, kind: str, name: str, title: str, details: str, poll_type: str | None = None,
          process: str | None = None, options: list[str] | None = None) -> Template:
     if kind not in TEMPLATE_KINDS:
-        raise Invalid("Choose whether the template starts a thread or a poll.", field="kind")
+        raise Invalid(_("Choose whether the template starts a thread or a poll."), field="kind")
     name = one_line(name)
     if not name:
-        raise Invalid("Please give the template a name.", field="name")
+        raise Invalid(_("Please give the template a name."), field="name")
     if len(name) > NAME_MAX:
-        raise Invalid(f"A template's name can be at most {NAME_MAX} characters.", field="name")
+        raise Invalid(_("A template's name can be at most %(limit)s characters.", limit=NAME_MAX), field="name")
     title = one_line(title)
     if len(title) > TITLE_MAX:
-        raise Invalid(f"Titles can be at most {TITLE_MAX} characters.", field="title")
+        raise Invalid(_("Titles can be at most %(limit)s characters.", limit=TITLE_MAX), field="title")
     details = (details or "").replace("\r\n", "\n").replace("\x00", "").strip()
     if len(details) > DETAILS_MAX:
-        raise Invalid(f"The text can be at most {DETAILS_MAX:,} characters.", field="details")
+        raise Invalid(_("The text can be at most %(limit)s characters.", limit=number(DETAILS_MAX)), field="details")
     names: list[str] = []
     if kind == "poll":
         kind_of_poll = POLL_TYPES.get(poll_type or "")
         if kind_of_poll is None:
-            raise Invalid("Please choose one of the poll types.", field="poll_type")
+            raise Invalid(_("Please choose one of the poll types."), field="poll_type")
         try:
             chosen = get_process(process or None)
         except KeyError:
-            raise Invalid("Please choose one of the decision processes.", field="process") from None
+            raise Invalid(_("Please choose one of the decision processes."), field="process") from None
         if chosen is not None and not chosen.fits(kind_of_poll):
-            raise Invalid(f"A {kind_of_poll.label.lower()} can't follow the {chosen.label.lower()}.", field="process")
+            raise Invalid(_("A %(type)s can't follow the %(process)s.", type=in_sentence(kind_of_poll.label),
+                            process=in_sentence(chosen.label)), field="process")
         if kind_of_poll.takes_option_names:
             names = [n for n in (one_line(o) for o in (options or [])) if n]
             if len(names) > MAX_OPTIONS or any(len(n) > OPTION_MAX for n in names):
-                raise Invalid(f"At most {MAX_OPTIONS} options of at most {OPTION_MAX} characters.", field="options")
+                raise Invalid(_("At most %(count)s options of at most %(limit)s characters.", count=MAX_OPTIONS, limit=OPTION_MAX),
+                              field="options")
         process = chosen.name if chosen is not None else None
     else:
         poll_type = process = None
     count = db.session.scalar(select(func.count(Template.id)).where(Template.group_id == group.id)) or 0
     if count >= MAX_PER_GROUP + len(DEFAULTS):
-        raise Invalid(f"A group can keep at most {MAX_PER_GROUP} templates of its own.", field="name")
+        raise Invalid(_("A group can keep at most %(limit)s templates of its own.", limit=MAX_PER_GROUP), field="name")
     last = db.session.scalar(select(func.max(Template.position)).where(Template.group_id == group.id))
     start = len(DEFAULTS) if last is None else last + 1
     row = Template(group_id=group.id, kind=kind, name=name, title=title, details=details, poll_type=poll_type,
