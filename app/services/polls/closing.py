@@ -9,6 +9,7 @@ from sqlalchemy import func, select, update
 
 from ... import policy
 from ...extensions import db
+from ...i18n import _
 from ...models import InboundMessage, Participation, Poll, Stance, StanceChoice
 from .. import events
 from ..accounts import acting_member
@@ -86,11 +87,11 @@ def close_poll(*, actor_id: int, poll_id: int, now: datetime | None = None,
     user = acting_member(actor_id)
     poll = visible_poll(user, poll_id)
     if not policy.can_administer_poll(user, poll):
-        raise NotAllowed("Only the poll's author or a group admin can close it.")
+        raise NotAllowed(_("Only the poll's author or a group admin can close it."))
     if poll.closed_at is not None:
-        raise NotAllowed("This poll is already closed.")
+        raise NotAllowed(_("This poll is already closed."))
     if poll.draft:
-        raise NotAllowed("This poll is a draft: open it for votes, or delete it.")
+        raise NotAllowed(_("This poll is a draft: open it for votes, or delete it."))
     _close(poll.id, actor_id=user.id, now=now_or(now), reason="person", inbound_message_id=inbound_message_id)
     return db.session.get(Poll, poll_id)
 
@@ -154,11 +155,11 @@ def reopen_poll(*, actor_id: int, poll_id: int, closing_at: datetime, now: datet
     user = acting_member(actor_id)
     poll = visible_poll(user, poll_id)
     if poll.closed_at is None:
-        raise NotAllowed("This poll is still open.")
+        raise NotAllowed(_("This poll is still open."))
     if poll.anonymous:
-        raise NotAllowed("Anonymous polls can't be reopened: their votes were unlinked from voters at closing.")
+        raise NotAllowed(_("Anonymous polls can't be reopened: their votes were unlinked from voters at closing."))
     if not policy.can_reopen_poll(user, poll):
-        raise NotAllowed("Only the poll's author or a group admin can reopen it.")
+        raise NotAllowed(_("Only the poll's author or a group admin can reopen it."))
     now = now_or(now)
     poll.closing_at = check_closing(closing_at, now)
     poll.closed_at = None

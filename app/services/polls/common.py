@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 from ... import policy
 from ...extensions import db
+from ...i18n import _, current_locale
 from ...models import Poll, utcnow
 from ..errors import Invalid, NotFound
 
@@ -28,7 +29,7 @@ def visible_poll(user, poll_id: int) -> Poll:
     """The poll, if this person (signed in or not) may read it; NotFound otherwise."""
     poll = db.session.get(Poll, poll_id)
     if poll is None or not policy.can_view_poll(user, poll):
-        raise NotFound("There is no such poll.")
+        raise NotFound(_("There is no such poll."))
     return poll
 
 
@@ -42,13 +43,20 @@ def aware(value: datetime) -> datetime:
 
 def check_closing(closing_at, now: datetime) -> datetime:
     if not isinstance(closing_at, datetime):
-        raise Invalid("Please choose when the poll closes.", field="closing_at")
+        raise Invalid(_("Please choose when the poll closes."), field="closing_at")
     closing_at = aware(closing_at)
     if closing_at <= now + timedelta(minutes=1):
-        raise Invalid("The closing time must be in the future.", field="closing_at")
+        raise Invalid(_("The closing time must be in the future."), field="closing_at")
     if closing_at > now + MAX_DURATION:
-        raise Invalid("A poll can stay open for at most a year.", field="closing_at")
+        raise Invalid(_("A poll can stay open for at most a year."), field="closing_at")
     return closing_at
+
+
+def in_sentence(label) -> str:
+    """A poll type's or decision process's name inside a sentence: in lower case, as English writes it,
+    except in German, where a noun keeps its capital."""
+    text = str(label)
+    return text if current_locale() == "de" else text.lower()
 
 
 def event_fields(poll: Poll) -> dict:

@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 
 from ... import policy, timezones
 from ...extensions import db
+from ...i18n import _, in_locale, number
 from ...text import one_line
 from ...models import HIDE_RESULTS, Discussion, Group, Poll, PollOption, PollVoter, User
 from ...polls import get_type
@@ -14,7 +15,7 @@ from ..accounts import acting_member
 from ..errors import Invalid, NotAllowed, NotFound
 from sqlalchemy import select
 
-from .common import aware, check_closing, event_fields, now_or, visible_poll
+from .common import aware, check_closing, event_fields, in_sentence, now_or, visible_poll
 
 
 TITLE_MAX = 200
@@ -35,7 +36,7 @@ def clean_title(title: str) -> str:
 def clean_details(details: str) -> str:
     details = (details or "").replace("\r\n", "\n").replace("\x00", "").strip()
     if len(details) > DETAILS_MAX:
-        raise Invalid(f"The details can be at most {DETAILS_MAX:,} characters.", field="details")
+        raise Invalid(_("The details can be at most %(limit)s characters.", limit=number(DETAILS_MAX)), field="details")
     return details
 
 
@@ -61,55 +62,55 @@ def create_poll(
     if discussion_id is not None:
         discussion = db.session.get(Discussion, discussion_id)
         if discussion is None or not policy.can_view_discussion(user, discussion):
-            raise NotFound("There is no such thread.")
+            raise NotFound(_("There is no such thread."))
         if discussion.closed_at is not None:
-            raise NotAllowed("This thread is closed, so no new polls can start in it.")
+            raise NotAllowed(_("This thread is closed, so no new polls can start in it."))
         group = discussion.group
     else:
         group = db.session.get(Group, group_id) if group_id is not None else None
         if group is None or not policy.can_see_group(user, group):
-            raise NotFound("There is no such group.")
+            raise NotFound(_("There is no such group."))
     if not policy.can_create_poll(user, group):
         if not policy.is_member(user, group):
-            raise NotAllowed("Only members of this group can start polls here.")
-        raise NotAllowed("Only this group's admins can start polls here.")
+            raise NotAllowed(_("Only members of this group can start polls here."))
+        raise NotAllowed(_("Only this group's admins can start polls here."))
     try:
         kind = get_type(poll_type)
     except KeyError:
-        raise Invalid("Please choose one of the poll types.", field="poll_type") from None
+        raise Invalid(_("Please choose one of the poll types."), field="poll_type") from None
     chosen_process = _process_for(kind, process)
 
     title, details = clean_title(title), clean_details(details)
     closing_at = check_closing(closing_at, now)
     if hide_results not in HIDE_RESULTS:
-        raise Invalid("Choose when results are shown.", field="hide_results")
+        raise Invalid(_("Choose when results are shown."), field="hide_results")
     if voter_scope not in ("group", "specified"):
-        raise Invalid("Choose who may vote.", field="voter_scope")
+        raise Invalid(_("Choose who may vote."), field="voter_scope")
     if reason_mode is None:
         reason_mode = kind.default_reason_mode
     if reason_max_length is None:
         reason_max_length = 2000
     if not isinstance(reason_max_length, int) or not 1 <= reason_max_length <= REASON_CAP:
-        raise Invalid(f"The reason length limit must be between 1 and {REASON_CAP:,}.", field="reason_max_length")
+        raise Invalid(_("The reason length limit must be between 1 and %(limit)s.", limit=number(REASON_CAP)), field="reason_max_length")
 
     slot_rows: list[tuple[str, datetime]] = []
     if kind.options_are_slots:
         if options:
-            raise Invalid("A meeting poll's options are time slots.", field="slots")
+            raise Invalid(_("A meeting poll's options are time slots."), field="slots")
         seen = set()
         for slot in slots or []:
             if not isinstance(slot, datetime):
-                raise Invalid("Each time slot needs a date and time.", field="slots")
+                raise Invalid(_("Each time slot needs a date and time."), field="slots")
             slot = aware(slot).astimezone(timezone.utc)
             if slot in seen:
-                raise Invalid("Two time slots are the same.", field="slots")
+                raise Invalid(_("Two time slots are the same."), field="slots")
             seen.add(slot)
             slot_rows.append((slot.strftime("%Y-%m-%d %H:%M UTC"), slot))
         slot_rows.sort(key=lambda r: r[1])
         if not slot_rows:
-            raise Invalid("Please give at least one time slot.", field="slots")
+            raise Invalid(_("Please give at least one time slot."), field="slots")
         if duration_minutes is not None and (not isinstance(duration_minutes, int) or not 1 <= duration_minutes <= 24 * 60):
-            raise Invalid("The meeting length must be between 1 minute and 24 hours.", field="duration_minutes")
+            raise Invalid(_("The meeting length must be between 1 minute and 24 hours."), field="duration_minutes")
         names = [r[0] for r in slot_rows]
     elif chosen_process is not None:
         names = chosen_process.option_names()
@@ -118,11 +119,11 @@ def create_poll(
     else:
         names = [name for name in (one_line(o) for o in (options or [])) if name]
     if len(names) > MAX_OPTIONS:
-        raise Invalid(f"A poll can have at most {MAX_OPTIONS} options.", field="options")
+        raise Invalid(_("A poll can have at most %(num)s options.", num=MAX_OPTIONS), field="options")
     if any(len(n) > OPTION_MAX for n in names):
-        raise Invalid(f"Options can be at most {OPTION_MAX} characters.", field="options")
+        raise Invalid(_("Options can be at most %(num)s characters.", num=OPTION_MAX), field="options")
     if not timezones.is_known(time_zone or timezones.UTC):
-        raise Invalid("Please choose a known time zone.", field="time_zone")
+        raise Invalid(_("Please choose a known time zone."), field="time_zone")
 
     settings = dict(
         options=names, reason_mode=reason_mode, reason_max_length=reason_max_length, min_choices=min_choices,
@@ -132,7 +133,9 @@ def create_poll(
     settings = {k: v for k, v in settings.items() if v is not None}
     problems = kind.validate_settings(settings)
     if problems:
-        raise Invalid(" ".join(problems), field=kind.options_field if any("option" in p.lower() for p in problems) else "settings")
+        with in_locale("en"):  # which field to blame, read from the English words (the reader's may differ)
+            about_options = any("option" in str(p).lower() for p in kind.validate_settings(settings))
+        raise Invalid(" ".join(str(p) for p in problems), field=kind.options_field if about_options else "settings")
 
     from .running import apply_running, clean_option_prompts, clean_running
 
@@ -152,12 +155,12 @@ def create_poll(
             try:
                 emails.append(normalise_email(raw))
             except Invalid:
-                raise Invalid(f"“{raw[:80]}” is not an email address.", field="voters") from None
+                raise Invalid(_("“%(address)s” is not an email address.", address=raw[:80]), field="voters") from None
         emails = list(dict.fromkeys(emails))
         if not emails:
-            raise Invalid("Name at least one person who may vote, by email address.", field="voters")
+            raise Invalid(_("Name at least one person who may vote, by email address."), field="voters")
         if len(emails) > MAX_NAMED_VOTERS:
-            raise Invalid(f"At most {MAX_NAMED_VOTERS} named voters.", field="voters")
+            raise Invalid(_("At most %(num)s named voters.", num=MAX_NAMED_VOTERS), field="voters")
         for email in emails:
             # A guest gets an unverified account, so they can vote by link or sign in later.
             person = guest_account(email)
@@ -171,7 +174,7 @@ def create_poll(
 
     notify_names = mentions.split_names(notify) if notify else []
     if notify_names and draft:
-        raise Invalid("A draft tells nobody until it is opened: save it without names to tell, or open it now.",
+        raise Invalid(_("A draft tells nobody until it is opened: save it without names to tell, or open it now."),
                       field="notify")
 
     given = dict(min_choices=min_choices, max_choices=max_choices, dots_per_person=dots_per_person,
@@ -234,9 +237,9 @@ def open_poll(*, actor_id: int, poll_id: int, closing_at: datetime | None = None
     user = acting_member(actor_id)
     poll = visible_poll(user, poll_id)
     if not policy.can_administer_poll(user, poll):
-        raise NotAllowed("Only the poll's author or a group admin can open it.")
+        raise NotAllowed(_("Only the poll's author or a group admin can open it."))
     if not poll.draft:
-        raise NotAllowed("This poll is open already.")
+        raise NotAllowed(_("This poll is open already."))
     now = now_or(now)
     poll.closing_at = check_closing(closing_at or poll.closing_at, now)
     poll.draft = False
@@ -251,7 +254,7 @@ def delete_poll(*, actor_id: int, poll_id: int, now: datetime | None = None) -> 
     user = acting_member(actor_id)
     poll = visible_poll(user, poll_id)
     if not policy.can_administer_poll(user, poll):
-        raise NotAllowed("Only the poll's author or a group admin can delete it.")
+        raise NotAllowed(_("Only the poll's author or a group admin can delete it."))
     poll.deleted_at = now_or(now)
     events.record("poll_deleted", actor_id=user.id, **event_fields(poll), title=poll.title)
     db.session.commit()
@@ -264,7 +267,8 @@ def _process_for(kind, name: str | None):
     try:
         process = get_process((name or "").strip() or None)
     except KeyError:
-        raise Invalid("Please choose one of the decision processes.", field="process") from None
+        raise Invalid(_("Please choose one of the decision processes."), field="process") from None
     if process is not None and not process.fits(kind):
-        raise Invalid(f"A {kind.label.lower()} can't follow the {process.label.lower()}.", field="process")
+        raise Invalid(_("A %(kind)s can't follow the %(process)s.", kind=in_sentence(kind.label), process=in_sentence(process.label)),
+                      field="process")
     return process

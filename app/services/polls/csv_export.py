@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from ... import policy
 from ...extensions import db
+from ...i18n import _
 from ...models import Poll, Stance
 from ...polls import get_type
 from ...polls.base import ordered_options
@@ -18,7 +19,7 @@ from .results import results_for
 def csv_export(user, poll: Poll) -> str:
     """The results as CSV: a summary per option, then one row per vote (no names if anonymous)."""
     if not policy.can_view_poll(user, poll):
-        raise NotFound("There is no such poll.")
+        raise NotFound(_("There is no such poll."))
     view = results_for(user, poll)
     if not view.visible:
         raise NotAllowed(view.hidden_reason)

@@ -14,6 +14,7 @@ from sqlalchemy import delete, func, select
 
 from ... import policy
 from ...extensions import db
+from ...i18n import _, _n
 from ...models import Event, Participation, Poll, PollOption, Stance, StanceChoice
 from ...polls import get_type
 from ...polls.base import ordered_options
@@ -22,7 +23,7 @@ from ...timezones import local_time
 from .. import events
 from ..accounts import acting_member
 from ..errors import Invalid, NotAllowed
-from .common import CLOSING_SOON, aware, check_closing, event_fields, now_or, visible_poll
+from .common import CLOSING_SOON, aware, check_closing, event_fields, in_sentence, now_or, visible_poll
 from .creation import MAX_OPTIONS, OPTION_MAX, clean_details, clean_title
 
 
@@ -30,9 +31,9 @@ def editable_poll(user, poll_id: int) -> Poll:
     """The poll, if this person may change it now (its author or a group admin, while it is open)."""
     poll = visible_poll(user, poll_id)
     if not policy.can_administer_poll(user, poll):
-        raise NotAllowed("Only the poll's author or a group admin can change it.")
+        raise NotAllowed(_("Only the poll's author or a group admin can change it."))
     if not policy.can_edit_poll(user, poll):
-        raise NotAllowed("This poll is closed, so it can no longer be changed (reopen it first).")
+        raise NotAllowed(_("This poll is closed, so it can no longer be changed (reopen it first)."))
     return poll
 
 
@@ -105,7 +106,7 @@ def _option_changes(poll: Poll, kind, edits: OptionEdits, confirmed: bool) -> di
     if not kind.takes_option_names:
         if edits.renames and any(one_line(edits.renames.get(o.id, o.name)) != o.name for o in current) \
                 or edits.removals or edits.additions:
-            raise Invalid(f"A {kind.label.lower()}'s options can't be changed.", field="options")
+            raise Invalid(_("A %(kind)s's options can't be changed.", kind=in_sentence(kind.label)), field="options")
         return {}
     renamed, removed = [], []
     kept_names = []
@@ -124,10 +125,12 @@ def _option_changes(poll: Poll, kind, edits: OptionEdits, confirmed: bool) -> di
         touched = [r[0] for r in removed] + [r[0] for r in renamed]
         votes = votes_on(touched)
         if votes:
-            what = "; ".join([f"removing “{name}”" for _, name in removed] +
-                             [f"renaming “{old}” to “{new}”" for _, old, new in renamed])
-            raise NeedsConfirmation(f"{what[0].upper() + what[1:]} changes {votes} vote{'s' if votes != 1 else ''} "
-                                    "already cast. Confirm to go ahead: those voters are told by email.", votes=votes)
+            what = "; ".join([_("removing “%(name)s”", name=name) for _id, name in removed] +
+                             [_("renaming “%(old)s” to “%(new)s”", old=old, new=new) for _id, old, new in renamed])
+            raise NeedsConfirmation(_n("%(changes)s changes %(num)s vote already cast. Confirm to go ahead: those voters are "
+                                       "told by email.",
+                                       "%(changes)s changes %(num)s votes already cast. Confirm to go ahead: those voters are "
+                                       "told by email.", votes, changes=what[0].upper() + what[1:]), votes=votes)
     out: dict = {}
     if renamed:
         out["options_renamed"] = renamed
@@ -140,14 +143,14 @@ def _option_changes(poll: Poll, kind, edits: OptionEdits, confirmed: bool) -> di
 
 def _check_names(poll: Poll, kind, names: list[str]) -> None:
     if len(names) > MAX_OPTIONS:
-        raise Invalid(f"A poll can have at most {MAX_OPTIONS} options.", field="options")
+        raise Invalid(_("A poll can have at most %(num)s options.", num=MAX_OPTIONS), field="options")
     if any(len(n) > OPTION_MAX for n in names):
-        raise Invalid(f"Options can be at most {OPTION_MAX} characters.", field="options")
+        raise Invalid(_("Options can be at most %(num)s characters.", num=OPTION_MAX), field="options")
     settings = {name: getattr(poll, name) for name in kind.settings_fields}
     settings = {k: v for k, v in settings.items() if v is not None}
     problems = kind.validate_settings({**settings, "options": names, "reason_mode": poll.reason_mode})
     if problems:
-        raise Invalid(" ".join(problems), field="options")
+        raise Invalid(" ".join(str(p) for p in problems), field="options")
 
 
 def _voter_ids(poll: Poll) -> list[int]:
@@ -157,9 +160,9 @@ def _voter_ids(poll: Poll) -> list[int]:
 
 def _apply_options(poll: Poll, changes: dict) -> None:
     by_id = {o.id: o for o in poll.options}
-    for option_id, _, new in changes.get("options_renamed", []):
+    for option_id, _old, new in changes.get("options_renamed", []):
         by_id[option_id].name = new
-    removed = [option_id for option_id, _ in changes.get("options_removed", [])]
+    removed = [option_id for option_id, _name in changes.get("options_removed", [])]
     if removed:
         touched = list(db.session.scalars(select(Stance).join(StanceChoice, StanceChoice.stance_id == Stance.id).where(
             Stance.poll_id == poll.id, Stance.latest.is_(True), StanceChoice.poll_option_id.in_(removed)).distinct()))
@@ -185,11 +188,11 @@ def add_option(*, actor_id: int, poll_id: int, name: str) -> PollOption:
     user = acting_member(actor_id)
     poll = visible_poll(user, poll_id)
     if not policy.can_add_option(user, poll):
-        raise NotAllowed("Only the poll's author or a group admin can add options to this poll.")
+        raise NotAllowed(_("Only the poll's author or a group admin can add options to this poll."))
     kind = get_type(poll.poll_type)
     name = one_line(name)
     if not name:
-        raise Invalid("Please give the new option a name.", field="option_name")
+        raise Invalid(_("Please give the new option a name."), field="option_name")
     try:
         _check_names(poll, kind, [o.name for o in ordered_options(poll)] + [name])
     except Invalid as error:
@@ -218,7 +221,8 @@ class Change:
 
 
 def history_lines(poll: Poll, zone: str | None) -> list[Change]:
-    """The poll's history in words, times in the reader's zone."""
+    """The poll's history in words, times in the reader's zone (in the reader's language; the running settings'
+    lines are stored with the event, as they were written)."""
     from ...models.users import name_of
 
     def when(iso: str) -> str:
@@ -229,17 +233,20 @@ def history_lines(poll: Poll, zone: str | None) -> list[Change]:
         changes = (event.data or {}).get("changes") or {}
         lines = []
         if "title" in changes:
-            lines.append("Title: “{}” → “{}”".format(*changes["title"]))
+            old, new = changes["title"]
+            lines.append(_("Title: “%(old)s” → “%(new)s”", old=old, new=new))
         if "details" in changes:
-            lines.append("Details changed")
+            lines.append(_("Details changed"))
         if "closing_at" in changes:
-            lines.append("Closing time: {} → {}".format(*(when(t) for t in changes["closing_at"])))
+            old, new = (when(t) for t in changes["closing_at"])
+            lines.append(_("Closing time: %(old)s → %(new)s", old=old, new=new))
         if "voters_can_add_options" in changes:
-            lines.append("Voters may now add options" if changes["voters_can_add_options"][1]
-                         else "Voters may no longer add options")
-        lines += [f"Option added: “{name}”" for name in changes.get("options_added", [])]
-        lines += [f"Option renamed: “{old}” → “{new}”" for _, old, new in changes.get("options_renamed", [])]
-        lines += [f"Option removed: “{name}”" for _, name in changes.get("options_removed", [])]
+            lines.append(_("Voters may now add options") if changes["voters_can_add_options"][1]
+                         else _("Voters may no longer add options"))
+        lines += [_("Option added: “%(name)s”", name=name) for name in changes.get("options_added", [])]
+        lines += [_("Option renamed: “%(old)s” → “%(new)s”", old=old, new=new)
+                  for _id, old, new in changes.get("options_renamed", [])]
+        lines += [_("Option removed: “%(name)s”", name=name) for _id, name in changes.get("options_removed", [])]
         lines += list(changes.get("settings", []))  # running settings (app.services.polls.running), in words
         out.append(Change(when=event.created_at, who=name_of(event.actor), lines=lines))
     return out

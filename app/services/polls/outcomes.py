@@ -5,6 +5,7 @@ from sqlalchemy import select, update
 
 from ... import policy
 from ...extensions import db
+from ...i18n import _, number
 from ...models import Outcome, Poll, PollOption
 from ...polls import get_type
 from ...polls.calendar import outcome_event
@@ -24,21 +25,21 @@ def set_outcome(*, actor_id: int, poll_id: int, statement: str, option_id: int |
     user = acting_member(actor_id)
     poll = visible_poll(user, poll_id)
     if not policy.can_administer_poll(user, poll):
-        raise NotAllowed("Only the poll's author or a group admin can write the outcome.")
+        raise NotAllowed(_("Only the poll's author or a group admin can write the outcome."))
     if poll.closed_at is None:
-        raise NotAllowed("The outcome is written once the poll has closed.")
+        raise NotAllowed(_("The outcome is written once the poll has closed."))
     statement = (statement or "").replace("\r\n", "\n").replace("\x00", "").strip()
     if not statement:
-        raise Invalid("Please write what was decided.", field="statement")
+        raise Invalid(_("Please write what was decided."), field="statement")
     if len(statement) > DETAILS_MAX:
-        raise Invalid(f"The outcome can be at most {DETAILS_MAX:,} characters.", field="statement")
+        raise Invalid(_("The outcome can be at most %(limit)s characters.", limit=number(DETAILS_MAX)), field="statement")
     option = None
     if option_id is not None:
         option = db.session.get(PollOption, option_id)
         if option is None or option.poll_id != poll.id:
-            raise Invalid("Please choose one of this poll's options.", field="option_id")
+            raise Invalid(_("Please choose one of this poll's options."), field="option_id")
     if get_type(poll.poll_type).outcome_names_option and option is None:
-        raise Invalid("Please choose the time slot you settled on.", field="option_id")
+        raise Invalid(_("Please choose the time slot you settled on."), field="option_id")
     db.session.execute(update(Outcome).where(Outcome.poll_id == poll.id).values(latest=False)
                        .execution_options(synchronize_session=False))
     outcome = Outcome(poll_id=poll.id, author_id=user.id, statement=statement,
@@ -62,7 +63,7 @@ def outcome_ics(poll: Poll, outcome: Outcome) -> str:
     attachment are this one file, built by `app.polls.calendar`)."""
     option = db.session.get(PollOption, outcome.poll_option_id) if outcome.poll_option_id else None
     if option is None or option.starts_at is None:
-        raise NotFound("This outcome has no chosen time.")
+        raise NotFound(_("This outcome has no chosen time."))
     from flask import current_app
 
     from ..meetings import invitation_of

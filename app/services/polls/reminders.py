@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from ... import policy
 from ...extensions import db
+from ...i18n import _, number
 from ...models import Event, Membership, Participation, Poll, PollVoter
 from .. import events
 from ..accounts import acting_member
@@ -38,21 +39,21 @@ def remind(*, actor_id: int, poll_id: int, message: str = "", inbound_message_id
     user = acting_member(actor_id)
     poll = visible_poll(user, poll_id)
     if not policy.can_administer_poll(user, poll):
-        raise NotAllowed("Only the poll's author or a group admin can send reminders.")
+        raise NotAllowed(_("Only the poll's author or a group admin can send reminders."))
     if not poll.is_open:
-        raise NotAllowed("This poll is a draft: nobody can vote yet." if poll.draft else
-                         "This poll is closed, so there is nobody to remind.")
+        raise NotAllowed(_("This poll is a draft: nobody can vote yet.") if poll.draft else
+                         _("This poll is closed, so there is nobody to remind."))
     message = (message or "").replace("\r\n", "\n").strip()
     if len(message) > MESSAGE_MAX:
-        raise Invalid(f"The message can be at most {MESSAGE_MAX:,} characters.", field="message")
+        raise Invalid(_("The message can be at most %(limit)s characters.", limit=number(MESSAGE_MAX)), field="message")
     recipients = non_voter_ids(poll)
     if not recipients:
-        raise Invalid("Everyone has voted already.", field="message")
+        raise Invalid(_("Everyone has voted already."), field="message")
     reminded = recently_reminded(poll.id)
     recipients = [i for i in recipients if i not in reminded]
     if not recipients:
-        raise Invalid("Everyone who has not voted was reminded in the last day; a person is reminded at most "
-                      "once a day.", field="message")
+        raise Invalid(_("Everyone who has not voted was reminded in the last day; a person is reminded at most "
+                        "once a day."), field="message")
     events.record("poll_reminder", actor_id=user.id, **event_fields(poll), title=poll.title,
                           message=message, recipient_ids=recipients, inbound_message_id=inbound_message_id)
     db.session.commit()

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from ... import policy
 from ...extensions import db
+from ...i18n import _
 from ...models import Participation, Poll, Stance, StanceChoice, User
 from ...models.users import name_of
 from ...polls import Results, get_type, thresholds
@@ -42,10 +43,10 @@ class PollResults:
 
 def hidden_reason(poll: Poll) -> str:
     if poll.anonymous:
-        return "This poll is anonymous: its votes are counted when it closes."
+        return _("This poll is anonymous: its votes are counted when it closes.")
     if poll.hide_results == "until_vote":
-        return "Results are hidden until you vote."
-    return "Results are hidden until the poll closes."
+        return _("Results are hidden until you vote.")
+    return _("Results are hidden until the poll closes.")
 
 
 def results_for(user, poll: Poll) -> PollResults:

@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 
 from ... import policy
 from ...extensions import db
+from ...i18n import _, number
 from ...models.polls import CLOSING_SOON_AUDIENCES
 from ...models import Discussion, Outcome, Participation, Poll, Stance, User
 from ...models.users import name_of
@@ -42,7 +43,7 @@ AUDIENCE_LABELS = {"nobody": "nobody", "author": "the poll's author", "undecided
 def _prompt(value) -> str | None:
     text = one_line(value or "")
     if len(text) > PROMPT_MAX:
-        raise Invalid(f"A reason prompt can be at most {PROMPT_MAX} characters.", field="reason_prompt")
+        raise Invalid(_("A reason prompt can be at most %(num)s characters.", num=PROMPT_MAX), field="reason_prompt")
     return text or None
 
 
@@ -55,13 +56,13 @@ def clean_running(poll_type: str, settings: dict) -> dict:
            "pass_without_blocks": bool(values["pass_without_blocks"]) and kind.takes_thresholds}
     audience = values["closing_soon_audience"] or "undecided"
     if audience not in CLOSING_SOON_AUDIENCES:
-        raise Invalid("Choose who gets the closing-soon notice.", field="closing_soon_audience")
+        raise Invalid(_("Choose who gets the closing-soon notice."), field="closing_soon_audience")
     out["closing_soon_audience"] = audience
     hours = values["closing_soon_hours"]
     if hours is None:
         hours = 24
     if isinstance(hours, bool) or not isinstance(hours, int) or not 1 <= hours <= MAX_NOTICE_HOURS:
-        raise Invalid(f"The closing-soon notice goes out between 1 and {MAX_NOTICE_HOURS} hours before closing.",
+        raise Invalid(_("The closing-soon notice goes out between 1 and %(num)s hours before closing.", num=MAX_NOTICE_HOURS),
                       field="closing_soon_hours")
     out["closing_soon_hours"] = hours
     for name in ("quorum_percent", "pass_percent"):
@@ -69,7 +70,7 @@ def clean_running(poll_type: str, settings: dict) -> dict:
         out[name] = value or None
     problems = thresholds.check_settings(out)
     if problems:
-        raise Invalid(" ".join(problems), field="thresholds")
+        raise Invalid(" ".join(str(p) for p in problems), field="thresholds")
     return out
 
 
@@ -120,7 +121,7 @@ def update_running(*, actor_id: int, poll_id: int, settings: dict, option_prompt
     user = acting_member(actor_id)
     poll = visible_poll(user, poll_id)
     if not policy.can_edit_poll(user, poll):
-        raise NotAllowed("Only the poll's author or a group admin can change it, and only while it is open.")
+        raise NotAllowed(_("Only the poll's author or a group admin can change it, and only while it is open."))
     current = {name: getattr(poll, name) for name in RUNNING_DEFAULTS}
     running = clean_running(poll.poll_type, {**current, **settings})
     changes = apply_running(poll, running, clean_option_prompts(option_prompts))
@@ -140,7 +141,7 @@ def find_undecided(poll: Poll, who: str) -> User:
     and have not; Invalid says why not."""
     text = " ".join((who or "").split()).strip()
     if not text:
-        raise Invalid("Say whom to remind: a name or an email address.", field="person")
+        raise Invalid(_("Say whom to remind: a name or an email address."), field="person")
     electorate = electorate_ids(poll)
     people = list(db.session.scalars(select(User).where(User.id.in_(electorate), User.deleted_at.is_(None))))
     wanted = text.casefold()
@@ -150,13 +151,13 @@ def find_undecided(poll: Poll, who: str) -> User:
     if not found:
         found = [u for u in people if name_of(u).casefold().split()[:1] == [wanted]]  # "remind Alice"
     if not found:
-        raise Invalid(f"Nobody called “{text[:80]}” may vote in this poll.", field="person")
+        raise Invalid(_("Nobody called “%(name)s” may vote in this poll.", name=text[:80]), field="person")
     if len(found) > 1:
-        raise Invalid(f"More than one person who may vote is called “{text[:80]}”: use their email address.",
+        raise Invalid(_("More than one person who may vote is called “%(name)s”: use their email address.", name=text[:80]),
                       field="person")
     person = found[0]
     if person.id not in set(non_voter_ids(poll)):
-        raise Invalid(f"{name_of(person)} has voted already.", field="person")
+        raise Invalid(_("%(name)s has voted already.", name=name_of(person)), field="person")
     return person
 
 
@@ -167,21 +168,21 @@ def remind_person(*, actor_id: int, poll_id: int, person_id: int | None = None, 
     poll = visible_poll(user, poll_id)
     if not policy.can_remind(user, poll):
         if not policy.can_administer_poll(user, poll):
-            raise NotAllowed("Only the poll's author or a group admin can send reminders.")
-        raise NotAllowed("This poll is a draft: nobody can vote yet." if poll.draft else
-                         "This poll is closed, so there is nobody to remind.")
+            raise NotAllowed(_("Only the poll's author or a group admin can send reminders."))
+        raise NotAllowed(_("This poll is a draft: nobody can vote yet.") if poll.draft else
+                         _("This poll is closed, so there is nobody to remind."))
     message = (message or "").replace("\r\n", "\n").strip()
     if len(message) > MESSAGE_MAX:
-        raise Invalid(f"The message can be at most {MESSAGE_MAX:,} characters.", field="message")
+        raise Invalid(_("The message can be at most %(limit)s characters.", limit=number(MESSAGE_MAX)), field="message")
     if person_id is not None:
         person = db.session.get(User, person_id)
         if person is None or person.id not in set(non_voter_ids(poll)):
-            raise Invalid("That person may not vote here, or has voted already.", field="person")
+            raise Invalid(_("That person may not vote here, or has voted already."), field="person")
     else:
         person = find_undecided(poll, who or "")
     if person.id in recently_reminded(poll.id, now):
-        raise Invalid(f"{name_of(person)} was reminded about this poll in the last day; a person is reminded "
-                      "at most once a day.", field="person")
+        raise Invalid(_("%(name)s was reminded about this poll in the last day; a person is reminded at most once a day.",
+                        name=name_of(person)), field="person")
     events.record("poll_reminder", actor_id=user.id, **event_fields(poll), title=poll.title, message=message,
                   recipient_ids=[person.id], inbound_message_id=inbound_message_id)
     db.session.commit()
@@ -226,13 +227,13 @@ def add_to_thread(*, actor_id: int, poll_id: int, discussion_id: int, now: datet
     poll = visible_poll(user, poll_id)
     discussion = db.session.get(Discussion, discussion_id)
     if discussion is None or not policy.can_view_discussion(user, discussion):
-        raise Invalid("Please choose one of the group's threads.", field="discussion_id")
+        raise Invalid(_("Please choose one of the group's threads."), field="discussion_id")
     if not policy.can_add_poll_to_thread(user, poll, discussion):
         if poll.discussion_id is not None:
-            raise NotAllowed("This poll is in a thread already.")
+            raise NotAllowed(_("This poll is in a thread already."))
         if not policy.can_administer_poll(user, poll):
-            raise NotAllowed("Only the poll's author or a group admin can add it to a thread.")
-        raise Invalid("That thread is closed or in another group; choose an open thread of this group.",
+            raise NotAllowed(_("Only the poll's author or a group admin can add it to a thread."))
+        raise Invalid(_("That thread is closed or in another group; choose an open thread of this group."),
                       field="discussion_id")
     poll.discussion_id = discussion.id
     discussion.last_activity_at = now_or(now)
@@ -250,9 +251,9 @@ def check_review_at(review_at: datetime | None, now: datetime | None = None) -> 
     now = now_or(now)
     review_at = aware(review_at)
     if review_at <= now:
-        raise Invalid("The review date must be in the future.", field="review_at")
+        raise Invalid(_("The review date must be in the future."), field="review_at")
     if review_at > now + 5 * MAX_DURATION:
-        raise Invalid("The review date can be at most five years ahead.", field="review_at")
+        raise Invalid(_("The review date can be at most five years ahead."), field="review_at")
     return review_at
 
 
@@ -261,10 +262,10 @@ def set_review(*, actor_id: int, poll_id: int, review_at: datetime | None, now: 
     user = acting_member(actor_id)
     poll = visible_poll(user, poll_id)
     if not policy.can_write_outcome(user, poll):
-        raise NotAllowed("Only the poll's author or a group admin can set the outcome's review date.")
+        raise NotAllowed(_("Only the poll's author or a group admin can set the outcome's review date."))
     outcome = db.session.scalar(select(Outcome).where(Outcome.poll_id == poll.id, Outcome.latest.is_(True)))
     if outcome is None:
-        raise NotFound("This poll has no outcome yet.")
+        raise NotFound(_("This poll has no outcome yet."))
     outcome.review_at = check_review_at(review_at, now)
     outcome.review_sent_at = None
     db.session.commit()

@@ -7,6 +7,7 @@ from sqlalchemy import delete, select
 
 from ... import policy
 from ...extensions import db
+from ...i18n import _
 from ...models import Participation, Poll, PollOption, Stance, StanceChoice, User
 from ...polls import VoteError, get_type
 from ...timezones import local_time
@@ -47,13 +48,14 @@ def cast_vote(
     user = acting_member(actor_id)
     poll = visible_poll(user, poll_id)
     if poll.draft:
-        raise NotAllowed("This poll is a draft: votes are taken once it is opened.")
+        raise NotAllowed(_("This poll is a draft: votes are taken once it is opened."))
     if policy.poll_group(poll).archived_at is not None:
-        raise NotAllowed("This poll's group is archived: it is read-only, so votes are no longer taken.")
+        raise NotAllowed(_("This poll's group is archived: it is read-only, so votes are no longer taken."))
     if not poll.is_open:
-        raise NotAllowed(f"This poll closed on {local_time(poll.closed_at, user.time_zone)}; votes are no longer taken.")
+        raise NotAllowed(_("This poll closed on %(when)s; votes are no longer taken.",
+                           when=local_time(poll.closed_at, user.time_zone)))
     if not policy.may_vote(user, poll):
-        raise NotAllowed("You are not one of the people invited to vote in this poll.")
+        raise NotAllowed(_("You are not one of the people invited to vote in this poll."))
     kind = get_type(poll.poll_type)
     try:
         if text is not None:
@@ -100,8 +102,8 @@ def remove_vote(*, actor_id: int, poll_id: int) -> Stance:
     poll = visible_poll(user, poll_id)
     if not policy.can_remove_vote(user, poll):
         if not poll.is_open:
-            raise NotAllowed("This poll is not open, so votes can no longer be changed.")
-        raise Invalid("You have not voted in this poll, so there is no vote to remove.", field="vote")
+            raise NotAllowed(_("This poll is not open, so votes can no longer be changed."))
+        raise Invalid(_("You have not voted in this poll, so there is no vote to remove."), field="vote")
     stance = current_stance(user.id, poll.id)
     stance.latest = False
     db.session.execute(delete(Participation).where(Participation.poll_id == poll.id, Participation.user_id == user.id))
@@ -118,17 +120,17 @@ def one_click_target(*, user_id: int, poll_id: int, option_id: int) -> tuple[Pol
     if poll is None or voter is None or voter.deleted_at is not None or not policy.can_view_poll(voter, poll):
         # Also when the voter may no longer see the poll (removed from a secret group, say): the
         # link's page must not show them its title.
-        raise NotFound("That voting link names something that no longer exists.")
+        raise NotFound(_("That voting link names something that no longer exists."))
     option = next((o for o in poll.options if o.id == option_id), None)
     if option is None:
-        raise NotFound("That voting link names an option this poll doesn't have.")
+        raise NotFound(_("That voting link names an option this poll doesn't have."))
     return poll, voter, option
 
 
 def one_click_choices(poll: Poll, option_id: int) -> dict[int, int]:
     """The vote a one-click link casts: that one option (types whose vote is one option)."""
     if not get_type(poll.poll_type).one_click(poll):
-        raise Invalid("This kind of poll can't be answered in one click; please vote on the poll page.")
+        raise Invalid(_("This kind of poll can't be answered in one click; please vote on the poll page."))
     if option_id not in {o.id for o in poll.options}:
-        raise Invalid("That link names an option this poll doesn't have.")
+        raise Invalid(_("That link names an option this poll doesn't have."))
     return {option_id: 1}
