@@ -7,6 +7,8 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
+from .i18n import _, number
+
 
 @click.group("export")
 def export_group() -> None:
@@ -33,7 +35,7 @@ def export_group_command(handle: str, out: str) -> None:
     Path(out).write_bytes(data)
     audit.record(None, group.id, "group_exported", via="cli", bytes=len(data))
     db.session.commit()
-    click.echo(f"Exported {group.handle} to {out} ({len(data):,} bytes)")
+    click.echo(_("Exported %(handle)s to %(path)s (%(size)s bytes)", handle=group.handle, path=out, size=number(len(data))))
 
 
 @click.command("import")
@@ -49,7 +51,7 @@ def import_command(path: str, handle: str | None) -> None:
         group = import_zip(Path(path).read_bytes(), handle=handle)
     except DomainError as error:
         raise click.ClickException(error.message) from None
-    click.echo(f"Imported group {group.handle} ({group.name})")
+    click.echo(_("Imported group %(handle)s (%(name)s)", handle=group.handle, name=group.name))
 
 
 @click.group("backup")
@@ -72,13 +74,14 @@ def backup_create() -> None:
     except Exception as error:
         backup.alert_admins("backup", str(error))
         _fail(error)
-    click.echo(f"Backup {result['name']}: {result['rows']} rows in {result['tables']} tables, "
-               f"{result['files']} files")
+    click.echo(_("Backup %(name)s: %(rows)s rows in %(tables)s tables, %(files)s files", name=result["name"],
+                 rows=result["rows"], tables=result["tables"], files=result["files"]))
     for path in result["written"]:
-        click.echo(f"  written {path}")
+        click.echo("  " + _("written %(path)s", path=path))
     for dest, removed in result["pruned"].items():
         for name in removed:
-            click.echo(f"  retention removed {dest}/{name}")
+            removed_path = f"{dest}/{name}"
+            click.echo("  " + _("retention removed %(path)s", path=removed_path))
 
 
 @backup_group.command("verify")
@@ -97,7 +100,9 @@ def backup_verify(identity: str | None, path: str | None) -> None:
         _fail(error)
     for report in reports:
         where = report.get("destination", path)
-        click.echo(f"OK {where}/{report['backup']}: {report['rows']} rows, {report['files']} files match the manifest")
+        backup_path = f"{where}/{report['backup']}"
+        click.echo(_("OK %(backup)s: %(rows)s rows, %(files)s files match the manifest", backup=backup_path,
+                     rows=report["rows"], files=report["files"]))
 
 
 @backup_group.command("restore")
@@ -111,12 +116,13 @@ def backup_restore(identity: str | None, path: str | None, yes: bool) -> None:
     from .stewardship import backup
 
     if not yes:
-        click.confirm("This replaces the database and files of this instance. Continue?", abort=True)
+        click.confirm(_("This replaces the database and files of this instance. Continue?"), abort=True)
     try:
         result = backup.restore(Path(path) if path else None, identity)
     except Exception as error:
         _fail(error)
-    click.echo(f"Restored {result['backup']}: {result['rows']} rows, {result['files']} files")
+    click.echo(_("Restored %(backup)s: %(rows)s rows, %(files)s files", backup=result["backup"], rows=result["rows"],
+                 files=result["files"]))
 
 
 @backup_group.command("keygen")
@@ -131,7 +137,7 @@ def backup_keygen(out: str) -> None:
     fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(f"# public key: {public}\n{secret}\n")
-    click.echo(f"Identity written to {out} (keep it safe, off this server).")
+    click.echo(_("Identity written to %(path)s (keep it safe, off this server).", path=out))
     click.echo(f"BACKUP_AGE_RECIPIENT={public}")
 
 
@@ -150,11 +156,12 @@ def keys_rotate(keep_old: bool, finish: bool) -> None:
 
     result = rotate(keep_old=keep_old, finish_only=finish)
     if result.get("env") and "new_key" in result:
-        click.echo("QUORUM_DATA_KEY is set in the environment, so the key is yours to change:")
-        click.echo(f"  1. set QUORUM_DATA_KEY={result['new_key']},<the current key> and restart")
-        click.echo("  2. run `quorum keys rotate --finish`")
-        click.echo(f"  3. set QUORUM_DATA_KEY={result['new_key']} and restart")
+        click.echo(_("QUORUM_DATA_KEY is set in the environment, so the key is yours to change:"))
+        click.echo("  1. " + _("set QUORUM_DATA_KEY=%(new_key)s,<%(current)s> and restart", new_key=result["new_key"],
+                               current=_("the current key")))
+        click.echo("  2. " + _("run %(command)s", command="`quorum keys rotate --finish`"))
+        click.echo("  3. " + _("set QUORUM_DATA_KEY=%(new_key)s and restart", new_key=result["new_key"]))
         return
     click.echo(json.dumps(result))
-    click.echo(f"Re-encrypted {result['files']} files, {result['totp_secrets']} second-factor secrets and "
-               f"{result['webhook_secrets']} webhook addresses and secrets.")
+    click.echo(_("Re-encrypted %(files)s files, %(totp)s second-factor secrets and %(webhooks)s webhook addresses and "
+                 "secrets.", files=result["files"], totp=result["totp_secrets"], webhooks=result["webhook_secrets"]))

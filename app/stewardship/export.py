@@ -18,6 +18,7 @@ from sqlalchemy import or_, select
 
 from .. import storage
 from ..extensions import db
+from ..i18n import _, in_locale, locale_for, option_label
 from ..spreadsheets import SafeWriter
 from ..models import Group, GroupExport, Participation, User, utcnow
 from ..models.users import display_name
@@ -356,9 +357,10 @@ def render_archive(export: dict) -> str:
             for c in choices:
                 totals[c["poll_option_id"]] = totals.get(c["poll_option_id"], 0) + c["score"]
             stances.append({
-                "who": "anonymous" if p["anonymous"] else name(s["participant_id"]),
+                "who": _("anonymous") if p["anonymous"] else name(s["participant_id"]),
                 "choices": ", ".join(
-                    option_names.get(c["poll_option_id"], "?") + ("" if c["score"] == 1 else f" ({c['score']})")
+                    option_label(option_names.get(c["poll_option_id"], "?"))
+                    + ("" if c["score"] == 1 else f" ({c['score']})")
                     for c in choices),
                 "reason": s["reason"],
             })
@@ -397,9 +399,9 @@ def request_export(*, actor, group_id: int) -> GroupExport:
 
     group = db.session.get(Group, group_id)
     if group is None:
-        raise NotFound("There is no such group.")
+        raise NotFound(_("There is no such group."))
     if not policy.can_export(actor, group):
-        raise NotAllowed("Only the group's admins can export it.")
+        raise NotAllowed(_("Only the group's admins can export it."))
     row = GroupExport(group_id=group.id, requested_by_id=actor.id, status="queued", progress=0)
     db.session.add(row)
     db.session.commit()  # the commit enqueues the build (or, with Redis down, the sweeper does)
@@ -421,9 +423,12 @@ def run_export(export_id: int) -> str:
         row.progress = max(row.progress, min(99, percent))
         db.session.commit()
 
+    # The archive and its README are written in the language of the admin who asked.
+    language = locale_for(db.session.get(User, row.requested_by_id) if row.requested_by_id else None, group)
     try:
-        key, size = store_streaming("exports", lambda target: build_zip(
-            group, actor_id=row.requested_by_id, progress=progress, target=target))
+        with in_locale(language):
+            key, size = store_streaming("exports", lambda target: build_zip(
+                group, actor_id=row.requested_by_id, progress=progress, target=target))
     except Exception as error:
         db.session.rollback()
         row = db.session.get(GroupExport, export_id)
@@ -447,7 +452,7 @@ def run_export(export_id: int) -> str:
 def export_of(group_id: int, export_id: int) -> GroupExport:
     row = db.session.get(GroupExport, export_id)
     if row is None or row.group_id != group_id:
-        raise NotFound("There is no such export.")
+        raise NotFound(_("There is no such export."))
     return row
 
 

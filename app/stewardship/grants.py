@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from .. import policy
 from ..extensions import db
+from ..i18n import _, number
 from ..models import AccessLog, Group, Membership, SupportGrant, User, utcnow
 from ..services.errors import Invalid, NotAllowed, NotFound
 from ..services import audit
@@ -32,19 +33,19 @@ def operators() -> list[User]:
 def grant(*, actor, group_id: int, operator_id: int, reason: str, days: int) -> SupportGrant:
     group = db.session.get(Group, group_id)
     if group is None:
-        raise NotFound("There is no such group.")
+        raise NotFound(_("There is no such group."))
     if not policy.can_administer(actor, group):
-        raise NotAllowed("Only the group's admins can grant support access.")
+        raise NotAllowed(_("Only the group's admins can grant support access."))
     reason = (reason or "").strip()
     if not reason:
-        raise Invalid("Say why support needs access, so everyone can see it later.", field="reason")
+        raise Invalid(_("Say why support needs access, so everyone can see it later."), field="reason")
     if len(reason) > 1000:
-        raise Invalid("Keep the reason under 1,000 characters.", field="reason")
+        raise Invalid(_("Keep the reason under %(limit)s characters.", limit=number(1000)), field="reason")
     if not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
-        raise Invalid(f"Choose between 1 and {MAX_DAYS} days.", field="days")
+        raise Invalid(_("Choose between 1 and %(max)s days.", max=MAX_DAYS), field="days")
     operator = db.session.get(User, operator_id) if isinstance(operator_id, int) else None
     if not policy.is_operator(operator):
-        raise Invalid("Choose the site operator who needs access.", field="operator_id")
+        raise Invalid(_("Choose the site operator who needs access."), field="operator_id")
     now = utcnow()
     row = SupportGrant(group_id=group.id, granted_by_id=actor.id, operator_id=operator.id, reason=reason,
                        created_at=now, expires_at=now + timedelta(days=days))
@@ -59,10 +60,10 @@ def grant(*, actor, group_id: int, operator_id: int, reason: str, days: int) -> 
 def revoke(*, actor, group_id: int, grant_id: int) -> SupportGrant:
     row = db.session.get(SupportGrant, grant_id)
     if row is None or row.group_id != group_id:
-        raise NotFound("There is no such support grant.")
+        raise NotFound(_("There is no such support grant."))
     group = db.session.get(Group, row.group_id)
     if not policy.can_administer(actor, group):
-        raise NotAllowed("Only the group's admins can revoke support access.")
+        raise NotAllowed(_("Only the group's admins can revoke support access."))
     if row.revoked_at is None:
         row.revoked_at = utcnow()
         audit.record(actor.id, group.id, "support_revoked", grant_id=row.id)
@@ -73,7 +74,7 @@ def revoke(*, actor, group_id: int, grant_id: int) -> SupportGrant:
 def operator_overview(actor) -> list[dict]:
     """Every group with its size and this operator's active grant (names and sizes: no content)."""
     if not policy.is_operator(actor):
-        raise NotAllowed("Only site operators can see the list of groups.")
+        raise NotAllowed(_("Only site operators can see the list of groups."))
     sizes = dict(db.session.execute(
         select(Membership.group_id, func.count(Membership.id)).group_by(Membership.group_id)).all())
     return [{"group": group, "size": sizes.get(group.id, 0), "grant": policy.active_support_grant(actor, group)}

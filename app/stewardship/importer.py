@@ -15,6 +15,7 @@ from sqlalchemy import func, insert, select
 
 from .. import storage
 from ..extensions import db
+from ..i18n import _
 from ..models import Group, User, UTCDateTime, utcnow
 from ..services.errors import Invalid
 from ..tokens import hash_token, random_token
@@ -30,12 +31,12 @@ def read_export(data: bytes) -> tuple[dict, zipfile.ZipFile]:
         archive = zipfile.ZipFile(io.BytesIO(data))
         export = json.loads(archive.read("quorum.json"))
     except (zipfile.BadZipFile, KeyError, ValueError):
-        raise Invalid("That file is not a Quorum group export (a .zip with quorum.json inside).", field="file") from None
+        raise Invalid(_("That file is not a Quorum group export (a .zip with quorum.json inside)."), field="file") from None
     if export.get("format") != FORMAT:
-        raise Invalid("That file is not a Quorum group export.", field="file")
+        raise Invalid(_("That file is not a Quorum group export."), field="file")
     if not isinstance(export.get("version"), int) or export["version"] > VERSION:
-        raise Invalid(f"This export uses format version {export.get('version')}; this Quorum reads up to "
-                      f"version {VERSION}. Upgrade Quorum first.", field="file")
+        raise Invalid(_("This export uses format version %(version)s; this Quorum reads up to version %(supported)s. "
+                        "Upgrade Quorum first.", version=export.get("version"), supported=VERSION), field="file")
     return export, archive
 
 
@@ -99,7 +100,9 @@ def _values(name: str, table, row: dict, ids: dict) -> dict:
         if target is not None and value is not None:
             value = ids.get(target, {}).get(value)  # references outside the export become empty
             if value is None and not column.nullable:
-                raise Invalid(f"The export is inconsistent: {name}.{column.name} refers to a missing {target} row.")
+                where = f"{name}.{column.name}"
+                raise Invalid(_("The export is inconsistent: %(column)s refers to a missing %(table)s row.",
+                                column=where, table=target))
         values[column.name] = value
     return values
 
@@ -130,9 +133,10 @@ def _store_attachment(archive: zipfile.ZipFile, row: dict, written: list[str]) -
     try:
         content = archive.read(row["path"])
     except KeyError:
-        raise Invalid(f"The export lists the attachment {row.get('filename')!r} but the file is missing.") from None
+        raise Invalid(_("The export lists the attachment %(name)s but the file is missing.",
+                        name=repr(row.get("filename")))) from None
     if hashlib.sha256(content).hexdigest() != row["sha256"]:
-        raise Invalid(f"The attachment {row.get('filename')!r} is damaged (its checksum does not match).")
+        raise Invalid(_("The attachment %(name)s is damaged (its checksum does not match).", name=repr(row.get("filename"))))
     key = storage.write("attachments", content)
     written.append(key)
     return key

@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from ..email import headers
 from ..extensions import db
+from ..i18n import _
 from ..models import Attachment, Comment, Discussion, Group, User
 from ..models.users import name_of
 from ..services import audit
@@ -33,7 +34,7 @@ def download(*, actor, group: Group) -> None:
     from .. import policy
 
     if not policy.can_export(actor, group):
-        raise NotAllowed("Only the group's admins can download its threads.")
+        raise NotAllowed(_("Only the group's admins can download its threads."))
     audit.record(actor.id, group.id, "group_mbox_downloaded")
     db.session.commit()
 
@@ -85,7 +86,7 @@ def _files(discussion_id: int) -> dict[int | None, list[str]]:
 def _body(text: str, files: list[str], link: str) -> str:
     parts = [(text or "").strip()]
     if files:
-        parts.append("Attachments: " + ", ".join(files))
+        parts.append(_("Attachments: %(files)s", files=", ".join(files)))
     parts.append(f"-- \n{link}")
     return "\n\n".join(p for p in parts if p) + "\n"
 

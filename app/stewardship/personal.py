@@ -6,6 +6,7 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 
 from ..extensions import db
+from ..i18n import _
 from ..models import (
     Attachment, Comment, Discussion, DigestDelivery, Group, Invitation, LoginToken, Membership, Notification,
     Poll, PollVoter, Reaction, ReadState, RecoveryCode, SecondFactorChallenge, SenderConfirmation, SignInEvent, Stance,
@@ -30,7 +31,7 @@ def personal_export(user_id: int) -> dict:
     sign-in history. Nothing about anybody else."""
     user = db.session.get(User, user_id)
     if user is None:
-        raise NotFound("No such account.")
+        raise NotFound(_("No such account."))
     s = db.session
     memberships = s.execute(select(Membership, Group).join(Group, Group.id == Membership.group_id)
                             .where(Membership.user_id == user_id).order_by(Membership.id)).all()
@@ -93,9 +94,9 @@ def delete_account(*, user_id: int, confirm: str, remove_content: bool = False) 
 
     user = db.session.get(User, user_id)
     if user is None or user.deleted_at is not None:
-        raise NotFound("No such account.")
+        raise NotFound(_("No such account."))
     if (confirm or "").strip().lower() not in ("delete", (user.email or "").lower()):
-        raise Invalid('Type DELETE to confirm.', field="confirm")
+        raise Invalid(_("Type DELETE to confirm."), field="confirm")
     removed_in = [g.id for g in removable_groups(user_id)] if remove_content else []
     messages.account_deleted(to=user.email, user_id=user.id, name=user.name, removed_content=bool(removed_in))
     now = utcnow()

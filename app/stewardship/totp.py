@@ -17,6 +17,7 @@ from sqlalchemy import delete, func, or_, select, update
 
 from .. import storage
 from ..extensions import db
+from ..i18n import _
 from ..models import Group, Membership, RecoveryCode, SecondFactorChallenge, User, utcnow
 from ..services import sessions
 from ..services.errors import Invalid, NotAllowed, NotFound, RateLimited
@@ -37,7 +38,7 @@ def provisioning_uri(user: User, secret: str) -> str:
 
 def qr_svg(uri: str) -> Markup:
     """The provisioning URI as an inline SVG QR code (drawn here: no script, no remote image)."""
-    svg = segno.make(uri, error="m").svg_inline(scale=4, dark="#000", light="#fff", title="Scan with your app")
+    svg = segno.make(uri, error="m").svg_inline(scale=4, dark="#000", light="#fff", title=_("Scan with your app"))
     return Markup(svg)  # segno escapes what it writes; the URI is ours
 
 
@@ -59,7 +60,7 @@ def begin_setup(*, user_id: int) -> str:
     """A new secret to set up (replacing one not yet confirmed), kept server-side, sealed."""
     user = db.session.get(User, user_id)
     if user.totp_enabled_at is not None:
-        raise Invalid("Two-factor sign-in is already on.")
+        raise Invalid(_("Two-factor sign-in is already on."))
     secret = new_secret()
     user.totp_setup_secret = seal_secret(user.id, secret)
     db.session.commit()
@@ -114,7 +115,7 @@ def enable(*, user_id: int, code: str) -> list[str]:
     secret = setup_secret(user)
     step = _matching_step(secret, code) if secret else None
     if step is None:
-        raise Invalid("That code does not match. Check the time on your phone and type the current 6 digits.",
+        raise Invalid(_("That code does not match. Check the time on your phone and type the current 6 digits."),
                       field="code")
     user.totp_secret = seal_secret(user.id, secret)
     user.totp_setup_secret = None
@@ -128,7 +129,7 @@ def enable(*, user_id: int, code: str) -> list[str]:
 def regenerate_codes(*, user_id: int, code: str) -> list[str]:
     user = db.session.get(User, user_id)
     if not verify(user, code):
-        raise Invalid("That code does not match.", field="code")
+        raise Invalid(_("That code does not match."), field="code")
     codes = _new_recovery_codes(user.id)
     db.session.commit()
     return codes
@@ -147,9 +148,9 @@ def disable(*, user_id: int, code: str) -> None:
     required = groups_requiring(user_id)
     if required:
         names = ", ".join(g.name for g in required)
-        raise NotAllowed(f"You are an admin of {names}, which requires two-factor sign-in for admins.")
+        raise NotAllowed(_("You are an admin of %(groups)s, which requires two-factor sign-in for admins.", groups=names))
     if not verify(user, code):
-        raise Invalid("That code does not match.", field="code")
+        raise Invalid(_("That code does not match."), field="code")
     _clear(user)
     db.session.commit()
 
@@ -190,9 +191,9 @@ def set_admins_require_2fa(*, actor, group_id: int, required: bool) -> Group:
 
     group = db.session.get(Group, group_id)
     if not policy.can_administer(actor, group):
-        raise NotAllowed("Only the group's admins can change this.")
+        raise NotAllowed(_("Only the group's admins can change this."))
     if required and actor.totp_enabled_at is None:
-        raise Invalid("Turn on two-factor sign-in for yourself first (Account → Two-factor sign-in).",
+        raise Invalid(_("Turn on two-factor sign-in for yourself first (Account → Two-factor sign-in)."),
                       field="required")
     group.admins_require_2fa = bool(required)
     audit.record(actor.id, group.id, "require_2fa_changed", required=bool(required))
@@ -244,21 +245,21 @@ def answer_second_factor(*, key: str | None, code: str) -> tuple[User, str | Non
     """
     challenge = pending_second_factor(key)
     if challenge is None:
-        raise NotFound("Your sign-in has timed out. Please start again.")
+        raise NotFound(_("Your sign-in has timed out. Please start again."))
     if _account_failures(challenge.user_id) >= ACCOUNT_MAX_FAILURES:
-        raise RateLimited("Too many wrong codes for this account. Wait 15 minutes, then sign in again.")
+        raise RateLimited(_("Too many wrong codes for this account. Wait 15 minutes, then sign in again."))
     user = db.session.get(User, challenge.user_id)
     if user is None or user.deleted_at is not None or not verify(user, code):
         # Counted in one UPDATE, so parallel guesses are all counted.
         db.session.execute(update(SecondFactorChallenge).where(SecondFactorChallenge.id == challenge.id)
                            .values(failures=SecondFactorChallenge.failures + 1))
         db.session.commit()
-        raise Invalid("That code is not right. Type the 6 digits your app shows now, or one of your recovery codes.",
+        raise Invalid(_("That code is not right. Type the 6 digits your app shows now, or one of your recovery codes."),
                       field="code")
     won = db.session.execute(update(SecondFactorChallenge).where(
         SecondFactorChallenge.id == challenge.id, SecondFactorChallenge.used_at.is_(None))
         .values(used_at=utcnow())).rowcount
     db.session.commit()
     if won != 1:
-        raise NotFound("Your sign-in has timed out. Please start again.")
+        raise NotFound(_("Your sign-in has timed out. Please start again."))
     return user, challenge.next_path
