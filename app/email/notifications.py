@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flask import current_app
+from flask_babel import LazyString
 from sqlalchemy import select
 
 from ..extensions import db
@@ -21,16 +22,20 @@ from .addresses import reply_address
 from .headers import ListHeaders, MailOptions
 from .invitations import calendar_for
 from .outbox import Outgoing
+from ..i18n import _l
 
+# Why a member gets a mail (the footer's first sentence): lazy, written in the reader's language when
+# the mail is rendered (app/email/outbox.py renders under the recipient's locale).
 REASONS = {
-    "group": "You get every message from this group.",
-    "thread": "You are following this thread because you took part in it.",
-    "mention": "{actor} mentioned you.",
-    "reply": "{actor} replied to your comment.",
-    "poll": "You are invited to vote in this poll.",
-    "notify": "{actor} asked for you to be told of this.",
-    "guest": "You are a guest of this thread.",
-    "digest": "You get a digest from {group}; this one was sent straight away because it concerns you.",
+    "group": lambda group, actor: _l("You get every message from this group."),
+    "thread": lambda group, actor: _l("You are following this thread because you took part in it."),
+    "mention": lambda group, actor: _l("%(actor)s mentioned you.", actor=actor),
+    "reply": lambda group, actor: _l("%(actor)s replied to your comment.", actor=actor),
+    "poll": lambda group, actor: _l("You are invited to vote in this poll."),
+    "notify": lambda group, actor: _l("%(actor)s asked for you to be told of this.", actor=actor),
+    "guest": lambda group, actor: _l("You are a guest of this thread."),
+    "digest": lambda group, actor: _l(
+        "You get a digest from %(group)s; this one was sent straight away because it concerns you.", group=group),
 }
 
 
@@ -204,7 +209,9 @@ def build(ctx: EventContext, user: User, reason: str) -> Outgoing:
     if discussion is not None:
         subject = headers.thread_subject(group, discussion.title)
     else:
-        subject = headers.thread_subject(group, f"{ctx.shared['poll_label']}: {poll.title}")
+        # Written when the mail is rendered, in the reader's language ("Umfrage: …").
+        poll_title = _l("%(kind)s: %(title)s", kind=ctx.shared["poll_label"], title=poll.title)
+        subject = LazyString(lambda: headers.thread_subject(group, str(poll_title)))
     footer = links.footer_links(user, group=group, discussion_id=_discussion_id(ctx))
     unsubscribe_token = links.make("unsubscribe_group", user, group_id=group.id)
     unsubscribe_url = links.one_click_url(unsubscribe_token)
@@ -214,7 +221,7 @@ def build(ctx: EventContext, user: User, reason: str) -> Outgoing:
         "user": user,
         "subject": subject,
         "reason": reason,
-        "reason_text": REASONS.get(reason, REASONS["group"]).format(group=group.name, actor=actor_name or "Someone"),
+        "reason_text": REASONS.get(reason, REASONS["group"])(group.name, actor_name or _l("Someone")),
         "footer": footer,
     }
     if poll is not None:  # every time in the reader's own zone, named
