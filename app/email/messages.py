@@ -16,7 +16,7 @@ from ..models import OutboundMessage, User
 from ..timezones import local_time
 from .headers import ListHeaders, MailOptions, Original
 from .outbox import Outgoing, queue_message, queue_messages
-from .render import Rendered
+from .render import Later, Rendered
 
 
 def _url(path: str) -> str:
@@ -139,7 +139,7 @@ def group_deletion_scheduled(*, admin: User, group, due_at: datetime, days: int)
         kind="group_deletion_scheduled", to=admin.email, user=admin,
         dedupe_key=f"group_deletion:{group.id}:{admin.id}:{due_at.date().isoformat()}",
         context={"user": admin, "group": group, "days": days, "export_link": _url(f"/g/{group.handle}/export"),
-                 "due_local": local_time(due_at, admin.time_zone, "%-d %B %Y, %H:%M")}))
+                 "due_local": Later(local_time, due_at, admin.time_zone, "%-d %B %Y, %H:%M")}))
 
 
 # --- stewardship -----------------------------------------------------------------------------------
@@ -150,7 +150,7 @@ def export_ready(*, export_id: int, requester: User, group, link: str, expires_a
     return queue_message(Outgoing(
         kind="export_ready", to=requester.email, user=requester, dedupe_key=f"export_ready:{export_id}",
         context={"user": requester, "group": group, "link": link, "size": size,
-                 "expires_local": local_time(expires_at, requester.time_zone, "%-d %B %Y, %H:%M")}))
+                 "expires_local": Later(local_time, expires_at, requester.time_zone, "%-d %B %Y, %H:%M")}))
 
 
 def backup_failed(*, admin: User, what: str, message: str, day: str) -> OutboundMessage | None:

@@ -9,7 +9,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flask import current_app
-from flask_babel import LazyString
 from sqlalchemy import select
 
 from ..extensions import db
@@ -22,21 +21,30 @@ from .addresses import reply_address
 from .headers import ListHeaders, MailOptions
 from .invitations import calendar_for
 from .outbox import Outgoing
-from ..i18n import _l
+from ..i18n import _
+from .render import Later
 
-# Why a member gets a mail (the footer's first sentence): lazy, written in the reader's language when
-# the mail is rendered (app/email/outbox.py renders under the recipient's locale).
+# Why a member gets a mail (the footer's first sentence), written when the mail is rendered, in the
+# reader's language (app/email/outbox.py renders under the recipient's locale).
 REASONS = {
-    "group": lambda group, actor: _l("You get every message from this group."),
-    "thread": lambda group, actor: _l("You are following this thread because you took part in it."),
-    "mention": lambda group, actor: _l("%(actor)s mentioned you.", actor=actor),
-    "reply": lambda group, actor: _l("%(actor)s replied to your comment.", actor=actor),
-    "poll": lambda group, actor: _l("You are invited to vote in this poll."),
-    "notify": lambda group, actor: _l("%(actor)s asked for you to be told of this.", actor=actor),
-    "guest": lambda group, actor: _l("You are a guest of this thread."),
-    "digest": lambda group, actor: _l(
+    "group": lambda group, actor: _("You get every message from this group."),
+    "thread": lambda group, actor: _("You are following this thread because you took part in it."),
+    "mention": lambda group, actor: _("%(actor)s mentioned you.", actor=actor),
+    "reply": lambda group, actor: _("%(actor)s replied to your comment.", actor=actor),
+    "poll": lambda group, actor: _("You are invited to vote in this poll."),
+    "notify": lambda group, actor: _("%(actor)s asked for you to be told of this.", actor=actor),
+    "guest": lambda group, actor: _("You are a guest of this thread."),
+    "digest": lambda group, actor: _(
         "You get a digest from %(group)s; this one was sent straight away because it concerns you.", group=group),
 }
+
+
+def _reason_text(reason: str, group_name: str, actor_name: str | None) -> str:
+    return REASONS.get(reason, REASONS["group"])(group_name, actor_name or _("Someone"))
+
+
+def _poll_subject(group, kind_label, title: str) -> str:
+    return headers.thread_subject(group, _("%(kind)s: %(title)s", kind=kind_label, title=title))
 
 
 @dataclass
@@ -118,11 +126,11 @@ def _shared(ctx: EventContext, tally: Callable[[Poll], Results]) -> dict:
             out["process_prompt"] = process.prompt if ctx.poll.reason_mode != "off" else None
         out["poll_details_html"] = markdown_to_html(ctx.poll.details)
         out["options"] = ordered_options(ctx.poll)
-        out["vote_instructions"] = kind.vote_instructions(ctx.poll)
+        out["vote_instructions"] = Later(kind.vote_instructions, ctx.poll)  # in each reader's language
         out["one_click"] = kind.one_click(ctx.poll)
         # What the author wants a reason to say (the poll's prompt, and each option's).
         out["reason_prompts"] = [("", ctx.poll.reason_prompt)] * bool(ctx.poll.reason_prompt) + [
-            (kind.option_label(o), o.reason_prompt) for o in out["options"] if getattr(o, "reason_prompt", None)]
+            (Later(kind.option_label, o), o.reason_prompt) for o in out["options"] if getattr(o, "reason_prompt", None)]
         if ctx.event.kind in ("poll_closed", "outcome_created", "outcome_review_due"):
             # Counts only: never names, so anonymous polls stay anonymous in mail too.
             out["results"] = tally(ctx.poll)
@@ -209,9 +217,7 @@ def build(ctx: EventContext, user: User, reason: str) -> Outgoing:
     if discussion is not None:
         subject = headers.thread_subject(group, discussion.title)
     else:
-        # Written when the mail is rendered, in the reader's language ("Umfrage: …").
-        poll_title = _l("%(kind)s: %(title)s", kind=ctx.shared["poll_label"], title=poll.title)
-        subject = LazyString(lambda: headers.thread_subject(group, str(poll_title)))
+        subject = Later(_poll_subject, group, ctx.shared["poll_label"], poll.title)  # "Umfrage: …" for a German reader
     footer = links.footer_links(user, group=group, discussion_id=_discussion_id(ctx))
     unsubscribe_token = links.make("unsubscribe_group", user, group_id=group.id)
     unsubscribe_url = links.one_click_url(unsubscribe_token)
@@ -221,15 +227,16 @@ def build(ctx: EventContext, user: User, reason: str) -> Outgoing:
         "user": user,
         "subject": subject,
         "reason": reason,
-        "reason_text": REASONS.get(reason, REASONS["group"])(group.name, actor_name or _l("Someone")),
+        "reason_text": Later(_reason_text, reason, group.name, actor_name),
         "footer": footer,
     }
-    if poll is not None:  # every time in the reader's own zone, named
+    if poll is not None:  # every time in the reader's own zone, named, and written in their language
         from ..polls import get_type
 
         kind = get_type(poll.poll_type)
-        context["closing_local"] = local_time(poll.closing_at, user.time_zone)
-        context["option_labels"] = labels = {o.id: kind.option_label(o, user.time_zone) for o in ctx.shared["options"]}
+        context["closing_local"] = Later(local_time, poll.closing_at, user.time_zone)
+        context["option_labels"] = labels = {o.id: Later(kind.option_label, o, user.time_zone)
+                                             for o in ctx.shared["options"]}
         from ..polls.order import option_numbers, options_for
 
         # Each reader's own order when the poll shuffles; every option keeps its own number for replies.
@@ -240,13 +247,13 @@ def build(ctx: EventContext, user: User, reason: str) -> Outgoing:
         if ctx.shared.get("chosen") is not None:
             context["chosen_label"] = labels[ctx.shared["chosen"].id]
         if ctx.shared.get("results") is not None:
-            context["result_lines"] = [(labels.get(row.option_id, row.name), kind.result_line(row))
+            context["result_lines"] = [(labels.get(row.option_id, row.name), Later(kind.result_line, row))
                                        for row in ctx.shared["results"].options]
             from ..polls import thresholds
 
             reqs, closed = ctx.shared["results"].requirements, poll.closed_at is not None
-            context["requirement_lines"] = [thresholds.line(r, closed=closed) for r in reqs]
-            context["verdict"] = thresholds.verdict(reqs, closed=closed)
+            context["requirement_lines"] = [Later(thresholds.line, r, closed=closed) for r in reqs]
+            context["verdict"] = Later(thresholds.verdict, reqs, closed=closed)
     context["event_message"] = (event.data or {}).get("message")
     context["event_statement"] = (event.data or {}).get("statement")
     context["event_changes"] = (event.data or {}).get("changes") or {}
