@@ -16,6 +16,7 @@ from ..models import OutboundMessage, User
 from ..timezones import local_time
 from .headers import ListHeaders, MailOptions, Original
 from .outbox import Outgoing, queue_message, queue_messages
+from ..i18n import LOCALES, _
 from .render import Later, Rendered
 
 
@@ -181,7 +182,10 @@ def digest(*, user: User, period_key: str, rendered: Rendered, lists: ListHeader
     """One member's digest for one period, with its one-click way out."""
     return queue_message(Outgoing(
         kind="digest", to=user.email, user=user, rendered=rendered, dedupe_key=f"digest:{user.id}:{period_key}",
-        options=MailOptions(from_name="Quorum digest", lists=lists)))
+        # The From name in the member's own language when they chose one (no query per member: a digest batch
+        # must not grow its queries with its members); else DEFAULT_LOCALE.
+        locale=user.locale if getattr(user, "locale", None) in LOCALES else None,
+        options=MailOptions(from_name=Later(lambda: _("Quorum digest")), lists=lists)))
 
 
 # --- answers to a member's own mail ----------------------------------------------------------------

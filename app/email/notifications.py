@@ -43,6 +43,10 @@ def _reason_text(reason: str, group_name: str, actor_name: str | None) -> str:
     return REASONS.get(reason, REASONS["group"])(group_name, actor_name or _("Someone"))
 
 
+def _from_name(actor_name: str | None, group_name: str) -> str:
+    return _("%(actor)s via %(group)s", actor=actor_name, group=group_name) if actor_name else group_name
+
+
 def _poll_subject(group, kind_label, title: str) -> str:
     return headers.thread_subject(group, _("%(kind)s: %(title)s", kind=kind_label, title=title))
 
@@ -260,7 +264,7 @@ def build(ctx: EventContext, user: User, reason: str) -> Outgoing:
     if poll is not None and ctx.shared.get("one_click") and poll.is_open:
         context["vote_links"] = {o.id: links.vote_url(user, poll_id=poll.id, option_id=o.id) for o in ctx.shared["options"]}
     options = MailOptions(
-        from_name=f"{actor_name} via {group.name}" if actor_name else group.name,
+        from_name=Later(_from_name, actor_name, group.name),
         message_id=msgid,
         in_reply_to=references[-1] if references else None,
         references=tuple(references),
