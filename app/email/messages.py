@@ -16,7 +16,7 @@ from ..models import OutboundMessage, User
 from ..timezones import local_time
 from .headers import ListHeaders, MailOptions, Original
 from .outbox import Outgoing, queue_message, queue_messages
-from ..i18n import LOCALES, _
+from ..i18n import LOCALES, _, locale_for
 from .render import Later, Rendered
 
 
@@ -33,10 +33,12 @@ def sign_in(*, to: str, user: User | None, token_id: int, link: str, code: str, 
         context={"link": link, "code": code, "user": user, "minutes": minutes}))
 
 
-def account_deleted(*, to: str, user_id: int, name: str, removed_content: bool) -> OutboundMessage | None:
-    """The last mail to an erased account's address (no user: the account is gone when it is sent)."""
+def account_deleted(*, to: str, user_id: int, name: str, removed_content: bool,
+                    locale: str | None = None) -> OutboundMessage | None:
+    """The last mail to an erased account's address (no user: the account is gone when it is sent), in
+    `locale` (the caller's `locale_for(user)`, taken before the erasure), else DEFAULT_LOCALE."""
     return queue_message(Outgoing(
-        kind="account_deleted", to=to, dedupe_key=f"account_deleted:{user_id}",
+        kind="account_deleted", to=to, dedupe_key=f"account_deleted:{user_id}", locale=locale,
         context={"name": name, "removed_content": removed_content}))
 
 
@@ -58,6 +60,7 @@ def address_proof(*, proof_id: int, to: str, user: User, purpose: str, link: str
     """The link that proves `to` is the member's: as a second address (alias) or their new primary one."""
     return queue_message(Outgoing(
         kind="address_proof", to=to, dedupe_key=f"address_proof:{proof_id}", always_send=True,
+        locale=locale_for(user),  # not user=: the address is not the member's yet (no VERP, no suspension)
         context={"user": user, "purpose": purpose, "email": to, "link": link, "hours": hours}))
 
 
@@ -65,6 +68,7 @@ def address_changed(*, user: User, old: str, new: str, change_id: int) -> Outbou
     """To the old address, after the member proved a new primary one: so a takeover cannot be silent."""
     return queue_message(Outgoing(
         kind="address_changed", to=old, dedupe_key=f"address_changed:{change_id}", always_send=True,
+        locale=locale_for(user),  # in the member's language, though the address is no longer theirs
         context={"user": user, "old": old, "new": new, "link": _url("/account/addresses")}))
 
 
