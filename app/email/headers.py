@@ -67,7 +67,7 @@ class Original:
 class MailOptions:
     """What a mail kind decides about its headers (a misspelled option is a TypeError, not lost)."""
 
-    from_name: str = "Quorum"
+    from_name: str = "Quorum"  # or a render.Later, written in the reader's language
     message_id: str | None = None  # None: a fresh random one
     reply_to: str | None = None
     in_reply_to: str | None = None
@@ -109,7 +109,7 @@ def notifications_address() -> str:
 
 def outbound(*, subject: str, to: str, options: MailOptions) -> list[tuple[str, str]]:
     """The ordered headers of one outbound mail, before the MIME structure's own."""
-    found = [("From", formataddr((options.from_name, notifications_address()))), ("To", to),
+    found = [("From", formataddr((str(options.from_name), notifications_address()))), ("To", to),
              ("Subject", options.subject or subject),
              ("Date", format_datetime(utcnow())), (MESSAGE_ID, options.message_id or make_message_id())]
     if options.in_reply_to:

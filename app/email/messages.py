@@ -16,7 +16,8 @@ from ..models import OutboundMessage, User
 from ..timezones import local_time
 from .headers import ListHeaders, MailOptions, Original
 from .outbox import Outgoing, queue_message, queue_messages
-from .render import Rendered
+from ..i18n import LOCALES, _, locale_for
+from .render import Later, Rendered
 
 
 def _url(path: str) -> str:
@@ -32,10 +33,12 @@ def sign_in(*, to: str, user: User | None, token_id: int, link: str, code: str, 
         context={"link": link, "code": code, "user": user, "minutes": minutes}))
 
 
-def account_deleted(*, to: str, user_id: int, name: str, removed_content: bool) -> OutboundMessage | None:
-    """The last mail to an erased account's address (no user: the account is gone when it is sent)."""
+def account_deleted(*, to: str, user_id: int, name: str, removed_content: bool,
+                    locale: str | None = None) -> OutboundMessage | None:
+    """The last mail to an erased account's address (no user: the account is gone when it is sent), in
+    `locale` (the caller's `locale_for(user)`, taken before the erasure), else DEFAULT_LOCALE."""
     return queue_message(Outgoing(
-        kind="account_deleted", to=to, dedupe_key=f"account_deleted:{user_id}",
+        kind="account_deleted", to=to, dedupe_key=f"account_deleted:{user_id}", locale=locale,
         context={"name": name, "removed_content": removed_content}))
 
 
@@ -57,6 +60,7 @@ def address_proof(*, proof_id: int, to: str, user: User, purpose: str, link: str
     """The link that proves `to` is the member's: as a second address (alias) or their new primary one."""
     return queue_message(Outgoing(
         kind="address_proof", to=to, dedupe_key=f"address_proof:{proof_id}", always_send=True,
+        locale=locale_for(user),  # not user=: the address is not the member's yet (no VERP, no suspension)
         context={"user": user, "purpose": purpose, "email": to, "link": link, "hours": hours}))
 
 
@@ -64,6 +68,7 @@ def address_changed(*, user: User, old: str, new: str, change_id: int) -> Outbou
     """To the old address, after the member proved a new primary one: so a takeover cannot be silent."""
     return queue_message(Outgoing(
         kind="address_changed", to=old, dedupe_key=f"address_changed:{change_id}", always_send=True,
+        locale=locale_for(user),  # in the member's language, though the address is no longer theirs
         context={"user": user, "old": old, "new": new, "link": _url("/account/addresses")}))
 
 
@@ -139,7 +144,7 @@ def group_deletion_scheduled(*, admin: User, group, due_at: datetime, days: int)
         kind="group_deletion_scheduled", to=admin.email, user=admin,
         dedupe_key=f"group_deletion:{group.id}:{admin.id}:{due_at.date().isoformat()}",
         context={"user": admin, "group": group, "days": days, "export_link": _url(f"/g/{group.handle}/export"),
-                 "due_local": local_time(due_at, admin.time_zone, "%-d %B %Y, %H:%M")}))
+                 "due_local": Later(local_time, due_at, admin.time_zone, "%-d %B %Y, %H:%M")}))
 
 
 # --- stewardship -----------------------------------------------------------------------------------
@@ -150,7 +155,7 @@ def export_ready(*, export_id: int, requester: User, group, link: str, expires_a
     return queue_message(Outgoing(
         kind="export_ready", to=requester.email, user=requester, dedupe_key=f"export_ready:{export_id}",
         context={"user": requester, "group": group, "link": link, "size": size,
-                 "expires_local": local_time(expires_at, requester.time_zone, "%-d %B %Y, %H:%M")}))
+                 "expires_local": Later(local_time, expires_at, requester.time_zone, "%-d %B %Y, %H:%M")}))
 
 
 def backup_failed(*, admin: User, what: str, message: str, day: str) -> OutboundMessage | None:
@@ -181,7 +186,10 @@ def digest(*, user: User, period_key: str, rendered: Rendered, lists: ListHeader
     """One member's digest for one period, with its one-click way out."""
     return queue_message(Outgoing(
         kind="digest", to=user.email, user=user, rendered=rendered, dedupe_key=f"digest:{user.id}:{period_key}",
-        options=MailOptions(from_name="Quorum digest", lists=lists)))
+        # The From name in the member's own language when they chose one (no query per member: a digest batch
+        # must not grow its queries with its members); else DEFAULT_LOCALE.
+        locale=user.locale if getattr(user, "locale", None) in LOCALES else None,
+        options=MailOptions(from_name=Later(lambda: _("Quorum digest")), lists=lists)))
 
 
 # --- answers to a member's own mail ----------------------------------------------------------------

@@ -21,17 +21,34 @@ from .addresses import reply_address
 from .headers import ListHeaders, MailOptions
 from .invitations import calendar_for
 from .outbox import Outgoing
+from ..i18n import _
+from .render import Later
 
+# Why a member gets a mail (the footer's first sentence), written when the mail is rendered, in the
+# reader's language (app/email/outbox.py renders under the recipient's locale).
 REASONS = {
-    "group": "You get every message from this group.",
-    "thread": "You are following this thread because you took part in it.",
-    "mention": "{actor} mentioned you.",
-    "reply": "{actor} replied to your comment.",
-    "poll": "You are invited to vote in this poll.",
-    "notify": "{actor} asked for you to be told of this.",
-    "guest": "You are a guest of this thread.",
-    "digest": "You get a digest from {group}; this one was sent straight away because it concerns you.",
+    "group": lambda group, actor: _("You get every message from this group."),
+    "thread": lambda group, actor: _("You are following this thread because you took part in it."),
+    "mention": lambda group, actor: _("%(actor)s mentioned you.", actor=actor),
+    "reply": lambda group, actor: _("%(actor)s replied to your comment.", actor=actor),
+    "poll": lambda group, actor: _("You are invited to vote in this poll."),
+    "notify": lambda group, actor: _("%(actor)s asked for you to be told of this.", actor=actor),
+    "guest": lambda group, actor: _("You are a guest of this thread."),
+    "digest": lambda group, actor: _(
+        "You get a digest from %(group)s; this one was sent straight away because it concerns you.", group=group),
 }
+
+
+def _reason_text(reason: str, group_name: str, actor_name: str | None) -> str:
+    return REASONS.get(reason, REASONS["group"])(group_name, actor_name or _("Someone"))
+
+
+def _from_name(actor_name: str | None, group_name: str) -> str:
+    return _("%(actor)s via %(group)s", actor=actor_name, group=group_name) if actor_name else group_name
+
+
+def _poll_subject(group, kind_label, title: str) -> str:
+    return headers.thread_subject(group, _("%(kind)s: %(title)s", kind=kind_label, title=title))
 
 
 @dataclass
@@ -113,11 +130,11 @@ def _shared(ctx: EventContext, tally: Callable[[Poll], Results]) -> dict:
             out["process_prompt"] = process.prompt if ctx.poll.reason_mode != "off" else None
         out["poll_details_html"] = markdown_to_html(ctx.poll.details)
         out["options"] = ordered_options(ctx.poll)
-        out["vote_instructions"] = kind.vote_instructions(ctx.poll)
+        out["vote_instructions"] = Later(kind.vote_instructions, ctx.poll)  # in each reader's language
         out["one_click"] = kind.one_click(ctx.poll)
         # What the author wants a reason to say (the poll's prompt, and each option's).
         out["reason_prompts"] = [("", ctx.poll.reason_prompt)] * bool(ctx.poll.reason_prompt) + [
-            (kind.option_label(o), o.reason_prompt) for o in out["options"] if getattr(o, "reason_prompt", None)]
+            (Later(kind.option_label, o), o.reason_prompt) for o in out["options"] if getattr(o, "reason_prompt", None)]
         if ctx.event.kind in ("poll_closed", "outcome_created", "outcome_review_due"):
             # Counts only: never names, so anonymous polls stay anonymous in mail too.
             out["results"] = tally(ctx.poll)
@@ -204,7 +221,7 @@ def build(ctx: EventContext, user: User, reason: str) -> Outgoing:
     if discussion is not None:
         subject = headers.thread_subject(group, discussion.title)
     else:
-        subject = headers.thread_subject(group, f"{ctx.shared['poll_label']}: {poll.title}")
+        subject = Later(_poll_subject, group, ctx.shared["poll_label"], poll.title)  # "Umfrage: …" for a German reader
     footer = links.footer_links(user, group=group, discussion_id=_discussion_id(ctx))
     unsubscribe_token = links.make("unsubscribe_group", user, group_id=group.id)
     unsubscribe_url = links.one_click_url(unsubscribe_token)
@@ -214,15 +231,16 @@ def build(ctx: EventContext, user: User, reason: str) -> Outgoing:
         "user": user,
         "subject": subject,
         "reason": reason,
-        "reason_text": REASONS.get(reason, REASONS["group"]).format(group=group.name, actor=actor_name or "Someone"),
+        "reason_text": Later(_reason_text, reason, group.name, actor_name),
         "footer": footer,
     }
-    if poll is not None:  # every time in the reader's own zone, named
+    if poll is not None:  # every time in the reader's own zone, named, and written in their language
         from ..polls import get_type
 
         kind = get_type(poll.poll_type)
-        context["closing_local"] = local_time(poll.closing_at, user.time_zone)
-        context["option_labels"] = labels = {o.id: kind.option_label(o, user.time_zone) for o in ctx.shared["options"]}
+        context["closing_local"] = Later(local_time, poll.closing_at, user.time_zone)
+        context["option_labels"] = labels = {o.id: Later(kind.option_label, o, user.time_zone)
+                                             for o in ctx.shared["options"]}
         from ..polls.order import option_numbers, options_for
 
         # Each reader's own order when the poll shuffles; every option keeps its own number for replies.
@@ -233,20 +251,20 @@ def build(ctx: EventContext, user: User, reason: str) -> Outgoing:
         if ctx.shared.get("chosen") is not None:
             context["chosen_label"] = labels[ctx.shared["chosen"].id]
         if ctx.shared.get("results") is not None:
-            context["result_lines"] = [(labels.get(row.option_id, row.name), kind.result_line(row))
+            context["result_lines"] = [(labels.get(row.option_id, row.name), Later(kind.result_line, row))
                                        for row in ctx.shared["results"].options]
             from ..polls import thresholds
 
             reqs, closed = ctx.shared["results"].requirements, poll.closed_at is not None
-            context["requirement_lines"] = [thresholds.line(r, closed=closed) for r in reqs]
-            context["verdict"] = thresholds.verdict(reqs, closed=closed)
+            context["requirement_lines"] = [Later(thresholds.line, r, closed=closed) for r in reqs]
+            context["verdict"] = Later(thresholds.verdict, reqs, closed=closed)
     context["event_message"] = (event.data or {}).get("message")
     context["event_statement"] = (event.data or {}).get("statement")
     context["event_changes"] = (event.data or {}).get("changes") or {}
     if poll is not None and ctx.shared.get("one_click") and poll.is_open:
         context["vote_links"] = {o.id: links.vote_url(user, poll_id=poll.id, option_id=o.id) for o in ctx.shared["options"]}
     options = MailOptions(
-        from_name=f"{actor_name} via {group.name}" if actor_name else group.name,
+        from_name=Later(_from_name, actor_name, group.name),
         message_id=msgid,
         in_reply_to=references[-1] if references else None,
         references=tuple(references),

@@ -134,11 +134,11 @@ def _languages(mails: list[Outgoing]) -> dict[int, str]:
 
 def _new_row(mail: Outgoing, language: str | None) -> OutboundMessage:
     rendered = mail.rendered
-    if rendered is None:
-        with in_locale(language):
+    with in_locale(language or mail.locale):  # the body, and the headers' words (a From name), in one language
+        if rendered is None:
             rendered = render_email(mail.kind, **mail.context)
-    message_id, raw = compose(rendered, to=mail.to, options=mail.options, attachments=mail.attachments,
-                              calendar=mail.calendar)
+        message_id, raw = compose(rendered, to=mail.to, options=mail.options, attachments=mail.attachments,
+                                  calendar=mail.calendar)
     user = mail.user
     row = OutboundMessage(
         dedupe_key=mail.dedupe_key,

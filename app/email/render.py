@@ -8,6 +8,37 @@ from flask import current_app, render_template
 from jinja2 import Environment
 
 
+class Later:
+    """Text a mail's context computes only when the mail is rendered, so it is written in the reader's
+    language and time zone (app/email/outbox.py renders under the recipient's locale): a subject, a
+    reason, a time, an option's label. Unlike flask_babel's lazy strings it is not markup, so an HTML
+    template escapes it like any other text (it may hold a member's name)."""
+
+    __slots__ = ("_make", "_args", "_kwargs")
+
+    def __init__(self, make, *args, **kwargs):
+        self._make, self._args, self._kwargs = make, args, kwargs
+
+    def __str__(self) -> str:
+        value = self._make(*self._args, **self._kwargs)
+        return "" if value is None else str(value)
+
+    def __repr__(self) -> str:
+        return f"Later({str(self)!r})"
+
+    def __eq__(self, other) -> bool:
+        return str(self) == (str(other) if isinstance(other, Later) else other)
+
+    def __hash__(self) -> int:
+        return hash(str(self))
+
+    def __bool__(self) -> bool:
+        return bool(str(self))
+
+    def __len__(self) -> int:
+        return len(str(self))
+
+
 @dataclass(frozen=True)
 class Rendered:
     subject: str
