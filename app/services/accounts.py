@@ -14,13 +14,13 @@ from ..models import LoginToken, SignInEvent, User, UserAlias, utcnow
 from ..tokens import hash_token, random_token, six_digit_code
 from .errors import Invalid, NotAllowed
 from .. import i18n, timezones
-from ..i18n import _
+from ..i18n import _, _l
 from ..text import one_line
 
 SIGN_IN_LIFETIME = timedelta(minutes=10)
 MAX_CODE_ATTEMPTS = 5
 EMAIL_RE = re.compile(r"^[^@\s<>()\[\],;:\"]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$")
-NO_SIGNUP = "This site does not create accounts for new addresses by themselves. Ask a group's admin to invite you."
+NO_SIGNUP = _l("This site does not create accounts for new addresses by themselves. Ask a group's admin to invite you.")
 _hasher = PasswordHasher()  # argon2id with the library's current defaults
 
 
@@ -28,7 +28,7 @@ def normalise_email(raw: str) -> str:
     """Lower-cased, trimmed address; Invalid if it is not a plausible address."""
     email = (raw or "").strip().lower()
     if len(email) > 254 or not EMAIL_RE.match(email) or ".." in email:
-        raise Invalid("Please enter a valid email address, like name@example.org.", field="email")
+        raise Invalid(_("Please enter a valid email address, like name@example.org."), field="email")
     return email
 
 
@@ -48,7 +48,7 @@ def user_by_email(email: str) -> User | None:
 def create_user(*, email: str, name: str = "", verified: bool = False, time_zone: str = "UTC") -> User:
     email = normalise_email(email)
     if db.session.scalar(select(User.id).where(User.email == email)):
-        raise Invalid("An account with this email address already exists.", field="email")
+        raise Invalid(_("An account with this email address already exists."), field="email")
     user = User(email=email, name=one_line(name)[:100], time_zone=time_zone,
                 email_verified_at=utcnow() if verified else None)
     db.session.add(user)
@@ -119,17 +119,17 @@ def confirm_code(*, email: str, code: str, ip: str | None = None, user_agent: st
         if token.failed_attempts >= MAX_CODE_ATTEMPTS:
             token.used_at = utcnow()  # burn it: a 6-digit code must not be guessable
         db.session.commit()
-        raise Invalid("That code is not right. Check the latest email we sent, or ask for a new one.", field="code")
+        raise Invalid(_("That code is not right. Check the latest email we sent, or ask for a new one."), field="code")
     return _complete(token, method="code", ip=ip, user_agent=user_agent), token
 
 
 def _check_usable(token: LoginToken | None) -> None:
     if token is None:
-        raise Invalid("This sign-in link or code is not valid. Ask for a new one below.")
+        raise Invalid(_("This sign-in link or code is not valid. Ask for a new one below."))
     if token.used_at is not None:
-        raise Invalid("This sign-in link or code has already been used. Ask for a new one below.")
+        raise Invalid(_("This sign-in link or code has already been used. Ask for a new one below."))
     if token.expires_at <= utcnow():
-        raise Invalid("This sign-in link or code has expired (they last 10 minutes). Ask for a new one below.")
+        raise Invalid(_("This sign-in link or code has expired (they last 10 minutes). Ask for a new one below."))
 
 
 def _complete(token: LoginToken, *, method: str, ip: str | None, user_agent: str | None) -> User:
@@ -140,7 +140,7 @@ def _complete(token: LoginToken, *, method: str, ip: str | None, user_agent: str
 
         if not policy.may_create_own_account(token.email):
             db.session.commit()
-            raise NotAllowed(NO_SIGNUP)
+            raise NotAllowed(str(NO_SIGNUP))
         user = create_user(email=token.email, verified=True)
     elif user.email_verified_at is None:
         user.email_verified_at = utcnow()
@@ -149,17 +149,18 @@ def _complete(token: LoginToken, *, method: str, ip: str | None, user_agent: str
     return user
 
 
-DEACTIVATED_EXPLANATION = ("This account has been deactivated by the site's administrators, so it cannot sign in "
-                           "or take part by email. If you think this is a mistake, write to them.")
+# Lazy: shown on a page, and in the explanation mailed back (rendered in the recipient's language).
+DEACTIVATED_EXPLANATION = _l("This account has been deactivated by the site's administrators, so it cannot sign in "
+                             "or take part by email. If you think this is a mistake, write to them.")
 
 
 def acting_member(user_id: int | None) -> User:
     """The person a service acts for: an account that exists and is not erased."""
     user = db.session.get(User, user_id) if user_id is not None else None
     if user is None or user.deleted_at is not None:
-        raise NotAllowed("Please sign in first.")
+        raise NotAllowed(_("Please sign in first."))
     if user.deactivated_at is not None:
-        raise NotAllowed(DEACTIVATED_EXPLANATION)
+        raise NotAllowed(str(DEACTIVATED_EXPLANATION))
     return user
 
 
@@ -177,7 +178,8 @@ def signed_in_by_invitation(user: User, *, ip: str | None, user_agent: str | Non
 def sign_in_with_password(*, email: str, password: str, ip: str | None = None, user_agent: str | None = None) -> User:
     email = normalise_email(email)
     user = user_by_email(email)
-    wrong = Invalid("That email and password do not match. You can sign in with an emailed link instead.", field="password")
+    wrong = Invalid(_("That email and password do not match. You can sign in with an emailed link instead."),
+                    field="password")
     if user is None or not user.password_hash:
         _hasher.hash(password or "x")  # spend the same time whether or not the account exists
         raise wrong
@@ -197,9 +199,9 @@ def set_password(*, user_id: int, password: str | None) -> None:
     user = db.session.get(User, user_id)
     if password:
         if len(password) < 10:
-            raise Invalid("Use at least 10 characters.", field="password")
+            raise Invalid(_("Use at least %(min)s characters.", min=10), field="password")
         if len(password) > 1000:
-            raise Invalid("That password is too long.", field="password")
+            raise Invalid(_("That password is too long."), field="password")
         user.password_hash = _hasher.hash(password)
     else:
         user.password_hash = None
@@ -210,11 +212,11 @@ def update_profile(*, user_id: int, name: str, time_zone: str, locale: str) -> U
     user = db.session.get(User, user_id)
     name = one_line(name)  # a CR/LF in a name would break every mail header that carries it
     if not name:
-        raise Invalid("Please tell us your name.", field="name")
+        raise Invalid(_("Please tell us your name."), field="name")
     if len(name) > 100:
-        raise Invalid("Names can be at most 100 characters.", field="name")
+        raise Invalid(_("Names can be at most %(limit)s characters.", limit=100), field="name")
     if not timezones.is_known(time_zone):
-        raise Invalid("Pick a time zone from the list.", field="time_zone")
+        raise Invalid(_("Pick a time zone from the list."), field="time_zone")
     if locale and locale not in LOCALES:  # "" = not chosen: the group's default, else the browser's
         raise Invalid(_("Pick a language from the list."), field="locale")
     user.name, user.time_zone, user.locale = name, time_zone, locale

@@ -23,6 +23,7 @@ from ..tokens import hash_token, random_token
 from . import audit
 from .accounts import normalise_email
 from .errors import Invalid, NotFound, RateLimited
+from ..i18n import _, _n
 
 PROOF_HOURS = 24
 PROOFS_PER_HOUR = 5
@@ -61,23 +62,24 @@ def request_proof(*, user_id: int, email: str, purpose: str) -> AddressProof:
     addresses have accounts); following the link says so, and only to the mailbox's reader.
     """
     if purpose not in ("alias", "primary"):
-        raise Invalid("Choose what the address is for.")
+        raise Invalid(_("Choose what the address is for."))
     user = db.session.get(User, user_id)
     email = normalise_email(email)
     if email == (user.email or "").lower():
-        raise Invalid("That is already your account's address.", field="email")
+        raise Invalid(_("That is already your account's address."), field="email")
     if purpose == "alias":
         aliases = aliases_of(user_id)
         if any(alias.email == email for alias in aliases):
-            raise Invalid("That address is already one of yours.", field="email")
+            raise Invalid(_("That address is already one of yours."), field="email")
         if len(aliases) >= MAX_ALIASES:
-            raise Invalid(f"An account can have at most {MAX_ALIASES} extra addresses; remove one first.",
+            raise Invalid(_n("An account can have at most %(num)s extra address; remove one first.",
+                             "An account can have at most %(num)s extra addresses; remove one first.", MAX_ALIASES),
                           field="email")
     recent = db.session.scalar(select(func.count(AddressProof.id)).where(
         AddressProof.user_id == user_id, AddressProof.created_at > utcnow() - timedelta(hours=1))) or 0
     if recent >= PROOFS_PER_HOUR:
-        raise RateLimited("You asked for several confirmation links in the last hour; please wait a little "
-                          "before asking for another.", field="email")
+        raise RateLimited(_("You asked for several confirmation links in the last hour; please wait a little "
+                            "before asking for another."), field="email")
     token = random_token(32)
     proof = AddressProof(user_id=user_id, email=email, purpose=purpose, token_hash=_hash(token),
                          expires_at=utcnow() + timedelta(hours=PROOF_HOURS))
@@ -104,17 +106,17 @@ def proof_state(proof: AddressProof) -> str:
 def prove(proof: AddressProof) -> AddressProof:
     """Follow the link: the address becomes the member's alias, or their primary address. Once."""
     if proof_state(proof) != "open":
-        raise NotFound("This link was used already or has expired. Ask for a new one on your account page.")
+        raise NotFound(_("This link was used already or has expired. Ask for a new one on your account page."))
     owner = _owner_of(proof.email)
     if owner is not None and owner != proof.user_id:
-        raise Invalid(f"{proof.email} belongs to another Quorum account, so it cannot be added to this one. "
-                      "Remove it from that account first.")
+        raise Invalid(_("%(email)s belongs to another Quorum account, so it cannot be added to this one. "
+                        "Remove it from that account first.", email=proof.email))
     won = db.session.execute(
         update(AddressProof).where(AddressProof.id == proof.id, AddressProof.used_at.is_(None))
         .values(used_at=utcnow()).execution_options(synchronize_session=False)).rowcount
     if not won:
         db.session.rollback()
-        raise NotFound("This link was used already. Nothing more was changed.")
+        raise NotFound(_("This link was used already. Nothing more was changed."))
     user = db.session.get(User, proof.user_id)
     _tell_and_drop_cut_off(proof.email)
     if proof.purpose == "alias":
@@ -137,7 +139,7 @@ def remove_alias(*, user_id: int, alias_id: int) -> str:
     """Remove one of the member's aliases; mail from it stops counting as theirs at once."""
     alias = db.session.get(UserAlias, alias_id)
     if alias is None or alias.user_id != user_id:
-        raise NotFound("There is no such address on your account.")
+        raise NotFound(_("There is no such address on your account."))
     email = alias.email
     db.session.delete(alias)
     audit.record(actor_id=user_id, group_id=None, action="alias_removed", email=email)

@@ -13,6 +13,7 @@ from ..text import one_line
 from ..tokens import hash_token, random_token
 from .accounts import acting_member
 from .errors import Invalid, NotAllowed, NotFound, all_or_nothing
+from ..i18n import _, _n
 
 NAME_MAX = 100
 PREFIX = "qat_"  # "Quorum API token": recognisable in a config file or a secret scanner's rules
@@ -26,15 +27,15 @@ def _hash(token: str) -> str:
 def clean_name(name: str) -> str:
     name = one_line(name or "")
     if not name:
-        raise Invalid("Please give the token a name, so you know later what uses it.", field="name")
+        raise Invalid(_("Please give the token a name, so you know later what uses it."), field="name")
     if len(name) > NAME_MAX:
-        raise Invalid(f"Names can be at most {NAME_MAX} characters.", field="name")
+        raise Invalid(_("Names can be at most %(limit)s characters.", limit=NAME_MAX), field="name")
     return name
 
 
 def clean_scope(scope: str) -> str:
     if scope not in TOKEN_SCOPES:
-        raise Invalid("Choose what the token may do: read, or read and write.", field="scope")
+        raise Invalid(_("Choose what the token may do: read, or read and write."), field="scope")
     return scope
 
 
@@ -44,7 +45,8 @@ def add_token(user: User, *, name: str, scope: str) -> str:
     live = db.session.scalar(select(db.func.count(ApiToken.id)).where(
         ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))) or 0
     if live >= MAX_LIVE_TOKENS:
-        raise Invalid(f"An account can have at most {MAX_LIVE_TOKENS} tokens; revoke one you no longer use.",
+        raise Invalid(_n("An account can have at most %(num)s token; revoke one you no longer use.",
+                         "An account can have at most %(num)s tokens; revoke one you no longer use.", MAX_LIVE_TOKENS),
                       field="name")
     token = PREFIX + random_token(30)
     db.session.add(ApiToken(user_id=user.id, name=name, scope=scope, token_hash=_hash(token)))
@@ -56,7 +58,7 @@ def issue_token(*, user_id: int, name: str, scope: str) -> str:
     """Make a personal access token; shown once: only its hash is kept."""
     user = acting_member(user_id)
     if not policy.can_manage_api_tokens(user):
-        raise NotAllowed("A bot's tokens are made by its group's admins.")
+        raise NotAllowed(_("A bot's tokens are made by its group's admins."))
     token = add_token(user, name=name, scope=scope)
     db.session.commit()
     return token
@@ -73,7 +75,7 @@ def revoke_token(*, user_id: int, token_id: int) -> ApiToken:
     user = acting_member(user_id)
     row = db.session.get(ApiToken, token_id)
     if row is None or row.user_id != user.id:
-        raise NotFound("There is no such token.")
+        raise NotFound(_("There is no such token."))
     revoke(row)
     db.session.commit()
     return row

@@ -14,6 +14,7 @@ from ..extensions import db
 from ..text import one_line
 from ..models import Attachment, Comment, Discussion
 from .errors import Invalid, NotFound
+from ..i18n import _, _n
 
 log = logging.getLogger(__name__)
 
@@ -61,22 +62,26 @@ def check(files: list[tuple[str, bytes]]) -> list[Upload]:
     """Validate every file before anything is stored; Invalid names the first problem."""
     files = [(name, data) for name, data in files or [] if name or data]
     if len(files) > MAX_FILES:
-        raise Invalid(f"Attach at most {MAX_FILES} files at a time.", field="files")
+        raise Invalid(_n("Attach at most %(num)s file at a time.", "Attach at most %(num)s files at a time.", MAX_FILES),
+                      field="files")
     limit = current_app.config["ATTACHMENT_MAX_BYTES"]
     uploads = []
     for raw_name, data in files:
         filename = safe_filename(raw_name)
         ext = filename.rpartition(".")[2].lower() if "." in filename else ""
         if ext not in ALLOWED_TYPES:
-            raise Invalid(f"{filename!r} is not a file type we accept. Allowed: {allowed_extensions()}.", field="files")
+            raise Invalid(_("%(name)s is not a file type we accept. Allowed: %(allowed)s.", name=repr(filename),
+                            allowed=allowed_extensions()), field="files")
         if not data:
-            raise Invalid(f"{filename!r} is empty.", field="files")
+            raise Invalid(_("%(name)s is empty.", name=repr(filename)), field="files")
         if len(data) > limit:
-            raise Invalid(f"{filename!r} is too large: the limit is {limit // (1024 * 1024)} MB per file.", field="files")
+            raise Invalid(_("%(name)s is too large: the limit is %(mb)s MB per file.", name=repr(filename),
+                            mb=limit // (1024 * 1024)), field="files")
         if ext in MAGIC and not data.startswith(MAGIC[ext]):
-            raise Invalid(f"{filename!r} does not look like a .{ext} file.", field="files")
+            raise Invalid(_("%(name)s does not look like a .%(ext)s file.", name=repr(filename), ext=ext), field="files")
         if ext == "webp" and data[8:12] != b"WEBP":
-            raise Invalid(f"{filename!r} does not look like a .webp file.", field="files")
+            raise Invalid(_("%(name)s does not look like a .%(ext)s file.", name=repr(filename), ext="webp"),
+                          field="files")
         uploads.append(Upload(filename, ALLOWED_TYPES[ext], data))
     return uploads
 
@@ -91,13 +96,13 @@ def store(uploads: list[Upload], *, uploader_id: int, discussion_id: int, commen
         except storage.NoSpace as error:
             discard(rows)
             log.error("an upload was refused: %s", error)
-            raise Invalid("We could not store your files: the server has run out of disk space. Nothing was "
-                          "posted; please try again later.", field="files")
+            raise Invalid(_("We could not store your files: the server has run out of disk space. Nothing was "
+                            "posted; please try again later."), field="files")
         except storage.StorageError as error:
             discard(rows)
             log.error("an upload was refused: %s", error)
-            raise Invalid("We could not store your files: the file store is not answering. Nothing was "
-                          "posted; please try again later.", field="files")
+            raise Invalid(_("We could not store your files: the file store is not answering. Nothing was "
+                            "posted; please try again later."), field="files")
         row = Attachment(uploader_id=uploader_id, discussion_id=discussion_id, comment_id=comment_id,
                          filename=upload.filename, content_type=upload.content_type, size=len(upload.data),
                          sha256=hashlib.sha256(upload.data).hexdigest(), storage_key=key)
@@ -117,15 +122,15 @@ def for_download(user, attachment_id: int, filename: str) -> tuple[Attachment, I
     its row, and its bytes as checked chunks read from the store as they are sent (never whole)."""
     attachment = db.session.get(Attachment, attachment_id)
     if attachment is None or attachment.discussion_id is None or attachment.filename != filename:
-        raise NotFound("There is no such file.")
+        raise NotFound(_("There is no such file."))
     discussion = db.session.get(Discussion, attachment.discussion_id)
     if discussion is None or not policy.can_view_discussion(user, discussion):
-        raise NotFound("There is no such file.")
+        raise NotFound(_("There is no such file."))
     if attachment.comment_id is not None:
         comment = db.session.get(Comment, attachment.comment_id)
         if comment is None or comment.deleted_at is not None:
-            raise NotFound("There is no such file.")
+            raise NotFound(_("There is no such file."))
     try:
         return attachment, storage.chunks(NAMESPACE, attachment.storage_key)
     except FileNotFoundError:
-        raise NotFound("This file is missing from storage.") from None
+        raise NotFound(_("This file is missing from storage.")) from None

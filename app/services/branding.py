@@ -24,6 +24,7 @@ from ..extensions import db
 from ..models import SiteBranding, utcnow
 from . import audit
 from .errors import Invalid, NotAllowed
+from ..i18n import _, number
 
 LOGO_MAX_BYTES = 20 * 1024
 LOGO_MAX_SIDE = 512
@@ -100,11 +101,12 @@ def logo() -> tuple[bytes, str] | None:
 def clean_png(data: bytes) -> bytes:
     """The PNG with only its image chunks, or Invalid: not a PNG, damaged, too big."""
     if not data:
-        raise Invalid("Choose a PNG file.", field="logo")
+        raise Invalid(_("Choose a PNG file."), field="logo")
     if len(data) > LOGO_MAX_BYTES:
-        raise Invalid(f"The logo is {len(data):,} bytes; the limit is {LOGO_MAX_BYTES:,} (20 KB).", field="logo")
+        raise Invalid(_("The logo is %(size)s bytes; the limit is %(limit)s (20 KB).", size=number(len(data)),
+                        limit=number(LOGO_MAX_BYTES)), field="logo")
     if not data.startswith(PNG_SIGNATURE):
-        raise Invalid("The logo must be a PNG image (SVG and other formats are not accepted).", field="logo")
+        raise Invalid(_("The logo must be a PNG image (SVG and other formats are not accepted)."), field="logo")
     out, pos, seen = [PNG_SIGNATURE], len(PNG_SIGNATURE), []
     while pos + 8 <= len(data):
         length, kind = struct.unpack(">I4s", data[pos:pos + 8])
@@ -113,7 +115,7 @@ def clean_png(data: bytes) -> bytes:
             break
         body, crc = data[pos + 8:pos + 8 + length], data[pos + 8 + length:end]
         if zlib.crc32(kind + body) & 0xFFFFFFFF != struct.unpack(">I", crc)[0]:
-            raise Invalid("The PNG file is damaged (a checksum does not match).", field="logo")
+            raise Invalid(_("The PNG file is damaged (a checksum does not match)."), field="logo")
         seen.append(kind)
         if kind in KEPT_CHUNKS:
             out.append(data[pos:end])
@@ -121,11 +123,11 @@ def clean_png(data: bytes) -> bytes:
         if kind == b"IEND":
             break
     if not seen or seen[0] != b"IHDR" or seen[-1] != b"IEND" or b"IDAT" not in seen:
-        raise Invalid("The PNG file is incomplete.", field="logo")
+        raise Invalid(_("The PNG file is incomplete."), field="logo")
     width, height = struct.unpack(">II", data[16:24])
     if not (0 < width <= LOGO_MAX_SIDE and 0 < height <= LOGO_MAX_SIDE):
-        raise Invalid(f"The logo is {width}×{height} pixels; keep it within {LOGO_MAX_SIDE}×{LOGO_MAX_SIDE}.",
-                      field="logo")
+        raise Invalid(_("The logo is %(width)s×%(height)s pixels; keep it within %(max)s×%(max)s.", width=width,
+                        height=height, max=LOGO_MAX_SIDE), field="logo")
     return b"".join(out)
 
 
@@ -135,18 +137,18 @@ def update(actor, *, site_name: str, accent_colour: str, terms_url: str, privacy
     from .. import policy
 
     if not policy.can_manage_people(actor):
-        raise NotAllowed("Only site admins can change the site's branding.")
+        raise NotAllowed(_("Only site admins can change the site's branding."))
     site_name = " ".join((site_name or "").split())
     if len(site_name) > 60:
-        raise Invalid("Keep the site name under 60 characters.", field="site_name")
+        raise Invalid(_("Keep the site name under %(limit)s characters.", limit=60), field="site_name")
     accent_colour = (accent_colour or "").strip()
     if accent_colour and not COLOUR_RE.match(accent_colour):
-        raise Invalid("Give the colour as # and six hex digits, like #1d4ed8.", field="accent_colour")
+        raise Invalid(_("Give the colour as # and six hex digits, like #1d4ed8."), field="accent_colour")
     urls = {}
     for field, value in (("terms_url", terms_url), ("privacy_url", privacy_url)):
         value = (value or "").strip()
         if value and (len(value) > 500 or not _safe_url(value)):
-            raise Invalid("Give a full web address starting with https://.", field=field)
+            raise Invalid(_("Give a full web address starting with https://."), field=field)
         urls[field] = value
     cleaned = clean_png(logo) if logo else None
     row = _row()

@@ -20,6 +20,7 @@ from ..models import Discussion, Membership, Poll, PollVoter, ReadState, ThreadG
 from . import audit
 from .accounts import acting_member, create_user, user_by_email
 from .errors import Invalid, NotAllowed, NotFound, all_or_nothing
+from ..i18n import _, number
 
 MESSAGE_MAX = 2000
 
@@ -33,9 +34,9 @@ def guest_account(email: str) -> User:
 def _thread_for(actor: User, discussion_id: int) -> Discussion:
     discussion = db.session.get(Discussion, discussion_id)
     if discussion is None or not policy.can_view_discussion(actor, discussion):
-        raise NotFound("There is no such thread.")
+        raise NotFound(_("There is no such thread."))
     if not policy.can_invite_guests(actor, discussion):
-        raise NotAllowed("Only the thread's author and the group's admins can invite guests to it.")
+        raise NotAllowed(_("Only the thread's author and the group's admins can invite guests to it."))
     return discussion
 
 
@@ -61,7 +62,8 @@ def invite_guests(*, actor_id: int, discussion_id: int, emails: str, message: st
     addresses = parse_addresses(emails)
     message = (message or "").strip()
     if len(message) > MESSAGE_MAX:
-        raise Invalid(f"Please keep the message under {MESSAGE_MAX:,} characters.", field="message")
+        raise Invalid(_("Please keep the message under %(limit)s characters.", limit=number(MESSAGE_MAX)),
+                      field="message")
     result: dict[str, list[str]] = {"invited": [], "members": [], "already": []}
     for email in addresses:
         person = guest_account(email)
@@ -116,13 +118,13 @@ def remove_guest(*, actor_id: int, discussion_id: int, user_id: int) -> None:
     actor = acting_member(actor_id)
     discussion = db.session.get(Discussion, discussion_id)
     if discussion is None or not policy.can_view_discussion(actor, discussion):
-        raise NotFound("There is no such thread.")
+        raise NotFound(_("There is no such thread."))
     if not policy.can_remove_guest(actor, discussion):
-        raise NotAllowed("Only the thread's author and the group's admins can remove its guests.")
+        raise NotAllowed(_("Only the thread's author and the group's admins can remove its guests."))
     row = db.session.scalar(select(ThreadGuest).where(
         ThreadGuest.discussion_id == discussion.id, ThreadGuest.user_id == user_id, ThreadGuest.removed_at.is_(None)))
     if row is None:
-        raise NotFound("That person is not a guest of this thread.")
+        raise NotFound(_("That person is not a guest of this thread."))
     row.removed_at, row.removed_by_id = utcnow(), actor.id
     member = db.session.scalar(select(Membership.id).where(
         Membership.group_id == discussion.group_id, Membership.user_id == user_id))

@@ -25,6 +25,7 @@ from .accounts import create_user, normalise_email, user_by_email
 from .errors import Invalid, NotAllowed, NotFound, RateLimited
 from . import audit
 from .groups import add_member
+from ..i18n import _, _n, number
 
 MAX_PER_BATCH = 50
 MAX_SENDS = 5
@@ -35,9 +36,9 @@ def _actor_and_group(actor_id: int, group_id: int) -> tuple[User, Group]:
     user = db.session.get(User, actor_id)
     group = db.session.get(Group, group_id)
     if user is None or group is None or not policy.can_see_group(user, group):
-        raise NotFound("There is no such group.")
+        raise NotFound(_("There is no such group."))
     if not policy.can_invite(user, group):
-        raise NotAllowed("Only this group's admins can invite people.")
+        raise NotAllowed(_("Only this group's admins can invite people."))
     return user, group
 
 
@@ -45,15 +46,17 @@ def parse_addresses(raw: str) -> list[str]:
     """Addresses separated by commas, semicolons, spaces or lines; Invalid names the first bad one."""
     parts = [p.strip().strip("<>") for p in re.split(r"[\s,;]+", raw or "") if p.strip()]
     if not parts:
-        raise Invalid("Enter at least one email address.", field="emails")
+        raise Invalid(_("Enter at least one email address."), field="emails")
     if len(parts) > MAX_PER_BATCH:
-        raise Invalid(f"Invite at most {MAX_PER_BATCH} people at a time.", field="emails")
+        raise Invalid(_n("Invite at most %(num)s person at a time.", "Invite at most %(num)s people at a time.",
+                         MAX_PER_BATCH), field="emails")
     emails = []
     for part in parts:
         try:
             email = normalise_email(part)
         except Invalid:
-            raise Invalid(f"{part[:80]!r} is not an email address. Nobody was invited.", field="emails") from None
+            raise Invalid(_("%(address)s is not an email address. Nobody was invited.", address=repr(part[:80])),
+                          field="emails") from None
         if email not in emails:
             emails.append(email)
     return emails
@@ -65,7 +68,8 @@ def invite(*, actor_id: int, group_id: int, emails: str, message: str = "") -> d
     addresses = parse_addresses(emails)
     message = (message or "").strip()
     if len(message) > MESSAGE_MAX:
-        raise Invalid(f"Please keep the message under {MESSAGE_MAX:,} characters.", field="message")
+        raise Invalid(_("Please keep the message under %(limit)s characters.", limit=number(MESSAGE_MAX)),
+                      field="message")
     result = {"invited": [], "members": [], "pending": []}
     for email in addresses:
         existing_user = user_by_email(email)
@@ -121,17 +125,19 @@ def pending_for(group_id: int) -> list[Invitation]:
 def _managed(actor_id: int, invitation_id: int) -> tuple[User, Invitation]:
     invitation = db.session.get(Invitation, invitation_id)
     if invitation is None:
-        raise NotFound("There is no such invitation.")
-    user, _ = _actor_and_group(actor_id, invitation.group_id)
+        raise NotFound(_("There is no such invitation."))
+    user, _group = _actor_and_group(actor_id, invitation.group_id)
     if not invitation.is_pending:
-        raise Invalid("That invitation has already been accepted or revoked.")
+        raise Invalid(_("That invitation has already been accepted or revoked."))
     return user, invitation
 
 
 def resend(*, actor_id: int, invitation_id: int) -> Invitation:
     user, invitation = _managed(actor_id, invitation_id)
     if invitation.send_count >= MAX_SENDS:
-        raise RateLimited(f"That invitation has been sent {MAX_SENDS} times already; we will not send it again.")
+        raise RateLimited(_n("That invitation has been sent %(num)s time already; we will not send it again.",
+                             "That invitation has been sent %(num)s times already; we will not send it again.",
+                             MAX_SENDS))
     _send(invitation, user)
     db.session.commit()
     return invitation
@@ -151,7 +157,7 @@ def by_token(token: str) -> Invitation:
     if token and len(token) <= 100:
         invitation = db.session.scalar(select(Invitation).where(Invitation.token_hash == hash_token("invite:" + token)))
     if invitation is None:
-        raise NotFound("This invitation link is not valid. It may have been replaced by a newer email.")
+        raise NotFound(_("This invitation link is not valid. It may have been replaced by a newer email."))
     return check_pending(invitation)
 
 
@@ -164,13 +170,13 @@ def expires_at(invitation: Invitation):
 def check_pending(invitation: Invitation) -> Invitation:
     """The invitation, if it can still be accepted; Invalid saying why not."""
     if invitation.revoked_at is not None:
-        raise Invalid("This invitation was withdrawn by the group.")
+        raise Invalid(_("This invitation was withdrawn by the group."))
     if invitation.accepted_at is not None:
-        raise Invalid("This invitation has already been accepted. Sign in to see the group.")
+        raise Invalid(_("This invitation has already been accepted. Sign in to see the group."))
     if expires_at(invitation) <= utcnow():
-        raise Invalid("This invitation has expired. Ask the group for a new one.")
+        raise Invalid(_("This invitation has expired. Ask the group for a new one."))
     if invitation.group.archived_at is not None:
-        raise Invalid("This group is no longer active.")
+        raise Invalid(_("This group is no longer active."))
     return invitation
 
 
@@ -190,9 +196,9 @@ def accept_invitation(*, invitation: Invitation, user_id: int | None = None, nam
         if user is None:
             name = one_line(name)
             if not name:
-                raise Invalid("Please tell the group your name.", field="name")
+                raise Invalid(_("Please tell the group your name."), field="name")
             if len(name) > 100:
-                raise Invalid("Names can be at most 100 characters.", field="name")
+                raise Invalid(_("Names can be at most %(limit)s characters.", limit=100), field="name")
             user = create_user(email=invitation.email, name=name, verified=True)
         elif user.email_verified_at is None:
             user.email_verified_at = utcnow()

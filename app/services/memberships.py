@@ -13,6 +13,7 @@ from .accounts import acting_member
 from .errors import Invalid, NotAllowed, NotFound
 from . import audit
 from .groups import add_member
+from ..i18n import _, number
 
 MESSAGE_MAX = 2000
 
@@ -20,7 +21,7 @@ MESSAGE_MAX = 2000
 def _group(user: User, group_id: int) -> Group:
     group = db.session.get(Group, group_id)
     if group is None or not policy.can_see_group(user, group):
-        raise NotFound("There is no such group.")
+        raise NotFound(_("There is no such group."))
     return group
 
 
@@ -40,7 +41,7 @@ def join_open_group(*, actor_id: int, group_id: int) -> Membership:
     if policy.is_member(user, group):
         return policy.membership(user, group)
     if not policy.can_join_directly(user, group):
-        raise NotAllowed("This group is not open to everyone: ask to join instead.")
+        raise NotAllowed(_("This group is not open to everyone: ask to join instead."))
     membership = add_member(group_id=group.id, user_id=user.id)
     policy.forget_memberships()
     return membership
@@ -52,7 +53,7 @@ def group_by_join_token(token: str) -> Group:
     if token and len(token) <= 64:
         group = db.session.scalar(select(Group).where(Group.join_token == token, Group.archived_at.is_(None)))
     if group is None:
-        raise NotFound("This join link does not work any more. Ask the group for a new one.")
+        raise NotFound(_("This join link does not work any more. Ask the group for a new one."))
     return group
 
 
@@ -70,7 +71,7 @@ def reset_join_link(*, actor_id: int, group_id: int, enabled: bool = True) -> st
     user = acting_member(actor_id)
     group = _group(user, group_id)
     if not policy.can_manage_members(user, group):
-        raise NotAllowed("Only this group's admins can manage its join link.")
+        raise NotAllowed(_("Only this group's admins can manage its join link."))
     group.join_token = random_token(24) if enabled else None
     audit.record(actor_id=user.id, group_id=group.id, action="join_link_reset" if enabled else "join_link_disabled")
     db.session.commit()
@@ -87,16 +88,17 @@ def request_to_join(*, actor_id: int, group_id: int, message: str = "") -> JoinR
     user = acting_member(actor_id)
     group = _group(user, group_id)
     if policy.is_member(user, group):
-        raise Invalid("You are already a member of this group.")
+        raise Invalid(_("You are already a member of this group."))
     if not policy.can_request_to_join(user, group):
-        raise NotAllowed("This group does not take requests to join.")
+        raise NotAllowed(_("This group does not take requests to join."))
     message = (message or "").strip()
     if len(message) > MESSAGE_MAX:
-        raise Invalid(f"Please keep the message under {MESSAGE_MAX:,} characters.", field="message")
+        raise Invalid(_("Please keep the message under %(limit)s characters.", limit=number(MESSAGE_MAX)),
+                      field="message")
     pending = db.session.scalar(select(JoinRequest).where(
         JoinRequest.group_id == group.id, JoinRequest.user_id == user.id, JoinRequest.decided_at.is_(None)))
     if pending is not None:
-        raise Invalid("You have already asked to join; the group's admins will answer soon.")
+        raise Invalid(_("You have already asked to join; the group's admins will answer soon."))
     request = JoinRequest(group_id=group.id, user_id=user.id, message=message)
     db.session.add(request)
     db.session.flush()
@@ -120,12 +122,12 @@ def decide_request(*, actor_id: int, request_id: int, approve: bool) -> JoinRequ
     user = acting_member(actor_id)
     request = db.session.get(JoinRequest, request_id)
     if request is None:
-        raise NotFound("There is no such request.")
+        raise NotFound(_("There is no such request."))
     group = _group(user, request.group_id)
     if not policy.can_manage_members(user, group):
-        raise NotAllowed("Only this group's admins can answer requests to join.")
+        raise NotAllowed(_("Only this group's admins can answer requests to join."))
     if request.decided_at is not None:
-        raise Invalid("That request has already been answered.")
+        raise Invalid(_("That request has already been answered."))
     request.decided_at, request.decided_by_id = utcnow(), user.id
     request.decision = "approved" if approve else "ignored"
     if approve:
@@ -145,9 +147,9 @@ def leave_group(*, actor_id: int, group_id: int) -> None:
     group = _group(user, group_id)
     membership = _membership(group.id, user.id)
     if membership is None:
-        raise Invalid("You are not a member of this group.")
+        raise Invalid(_("You are not a member of this group."))
     if membership.role == "admin" and _admin_count(group.id) == 1 and _member_count(group.id) > 1:
-        raise Invalid("You are the only admin. Make someone else an admin before you leave.")
+        raise Invalid(_("You are the only admin. Make someone else an admin before you leave."))
     db.session.delete(membership)
     events.record("member_left", actor_id=user.id, group_id=group.id)
     db.session.commit()
@@ -162,12 +164,12 @@ def remove_member(*, actor_id: int, group_id: int, user_id: int) -> None:
     user = acting_member(actor_id)
     group = _group(user, group_id)
     if not policy.can_manage_members(user, group):
-        raise NotAllowed("Only this group's admins can remove members.")
+        raise NotAllowed(_("Only this group's admins can remove members."))
     if user_id == user.id:
-        raise Invalid("To remove yourself, leave the group instead.")
+        raise Invalid(_("To remove yourself, leave the group instead."))
     membership = _membership(group.id, user_id)
     if membership is None:
-        raise NotFound("That person is not a member of this group.")
+        raise NotFound(_("That person is not a member of this group."))
     db.session.delete(membership)
     events.record("member_removed", actor_id=user.id, group_id=group.id, user_id=user_id)
     audit.record(actor_id=user.id, group_id=group.id, action="member_removed", user_id=user_id)
@@ -179,16 +181,16 @@ def change_role(*, actor_id: int, group_id: int, user_id: int, role: str) -> Mem
     user = acting_member(actor_id)
     group = _group(user, group_id)
     if not policy.can_manage_members(user, group):
-        raise NotAllowed("Only this group's admins can change roles.")
+        raise NotAllowed(_("Only this group's admins can change roles."))
     if role not in ROLES:
-        raise Invalid("Choose admin or member.", field="role")
+        raise Invalid(_("Choose admin or member."), field="role")
     membership = _membership(group.id, user_id)
     if membership is None:
-        raise NotFound("That person is not a member of this group.")
+        raise NotFound(_("That person is not a member of this group."))
     if membership.role == role:
         return membership
     if role == "member" and _admin_count(group.id) == 1:
-        raise Invalid("A group needs at least one admin. Make someone else an admin first.")
+        raise Invalid(_("A group needs at least one admin. Make someone else an admin first."))
     membership.role = role
     events.record("role_changed", actor_id=user.id, group_id=group.id, user_id=user_id, role=role)
     audit.record(actor_id=user.id, group_id=group.id, action="role_changed", user_id=user_id, role=role)
@@ -226,13 +228,13 @@ def set_title(*, actor_id: int, group_id: int, user_id: int, title: str) -> Memb
     user = acting_member(actor_id)
     group = _group(user, group_id)
     if not policy.can_set_titles(user, group):
-        raise NotAllowed("Only this group's admins can give members titles.")
+        raise NotAllowed(_("Only this group's admins can give members titles."))
     membership = _membership(group.id, user_id)
     if membership is None:
-        raise NotFound("That person is not a member of this group.")
+        raise NotFound(_("That person is not a member of this group."))
     title = one_line(title or "")
     if len(title) > TITLE_MAX:
-        raise Invalid(f"A title can be at most {TITLE_MAX} characters.", field="title")
+        raise Invalid(_("A title can be at most %(limit)s characters.", limit=TITLE_MAX), field="title")
     if (membership.title or "") == title:
         return membership
     membership.title = title or None

@@ -31,13 +31,14 @@ from ..text import one_line
 from ..tokens import hash_token, random_token
 from . import accounts, sessions
 from .errors import Invalid, NotAllowed, NotFound
+from ..i18n import _, _l, _n
 
 CHALLENGE_LIFETIME = timedelta(minutes=5)
 MAX_PASSKEYS = 20
 NAME_LENGTH = 60
 PURPOSES = ("register", "sign_in", "second")
 _KNOWN_TRANSPORTS = {t.value for t in AuthenticatorTransport}
-REFUSED = "That passkey did not work here. Try again, or sign in another way."
+REFUSED = _l("That passkey did not work here. Try again, or sign in another way.")
 
 
 def _rp_id() -> str:
@@ -76,7 +77,7 @@ def _new_challenge(*, purpose: str, user_id: int | None, challenge: bytes) -> st
 
 def _use_challenge(key: str | None, *, purpose: str, user_id: int | None = None) -> bytes:
     """The challenge this browser was given for this purpose, used up now (a replay loses)."""
-    expired = Invalid("This passkey request has expired or was already used. Please try again.")
+    expired = Invalid(_("This passkey request has expired or was already used. Please try again."))
     if not key or len(key) > 100:
         raise expired
     row = db.session.scalar(select(PasskeyChallenge).where(
@@ -108,7 +109,7 @@ def _credential(raw: str | dict | None) -> dict:
         except ValueError:
             raw = None
     if not isinstance(raw, dict) or not isinstance(raw.get("id"), str) or not isinstance(raw.get("response"), dict):
-        raise Invalid(REFUSED)
+        raise Invalid(str(REFUSED))
     return raw
 
 
@@ -117,7 +118,8 @@ def _credential(raw: str | dict | None) -> dict:
 def registration_options(*, user: User) -> tuple[str, str]:
     """The options for navigator.credentials.create (JSON) and the key of their challenge."""
     if count(user.id) >= MAX_PASSKEYS:
-        raise Invalid(f"You have {MAX_PASSKEYS} passkeys already. Remove one you no longer use first.")
+        raise Invalid(_n("You have %(num)s passkey already. Remove one you no longer use first.",
+                         "You have %(num)s passkeys already. Remove one you no longer use first.", MAX_PASSKEYS))
     options = generate_registration_options(
         rp_id=_rp_id(), rp_name="Quorum", user_id=_user_handle(user.id), user_name=user.email or str(user.id),
         user_display_name=user.display_name, exclude_credentials=_descriptors(user.id),
@@ -130,9 +132,9 @@ def registration_options(*, user: User) -> tuple[str, str]:
 def _clean_name(name: str) -> str:
     name = one_line(name or "")
     if not name:
-        raise Invalid("Give the passkey a name you will recognise, like \u201cwork laptop\u201d.", field="name")
+        raise Invalid(_("Give the passkey a name you will recognise, like \u201cwork laptop\u201d."), field="name")
     if len(name) > NAME_LENGTH:
-        raise Invalid(f"Names can be at most {NAME_LENGTH} characters.", field="name")
+        raise Invalid(_("Names can be at most %(limit)s characters.", limit=NAME_LENGTH), field="name")
     return name
 
 
@@ -146,10 +148,10 @@ def register(*, user: User, key: str | None, credential, name: str) -> Passkey:
                                                 expected_rp_id=_rp_id(), expected_origin=_origin(),
                                                 require_user_verification=True)
     except (Invalid, WebAuthnException, ValueError, KeyError, TypeError, AttributeError):
-        raise Invalid("Your browser's passkey could not be checked, so it was not added. Please try again.") from None
+        raise Invalid(_("Your browser's passkey could not be checked, so it was not added. Please try again.")) from None
     credential_id = bytes_to_base64url(verified.credential_id)
     if db.session.scalar(select(Passkey.id).where(Passkey.credential_id == credential_id)):
-        raise Invalid("That passkey is added already.")
+        raise Invalid(_("That passkey is added already."))
     transports = [t for t in (credential["response"].get("transports") or []) if t in _KNOWN_TRANSPORTS]
     passkey = Passkey(user_id=user.id, credential_id=credential_id, public_key=verified.credential_public_key,
                       sign_count=verified.sign_count, transports=",".join(transports)[:200], name=name)
@@ -175,20 +177,20 @@ def _check_assertion(credential, challenge: bytes, *, user_id: int | None) -> Us
     credential = _credential(credential)
     passkey = db.session.scalar(select(Passkey).where(Passkey.credential_id == credential["id"][:700]))
     if passkey is None or (user_id is not None and passkey.user_id != user_id):
-        raise Invalid(REFUSED)
+        raise Invalid(str(REFUSED))
     handle = credential["response"].get("userHandle")
     if handle and handle != bytes_to_base64url(_user_handle(passkey.user_id)):
-        raise Invalid(REFUSED)
+        raise Invalid(str(REFUSED))
     try:
         verified = verify_authentication_response(
             credential=credential, expected_challenge=challenge, expected_rp_id=_rp_id(), expected_origin=_origin(),
             credential_public_key=passkey.public_key, credential_current_sign_count=passkey.sign_count,
             require_user_verification=True)
     except (WebAuthnException, ValueError, KeyError, TypeError, AttributeError):
-        raise Invalid(REFUSED) from None
+        raise Invalid(str(REFUSED)) from None
     user = db.session.get(User, passkey.user_id)
     if user is None or user.deleted_at is not None:
-        raise Invalid(REFUSED)
+        raise Invalid(str(REFUSED))
     passkey.sign_count = verified.new_sign_count
     passkey.last_used_at = utcnow()
     return user
@@ -207,7 +209,7 @@ def answer_second_factor(*, second_factor_key: str | None, key: str | None, cred
     """A passkey answers the second-factor step of a sign-in begun another way."""
     pending = _pending(second_factor_key)
     if pending is None:
-        raise NotFound("Your sign-in has timed out. Please start again.")
+        raise NotFound(_("Your sign-in has timed out. Please start again."))
     challenge = _use_challenge(key, purpose="second", user_id=pending.user_id)
     user = _check_assertion(credential, challenge, user_id=pending.user_id)
     won = db.session.execute(update(SecondFactorChallenge).where(
@@ -215,7 +217,7 @@ def answer_second_factor(*, second_factor_key: str | None, key: str | None, cred
         .values(used_at=utcnow())).rowcount
     db.session.commit()
     if won != 1:
-        raise NotFound("Your sign-in has timed out. Please start again.")
+        raise NotFound(_("Your sign-in has timed out. Please start again."))
     return user, pending.next_path
 
 
@@ -246,7 +248,7 @@ def _groups_requiring_a_second_factor(user_id: int) -> list[Group]:
 def _own(user_id: int, passkey_id: int) -> Passkey:
     passkey = db.session.get(Passkey, passkey_id)
     if passkey is None or passkey.user_id != user_id:
-        raise NotFound("There is no such passkey in your account.")
+        raise NotFound(_("There is no such passkey in your account."))
     return passkey
 
 
@@ -260,8 +262,8 @@ def rename(*, user_id: int, passkey_id: int, name: str) -> Passkey:
 def remove(*, user_id: int, passkey_id: int) -> None:
     passkey = _own(user_id, passkey_id)
     if count(user_id) == 1 and is_required(user_id):
-        raise NotAllowed("This is your only passkey and you require one to sign in. Turn that off first, "
-                         "or add another passkey.")
+        raise NotAllowed(_("This is your only passkey and you require one to sign in. Turn that off first, "
+                           "or add another passkey."))
     db.session.delete(passkey)
     db.session.commit()
 
@@ -275,12 +277,12 @@ def set_required(*, user_id: int, required: bool) -> None:
     """Ask for a passkey at every sign-in (or stop asking)."""
     user = db.session.get(User, user_id)
     if required and count(user_id) == 0:
-        raise Invalid("Add a passkey first.", field="required")
+        raise Invalid(_("Add a passkey first."), field="required")
     strict = _groups_requiring_a_second_factor(user_id) if not required and user.totp_enabled_at is None else []
     if strict:
         names = ", ".join(g.name for g in strict)
-        raise NotAllowed(f"You are an admin of {names}, which requires a second factor for admins. "
-                         "Turn on an authenticator app first.")
+        raise NotAllowed(_("You are an admin of %(groups)s, which requires a second factor for admins. "
+                           "Turn on an authenticator app first.", groups=names))
     preference = db.session.get(PasskeyPreference, user_id)
     if preference is None:
         preference = PasskeyPreference(user_id=user_id)

@@ -23,29 +23,37 @@ from ..tokens import hash_token, random_token
 from . import audit
 from .accounts import normalise_email
 from .errors import Invalid, NotAllowed, NotFound
+from ..i18n import _
 
+# The English text with a str.format placeholder, for callers that have not moved to archived_explanation().
 ARCHIVED_EXPLANATION = ("{name} is archived: it is kept read-only, so nothing new can be posted, voted on or joined "
                         "there. Its members can still read it on the web.")
+
+
+def archived_explanation(name: str) -> str:
+    """Why mail to an archived group is not posted, in the current language (a reply: the sender's)."""
+    return _("%(name)s is archived: it is kept read-only, so nothing new can be posted, voted on or joined "
+             "there. Its members can still read it on the web.", name=name)
 MERGE_DAYS = 7
 PEOPLE_LIMIT = 200
 
 
 def _site_admin(actor) -> None:
     if not policy.can_manage_people(actor):
-        raise NotAllowed("Only site admins can do that.")
+        raise NotAllowed(_("Only site admins can do that."))
 
 
 def _user(user_id) -> User:
     user = db.session.get(User, user_id) if isinstance(user_id, int) else None
     if user is None or user.deleted_at is not None:
-        raise NotFound("There is no such account (it may have been erased).")
+        raise NotFound(_("There is no such account (it may have been erased)."))
     return user
 
 
 def _group(group_id) -> Group:
     group = db.session.get(Group, group_id) if isinstance(group_id, int) else None
     if group is None:
-        raise NotFound("There is no such group.")
+        raise NotFound(_("There is no such group."))
     return group
 
 
@@ -82,7 +90,7 @@ def deactivate(actor, *, user_id: int) -> User:
     _site_admin(actor)
     user = _user(user_id)
     if user.id == actor.id:
-        raise Invalid("You cannot deactivate your own account.")
+        raise Invalid(_("You cannot deactivate your own account."))
     if user.deactivated_at is not None:
         return user
     user.deactivated_at = utcnow()
@@ -123,13 +131,13 @@ def request_merge(actor, *, kept_email: str, merged_email: str) -> AccountMerge:
             raise Invalid(error.message, field=field) from None
         user = db.session.scalar(select(User).where(func.lower(User.email) == email, User.deleted_at.is_(None)))
         if user is None:
-            raise Invalid(f"No account has {email} as its address.", field=field)
+            raise Invalid(_("No account has %(email)s as its address.", email=email), field=field)
         found.append(user)
     kept, merged = found
     if kept.id == merged.id:
-        raise Invalid("Those are the same account.", field="merged_email")
+        raise Invalid(_("Those are the same account."), field="merged_email")
     if merged.is_site_admin and not kept.is_site_admin:
-        raise Invalid("Keep the site admin's account, or make the kept account a site admin first.", field="kept_email")
+        raise Invalid(_("Keep the site admin's account, or make the kept account a site admin first."), field="kept_email")
     now = utcnow()
     db.session.execute(update(AccountMerge).where(
         AccountMerge.done_at.is_(None), AccountMerge.cancelled_at.is_(None),
@@ -174,12 +182,12 @@ def confirm_merge(token: str) -> AccountMerge:
     """One address proved (its owner followed the link); with both proved, the accounts are merged."""
     found = load_merge(token)
     if found is None:
-        raise NotFound("This link is not valid.")
+        raise NotFound(_("This link is not valid."))
     row, side = found
     state = merge_state(row)
     if state != "waiting":
-        raise Invalid({"done": "These accounts are already merged.", "cancelled": "This merge was cancelled.",
-                       "expired": "This link has expired; ask the site admin to start again."}[state])
+        raise Invalid({"done": _("These accounts are already merged."), "cancelled": _("This merge was cancelled."),
+                       "expired": _("This link has expired; ask the site admin to start again.")}[state])
     now = utcnow()
     if side == "kept":
         row.kept_confirmed_at = row.kept_confirmed_at or now
@@ -289,7 +297,7 @@ def cancel_merge(actor, *, merge_id: int) -> AccountMerge:
     _site_admin(actor)
     row = db.session.get(AccountMerge, merge_id) if isinstance(merge_id, int) else None
     if row is None:
-        raise NotFound("There is no such merge.")
+        raise NotFound(_("There is no such merge."))
     if merge_state(row) == "waiting":
         row.cancelled_at = utcnow()
         audit.record(actor.id, None, "merge_cancelled", merge_id=row.id)
@@ -335,7 +343,7 @@ def archive_group(actor, *, group_id: int) -> Group:
     """Read-only and out of every list; its members still read it (and may leave it)."""
     group = _group(group_id)
     if not policy.can_archive_group(actor, group):
-        raise NotAllowed("Only the group's admins (or a site admin) can archive it.")
+        raise NotAllowed(_("Only the group's admins (or a site admin) can archive it."))
     if group.archived_at is None:
         group.archived_at = utcnow()
         audit.record(actor.id, group.id, "group_archived", by_site_admin=not policy.is_admin(actor, group))
@@ -346,7 +354,7 @@ def archive_group(actor, *, group_id: int) -> Group:
 def restore_group(actor, *, group_id: int) -> Group:
     group = _group(group_id)
     if not policy.can_archive_group(actor, group):
-        raise NotAllowed("Only the group's admins (or a site admin) can restore it.")
+        raise NotAllowed(_("Only the group's admins (or a site admin) can restore it."))
     if group.archived_at is not None:
         group.archived_at = None
         audit.record(actor.id, group.id, "group_restored", by_site_admin=not policy.is_admin(actor, group))
@@ -358,7 +366,7 @@ def leave_archive(actor, *, group_id: int) -> None:
     """A member leaves an archived group (any role; the archive stays for the others)."""
     group = _group(group_id)
     if not policy.can_leave_archive(actor, group):
-        raise NotAllowed("Only members of an archived group can leave it this way.")
+        raise NotAllowed(_("Only members of an archived group can leave it this way."))
     db.session.execute(delete(Membership).where(Membership.group_id == group.id, Membership.user_id == actor.id))
     audit.record(actor.id, group.id, "left_archive")
     db.session.commit()
@@ -372,7 +380,7 @@ def schedule_deletion(actor, *, group_id: int, now: datetime | None = None) -> G
 
     group = _group(group_id)
     if not policy.can_delete_group(actor, group):
-        raise NotAllowed("Only site admins can delete a group.")
+        raise NotAllowed(_("Only site admins can delete a group."))
     if group.deletion_due_at is not None:
         return group
     now = now or utcnow()
@@ -391,9 +399,9 @@ def schedule_deletion(actor, *, group_id: int, now: datetime | None = None) -> G
 def cancel_deletion(actor, *, group_id: int) -> Group:
     group = _group(group_id)
     if not policy.can_delete_group(actor, group):
-        raise NotAllowed("Only site admins can cancel a group's deletion.")
+        raise NotAllowed(_("Only site admins can cancel a group's deletion."))
     if group.deletion_claimed_at is not None:
-        raise Invalid("This group is being deleted now; it is too late to cancel.")
+        raise Invalid(_("This group is being deleted now; it is too late to cancel."))
     if group.deletion_due_at is not None:
         group.deletion_due_at = None
         audit.record(actor.id, group.id, "group_deletion_cancelled")

@@ -41,6 +41,7 @@ from ..models import OidcIdentity, OidcLogin, User, utcnow
 from ..tokens import hash_token, random_token
 from . import accounts
 from .errors import Invalid, NotAllowed, NotFound
+from ..i18n import _
 
 LOGIN_LIFETIME = timedelta(minutes=10)
 METADATA_SECONDS = 600  # discovery documents and keys are fetched again after this
@@ -60,7 +61,7 @@ def providers() -> dict[str, dict]:
 def provider(name: str) -> dict:
     found = providers().get(name)
     if found is None:
-        raise NotFound("There is no such single sign-on provider here.")
+        raise NotFound(_("There is no such single sign-on provider here."))
     return found
 
 
@@ -78,7 +79,8 @@ def _check_url(url: str, what: str) -> str:
     parts = urlsplit(url or "")
     if parts.scheme == "https" or (parts.scheme == "http" and _loopback(parts.hostname)):
         return url
-    raise ProviderError(f"The sign-in provider's {what} is not an https address, so we do not use it.")
+    # `what` names the address as OpenID Connect does ("token endpoint"): a technical term, left as it is.
+    raise ProviderError(_("The sign-in provider's %(what)s is not an https address, so we do not use it.", what=what))
 
 
 def _get_json(url: str, what: str) -> dict:
@@ -89,9 +91,9 @@ def _get_json(url: str, what: str) -> dict:
         document = response.json()
     except (requests.RequestException, ValueError):
         current_app.logger.warning("OpenID provider %s unreachable or answered badly", urlsplit(url).netloc)
-        raise ProviderError("We could not reach the sign-in provider just now. Please try again in a minute.") from None
+        raise ProviderError(_("We could not reach the sign-in provider just now. Please try again in a minute.")) from None
     if not isinstance(document, dict):
-        raise ProviderError("The sign-in provider answered something we do not understand.")
+        raise ProviderError(_("The sign-in provider answered something we do not understand."))
     return document
 
 
@@ -112,8 +114,8 @@ def metadata(name: str) -> dict:
         document = _get_json(config["issuer"] + "/.well-known/openid-configuration", "discovery document")
         if document.get("issuer", "").rstrip("/") != config["issuer"]:
             current_app.logger.warning("OpenID provider %s: discovery names another issuer", name)
-            raise ProviderError("The sign-in provider names another issuer than the one configured, so we do not "
-                                "trust it. The site's operator needs to check its settings.")
+            raise ProviderError(_("The sign-in provider names another issuer than the one configured, so we do not "
+                                  "trust it. The site's operator needs to check its settings."))
         for field in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
             _check_url(document.get(field, ""), field.replace("_", " "))
         return document
@@ -149,15 +151,15 @@ def begin(*, name: str, next_path: str | None) -> tuple[str, str]:
     db.session.add(OidcLogin(state_hash=hash_token("oidc-state:" + state), provider=name, nonce=nonce,
                              code_verifier=verifier, next_path=accounts.safe_next(next_path), created_at=now,
                              expires_at=now + LOGIN_LIFETIME))
-    url, _ = _client(name).create_authorization_url(meta["authorization_endpoint"], state=state, nonce=nonce,
-                                                    code_verifier=verifier)
+    url, _state = _client(name).create_authorization_url(meta["authorization_endpoint"], state=state, nonce=nonce,
+                                                         code_verifier=verifier)
     db.session.commit()
     return url, state
 
 
 def _claim_login(name: str, state: str | None) -> OidcLogin:
     """The sign-in this state belongs to, used up now (one conditional UPDATE: a replay loses)."""
-    refused = Invalid("This sign-in did not start here, or was already used or has expired. Please start again.")
+    refused = Invalid(_("This sign-in did not start here, or was already used or has expired. Please start again."))
     if not state or len(state) > 200:
         raise refused
     login = db.session.scalar(select(OidcLogin).where(OidcLogin.state_hash == hash_token("oidc-state:" + state)))
@@ -194,7 +196,7 @@ def verify_id_token(name: str, id_token: str, *, nonce: str, access_token: str |
             current_app.logger.warning("OpenID provider %s: ID token refused (%s)", name, error)
             break
         return dict(claims)
-    raise ProviderError("The sign-in provider's answer did not check out, so you are not signed in. Please start again.")
+    raise ProviderError(_("The sign-in provider's answer did not check out, so you are not signed in. Please start again."))
 
 
 def finish(*, name: str, args: dict, ip: str | None, user_agent: str | None) -> tuple[User, str | None]:
@@ -202,13 +204,14 @@ def finish(*, name: str, args: dict, ip: str | None, user_agent: str | None) -> 
     config = provider(name)
     if args.get("error"):
         _claim_login(name, args.get("state"))  # used up all the same
-        raise Invalid(f"{config['label']} did not sign you in ({str(args.get('error'))[:60]}). Please try again.")
+        raise Invalid(_("%(provider)s did not sign you in (%(error)s). Please try again.", provider=config["label"],
+                        error=str(args.get("error"))[:60]))
     login = _claim_login(name, args.get("state"))
     if args.get("iss") and args["iss"].rstrip("/") != config["issuer"]:  # RFC 9207: mix-up defence
-        raise ProviderError("That answer came from another sign-in provider than the one you chose. Please start again.")
+        raise ProviderError(_("That answer came from another sign-in provider than the one you chose. Please start again."))
     code = args.get("code")
     if not code or len(code) > 2000:
-        raise Invalid("The sign-in provider sent no code back. Please start again.")
+        raise Invalid(_("The sign-in provider sent no code back. Please start again."))
     meta = metadata(name)
     try:
         token = _client(name).fetch_token(meta["token_endpoint"], grant_type="authorization_code", code=code,
@@ -216,10 +219,10 @@ def finish(*, name: str, args: dict, ip: str | None, user_agent: str | None) -> 
                                           timeout=current_app.config.get("OIDC_TIMEOUT_SECONDS", 10))
     except Exception as error:  # noqa: BLE001 - any failure of the exchange is the provider refusing
         current_app.logger.warning("OpenID provider %s: token exchange failed (%s)", name, type(error).__name__)
-        raise ProviderError("The sign-in provider did not accept this sign-in (it may have expired). "
-                            "Please start again.") from None
+        raise ProviderError(_("The sign-in provider did not accept this sign-in (it may have expired). "
+                              "Please start again.")) from None
     if not token.get("id_token"):
-        raise ProviderError("The sign-in provider sent no ID token, so you are not signed in.")
+        raise ProviderError(_("The sign-in provider sent no ID token, so you are not signed in."))
     claims = verify_id_token(name, token["id_token"], nonce=login.nonce, access_token=token.get("access_token"))
     if "email" not in claims and token.get("access_token") and meta.get("userinfo_endpoint"):
         claims = {**_userinfo(meta["userinfo_endpoint"], token["access_token"], subject=str(claims["sub"])), **claims}
@@ -239,9 +242,9 @@ def _userinfo(url: str, access_token: str, *, subject: str) -> dict:
         response.raise_for_status()
         info = response.json()
     except (requests.RequestException, ValueError):
-        raise ProviderError("We could not ask the sign-in provider who you are just now. Please try again.") from None
+        raise ProviderError(_("We could not ask the sign-in provider who you are just now. Please try again.")) from None
     if not isinstance(info, dict) or str(info.get("sub")) != subject:
-        raise ProviderError("The sign-in provider's answer did not check out, so you are not signed in.")
+        raise ProviderError(_("The sign-in provider's answer did not check out, so you are not signed in."))
     return {key: info[key] for key in ("email", "email_verified", "name") if key in info}
 
 
@@ -260,23 +263,25 @@ def _member_for(name: str, claims: dict) -> User:
     if identity is not None:
         user = db.session.get(User, identity.user_id)
         if user is None or user.deleted_at is not None:
-            raise NotAllowed("The account linked to this sign-in has been deleted.")
+            raise NotAllowed(_("The account linked to this sign-in has been deleted."))
         identity.last_used_at = utcnow()
         return user
     raw_email = claims.get("email")
     if not raw_email:
-        raise NotAllowed(f"{label} did not tell us your email address, which we need to know who you are here.")
+        raise NotAllowed(_("%(provider)s did not tell us your email address, which we need to know who you are here.",
+                           provider=label))
     try:
         email = accounts.normalise_email(str(raw_email))
     except Invalid:
-        raise NotAllowed(f"{label} gave an email address we cannot use.") from None
+        raise NotAllowed(_("%(provider)s gave an email address we cannot use.", provider=label)) from None
     if not _verified(claims):
-        raise NotAllowed(f"{label} has not confirmed that {email} is your address, so we cannot sign you in with it. "
-                         "Confirm the address with your provider first, or sign in another way.")
+        raise NotAllowed(_("%(provider)s has not confirmed that %(email)s is your address, so we cannot sign you in "
+                           "with it. Confirm the address with your provider first, or sign in another way.",
+                           provider=label, email=email))
     user = accounts.user_by_email(email)
     if user is None:
         if not policy.may_create_own_account(email):
-            raise NotAllowed(accounts.NO_SIGNUP)
+            raise NotAllowed(str(accounts.NO_SIGNUP))
         user = accounts.create_user(email=email, name=str(claims.get("name") or ""), verified=True)
     elif user.email_verified_at is None:
         user.email_verified_at = utcnow()

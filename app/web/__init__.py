@@ -7,6 +7,8 @@ import gzip
 from flask import Flask, render_template, request
 from flask_login import current_user
 
+from ..i18n import _, _l
+
 
 def register(app: Flask) -> None:
     """Every blueprint, one per area."""
@@ -69,35 +71,35 @@ def register_error_pages(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):
-        return page(400, "This form has expired", "Please go back, reload the page and try again. Nothing was changed.")
+        return page(400, _("This form has expired"), _("Please go back, reload the page and try again. Nothing was changed."))
 
     @app.errorhandler(400)
     def bad_request(error):
-        return page(400, "Bad request", "Something in that request did not make sense. Nothing was changed.")
+        return page(400, _("Bad request"), _("Something in that request did not make sense. Nothing was changed."))
 
     @app.errorhandler(403)
     def forbidden(error):
-        return page(403, "Not allowed", getattr(error, "description", None) or "You are not allowed to do that.")
+        return page(403, _("Not allowed"), getattr(error, "description", None) or _("You are not allowed to do that."))
 
     @app.errorhandler(404)
     def not_found(error):
-        return page(404, "Not found", "There is nothing here, or you do not have access to it.")
+        return page(404, _("Not found"), _("There is nothing here, or you do not have access to it."))
 
     @app.errorhandler(405)
     def method_not_allowed(error):
-        return page(405, "Not allowed", "That page does not accept this kind of request.")
+        return page(405, _("Not allowed"), _("That page does not accept this kind of request."))
 
     @app.errorhandler(410)
     def gone(error):
-        return page(410, "Link expired", getattr(error, "description", None) or "That link has expired.")
+        return page(410, _("Link expired"), getattr(error, "description", None) or _("That link has expired."))
 
     @app.errorhandler(413)
     def too_large(error):
-        return page(413, "Too large", "That upload is larger than this site accepts. Nothing was changed.")
+        return page(413, _("Too large"), _("That upload is larger than this site accepts. Nothing was changed."))
 
     @app.errorhandler(429)
     def too_many(error):
-        return page(429, "Slow down", "Too many attempts. Please wait a few minutes and try again.")
+        return page(429, _("Slow down"), _("Too many attempts. Please wait a few minutes and try again."))
 
     from sqlalchemy.exc import DBAPIError
 
@@ -114,13 +116,18 @@ def register_error_pages(app: Flask) -> None:
             return server_error(error)
         app.logger.warning("database unavailable on %s %s: %s", request.method, request.path,
                            str(getattr(error, "orig", error)).splitlines()[0][:200])
-        # Straight from Jinja: render_template's context processors would ask who is signed in.
-        if request.headers.get("HX-Request"):
-            body = app.jinja_env.get_template("errors/_message.html").render(
-                title="Back in a moment",
-                message="Quorum cannot reach its database just now. Nothing was saved; try again in a few seconds.")
-        else:
-            body = app.jinja_env.get_template("errors/unavailable.html").render()
+        # Straight from Jinja: render_template's context processors would ask who is signed in. The
+        # language from the browser alone: the member's own setting would need the database.
+        from ..i18n import LOCALES, in_locale
+
+        with in_locale(request.accept_languages.best_match(LOCALES)):
+            if request.headers.get("HX-Request"):
+                body = app.jinja_env.get_template("errors/_message.html").render(
+                    title=_("Back in a moment"),
+                    message=_("Quorum cannot reach its database just now. Nothing was saved; try again in a few "
+                              "seconds."))
+            else:
+                body = app.jinja_env.get_template("errors/unavailable.html").render()
         return body, 503, {"Retry-After": "10", "Cache-Control": "no-store"}
 
     from ..storage import StorageError
@@ -129,20 +136,21 @@ def register_error_pages(app: Flask) -> None:
     def storage_error(error):
         """The file store (an S3 bucket) not answering: 503, try again; nothing half-written."""
         app.logger.warning("file store unavailable on %s %s: %s", request.method, request.path, str(error)[:200])
-        response = page(503, "Back in a moment", "Quorum cannot reach its file store just now. Nothing was "
-                        "saved; try again in a few seconds.")
+        response = page(503, _("Back in a moment"), _("Quorum cannot reach its file store just now. Nothing was "
+                                              "saved; try again in a few seconds."))
         return response
 
     @app.errorhandler(500)
     def server_error(error):
-        return page(500, "Something went wrong", "Sorry: that failed on our side. Nothing you sent was lost; try again in a moment.")
+        return page(500, _("Something went wrong"),
+                    _("Sorry: that failed on our side. Nothing you sent was lost; try again in a moment."))
 
 
 COMPRESSIBLE = ("text/html", "application/atom+xml", "text/css", "application/javascript", "text/javascript", "text/plain", "application/json", "text/csv")
 
 
-SIDE_EFFECTS_WAITING = ("Saved. Email and notifications about it will go out as soon as our job queue is back: "
-                        "it is briefly unavailable, and nothing is lost.")
+SIDE_EFFECTS_WAITING = _l("Saved. Email and notifications about it will go out as soon as our job queue is back: "
+                           "it is briefly unavailable, and nothing is lost.")
 
 
 def register_response_helpers(app: Flask) -> None:
@@ -181,9 +189,9 @@ def register_response_helpers(app: Flask) -> None:
         if not g.get("side_effects_waiting"):
             return response
         if response.status_code in (301, 302, 303):
-            flash(SIDE_EFFECTS_WAITING, "warning")  # shown on the page the redirect leads to
+            flash(str(SIDE_EFFECTS_WAITING), "warning")  # shown on the page the redirect leads to
         elif request.headers.get("HX-Request") and response.mimetype == "text/html" and not response.direct_passthrough:
             response.set_data(response.get_data() + (
                 f'<div id="flashes" class="flashes" role="status" hx-swap-oob="true">'
-                f'<p class="flash warning">{escape(SIDE_EFFECTS_WAITING)}</p></div>').encode())
+                f'<p class="flash warning">{escape(str(SIDE_EFFECTS_WAITING))}</p></div>').encode())
         return response

@@ -51,7 +51,7 @@ def password_update():
         accounts.set_password(user_id=current_user.id, password=request.form.get("password", ""))
     except DomainError as error:
         return _render({"password": error.message}, 422)
-    flash("Your password is saved." if request.form.get("password") else "Your password is removed.")
+    flash(_("Your password is saved.") if request.form.get("password") else _("Your password is removed."))
     return see_other("/account")
 
 
@@ -89,7 +89,8 @@ def address_add():
         proof = addresses.request_proof(user_id=current_user.id, email=email, purpose=purpose)
     except DomainError as error:
         return _render_addresses({"email": error.message}, 422, email=email, purpose=purpose)
-    flash(f"We mailed a link to {proof.email}. Open it to confirm the address is yours; until then nothing changes.")
+    flash(_("We mailed a link to %(email)s. Open it to confirm the address is yours; until then nothing changes.",
+            email=proof.email))
     return see_other("/account/addresses")
 
 
@@ -100,7 +101,7 @@ def address_remove(alias_id: int):
 
     try:
         email = addresses.remove_alias(user_id=current_user.id, alias_id=alias_id)
-        flash(f"{email} is no longer one of your addresses: mail from it is not posted as yours.")
+        flash(_("%(email)s is no longer one of your addresses: mail from it is not posted as yours.", email=email))
     except DomainError as error:
         flash(error.message, "error")
     return see_other("/account/addresses")
@@ -113,7 +114,7 @@ def trusted_remove(trusted_id: int):
 
     try:
         sender_proof.forget_trusted(user_id=current_user.id, trusted_id=trusted_id)
-        flash("That sending service is no longer trusted for your mail.")
+        flash(_("That sending service is no longer trusted for your mail."))
     except DomainError as error:
         flash(error.message, "error")
     return see_other("/account/addresses")
@@ -125,8 +126,8 @@ def _proof_or_invalid(token: str):
 
     proof = addresses.load_proof(token)
     if proof is None:
-        return None, (render_template("mailactions/invalid.html", message="This link is not valid. It may be "
-                                      "incomplete or too old. Ask for a new one on your account page."), 400)
+        return None, (render_template("mailactions/invalid.html", message=_("This link is not valid. It may be "
+                                                "incomplete or too old. Ask for a new one on your account page.")), 400)
     return proof, None
 
 

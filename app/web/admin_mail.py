@@ -10,6 +10,7 @@ from ..services import inbound, outbound
 from ..services.errors import DomainError
 from ..services.inbound import REVIEW_STATUSES
 from .helpers import page_or_fragment, see_other
+from ..i18n import _
 
 bp = Blueprint("admin_mail", __name__)
 
@@ -37,7 +38,7 @@ def reprocess(inbound_id: int):
     actor = _operator()
     try:
         row = inbound.reprocess(actor, inbound_id=inbound_id)
-        flash(f"Message {inbound_id} is being processed again (now: {row.status}).")
+        flash(_("Message %(id)s is being processed again (now: %(status)s).", id=inbound_id, status=row.status))
     except DomainError as error:
         flash(error.message, "error")
     return see_other("/admin/mail")
@@ -49,7 +50,7 @@ def discard(inbound_id: int):
     actor = _operator()
     try:
         inbound.discard(actor, inbound_id=inbound_id)
-        flash(f"Message {inbound_id} is discarded; its stored copy is deleted.")
+        flash(_("Message %(id)s is discarded; its stored copy is deleted.", id=inbound_id))
     except DomainError as error:
         flash(error.message, "error")
     return see_other("/admin/mail")
@@ -68,7 +69,7 @@ def send_again(message_id: int):
     actor = _operator()
     try:
         outbound.send_again(actor, message_id=message_id)
-        flash(f"Message {message_id} is queued to be sent again.")
+        flash(_("Message %(id)s is queued to be sent again.", id=message_id))
     except DomainError as error:
         flash(error.message, "error")
     return see_other("/admin/mail/outbound")

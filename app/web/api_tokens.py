@@ -10,9 +10,10 @@ from ..services import api_tokens, bots
 from ..services.errors import DomainError, Invalid
 from .helpers import refuse, see_other
 from .loaders import admin_group_or_404
+from ..i18n import _, _l
 
 bp = Blueprint("api_tokens", __name__)
-SCOPES = [("read", "Read only"), ("write", "Read and write")]
+SCOPES = [("read", _l("Read only")), ("write", _l("Read and write"))]
 
 
 def _shown_once(response):
@@ -59,7 +60,7 @@ def token_revoke(token_id: int):
         row = api_tokens.revoke_token(user_id=current_user.id, token_id=token_id)
     except DomainError as error:
         refuse(error)
-    flash(f"The token “{row.name}” is revoked: requests with it are refused from now on.")
+    flash(_("The token “%(name)s” is revoked: requests with it are refused from now on.", name=row.name))
     return see_other("/account/tokens")
 
 
@@ -118,7 +119,7 @@ def bot_token_revoke(handle: str, bot_id: int, token_id: int):
         bots.revoke_bot_token(actor_id=current_user.id, group_id=group.id, bot_id=bot_id, token_id=token_id)
     except DomainError as error:
         refuse(error)
-    flash("The bot's token is revoked.")
+    flash(_("The bot's token is revoked."))
     return see_other(f"/g/{group.handle}/bots")
 
 
@@ -130,5 +131,5 @@ def bot_retire(handle: str, bot_id: int):
         bot = bots.retire_bot(actor_id=current_user.id, group_id=group.id, bot_id=bot_id)
     except DomainError as error:
         refuse(error)
-    flash(f"{bot.display_name} is retired: its tokens no longer work and it has left the group.")
+    flash(_("%(name)s is retired: its tokens no longer work and it has left the group.", name=bot.display_name))
     return see_other(f"/g/{group.handle}/bots")

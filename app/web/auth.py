@@ -11,6 +11,7 @@ from ..services import accounts
 from ..stewardship import totp
 from ..services.errors import DomainError
 from .helpers import client_ip, see_other
+from ..i18n import _
 
 bp = Blueprint("auth", __name__)
 
@@ -34,7 +35,7 @@ def _method_refused(method: str):
     """A way in this site has turned off (SIGNIN_METHODS): the server refuses it, whatever the form."""
     if policy.may_sign_in_with(method):
         return None
-    return login_page(errors={"email": "This site does not offer that way of signing in. Use one shown below."},
+    return login_page(errors={"email": _("This site does not offer that way of signing in. Use one shown below.")},
                       status=403)
 
 

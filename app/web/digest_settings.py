@@ -8,14 +8,15 @@ from ..models import VOLUMES
 from ..services import digests
 from ..services.errors import DomainError
 from .helpers import see_other
+from ..i18n import _, _l
 
 bp = Blueprint("digest_settings", __name__)
 
 VOLUME_LABELS = {
-    "all": "Every message",
-    "digest": "In my digest",
-    "mentions": "Only when mentioned or replied to",
-    "mute": "Nothing (mute)",
+    "all": _l("Every message"),
+    "digest": _l("In my digest"),
+    "mentions": _l("Only when mentioned or replied to"),
+    "mute": _l("Nothing (mute)"),
 }
 
 
@@ -29,7 +30,7 @@ def _render(errors=None, status=200, form=None):
         "frequency": current_user.digest_frequency,
         "weekday": str(current_user.digest_weekday),
         "hour": str(current_user.digest_hour),
-        **{f"volume-{m.group_id}": m.volume for m, _ in memberships},
+        **{f"volume-{m.group_id}": m.volume for m, _count in memberships},
         **(form or {}),
     }
     return render_template(
@@ -59,5 +60,5 @@ def email_settings_update():
                               hour=form["hour"], volumes=volumes)
     except DomainError as error:
         return _render({error.field or "frequency": error.message}, 422, form)
-    flash("Your email settings are saved.")
+    flash(_("Your email settings are saved."))
     return see_other("/account/email")

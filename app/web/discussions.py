@@ -19,6 +19,7 @@ from ..services.errors import DomainError, NotFound
 from .helpers import download_name, is_htmx, member_key, refuse, see_other, signed_in_user
 from .loaders import attachment_or_404, comment_or_404, discussion_or_404, group_or_404, thread_page_or_404
 from .people import notify_choices, notify_from_form, say_left_out
+from ..i18n import _, _n
 
 bp = Blueprint("discussions", __name__)
 
@@ -32,7 +33,7 @@ def _files() -> list[tuple[str, bytes]]:
 def _group_for_new(handle: str) -> Group:
     group = group_or_404(handle)
     if not policy.can_start_thread(current_user, group):
-        abort(403, description="You cannot start threads in this group.")
+        abort(403, description=_("You cannot start threads in this group."))
     return group
 
 
@@ -182,7 +183,7 @@ def reply_form(comment_id: int):
     comment = comment_or_404(comment_id)
     discussion = comment.discussion
     if not policy.can_comment(current_user, discussion):
-        abort(403, description="You cannot comment in this thread.")
+        abort(403, description=_("You cannot comment in this thread."))
     parent_id = comment.parent_id or comment.id
     if is_htmx():
         return render_template("discussions/_comment_form.html", discussion=discussion, parent_id=parent_id,
@@ -195,7 +196,7 @@ def reply_form(comment_id: int):
 def edit_comment_form(comment_id: int):
     comment = comment_or_404(comment_id)
     if not policy.can_edit_comment(current_user, comment):
-        abort(403, description="You cannot edit this comment.")
+        abort(403, description=_("You cannot edit this comment."))
     template = "discussions/_comment_edit.html" if is_htmx() else "discussions/edit_comment.html"
     return render_template(template, c=comment, discussion=comment.discussion, form={"body": comment.body}, errors={})
 
@@ -226,7 +227,7 @@ def delete_comment(comment_id: int):
         discussions.delete_comment(actor_id=current_user.id, comment_id=comment.id)
     except DomainError as error:
         refuse(error)
-    flash("Comment deleted.")
+    flash(_("Comment deleted."))
     return see_other(f"/d/{comment.discussion_id}#c{comment.id}")
 
 
@@ -277,7 +278,7 @@ def react(discussion_id: int):
 def edit_form(discussion_id: int):
     discussion = discussion_or_404(discussion_id)
     if not policy.can_edit_discussion(current_user, discussion):
-        abort(403, description="Only the thread's author and the group's admins can edit it.")
+        abort(403, description=_("Only the thread's author and the group's admins can edit it."))
     return render_template("discussions/edit.html", discussion=discussion, errors={},
                            form={"title": discussion.title, "body": discussion.body})
 
@@ -294,7 +295,7 @@ def edit(discussion_id: int):
             refuse(error)
         return render_template("discussions/edit.html", discussion=discussion, form=form,
                                errors={error.field: error.message}), 422
-    flash("Thread saved. Earlier versions stay in its history.")
+    flash(_("Thread saved. Earlier versions stay in its history."))
     return see_other(f"/d/{discussion.id}")
 
 
@@ -308,8 +309,8 @@ def moderate(discussion_id: int, action: str):
             discussions.set_pinned(actor_id=current_user.id, discussion_id=discussion_id, pinned=action == "pin")
     except DomainError as error:
         refuse(error)
-    flash({"close": "Thread closed: it takes no new comments.", "reopen": "Thread reopened.",
-           "pin": "Thread pinned to the top of the group.", "unpin": "Thread unpinned."}[action])
+    flash({"close": _("Thread closed: it takes no new comments."), "reopen": _("Thread reopened."),
+           "pin": _("Thread pinned to the top of the group."), "unpin": _("Thread unpinned.")}[action])
     return see_other(f"/d/{discussion_id}")
 
 
@@ -325,7 +326,7 @@ def move(discussion_id: int):
             refuse(error)
         flash(error.message, "error")
         return see_other(f"/d/{discussion_id}")
-    flash(f"Thread moved to {discussion.group.name}.")
+    flash(_("Thread moved to %(group)s.", group=discussion.group.name))
     return see_other(f"/d/{discussion_id}")
 
 
@@ -338,7 +339,7 @@ def delete(discussion_id: int):
         discussions.delete_discussion(actor_id=current_user.id, discussion_id=discussion_id)
     except DomainError as error:
         refuse(error)
-    flash("Thread deleted.")
+    flash(_("Thread deleted."))
     return see_other(f"/g/{handle}")
 
 
@@ -346,7 +347,7 @@ def delete(discussion_id: int):
 @login_required
 def mark_all_read():
     count = discussions.mark_all_read(user_id=current_user.id)
-    flash(f"Marked {count} thread{'' if count == 1 else 's'} read.")
+    flash(_n("Marked %(num)s thread read.", "Marked %(num)s threads read.", count))
     return see_other("/")
 
 

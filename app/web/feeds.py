@@ -12,6 +12,7 @@ from flask_login import current_user, login_required
 from ..services import feeds
 from ..services.errors import NotFound
 from .helpers import see_other, signed_in_user
+from ..i18n import _
 
 bp = Blueprint("feeds", __name__)
 ATOM_TYPE = "application/atom+xml"
@@ -83,5 +84,5 @@ def feed_token_issue():
 @login_required
 def feed_token_revoke():
     if feeds.revoke_feed_token(user_id=current_user.id):
-        flash("Your feed token is revoked: feed addresses with it no longer work.")
+        flash(_("Your feed token is revoked: feed addresses with it no longer work."))
     return see_other("/account/feeds")

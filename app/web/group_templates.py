@@ -12,6 +12,7 @@ from ..services import templates
 from ..services.errors import DomainError
 from .helpers import refuse, see_other
 from .loaders import admin_group_or_404, discussion_or_404, poll_or_404
+from ..i18n import _, _p
 
 bp = Blueprint("group_templates", __name__)
 
@@ -20,7 +21,7 @@ def _page(group: Group, form: dict | None = None, errors: dict | None = None, st
     return render_template("groups/templates.html", group=group, entries=templates.listing(current_user, group),
                            form=form or {"kind": "thread"}, errors=errors or {},
                            poll_types=[(t.name, t.label) for t in POLL_TYPES.values()],
-                           processes=[("", "None")] + [(p.name, p.label) for p in PROCESSES.values()]), status
+                           processes=[("", _p("decision process", "None"))] + [(p.name, p.label) for p in PROCESSES.values()]), status
 
 
 @bp.get("/g/<handle>/templates")
@@ -43,7 +44,7 @@ def add(handle: str):
         if not error.field:
             refuse(error)
         return _page(group, form, {error.field: error.message}, 422)
-    flash(f"The template “{form['name'].strip()}” is added at the end of the list.", "success")
+    flash(_("The template “%(name)s” is added at the end of the list.", name=form["name"].strip()), "success")
     return see_other(f"/g/{group.handle}/templates")
 
 
@@ -60,9 +61,9 @@ def change(handle: str, ref: str, action: str):
             templates.set_hidden(actor_id=current_user.id, group_id=group.id, ref=ref, hidden=action == "hide")
     except DomainError as error:
         refuse(error)
-    messages = {"up": "Moved up.", "down": "Moved down.", "delete": "The template is deleted.",
-                "hide": "Hidden: it is no longer offered when someone starts a thread or a poll.",
-                "show": "Shown again when someone starts a thread or a poll."}
+    messages = {"up": _("Moved up."), "down": _("Moved down."), "delete": _("The template is deleted."),
+                "hide": _("Hidden: it is no longer offered when someone starts a thread or a poll."),
+                "show": _("Shown again when someone starts a thread or a poll.")}
     flash(messages[action], "success")
     return see_other(f"/g/{group.handle}/templates")
 
@@ -76,7 +77,7 @@ def save_thread(discussion_id: int):
                                           name=request.form.get("name", ""))
     except DomainError as error:
         refuse(error)
-    flash("Saved as a template: it is offered when someone starts a thread here.", "success")
+    flash(_("Saved as a template: it is offered when someone starts a thread here."), "success")
     return see_other(f"/g/{discussion.group.handle}/templates")
 
 
@@ -90,5 +91,5 @@ def save_poll(poll_id: int):
         refuse(error)
     from .. import policy
 
-    flash("Saved as a template: it is offered when someone starts a poll here.", "success")
+    flash(_("Saved as a template: it is offered when someone starts a poll here."), "success")
     return see_other(f"/g/{policy.poll_group(poll).handle}/templates")

@@ -5,7 +5,7 @@ from flask import Blueprint, abort, flash, render_template, request
 from flask_login import current_user, login_required
 
 from .. import i18n, policy
-from ..i18n import _
+from ..i18n import _, _l
 from ..extensions import limiter
 from ..models import Group
 from ..services import discussions, groups, invitations, memberships
@@ -16,9 +16,9 @@ from .loaders import group_or_404
 
 bp = Blueprint("groups", __name__)
 PRIVACY_CHOICES = [
-    ("closed", "Closed: anyone can find the group; only members see its threads"),
-    ("open", "Open: anyone can read the threads and join"),
-    ("secret", "Secret: invisible to everyone but its members"),
+    ("closed", _l("Closed: anyone can find the group; only members see its threads")),
+    ("open", _l("Open: anyone can read the threads and join")),
+    ("secret", _l("Secret: invisible to everyone but its members")),
 ]
 
 
@@ -33,7 +33,7 @@ def _parent_from(value: str | None) -> Group | None:
         return None
     parent = _group(value)
     if not policy.can_create_subgroup(current_user, parent):
-        abort(403, description="Only the group's admins can add subgroups, and subgroups cannot have their own.")
+        abort(403, description=_("Only the group's admins can add subgroups, and subgroups cannot have their own."))
     return parent
 
 
@@ -65,7 +65,7 @@ def create():
     except DomainError as error:
         return render_template("groups/new.html", form=form, errors={error.field or "name": error.message},
                                parent=parent, privacy_choices=PRIVACY_CHOICES), 422
-    flash(f"{group.name} is ready. Invite people from the members page.")
+    flash(_("%(group)s is ready. Invite people from the members page.", group=group.name))
     return see_other(f"/g/{group.handle}")
 
 
@@ -96,7 +96,7 @@ def join(handle: str):
         memberships.join_open_group(actor_id=current_user.id, group_id=group.id)
     except DomainError as error:
         refuse(error)
-    flash(f"Welcome to {group.name}.")
+    flash(_("Welcome to %(group)s.", group=group.name))
     return see_other(f"/g/{group.handle}")
 
 
@@ -112,7 +112,7 @@ def request_join(handle: str):
     except DomainError as error:
         flash(error.message, "error")
         return see_other(f"/g/{group.handle}")
-    flash("Your request is sent. The group's admins will answer by email.")
+    flash(_("Your request is sent. The group's admins will answer by email."))
     return see_other(f"/g/{group.handle}")
 
 
@@ -127,7 +127,7 @@ def leave(handle: str):
     except DomainError as error:
         flash(error.message, "error")
         return see_other(f"/g/{group.handle}/members")
-    flash(f"You have left {group.name}.")
+    flash(_("You have left %(group)s.", group=group.name))
     return see_other("/")
 
 
@@ -139,7 +139,7 @@ def mark_read(handle: str):
         discussions.mark_all_read(user_id=current_user.id, group_id=group.id)
     except DomainError as error:
         refuse(error)
-    flash("All threads in this group are marked read.")
+    flash(_("All threads in this group are marked read."))
     return see_other(f"/g/{group.handle}")
 
 
@@ -156,7 +156,7 @@ def _settings_page(group: Group, form: dict, errors: dict, status: int = 200):
 def settings(handle: str):
     group = _group(handle)
     if not policy.can_change_settings(current_user, group):
-        abort(403, description="Only this group's admins can change its settings.")
+        abort(403, description=_("Only this group's admins can change its settings."))
     form = {"name": group.name, "description": group.description, "privacy": group.privacy, "locale": group.locale or "",
             **{flag: getattr(group, flag) for flag in groups.PERMISSION_FLAGS}}
     return _settings_page(group, form, {})
@@ -174,7 +174,7 @@ def settings_update(handle: str):
         refuse(error)
     except DomainError as error:
         return _settings_page(group, {**form, **flags}, {error.field or "name": error.message}, 422)
-    flash("Settings saved.")
+    flash(_("Settings saved."))
     return see_other(f"/g/{group.handle}/settings")
 
 
@@ -197,7 +197,7 @@ def members(handle: str):
     if not policy.can_see_members(signed_in_user(), group):
         if not current_user.is_authenticated:
             return sign_in_first(f"/g/{group.handle}/members")
-        abort(403, description="Only members can see who belongs to this group.")
+        abort(403, description=_("Only members can see who belongs to this group."))
     return _members_page(group)
 
 
@@ -212,7 +212,7 @@ def change_role(handle: str, user_id: int):
         refuse(error)
     except DomainError as error:
         return _members_page(group, {"members": error.message}, 422)
-    flash("Role changed.")
+    flash(_("Role changed."))
     return see_other(f"/g/{group.handle}/members")
 
 
@@ -226,7 +226,7 @@ def remove(handle: str, user_id: int):
         refuse(error)
     except DomainError as error:
         return _members_page(group, {"members": error.message}, 422)
-    flash("Removed from the group.")
+    flash(_("Removed from the group."))
     return see_other(f"/g/{group.handle}/members")
 
 
@@ -243,11 +243,11 @@ def invite(handle: str):
     except DomainError as error:
         return _members_page(group, {error.field or "emails": error.message}, 422, form)
     if result["invited"]:
-        flash("Invitation sent to " + ", ".join(result["invited"]) + ".")
+        flash(_("Invitation sent to %(emails)s.", emails=", ".join(result["invited"])))
     if result["members"]:
-        flash("Already members: " + ", ".join(result["members"]) + ".")
+        flash(_("Already members: %(emails)s.", emails=", ".join(result["members"])))
     if result["pending"]:
-        flash("Already invited (use Resend below): " + ", ".join(result["pending"]) + ".")
+        flash(_("Already invited (use Resend below): %(emails)s.", emails=", ".join(result["pending"])))
     return see_other(f"/g/{group.handle}/members")
 
 
@@ -263,7 +263,10 @@ def invitation_action(handle: str, invitation_id: int, action: str):
         return _members_page(group, {"invitations": error.message}, 422)
     if invitation.group_id != group.id:
         abort(404)
-    flash(f"Invitation to {invitation.email} " + ("sent again." if action == "resend" else "withdrawn."))
+    if action == "resend":
+        flash(_("Invitation to %(email)s sent again.", email=invitation.email))
+    else:
+        flash(_("Invitation to %(email)s withdrawn.", email=invitation.email))
     return see_other(f"/g/{group.handle}/members")
 
 
@@ -276,7 +279,8 @@ def join_link(handle: str):
                                     enabled=request.form.get("enabled", "1") == "1")
     except DomainError as error:
         refuse(error)
-    flash("A new join link is ready; the old one no longer works." if group.join_token else "The join link is off.")
+    flash(_("A new join link is ready; the old one no longer works.") if group.join_token
+          else _("The join link is off."))
     return see_other(f"/g/{group.handle}/members#join-link")
 
 
@@ -291,7 +295,10 @@ def decide(handle: str, request_id: int):
         refuse(error)
     except DomainError as error:
         return _members_page(group, {"requests": error.message}, 422)
-    flash(f"{join_request.user.display_name} " + ("is now a member." if approve else "was not added."))
+    if approve:
+        flash(_("%(name)s is now a member.", name=join_request.user.display_name))
+    else:
+        flash(_("%(name)s was not added.", name=join_request.user.display_name))
     return see_other(f"/g/{group.handle}/members")
 
 
@@ -330,7 +337,7 @@ def invitation_accept(token: str):
         if error.field:
             return _invitation_page(token, {error.field: error.message}, 422, name)
         return _invitation_page(token)
-    flash(f"Welcome to {group.name}.")
+    flash(_("Welcome to %(group)s.", group=group.name))
     if not current_user.is_authenticated:
         # A new account, made just now for the address the token proved: sign it in as a link would.
         from ..services.accounts import signed_in_by_invitation
@@ -359,5 +366,5 @@ def join_link_accept(token: str):
         group = memberships.join_by_link(actor_id=current_user.id, token=token)
     except DomainError as error:
         return render_template("groups/join.html", group=None, problem=error.message, token=token), 410
-    flash(f"Welcome to {group.name}.")
+    flash(_("Welcome to %(group)s.", group=group.name))
     return see_other(f"/g/{group.handle}")

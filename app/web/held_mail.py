@@ -9,6 +9,7 @@ from ..services import held_mail
 from ..services.errors import DomainError
 from .helpers import see_other
 from .loaders import group_or_404
+from ..i18n import _
 
 bp = Blueprint("held_mail", __name__)
 
@@ -33,7 +34,7 @@ def post_once(handle: str, inbound_id: int):
     group = _admin_group(handle)
     try:
         held_mail.post_once(current_user, group=group, inbound_id=inbound_id)
-        flash("Posted once, as a message from its sender (who is not a member).")
+        flash(_("Posted once, as a message from its sender (who is not a member)."))
     except DomainError as error:
         flash(error.message, "error")
     return see_other(f"/g/{group.handle}/held")
@@ -45,7 +46,7 @@ def invite(handle: str, inbound_id: int):
     group = _admin_group(handle)
     try:
         held_mail.invite_sender(current_user, group=group, inbound_id=inbound_id)
-        flash("Invited: the invitation went to the sender's address; the held message was not posted.")
+        flash(_("Invited: the invitation went to the sender's address; the held message was not posted."))
     except DomainError as error:
         flash(error.message, "error")
     return see_other(f"/g/{group.handle}/held")
@@ -57,7 +58,7 @@ def block(handle: str, inbound_id: int):
     group = _admin_group(handle)
     try:
         held_mail.block(current_user, group=group, inbound_id=inbound_id)
-        flash("Blocked: later mail from this address to the group is refused.")
+        flash(_("Blocked: later mail from this address to the group is refused."))
     except DomainError as error:
         flash(error.message, "error")
     return see_other(f"/g/{group.handle}/held")

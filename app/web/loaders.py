@@ -29,12 +29,13 @@ def admin_group_or_404(handle: str) -> Group:
     from flask_login import current_user
 
     from .. import policy
+    from ..i18n import _
 
     group = group_or_404(handle)
     if not policy.can_administer(current_user, group):
         if policy.needs_2fa_to_administer(current_user, group):
-            abort(403, description="This group requires two-factor sign-in for admins. "
-                                   "Turn it on under Account → Two-factor sign-in, then try again.")
+            abort(403, description=_("This group requires two-factor sign-in for admins. "
+                                     "Turn it on under Account → Two-factor sign-in, then try again."))
         abort(404)
     return group
 

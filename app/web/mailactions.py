@@ -13,11 +13,12 @@ from ..extensions import csrf
 from ..services import notifications, sender_proof
 from ..services.errors import DomainError
 from .helpers import see_other
+from ..i18n import _l
 
 bp = Blueprint("mailactions", __name__)
 
-BAD_LINK = ("This link is not valid. It may be incomplete, too old, or replaced by a newer email. "
-            "Use the links in your latest email, or sign in to change your email settings.")
+BAD_LINK = _l("This link is not valid. It may be incomplete, too old, or replaced by a newer email. "
+               "Use the links in your latest email, or sign in to change your email settings.")
 
 
 def _load(action: str, token: str):
@@ -37,7 +38,7 @@ def confirm(action: str, token: str):
     loaded, error = _load(action, token)
     if error:
         return error
-    described, _ = loaded
+    described, _payload = loaded
     return render_template("mailactions/confirm.html", item=described, action=action,
                            post_url=f"/m/{action}/{token}")
 
@@ -60,7 +61,7 @@ def done(action: str, token: str):
     loaded, error = _load(action, token)
     if error:
         return error
-    described, _ = loaded
+    described, _payload = loaded
     return render_template("mailactions/done.html", item=described, action=action, already=False)
 
 

@@ -6,21 +6,23 @@ from flask_login import current_user, login_required
 
 from ..services import notifications
 from .helpers import see_other
+from ..i18n import _l
 
 bp = Blueprint("notifications", __name__)
 
 DESCRIPTIONS = {
-    "discussion_started": "started a thread",
-    "comment_posted": "commented",
-    "poll_created": "started a poll",
-    "poll_closing_soon": "A poll you have not voted in closes soon",
-    "poll_reminder": "reminded you to vote",
-    "poll_closed": "A poll closed",
-    "outcome_created": "shared a poll's outcome",
-    "outcome_review_due": "A decision's review date has come",
+    "discussion_started": _l("started a thread"),
+    "comment_posted": _l("commented"),
+    "poll_created": _l("started a poll"),
+    "poll_closing_soon": _l("A poll you have not voted in closes soon"),
+    "poll_reminder": _l("reminded you to vote"),
+    "poll_closed": _l("A poll closed"),
+    "outcome_created": _l("shared a poll's outcome"),
+    "outcome_review_due": _l("A decision's review date has come"),
 }
-REASONS = {"mention": "mentioned you", "reply": "replied to you", "poll": "asks for your vote",
-           "notify": "asked for you to be told"}
+# Shown after the actor's name ("Ana mentioned you"): in all six languages the subject comes first.
+REASONS = {"mention": _l("mentioned you"), "reply": _l("replied to you"), "poll": _l("asks for your vote"),
+           "notify": _l("asked for you to be told")}
 
 
 @bp.get("/notifications")

@@ -14,6 +14,7 @@ from ..extensions import limiter
 from ..services import accounts, passkeys
 from ..services.errors import DomainError, NotFound
 from .helpers import client_ip, refuse, see_other
+from ..i18n import _
 
 bp = Blueprint("passkeys", __name__)
 
@@ -66,7 +67,7 @@ def add():
                                     credential=request.form.get("credential"), name=name)
     except DomainError as error:
         return _page({error.field or "name": error.message}, 422, {"name": name})
-    flash(f"Passkey \u201c{passkey.name}\u201d added. You can sign in with it now.")
+    flash(_("Passkey “%(name)s” added. You can sign in with it now.", name=passkey.name))
     return see_other("/account/passkeys")
 
 
@@ -79,7 +80,7 @@ def rename(passkey_id: int):
         refuse(error)
     except DomainError as error:
         return _page({"name": error.message}, 422)
-    flash("Passkey renamed.")
+    flash(_("Passkey renamed."))
     return see_other("/account/passkeys")
 
 
@@ -92,7 +93,7 @@ def remove(passkey_id: int):
         refuse(error)
     except DomainError as error:
         return _page({"required": error.message}, 422)
-    flash("Passkey removed: it no longer signs you in.")
+    flash(_("Passkey removed: it no longer signs you in."))
     return see_other("/account/passkeys")
 
 
@@ -104,8 +105,8 @@ def set_required():
         passkeys.set_required(user_id=current_user.id, required=required)
     except DomainError as error:
         return _page({"required": error.message}, 422)
-    flash("Every sign-in now asks for your passkey." if required
-          else "An emailed link (or your other ways in) signs you in again without a passkey.")
+    flash(_("Every sign-in now asks for your passkey.") if required
+          else _("An emailed link (or your other ways in) signs you in again without a passkey."))
     return see_other("/account/passkeys")
 
 
@@ -115,7 +116,7 @@ def set_required():
 @limiter.limit("60 per hour", key_func=client_ip)
 def sign_in_options():
     if not policy.may_sign_in_with("passkey"):
-        return _json_error("This site does not offer signing in with a passkey alone.", 403)
+        return _json_error(_("This site does not offer signing in with a passkey alone."), 403)
     return _options(*passkeys.sign_in_options())
 
 
@@ -125,7 +126,7 @@ def sign_in_submit():
     from .auth import login_page
 
     if not policy.may_sign_in_with("passkey"):
-        return login_page(errors={"email": "This site does not offer signing in with a passkey alone."}, status=403)
+        return login_page(errors={"email": _("This site does not offer signing in with a passkey alone.")}, status=403)
     try:
         user = passkeys.sign_in(key=session.pop("passkey_challenge", None), credential=request.form.get("credential"),
                                 ip=client_ip(), user_agent=request.user_agent.string)
@@ -140,7 +141,7 @@ def sign_in_submit():
 def second_factor_options():
     user_id = passkeys.pending_user_id(session.get("second_factor"))
     if user_id is None:
-        return _json_error("Your sign-in has timed out. Please start again.", 410)
+        return _json_error(_("Your sign-in has timed out. Please start again."), 410)
     return _options(*passkeys.sign_in_options(user_id=user_id))
 
 

@@ -13,6 +13,7 @@ from ..services import guests, memberships, mentions
 from ..services.errors import DomainError, NotAllowed, NotFound
 from .helpers import member_key, page_or_fragment, refuse, see_other
 from .loaders import discussion_or_404, group_or_404, thread_page_or_404
+from ..i18n import _
 
 bp = Blueprint("people", __name__)
 
@@ -31,8 +32,9 @@ def notify_choices(group, user) -> list:
 def say_left_out(item) -> None:
     left_out = getattr(item, "notify_left_out", None)
     if left_out:
-        flash(f"Not told: {', '.join(left_out)}. Only people who may read it (the group's members, the thread's "
-              "guests) can be told; invite someone from outside as a guest of the thread.", "warning")
+        flash(_("Not told: %(names)s. Only people who may read it (the group's members, the thread's "
+                "guests) can be told; invite someone from outside as a guest of the thread.",
+                names=", ".join(left_out)), "warning")
 
 
 # --- Guests of one thread ----------------------------------------------------------------
@@ -57,11 +59,11 @@ def invite(discussion_id: int):
                                guest_errors={error.field or "emails": error.message}, **context), 422
     said = []
     if result["invited"]:
-        said.append("Invited as guests: " + ", ".join(result["invited"]) + ".")
+        said.append(_("Invited as guests: %(emails)s.", emails=", ".join(result["invited"])))
     if result["members"]:
-        said.append("Already members (they can read it): " + ", ".join(result["members"]) + ".")
+        said.append(_("Already members (they can read it): %(emails)s.", emails=", ".join(result["members"])))
     if result["already"]:
-        said.append("Already guests: " + ", ".join(result["already"]) + ".")
+        said.append(_("Already guests: %(emails)s.", emails=", ".join(result["already"])))
     flash(" ".join(said), "success")
     return see_other(f"/d/{discussion_id}#guests")
 
@@ -74,7 +76,7 @@ def remove(discussion_id: int, user_id: int):
         guests.remove_guest(actor_id=current_user.id, discussion_id=discussion.id, user_id=user_id)
     except DomainError as error:
         refuse(error)
-    flash("The guest was removed: they can no longer read or reply to this thread.", "success")
+    flash(_("The guest was removed: they can no longer read or reply to this thread."), "success")
     return see_other(f"/d/{discussion_id}#guests")
 
 
@@ -132,7 +134,7 @@ def set_title(handle: str, user_id: int):
         from .groups import _members_page
 
         return _members_page(group, {"members": error.message}, 422)
-    flash("Title saved.", "success")
+    flash(_("Title saved."), "success")
     return see_other(f"/g/{group.handle}/members")
 
 

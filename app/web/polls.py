@@ -22,14 +22,16 @@ from ..services import polls as service
 from ..services.errors import DomainError, Invalid, NotFound
 from .helpers import is_htmx, see_other, sign_in_first, signed_in_user
 from .loaders import discussion_or_404, group_or_404, poll_or_404
+from ..i18n import _, _l
 
 bp = Blueprint("polls", __name__)
 
 
-HIDE_CHOICES = [("off", "Always"), ("until_vote", "After they vote"), ("until_closed", "When the poll closes")]
-REASON_CHOICES = [("optional", "Optional"), ("required", "Required"), ("off", "Off")]
-CLOSING_SOON_CHOICES = [("undecided", "Those who have not voted"), ("everyone", "Everyone who may vote"),
-                        ("author", "Only the poll's author"), ("nobody", "Nobody")]
+HIDE_CHOICES = [("off", _l("Always")), ("until_vote", _l("After they vote")), ("until_closed", _l("When the poll closes"))]
+REASON_CHOICES = [("optional", _l("Optional")), ("required", _l("Required")), ("off", _l("Off"))]
+CLOSING_SOON_CHOICES = [("undecided", _l("Those who have not voted")), ("everyone", _l("Everyone who may vote")),
+                        ("author", _l("Only the poll's author")), ("nobody", _l("Nobody"))]
+CLOSING_TIME_FORMAT = _l("Please give the closing time as a date and time, like 2025-06-30 18:00.")
 
 
 def _running_form(form) -> dict:
@@ -37,9 +39,10 @@ def _running_form(form) -> dict:
     return dict(
         shuffle_options=form.get("shuffle_options") == "1", reason_prompt=form.get("reason_prompt") or None,
         closing_soon_audience=form.get("closing_soon_audience") or "undecided",
-        closing_soon_hours=_optional_int(form, "closing_soon_hours", "The hours before closing"),
-        quorum_percent=_optional_int(form, "quorum_percent", "The participation needed"),
-        pass_percent=_optional_int(form, "pass_percent", "The share of agree needed"),
+        closing_soon_hours=_optional_int(form, "closing_soon_hours",
+                                         _l("The hours before closing must be a whole number.")),
+        quorum_percent=_optional_int(form, "quorum_percent", _l("The participation needed must be a whole number.")),
+        pass_percent=_optional_int(form, "pass_percent", _l("The share of agree needed must be a whole number.")),
         pass_without_blocks=form.get("pass_without_blocks") == "1")
 
 
@@ -60,7 +63,7 @@ def _parse_day(value: str, zone: str, field: str) -> datetime | None:
     try:
         day = datetime.strptime(text, "%Y-%m-%d")
     except ValueError:
-        raise Invalid("Please give the review date as a date, like 2027-03-01.", field=field) from None
+        raise Invalid(_("Please give the review date as a date, like 2027-03-01."), field=field) from None
     return day.replace(hour=9, tzinfo=timezones.zone(zone))
 
 
@@ -70,8 +73,9 @@ def _zone() -> str:
     return timezones.known_name(getattr(current_user, "time_zone", None))
 
 
-def _parse_local(value: str, zone: str, field: str, what: str) -> datetime:
-    """A `datetime-local` value (or "YYYY-MM-DD HH:MM") read in the member's zone."""
+def _parse_local(value: str, zone: str, field: str, message) -> datetime:
+    """A `datetime-local` value (or "YYYY-MM-DD HH:MM") read in the member's zone; `message` (a whole
+    sentence: "Please give … as a date and time, like …") when it is not one."""
     text = (value or "").strip().replace("T", " ")
     for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"):
         try:
@@ -80,18 +84,19 @@ def _parse_local(value: str, zone: str, field: str, what: str) -> datetime:
         except ValueError:
             continue
     else:
-        raise Invalid(f"Please give {what} as a date and time, like 2025-06-30 18:00.", field=field)
+        raise Invalid(str(message), field=field)
     return naive.replace(tzinfo=timezones.zone(zone))
 
 
-def _optional_int(form, name: str, label: str) -> int | None:
+def _optional_int(form, name: str, message) -> int | None:
+    """The whole number in `name`, None when empty; `message` (a whole sentence) when it is not one."""
     raw = (form.get(name) or "").strip()
     if not raw:
         return None
     try:
         return int(raw)
     except ValueError:
-        raise Invalid(f"{label} must be a whole number.", field=name) from None
+        raise Invalid(str(message), field=name) from None
 
 
 def _local_input(value: datetime | None, zone: str) -> str:
@@ -181,18 +186,18 @@ def vote(poll_id: int):
     except DomainError as error:
         return _page(poll, errors={error.field or "vote": error.message}, form=form, status=422)
     if not is_htmx():  # htmx swaps the section in place; a flash would linger to the next page
-        flash("Your vote is counted. You can change it until the poll closes.", "success")
+        flash(_("Your vote is counted. You can change it until the poll closes."), "success")
     return see_other(f"/p/{poll.id}")
 
 
 @bp.post("/p/<int:poll_id>/unvote")
 def unvote(poll_id: int):
     return _admin_action(poll_id, lambda p, u: service.remove_vote(actor_id=u.id, poll_id=p.id),
-                         "Your vote is removed. You can vote again until the poll closes.", field="vote",
+                         _l("Your vote is removed. You can vote again until the poll closes."), field="vote",
                          signed_out=sign_in_first)
 
 
-def _admin_action(poll_id: int, action, success: str, *, field: str = "admin", signed_out=None):
+def _admin_action(poll_id: int, action, success, *, field: str = "admin", signed_out=None):
     """One of the poll page's small forms: `action(poll, user)`, then 303 with `success`; a refusal is the
     page again with the error by `field`. Signed out: 404, or `signed_out(next)` (a sign-in) for voters' forms."""
     poll = poll_or_404(poll_id)
@@ -206,32 +211,34 @@ def _admin_action(poll_id: int, action, success: str, *, field: str = "admin", s
     except DomainError as error:
         return _page(poll, errors={error.field or field: error.message}, form=dict(request.form), status=422
                      if isinstance(error, Invalid) else 403)
-    flash(success, "success")
+    flash(str(success), "success")
     return see_other(f"/p/{poll.id}")
 
 
 @bp.post("/p/<int:poll_id>/close")
 def close(poll_id: int):
-    return _admin_action(poll_id, lambda p, u: service.close_poll(actor_id=u.id, poll_id=p.id), "The poll is closed.")
+    return _admin_action(poll_id, lambda p, u: service.close_poll(actor_id=u.id, poll_id=p.id),
+                         _l("The poll is closed."))
 
 
 @bp.post("/p/<int:poll_id>/reopen")
 def reopen(poll_id: int):
     def act(poll, user):
-        closing = _parse_local(request.form.get("closing_at", ""), _zone(), "reopen", "the new closing time")
+        closing = _parse_local(request.form.get("closing_at", ""), _zone(), "reopen",
+                               _l("Please give the new closing time as a date and time, like 2025-06-30 18:00."))
         service.reopen_poll(actor_id=user.id, poll_id=poll.id, closing_at=closing)
 
-    return _admin_action(poll_id, act, "The poll is open again.", field="reopen")
+    return _admin_action(poll_id, act, _l("The poll is open again."), field="reopen")
 
 
 @bp.post("/p/<int:poll_id>/open")
 def open_draft(poll_id: int):
     def act(poll, user):
         raw = (request.form.get("closing_at") or "").strip()
-        closing = _parse_local(raw, _zone(), "closing_at", "the closing time") if raw else None
+        closing = _parse_local(raw, _zone(), "closing_at", CLOSING_TIME_FORMAT) if raw else None
         service.open_poll(actor_id=user.id, poll_id=poll.id, closing_at=closing)
 
-    return _admin_action(poll_id, act, "The poll is open for votes; everyone who may vote is emailed.",
+    return _admin_action(poll_id, act, _l("The poll is open for votes; everyone who may vote is emailed."),
                          field="closing_at")
 
 
@@ -240,7 +247,7 @@ def remind(poll_id: int):
     def act(poll, user):
         service.remind(actor_id=user.id, poll_id=poll.id, message=request.form.get("message", ""))
 
-    return _admin_action(poll_id, act, "Reminder sent to everyone who has not voted yet.", field="message")
+    return _admin_action(poll_id, act, _l("Reminder sent to everyone who has not voted yet."), field="message")
 
 
 @bp.post("/p/<int:poll_id>/remind/person")
@@ -248,11 +255,11 @@ def remind_person(poll_id: int):
     def act(poll, user):
         raw = (request.form.get("person_id") or "").strip()
         if not raw.isdigit():
-            raise Invalid("Choose whom to remind.", field="person")
+            raise Invalid(_("Choose whom to remind."), field="person")
         service.remind_person(actor_id=user.id, poll_id=poll.id, person_id=int(raw),
                               message=request.form.get("message", ""))
 
-    return _admin_action(poll_id, act, "Reminder sent.", field="person")
+    return _admin_action(poll_id, act, _l("Reminder sent."), field="person")
 
 
 @bp.post("/p/<int:poll_id>/thread")
@@ -260,10 +267,11 @@ def add_to_thread(poll_id: int):
     def act(poll, user):
         raw = (request.form.get("discussion_id") or "").strip()
         if not raw.isdigit():
-            raise Invalid("Please choose one of the group's threads.", field="discussion_id")
+            raise Invalid(_("Please choose one of the group's threads."), field="discussion_id")
         service.add_to_thread(actor_id=user.id, poll_id=poll.id, discussion_id=int(raw))
 
-    return _admin_action(poll_id, act, "The poll is in the thread now, and follows its privacy.", field="discussion_id")
+    return _admin_action(poll_id, act, _l("The poll is in the thread now, and follows its privacy."),
+                         field="discussion_id")
 
 
 @bp.post("/p/<int:poll_id>/outcome")
@@ -272,20 +280,20 @@ def outcome(poll_id: int):
         raw = (request.form.get("option_id") or "").strip()
         option_id = int(raw) if raw.isdigit() else None
         if raw and option_id is None:
-            raise Invalid("Please choose one of this poll's options.", field="option_id")
+            raise Invalid(_("Please choose one of this poll's options."), field="option_id")
         review_at = service.check_review_at(_parse_day(request.form.get("review_at", ""), _zone(), "review_at"))
         service.set_outcome(actor_id=user.id, poll_id=poll.id, statement=request.form.get("statement", ""),
                             option_id=option_id)
         if review_at is not None:
             service.set_review(actor_id=user.id, poll_id=poll.id, review_at=review_at)
 
-    return _admin_action(poll_id, act, "The outcome is published.", field="statement")
+    return _admin_action(poll_id, act, _l("The outcome is published."), field="statement")
 
 
 @bp.post("/p/<int:poll_id>/outcome/withdraw")
 def withdraw_outcome(poll_id: int):
     return _admin_action(poll_id, lambda p, u: meetings.withdraw_outcome(actor_id=u.id, poll_id=p.id),
-                         "The outcome is withdrawn; a meeting invitation was cancelled in members' calendars.")
+                         _l("The outcome is withdrawn; a meeting invitation was cancelled in members' calendars."))
 
 
 # --- editing an open poll ---------------------------------------------------------------------
@@ -305,13 +313,13 @@ def _editor(poll_id: int):
     if user is None:
         return poll, None, sign_in_first(f"/p/{poll_id}/edit")
     if not policy.can_edit_poll(user, poll):
-        abort(403, description="Only the poll's author or a group admin can change it, and only while it is open.")
+        abort(403, description=_("Only the poll's author or a group admin can change it, and only while it is open."))
     return poll, user, None
 
 
 @bp.get("/p/<int:poll_id>/edit")
 def edit_form(poll_id: int):
-    poll, _, refused = _editor(poll_id)
+    poll, _user, refused = _editor(poll_id)
     if refused is not None:
         return refused
     form = {"title": poll.title, "details": poll.details or "", "closing_at": _local_input(poll.closing_at, _zone()),
@@ -326,7 +334,7 @@ def edit(poll_id: int):
         return refused
     form = {k: request.form.get(k) for k in request.form}
     try:
-        closing = _parse_local(form.get("closing_at", ""), _zone(), "closing_at", "the closing time")
+        closing = _parse_local(form.get("closing_at", ""), _zone(), "closing_at", CLOSING_TIME_FORMAT)
         running = service.clean_running(poll.poll_type, _running_form(request.form))  # checked before anything is saved
         prompts = {o.id: form.get(f"prompt-{o.id}") for o in poll.options if f"prompt-{o.id}" in form}
         edits = None
@@ -346,7 +354,7 @@ def edit(poll_id: int):
     except DomainError as error:
         form.pop("confirm", None)
         return _edit_page(poll, form, {error.field or "form": error.message}, status=422)
-    flash("Your changes are saved.", "success")
+    flash(_("Your changes are saved."), "success")
     return see_other(f"/p/{poll.id}")
 
 
@@ -355,7 +363,7 @@ def add_option(poll_id: int):
     def act(poll, user):
         service.add_option(actor_id=user.id, poll_id=poll.id, name=request.form.get("option_name", ""))
 
-    return _admin_action(poll_id, act, "Your option is added: you can vote for it now.", field="option_name",
+    return _admin_action(poll_id, act, _l("Your option is added: you can vote for it now."), field="option_name",
                          signed_out=sign_in_first)
 
 
@@ -369,7 +377,7 @@ def delete(poll_id: int):
         service.delete_poll(actor_id=user.id, poll_id=poll.id)
     except DomainError as error:
         return _page(poll, errors={"admin": error.message}, status=403)
-    flash("The poll is deleted.", "success")
+    flash(_("The poll is deleted."), "success")
     if poll.discussion_id:
         return see_other(f"/d/{poll.discussion_id}")
     return see_other(f"/g/{poll.group.handle}")
@@ -473,12 +481,12 @@ def _creator(group):
     if user is None:
         return None, sign_in_first()
     if not policy.can_create_poll(user, group):
-        abort(403, description="Only this group's admins can start polls here.")
+        abort(403, description=_("Only this group's admins can start polls here."))
     return user, None
 
 
 def _new_form(group, discussion):
-    _, refused = _creator(group)
+    _user, refused = _creator(group)
     if refused is not None:
         return refused
     poll_type, values = _template_values(group)
@@ -496,19 +504,24 @@ def _create(group, discussion):
     values = {k: form.get(k) for k in form}
     try:
         if poll_type not in POLL_TYPES:
-            raise Invalid("Please choose one of the poll types.", field="poll_type")
+            raise Invalid(_("Please choose one of the poll types."), field="poll_type")
         zone = form.get("time_zone") or _zone()  # the service refuses a zone it does not know
-        closing = _parse_local(form.get("closing_at", ""), _zone(), "closing_at", "the closing time")
+        closing = _parse_local(form.get("closing_at", ""), _zone(), "closing_at", CLOSING_TIME_FORMAT)
         slots = None
         if POLL_TYPES[poll_type].options_are_slots:
-            slots = [_parse_local(line, zone, "slots", "each time slot")
+            slots = [_parse_local(line, zone, "slots",
+                                  _l("Please give each time slot as a date and time, like 2025-06-30 18:00."))
                      for line in (form.get("slots") or "").splitlines() if line.strip()]
-        ints = {name: _optional_int(form, name, label) for name, label in (
-            ("reason_max_length", "The reason length limit"), ("min_choices", "The minimum number of choices"),
-            ("max_choices", "The maximum number of choices"), ("dots_per_person", "The number of dots"),
-            ("min_score", "The minimum score"), ("max_score", "The maximum score"),
-            ("minimum_rank", "The number of options to rank"), ("target", "The target"),
-            ("duration_minutes", "The meeting length"))}
+        ints = {name: _optional_int(form, name, message) for name, message in (
+            ("reason_max_length", _l("The reason length limit must be a whole number.")),
+            ("min_choices", _l("The minimum number of choices must be a whole number.")),
+            ("max_choices", _l("The maximum number of choices must be a whole number.")),
+            ("dots_per_person", _l("The number of dots must be a whole number.")),
+            ("min_score", _l("The minimum score must be a whole number.")),
+            ("max_score", _l("The maximum score must be a whole number.")),
+            ("minimum_rank", _l("The number of options to rank must be a whole number.")),
+            ("target", _l("The target must be a whole number.")),
+            ("duration_minutes", _l("The meeting length must be a whole number.")))}
         poll = service.create_poll(
             actor_id=user.id, group_id=group.id, discussion_id=discussion.id if discussion else None,
             poll_type=poll_type, title=form.get("title", ""), details=form.get("details", ""), closing_at=closing,
@@ -528,8 +541,8 @@ def _create(group, discussion):
         context = _creation_context(group, discussion, poll_type, values, {error.field or "form": error.message})
         return render_template("polls/new.html", **context), 422
     say_left_out(poll)
-    flash("Your draft is saved: nobody else sees it until you open it." if poll.draft else
-          "Your poll is open for votes.", "success")
+    flash(_("Your draft is saved: nobody else sees it until you open it.") if poll.draft else
+          _("Your poll is open for votes."), "success")
     return see_other(f"/p/{poll.id}")
 
 
@@ -548,7 +561,7 @@ def create_in_group(handle: str):
 def _open_thread(discussion_id: int):
     discussion = discussion_or_404(discussion_id)
     if discussion.closed_at is not None:
-        abort(403, description="This thread is closed, so no new polls can start in it.")
+        abort(403, description=_("This thread is closed, so no new polls can start in it."))
     return discussion
 
 
@@ -577,8 +590,8 @@ def _read_vote_token(token: str) -> tuple[int, int, int] | None:
 def _one_click_context(poll_id: int, token: str):
     data = _read_vote_token(token)
     if data is None or data[1] != poll_id:
-        abort(410, description="This voting link is not valid (it may be too old). Please vote on the poll page.")
-    user_id, _, option_id = data
+        abort(410, description=_("This voting link is not valid (it may be too old). Please vote on the poll page."))
+    user_id, _poll_id, option_id = data
     try:
         return service.one_click_target(user_id=user_id, poll_id=poll_id, option_id=option_id)
     except NotFound:

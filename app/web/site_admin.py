@@ -15,6 +15,7 @@ from ..services.errors import DomainError, Invalid, NotFound
 from ..stewardship.erasure import erase_for
 from .helpers import refuse, see_other
 from .loaders import group_or_404
+from ..i18n import _
 
 bp = Blueprint("site_admin", __name__)
 
@@ -54,8 +55,11 @@ def person_action(user_id: int, action: str):
     actor = _site_admin()
     try:
         user = getattr(site_admin, action)(actor, user_id=user_id)
-        flash(f"{user.display_name} ({user.email}) is " + ("deactivated: they can no longer sign in or take part by "
-              "email." if action == "deactivate" else "active again."))
+        if action == "deactivate":
+            flash(_("%(name)s (%(email)s) is deactivated: they can no longer sign in or take part by email.",
+                    name=user.display_name, email=user.email))
+        else:
+            flash(_("%(name)s (%(email)s) is active again.", name=user.display_name, email=user.email))
     except DomainError as error:
         flash(error.message, "error")
     return see_other("/admin/people")
@@ -67,8 +71,8 @@ def person_erase(user_id: int):
     actor = _site_admin()
     try:
         erase_for(actor, user_id=user_id, confirm=request.form.get("confirm", ""))
-        flash("The person's data is erased; their posts stay, shown as \"deleted member\". "
-              "A confirmation went to their address.")
+        flash(_("The person's data is erased; their posts stay, shown as \"deleted member\". "
+                "A confirmation went to their address."))
     except DomainError as error:
         flash(error.message, "error")
     return see_other("/admin/people")
@@ -92,7 +96,7 @@ def merge_request():
     except DomainError as error:
         return render_template("admin/merge.html", merges=site_admin.merges(actor), form=form,
                                errors={error.field or "kept_email": error.message}, state=site_admin.merge_state), 422
-    flash("Each address was sent a link. The accounts are merged once both links are followed.")
+    flash(_("Each address was sent a link. The accounts are merged once both links are followed."))
     return see_other("/admin/people/merge")
 
 
@@ -102,7 +106,7 @@ def merge_cancel(merge_id: int):
     actor = _site_admin()
     try:
         site_admin.cancel_merge(actor, merge_id=merge_id)
-        flash("The merge is cancelled; its links no longer work.")
+        flash(_("The merge is cancelled; its links no longer work."))
     except DomainError as error:
         flash(error.message, "error")
     return see_other("/admin/people/merge")
@@ -127,8 +131,8 @@ def merge_confirm(token: str):
     except DomainError as error:
         flash(error.message, "error")
         return see_other(f"/merge/{token}")
-    flash("Thank you: the accounts are merged." if row.done_at else
-          "Thank you: this address is confirmed. The merge happens once the other address is confirmed too.")
+    flash(_("Thank you: the accounts are merged.") if row.done_at else
+          _("Thank you: this address is confirmed. The merge happens once the other address is confirmed too."))
     return see_other(f"/merge/{token}")
 
 
@@ -143,12 +147,15 @@ def groups():
                            grace_days=current_app.config.get("GROUP_DELETION_GRACE_DAYS", 7))
 
 
-ACTION_DONE = {
-    "archive": "{name} is archived: read-only and out of every list.",
-    "restore": "{name} is restored.",
-    "delete": "{name} will be deleted when its grace period ends; its admins were told by mail.",
-    "cancel-deletion": "{name} will not be deleted (it stays archived until restored).",
-}
+def action_done(action: str, name: str) -> str:
+    """What the flash says once a group is archived, restored, scheduled for deletion or kept."""
+    if action == "archive":
+        return _("%(name)s is archived: read-only and out of every list.", name=name)
+    if action == "restore":
+        return _("%(name)s is restored.", name=name)
+    if action == "delete":
+        return _("%(name)s will be deleted when its grace period ends; its admins were told by mail.", name=name)
+    return _("%(name)s will not be deleted (it stays archived until restored).", name=name)
 
 
 @bp.post("/admin/groups/<int:group_id>/<any(archive, restore, delete, 'cancel-deletion'):action>")
@@ -159,7 +166,7 @@ def group_action(group_id: int, action: str):
                "delete": site_admin.schedule_deletion, "cancel-deletion": site_admin.cancel_deletion}[action]
     try:
         group = service(actor, group_id=group_id)
-        flash(ACTION_DONE[action].format(name=group.name))
+        flash(action_done(action, group.name))
     except DomainError as error:
         flash(error.message, "error")
     return see_other("/admin/groups")
@@ -176,7 +183,7 @@ def group_archive(handle: str, action: str):
         service(current_user, group_id=group.id)
     except DomainError as error:
         refuse(error)
-    flash(ACTION_DONE[action].format(name=group.name))
+    flash(action_done(action, group.name))
     return see_other(f"/g/{group.handle}")
 
 
@@ -188,7 +195,7 @@ def leave_archive(handle: str):
         site_admin.leave_archive(current_user, group_id=group.id)
     except DomainError as error:
         refuse(error)
-    flash(f"You have left the archive of {group.name}; it is no longer yours to see.")
+    flash(_("You have left the archive of %(group)s; it is no longer yours to see.", group=group.name))
     return see_other("/")
 
 
@@ -218,7 +225,7 @@ def branding_update():
     except Invalid as error:
         return render_template("admin/branding.html", form=form, errors={error.field or "site_name": error.message},
                                current=branding.current()), 422
-    flash("The site's branding is saved.")
+    flash(_("The site's branding is saved."))
     return see_other("/admin/branding")
 
 

@@ -16,6 +16,7 @@ from ..extensions import limiter
 from ..services import sso
 from ..services.errors import DomainError, NotAllowed, NotFound
 from .helpers import client_ip, see_other
+from ..i18n import _
 
 bp = Blueprint("sso", __name__)
 ANSWER_FIELDS = ("state", "code", "error", "iss")
@@ -32,7 +33,7 @@ def _refused(message: str, status: int):
 def start(name: str):
     """A POST (with CSRF), so no page elsewhere can start a sign-in in this browser's name."""
     if not policy.may_sign_in_with("oidc"):
-        return _refused("Single sign-on is not offered here.", 403)
+        return _refused(_("Single sign-on is not offered here."), 403)
     try:
         url, state = sso.begin(name=name, next_path=request.form.get("next") or None)
     except NotFound as error:
@@ -46,7 +47,7 @@ def start(name: str):
 @bp.get("/login/sso/<name>/callback")
 def callback(name: str):
     if not policy.may_sign_in_with("oidc"):
-        return _refused("Single sign-on is not offered here.", 403)
+        return _refused(_("Single sign-on is not offered here."), 403)
     try:
         label = sso.provider(name)["label"]
     except NotFound as error:
@@ -61,11 +62,12 @@ def callback_submit(name: str):
     from .auth import finish_sign_in
 
     if not policy.may_sign_in_with("oidc"):
-        return _refused("Single sign-on is not offered here.", 403)
+        return _refused(_("Single sign-on is not offered here."), 403)
     args = {key: request.form.get(key, "") for key in ANSWER_FIELDS}
     expected = session.pop("sso_state", None) or ""
     if not expected or not secrets.compare_digest(expected.encode(), args["state"].encode()):
-        return _refused("This sign-in was not started in this browser, or was already used. Please start again.", 400)
+        return _refused(_("This sign-in was not started in this browser, or was already used. Please start again."),
+                        400)
     try:
         user, next_path = sso.finish(name=name, args=args, ip=client_ip(), user_agent=request.user_agent.string)
     except NotFound as error:

@@ -22,6 +22,7 @@ from ..stewardship import export as exports
 from ..stewardship import mbox
 from .helpers import client_ip, page_or_fragment, refuse, require, see_other
 from .loaders import admin_group_or_404, export_or_404, group_or_404
+from ..i18n import _, _n
 
 bp = Blueprint("stewardship", __name__)
 
@@ -73,13 +74,13 @@ def export_download(token: str):
     group = exports.group_of(row)
     require(group is not None and policy.can_export(current_user, group))
     if row.expires_at is None or row.expires_at <= datetime.now(timezone.utc) or not row.storage_key:
-        return render_template("errors/error.html", code=410, title="This download has expired",
-                               message="Export links last 7 days. Start a new export from the group's export page."), 410
+        return render_template("errors/error.html", code=410, title=_("This download has expired"),
+                               message=_("Export links last 7 days. Start a new export from the group's export page.")), 410
     try:
         chunks = storage.chunks("exports", row.storage_key)
     except FileNotFoundError:
-        return render_template("errors/error.html", code=410, title="This download has expired",
-                               message="The export's file is gone. Start a new export from the group's export page."), 410
+        return render_template("errors/error.html", code=410, title=_("This download has expired"),
+                               message=_("The export's file is gone. Start a new export from the group's export page.")), 410
     name = f"{group.handle}-export-{row.finished_at:%Y-%m-%d}.zip"
     # Streamed from the store a checked chunk at a time (an export can be large).
     response = Response(chunks, mimetype="application/zip", direct_passthrough=True)
@@ -119,14 +120,14 @@ def import_upload():
     upload = request.files.get("file")
     handle = (request.form.get("handle") or "").strip() or None
     if upload is None or not upload.filename:
-        return render_template("stewardship/import.html", errors={"file": "Choose an export .zip file."},
+        return render_template("stewardship/import.html", errors={"file": _("Choose an export .zip file.")},
                                handle=handle or ""), 422
     try:
         group = import_zip(upload.read(), actor_id=current_user.id, handle=handle)
     except DomainError as error:
         return render_template("stewardship/import.html", errors={error.field or "file": error.message},
                                handle=handle or ""), 422
-    flash(f"Imported {group.name} as {group.handle}.")
+    flash(_("Imported %(group)s as %(handle)s.", group=group.name, handle=group.handle))
     return see_other(f"/g/{group.handle}")
 
 
@@ -165,7 +166,7 @@ def delete_account():
         return render_template("stewardship/account_data.html", errors={error.field or "confirm": error.message},
                                removable=removable_groups(current_user.id)), 422
     sign_out()
-    flash("Your account is deleted. A confirmation was sent to your address before we erased it.")
+    flash(_("Your account is deleted. A confirmation was sent to your address before we erased it."))
     return see_other("/")
 
 
@@ -233,7 +234,7 @@ def totp_disable():
         totp.disable(user_id=current_user.id, code=request.form.get("code", ""))
     except DomainError as error:
         return _totp_page({"disable_code": error.message}, 422)
-    flash("Two-factor sign-in is off.")
+    flash(_("Two-factor sign-in is off."))
     return see_other("/account/2fa")
 
 
@@ -307,13 +308,13 @@ def support_grant(handle: str):
     try:
         days = int(form["days"])
     except ValueError:
-        return _support_page(group, {"days": "Choose how many days (1–30)."}, 422, form)
+        return _support_page(group, {"days": _("Choose how many days (1–30).")}, 422, form)
     try:
         grants.grant(actor=current_user, group_id=group.id, reason=form["reason"], days=days,
                      operator_id=int(form["operator_id"]) if form["operator_id"].isdigit() else None)
     except DomainError as error:
         return _support_page(group, {error.field or "reason": error.message}, 422, form)
-    flash(f"Support access granted for {days} day{'s' if days != 1 else ''}.")
+    flash(_n("Support access granted for %(num)s day.", "Support access granted for %(num)s days.", days))
     return see_other(f"/g/{group.handle}/support")
 
 
@@ -325,7 +326,7 @@ def support_revoke(handle: str, grant_id: int):
         grants.revoke(actor=current_user, group_id=group.id, grant_id=grant_id)
     except DomainError as error:
         refuse(error)
-    flash("Support access revoked.")
+    flash(_("Support access revoked."))
     return see_other(f"/g/{group.handle}/support")
 
 
@@ -339,8 +340,8 @@ def require_2fa(handle: str):
     except DomainError as error:
         flash(error.message, "error")
         return see_other(f"/g/{group.handle}/support")
-    flash("Admins of this group now need two-factor sign-in." if group.admins_require_2fa
-          else "Two-factor sign-in is no longer required for admins.")
+    flash(_("Admins of this group now need two-factor sign-in.") if group.admins_require_2fa
+          else _("Two-factor sign-in is no longer required for admins."))
     return see_other(f"/g/{group.handle}/support")
 
 

@@ -10,6 +10,7 @@ from ..services import webhooks
 from ..services.errors import DomainError, NotAllowed, NotFound
 from .helpers import refuse, see_other
 from .loaders import admin_group_or_404
+from ..i18n import _
 
 bp = Blueprint("webhooks", __name__)
 
@@ -41,7 +42,7 @@ def add(handle: str):
         refuse(error)
     except DomainError as error:
         return _page(group, form, {error.field or "url": error.message}, 422)
-    flash("The webhook is added: the kinds of event you chose are posted to it from now on.")
+    flash(_("The webhook is added: the kinds of event you chose are posted to it from now on."))
     return see_other(f"/g/{group.handle}/webhooks")
 
 
@@ -56,5 +57,5 @@ def change(handle: str, webhook_id: int, action: str):
             webhooks.enable_webhook(actor_id=current_user.id, group_id=group.id, webhook_id=webhook_id)
     except DomainError as error:
         refuse(error)
-    flash("The webhook is removed." if action == "remove" else "The webhook is on again.")
+    flash(_("The webhook is removed.") if action == "remove" else _("The webhook is on again."))
     return see_other(f"/g/{group.handle}/webhooks")
