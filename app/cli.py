@@ -8,6 +8,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
+from .i18n import _
 from .models.groups import PRIVACIES
 
 
@@ -121,10 +122,11 @@ def demo(force: bool) -> None:
 
     result = seed_demo(force=force)
     if result is None:
-        click.echo("The instance already has data; nothing seeded (use --force).")
+        click.echo(_("The instance already has data; nothing seeded (use --force)."))
         return
-    click.echo(f"Demo organisation ready: {result['groups']} groups, {result['members']} members.")
-    click.echo(f"Sign in as the demo admin ({result['admin_email']}): {result['link']}")
+    click.echo(_("Demo organisation ready: %(groups)s groups, %(members)s members.", groups=result["groups"],
+                 members=result["members"]))
+    click.echo(_("Sign in as the demo admin (%(email)s): %(link)s", email=result["admin_email"], link=result["link"]))
 
 
 @click.command("login-link")
@@ -137,9 +139,10 @@ def login_link(email: str) -> None:
     user = user_by_email(email)
     if user is None:
         raise click.ClickException(
-            f"No account has the address {email.strip()}. Create one with: quorum user create {email.strip()} --name NAME")
+            _("No account has the address %(email)s. Create one with: quorum user create %(email)s --name NAME",
+              email=email.strip()))
     minutes = int(SIGN_IN_LIFETIME.total_seconds() // 60)
-    click.echo(f"One-time sign-in link for {user.email} (valid {minutes} minutes):")
+    click.echo(_("One-time sign-in link for %(email)s (valid %(minutes)s minutes):", email=user.email, minutes=minutes))
     click.echo(issue_sign_in_link(email=user.email))
 
 
@@ -164,7 +167,7 @@ def user_create(email: str, name: str, site_admin: bool) -> None:
         raise click.ClickException(error.message) from None
     user.is_site_admin = site_admin
     db.session.commit()
-    click.echo(f"Created user {user.id} <{user.email}>")
+    click.echo(_("Created user %(id)s <%(email)s>", id=user.id, email=user.email))
 
 
 @click.group("group")
@@ -188,7 +191,8 @@ def group_create(name: str, handle: str, admin_email: str, privacy: str) -> None
         group = create_group(actor_id=admin.id, name=name, handle=handle, privacy=privacy)
     except DomainError as error:
         raise click.ClickException(error.message) from None
-    click.echo(f"Created group {group.handle} ({group.privacy}); admin <{admin.email}>")
+    click.echo(_("Created group %(handle)s (%(privacy)s); admin <%(email)s>", handle=group.handle, privacy=group.privacy,
+                 email=admin.email))
 
 
 @group_group.command("add-member")
@@ -207,4 +211,4 @@ def group_add_member(handle: str, email: str, as_admin: bool) -> None:
         add_member(group_id=group.id, user_id=user.id, role="admin" if as_admin else "member")
     except DomainError as error:
         raise click.ClickException(error.message) from None
-    click.echo(f"Added <{user.email}> to {group.handle}")
+    click.echo(_("Added <%(email)s> to %(handle)s", email=user.email, handle=group.handle))

@@ -9,6 +9,7 @@ an action, write a handler in its own module and name it here.
 from __future__ import annotations
 
 from app.extensions import db
+from app.i18n import _
 from app.services.errors import NotFound
 
 from . import commands, comments, meetings, newthreads, polladmin, sender_checks, votes
@@ -49,7 +50,8 @@ def dispatch(reply: Reply) -> ActionResult:
         return poll_command(reply)
     handler = HANDLERS.get(reply.kind)
     if handler is None:
-        return ActionResult("rejected", "unknown", f"Replies to a {reply.kind} are not handled.", explain=True)
+        return ActionResult("rejected", "unknown", _("Replies to a %(kind)s are not handled.", kind=reply.kind),
+                            explain=True)
     try:
         return handler(reply)
     except NotFound as error:

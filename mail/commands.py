@@ -25,7 +25,9 @@ from flask import current_app
 from app import policy
 from app.email.addresses import reply_address
 from app.extensions import db
-from app.i18n import _lp, reply_words
+from babel.dates import get_day_names
+
+from app.i18n import _, _l, _lp, _n, current_locale, reply_words
 from app.models import Comment, Discussion, Group, Invitation, Membership, Poll
 from app.services import digests, invitations, notifications, subscriptions
 from app.services.errors import DomainError
@@ -130,21 +132,21 @@ def _ignored_text(reply: Reply) -> list[str]:
     rest = _rest(reply.text)
     if not rest:
         return []
-    return ["The rest of your message was not posted, because its first line was a command. To post it, "
-            "reply again without the command on the first line:\n\n" + rest[:2000]]
+    return [_("The rest of your message was not posted, because its first line was a command. To post it, reply "
+              "again without the command on the first line:") + "\n\n" + rest[:2000]]
 
 
 def _member_group(reply: Reply, action: str) -> tuple[Group | None, ActionResult | None]:
     group, discussion = _target(reply)
     if group is None:
-        return None, refused(action, "What you replied to no longer exists, so nothing was changed.")
+        return None, refused(action, _("What you replied to no longer exists, so nothing was changed."))
     if _membership(reply.user, group) is None and discussion is not None and policy.is_thread_guest(reply.user, discussion):
-        return None, refused(action, f"You are a guest of the thread “{discussion.title}”, not a member of "
-                                     f"{group.name}: reply with the word mute to get no more email about it. "
-                                     "Nothing was changed.", group_id=group.id)
+        return None, refused(action, _("You are a guest of the thread “%(title)s”, not a member of %(group)s: reply "
+                                       "with the word mute to get no more email about it. Nothing was changed.",
+                                       title=discussion.title, group=group.name), group_id=group.id)
     if _membership(reply.user, group) is None:
-        return None, refused(action, f"You are not a member of {group.name}, so it sends you no mail "
-                                             "and nothing was changed.", group_id=group.id)
+        return None, refused(action, _("You are not a member of %(group)s, so it sends you no mail and nothing was "
+                                       "changed.", group=group.name), group_id=group.id)
     return group, None
 
 
@@ -156,12 +158,13 @@ def unsubscribe(reply: Reply) -> ActionResult:
         return refusal
     if reply.dry_run:
         return ActionResult("processed", "unsubscribe", f"would unsubscribe from {group.handle}",
-                                    group_id=group.id)
+                            group_id=group.id, preview=_("Unsubscribe from %(group)s", group=group.name))
     notifications.apply_action("unsubscribe_group", {"user_id": reply.user.id, "group_id": group.id})
-    confirm.done(reply, subject=f"Unsubscribed from {group.name}", reply_to=reply_address(reply.user, "group", group.id),
-                 paragraphs=[f"You will get no more email from {group.name}. You are still a member, and you can "
-                             "read the group on its page.",
-                             "Changed your mind? Reply to this email with the word subscribe.", *_ignored_text(reply)],
+    confirm.done(reply, subject=_("Unsubscribed from %(group)s", group=group.name),
+                 reply_to=reply_address(reply.user, "group", group.id),
+                 paragraphs=[_("You will get no more email from %(group)s. You are still a member, and you can read "
+                               "the group on its page.", group=group.name),
+                             _("Changed your mind? Reply to this email with the word subscribe."), *_ignored_text(reply)],
                  link=_group_url(group))
     return ActionResult("processed", "unsubscribe", f"unsubscribed from group {group.id}", group_id=group.id)
 
@@ -171,41 +174,44 @@ def subscribe(reply: Reply) -> ActionResult:
     if refusal:
         return refusal
     if reply.dry_run:
-        return ActionResult("processed", "subscribe", f"would subscribe to {group.handle}", group_id=group.id)
+        return ActionResult("processed", "subscribe", f"would subscribe to {group.handle}", group_id=group.id,
+                            preview=_("Subscribe to %(group)s", group=group.name))
     subscriptions.set_group_volume(reply.user, group.id, "all")
-    confirm.done(reply, subject=f"Subscribed to {group.name}", reply_to=reply_address(reply.user, "group", group.id),
-                 paragraphs=[f"You will get every new thread, comment and decision in {group.name} by email.",
-                             *_ignored_text(reply)], link=_group_url(group))
+    confirm.done(reply, subject=_("Subscribed to %(group)s", group=group.name),
+                 reply_to=reply_address(reply.user, "group", group.id),
+                 paragraphs=[_("You will get every new thread, comment and decision in %(group)s by email.",
+                               group=group.name), *_ignored_text(reply)], link=_group_url(group))
     return ActionResult("processed", "subscribe", f"subscribed to group {group.id}", group_id=group.id)
 
 
 def mute(reply: Reply) -> ActionResult:
     group, discussion = _target(reply)
     if group is None:
-        return refused("mute", "What you replied to no longer exists, so nothing was changed.")
+        return refused("mute", _("What you replied to no longer exists, so nothing was changed."))
     if discussion is None:
-        return refused("mute", "“mute” silences one thread, and this email was not about a thread. To get "
-                                       f"no more email from {group.name}, reply with the word unsubscribe.",
-                               group_id=group.id)
+        return refused("mute", _("“mute” silences one thread, and this email was not about a thread. To get no more "
+                                 "email from %(group)s, reply with the word unsubscribe.", group=group.name),
+                       group_id=group.id)
     if not policy.can_view_discussion(reply.user, discussion):
-        return refused("mute", "You can no longer see this thread, so it sends you no mail.", group_id=group.id)
+        return refused("mute", _("You can no longer see this thread, so it sends you no mail."), group_id=group.id)
     if reply.dry_run:
-        return ActionResult("processed", "mute", f"would mute thread {discussion.id}", group_id=group.id)
+        return ActionResult("processed", "mute", f"would mute thread {discussion.id}", group_id=group.id,
+                            preview=_("Mute the thread “%(title)s”", title=discussion.title))
     notifications.apply_action("mute_thread", {"user_id": reply.user.id, "discussion_id": discussion.id})
-    confirm.done(reply, subject=f"Muted: {discussion.title}",
-                 paragraphs=[f"You will get no more email about “{discussion.title}”, except when someone mentions "
-                             "you or replies to you.", *_ignored_text(reply)],
+    confirm.done(reply, subject=_("Muted: %(title)s", title=discussion.title),
+                 paragraphs=[_("You will get no more email about “%(title)s”, except when someone mentions you or "
+                               "replies to you.", title=discussion.title), *_ignored_text(reply)],
                  link=current_app.config["BASE_URL"] + f"/d/{discussion.id}")
     return ActionResult("processed", "mute", f"muted thread {discussion.id}", group_id=group.id)
 
 
 def digest(reply: Reply) -> ActionResult:
-    _, argument = parse(reply.text) or ("digest", None)
+    _command, argument = parse(reply.text) or ("digest", None)
     if argument == "off":
         return digest_off(reply)
     if argument not in (None, "daily", "weekly"):
-        return refused("digest", f"“digest {argument}” is not something we can do: reply with “digest "
-                                         "daily”, “digest weekly” or “digest off”. Nothing was changed.")
+        return refused("digest", _("“digest %(argument)s” is not something we can do: reply with “digest daily”, "
+                                   "“digest weekly” or “digest off”. Nothing was changed.", argument=argument))
     group, refusal = _member_group(reply, "digest")
     if refusal:
         return refusal
@@ -213,20 +219,31 @@ def digest(reply: Reply) -> ActionResult:
     frequency = argument or (user.digest_frequency if user.digest_frequency != "off" else "daily")
     if reply.dry_run:
         return ActionResult("processed", "digest", f"would switch {group.handle} to a {frequency} digest",
-                                    group_id=group.id)
+                            group_id=group.id,
+                            preview=(_("Switch %(group)s to a weekly digest", group=group.name) if frequency == "weekly"
+                                     else _("Switch %(group)s to a daily digest", group=group.name)))
     try:
         digests.save_settings(user_id=user.id, frequency=frequency, weekday=user.digest_weekday,
                               hour=user.digest_hour, volumes={group.id: "digest"})
     except DomainError as error:
         db.session.rollback()
         return refused("digest", error.message, group_id=group.id)
-    when = (f"every {digests.WEEKDAYS[user.digest_weekday]}" if frequency == "weekly" else "every day")
-    confirm.done(reply, subject=f"{group.name} as a {frequency} digest",
+    hour, zone = f"{user.digest_hour:02d}:00", known_name(user.time_zone)
+    if frequency == "weekly":
+        subject = _("%(group)s as a weekly digest", group=group.name)
+        schedule = _("You will get %(group)s as one weekly digest, every %(weekday)s from %(hour)s (%(zone)s), instead "
+                     "of an email per message. Your digests from other groups come at the same time.",
+                     group=group.name, weekday=get_day_names("wide", locale=current_locale())[user.digest_weekday],
+                     hour=hour, zone=zone)
+    else:
+        subject = _("%(group)s as a daily digest", group=group.name)
+        schedule = _("You will get %(group)s as one daily digest, every day from %(hour)s (%(zone)s), instead of an "
+                     "email per message. Your digests from other groups come at the same time.",
+                     group=group.name, hour=hour, zone=zone)
+    confirm.done(reply, subject=subject,
                  reply_to=reply_address(user, "group", group.id),
-                 paragraphs=[f"You will get {group.name} as one {frequency} digest, {when} from "
-                             f"{user.digest_hour:02d}:00 ({known_name(user.time_zone)}), instead of an email per message. "
-                             "Your digests from other groups come at the same time.",
-                             "To get every message again, reply to this email with the word subscribe.",
+                 paragraphs=[schedule,
+                             _("To get every message again, reply to this email with the word subscribe."),
                              *_ignored_text(reply)], link=_group_url(group))
     return ActionResult("processed", "digest", f"group {group.id} by {frequency} digest", group_id=group.id)
 
@@ -237,76 +254,82 @@ def digest_off(reply: Reply) -> ActionResult:
     if refusal:
         return refusal
     if reply.dry_run:
-        return ActionResult("processed", "digest_off", "would stop digests", group_id=group.id)
+        return ActionResult("processed", "digest_off", "would stop digests", group_id=group.id,
+                            preview=_("Stop digests"))
     payload = {"user_id": reply.user.id}
     described = notifications.describe_action("digest_off", payload)
     notifications.apply_action("digest_off", payload)
     muted = [g.name for g in described.digest_groups]
-    confirm.done(reply, subject="No more digests", reply_to=reply_address(reply.user, "group", group.id),
-                 paragraphs=["You will get no more digest emails."
-                             + (f" {', '.join(muted)} came to you only by digest, so {'it sends' if len(muted) == 1 else 'they send'} "
-                                "you no email now." if muted else ""),
-                             f"To get {group.name} again, reply to this email with the word subscribe (every "
-                             "message) or “digest daily”.", *_ignored_text(reply)],
+    confirm.done(reply, subject=_("No more digests"), reply_to=reply_address(reply.user, "group", group.id),
+                 paragraphs=[_("You will get no more digest emails.")
+                             + (" " + _n("%(names)s came to you only by digest, so it sends you no email now.",
+                                         "%(names)s came to you only by digest, so they send you no email now.",
+                                         len(muted), names=", ".join(muted)) if muted else ""),
+                             _("To get %(group)s again, reply to this email with the word subscribe (every message) or "
+                               "“digest daily”.", group=group.name), *_ignored_text(reply)],
                  link=current_app.config["BASE_URL"] + "/account/email")
     return ActionResult("processed", "digest_off", "digests switched off", group_id=group.id)
 
 
-HELP_TEXT = [
-    "Reply to any email from Quorum to take part: your reply is posted as a comment in that thread. "
-    "Text quoted from earlier emails is left out.",
-    "To vote, reply to a poll's email with your vote on the first line, for example “agree”, "
-    "“disagree: too costly”, “2” or “1, 3”; the lines below it are your reason. Each poll email shows "
-    "how to vote in it. Reply again to change your vote.",
-    "To start a thread, write to the group's address; the subject is the title. A subject starting "
-    "“Proposal:” or “Poll:” starts a decision instead (for a poll, write each option on its own line "
-    "starting with “- ”; add a line “Closes: in 3 days” or “Closes: 2026-12-01 17:00” to choose when it closes).",
-    "Reply with one of these words on the first line to change what you get:\n\n"
+# The command words stay as written here in every language (English words are understood from everyone).
+def help_text() -> list[str]:
+    """The `help` answer's paragraphs, in the reader's language."""
+    return [
+    _("Reply to any email from Quorum to take part: your reply is posted as a comment in that thread. "
+       "Text quoted from earlier emails is left out."),
+    _("To vote, reply to a poll's email with your vote on the first line, for example “agree”, "
+       "“disagree: too costly”, “2” or “1, 3”; the lines below it are your reason. Each poll email shows "
+       "how to vote in it. Reply again to change your vote."),
+    _("To start a thread, write to the group's address; the subject is the title. A subject starting "
+       "“Proposal:” or “Poll:” starts a decision instead (for a poll, write each option on its own line "
+       "starting with “- ”; add a line “Closes: in 3 days” or “Closes: 2026-12-01 17:00” to choose when it closes)."),
+    _("Reply with one of these words on the first line to change what you get:\n\n"
     "    unsubscribe     no more email from this group\n"
     "    subscribe       every message from this group again\n"
     "    mute            no more email about this thread\n"
     "    digest daily    this group as one email a day\n"
     "    digest weekly   this group as one email a week\n"
     "    digest off      no more digests\n"
-    "    help            this list",
-    "If you started a poll (or are one of the group's admins), reply to any email about it with one of "
+    "    help            this list"),
+    _("If you started a poll (or are one of the group's admins), reply to any email about it with one of "
     "these on the first line to run it:\n\n"
     "    close                   close it now\n"
     "    extend 2 days           close it later (or “extend to 12 Dec 18:00”, in your time zone)\n"
     "    remind                  remind everyone who has not voted (the lines below are your message)\n"
     "    remind Alice            remind one person who has not voted (a name or an email address)\n"
     "    reopen 3 days           take votes again in a closed poll (or “reopen until 12 Dec 18:00”)\n"
-    "    outcome: <what was decided>   after it closed; for a meeting, start with the time's number;\n"
+    "    outcome: %(what)s   after it closed; for a meeting, start with the time's number;\n"
     "                            a last line “review: 1 March 2027” reminds you to review it then",
-    "To take your own vote back while a poll is open, reply to its email with “remove my vote” (or “unvote”).",
-    "Where a poll or ranked choice offers “None of the above”, reply with “none” to choose it.",
-]
+      what="<" + _("what was decided") + ">"),
+    _("To take your own vote back while a poll is open, reply to its email with “remove my vote” (or “unvote”)."),
+    _("Where a poll or ranked choice offers “None of the above”, reply with “none” to choose it."),
+    ]
 
 
 def help_(reply: Reply) -> ActionResult:
-    group, _ = _target(reply)
+    group, _discussion = _target(reply)
     if reply.dry_run:
-        return ActionResult("processed", "help", "would send the list of commands")
+        return ActionResult("processed", "help", "would send the list of commands",
+                            preview=_("Send you the list of commands"))
     address = None
     if group is not None and _membership(reply.user, group) is not None:
         address = f"{group.handle}@{current_app.config['MAIL_DOMAIN']}"
-    confirm.send(reply, kind="help", context={"paragraphs": HELP_TEXT, "group": group, "group_address": address,
+    confirm.send(reply, kind="help", context={"paragraphs": help_text(), "group": group, "group_address": address,
                                               "ignored": _ignored_text(reply)})
     return ActionResult("processed", "help", "sent the list of commands", group_id=group.id if group else None)
 
 
 def join(reply: Reply) -> ActionResult:
-    group, _ = _target(reply)
+    group, _discussion = _target(reply)
     if group is not None and _membership(reply.user, group) is not None:
         if reply.dry_run:
             return ActionResult("processed", "join", "already a member", group_id=group.id)
-        confirm.done(reply, subject=f"You are a member of {group.name}",
-                     paragraphs=[f"You are already a member of {group.name}; nothing was changed."],
+        confirm.done(reply, subject=_("You are a member of %(group)s", group=group.name),
+                     paragraphs=[_("You are already a member of %(group)s; nothing was changed.", group=group.name)],
                      link=_group_url(group))
         return ActionResult("processed", "join", "already a member", group_id=group.id)
-    return refused("join", "To join a group, reply to the invitation you received, or ask one of its "
-                                   "admins to invite you. Nothing was changed.",
-                           group_id=group.id if group else None)
+    return refused("join", _("To join a group, reply to the invitation you received, or ask one of its admins to "
+                             "invite you. Nothing was changed."), group_id=group.id if group else None)
 
 
 COMMANDS: dict[str, Handler] = {
@@ -319,7 +342,7 @@ COMMANDS: dict[str, Handler] = {
 def reply_to_invitation(reply: Reply) -> ActionResult:
     invitation = db.session.get(Invitation, reply.target_id)
     if invitation is None:
-        return refused("join", "This invitation no longer exists.")
+        return refused("join", _("This invitation no longer exists."))
     try:
         invitations.check_pending(invitation)
     except DomainError as error:
@@ -328,12 +351,15 @@ def reply_to_invitation(reply: Reply) -> ActionResult:
     if declines(next((line for line in reply.text.splitlines() if line.strip()), "")):
         if not reply.dry_run:
             confirm.done(reply, user=reply.user, to=None if reply.user else invitation.email,
-                         subject=f"Not joining {group.name}",
-                         paragraphs=[f"You did not join {group.name}. We will not write to you again unless someone "
-                                     "invites you. If you change your mind, reply to the invitation with the word join."])
-        return ActionResult("processed", "invitation_declined", "declined by reply", group_id=group.id)
+                         subject=_("Not joining %(group)s", group=group.name),
+                         paragraphs=[_("You did not join %(group)s. We will not write to you again unless someone "
+                                       "invites you. If you change your mind, reply to the invitation with the word "
+                                       "join.", group=group.name)])
+        return ActionResult("processed", "invitation_declined", "declined by reply", group_id=group.id,
+                            preview=_("Decline the invitation to %(group)s", group=group.name))
     if reply.dry_run:
-        return ActionResult("processed", "join", f"would join {group.handle}", group_id=group.id)
+        return ActionResult("processed", "join", f"would join {group.handle}", group_id=group.id,
+                            preview=_("Join %(group)s", group=group.name))
     name = reply.sender_name or invitation.email.split("@")[0]
     try:
         user, group = invitations.accept_invitation(invitation=invitation, user_id=reply.user.id if reply.user else None,
@@ -342,10 +368,12 @@ def reply_to_invitation(reply: Reply) -> ActionResult:
         db.session.rollback()
         return refused("join", error.message, group_id=invitation.group_id)
     domain = current_app.config["MAIL_DOMAIN"]
-    confirm.done(reply, user=user, subject=f"Welcome to {group.name}", reply_to=reply_address(user, "group", group.id),
-                 paragraphs=[f"You are now a member of {group.name}. You will get its new threads, comments and "
-                             "decisions by email, and you can take part by replying: you never need to open a browser.",
-                             f"To start a thread, write to {group.handle}@{domain}.",
-                             "Reply to this email with the word help for everything you can do by email."],
+    confirm.done(reply, user=user, subject=_("Welcome to %(group)s", group=group.name),
+                 reply_to=reply_address(user, "group", group.id),
+                 paragraphs=[_("You are now a member of %(group)s. You will get its new threads, comments and decisions "
+                               "by email, and you can take part by replying: you never need to open a browser.",
+                               group=group.name),
+                             _("To start a thread, write to %(address)s.", address=f"{group.handle}@{domain}"),
+                             _("Reply to this email with the word help for everything you can do by email.")],
                  link=_group_url(group))
     return ActionResult("processed", "join", f"joined group {group.id}", group_id=group.id)

@@ -12,6 +12,7 @@ from email.message import Message
 
 from app.email import messages
 from app.extensions import db
+from app.i18n import _
 
 from .classify import header
 from .mime import original_of
@@ -48,7 +49,7 @@ def send_explanation(*, to: str, reason_code: str, text: str, original: Message,
     from app.models import User
 
     user = db.session.get(User, user_id) if user_id else None
-    subject = _safe(" ".join(header(original, "Subject").split())[:200]) or "your message"
+    subject = _safe(" ".join(header(original, "Subject").split())[:200]) or _("your message")
     original_id = _safe(header(original, "Message-ID").strip())
     row = messages.inbound_refused(
         to=to, user=user, subject=subject, reason=text, original=original_of(original),

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from email.message import Message
 
+from app.i18n import _, _l
 from app.polls.calendar import CalendarError, CalendarReply, method_of, read_reply
 from app.services import meetings
 from app.services.errors import DomainError
@@ -22,10 +23,10 @@ CALENDAR_TYPES = ("text/calendar", "application/ics", "text/x-vcalendar")
 MAX_CALENDAR_BYTES = 256_000  # a REPLY is a few hundred bytes; anything far larger is not one
 # Other answers a calendar sends to an organiser: refused with a word, never posted or read as a vote.
 ANSWERED_OTHERWISE = {
-    "COUNTER": "Your calendar proposed another time; Quorum records only accept, tentative or decline. "
-               "To suggest a time, write in the poll's thread.",
-    "REFRESH": "Your calendar asked for the invitation again; the newest one is in the outcome mail and on the "
-               "poll's page (Add to calendar).",
+    "COUNTER": _l("Your calendar proposed another time; Quorum records only accept, tentative or decline. "
+                  "To suggest a time, write in the poll's thread."),
+    "REFRESH": _l("Your calendar asked for the invitation again; the newest one is in the outcome mail and on the "
+                  "poll's page (Add to calendar)."),
 }
 
 
@@ -60,7 +61,7 @@ def calendar_answer(msg: Message) -> CalendarAnswer | None:
         declared = str(part.get_param("method") or "").strip().upper()
         method = method_of(data)
         if method in ANSWERED_OTHERWISE or (method is None and declared in ANSWERED_OTHERWISE):
-            return CalendarAnswer(None, ANSWERED_OTHERWISE[method or declared])
+            return CalendarAnswer(None, str(ANSWERED_OTHERWISE[method or declared]))
         if method != "REPLY" and not (declared == "REPLY" and method is None):
             continue
         try:
@@ -74,11 +75,11 @@ def answer_invitation(reply: Reply) -> ActionResult:
     """Record the member's Accept / Tentative / Decline as their attendance at the meeting."""
     found = reply.calendar
     if reply.kind != "poll":
-        return refused("attendance", "Your calendar's answer to a meeting invitation reached an address that is not "
-                       "the meeting's, so nothing was recorded or posted. Please answer the invitation itself "
-                       "(its organiser is the poll's reply address).")
+        return refused("attendance", _("Your calendar's answer to a meeting invitation reached an address that is "
+                                       "not the meeting's, so nothing was recorded or posted. Please answer the "
+                                       "invitation itself (its organiser is the poll's reply address)."))
     if found.answer is None:
-        return refused("attendance", f"{found.error} Nothing was recorded or posted.")
+        return refused("attendance", _("%(error)s Nothing was recorded or posted.", error=found.error))
     try:
         recorded = meetings.record_attendance(actor_id=reply.user.id, poll_id=reply.target_id, answer=found.answer,
                                               sender=reply.user.email or "", inbound_message_id=reply.inbound_id,
@@ -88,4 +89,6 @@ def answer_invitation(reply: Reply) -> ActionResult:
     verb = "would record" if reply.dry_run else "recorded"
     # No confirmation mail: the member's calendar already shows their answer.
     return ActionResult("processed", "attendance",
-                        f"{verb} your answer \u201c{recorded.status}\u201d to the meeting at {recorded.slot}")
+                        f"{verb} your answer \u201c{recorded.status}\u201d to the meeting at {recorded.slot}",
+                        preview=_("Record your answer \u201c%(answer)s\u201d to the meeting at %(time)s",
+                                  answer=recorded.status, time=recorded.slot))

@@ -28,6 +28,7 @@ from app import policy
 from app.timezones import local_time, zone
 from app.email.addresses import reply_address
 from app.extensions import db
+from app.i18n import _, current_locale
 from app.models import Discussion, Group, Poll
 from app.polls import POLL_TYPES, get_type
 from app.services import discussions, held_mail
@@ -73,8 +74,8 @@ def parse_closing(value: str, *, now: datetime, time_zone: str) -> datetime:
         default = local_now.replace(hour=DEFAULT_HOUR, minute=0, second=0, microsecond=0, tzinfo=None)
         parsed = dateparser.parse(value, default=default, dayfirst=False)
     except (ValueError, OverflowError):
-        raise ClosingError(f"We could not read “Closes: {value}” as a date. Write for example “Closes: in 3 days” "
-                           "or “Closes: 2026-12-01 17:00”.") from None
+        raise ClosingError(_("We could not read “Closes: %(value)s” as a date. Write for example “Closes: in 3 "
+                             "days” or “Closes: 2026-12-01 17:00”.", value=value)) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz)
     return parsed.astimezone(timezone.utc)
@@ -110,9 +111,15 @@ def split_notify(text: str) -> tuple[str, str]:
 def _left_out_note(left_out: list[str]) -> list[str]:
     if not left_out:
         return []
-    return [f"Not told: {', '.join(left_out)}. A Notify: line reaches only people who may read it (members of "
-            "the group, or guests of the thread) and the group's own subgroups; to bring someone from outside "
-            "into the thread, invite them as a guest on its page."]
+    return [_("Not told: %(names)s. A Notify: line reaches only people who may read it (members of the group, or "
+              "guests of the thread) and the group's own subgroups; to bring someone from outside into the thread, "
+              "invite them as a guest on its page.", names=", ".join(left_out))]
+
+
+def _kind_name(kind) -> str:
+    """A poll type's name inside a sentence ("your proposal"): lower-case, except where nouns keep capitals."""
+    label = str(kind.label)
+    return label if current_locale() == "de" else label.lower()
 
 
 def _files(reply: Reply) -> tuple[list[tuple[str, bytes]], list[str]]:
@@ -122,7 +129,7 @@ def _files(reply: Reply) -> tuple[list[tuple[str, bytes]], list[str]]:
 def mail_to_group(reply: Reply) -> ActionResult:
     group = db.session.get(Group, reply.target_id)
     if group is None or group.archived_at is not None:
-        return refused("new_thread", "There is no such group.")
+        return refused("new_thread", _("There is no such group."))
     if (done := _already_started(reply, group)) is not None:  # a retried job: confirm (once) and stop
         return done
     if not policy.is_member(reply.user, group):
@@ -132,32 +139,34 @@ def mail_to_group(reply: Reply) -> ActionResult:
     if decision:
         return _start_decision(reply, group, _BY_KEYWORD[decision.group(1).lower()], decision.group(2).strip())
     if not title:
-        return refused("new_thread", "Your email had no subject, and a new thread needs one: it becomes the "
-                                     "thread's title. Please send it again with a subject.", group_id=group.id)
+        return refused("new_thread", _("Your email had no subject, and a new thread needs one: it becomes the "
+                                       "thread's title. Please send it again with a subject."), group_id=group.id)
     if not policy.can_start_thread(reply.user, group):
-        return refused("new_thread", f"Only the admins of {group.name} can start threads, so your email was "
-                                             "not posted.", group_id=group.id)
+        return refused("new_thread", _("Only the admins of %(group)s can start threads, so your email was not "
+                                       "posted.", group=group.name), group_id=group.id)
     files, notes = _files(reply)
     notify, text = split_notify(reply.text)
     if reply.dry_run:
-        return ActionResult("processed", "new_thread", f"would start a thread “{title}”", group_id=group.id)
+        return ActionResult("processed", "new_thread", f"would start a thread “{title}”", group_id=group.id,
+                            preview=_("Start a thread “%(title)s”", title=title))
     try:
         discussion = discussions.start_thread(actor_id=reply.user.id, group_id=group.id, title=title, body=text,
                                               source="email", files=files, inbound_message_id=reply.inbound_id,
                                               notify=notify)
     except DomainError as error:
         db.session.rollback()
-        return refused("new_thread", error.message + " Your email was not posted.", group_id=group.id)
+        return refused("new_thread", _("%(error)s Your email was not posted.", error=error.message), group_id=group.id)
     _confirm_thread(reply, group, discussion, notes + _left_out_note(getattr(discussion, "notify_left_out", [])))
     return ActionResult("processed", "new_thread", f"started thread {discussion.id}", group_id=group.id)
 
 
 def _confirm_thread(reply: Reply, group: Group, discussion: Discussion, notes: list[str]) -> None:
     url = current_app.config["BASE_URL"] + f"/d/{discussion.id}"
-    confirm.done(reply, subject=f"Thread started: {discussion.title}",
+    confirm.done(reply, subject=_("Thread started: %(title)s", title=discussion.title),
                  reply_to=reply_address(reply.user, "discussion", discussion.id),
-                 paragraphs=[f"Your thread “{discussion.title}” was started in {group.name}, and its members are "
-                             "being told. Replies to this email are posted in it.", *notes], link=url)
+                 paragraphs=[_("Your thread “%(title)s” was started in %(group)s, and its members are being told. "
+                               "Replies to this email are posted in it.", title=discussion.title, group=group.name),
+                             *notes], link=url)
 
 
 def _already_started(reply: Reply, group: Group, *, confirm: bool = True) -> ActionResult | None:
@@ -191,13 +200,14 @@ def _start_decision(reply: Reply, group: Group, poll_type: str, title: str) -> A
         closing_at = (parse_closing(closes, now=now, time_zone=reply.user.time_zone) if closes
                       else now + timedelta(days=kind.default_closing_days))
     except ClosingError as error:
-        return refused("new_poll", str(error) + " Nothing was started.", group_id=group.id)
+        return refused("new_poll", _("%(error)s Nothing was started.", error=str(error)), group_id=group.id)
     if not policy.can_create_poll(reply.user, group):
-        return refused("new_poll", f"Only the admins of {group.name} can start decisions, so nothing was "
-                                           "started.", group_id=group.id)
+        return refused("new_poll", _("Only the admins of %(group)s can start decisions, so nothing was started.",
+                                     group=group.name), group_id=group.id)
     if reply.dry_run:
-        return ActionResult("processed", "new_poll", f"would start a {kind.label.lower()} “{title}”",
-                                    group_id=group.id)
+        return ActionResult("processed", "new_poll", f"would start a {str(kind.label).lower()} “{title}”",
+                            group_id=group.id, preview=_("Start a %(kind)s “%(title)s”", kind=_kind_name(kind),
+                                                         title=title))
     try:
         poll = poll_service.create_poll(actor_id=reply.user.id, group_id=group.id, poll_type=poll_type, title=title,
                                         details=details, options=options or None, closing_at=closing_at,
@@ -205,7 +215,7 @@ def _start_decision(reply: Reply, group: Group, poll_type: str, title: str) -> A
                                         inbound_message_id=reply.inbound_id, notify=notify)
     except DomainError as error:
         db.session.rollback()
-        return refused("new_poll", f"{error.message} Nothing was started.", group_id=group.id)
+        return refused("new_poll", _("%(error)s Nothing was started.", error=error.message), group_id=group.id)
     _confirm_poll(reply, group, poll)
     return ActionResult("processed", "new_poll", f"started {poll_type} {poll.id}", group_id=group.id)
 
@@ -214,12 +224,14 @@ def _confirm_poll(reply: Reply, group: Group, poll: Poll) -> None:
     kind = get_type(poll.poll_type)
     notes = _left_out_note(getattr(poll, "notify_left_out", []))
     if reply.attachments:
-        notes.append("Decisions carry no files, so your attachments were not kept ("
-                     + ", ".join(a.filename for a in reply.attachments) + "). Start a thread to share them.")
-    confirm.done(reply, subject=f"{kind.label} started: {poll.title}", reply_to=reply_address(reply.user, "poll", poll.id),
-                 paragraphs=[f"Your {kind.label.lower()} “{poll.title}” was started in {group.name} and closes "
-                             f"{local_time(poll.closing_at, reply.user.time_zone)}. Its members are being asked to vote.",
-                             "You can vote too: reply to this email with your vote on the first line.\n\n"
+        notes.append(_("Decisions carry no files, so your attachments were not kept (%(names)s). Start a thread to "
+                       "share them.", names=", ".join(a.filename for a in reply.attachments)))
+    confirm.done(reply, subject=_("%(kind)s started: %(title)s", kind=kind.label, title=poll.title),
+                 reply_to=reply_address(reply.user, "poll", poll.id),
+                 paragraphs=[_("Your %(kind)s “%(title)s” was started in %(group)s and closes %(closes)s. Its members "
+                               "are being asked to vote.", kind=_kind_name(kind), title=poll.title, group=group.name,
+                               closes=local_time(poll.closing_at, reply.user.time_zone)),
+                             _("You can vote too: reply to this email with your vote on the first line.") + "\n\n"
                              + kind.help_text(poll, reply.user.time_zone), *notes],
                  link=current_app.config["BASE_URL"] + f"/p/{poll.id}")
 

@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from app.email.addresses import BadAddress
 from app.extensions import db
+from app.i18n import _
 from app.models import Group, Membership, OutboundMessage, User
 
 from .mime import body_parts, message_ids
@@ -52,9 +53,10 @@ def quoted_digest_item(msg: Message, user: User | None) -> Recipient | None:
 def where_to_write(user: User | None) -> str:
     """The explanation: this address is not read; where to reply instead."""
     domain = current_app.config["MAIL_DOMAIN"]
-    text = (f"notifications@{domain} only sends mail; what is written to it is not posted anywhere. "
-            "To take part, reply to the email about the thread, comment or poll itself: each one has its own "
-            "reply address. In a digest, use the \u201cReply to this\u201d link under the item you are answering.")
+    text = _("%(address)s only sends mail; what is written to it is not posted anywhere. To take part, reply to "
+             "the email about the thread, comment or poll itself: each one has its own reply address. In a digest, "
+             "use the \u201cReply to this\u201d link under the item you are answering.",
+             address=f"notifications@{domain}")
     handles = []
     if user is not None:
         handles = list(db.session.scalars(
@@ -62,6 +64,6 @@ def where_to_write(user: User | None) -> str:
             .where(Membership.user_id == user.id, Group.archived_at.is_(None)).order_by(Group.handle)
             .limit(MAX_GROUPS_NAMED)))
     if handles:
-        text += "\n\nTo start a new thread, write to your group's address: " + ", ".join(
-            f"{h}@{domain}" for h in handles) + "."
+        text += "\n\n" + _("To start a new thread, write to your group's address: %(addresses)s.",
+                             addresses=", ".join(f"{h}@{domain}" for h in handles))
     return text

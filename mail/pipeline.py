@@ -17,7 +17,7 @@ from flask import current_app
 
 from app import policy
 from app.extensions import db
-from app.i18n import speak_to
+from app.i18n import _, speak_to
 from app.models import Group, User
 from app.services import sender_proof
 from app.services.accounts import user_by_email
@@ -150,8 +150,9 @@ def process(
             # Only someone proven to be the sender hears why (an unproven From may be anyone's).
             return _explain(outcome, msg, sender if verdict.authenticated and sender_user else None,
                             "wrong_sender", dry_run,
-                            "This reply address was sent to another member, so we cannot post your reply from "
-                            f"{sender}. Please reply to the notification you received yourself, or use the web page.")
+                            _("This reply address was sent to another member, so we cannot post your reply from "
+                              "%(sender)s. Please reply to the notification you received yourself, or use the web "
+                              "page.", sender=sender))
         target_kind, target_id = target.kind, target.target_id
     else:  # mail to a group's address
         group = db.session.get(Group, recipient.group_id)
@@ -214,8 +215,8 @@ def process(
     if not body and not attachments and calendar is None:
         outcome.action, outcome.reason = "refused", "no reply text found (after removing quoted text)"
         return _explain(outcome, msg, explain_to, "empty", dry_run,
-                        "We could not find any text of your own in your reply (only quoted text), so nothing "
-                        "was posted. Please write your reply above the quoted message.")
+                        _("We could not find any text of your own in your reply (only quoted text), so nothing "
+                          "was posted. Please write your reply above the quoted message."))
 
     result = actions.dispatch(reply)
     outcome.status, outcome.action, outcome.reason = result.status, result.action, result.reason
@@ -292,12 +293,15 @@ def _ask_sender(outcome: Outcome, reply: Reply, user: User | None, sender: str, 
 
 def confirmation_summary(preview: ActionResult, reply: Reply) -> str:
     """What confirming does, in the member's words: the action, then the text quoted."""
-    action = preview.reason.replace(" (dry run)", "").removeprefix("would ")
-    action = action[0].upper() + action[1:] if action else "Act on your message"
+    action = str(preview.preview)
+    if not action:  # a handler that gives no preview: its dry-run reason, in English
+        action = preview.reason.replace(" (dry run)", "").removeprefix("would ")
+        action = action[0].upper() + action[1:] if action else _("Act on your message")
     text = reply.text if len(reply.text) <= 1500 else reply.text[:1500].rstrip() + " […]"
-    quoted = "\n".join("> " + line for line in text.splitlines()) if text else "> (no text)"
-    files = ("\nwith " + ", ".join(a.filename for a in reply.attachments)) if reply.attachments else ""
-    return f"{action}:\n\n{quoted}{files}"
+    quoted = "\n".join("> " + line for line in text.splitlines()) if text else "> " + _("(no text)")
+    files = ("\n" + _("with %(files)s", files=", ".join(a.filename for a in reply.attachments))
+             if reply.attachments else "")
+    return _("%(action)s:", action=action) + f"\n\n{quoted}{files}"
 
 
 def default_resolver() -> authn.Resolver:

@@ -30,7 +30,7 @@ from datetime import datetime, timedelta, timezone
 from app import policy
 from app.email.addresses import reply_address
 from app.extensions import db
-from app.i18n import _lp, reply_words
+from app.i18n import _, _lp, _n, reply_words
 from app.models import Poll
 from app.polls import get_type
 from app.polls.base import ordered_options
@@ -98,7 +98,7 @@ def _normal(line: str) -> str:
 
 def parse(text: str) -> tuple[str, re.Match] | None:
     """(command, its match) if the whole first line is a poll command, else None."""
-    first, _ = _first_line(text)
+    first, _rest = _first_line(text)
     line = _normal(first)
     for name, pattern in _grammar():
         if match := pattern.match(first if name == "outcome" else line):  # an outcome keeps its own case
@@ -124,25 +124,37 @@ def command_of(reply: Reply) -> Handler | None:
 def _poll(reply: Reply, action: str, *, open_: bool = False) -> tuple[Poll | None, ActionResult | None]:
     poll = db.session.get(Poll, reply.target_id)
     if poll is None or not policy.can_view_poll(reply.user, poll):
-        return None, refused(action, "The poll you replied to no longer exists (or you can no longer see it), "
-                                     "so nothing was changed.")
+        return None, refused(action, _("The poll you replied to no longer exists (or you can no longer see it), "
+                                       "so nothing was changed."))
     if not policy.can_administer_poll(reply.user, poll):
-        return None, refused(action, f"Only the author of “{poll.title}” or one of the group's admins can "
-                                     f"{WHAT[action]}, so nothing was changed. To vote, reply with your vote on "
-                                     "the first line, as the poll's email shows.", group_id=poll.group_id)
+        return None, refused(action, _only_admins(action, poll.title), group_id=poll.group_id)
     if open_ and not policy.can_edit_poll(reply.user, poll):
-        return None, refused(action, f"“{poll.title}” is closed already, so nothing was changed. To take votes "
-                                     "again, reply with “reopen 3 days”.", group_id=poll.group_id)
+        return None, refused(action, _("“%(title)s” is closed already, so nothing was changed. To take votes again, "
+                                       "reply with “reopen 3 days”.", title=poll.title), group_id=poll.group_id)
     return poll, None
 
 
-WHAT = {"poll_close": "close it", "poll_extend": "change when it closes", "poll_remind": "send reminders",
-        "poll_reopen": "reopen it", "poll_outcome": "write its outcome"}
+def _only_admins(action: str, title: str) -> str:
+    """Why a member who is neither the poll's author nor an admin cannot run `action`."""
+    if action == "poll_close":
+        return _("Only the author of “%(title)s” or one of the group's admins can close it, so nothing was changed. "
+                 "To vote, reply with your vote on the first line, as the poll's email shows.", title=title)
+    if action == "poll_extend":
+        return _("Only the author of “%(title)s” or one of the group's admins can change when it closes, so nothing "
+                 "was changed. To vote, reply with your vote on the first line, as the poll's email shows.", title=title)
+    if action == "poll_remind":
+        return _("Only the author of “%(title)s” or one of the group's admins can send reminders, so nothing was "
+                 "changed. To vote, reply with your vote on the first line, as the poll's email shows.", title=title)
+    if action == "poll_reopen":
+        return _("Only the author of “%(title)s” or one of the group's admins can reopen it, so nothing was "
+                 "changed. To vote, reply with your vote on the first line, as the poll's email shows.", title=title)
+    return _("Only the author of “%(title)s” or one of the group's admins can write its outcome, so nothing was "
+             "changed. To vote, reply with your vote on the first line, as the poll's email shows.", title=title)
 
 
 def _failed(action: str, poll: Poll, error: DomainError) -> ActionResult:
     db.session.rollback()
-    return refused(action, f"{error.message} Nothing was changed.", group_id=poll.group_id)
+    return refused(action, _("%(error)s Nothing was changed.", error=error.message), group_id=poll.group_id)
 
 
 def _confirm(reply: Reply, poll: Poll, subject: str, paragraphs: list[str]) -> None:
@@ -150,11 +162,12 @@ def _confirm(reply: Reply, poll: Poll, subject: str, paragraphs: list[str]) -> N
                  paragraphs=paragraphs)
 
 
-def _act(reply: Reply, poll: Poll, action: str, *, would: str, call, subject: str, paragraphs, done: str) -> ActionResult:
+def _act(reply: Reply, poll: Poll, action: str, *, would: str, call, subject: str, paragraphs, done: str,
+         preview: str = "") -> ActionResult:
     """A command's common end: in a dry run say what it would do; else `call()` the service, confirm
     (`paragraphs(poll)`, the poll as the service left it) and say what was done."""
     if reply.dry_run:
-        return ActionResult("processed", action, would, group_id=poll.group_id)
+        return ActionResult("processed", action, would, group_id=poll.group_id, preview=preview)
     try:
         poll = call() or poll
     except DomainError as error:
@@ -175,14 +188,15 @@ def _when(match: re.Match, *, base: datetime, now: datetime, zone: str, command:
                 when = when.replace(year=when.year + 1)  # "2 Jan", written in December: the coming one
             return when
         except ClosingError:
-            raise ClosingError(f"We could not read “{date}” as a date and time. Write for example “{command} 2 days” "
-                               f"or “{command} to 12 Dec 18:00” (in your time zone).") from None
+            raise ClosingError(_("We could not read “%(date)s” as a date and time. Write for example “%(command)s 2 "
+                                 "days” or “%(command)s to 12 Dec 18:00” (in your time zone).", date=date,
+                                 command=command)) from None
     return None
 
 
 def _in_the_past(action: str, poll: Poll, closing: datetime, user) -> ActionResult:
-    return refused(action, f"{local_time(closing, user.time_zone)} has passed already: a poll's closing time must "
-                           "be in the future. Nothing was changed.", group_id=poll.group_id)
+    return refused(action, _("%(time)s has passed already: a poll's closing time must be in the future. Nothing was "
+                             "changed.", time=local_time(closing, user.time_zone)), group_id=poll.group_id)
 
 
 def _now() -> datetime:
@@ -197,12 +211,14 @@ def close(reply: Reply) -> ActionResult:
     if refusal:
         return refusal
     return _act(reply, poll, "poll_close", would=f"would close the poll “{poll.title}”",
+                preview=_("Close the poll “%(title)s”", title=poll.title),
                 call=lambda: None if retried else poll_service.close_poll(
                     actor_id=reply.user.id, poll_id=poll.id, inbound_message_id=reply.inbound_id),
-                subject=f"Closed: {poll.title}", done=f"closed poll {poll.id}", paragraphs=lambda p: [
-                    f"“{p.title}” is closed; no more votes are taken. Everyone who could vote gets the results by email.",
-                    "Reply to the “closed” email with “outcome: …” on the first line to say what was decided, or with "
-                    "“reopen 3 days” to take votes again."])
+                subject=_("Closed: %(title)s", title=poll.title), done=f"closed poll {poll.id}", paragraphs=lambda p: [
+                    _("“%(title)s” is closed; no more votes are taken. Everyone who could vote gets the results by "
+                      "email.", title=p.title),
+                    _("Reply to the “closed” email with “outcome: …” on the first line to say what was decided, or with "
+                      "“reopen 3 days” to take votes again.")])
 
 
 def extend(reply: Reply) -> ActionResult:
@@ -215,23 +231,26 @@ def extend(reply: Reply) -> ActionResult:
         closing = _when(parse(reply.text)[1], base=poll.closing_at if poll.closing_at.tzinfo else poll.closing_at.replace(tzinfo=timezone.utc),
                         now=now, zone=user.time_zone, command="extend")
     except ClosingError as error:
-        return refused("poll_extend", f"{error} Nothing was changed.", group_id=poll.group_id)
+        return refused("poll_extend", _("%(error)s Nothing was changed.", error=str(error)), group_id=poll.group_id)
     if closing is None:
-        return refused("poll_extend", "Say by how long, or until when: reply with “extend 2 days” or “extend to "
-                                      "12 Dec 18:00” (in your time zone). Nothing was changed.", group_id=poll.group_id)
+        return refused("poll_extend", _("Say by how long, or until when: reply with “extend 2 days” or “extend to "
+                                        "12 Dec 18:00” (in your time zone). Nothing was changed."),
+                       group_id=poll.group_id)
     if closing <= now:
         return _in_the_past("poll_extend", poll, closing, user)
     if reply.dry_run:
         return ActionResult("processed", "poll_extend", f"would move the closing time of “{poll.title}” to "
-                                                        f"{local_time(closing, user.time_zone)}", group_id=poll.group_id)
+                                                        f"{local_time(closing, user.time_zone)}", group_id=poll.group_id,
+                            preview=_("Move the closing time of “%(title)s” to %(time)s", title=poll.title,
+                                      time=local_time(closing, user.time_zone)))
     if not poll_service.done_by_message(poll.id, "poll_edited", reply.inbound_id):  # a retried job extends once
         try:
             poll = poll_service.change_closing(actor_id=user.id, poll_id=poll.id, closing_at=closing, now=now,
                                                inbound_message_id=reply.inbound_id)
         except DomainError as error:
             return _failed("poll_extend", poll, error)
-    _confirm(reply, poll, f"New closing time: {poll.title}", [
-        f"“{poll.title}” now closes on {local_time(poll.closing_at, user.time_zone)}."])
+    _confirm(reply, poll, _("New closing time: %(title)s", title=poll.title), [
+        _("“%(title)s” now closes on %(time)s.", title=poll.title, time=local_time(poll.closing_at, user.time_zone))])
     return ActionResult("processed", "poll_extend", f"poll {poll.id} closes at {poll.closing_at.isoformat()}",
                         group_id=poll.group_id)
 
@@ -243,7 +262,8 @@ def remind(reply: Reply) -> ActionResult:
     message = _first_line(reply.text)[1]
     if reply.dry_run:
         return ActionResult("processed", "poll_remind", f"would remind everyone who has not voted in “{poll.title}”",
-                            group_id=poll.group_id)
+                            group_id=poll.group_id,
+                            preview=_("Remind everyone who has not voted in “%(title)s”", title=poll.title))
     if poll_service.done_by_message(poll.id, "poll_reminder", reply.inbound_id):
         count = None  # a retried job: the reminder went out already
     else:
@@ -252,11 +272,21 @@ def remind(reply: Reply) -> ActionResult:
                                         inbound_message_id=reply.inbound_id)
         except DomainError as error:
             return _failed("poll_remind", poll, error)
-    people = "everyone who has not voted yet" if count is None else (
-        "the one person who has not voted yet" if count == 1 else f"the {count} people who have not voted yet")
-    _confirm(reply, poll, f"Reminder sent: {poll.title}", [
-        f"We are reminding {people} in “{poll.title}”" + (", with your message." if message else "."),
-        "The reminder names nobody, and nobody is told who was reminded."])
+    if count is None and message:
+        reminding = _("We are reminding everyone who has not voted yet in “%(title)s”, with your message.",
+                      title=poll.title)
+    elif count is None:
+        reminding = _("We are reminding everyone who has not voted yet in “%(title)s”.", title=poll.title)
+    elif message:
+        reminding = _n("We are reminding the one person who has not voted yet in “%(title)s”, with your message.",
+                       "We are reminding the %(num)s people who have not voted yet in “%(title)s”, with your message.",
+                       count, title=poll.title)
+    else:
+        reminding = _n("We are reminding the one person who has not voted yet in “%(title)s”.",
+                       "We are reminding the %(num)s people who have not voted yet in “%(title)s”.",
+                       count, title=poll.title)
+    _confirm(reply, poll, _("Reminder sent: %(title)s", title=poll.title), [
+        reminding, _("The reminder names nobody, and nobody is told who was reminded.")])
     return ActionResult("processed", "poll_remind", f"reminded {count if count is not None else 'already'} in poll {poll.id}",
                         group_id=poll.group_id)
 
@@ -269,7 +299,8 @@ def remind_person(reply: Reply) -> ActionResult:
     who = parse(reply.text)[1].group(1).strip()
     message = _first_line(reply.text)[1]
     if reply.dry_run:
-        return ActionResult("processed", "poll_remind", f"would remind {who} in “{poll.title}”", group_id=poll.group_id)
+        return ActionResult("processed", "poll_remind", f"would remind {who} in “{poll.title}”", group_id=poll.group_id,
+                            preview=_("Remind %(name)s in “%(title)s”", name=who, title=poll.title))
     if poll_service.done_by_message(poll.id, "poll_reminder", reply.inbound_id):
         name = who  # a retried job: the reminder went out already
     else:
@@ -278,9 +309,10 @@ def remind_person(reply: Reply) -> ActionResult:
                                               inbound_message_id=reply.inbound_id).display_name
         except DomainError as error:
             return _failed("poll_remind", poll, error)
-    _confirm(reply, poll, f"Reminder sent: {poll.title}", [
-        f"We are reminding {name} to vote in “{poll.title}”" + (", with your message." if message else "."),
-        "They get the poll's reminder email, from you; nobody else is told."])
+    _confirm(reply, poll, _("Reminder sent: %(title)s", title=poll.title), [
+        _("We are reminding %(name)s to vote in “%(title)s”, with your message.", name=name, title=poll.title)
+        if message else _("We are reminding %(name)s to vote in “%(title)s”.", name=name, title=poll.title),
+        _("They get the poll's reminder email, from you; nobody else is told.")])
     return ActionResult("processed", "poll_remind", f"reminded one person in poll {poll.id}", group_id=poll.group_id)
 
 
@@ -293,25 +325,28 @@ def reopen(reply: Reply) -> ActionResult:
     try:
         closing = _when(parse(reply.text)[1], base=now, now=now, zone=user.time_zone, command="reopen")
     except ClosingError as error:
-        return refused("poll_reopen", f"{error} Nothing was changed.", group_id=poll.group_id)
+        return refused("poll_reopen", _("%(error)s Nothing was changed.", error=str(error)), group_id=poll.group_id)
     if closing is None:
-        return refused("poll_reopen", "Say until when it takes votes again: reply with “reopen 3 days” or "
-                                      "“reopen until 12 Dec 18:00” (in your time zone). Nothing was changed.",
+        return refused("poll_reopen", _("Say until when it takes votes again: reply with “reopen 3 days” or "
+                                        "“reopen until 12 Dec 18:00” (in your time zone). Nothing was changed."),
                        group_id=poll.group_id)
     if closing <= now:
         return _in_the_past("poll_reopen", poll, closing, user)
     retried = poll_service.done_by_message(poll.id, "poll_reopened", reply.inbound_id)  # reopened it already
     if not retried and not policy.can_reopen_poll(user, poll):
-        why = ("It is still open." if poll.closed_at is None else
-               "Anonymous polls can't be reopened: their votes were unlinked from voters at closing.")
-        return refused("poll_reopen", f"“{poll.title}” can't be reopened. {why} Nothing was changed.",
-                       group_id=poll.group_id)
+        why = (_("“%(title)s” can't be reopened. It is still open. Nothing was changed.", title=poll.title)
+               if poll.closed_at is None else
+               _("“%(title)s” can't be reopened. Anonymous polls can't be reopened: their votes were unlinked from "
+                 "voters at closing. Nothing was changed.", title=poll.title))
+        return refused("poll_reopen", why, group_id=poll.group_id)
     return _act(reply, poll, "poll_reopen",
                 would=f"would reopen “{poll.title}” until {local_time(closing, user.time_zone)}",
+                preview=_("Reopen “%(title)s” until %(time)s", title=poll.title, time=local_time(closing, user.time_zone)),
                 call=lambda: None if retried else poll_service.reopen_poll(
                     actor_id=user.id, poll_id=poll.id, closing_at=closing, now=now, inbound_message_id=reply.inbound_id),
-                subject=f"Reopened: {poll.title}", done=f"reopened poll {poll.id}", paragraphs=lambda p: [
-                    f"“{p.title}” takes votes again until {local_time(p.closing_at, user.time_zone)}."])
+                subject=_("Reopened: %(title)s", title=poll.title), done=f"reopened poll {poll.id}", paragraphs=lambda p: [
+                    _("“%(title)s” takes votes again until %(time)s.", title=p.title,
+                      time=local_time(p.closing_at, user.time_zone))])
 
 
 _REVIEW = re.compile(r"^review(?:\s+(?:on|date|by))?\s*:?\s+(\S.*)$", re.IGNORECASE)
@@ -331,12 +366,12 @@ def outcome(reply: Reply) -> ActionResult:
         match = _SLOT.match(statement)
         options = ordered_options(poll)
         if match is None or not 1 <= int(match.group(1)) <= len(options):
-            return refused("poll_outcome", "Start a meeting poll's outcome with the number of the time you chose, "
-                                           f"from 1 to {len(options)}, for example “outcome: 2 See you there”. "
-                                           "Nothing was changed.", group_id=poll.group_id)
+            return refused("poll_outcome", _("Start a meeting poll's outcome with the number of the time you chose, "
+                                             "from 1 to %(count)s, for example “outcome: 2 See you there”. Nothing was "
+                                             "changed.", count=len(options)), group_id=poll.group_id)
         option = options[int(match.group(1)) - 1]
         when = local_slot(option.starts_at, user.time_zone, option.duration_minutes)
-        statement = match.group(2).strip() or f"We meet on {when}."
+        statement = match.group(2).strip() or _("We meet on %(time)s.", time=when)
     review_at = None
     lines = statement.splitlines()
     if lines and (match := _REVIEW.match(lines[-1].strip())):
@@ -344,18 +379,19 @@ def outcome(reply: Reply) -> ActionResult:
             review_at = poll_service.check_review_at(
                 parse_closing(match.group(1), now=_now(), time_zone=user.time_zone), _now())
         except ClosingError:
-            return refused("poll_outcome", f"We could not read “{match.group(1)[:80]}” as a review date. Write for "
-                                           "example “review: 1 March 2027” on the last line. Nothing was changed.",
-                           group_id=poll.group_id)
+            return refused("poll_outcome", _("We could not read “%(date)s” as a review date. Write for example "
+                                             "“review: 1 March 2027” on the last line. Nothing was changed.",
+                                             date=match.group(1)[:80]), group_id=poll.group_id)
         except DomainError as error:
-            return refused("poll_outcome", f"{error.message} Nothing was changed.", group_id=poll.group_id)
+            return refused("poll_outcome", _("%(error)s Nothing was changed.", error=error.message),
+                           group_id=poll.group_id)
         statement = "\n".join(lines[:-1]).strip()
     if not statement:
-        return refused("poll_outcome", "Write what was decided after “outcome:”, for example “outcome: We buy the "
-                                       "mower in March.” Nothing was changed.", group_id=poll.group_id)
+        return refused("poll_outcome", _("Write what was decided after “outcome:”, for example “outcome: We buy the "
+                                         "mower in March.” Nothing was changed."), group_id=poll.group_id)
     if reply.dry_run:
         return ActionResult("processed", "poll_outcome", f"would publish the outcome of “{poll.title}”",
-                            group_id=poll.group_id)
+                            group_id=poll.group_id, preview=_("Publish the outcome of “%(title)s”", title=poll.title))
     existing = poll_service.latest_outcome(poll.id)
     if existing is None or existing.statement != statement or existing.author_id != user.id:
         try:
@@ -365,10 +401,11 @@ def outcome(reply: Reply) -> ActionResult:
             return _failed("poll_outcome", poll, error)
     if review_at is not None:
         poll_service.set_review(actor_id=user.id, poll_id=poll.id, review_at=review_at)
-    _confirm(reply, poll, f"Outcome published: {poll.title}", [
-        f"The outcome of “{poll.title}” is published, and everyone who could vote gets it by email:",
+    _confirm(reply, poll, _("Outcome published: %(title)s", title=poll.title), [
+        _("The outcome of “%(title)s” is published, and everyone who could vote gets it by email:", title=poll.title),
         "\n".join("> " + line for line in statement.splitlines())] + (
-        [f"You will be reminded to review it on {local_time(review_at, user.time_zone)}."] if review_at else []))
+        [_("You will be reminded to review it on %(time)s.", time=local_time(review_at, user.time_zone))]
+        if review_at else []))
     return ActionResult("processed", "poll_outcome", f"outcome of poll {poll.id}", group_id=poll.group_id)
 
 
@@ -376,16 +413,20 @@ def unvote(reply: Reply) -> ActionResult:
     """Any voter's own: take back the vote (the poll page's "Remove my vote")."""
     poll = db.session.get(Poll, reply.target_id)
     if poll is None or not policy.can_view_poll(reply.user, poll):
-        return refused("unvote", "The poll you replied to no longer exists, so nothing was changed.")
+        return refused("unvote", _("The poll you replied to no longer exists, so nothing was changed."))
     if not policy.can_remove_vote(reply.user, poll):
-        why = ("it is not open any more" if not poll.is_open else "you have not voted in it")
-        return refused("unvote", f"There is no vote of yours to remove in “{poll.title}”: {why}. Nothing was changed.",
-                       group_id=poll.group_id)
+        why = (_("There is no vote of yours to remove in “%(title)s”: it is not open any more. Nothing was changed.",
+                 title=poll.title) if not poll.is_open else
+               _("There is no vote of yours to remove in “%(title)s”: you have not voted in it. Nothing was changed.",
+                 title=poll.title))
+        return refused("unvote", why, group_id=poll.group_id)
     return _act(reply, poll, "unvote", would=f"would remove your vote in “{poll.title}”",
+                preview=_("Remove your vote in “%(title)s”", title=poll.title),
                 call=lambda: poll_service.remove_vote(actor_id=reply.user.id, poll_id=poll.id) and None,
-                subject=f"Vote removed: {poll.title}", done=f"removed a vote in poll {poll.id}", paragraphs=lambda p: [
-                    f"Your vote in “{p.title}” is removed and no longer counts. To vote again before it closes, "
-                    "reply with your vote on the first line."])
+                subject=_("Vote removed: %(title)s", title=poll.title), done=f"removed a vote in poll {poll.id}",
+                paragraphs=lambda p: [
+                    _("Your vote in “%(title)s” is removed and no longer counts. To vote again before it closes, "
+                      "reply with your vote on the first line.", title=p.title)])
 
 
 COMMANDS: dict[str, Handler] = {"close": close, "extend": extend, "remind": remind, "reopen": reopen,

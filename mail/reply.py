@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from flask import current_app
 
 from app.email.headers import Original
+from app.i18n import _
 from app.models import User
 
 
@@ -42,6 +43,7 @@ class ActionResult:
     action: str
     reason: str
     explain: bool = False  # tell the sender `reason` in a short reply
+    preview: str = ""  # a dry run's "what confirming does", in the member's words ("Post a comment")
     group_id: int | None = None
     comment_id: int | None = None
 
@@ -69,13 +71,13 @@ def accepted_files(attachments: list[Attachment]) -> tuple[list[tuple[str, bytes
     files, notes = [], []
     for attachment in attachments:
         if len(files) >= attachment_files.MAX_FILES:
-            notes.append(f"{attachment.filename!r} was left out: at most {attachment_files.MAX_FILES} files "
-                         "can be attached.")
+            notes.append(_("%(name)s was left out: at most %(limit)s files can be attached.",
+                           name=repr(attachment.filename), limit=attachment_files.MAX_FILES))
             continue
         try:
             attachment_files.check([(attachment.filename, attachment.data)])
         except Invalid as error:
-            notes.append(f"{error.message} It was left out.")
+            notes.append(_("%(error)s It was left out.", error=error.message))
             continue
         files.append((attachment.filename, attachment.data))
     return files, notes

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from app.extensions import db
+from app.i18n import _
 from app.models import SenderConfirmation
 from app.services import sender_proof
 
@@ -19,10 +20,10 @@ _CONFIRM = re.compile(r"^\W*(confirm|confirmed|yes)\b", re.IGNORECASE)
 def reply_to_confirmation(reply: Reply) -> ActionResult:
     row = db.session.get(SenderConfirmation, reply.target_id)
     if row is None or reply.user is None or row.user_id != reply.user.id:
-        return refused("confirmation", "There is nothing waiting for your confirmation at this address.")
+        return refused("confirmation", _("There is nothing waiting for your confirmation at this address."))
     if not _CONFIRM.match(reply.text or ""):
-        return refused("confirmation", "Nothing was confirmed: to confirm that you sent the message, reply with "
-                                       "the single word “confirm” on the first line, or use the link in our email.")
+        return refused("confirmation", _("Nothing was confirmed: to confirm that you sent the message, reply with "
+                                         "the single word “confirm” on the first line, or use the link in our email."))
     if reply.dry_run:
         return ActionResult("processed", "confirmation", f"would confirm stored message {row.inbound_id}")
     try:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from app import policy
 from app.email.addresses import reply_address
 from app.extensions import db
+from app.i18n import _
 from app.models import Comment, Poll, Stance
 from app.polls import VoteError, get_type
 from app.services import discussions
@@ -29,19 +30,20 @@ def _poll_url(poll: Poll) -> str:
 def reply_to_poll(reply: Reply) -> ActionResult:
     poll = db.session.get(Poll, reply.target_id)
     if poll is None or poll.deleted_at is not None:
-        return refused("vote", "The poll you replied to no longer exists, so nothing was recorded.")
+        return refused("vote", _("The poll you replied to no longer exists, so nothing was recorded."))
     user = reply.user
     if not policy.can_view_poll(user, poll):
-        return refused("vote", f"You can no longer take part in “{poll.title}” (you may have left the "
-                                       "group), so nothing was recorded.", group_id=poll.group_id)
+        return refused("vote", _("You can no longer take part in “%(title)s” (you may have left the group), so "
+                                 "nothing was recorded.", title=poll.title), group_id=poll.group_id)
     kind = get_type(poll.poll_type)
     try:
         parsed = kind.parse_vote_text(poll, reply.text, user.time_zone)
     except VoteError as error:
         return _not_a_vote(reply, poll, error.message)
     if reply.dry_run:
-        return ActionResult("processed", "vote", "would record a vote: "
-                                    + kind.describe_choices(poll, parsed.choices, user.time_zone), group_id=poll.group_id)
+        choice = kind.describe_choices(poll, parsed.choices, user.time_zone)
+        return ActionResult("processed", "vote", "would record a vote: " + str(choice), group_id=poll.group_id,
+                            preview=_("Record a vote: %(choice)s", choice=choice))
     recorded = _stance_from(reply)
     if recorded is not None:  # a retried job (the worker died after the commit): no second stance
         changed = db.session.scalar(select(Stance.id).where(
@@ -53,7 +55,7 @@ def reply_to_poll(reply: Reply) -> ActionResult:
                                    source="email", inbound_message_id=reply.inbound_id)
         except DomainError as error:
             db.session.rollback()
-            return refused("vote", f"{error.message} Nothing was recorded.", group_id=poll.group_id)
+            return refused("vote", _("%(error)s Nothing was recorded.", error=error.message), group_id=poll.group_id)
     notes = _extra_text(reply, poll, parsed.extra_text)
     notes += _attachments_note(reply)
     confirm.send(reply, kind="vote_recorded", reply_to=reply_address(user, "poll", poll.id), context={
@@ -84,37 +86,37 @@ def _extra_text(reply: Reply, poll: Poll, extra: str | None) -> list[str]:
     discussion = poll.discussion
     if poll.anonymous or discussion is None or not policy.can_comment(reply.user, discussion):
         # A comment next to an anonymous vote would say who cast it.
-        return ["This poll takes no reasons, so the rest of your message was not kept:\n\n" + extra]
+        return [_("This poll takes no reasons, so the rest of your message was not kept:") + "\n\n" + extra]
     if reply.inbound_id is not None and db.session.scalar(
             select(Comment.id).where(Comment.inbound_message_id == reply.inbound_id)) is not None:
-        return [f"This poll takes no reasons, so the rest of your message was posted as a comment in "
-                f"“{discussion.title}”."]  # a retried job had posted it already
+        return [_("This poll takes no reasons, so the rest of your message was posted as a comment in "
+                  "“%(title)s”.", title=discussion.title)]  # a retried job had posted it already
     try:
         discussions.post_comment(actor_id=reply.user.id, discussion_id=discussion.id, body=extra, source="email",
                                  inbound_message_id=reply.inbound_id)
     except DomainError as error:
         db.session.rollback()
-        return [f"This poll takes no reasons, and the rest of your message could not be posted as a comment "
-                f"({error.message}):\n\n{extra}"]
-    return [f"This poll takes no reasons, so the rest of your message was posted as a comment in "
-            f"“{discussion.title}”."]
+        return [_("This poll takes no reasons, and the rest of your message could not be posted as a comment "
+                  "(%(error)s):", error=error.message) + "\n\n" + extra]
+    return [_("This poll takes no reasons, so the rest of your message was posted as a comment in “%(title)s”.",
+              title=discussion.title)]
 
 
 def _attachments_note(reply: Reply) -> list[str]:
     if not reply.attachments:
         return []
     names = ", ".join(a.filename for a in reply.attachments)
-    return [f"Votes carry no files, so your attachments were not kept ({names})."]
+    return [_("Votes carry no files, so your attachments were not kept (%(names)s).", names=names)]
 
 
 def _not_a_vote(reply: Reply, poll: Poll, error: str) -> ActionResult:
     """Not a vote: a comment in the poll's thread with a confirmation saying how to vote, or one explanation."""
     if poll.discussion_id is None:
-        return refused("vote", f"We could not read your reply as a vote in “{poll.title}”, so nothing "
-                                       f"was recorded.\n\n{error}", group_id=poll.group_id)
+        return refused("vote", _("We could not read your reply as a vote in “%(title)s”, so nothing was recorded.",
+                                 title=poll.title) + f"\n\n{error}", group_id=poll.group_id)
     result = post_comment(reply, poll.discussion, None)
     if result.status != "processed":
-        result.reason += f"\n\nIt was not a vote either: {error}"
+        result.reason += "\n\n" + _("It was not a vote either: %(error)s", error=error)
         return result
     if result.reason != "already posted":
         confirm.send(reply, kind="vote_recorded", reply_to=reply_address(reply.user, "poll", poll.id), context={

@@ -12,6 +12,7 @@ from ..models import ApiToken, Group, Membership, User, utcnow
 from ..text import one_line
 from . import api_tokens, audit, events
 from .accounts import acting_member
+from ..i18n import _
 from .errors import Invalid, NotAllowed, NotFound, all_or_nothing
 
 NAME_MAX = 60
@@ -21,9 +22,9 @@ MAX_BOTS = 20
 def _managed_group(actor: User, group_id: int) -> Group:
     group = db.session.get(Group, group_id)
     if group is None or not policy.can_see_group(actor, group):
-        raise NotFound("There is no such group.")
+        raise NotFound(_("There is no such group."))
     if not policy.can_manage_bots(actor, group):
-        raise NotAllowed("Only this group's admins can manage its bots.")
+        raise NotAllowed(_("Only this group's admins can manage its bots."))
     return group
 
 
@@ -48,11 +49,11 @@ def create_bot(*, actor_id: int, group_id: int, name: str, scope: str = "write")
     group = _managed_group(actor, group_id)
     name = one_line(name or "")
     if not name:
-        raise Invalid("Please give the bot a name.", field="name")
+        raise Invalid(_("Please give the bot a name."), field="name")
     if len(name) > NAME_MAX:
-        raise Invalid(f"A bot's name can be at most {NAME_MAX} characters.", field="name")
+        raise Invalid(_("A bot's name can be at most %(limit)s characters.", limit=NAME_MAX), field="name")
     if len([b for b in bots_of(group.id) if b.deleted_at is None]) >= MAX_BOTS:
-        raise Invalid(f"A group can have at most {MAX_BOTS} bots; retire one first.", field="name")
+        raise Invalid(_("A group can have at most %(limit)s bots; retire one first.", limit=MAX_BOTS), field="name")
     bot = User(email=None, name=name, bot_group_id=group.id, email_verified_at=None, digest_frequency="off")
     db.session.add(bot)
     db.session.flush()
@@ -69,7 +70,7 @@ def _bot_of(actor: User, group_id: int, bot_id: int) -> tuple[Group, User]:
     group = _managed_group(actor, group_id)
     bot = db.session.get(User, bot_id)
     if bot is None or bot.bot_group_id != group.id or bot.deleted_at is not None:
-        raise NotFound("There is no such bot.")
+        raise NotFound(_("There is no such bot."))
     return group, bot
 
 
@@ -106,7 +107,7 @@ def revoke_bot_token(*, actor_id: int, group_id: int, bot_id: int, token_id: int
     group, bot = _bot_of(actor, group_id, bot_id)
     row = db.session.get(ApiToken, token_id)
     if row is None or row.user_id != bot.id:
-        raise NotFound("There is no such token.")
+        raise NotFound(_("There is no such token."))
     api_tokens.revoke(row)
     audit.record(actor.id, group.id, "bot_token_revoked", bot_id=bot.id)
     db.session.commit()

@@ -14,6 +14,7 @@ from datetime import datetime
 from xml.etree import ElementTree as ET
 
 from flask import current_app
+from markupsafe import escape
 from sqlalchemy import delete, select
 from sqlalchemy.orm import joinedload
 
@@ -25,6 +26,7 @@ from ..polls import get_type
 from ..rendering import markdown_to_html
 from ..tokens import hash_token, random_token
 from .accounts import acting_member
+from ..i18n import _
 from .errors import NotFound
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -113,19 +115,20 @@ def _comment_entry(c: Comment) -> Entry:
 
 
 def _poll_entry(p: Poll) -> Entry:
-    label = get_type(p.poll_type).label or "Decision"
-    closes = f"<p>Closes {p.closing_at:%Y-%m-%d %H:%M} UTC.</p>"
-    return Entry(_tag(f"p{p.id}"), f"{label}: {p.title}", p.created_at, p.created_at, name_of(p.author),
+    label = get_type(p.poll_type).label or _("Decision")
+    closes = f"<p>{escape(_('Closes %(time)s UTC.', time=f'{p.closing_at:%Y-%m-%d %H:%M}'))}</p>"
+    return Entry(_tag(f"p{p.id}"), _("%(kind)s: %(title)s", kind=label, title=p.title), p.created_at, p.created_at, name_of(p.author),
                  f"/p/{p.id}", markdown_to_html(p.details) + closes)
 
 
 def _closed_entry(p: Poll) -> Entry:
-    return Entry(_tag(f"p{p.id}.closed"), f"Closed: {p.title}", p.closed_at, p.closed_at, name_of(p.author),
-                 f"/p/{p.id}", "<p>This decision has closed. Its results are on its page.</p>")
+    return Entry(_tag(f"p{p.id}.closed"), _("Closed: %(title)s", title=p.title), p.closed_at, p.closed_at,
+                 name_of(p.author), f"/p/{p.id}",
+                 f"<p>{escape(_('This decision has closed. Its results are on its page.'))}</p>")
 
 
 def _outcome_entry(o: Outcome, p: Poll) -> Entry:
-    return Entry(_tag(f"p{p.id}.o{o.id}"), f"Outcome: {p.title}", o.created_at, o.created_at, name_of(o.author),
+    return Entry(_tag(f"p{p.id}.o{o.id}"), _("Outcome: %(title)s", title=p.title), o.created_at, o.created_at, name_of(o.author),
                  f"/p/{p.id}", markdown_to_html(o.statement))
 
 
@@ -157,7 +160,7 @@ def group_feed(user, handle: str) -> Feed:
     """The group's feed, if this person may read it; NotFound otherwise (the same answer either way)."""
     group = db.session.scalar(select(Group).where(Group.handle == (handle or "").lower()))
     if group is None or not policy.can_read_feed(user, group):
-        raise NotFound("There is no such feed.")
+        raise NotFound(_("There is no such feed."))
     live = select(Discussion.id).where(Discussion.group_id == group.id, Discussion.deleted_at.is_(None))
     entries = _entries(
         select(Discussion).where(Discussion.group_id == group.id, Discussion.deleted_at.is_(None)),
@@ -172,7 +175,7 @@ def thread_feed(user, discussion_id: int) -> Feed:
     discussion = db.session.scalar(select(Discussion).options(joinedload(Discussion.group))
                                    .where(Discussion.id == discussion_id))
     if discussion is None or not policy.can_read_thread_feed(user, discussion):
-        raise NotFound("There is no such feed.")
+        raise NotFound(_("There is no such feed."))
     entries = _entries(
         select(Discussion).where(Discussion.id == discussion.id),
         select(Comment).where(Comment.discussion_id == discussion.id),

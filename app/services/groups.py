@@ -6,7 +6,7 @@ import re
 from sqlalchemy import func, select
 
 from .. import i18n, policy
-from ..i18n import _
+from ..i18n import _, _l
 from ..extensions import db
 from ..text import one_line
 from ..models import PRIVACIES, Group, Membership, User
@@ -22,58 +22,58 @@ RESERVED_HANDLES = {"notifications", "bounces", "reply", "r", "postmaster", "abu
 def group_by_handle(handle: str) -> Group:
     group = db.session.scalar(select(Group).where(Group.handle == (handle or "").strip().lower()))
     if group is None:
-        raise NotFound(f"There is no group called {handle!r}.")
+        raise NotFound(_("There is no group called %(handle)s.", handle=repr(handle)))
     return group
 
 
 def validate_handle(handle: str, *, existing_id: int | None = None) -> str:
     handle = (handle or "").strip().lower()
     if not HANDLE_RE.match(handle):
-        raise Invalid("Use 1–40 lower-case letters, digits or hyphens (not at the start or end).", field="handle")
+        raise Invalid(_("Use 1–40 lower-case letters, digits or hyphens (not at the start or end)."), field="handle")
     if handle in RESERVED_HANDLES or handle.startswith(("r+", "bounces")):
-        raise Invalid("That handle is reserved. Please choose another.", field="handle")
+        raise Invalid(_("That handle is reserved. Please choose another."), field="handle")
     clash = db.session.scalar(select(Group.id).where(Group.handle == handle))
     if clash is not None and clash != existing_id:
-        raise Invalid("That handle is taken. Please choose another.", field="handle")
+        raise Invalid(_("That handle is taken. Please choose another."), field="handle")
     return handle
 
 
 def _clean_group_fields(name: str, privacy: str, description: str) -> tuple[str, str, str]:
     name = one_line(name)
     if not name:
-        raise Invalid("Please give the group a name.", field="name")
+        raise Invalid(_("Please give the group a name."), field="name")
     if len(name) > 100:
-        raise Invalid("Group names can be at most 100 characters.", field="name")
+        raise Invalid(_("Group names can be at most 100 characters."), field="name")
     if privacy not in PRIVACIES:
-        raise Invalid("Choose open, closed or secret.", field="privacy")
+        raise Invalid(_("Choose open, closed or secret."), field="privacy")
     description = (description or "").replace("\r\n", "\n").replace("\x00", "").strip()
     if len(description) > 10_000:
-        raise Invalid("The description can be at most 10,000 characters.", field="description")
+        raise Invalid(_("The description can be at most 10,000 characters."), field="description")
     return name, privacy, description
 
 
-GROUP_CREATION_REFUSED = ("On this site only its administrators create new groups. Ask one of them, or ask a group's "
-                          "admins to add a subgroup.")
+GROUP_CREATION_REFUSED = _l("On this site only its administrators create new groups. Ask one of them, or ask a "
+                            "group's admins to add a subgroup.")
 
 
 def create_group(*, actor_id: int, name: str, handle: str, privacy: str = "closed", description: str = "",
                  parent_id: int | None = None) -> Group:
     if parent_id is None and not policy.can_create_group(db.session.get(User, actor_id)):
-        raise NotAllowed(GROUP_CREATION_REFUSED)
+        raise NotAllowed(str(GROUP_CREATION_REFUSED))
     name, privacy, description = _clean_group_fields(name, privacy, description)
     handle = validate_handle(handle)
     if parent_id is not None:
         parent = db.session.get(Group, parent_id)
         actor = db.session.get(User, actor_id)
         if parent is None or not policy.can_see_group(actor, parent):
-            raise NotFound("There is no such parent group.")
+            raise NotFound(_("There is no such parent group."))
         if parent.parent_id is not None:
-            raise Invalid("Subgroups cannot have subgroups of their own (one level only).", field="parent")
+            raise Invalid(_("Subgroups cannot have subgroups of their own (one level only)."), field="parent")
         if not policy.can_create_subgroup(actor, parent):
-            raise NotAllowed("Only the parent group's admins can add subgroups.")
+            raise NotAllowed(_("Only the parent group's admins can add subgroups."))
         if parent.privacy == "secret" and privacy != "secret":
             # An open subgroup of a secret group would reveal that the parent exists.
-            raise Invalid("A subgroup of a secret group must be secret too.", field="privacy")
+            raise Invalid(_("A subgroup of a secret group must be secret too."), field="privacy")
     group = Group(name=name, handle=handle, privacy=privacy, description=description or "",
                   parent_id=parent_id, created_by_id=actor_id)
     db.session.add(group)
@@ -104,14 +104,14 @@ def member_count(group_id: int) -> int:
 
 # Settings an admin may change; each is a Group boolean column shown on the settings page.
 PERMISSION_FLAGS = {
-    "members_can_start_threads": "Members may start threads",
-    "members_can_create_polls": "Members may start polls and proposals",
-    "members_can_invite": "Members may invite people",
-    "members_can_edit_own_comments": "Members may edit their own comments",
-    "members_can_delete_own_comments": "Members may delete their own comments",
-    "admins_can_edit_others_comments": "Admins may edit other people's comments",
-    "admins_can_delete_others_comments": "Admins may delete other people's comments",
-    "listed_in_directory": "List this group in the directory of open groups (when it is open)",
+    "members_can_start_threads": _l("Members may start threads"),
+    "members_can_create_polls": _l("Members may start polls and proposals"),
+    "members_can_invite": _l("Members may invite people"),
+    "members_can_edit_own_comments": _l("Members may edit their own comments"),
+    "members_can_delete_own_comments": _l("Members may delete their own comments"),
+    "admins_can_edit_others_comments": _l("Admins may edit other people's comments"),
+    "admins_can_delete_others_comments": _l("Admins may delete other people's comments"),
+    "listed_in_directory": _l("List this group in the directory of open groups (when it is open)"),
 }
 
 
@@ -136,7 +136,7 @@ def visible_group(user, handle: str) -> Group:
     """The group, if this person may know it exists (else NotFound, the same as 'no such group')."""
     group = db.session.scalar(select(Group).where(Group.handle == (handle or "").strip().lower()))
     if group is None or not policy.can_see_group(user, group):
-        raise NotFound("There is no such group.")
+        raise NotFound(_("There is no such group."))
     return group
 
 
@@ -147,16 +147,16 @@ def update_settings(*, actor_id: int, group_id: int, name: str, privacy: str, de
     actor = db.session.get(User, actor_id)
     group = db.session.get(Group, group_id)
     if group is None or not policy.can_see_group(actor, group):
-        raise NotFound("There is no such group.")
+        raise NotFound(_("There is no such group."))
     if not policy.can_change_settings(actor, group):
-        raise NotAllowed("Only this group's admins can change its settings.")
+        raise NotAllowed(_("Only this group's admins can change its settings."))
     name, privacy, description = _clean_group_fields(name, privacy, description)
     if group.parent is not None and group.parent.privacy == "secret" and privacy != "secret":
-        raise Invalid("A subgroup of a secret group must be secret too.", field="privacy")
+        raise Invalid(_("A subgroup of a secret group must be secret too."), field="privacy")
     if privacy == "secret":
         open_subgroups = [sub.name for sub in group.subgroups if sub.privacy != "secret"]
         if open_subgroups:
-            raise Invalid("Make its subgroups secret first: " + ", ".join(open_subgroups) + ".", field="privacy")
+            raise Invalid(_("Make its subgroups secret first: %(names)s.", names=", ".join(open_subgroups)), field="privacy")
     changed = {}
     if locale is not None and locale and locale not in i18n.LOCALES:
         raise Invalid(_("Pick a language from the list."), field="locale")

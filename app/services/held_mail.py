@@ -24,6 +24,7 @@ from .. import policy, storage
 from ..email import messages
 from ..extensions import db
 from ..models import Group, InboundMessage, Membership, SenderRule, User, utcnow
+from ..i18n import _
 from .errors import Invalid, NotAllowed, NotFound
 from . import audit
 from .inbound import NAMESPACE
@@ -59,7 +60,7 @@ def notify_admins(*, group_id: int, inbound_id: int | None, sender: str, subject
 
 def _group_admin(actor, group: Group) -> None:
     if not policy.can_manage_members(actor, group):
-        raise NotAllowed("Only this group's admins can decide about held mail.")
+        raise NotAllowed(_("Only this group's admins can decide about held mail."))
 
 
 def shorten(text: str) -> str:
@@ -110,7 +111,7 @@ def held_for(actor, group: Group) -> list[dict]:
 def _held(group: Group, inbound_id: int) -> InboundMessage:
     row = db.session.get(InboundMessage, inbound_id)
     if row is None or row.group_id != group.id or row.status != "held" or row.action != HELD_ACTION:
-        raise NotFound("There is no such held message (it may have been decided already).")
+        raise NotFound(_("There is no such held message (it may have been decided already)."))
     return row
 
 
@@ -134,11 +135,11 @@ def post_once(actor, *, group: Group, inbound_id: int) -> InboundMessage:
     row = _held(group, inbound_id)
     sender = summary(row)["sender"]
     if not sender:
-        raise Invalid("We cannot read this message's sender, so it cannot be posted.")
+        raise Invalid(_("We cannot read this message's sender, so it cannot be posted."))
     if not (row.sender_check or "").startswith("authenticated"):
-        raise Invalid(f"Nothing proves that this message really came from {sender} (its domain did not "
-                      "authenticate it), so it cannot be posted in that name. Invite the address instead: once "
-                      "they join, they can post themselves.")
+        raise Invalid(_("Nothing proves that this message really came from %(sender)s (its domain did not "
+                        "authenticate it), so it cannot be posted in that name. Invite the address instead: once "
+                        "they join, they can post themselves.", sender=sender))
     audit.record(actor_id=actor.id, group_id=group.id, action="held_mail_posted", email=sender)
     row.status, row.allowed_by_id = "received", actor.id
     row.reason = f"posted once, as a message from {sender}, by admin {actor.id}"
@@ -155,7 +156,7 @@ def invite_sender(actor, *, group: Group, inbound_id: int) -> InboundMessage:
     row = _held(group, inbound_id)
     sender = summary(row)["sender"]
     if not sender:
-        raise Invalid("We cannot read this message's sender, so there is no address to invite.")
+        raise Invalid(_("We cannot read this message's sender, so there is no address to invite."))
     result = invitations.invite(actor_id=actor.id, group_id=group.id, emails=sender)
     audit.record(actor_id=actor.id, group_id=group.id, action="held_mail_invited", email=sender)
     row.status, row.action = "rejected", "invited_sender"

@@ -14,6 +14,7 @@ from sqlalchemy import or_, select, update
 from .. import policy
 from ..extensions import db
 from ..models import Comment, Discussion, InboundMessage, Poll, Stance, utcnow
+from ..i18n import _
 from .errors import NotAllowed, NotFound
 
 log = logging.getLogger(__name__)
@@ -24,7 +25,7 @@ REVIEW_STATUSES = ("held", "failed")
 
 def _operator_only(actor) -> None:
     if not policy.is_operator(actor):
-        raise NotAllowed("Only site operators can manage stored mail.")
+        raise NotAllowed(_("Only site operators can manage stored mail."))
 
 
 def for_review(actor, *, status: str | None = None, limit: int = 200) -> list[InboundMessage]:
@@ -40,7 +41,7 @@ def for_review(actor, *, status: str | None = None, limit: int = 200) -> list[In
 def _get(inbound_id: int) -> InboundMessage:
     row = db.session.get(InboundMessage, inbound_id)
     if row is None:
-        raise NotFound("There is no such stored message.")
+        raise NotFound(_("There is no such stored message."))
     return row
 
 
@@ -49,7 +50,8 @@ def reprocess(actor, *, inbound_id: int) -> InboundMessage:
     _operator_only(actor)
     row = _get(inbound_id)
     if row.status not in REVIEW_STATUSES + ("received",):
-        raise NotAllowed(f"This message is {row.status}; only held or failed messages can be reprocessed.")
+        raise NotAllowed(_("This message is %(status)s; only held or failed messages can be reprocessed.",
+                           status=row.status))
     row.status = "received"
     row.reason = f"reprocessing requested by operator {actor.id}"
     row.error = None
@@ -62,7 +64,7 @@ def discard(actor, *, inbound_id: int) -> InboundMessage:
     _operator_only(actor)
     row = _get(inbound_id)
     if row.status not in REVIEW_STATUSES + ("received",):
-        raise NotAllowed(f"This message is {row.status}; only held or failed messages can be discarded.")
+        raise NotAllowed(_("This message is %(status)s; only held or failed messages can be discarded.", status=row.status))
     from .. import storage
 
     row.status = "discarded"

@@ -10,6 +10,7 @@ from .. import search as search_index
 from ..extensions import db
 from ..models import Comment, Discussion, Group, Membership, Notification
 from . import notifications
+from ..i18n import _
 from .errors import NotAllowed
 
 
@@ -27,7 +28,7 @@ def groups(user, *, after: int | None, limit: int) -> list[Group]:
 def members(user, group: Group, *, after: int | None, limit: int) -> list[Membership]:
     """The group's memberships, by when they began: for its admins (as the members page's management is)."""
     if not policy.can_manage_members(user, group):
-        raise NotAllowed("Only this group's admins can list its members here.")
+        raise NotAllowed(_("Only this group's admins can list its members here."))
     query = (select(Membership).options(joinedload(Membership.user)).where(Membership.group_id == group.id)
              .order_by(Membership.id).limit(limit + 1))
     if after is not None:

@@ -18,6 +18,7 @@ from ..polls.calendar import ANSWERS, CalendarReply, event_uid
 from ..timezones import local_slot
 from . import events
 from .accounts import acting_member, user_by_email
+from ..i18n import _
 from .errors import Invalid, NotAllowed, NotFound, all_or_nothing
 from .polls.common import event_fields, visible_poll
 
@@ -61,9 +62,9 @@ def withdraw_outcome(*, actor_id: int, poll_id: int) -> Poll:
     user = acting_member(actor_id)
     poll = visible_poll(user, poll_id)
     if not policy.can_administer_poll(user, poll):
-        raise NotAllowed("Only the poll's author or a group admin can withdraw the outcome.")
+        raise NotAllowed(_("Only the poll's author or a group admin can withdraw the outcome."))
     if not db.session.scalar(select(Outcome.id).where(Outcome.poll_id == poll.id, Outcome.latest.is_(True))):
-        raise Invalid("This poll has no outcome to withdraw.")
+        raise Invalid(_("This poll has no outcome to withdraw."))
     db.session.execute(update(Outcome).where(Outcome.poll_id == poll.id).values(latest=False)
                        .execution_options(synchronize_session=False))
     cancel(poll, actor_id=user.id, why="The outcome was withdrawn.")
@@ -90,34 +91,35 @@ def record_attendance(*, actor_id: int, poll_id: int, answer: CalendarReply, sen
     user = acting_member(actor_id)
     poll = visible_poll(user, poll_id)
     if not policy.can_answer_invitation(user, poll):
-        raise NotAllowed("You can no longer see this poll, so your calendar's answer was not recorded.")
+        raise NotAllowed(_("You can no longer see this poll, so your calendar's answer was not recorded."))
     sent = invitation_of(poll.id)
     from flask import current_app
 
     if sent is None or answer.uid != event_uid(poll, domain=current_app.config["MAIL_DOMAIN"]):
-        raise NotFound(f"Your calendar answered an event we did not send for \u201c{poll.title}\u201d, "
-                       "so nothing was recorded.")
+        raise NotFound(_("Your calendar answered an event we did not send for \u201c%(title)s\u201d, "
+                         "so nothing was recorded.", title=poll.title))
     if sent.method == "CANCEL":
-        raise Invalid(f"The meeting for \u201c{poll.title}\u201d was cancelled, so your calendar's answer was "
-                      "not recorded. You can remove it from your calendar.")
+        raise Invalid(_("The meeting for \u201c%(title)s\u201d was cancelled, so your calendar's answer was "
+                        "not recorded. You can remove it from your calendar.", title=poll.title))
     outcome = db.session.get(Outcome, sent.outcome_id) if sent.outcome_id else None
     option = db.session.get(PollOption, outcome.poll_option_id) if outcome and outcome.poll_option_id else None
     slot = local_slot(option.starts_at, user.time_zone, option.duration_minutes) if option else poll.title
     if answer.sequence < sent.sequence:
-        raise Invalid(f"Your calendar answered an earlier version of the invitation for \u201c{poll.title}\u201d; "
-                      f"it has changed since (the time is now {slot}). Please answer the newest invitation.")
+        raise Invalid(_("Your calendar answered an earlier version of the invitation for \u201c%(title)s\u201d; "
+                        "it has changed since (the time is now %(slot)s). Please answer the newest invitation.",
+                        title=poll.title, slot=slot))
     if answer.sequence > sent.sequence:
-        raise NotFound(f"Your calendar answered a version of the invitation for \u201c{poll.title}\u201d "
-                       "that we never sent, so nothing was recorded.")
+        raise NotFound(_("Your calendar answered a version of the invitation for \u201c%(title)s\u201d "
+                         "that we never sent, so nothing was recorded.", title=poll.title))
     own = [(address, partstat) for address, partstat in answer.attendees if _is_theirs(address, user, sender)]
     if not own:
-        raise NotAllowed("The answer names someone else as the attendee, not you, so it was not recorded. "
-                         "Each member answers their own invitation.")
+        raise NotAllowed(_("The answer names someone else as the attendee, not you, so it was not recorded. "
+                           "Each member answers their own invitation."))
     partstat = own[0][1]
     status = ANSWERS.get(partstat)
     if status is None:
-        raise Invalid(f"Your calendar answered \u201c{partstat.lower() or 'nothing'}\u201d; we record accepted, "
-                      "tentative or declined, so nothing was recorded.")
+        raise Invalid(_("Your calendar answered \u201c%(answer)s\u201d; we record accepted, tentative or declined, "
+                        "so nothing was recorded.", answer=partstat.lower() or "nothing"))
     row = db.session.scalar(select(MeetingAttendance).where(MeetingAttendance.poll_id == poll.id,
                                                             MeetingAttendance.user_id == user.id))
     changed = row is None or row.status != status or row.sequence != sent.sequence

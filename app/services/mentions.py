@@ -18,6 +18,7 @@ from sqlalchemy.orm import joinedload
 
 from .. import policy
 from ..extensions import db
+from ..i18n import _
 from ..models import DirectNotice, Discussion, Group, Membership, Poll, ThreadGuest, User, utcnow
 from ..rendering import mentioned_handles
 
@@ -138,10 +139,10 @@ def split_names(raw: str) -> list[str]:
 
     parts = [p.strip().strip("<>") for p in re.split(r"[\s,;]+", raw or "") if p.strip()]
     if len(parts) > MAX_NAMES:
-        raise Invalid(f"Name at most {MAX_NAMES} people or groups to tell.", field="notify")
+        raise Invalid(_("Name at most %(limit)s people or groups to tell.", limit=MAX_NAMES), field="notify")
     for part in parts:
         if not (_EMAIL.match(part) or _NAME.match(part.lower())):
-            raise Invalid(f"“{part[:80]}” is neither an email address nor a @name.", field="notify")
+            raise Invalid(_("“%(name)s” is neither an email address nor a @name.", name=part[:80]), field="notify")
     return parts
 
 

@@ -18,6 +18,7 @@ from .. import policy
 from ..extensions import db
 from ..models import Discussion, Group, Membership, Notification, ReadState, User, utcnow
 from . import subscriptions
+from ..i18n import _
 from .errors import Invalid, NotFound
 
 # Why a member hears of an event; also Notification.reason.
@@ -117,7 +118,7 @@ class MailAction:
     def target_name(self) -> str:
         if self.discussion is not None:
             return self.discussion.title
-        return self.group.name if self.group is not None else "every group"
+        return self.group.name if self.group is not None else _("every group")
 
 
 def describe_action(action: str, payload: dict) -> MailAction:
@@ -127,7 +128,7 @@ def describe_action(action: str, payload: dict) -> MailAction:
     if action == "mute_thread":
         discussion = db.session.get(Discussion, payload.get("discussion_id", 0))
         if discussion is None or discussion.deleted_at is not None:
-            raise NotFound("That thread no longer exists.")
+            raise NotFound(_("That thread no longer exists."))
         group = discussion.group
         state = _read_state(user.id, discussion.id)
         done = state is not None and state.volume == "mute"
@@ -135,7 +136,7 @@ def describe_action(action: str, payload: dict) -> MailAction:
         group = db.session.get(Group, payload.get("group_id", 0))
         membership = _membership(user.id, group.id) if group is not None else None
         if membership is None:
-            raise NotFound("You are no longer a member of that group, so it sends you nothing.")
+            raise NotFound(_("You are no longer a member of that group, so it sends you nothing."))
         done = membership.volume == ("digest" if action == "digest_group" else "mute")
     elif action == "unsubscribe_all":
         loud = db.session.scalar(select(func.count(Membership.id)).where(
@@ -145,7 +146,7 @@ def describe_action(action: str, payload: dict) -> MailAction:
         groups = tuple(_digest_groups(user.id))
         return MailAction(action, user, None, None, user.digest_frequency == "off" and not groups, groups)
     else:
-        raise Invalid("That link is not one we know.")
+        raise Invalid(_("That link is not one we know."))
     return MailAction(action, user, group, discussion, done)
 
 

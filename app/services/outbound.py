@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import OutboundMessage
+from ..i18n import _
 from .errors import NotAllowed, NotFound
 from .inbound import _operator_only
 
@@ -25,9 +26,9 @@ def send_again(actor, *, message_id: int) -> OutboundMessage:
     _operator_only(actor)
     row = db.session.get(OutboundMessage, message_id)
     if row is None:
-        raise NotFound("There is no such outbound message.")
+        raise NotFound(_("There is no such outbound message."))
     if row.status != "failed" or row.raw is None:
-        raise NotAllowed(f"This message is {row.status}; only failed messages can be sent again.")
+        raise NotAllowed(_("This message is %(status)s; only failed messages can be sent again.", status=row.status))
     row.status = "queued"
     row.attempts = 0
     db.session.commit()  # queued again: the commit enqueues its send

@@ -27,6 +27,7 @@ from ..email.headers import Original
 from ..extensions import db
 from ..models import InboundMessage, SenderConfirmation, TrustedSender, User, utcnow
 from ..tokens import hash_token, random_token
+from ..i18n import _
 from .errors import NotFound
 from .inbound import NAMESPACE
 
@@ -124,10 +125,10 @@ def confirm(row: SenderConfirmation, *, trust: bool = False) -> SenderConfirmati
     if not won:
         db.session.rollback()
         db.session.refresh(row)
-        raise AlreadyDecided("This message was confirmed already: nothing more was done."
+        raise AlreadyDecided(_("This message was confirmed already: nothing more was done.")
                              if row.used_at is not None else
-                             f"This confirmation has expired (after {CONFIRM_HOURS} hours), so the message was "
-                             "not posted. Please send it again.")
+                             _("This confirmation has expired (after %(hours)s hours), so the message was "
+                               "not posted. Please send it again.", hours=CONFIRM_HOURS))
     message = db.session.get(InboundMessage, row.inbound_id)
     if message is not None and message.status == "held" and message.action == UNCONFIRMED:
         message.status, message.reason = "received", "the sender confirmed it from their own mailbox"
@@ -150,7 +151,7 @@ def trusted_for(user_id: int) -> list[TrustedSender]:
 def forget_trusted(*, user_id: int, trusted_id: int) -> None:
     row = db.session.get(TrustedSender, trusted_id)
     if row is None or row.user_id != user_id:
-        raise NotFound("There is no such trusted sending service on your account.")
+        raise NotFound(_("There is no such trusted sending service on your account."))
     db.session.delete(row)
     db.session.commit()
 

@@ -7,6 +7,7 @@ from sqlalchemy import select, update
 
 from ..extensions import db
 from ..models import VOLUMES, Membership, ReadState, User
+from ..i18n import _
 from .errors import Invalid
 
 
@@ -14,7 +15,7 @@ def set_group_volumes(user: User, volumes: dict[int, str]) -> None:
     """Set the member's volume in each group (groups they do not belong to are left alone)."""
     for group_id, volume in volumes.items():
         if volume not in VOLUMES:
-            raise Invalid("Choose one of the listed options for each group.", field=f"volume-{group_id}")
+            raise Invalid(_("Choose one of the listed options for each group."), field=f"volume-{group_id}")
     if volumes:
         for membership in db.session.scalars(
                 select(Membership).where(Membership.user_id == user.id, Membership.group_id.in_(list(volumes)))):

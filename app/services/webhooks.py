@@ -35,18 +35,19 @@ from ..rendering import excerpt, markdown_to_html
 from ..tokens import random_token
 from . import audit
 from .accounts import acting_member
+from ..i18n import _, _l, in_locale
 from .errors import Invalid, NotAllowed, NotFound
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 6
-EVENT_LABELS = {"discussion_started": "A thread is started", "comment_posted": "A comment is posted",
-                "poll_created": "A decision is opened", "poll_closed": "A decision closes",
-                "outcome_created": "An outcome is stated"}
-FORMAT_LABELS = {"json": "JSON, signed (X-Quorum-Signature: HMAC-SHA256 of timestamp.body)",
-                 "slack": "Slack or Mattermost (incoming webhook)", "discord": "Discord (channel webhook)",
-                 "teams": "Microsoft Teams (Workflows webhook, Adaptive Card)",
-                 "matrix": "Matrix (hookshot generic webhook)"}
+EVENT_LABELS = {"discussion_started": _l("A thread is started"), "comment_posted": _l("A comment is posted"),
+                "poll_created": _l("A decision is opened"), "poll_closed": _l("A decision closes"),
+                "outcome_created": _l("An outcome is stated")}
+FORMAT_LABELS = {"json": _l("JSON, signed (X-Quorum-Signature: HMAC-SHA256 of timestamp.body)"),
+                 "slack": _l("Slack or Mattermost (incoming webhook)"), "discord": _l("Discord (channel webhook)"),
+                 "teams": _l("Microsoft Teams (Workflows webhook, Adaptive Card)"),
+                 "matrix": _l("Matrix (hookshot generic webhook)")}
 URL_MAX = 2000
 
 
@@ -63,9 +64,9 @@ class PermanentFailure(Exception):
 def _admin_group(user: User, group_id: int) -> Group:
     group = db.session.get(Group, group_id)
     if group is None or not policy.can_see_group(user, group):
-        raise NotFound("There is no such group.")
+        raise NotFound(_("There is no such group."))
     if not policy.can_manage_webhooks(user, group):
-        raise NotAllowed("Only the group's admins can manage its webhooks.")
+        raise NotAllowed(_("Only the group's admins can manage its webhooks."))
     return group
 
 
@@ -104,18 +105,18 @@ def check_url(url: str) -> str:
     """A clean http(s) address, or Invalid saying what is wrong with it."""
     url = (url or "").strip()
     if not url:
-        raise Invalid("Please give the address to post to.", field="url")
+        raise Invalid(_("Please give the address to post to."), field="url")
     if len(url) > URL_MAX or any(ch.isspace() for ch in url):
-        raise Invalid("That does not look like a web address.", field="url")
+        raise Invalid(_("That does not look like a web address."), field="url")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise Invalid("The address must start with https:// (or http://) and name a host.", field="url")
+        raise Invalid(_("The address must start with https:// (or http://) and name a host."), field="url")
     if parts.username or parts.password:
-        raise Invalid("Put no user name or password in the address.", field="url")
+        raise Invalid(_("Put no user name or password in the address."), field="url")
     try:
         parts.port
     except ValueError:
-        raise Invalid("That address has a port that is not a number.", field="url") from None
+        raise Invalid(_("That address has a port that is not a number."), field="url") from None
     return url
 
 
@@ -124,10 +125,10 @@ def add_webhook(*, actor_id: int, group_id: int, url: str, format: str, events: 
     group = _admin_group(user, group_id)
     url = check_url(url)
     if format not in WEBHOOK_FORMATS:
-        raise Invalid("Please choose one of the formats.", field="format")
+        raise Invalid(_("Please choose one of the formats."), field="format")
     chosen = [kind for kind in WEBHOOK_EVENTS if kind in set(events or ())]
     if not chosen:
-        raise Invalid("Choose at least one kind of event to send.", field="events")
+        raise Invalid(_("Choose at least one kind of event to send."), field="events")
     try:
         resolve(url)
     except (PermanentFailure, TemporaryFailure) as error:
@@ -147,7 +148,7 @@ def _webhook_of(user: User, group_id: int, webhook_id: int) -> Webhook:
     group = _admin_group(user, group_id)
     webhook = db.session.get(Webhook, webhook_id)
     if webhook is None or webhook.group_id != group.id:
-        raise NotFound("There is no such webhook.")
+        raise NotFound(_("There is no such webhook."))
     return webhook
 
 
@@ -172,7 +173,7 @@ def enable_webhook(*, actor_id: int, group_id: int, webhook_id: int) -> Webhook:
 def webhooks_page(user, group: Group) -> list[dict]:
     """The group's webhooks with their secret and latest deliveries, for its admins' page."""
     if not policy.can_manage_webhooks(user, group):
-        raise NotAllowed("Only the group's admins can manage its webhooks.")
+        raise NotAllowed(_("Only the group's admins can manage its webhooks."))
     hooks = list(db.session.scalars(select(Webhook).where(Webhook.group_id == group.id).order_by(Webhook.id)))
     recent: dict[int, list[WebhookDelivery]] = {h.id: [] for h in hooks}
     if hooks:
@@ -364,11 +365,17 @@ def describe(event: Event) -> dict | None:
            "group": {"handle": group.handle, "name": group.name, "url": f"{base}/g/{group.handle}"}}
     if discussion is not None:
         out["thread"] = {"id": discussion.id, "title": discussion.title, "url": f"{base}/d/{discussion.id}"}
+    with in_locale(getattr(group, "locale", None)):  # chat readers: the group's language
+        return _described(event, out, base, discussion, poll, group, actor)
+
+
+def _described(event: Event, out: dict, base: str, discussion, poll, group, actor: str) -> dict | None:
     text, link = "", ""
     if event.kind == "discussion_started":
         text, link = discussion.body, out["thread"]["url"]
         out["thread"]["text"] = discussion.body
-        headline = f"{actor} started a thread in {group.name}: {discussion.title}"
+        headline = _("%(actor)s started a thread in %(group)s: %(title)s", actor=actor, group=group.name,
+                     title=discussion.title)
     elif event.kind == "comment_posted":
         comment = db.session.get(Comment, event.comment_id)
         if comment is None or comment.deleted_at is not None:
@@ -376,21 +383,22 @@ def describe(event: Event) -> dict | None:
         link = f"{base}/d/{discussion.id}#c{comment.id}"
         out["comment"] = {"id": comment.id, "url": link, "text": comment.body, "parent_id": comment.parent_id}
         text, actor = comment.body, name_of(comment.author)
-        headline = f"{actor} commented on {discussion.title} ({group.name})"
+        headline = _("%(actor)s commented on %(title)s (%(group)s)", actor=actor, title=discussion.title, group=group.name)
     else:
         link = f"{base}/p/{poll.id}"
         out["poll"] = {"id": poll.id, "title": poll.title, "type": poll.poll_type, "url": link,
                        "closing_at": poll.closing_at.isoformat(),
                        "closed_at": poll.closed_at.isoformat() if poll.closed_at else None}
         if event.kind == "poll_created":
-            text, headline = poll.details, f"{actor} opened a decision in {group.name}: {poll.title}"
+            text, headline = poll.details, _("%(actor)s opened a decision in %(group)s: %(title)s", actor=actor,
+                                              group=group.name, title=poll.title)
         elif event.kind == "poll_closed":
-            headline = f"A decision closed in {group.name}: {poll.title}"
+            headline = _("A decision closed in %(group)s: %(title)s", group=group.name, title=poll.title)
         else:
             outcome = db.session.scalar(select(Outcome).where(Outcome.poll_id == poll.id, Outcome.latest.is_(True)))
             text = outcome.statement if outcome else ""
             out["outcome"] = {"statement": text}
-            headline = f"Outcome of {poll.title} ({group.name})"
+            headline = _("Outcome of %(title)s (%(group)s)", title=poll.title, group=group.name)
     out.update(headline=headline, url=link, summary=excerpt(text, 300))
     return out
 

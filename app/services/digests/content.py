@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from urllib.parse import quote
 
 from flask import current_app
+from flask_babel.speaklater import LazyString
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import aliased, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -17,6 +18,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from ... import policy
 from ...email.addresses import reply_address
 from ...extensions import db
+from ...i18n import _n
 from ...models.users import display_name
 from ...timezones import local_time, zone
 from ...models import (
@@ -297,11 +299,12 @@ def _results(poll: Poll, stances: list[Stance]) -> tuple[list[ResultRow], str]:
         results = kind.tally(poll, stances)
     except Exception:  # an unreadable poll must not stop everyone's digest
         log.exception("could not tally poll %s for a digest", poll.id)
-        return [], f"{len(stances)} voted"
+        count = len(stances)  # written in the reader's language when the digest is rendered
+        return [], LazyString(lambda: _n("%(num)s voted", "%(num)s voted", count))
     voters = results.voter_count
     if kind.written_answers:
-        return [], f"{voters} {'answer' if voters == 1 else 'answers'}"
-    summary = f"{voters} {'person' if voters == 1 else 'people'} voted"
+        return [], LazyString(lambda: _n("%(num)s answer", "%(num)s answers", voters))
+    summary = LazyString(lambda: _n("%(num)s person voted", "%(num)s people voted", voters))
     return [ResultRow(row.name, kind.result_line(row), row.option_id) for row in results.options], summary
 
 

@@ -11,6 +11,7 @@ from ...email.addresses import reply_address
 from ...extensions import db
 from ...i18n import by_language, in_locale, locales_for
 from ...models import DigestDelivery, utcnow
+from ...i18n import _
 from ..errors import Invalid
 from .content import Digest, build_batch
 from .due import batches, find_due
@@ -25,7 +26,7 @@ def run_due(now: datetime | None = None, *, ignore_hour: bool = False, member_em
 
         user = user_by_email(member_email)
         if user is None:
-            raise Invalid(f"There is no member with the address {member_email}.", field="member")
+            raise Invalid(_("There is no member with the address %(email)s.", email=member_email), field="member")
         user_ids = [user.id]
     totals = {"due": 0, "sent": 0, "empty": 0, "skipped": 0}
     due = find_due(now, ignore_hour=ignore_hour, user_ids=user_ids)

@@ -9,6 +9,7 @@ from ...extensions import db
 from ...models import Group, Membership, User
 from .. import subscriptions
 from ..accounts import acting_member
+from ...i18n import _
 from ..errors import Invalid
 from .due import FREQUENCIES
 
@@ -18,15 +19,15 @@ def save_settings(*, user_id: int, frequency: str, weekday: str | int, hour: str
     """Save a member's digest schedule and per-group volumes (only for groups they belong to)."""
     user = acting_member(user_id)
     if frequency not in FREQUENCIES:
-        raise Invalid("Choose no digest, daily or weekly.", field="frequency")
+        raise Invalid(_("Choose no digest, daily or weekly."), field="frequency")
     try:
         weekday, hour = int(weekday), int(hour)
     except (TypeError, ValueError):
-        raise Invalid("Choose a day and an hour from the lists.", field="hour") from None
+        raise Invalid(_("Choose a day and an hour from the lists."), field="hour") from None
     if not 0 <= weekday <= 6:
-        raise Invalid("Choose a day from the list.", field="weekday")
+        raise Invalid(_("Choose a day from the list."), field="weekday")
     if not 0 <= hour <= 23:
-        raise Invalid("Choose an hour from the list.", field="hour")
+        raise Invalid(_("Choose an hour from the list."), field="hour")
     user.digest_frequency, user.digest_weekday, user.digest_hour = frequency, weekday, hour
     subscriptions.set_group_volumes(user, volumes)  # validates each, and commits the schedule with them
     return user
