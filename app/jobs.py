@@ -47,7 +47,7 @@ def send_message(message_id: int) -> str:
 @job
 def send_messages(message_ids: list[int]) -> dict:
     """Deliver a batch (one commit's messages) over one kept relay connection; a copy the relay turns away
-    for now gets a job of its own, retried with the same backoff (app/email/outbox.py deliver_batch)."""
+    for now is sent again by the sweeper once its backoff is over (app/email/outbox.py deliver_batch)."""
     from .email.outbox import deliver_batch
 
     return deliver_batch(message_ids)

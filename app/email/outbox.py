@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 
 from flask import current_app
@@ -207,43 +206,21 @@ def deliver(message_id: int) -> str:
 def deliver_batch(message_ids: list[int]) -> dict[str, int]:
     """Send several stored messages one after another, each exactly as `deliver` does (its own claim, its
     own status, committed before the next), so the batch shares the relay connection and the job's cost.
-    A temporary refusal schedules that message's retry alone; a message that fails unexpectedly is logged
-    and left claimed for the sweeper; the rest of the batch goes on."""
+    A copy the relay turns away for now stays "retrying": the sweeper sends it again once its backoff is
+    over (dispatch.py, _stale_outbound). One that fails unexpectedly is logged and left claimed for the
+    sweeper. The rest of the batch goes on either way."""
     counts: dict[str, int] = {}
     for message_id in message_ids:
         try:
             status = deliver(message_id)
         except TemporaryFailure:
             status = "retrying"
-            schedule_retry(message_id)
         except Exception:  # noqa: BLE001 - one broken message must not hold back the others
             db.session.rollback()
             log.exception("message %s could not be sent; the sweeper will try it again", message_id)
             status = "error"
         counts[status] = counts.get(status, 0) + 1
     return counts
-
-
-def schedule_retry(message_id: int) -> None:
-    """The next attempt of a message a batch could not send, with the backoff its own job would have had
-    (then RQ's retries for the attempts after). If Redis refuses, the sweeper finds it due (dispatch.py)."""
-    from rq import Retry
-
-    from .. import jobs
-    from ..queue import queue
-
-    row = db.session.get(OutboundMessage, message_id)
-    if row is None or row.status != "retrying":
-        return
-    delays = retry_delays()
-    wait = delays[min(row.attempts, len(delays)) - 1]
-    later = delays[row.attempts:]
-    try:
-        queue().enqueue_in(timedelta(seconds=wait), jobs.send_message, message_id,
-                           retry=Retry(max=len(later), interval=later) if later else None)
-    except Exception as error:  # noqa: BLE001 - Redis down: the row stays "retrying" for the sweeper
-        log.warning("message %s: its retry could not be scheduled (%s); the sweeper will", message_id,
-                    type(error).__name__)
 
 
 def retry_delays() -> list[int]:
