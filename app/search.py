@@ -20,14 +20,19 @@ from sqlalchemy.orm import joinedload
 
 from . import policy
 from .extensions import db
+from .i18n import _l, _lp
 from .models import Discussion, Group, Outcome, Poll, Stance, User
 
 # Tables outside the models (the schema test ignores them).
 EXTRA_TABLES = ("search_index", "decision_search_index")
 EXTRA_INDEXES = ("ix_discussions_search", "ix_comments_search", "ix_polls_search", "ix_outcomes_search",
                  "ix_stances_search")
-KINDS = (("thread", "Threads and comments"), ("poll", "Polls and vote reasons"), ("outcome", "Outcomes"))
-STATUSES = (("open", "Open"), ("closed", "Closed"))
+KINDS = (("thread", _l("Threads and comments")), ("poll", _l("Polls and vote reasons")), ("outcome", _l("Outcomes")))
+STATUSES = (("open", _lp("poll state", "Open")), ("closed", _lp("poll state", "Closed")))
+# What each found item is, as the result line names it.
+LABELS = {"discussion": _lp("search result", "thread"), "comment": _lp("search result", "comment"),
+          "poll": _lp("search result", "poll"), "reason": _lp("search result", "vote reason"),
+          "outcome": _lp("search result", "outcome")}
 MARK_START, MARK_END = "\ue000", "\ue001"
 QUERY_MAX = 200
 LIMIT = 50
@@ -58,7 +63,7 @@ class Result:
 
     @property
     def label(self) -> str:
-        return {"discussion": "thread", "reason": "vote reason"}.get(self.kind, self.kind)
+        return str(LABELS.get(self.kind, self.kind))
 
 
 @dataclass(frozen=True)

@@ -157,13 +157,13 @@ def process(
     else:  # mail to a group's address
         group = db.session.get(Group, recipient.group_id)
         if group.archived_at is not None:  # read-only: refused, and a proven sender is told why
-            from app.services.site_admin import ARCHIVED_EXPLANATION
+            from app.services.site_admin import archived_explanation
 
             outcome.action, outcome.reason = "refused", f"{group.handle} is archived"
             outcome.group_id = group.id
             outcome.user_id = sender_user.id if sender_user else None
             return _explain(outcome, msg, sender if verdict.authenticated else None, "archived", dry_run,
-                            ARCHIVED_EXPLANATION.format(name=group.name))
+                            archived_explanation(group.name))
         if allowed_by is not None and (sender_user is None or not policy.is_member(sender_user, group)):
             return _post_allowed(outcome, msg, group, sender, sender_user, verdict, allowed_by, inbound_id, dry_run)
         if sender_user is None:  # a stranger: held for the group's admins (or refused if they blocked it)

@@ -26,8 +26,10 @@ def display_name(name: str | None, email: str | None, deleted_at=None, *, bot: b
 
 def greeting(person: "User | None") -> str:
     """The first line of every mail: "Hello Ada," when the person gave a name, else "Hello,"."""
+    from flask_babel import gettext as _
+
     name = person.name if person is not None and person.deleted_at is None else None
-    return f"Hello {name}," if name else "Hello,"
+    return _("Hello %(name)s,", name=name) if name else _("Hello,")
 
 
 def name_of(user: "User | None") -> str:

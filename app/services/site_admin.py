@@ -25,15 +25,13 @@ from .accounts import normalise_email
 from .errors import Invalid, NotAllowed, NotFound
 from ..i18n import _
 
-# The English text with a str.format placeholder, for callers that have not moved to archived_explanation().
-ARCHIVED_EXPLANATION = ("{name} is archived: it is kept read-only, so nothing new can be posted, voted on or joined "
-                        "there. Its members can still read it on the web.")
-
 
 def archived_explanation(name: str) -> str:
     """Why mail to an archived group is not posted, in the current language (a reply: the sender's)."""
     return _("%(name)s is archived: it is kept read-only, so nothing new can be posted, voted on or joined "
              "there. Its members can still read it on the web.", name=name)
+
+
 MERGE_DAYS = 7
 PEOPLE_LIMIT = 200
 

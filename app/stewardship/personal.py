@@ -98,7 +98,10 @@ def delete_account(*, user_id: int, confirm: str, remove_content: bool = False) 
     if (confirm or "").strip().lower() not in ("delete", (user.email or "").lower()):
         raise Invalid(_("Type DELETE to confirm."), field="confirm")
     removed_in = [g.id for g in removable_groups(user_id)] if remove_content else []
-    messages.account_deleted(to=user.email, user_id=user.id, name=user.name, removed_content=bool(removed_in))
+    from ..i18n import locale_for
+
+    messages.account_deleted(to=user.email, user_id=user.id, name=user.name, removed_content=bool(removed_in),
+                             locale=locale_for(user))  # the account's language, while there is an account
     now = utcnow()
     if removed_in:
         _remove_content(user_id, removed_in, now)

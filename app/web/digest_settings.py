@@ -35,7 +35,7 @@ def _render(errors=None, status=200, form=None):
     }
     return render_template(
         "account/email.html", form=values, errors=errors or {}, memberships=memberships,
-        weekdays=list(enumerate(digests.WEEKDAYS)), hours=[(h, _hour_label(h)) for h in range(24)],
+        weekdays=_weekdays(), hours=[(h, _hour_label(h)) for h in range(24)],
         volumes=[(v, VOLUME_LABELS[v]) for v in VOLUMES],
     ), status
 
@@ -62,3 +62,13 @@ def email_settings_update():
         return _render({error.field or "frequency": error.message}, 422, form)
     flash(_("Your email settings are saved."))
     return see_other("/account/email")
+
+
+def _weekdays() -> list[tuple[int, str]]:
+    """Monday … Sunday in the reader's language (the stored value is the number)."""
+    from babel.dates import get_day_names
+
+    from ..i18n import current_locale
+
+    names = get_day_names("wide", locale=current_locale())
+    return [(day, names[day].capitalize()) for day in range(7)]

@@ -122,3 +122,45 @@ def test_the_mails_a_member_gets_are_in_their_language(world, db_session, outbox
         if found:
             leaks[mail.subject] = found
     assert not leaks, f"{code}: English left in mails:\n" + "\n".join(f"{s}: {f[:5]}" for s, f in leaks.items())
+
+
+# English words no German sentence has: they find text that was never marked at all (the scan above only
+# knows the catalog's entries). The world above writes its own content in German, so any hit is ours.
+ENGLISH_WORDS = re.compile(r"\b(the|your|you|and|this|with|are|not|have|has|for|from|been|there|which|when|who)\b",
+                           re.IGNORECASE)
+
+
+def test_a_german_members_pages_hold_no_english_words_even_where_nothing_was_marked(client, world, db_session):
+    world["admin"].locale = "de"
+    db_session.commit()
+    sign_in(client, world["admin"])
+    values = {"handle": "garten", "discussion_id": str(world["discussion"].id), "id": str(world["discussion"].id),
+              "comment_id": str(world["comment"].id), "poll_id": str(world["poll"].id),
+              "user_id": str(world["other"].id)}
+    hits = []
+    for rule in _pages(client.application):
+        url = _fill(rule, values)
+        response = client.get(url)
+        if response.status_code != 200 or response.mimetype != "text/html":
+            continue
+        text = _visible_text(response.get_data(as_text=True))
+        hits.extend(f"{url}: …{text[max(0, m.start() - 40):m.end() + 40]}…" for m in ENGLISH_WORDS.finditer(text))
+    assert not hits, "\n".join(hits[:20])
+
+
+def test_a_german_members_mail_holds_no_english_words_even_where_nothing_was_marked(world, db_session, outbox):
+    from app.services.discussions import post_comment, start_thread
+
+    world["other"].locale = "de"
+    db_session.commit()
+    before = len(outbox.to("bea@example.org"))  # the world's own poll mail went out before she chose
+    start_thread(actor_id=world["admin"].id, group_id=world["group"].id, title="Beete", body="Wer gießt?")
+    post_comment(actor_id=world["admin"].id, discussion_id=world["discussion"].id, body="Bis Samstag!")
+    mails = outbox.to("bea@example.org")[before:]
+    assert len(mails) >= 2
+    hits = []
+    for mail in mails:
+        text = " ".join((mail.subject, mail.text, _visible_text(mail.html or "")))
+        text = re.sub(r"\S+@\S+|https?://\S+", " ", text)  # addresses and links are not sentences
+        hits.extend(f"{mail.subject}: …{text[max(0, m.start() - 40):m.end() + 40]}…" for m in ENGLISH_WORDS.finditer(text))
+    assert not hits, "\n".join(hits[:20])
