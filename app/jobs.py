@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from datetime import timedelta
 
 from flask import Flask, current_app, has_app_context
 
@@ -47,10 +48,36 @@ def send_message(message_id: int) -> str:
 @job
 def send_messages(message_ids: list[int]) -> dict:
     """Deliver a batch (one commit's messages) over one kept relay connection; a copy the relay turns away
-    for now is sent again by the sweeper once its backoff is over (app/email/outbox.py deliver_batch)."""
+    for now gets a send_message job of its own, with the backoff and retries it would have had alone."""
     from .email.outbox import deliver_batch
 
-    return deliver_batch(message_ids)
+    counts, refused = deliver_batch(message_ids)
+    for message_id in refused:
+        _retry_later(message_id)
+    return counts
+
+
+def _retry_later(message_id: int) -> None:
+    """The next attempt of a message a batch could not send (then RQ's retries for the attempts after).
+    If Redis refuses, the row stays "retrying" and the sweeper sends it when it is due (app/dispatch.py)."""
+    from rq import Retry
+
+    from .email.outbox import retry_delays
+    from .extensions import db
+    from .models import OutboundMessage
+    from .queue import queue
+
+    row = db.session.get(OutboundMessage, message_id)
+    if row is None or row.status != "retrying":
+        return
+    delays = retry_delays()
+    later = delays[row.attempts:]
+    try:
+        queue().enqueue_in(timedelta(seconds=delays[min(row.attempts, len(delays)) - 1]), send_message, message_id,
+                           retry=Retry(max=len(later), interval=later) if later else None)
+    except Exception as error:  # noqa: BLE001 - Redis down: the sweeper has it
+        log.warning("message %s: its retry could not be scheduled (%s); the sweeper will send it",
+                    message_id, type(error).__name__)
 
 
 @job

@@ -203,24 +203,26 @@ def deliver(message_id: int) -> str:
     return "sent"
 
 
-def deliver_batch(message_ids: list[int]) -> dict[str, int]:
+def deliver_batch(message_ids: list[int]) -> tuple[dict[str, int], list[int]]:
     """Send several stored messages one after another, each exactly as `deliver` does (its own claim, its
     own status, committed before the next), so the batch shares the relay connection and the job's cost.
-    A copy the relay turns away for now stays "retrying": the sweeper sends it again once its backoff is
-    over (dispatch.py, _stale_outbound). One that fails unexpectedly is logged and left claimed for the
-    sweeper. The rest of the batch goes on either way."""
+    Returns the count per outcome and the ids the relay turned away for now (the caller schedules each
+    one's retry). One that fails unexpectedly is logged and left claimed for the sweeper. The rest of the
+    batch goes on either way."""
     counts: dict[str, int] = {}
+    refused: list[int] = []
     for message_id in message_ids:
         try:
             status = deliver(message_id)
         except TemporaryFailure:
             status = "retrying"
+            refused.append(message_id)
         except Exception:  # noqa: BLE001 - one broken message must not hold back the others
             db.session.rollback()
             log.exception("message %s could not be sent; the sweeper will try it again", message_id)
             status = "error"
         counts[status] = counts.get(status, 0) + 1
-    return counts
+    return counts, refused
 
 
 def retry_delays() -> list[int]:

@@ -205,22 +205,19 @@ def test_a_fan_out_queues_one_batch_job_for_its_copies(clean_app, monkeypatch):
     assert sorted(jobs_[0].args[0]) == [r.id for r in _rows()]
 
 
-def test_a_copy_refused_for_now_inside_a_batch_is_sent_again_by_the_sweeper_after_its_backoff(relay_url, start_relay):
-    from datetime import timedelta
+def test_a_copy_refused_for_now_inside_a_batch_gets_its_own_retry_with_the_backoff(relay_url, start_relay):
+    from rq.registry import ScheduledJobRegistry
 
-    from app import dispatch
     from app.email.outbox import retry_delays
-    from app.models import utcnow
+    from app.queue import queue
 
     relay = start_relay()
     relay.refuse_next = 1
     _comment_for_three_members()  # one batch job, run inline: the first copy is refused with 451
     refused = [r for r in _rows() if r.status == "retrying"]
     assert len(refused) == 1 and len(relay.envelopes) == 2
-    dispatch.sweep()  # within its backoff: left alone
-    assert len(relay.envelopes) == 2
-    refused[0].attempted_at = utcnow() - timedelta(seconds=retry_delays()[0] + 120)
-    db.session.commit()
-    dispatch.sweep()
-    db.session.expire_all()
-    assert sorted(r.status for r in _rows()) == ["sent"] * 3 and len(relay.envelopes) == 3
+    registry = ScheduledJobRegistry(queue=queue())
+    scheduled = [queue().fetch_job(job_id) for job_id in registry.get_job_ids()]
+    assert [(j.func_name.rsplit(".", 1)[-1], j.args) for j in scheduled] == [("send_message", (refused[0].id,))]
+    assert scheduled[0].retries_left == MAX_ATTEMPTS - 2 and scheduled[0].retry_intervals == retry_delays()[1:]
+    assert jobs.send_message(refused[0].id) == "sent" and len(relay.envelopes) == 3
