@@ -1,10 +1,12 @@
 """Every time in mail is in the reader's own zone, with the zone named: a decision's closing time
 in the starter's confirmation and in each member's notification, meeting slots in the poll's mails
 and its results, a digest's closing times and an export's expiry. Maya reads in Sydney, Noah in
-New York, Lena in Sydney too; New York moves its clocks on 14 March 2027 (Sydney on 4 April)."""
+New York, Lena in Sydney too; New York moves its clocks on the second Sunday of March (Sydney on the
+first Sunday of April). A closing time a member writes must lie ahead and within a year, so those tests
+take the next such day rather than a fixed date."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
@@ -15,6 +17,24 @@ from tests.factories import GroupFactory, MembershipFactory, UserFactory, member
 from .conftest import message
 
 SYDNEY, NEW_YORK = "Australia/Sydney", "America/New_York"
+
+
+def next_day(month: int, day: int | None = None) -> date:
+    """The next `day` of `month` (or the month's second Sunday) at least two days ahead."""
+    today = datetime.now(timezone.utc).date()
+    for year in (today.year, today.year + 1):
+        if day is None:
+            first = date(year, month, 1)
+            candidate = first + timedelta(days=(6 - first.weekday()) % 7 + 7)
+        else:
+            candidate = date(year, month, day)
+        if candidate >= today + timedelta(days=2):
+            return candidate
+    raise AssertionError("unreachable")
+
+
+def shown(d: date) -> str:
+    return f"{d:%a} {d.day} {d:%b} {d.year}"
 
 
 @pytest.fixture
@@ -35,20 +55,22 @@ def start_by_mail(send, sender, closes: str, title: str = "Buy bins") -> None:
 
 def test_a_closing_time_written_in_sydney_is_shown_in_sydney_and_in_new_york(club, send, outbox):
     _, maya, noah = club
-    start_by_mail(send, maya, "2026-12-05 18:00")  # 07:00 UTC
+    day = next_day(12, 5)  # summer in Sydney, winter in New York
+    start_by_mail(send, maya, f"{day.isoformat()} 18:00")  # 07:00 UTC
     confirmation = outbox.last_to("maya@example.org")
-    assert "closes Sat 5 Dec 2026, 18:00 (Australia/Sydney)" in confirmation.text
+    assert f"closes {shown(day)}, 18:00 (Australia/Sydney)" in confirmation.text
     assert "UTC" not in confirmation.text
     notification = outbox.last_to("noah@example.org")
-    assert "Closes Sat 5 Dec 2026, 02:00 (America/New_York)." in notification.text
-    assert "Closes Sat 5 Dec 2026, 02:00 (America/New_York)." in notification.html
+    assert f"Closes {shown(day)}, 02:00 (America/New_York)." in notification.text
+    assert f"Closes {shown(day)}, 02:00 (America/New_York)." in notification.html
 
 
 def test_a_closing_time_after_new_york_moves_its_clocks_keeps_its_hour(club, send, outbox):
     _, maya, noah = club
-    start_by_mail(send, noah, "2027-03-14 17:00")  # EDT from 02:00 that day: 21:00 UTC, not 22:00
-    assert "closes Sun 14 Mar 2027, 17:00 (America/New_York)" in outbox.last_to("noah@example.org").text
-    assert "Closes Mon 15 Mar 2027, 08:00 (Australia/Sydney)." in outbox.last_to("maya@example.org").text
+    day = next_day(3)  # EDT from 02:00 that day: 17:00 is 21:00 UTC, not 22:00; Sydney still on summer time
+    start_by_mail(send, noah, f"{day.isoformat()} 17:00")
+    assert f"closes {shown(day)}, 17:00 (America/New_York)" in outbox.last_to("noah@example.org").text
+    assert f"Closes {shown(day + timedelta(days=1))}, 08:00 (Australia/Sydney)." in outbox.last_to("maya@example.org").text
 
 
 def meeting(group, maya, noah):
@@ -90,9 +112,11 @@ def test_a_digest_names_the_zone_of_its_closing_times(club, outbox):
     ines = UserFactory(name="Ines", email="ines@example.org", time_zone=NEW_YORK, digest_frequency="daily", digest_hour=0)
     MembershipFactory(group=group, user=ines, volume="digest")
     poll_service.create_poll(actor_id=maya.id, poll_type="proposal", group_id=group.id, title="Buy bins",
-                             closing_at=datetime(2026, 12, 20, 7, 0, tzinfo=timezone.utc))
+                             closing_at=datetime.combine(day := next_day(12, 20), datetime.min.time(), timezone.utc)
+                             + timedelta(hours=7))
     run_due(now=datetime.now(timezone.utc) + timedelta(minutes=5), ignore_hour=True, member_email=ines.email)
-    assert "NEW POLL (closes Sun 20 Dec, 02:00 (America/New_York)): Buy bins" in outbox.last_to("ines@example.org").text
+    assert f"NEW POLL (closes {day:%a} {day.day} {day:%b}, 02:00 (America/New_York)): Buy bins" \
+        in outbox.last_to("ines@example.org").text
 
 
 def test_an_exports_expiry_is_in_the_admins_zone(club, outbox):
