@@ -127,7 +127,7 @@ def _load(row: dict | None) -> str | None:
 
 
 def _row(figure: str, backend: str, quorum, peer, baseline, ratio: float | None, note: str = "") -> dict:
-    name = "FlaskBB" if "FlaskBB" in figure else "Mailman 3"
+    name = "Mailman 3" if "Mailman" in figure else "FlaskBB"
     return {"figure": figure, "backend": backend, "quorum": quorum, "peer_name": name, "peer": peer, "baseline": baseline,
             "ratio": None if ratio is None else round(ratio, 2), "note": note}
 
@@ -151,10 +151,12 @@ def peer_rows(results: dict) -> list[dict]:
                             _load(theirs) or fb_why or "not measured", _load(base),
                             _ratio(mine and mine.get("rps"), theirs and theirs.get("rps"))))
         weight, fb_weight = r.get("weight", {}), flaskbb.get("weight", {})
-        out.append(_row("first visit (50 comments / 50-post topic)", backend,
+        out.append(_row("first visit, thread of 50 comments vs FlaskBB topic of 50 posts", backend,
                         f"{weight['first_visit_bytes'] / KB:.1f} KB" if weight.get("available") else None,
                         f"{fb_weight['first_visit_bytes'] / KB:.0f} KB" if fb_weight.get("available") else fb_why or "not measured",
-                        None, _ratio(weight.get("first_visit_bytes"), fb_weight.get("first_visit_bytes"))))
+                        None, _ratio(weight.get("first_visit_bytes"), fb_weight.get("first_visit_bytes")),
+                        f"FlaskBB also links {len(fb_weight['off_site_not_counted'])} files on other hosts, not counted"
+                        if fb_weight.get("off_site_not_counted") else ""))
         delivery = r.get("delivery", {})
         mine = delivery.get("copies_per_second") if delivery.get("available") else None
         relay = f"bare relay {delivery['baseline']['copies_per_second']:.0f} copies/s" if mine else None

@@ -33,41 +33,43 @@ def peers_dir(given: str | None) -> Path:
     return folder
 
 
-def stamp(requirements: list[str], constraints: list[str]) -> dict:
-    return {"python": sys.version.split()[0], "requirements": requirements, "constraints": constraints}
+def stamp(requirements: list[str], no_deps: bool = False, site_files: dict | None = None) -> dict:
+    return {"python": sys.version.split()[0], "requirements": requirements, "no_deps": no_deps,
+            "site_files": site_files or {}}
 
 
-def ensure_venv(root: Path, name: str, requirements: list[str], constraints: list[str] = (),
+def ensure_venv(root: Path, name: str, requirements: list[str], no_deps: bool = False, site_files: dict | None = None,
                 say=print) -> Path:
-    """The peer's venv (made and installed if its stamp differs); returns its bin folder."""
+    """The peer's venv (made and installed if its stamp differs); returns its bin folder. no_deps: install
+    exactly the listed pins, not the packages' own; site_files: name → text written into site-packages."""
     venv = root / name
     bin_dir = venv / "bin"
-    wanted = stamp(list(requirements), list(constraints))
+    wanted = stamp(list(requirements), no_deps, site_files)
     stamp_file = venv / "quorum-bench-stamp.json"
     try:
         if json.loads(stamp_file.read_text()) == wanted and (bin_dir / "python").exists():
             return bin_dir
     except (OSError, ValueError):
         pass
-    say(f"installing {name} ({', '.join(requirements)}) into {venv} …")
+    say(f"installing {name} ({requirements[0]}" + (f" and {len(requirements) - 1} more pins" if len(requirements) > 1 else "")
+        + f") into {venv} …")
     stamp_file.unlink(missing_ok=True)
     made = subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], capture_output=True, text=True,
                           timeout=300)
     if made.returncode != 0:
         raise PeerUnavailable(f"python -m venv failed: {made.stderr.strip()[-300:]}")
-    env = dict(os.environ)
-    if constraints:  # pins for old packages' build environments too (pip applies PIP_CONSTRAINT there)
-        constraint_file = venv / "constraints.txt"
-        constraint_file.write_text("\n".join(constraints) + "\n")
-        env["PIP_CONSTRAINT"] = str(constraint_file)
     try:
         pip = subprocess.run([str(bin_dir / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                              *requirements], capture_output=True, text=True, timeout=INSTALL_TIMEOUT, env=env)
+                              *(["--no-deps"] if no_deps else []), *requirements], capture_output=True, text=True,
+                             timeout=INSTALL_TIMEOUT)
     except subprocess.TimeoutExpired:
         raise PeerUnavailable(f"pip install {' '.join(requirements)} took over {INSTALL_TIMEOUT} s") from None
     if pip.returncode != 0:
         errors = [line for line in pip.stderr.splitlines() if line.startswith("ERROR") or "Error" in line]
         raise PeerUnavailable(f"pip install {' '.join(requirements)} failed: "
                               + (" / ".join(errors[-3:]) or pip.stderr.strip()[-300:])[:400])
+    site = venv / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
+    for file_name, text in (site_files or {}).items():
+        (site / file_name).write_text(text)
     stamp_file.write_text(json.dumps(wanted, indent=2) + "\n")
     return bin_dir

@@ -4,7 +4,6 @@ from __future__ import annotations
 import configparser
 import email
 import json
-import sys
 import threading
 
 import pytest
@@ -73,7 +72,7 @@ def test_a_venv_whose_stamp_names_the_same_pins_is_reused_without_pip(tmp_path):
     venv = tmp_path / "mailman"
     (venv / "bin").mkdir(parents=True)
     (venv / "bin" / "python").write_text("")  # not runnable: reaching pip would fail the test
-    (venv / "quorum-bench-stamp.json").write_text(json.dumps(scratch.stamp(["mailman==3.3.10"], [])))
+    (venv / "quorum-bench-stamp.json").write_text(json.dumps(scratch.stamp(["mailman==3.3.10"])))
     said = []
     assert scratch.ensure_venv(tmp_path, "mailman", ["mailman==3.3.10"], say=said.append) == venv / "bin"
     assert said == []
@@ -83,12 +82,66 @@ def test_a_venv_whose_stamp_names_the_same_pins_is_reused_without_pip(tmp_path):
     assert said and not (venv / "quorum-bench-stamp.json").exists()
 
 
-def test_flaskbb_reason_names_the_python_it_needs():
-    error = scratch.PeerUnavailable("pip install flaskbb==2.2.0 gunicorn failed: ERROR: Ignored the following versions "
-                                    "that require a different python version: 2.2.0 Requires-Python >=3.12; 3.0.0rc2")
-    assert flaskbb_peer.why_not_installed(error) == (
-        f"FlaskBB 2.2.0 requires Python >=3.12; this is Python {sys.version.split()[0]}")
-    assert flaskbb_peer.why_not_installed(scratch.PeerUnavailable("disk full")) == "disk full"
+def test_flaskbb_config_keeps_its_files_in_the_run_folder_and_mail_on_loopback(tmp_path):
+    path = flaskbb_peer.write_config(tmp_path / "fb", mail_port=4100)
+    settings: dict = {}
+    exec(path.read_text(), settings)  # FlaskBB reads its config as Python
+    assert settings["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'fb' / 'flaskbb.sqlite'}"
+    assert settings["WHOOSHEE_DIR"].startswith(str(tmp_path / "fb"))
+    assert (settings["MAIL_SERVER"], settings["MAIL_PORT"]) == ("127.0.0.1", 4100)
+    assert settings["DEBUG"] is False and settings["WTF_CSRF_ENABLED"] is True and settings["REDIS_ENABLED"] is False
+    assert "create_app" in (tmp_path / "fb" / "flaskbb_wsgi.py").read_text()
+
+
+def test_flaskbb_runs_under_the_gunicorn_settings_quorums_web_runs_with(tmp_path):
+    from app.supervisor import gunicorn_args
+
+    argv = flaskbb_peer.gunicorn_argv(tmp_path / "bin", tmp_path, 4200)
+    ours = gunicorn_args({"WEB_LISTEN": "127.0.0.1:4200", "WEB_WORKERS": 2})
+    assert argv[:5] == [str(tmp_path / "bin" / "python"), "-m", "gunicorn", "--pythonpath", str(tmp_path)]
+    assert argv[-1] == "flaskbb_wsgi:app" and "app.weblog.RedactingLogger" not in argv
+    # every other setting as Quorum's: workers, worker class, timeouts, preload
+    i = ours.index("--logger-class")
+    assert argv[5:-1] == ours[:i] + ours[i + 2:-1]
+    assert flaskbb_peer.quorum_gunicorn().startswith("gunicorn==")
+
+
+def test_session_cookie_is_read_from_set_cookie_headers_joined_by_the_client():
+    joined = "remember_token=x; Expires=Mon, 07 Dec 2026 10:00:00 GMT; Path=/, session=abc.def-1; HttpOnly; Path=/"
+    assert flaskbb_peer.session_cookie(joined) == "session=abc.def-1"
+    assert flaskbb_peer.session_cookie("other=1; Path=/") == ""
+
+
+def test_page_weight_counts_only_loopback_files_and_lists_other_hosts(tmp_path):
+    import http.server
+
+    page = (b'<html><link rel="stylesheet" href="/s.css"><link rel="stylesheet" href="https://cdn.example/x.css">'
+            b'<script src="//cdn.example/y.js"></script></html>')
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = page if self.path == "/t" else b"a{}" if self.path == "/s.css" else b"missing"
+            self.send_response(200 if self.path in ("/t", "/s.css") else 404)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        from bench import web
+
+        result = web.page_weight(server.server_address[1], "/t", "session=x")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert [i["url"] for i in result["first_visit"]] == ["/t", "/s.css"]
+    assert [i["status"] for i in result["first_visit"]] == [200, 200]
+    assert result["off_site_not_counted"] == ["https://cdn.example/x.css", "//cdn.example/y.js"]
 
 
 def load(rps, p95):
@@ -125,6 +178,7 @@ MAILMAN = {"available": True,
 def test_report_puts_each_quorum_figure_beside_the_peers_and_the_baseline():
     results = quorum_results({"dir": "/tmp/p", "mailman": MAILMAN,
                               "flaskbb": {"available": False, "why": "FlaskBB 2.2.0 requires Python >=3.12"}})
+    assert report.peer_rows(results)[0]["peer_name"] == "FlaskBB"
     rows = {r["figure"]: r for r in report.peer_rows(results)}
     personal = rows["delivery copies/s vs Mailman 3 personalised (one copy per member)"]
     assert personal["ratio"] == 4.0 and "75 copies/s" in personal["peer"] and "1500" in personal["baseline"]
@@ -142,6 +196,19 @@ def test_report_puts_each_quorum_figure_beside_the_peers_and_the_baseline():
     assert [(t["value"], t["result"]) for t in target] == [("4.00×", "pass")]
     text = report.table({k: v for k, v in results.items() if k != "backends"})  # the peers' part of the table
     assert "peer not available: FlaskBB 2.2.0" in text and "4.00×" in text
+
+
+def test_flaskbb_figures_sit_beside_quorums():
+    flaskbb = {"available": True, "topic_50": load(6, 1400), "topic_200": load(1.5, 2700),
+               "weight": {"available": True, "first_visit_bytes": 900 * 1024, "off_site_not_counted": ["//cdn/x.js"]},
+               "memory": {"total_mb": 250.0, "total_pss_mb": 150.0, "processes": 3}}
+    rows = {r["figure"]: r for r in report.peer_rows(quorum_results({"flaskbb": flaskbb}))}
+    assert rows["thread 50 comments, 10 clients vs FlaskBB topic 50 posts"]["ratio"] == 25.0
+    assert rows["thread 200 comments, 10 clients vs FlaskBB topic 200 posts"]["peer"] == "1.5 req/s, p95 2700 ms"
+    weight = rows["first visit, thread of 50 comments vs FlaskBB topic of 50 posts"]
+    assert weight["peer"] == "900 KB" and weight["ratio"] == pytest.approx(0.02) and "1 files on other hosts" in weight["note"]
+    assert rows["idle memory, web alone vs FlaskBB web"]["ratio"] == 0.4
+    assert rows["delivery copies/s vs Mailman 3 bulk (default)"]["peer"] == "peer not measured"
 
 
 def test_a_slow_delivery_fails_the_two_times_mailman_target():
