@@ -123,7 +123,11 @@ def _peer(results: dict, name: str) -> tuple[dict, str]:
 
 
 def _load(row: dict | None) -> str | None:
-    return f"{row['rps']:.1f} req/s, p95 {row['p95_ms']:.0f} ms" if row and row.get("requests") else None
+    if not row:
+        return None
+    if not row.get("requests"):
+        return "0 req/s: no request finished within the window"
+    return f"{row['rps']:.1f} req/s, p95 {row['p95_ms']:.0f} ms"
 
 
 def _row(figure: str, backend: str, quorum, peer, baseline, ratio: float | None, note: str = "") -> dict:

@@ -209,6 +209,9 @@ def test_flaskbb_figures_sit_beside_quorums():
     assert weight["peer"] == "900 KB" and weight["ratio"] == pytest.approx(0.02) and "1 files on other hosts" in weight["note"]
     assert rows["idle memory, web alone vs FlaskBB web"]["ratio"] == 0.4
     assert rows["delivery copies/s vs Mailman 3 bulk (default)"]["peer"] == "peer not measured"
+    flaskbb["topic_200"] = {**load(0, 0), "requests": 0}
+    rows = {r["figure"]: r for r in report.peer_rows(quorum_results({"flaskbb": flaskbb}))}
+    assert rows["thread 200 comments, 10 clients vs FlaskBB topic 200 posts"]["peer"].startswith("0 req/s: no request")
 
 
 def test_a_slow_delivery_fails_the_two_times_mailman_target():
