@@ -13,6 +13,8 @@ Quorum's web runs with (app.supervisor.gunicorn_args); members signed in through
 """
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import re
 import signal
@@ -22,7 +24,7 @@ import urllib.parse
 from pathlib import Path
 
 from .. import web
-from ..stack import free_port, wait_for_http
+from ..stack import Stack, free_port, wait_for_http
 from .mailman_peer import settled_memory
 from .scratch import PeerUnavailable, ensure_venv
 
@@ -102,12 +104,18 @@ CELERY_RESULT_BACKEND = "cache+memory://"
     return path
 
 
-def gunicorn_argv(bin_dir: Path, run_dir: Path, port: int, workers: int = 2) -> list[str]:
-    """Quorum's gunicorn settings (app.supervisor.gunicorn_args) for FlaskBB's WSGI app; only Quorum's own
-    redacting access-log class is left out (it is not importable there: gunicorn's default logs the same lines)."""
+def bench_web_workers() -> int:
+    """The gunicorn worker count the bench runs Quorum's web with (bench/stack.py's Stack)."""
+    return next(f.default for f in dataclasses.fields(Stack) if f.name == "workers")
+
+
+def gunicorn_argv(bin_dir: Path, run_dir: Path, port: int) -> list[str]:
+    """Quorum's gunicorn settings (app.supervisor.gunicorn_args) and worker count for FlaskBB's WSGI app; only
+    Quorum's own redacting access-log class is left out (it is not importable there: gunicorn's default logs
+    the same lines)."""
     from app.supervisor import gunicorn_args
 
-    args = gunicorn_args({"WEB_LISTEN": f"127.0.0.1:{port}", "WEB_WORKERS": workers})
+    args = gunicorn_args({"WEB_LISTEN": f"127.0.0.1:{port}", "WEB_WORKERS": bench_web_workers()})
     if "--logger-class" in args:
         i = args.index("--logger-class")
         del args[i:i + 2]
@@ -162,8 +170,8 @@ def measure(root: Path, run_dir: Path, args, say=print) -> dict:
     try:
         run([str(bin_dir / "flaskbb"), "--config", str(config), "install", "--force", "--username", "admin",
              "--email", "admin@bench.example", "--password", PASSWORD], run_dir, env, 600, "flaskbb install")
-        seeded = __import__("json").loads(run([str(bin_dir / "python"), "-I", str(SEED), str(config), str(USERS), PASSWORD],
-                                              run_dir, env, 600, "seeding FlaskBB").strip().splitlines()[-1])
+        seeded = json.loads(run([str(bin_dir / "python"), "-I", str(SEED), str(config), str(USERS), PASSWORD],
+                                run_dir, env, 600, "seeding FlaskBB").strip().splitlines()[-1])
         port = free_port()
         log = open(run_dir / "web.log", "ab")
         server = subprocess.Popen(gunicorn_argv(bin_dir, run_dir, port), cwd=str(run_dir), env=env, stdout=log,
