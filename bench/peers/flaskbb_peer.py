@@ -1,11 +1,12 @@
 """FlaskBB beside Quorum's thread pages, page weight and web memory.
 
 FlaskBB 2.2.0 (what the review measured) declares Requires-Python >= 3.12. On an older Python the bench
-measures FlaskBB 2.0.2, the last release for it, whose package pins 2018 libraries that no longer build
-or import on 3.11: it is installed without its pins, beside the newest libraries of its era that do
-(FALLBACK below, found by trying), and without the two plugins bundled with it (portal,
-conversations), whose entry points re-check those pins. A sitecustomize.py in its venv puts back the
-collections.Mapping-style aliases Python 3.10 removed, which FlaskBB 2.0.2 itself uses.
+measures FlaskBB 2.0.2, the last release for it, whose package pins exact 2018 versions that do not
+install on 3.11 (MarkupSafe 1.0's build fails): it is installed without its pins, beside the newest
+libraries of its era that import (FALLBACK below, found by trying), and without the two plugins it
+installs by default (portal, conversations), whose entry points re-check those pins. A sitecustomize.py
+in its venv puts back the collections.Mapping-style aliases Python 3.10 removed, which FlaskBB 2.0.2
+itself uses.
 
 The site: `flaskbb install` on SQLite with a config written here, members and one topic of 50 and one of
 200 posts (flaskbb_seed.py, run by FlaskBB's venv), each topic on one page; gunicorn with the settings
