@@ -4,6 +4,7 @@
   python -m bench --quick      a tiny dataset and short runs (about a minute)
   python -m bench --soak N     only N thread-page requests at 10 clients, counting gunicorn worker deaths
   python -m bench --multi-web  one web process against two (as two web hosts), thread page req/s
+  python -m bench --peers      also FlaskBB and GNU Mailman 3 core, installed into a scratch folder
 See docs/PERFORMANCE.md for what each figure means.
 """
 from __future__ import annotations
@@ -48,6 +49,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--soak-clients", type=int, default=10, help="parallel clients of the soak")
     p.add_argument("--multi-web", action="store_true",
                    help="instead of the figures: one web process against two (bench/multiweb.py)")
+    p.add_argument("--peers", action="store_true",
+                   help="also measure FlaskBB and GNU Mailman 3 core beside Quorum (bench/peers/), installed by pip "
+                        "into a scratch folder outside the repository")
+    p.add_argument("--peers-dir", default=None,
+                   help="the peers' venvs (default $XDG_CACHE_HOME/quorum-bench-peers), reused while their pins match")
     args = p.parse_args(argv)
     base = Sizes.quick() if args.quick else Sizes()
     for name in ("members", "groups", "threads", "comments", "polls"):
@@ -100,6 +106,12 @@ def main(argv: list[str] | None = None) -> int:
             except Exception as error:  # one backend failing must not lose the other's figures
                 print("".join(traceback.format_exception(error, limit=-3))[-3000:], file=sys.stderr, flush=True)
                 results["backends"][name] = {"error": f"{type(error).__name__}: {error}"}
+        if args.peers:
+            from .peers import run_peers
+
+            print("\n== peers ==", flush=True)
+            results["peers"] = run_peers(args, root / "peers")
+            results["peers"]["comparison"] = report.peer_rows(results)
     finally:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)

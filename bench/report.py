@@ -87,6 +87,12 @@ def evaluate(results: dict) -> list[dict]:
                                + ("" if delivery["complete"] else "; not every copy arrived")))
         else:
             out.append(_target("delivery to the relay", backend, None, "≥ 146/s", None, delivery.get("why", "not measured")))
+        personalized = results.get("peers", {}).get("mailman", {}).get("personalized", {})
+        if delivery.get("available") and personalized.get("complete") and personalized.get("copies_per_second"):
+            ratio = delivery["copies_per_second"] / personalized["copies_per_second"]
+            out.append(_target("delivery vs Mailman 3 personalised, this run", backend, f"{ratio:.2f}×", "≥ 2×",
+                               ratio >= 2 and delivery["complete"],
+                               f"{delivery['copies_per_second']:.0f} vs {personalized['copies_per_second']:.0f} copies/s"))
         memory = r.get("memory", {})
         if memory.get("available"):
             out.append(_target("idle stack resident memory", backend, f"{memory['total_mb']:.0f} MB", "< 250 MB",
@@ -103,6 +109,90 @@ def evaluate(results: dict) -> list[dict]:
                                f"≤ 1.5 × {digests['size_ratio']:g}", digests["ratio"] <= 1.5 * digests["size_ratio"]))
         else:
             out.append(_target("digests", backend, None, "< 60 s, linear", None, digests.get("why", "not measured")))
+    return out
+
+
+def _peer(results: dict, name: str) -> tuple[dict, str]:
+    """A peer's figures, or why there are none ("peer not available: …")."""
+    peer = results.get("peers", {}).get(name)
+    if not peer:
+        return {}, "peer not measured"
+    if not peer.get("available"):
+        return {}, f"peer not available: {peer.get('why', 'unknown')}"
+    return peer, ""
+
+
+def _load(row: dict | None) -> str | None:
+    if not row:
+        return None
+    if not row.get("requests"):
+        return "0 req/s: no request finished within the window"
+    return f"{row['rps']:.1f} req/s, p95 {row['p95_ms']:.0f} ms"
+
+
+def _row(figure: str, backend: str, quorum, peer, baseline, ratio: float | None, note: str = "") -> dict:
+    name = "Mailman 3" if "Mailman" in figure else "FlaskBB"
+    return {"figure": figure, "backend": backend, "quorum": quorum, "peer_name": name, "peer": peer, "baseline": baseline,
+            "ratio": None if ratio is None else round(ratio, 2), "note": note}
+
+
+def _ratio(a, b) -> float | None:
+    return a / b if a and b else None
+
+
+def peer_rows(results: dict) -> list[dict]:
+    """Each Quorum figure beside the peer's and the bare baseline of the same run. ratio = Quorum ÷ peer
+    (for memory, less is better)."""
+    out = []
+    flaskbb, fb_why = _peer(results, "flaskbb")
+    mailman, mm_why = _peer(results, "mailman")
+    for backend, r in results.get("backends", {}).items():
+        at10 = r.get("pages", {}).get("by_concurrency", {}).get("10", {})
+        base = at10.get("baseline")
+        for size in ("50", "200"):
+            mine, theirs = at10.get(f"thread_{size}"), flaskbb.get(f"topic_{size}")
+            out.append(_row(f"thread {size} comments, 10 clients vs FlaskBB topic {size} posts", backend, _load(mine),
+                            _load(theirs) or fb_why or "not measured", _load(base),
+                            _ratio(mine and mine.get("rps"), theirs and theirs.get("rps"))))
+        weight, fb_weight = r.get("weight", {}), flaskbb.get("weight", {})
+        out.append(_row("first visit, thread of 50 comments vs FlaskBB topic of 50 posts", backend,
+                        f"{weight['first_visit_bytes'] / KB:.1f} KB" if weight.get("available") else None,
+                        f"{fb_weight['first_visit_bytes'] / KB:.0f} KB" if fb_weight.get("available") else fb_why or "not measured",
+                        None, _ratio(weight.get("first_visit_bytes"), fb_weight.get("first_visit_bytes")),
+                        f"FlaskBB also links {len(fb_weight['off_site_not_counted'])} files on other hosts, not counted"
+                        if fb_weight.get("off_site_not_counted") else ""))
+        delivery = r.get("delivery", {})
+        mine = delivery.get("copies_per_second") if delivery.get("available") else None
+        relay = f"bare relay {delivery['baseline']['copies_per_second']:.0f} copies/s" if mine else None
+        for mode, label in (("personalized", "personalised (one copy per member)"), ("bulk", "bulk (default)")):
+            theirs = mailman.get(mode, {})
+            peer = (f"{theirs['posts_per_second']:.2f} posts/s = {theirs['copies_per_second']:.0f} copies/s"
+                    + ("" if theirs.get("complete") else " (incomplete)")) if theirs else mm_why or "not measured"
+            note = "target ≥ 2×" if mode == "personalized" else ""
+            out.append(_row(f"delivery copies/s vs Mailman 3 {label}", backend,
+                            f"{delivery['replies_per_second']:.2f} replies/s = {mine:.0f} copies/s" if mine else None,
+                            peer, relay, _ratio(mine, theirs.get("copies_per_second")), note))
+        mail, lmtp = r.get("mail", {}), mailman.get("lmtp_inbound", {})
+        mine = mail["quorum"] if mail.get("available") else None
+        out.append(_row("inbound replies/s vs Mailman 3 LMTP accepted/s", backend,
+                        f"{mine['per_second']:.1f}/s committed (SMTP accept {mine['accepted_per_second']:.1f}/s)" if mine else None,
+                        f"{lmtp['accepted_per_second']:.1f}/s accepted" if lmtp else mm_why or "not measured",
+                        f"bare aiosmtpd {mail['baseline']['accepted_per_second']:.1f}/s" if mine else None,
+                        _ratio(mine and mine["accepted_per_second"], lmtp.get("accepted_per_second")),
+                        "ratio of the accept rates"))
+        memory = r.get("memory", {})
+        mm_memory, fb_memory = mailman.get("memory", {}), flaskbb.get("memory", {})
+        whole = f"{memory['total_mb']:.0f} MB RSS ({memory.get('total_pss_mb', 0):.0f} MB PSS)" if memory.get("available") else None
+        out.append(_row("idle memory, whole stack vs Mailman 3 (all runners)", backend, whole,
+                        f"{mm_memory['total_mb']:.0f} MB RSS ({mm_memory['total_pss_mb']:.0f} MB PSS), "
+                        f"{mm_memory['processes']} processes" if mm_memory else mm_why or "not measured",
+                        None, _ratio(memory.get("total_mb"), mm_memory.get("total_mb")), "less is better"))
+        web = memory.get("parts", {}).get("web", {}) if memory.get("available") else {}
+        out.append(_row("idle memory, web alone vs FlaskBB web", backend,
+                        f"{web['mb']:.0f} MB RSS ({web.get('pss_mb', 0):.0f} MB PSS)" if web.get("mb") else None,
+                        f"{fb_memory['total_mb']:.0f} MB RSS ({fb_memory['total_pss_mb']:.0f} MB PSS)" if fb_memory
+                        else fb_why or "not measured", None, _ratio(web.get("mb"), fb_memory.get("total_mb")),
+                        "less is better"))
     return out
 
 
@@ -181,6 +271,15 @@ def table(results: dict) -> str:
             part = r.get(key, {})
             if part and not part.get("available"):
                 lines.append(f"  {key}: not available yet: {part.get('why')}")
+    rows = results.get("peers", {}).get("comparison") or []
+    if rows:
+        lines.append("")
+        lines.append(f"  peers (scratch venvs in {results['peers'].get('dir', '?')}); × = Quorum ÷ peer")
+        for row in rows:
+            ratio = f"{row['ratio']:.2f}×" if row["ratio"] is not None else "—"
+            lines.append(f"  {row['figure']} [{row['backend']}]" + (f"  ({row['note']})" if row["note"] else ""))
+            lines.append(f"      Quorum {row['quorum'] or 'not measured'} | {row['peer_name']} {row['peer']} | "
+                         f"baseline {row['baseline'] or '—'} | {ratio}")
     lines.append("")
     lines.append(f"  {'target':<48}{'backend':<12}{'value':<14}{'limit':<18}result")
     for t in results.get("targets", []):

@@ -170,9 +170,13 @@ def page_weight(port: int, thread_path: str, cookie: str) -> dict:
             assets.append(a["src"])
     items = [{"url": thread_path, "status": first.status, "wire_bytes": first.wire_bytes, "body_bytes": len(first.body),
               "encoding": first.header("content-encoding") or "identity"}]
-    repeat_items = []
+    repeat_items, off_site = [], []
     for url in dict.fromkeys(assets):
-        path = urllib.parse.urlsplit(url).path if url.startswith("http") else url
+        parts = urllib.parse.urlsplit(url)
+        if parts.netloc and parts.hostname not in ("127.0.0.1", "localhost"):
+            off_site.append(url)  # another host's file (a CDN): the bench contacts only loopback, so not counted
+            continue
+        path = parts.path if parts.netloc else url
         asset = request(port, "GET", path, {"Cookie": cookie})
         items.append({"url": path, "status": asset.status, "wire_bytes": asset.wire_bytes,
                       "body_bytes": len(asset.body), "encoding": asset.header("content-encoding") or "identity",
@@ -199,5 +203,5 @@ def page_weight(port: int, thread_path: str, cookie: str) -> dict:
         "first_visit_body_bytes": sum(i["body_bytes"] for i in items),
         "repeat_visit_bytes": sum(i["wire_bytes"] for i in repeat_items),
         "html_uncompressed_bytes": len(page.encode()),
-        "first_visit": items, "repeat_visit": repeat_items,
+        "first_visit": items, "repeat_visit": repeat_items, "off_site_not_counted": off_site,
     }

@@ -34,3 +34,4 @@ def test_quick_bench_reports_every_figure_on_a_tiny_dataset(tmp_path):
     delivery = sqlite["delivery"]  # every member's copy of every reply reached the counting relay
     assert delivery["available"] and delivery["complete"] and delivery["copies"] == 3 * 39, delivery
     assert results["targets"] and "target" in proc.stdout
+    assert "peers" not in results  # only --peers installs and runs FlaskBB and Mailman
