@@ -71,6 +71,7 @@ def run(app: Flask) -> int:
 
     # Mail is acknowledged with 250 only once it is on disk: make SQLite commits survive power loss too.
     app.config["SQLITE_SYNCHRONOUS"] = "FULL"
+
     stopping = threading.Event()
     smtp = ServerThread(app)
     smtp.start()

@@ -131,13 +131,14 @@ def gunicorn_args(cfg, *, preload: bool = False) -> list[str]:
     ]
 
 
-def units(app: Flask) -> dict[str, list[str]]:
-    """Every part's argv by name: the two `quorum serve` runs (web, background) and the separate units
-    an operator may run instead of background (smtp, worker, scheduler; deploy/systemd)."""
+def units(cfg) -> dict[str, list[str]]:
+    """Every part's argv by name, for a configuration (WEB_LISTEN, WEB_WORKERS): the two `quorum serve`
+    runs (web, background) and the separate units an operator may run instead of background (smtp,
+    worker, scheduler; deploy/systemd)."""
     python = sys.executable
     quorum = [python, "-m", "app"]
     return {
-        "web": [python, "-m", "gunicorn", *gunicorn_args(app.config)],
+        "web": [python, "-m", "gunicorn", *gunicorn_args(cfg)],
         "background": [*quorum, "background"],
         "smtp": [*quorum, "smtp"],
         "worker": [*quorum, "worker"],
@@ -150,7 +151,7 @@ SERVED = ("web", "background")  # what `quorum serve` runs: SMTP, worker and sch
 
 def children(app: Flask) -> list[Part]:
     """The parts, as `quorum serve` starts them (the fault suite and the bench start them with the same argv)."""
-    argv = units(app)
+    argv = units(app.config)
     return [Part(name, argv[name]) for name in SERVED]
 
 

@@ -196,8 +196,8 @@ class ServerThread(threading.Thread):
         self.listening = threading.Event()
         self.error: BaseException | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._stopping = threading.Event()
+        self._stop_serving: asyncio.Event | None = None
+        self._asked_to_stop = threading.Event()
 
     def run(self) -> None:
         handler = InboundHandler(self.app)
@@ -210,15 +210,15 @@ class ServerThread(threading.Thread):
             handler.executor.shutdown(wait=True)
 
     async def _main(self, handler: InboundHandler) -> None:
-        self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
-        if self._stopping.is_set():
+        self._loop, self._stop_serving = asyncio.get_running_loop(), asyncio.Event()
+        if self._asked_to_stop.is_set():
             return
-        await serve(self.app, handler, self._stop, self.listening.set)
+        await serve(self.app, handler, self._stop_serving, self.listening.set)
 
     def stop(self) -> None:
-        self._stopping.set()
-        if self._loop is not None and self._stop is not None:
+        self._asked_to_stop.set()
+        if self._loop is not None and self._stop_serving is not None:
             try:
-                self._loop.call_soon_threadsafe(self._stop.set)
+                self._loop.call_soon_threadsafe(self._stop_serving.set)
             except RuntimeError:
                 pass  # the loop already ended

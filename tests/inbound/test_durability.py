@@ -1,5 +1,7 @@
-"""A crash loses no accepted message: `quorum smtp` is SIGKILLed in the middle of a burst; after a
-restart every message that got a 250 is stored and, once processed, posted exactly once."""
+"""A crash loses no accepted message: `quorum smtp`, or `quorum background` (the SMTP server with the
+worker and the scheduler, as `quorum serve` runs it, processing the replies as they come), is
+SIGKILLed in the middle of a burst; after a restart every message that got a 250 is stored and,
+once processed, posted exactly once."""
 from __future__ import annotations
 
 import os
@@ -12,6 +14,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from rq import SimpleWorker
 from sqlalchemy import select
 
@@ -27,7 +30,7 @@ from .conftest import comments_of, reply
 REPO = Path(__file__).resolve().parents[2]
 
 
-def start_smtp(app, port: int) -> subprocess.Popen:
+def start_smtp(app, port: int, command: str = "smtp") -> subprocess.Popen:
     env = {
         **os.environ,
         "QUORUM_INSTANCE": app.config["QUORUM_INSTANCE"],
@@ -37,25 +40,29 @@ def start_smtp(app, port: int) -> subprocess.Popen:
         "MAIL_DOMAIN": app.config["MAIL_DOMAIN"],
         "SMTP_LISTEN": f"127.0.0.1:{port}",
         "QUORUM_DEMO": "0",
+        # `quorum background` processes the replies itself: its sender checks ask the test's DNS server.
+        "MAIL_DNS_SERVERS": app.config["MAIL_DNS_SERVERS"],
+        "MAIL_DNS_TIMEOUT": str(app.config["MAIL_DNS_TIMEOUT"]),
     }
-    process = subprocess.Popen([sys.executable, "-m", "app", "smtp"], cwd=REPO, env=env,
+    process = subprocess.Popen([sys.executable, "-m", "app", command], cwd=REPO, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:  # poll until it listens (no fixed sleep)
         if process.poll() is not None:
-            raise AssertionError(f"quorum smtp exited: {process.stderr.read().decode()[-2000:]}")
+            raise AssertionError(f"quorum {command} exited: {process.stderr.read().decode()[-2000:]}")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
             return process
         except OSError:
             time.sleep(0.05)
     process.kill()
-    raise AssertionError("quorum smtp did not start listening in 30 s")
+    raise AssertionError(f"quorum {command} did not start listening in 30 s")
 
 
-def test_a_crash_mid_burst_loses_no_accepted_message_and_posts_each_once(scene, clean_app):
+@pytest.mark.parametrize("command", ["smtp", "background"])
+def test_a_crash_mid_burst_loses_no_accepted_message_and_posts_each_once(scene, clean_app, command):
     port = free_port()
-    server = start_smtp(clean_app, port)
+    server = start_smtp(clean_app, port, command)
     to = scene.reply_address()
     accepted: list[int] = []
     enough = threading.Event()
@@ -83,7 +90,7 @@ def test_a_crash_mid_burst_loses_no_accepted_message_and_posts_each_once(scene, 
     print(f"\naccepted {len(accepted)} messages before SIGKILL at {len(accepted) / elapsed:.0f} messages/s")
 
     # Restart: the server serves again, and everything it had said 250 to is there.
-    server = start_smtp(clean_app, port)
+    server = start_smtp(clean_app, port, command)
     try:
         with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
             client.sendmail("alice@example.org", [to], reply(to=to, body="After the restart.\n"))
