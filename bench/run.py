@@ -154,8 +154,11 @@ def warm_up(stack: Stack, identity, paths, rounds: int) -> None:
 
 def measure_memory(stack: Stack, redis_server) -> dict:
     """VmRSS and PSS of every process the stack runs (each part with all it started: gunicorn's master
-    and workers), and of the embedded Redis."""
-    time.sleep(1.0)
+    and workers), and of the embedded Redis. Idle: once the start-up jobs (the scheduler's first round
+    of periodic jobs on the whole dataset) are done."""
+    left, waited = wait_for_idle_worker(stack.backend.redis_url, 180)
+    say(f"worker idle after {waited:.0f} s" if not left else f"{left} jobs still queued or running after {waited:.0f} s")
+    time.sleep(2.0)
     parts, detail = {}, []
     for name, process in list(stack.processes.items()):
         if process.poll() is not None:
@@ -273,6 +276,26 @@ def wait_for_queue(redis_url: str, timeout: float) -> tuple[int, float]:
         time.sleep(0.5)
         left = queue_length(redis_url)
     return left, time.monotonic() - started
+
+
+def wait_for_idle_worker(redis_url: str, timeout: float) -> tuple[int, float]:
+    """Wait until no job is queued or running (RQ's started-job registries): (jobs left, seconds)."""
+    import redis
+    from rq.registry import StartedJobRegistry
+
+    from app.queue import QUEUES
+
+    connection = redis.Redis.from_url(redis_url)
+    started = time.monotonic()
+    try:
+        while True:
+            left = queue_length(redis_url) + sum(StartedJobRegistry(name, connection=connection).count
+                                                 for name in QUEUES)
+            if not left or time.monotonic() - started > timeout:
+                return left, time.monotonic() - started
+            time.sleep(0.5)
+    finally:
+        connection.close()
 
 
 def worker_job_times(stack: Stack) -> dict:
