@@ -12,15 +12,16 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from rq import SimpleWorker
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from app.dispatch import sweep
+from app.dispatch import INBOUND_STUCK_AFTER, sweep
 from app.extensions import db
-from app.models import Comment, InboundMessage
+from app.models import Comment, InboundMessage, utcnow
 from app.queue import QUEUES, redis_client
 from mail.processing import process_stored
 from mail.server import free_port
@@ -101,6 +102,12 @@ def test_a_crash_mid_burst_loses_no_accepted_message_and_posts_each_once(scene, 
     db.session.expire_all()
     stored = db.session.scalars(select(InboundMessage)).all()
     assert len(stored) >= len(accepted)
+
+    # `quorum background` was killed while processing too: a reply it had claimed stays claimed until
+    # the sweeper releases it (INBOUND_STUCK_AFTER later); let that time pass for those claims.
+    db.session.execute(update(InboundMessage).where(InboundMessage.status == "processing")
+                       .values(claimed_at=utcnow() - INBOUND_STUCK_AFTER - timedelta(minutes=1)))
+    db.session.commit()
 
     # Process: the queued jobs (as a worker would), then anything the sweeper finds, twice over.
     SimpleWorker(QUEUES, connection=redis_client()).work(burst=True)
