@@ -1,11 +1,16 @@
 """Quorum: group discussions and decisions you can take part in by email alone."""
 from __future__ import annotations
 
-from flask import Flask
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # importing the package loads nothing else (gunicorn's master imports app.weblog alone)
+    from flask import Flask
 
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the app: configuration → extensions → blueprints → CLI. Nothing runs at import."""
+    from flask import Flask
+
     from . import config as config_module
 
     settings = config_module.load(config)

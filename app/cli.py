@@ -14,18 +14,39 @@ from .models.groups import PRIVACIES
 
 def register(app: Flask) -> None:
     """Attach the commands to the app's CLI (so `flask --app wsgi` has them too)."""
-    for command in (serve, web, smtp, worker, scheduler, demo, login_link, user_group, group_group):
+    for command in (serve, web, background, smtp, worker, scheduler, demo, login_link, user_group, group_group):
         app.cli.add_command(command)
     _register_optional(app)
-    _register_db_copy()
+    app.cli.add_command(db_group)
 
 
-def _register_db_copy() -> None:
-    """`quorum db copy` joins Flask-Migrate's `db` group (app/scale_cli.py), found by name as the
-    EXTRA_COMMANDS are."""
-    import importlib
+class MigrationCommands(click.Group):
+    """`quorum db …`: Flask-Migrate's commands (upgrade, current, …) and `quorum db copy`
+    (app/scale_cli.py), loaded only once the command line asks for one: Alembic stays out of
+    every process that only serves (app/extensions.py, Migrations)."""
 
-    importlib.import_module("app.scale_cli").register_db_copy()
+    def _group(self) -> click.Group:
+        import importlib
+
+        return importlib.import_module("app.scale_cli").register_db_copy()
+
+    def list_commands(self, ctx) -> list[str]:
+        return self._group().list_commands(ctx)
+
+    def get_command(self, ctx, name):
+        return self._group().get_command(ctx, name)
+
+
+@click.group("db", cls=MigrationCommands)
+@click.option("-d", "--directory", default=None, help='Migration script directory (default is "migrations")')
+@click.option("-x", "--x-arg", multiple=True, help="Additional arguments consumed by custom env.py scripts")
+@with_appcontext
+def db_group(directory, x_arg) -> None:
+    """Perform database migrations."""
+    from flask import g
+
+    g.directory = directory  # as Flask-Migrate's own group does: its commands read them
+    g.x_arg = x_arg
 
 
 def _register_optional(app: Flask) -> None:
@@ -52,7 +73,7 @@ EXTRA_COMMANDS: list[tuple[str, str]] = [
 @click.command()
 @with_appcontext
 def serve() -> None:
-    """Run everything in one foreground process: web, SMTP, worker, scheduler."""
+    """Run everything from one foreground command: the web app, and SMTP, worker and scheduler in one process."""
     from .supervisor import run_all
 
     sys.exit(run_all(current_app))
@@ -64,12 +85,14 @@ def web() -> None:
     """Run the web app under gunicorn on WEB_LISTEN."""
     import os
 
+    from .embedded_redis import owns_any
     from .queue import stop_embedded_redis
     from .supervisor import gunicorn_args
 
-    # With no REDIS_URL, gunicorn's master (which loads the app) starts and owns the embedded Redis.
+    # With no REDIS_URL, gunicorn's master starts and owns the embedded Redis: it must load the app.
+    preload = owns_any()
     stop_embedded_redis()
-    os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", *gunicorn_args(current_app.config)])
+    os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", *gunicorn_args(current_app.config, preload=preload)])
 
 
 @click.command()
@@ -98,19 +121,21 @@ def worker(burst: bool) -> None:
 def scheduler() -> None:
     """Run the periodic jobs (auto-close polls, digests, sweeps) with RQ's cron scheduler."""
     from .heartbeat import start_beating
-    from .logs import configure as configure_logging
-    from .queue import redis_client, through_outages
-    from .schedule import build_scheduler
+    from .queue import redis_client
+    from .schedule import run
 
     app = current_app._get_current_object()
     start_beating(redis_client(app), "scheduler")
+    run(app)
 
-    def run() -> None:
-        built = build_scheduler(app)
-        configure_logging(app)  # RQ's schedulers set their loggers to INFO as they are built
-        built.start()
 
-    through_outages(run, part="scheduler")
+@click.command()
+@with_appcontext
+def background() -> None:
+    """Run the SMTP server, a worker and the scheduler in one process (what `quorum serve` runs)."""
+    from .background import run
+
+    sys.exit(run(current_app._get_current_object()))
 
 
 @click.command()

@@ -92,6 +92,11 @@ def _file_secret(path: str | None) -> str | None:
     return value
 
 
+# One gunicorn worker by default: each holds ~100 MB, and a small VPS (one core, 1 GB) gains nothing
+# from a second one for pages that are CPU-bound. Set WEB_WORKERS to the number of cores on a bigger one.
+DEFAULT_WEB_WORKERS = 1
+
+
 def load(overrides: dict | None = None) -> dict:
     """Build the app configuration from the environment and `instance/.env`.
 
@@ -124,7 +129,7 @@ def load(overrides: dict | None = None) -> dict:
         "WEB_LISTEN": web_listen,
         "SMTP_LISTEN": get("SMTP_LISTEN", "127.0.0.1:2525"),
         "QUORUM_DEMO": get("QUORUM_DEMO", "1") != "0",
-        "WEB_WORKERS": int(get("WEB_WORKERS", "2")),
+        "WEB_WORKERS": int(get("WEB_WORKERS", str(DEFAULT_WEB_WORKERS))),
         "MAX_CONTENT_LENGTH": int(get("MAX_UPLOAD_BYTES", str(12 * 1024 * 1024))),
         "ATTACHMENT_MAX_BYTES": int(get("ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024))),
         "SMTP_MAX_MESSAGE_BYTES": int(get("SMTP_MAX_MESSAGE_BYTES", str(25 * 1024 * 1024))),

@@ -112,6 +112,11 @@ def start(folder: Path) -> EmbeddedRedis:
     return server
 
 
+def owns_any() -> bool:
+    """Whether this process started (owns) an embedded server."""
+    return any(server.owned for server in _servers.values())
+
+
 def stop_all() -> None:
     """Stop every server this process owns and forget the joined ones."""
     while _servers:

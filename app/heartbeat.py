@@ -40,12 +40,14 @@ def clear(redis: Redis, parts=PARTS) -> None:
     redis.delete(*[key(part) for part in parts])
 
 
-def start_beating(redis: Redis, part: str) -> threading.Thread:
-    """Beat every INTERVAL seconds from a daemon thread for as long as the process lives."""
+def start_beating(redis: Redis, part: str, alive=None) -> threading.Thread:
+    """Beat every INTERVAL seconds from a daemon thread for as long as the process lives, or, given
+    `alive` (a callable), for as long as it says the part runs (a part on a thread of a process
+    that runs others: `quorum background`)."""
 
     def run() -> None:
         failing = False
-        while True:
+        while alive is None or alive():
             try:
                 beat(redis, part)
                 if failing:
@@ -56,6 +58,10 @@ def start_beating(redis: Redis, part: str) -> threading.Thread:
                     log.warning("%s heartbeat: Redis is unreachable (%s)", part, error)
                 failing = True
             time.sleep(INTERVAL)
+        try:
+            redis.delete(key(part))  # the part stopped: /healthz says so at once, not after TTL
+        except RedisError:
+            pass
 
     thread = threading.Thread(target=run, name=f"{part}-heartbeat", daemon=True)
     thread.start()

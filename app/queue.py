@@ -51,11 +51,13 @@ def queue(name: str = "default") -> Queue:
 QUEUES = ["inbound", "default"]
 
 
-def through_outages(run, *, part: str) -> None:
+def through_outages(run, *, part: str, stopping=None) -> None:
     """Run `run()` (a worker's or the scheduler's loop) and, whenever Redis goes away under it,
     wait for Redis and run it again: an outage pauses the part, it never stops it (a crash here
-    would only have the supervisor restart it into the same outage). Logged once each way."""
+    would only have the supervisor restart it into the same outage). Logged once each way.
+    `stopping` (a threading.Event) ends the wait too, for a part running on a thread."""
     import signal
+    import threading
     import time
 
     from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeoutError
@@ -67,12 +69,16 @@ def through_outages(run, *, part: str) -> None:
             return
         except (RedisConnectionError, RedisTimeoutError) as error:
             log.warning("%s: Redis is unreachable (%s); waiting for it to come back", part, error)
-        # The part's own signal handlers went with it: Ctrl-C and SIGTERM stop the wait at once.
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        if threading.current_thread() is threading.main_thread():
+            # The part's own signal handlers went with it: Ctrl-C and SIGTERM stop the wait at once.
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
         pause = 0.5
         while True:
-            time.sleep(pause)
+            if stopping is not None and stopping.wait(pause):
+                return
+            if stopping is None:
+                time.sleep(pause)
             try:
                 client.ping()
                 break

@@ -51,9 +51,9 @@ def db_copy(target: str) -> None:
     click.echo("Now set DATABASE_URL to the new database on every host and restart Quorum.")
 
 
-def register_db_copy() -> click.Command:
+def register_db_copy() -> click.Group:
     """`copy` joins Flask-Migrate's `db` group (upgrade, current, …), so it is `quorum db copy`."""
     from flask_migrate.cli import db as migrate_group
 
     migrate_group.add_command(db_copy)
-    return storage_group
+    return migrate_group

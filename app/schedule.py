@@ -9,6 +9,7 @@ they are due, so workers need no scheduler process of their own.
 """
 from __future__ import annotations
 
+import threading
 import uuid
 
 from flask import Flask
@@ -71,6 +72,20 @@ class QuorumScheduler(CronScheduler):
             promoter.enqueue_scheduled_jobs()
             promoter.heartbeat()
 
+    def run_until(self, stopping) -> None:
+        """start() for a thread of `quorum background`: RQ's loop (enqueue what is due, beat, sleep)
+        without its signal handlers, which only the main thread may install; ends once `stopping`
+        (a threading.Event) is set, handing the lead on as a clean stop does."""
+        self.register_birth()
+        try:
+            while not stopping.is_set():
+                if self.enqueue_jobs():
+                    self.save()  # RQ's own record of when each job was last enqueued
+                self.heartbeat()
+                stopping.wait(self.calculate_sleep_interval())
+        finally:
+            self.register_death()
+
     def calculate_sleep_interval(self) -> float:
         # Retries are scheduled to the second; look at least every second.
         return min(super().calculate_sleep_interval(), 1.0)
@@ -103,3 +118,20 @@ def build_scheduler(app: Flask) -> CronScheduler:
         interval = intervals.get(func, interval)
         scheduler.register(func, queue_name="default", interval=interval, job_timeout=600)
     return scheduler
+
+
+def run(app: Flask, stopping: threading.Event | None = None) -> None:
+    """`quorum scheduler` (in the main thread, stopped by SIGTERM or Ctrl-C), or the scheduler thread of
+    `quorum background` (stopped by `stopping`); a Redis outage pauses it, it never ends it."""
+    from .logs import configure as configure_logging
+    from .queue import through_outages
+
+    def loop() -> None:
+        built = build_scheduler(app)
+        configure_logging(app)  # RQ's schedulers set their loggers to INFO as they are built
+        if stopping is None:
+            built.start()
+        else:
+            built.run_until(stopping)
+
+    through_outages(loop, part="scheduler", stopping=stopping)

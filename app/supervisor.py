@@ -1,8 +1,9 @@
 """`quorum serve`: one foreground process that runs and watches every part of Quorum.
 
-It prepares the instance (embedded Redis, migrations, demo data), starts the web app (gunicorn),
-the SMTP server, an RQ worker and the scheduler as children, and says Quorum is ready (with the
-demo's sign-in link) only once `/healthz` answers 200: every part listening or beating. A part
+It prepares the instance (embedded Redis, migrations, demo data), starts two children: the web app
+(gunicorn) and `quorum background` (the SMTP server, an RQ worker and the scheduler in one process,
+app/background.py), and says Quorum is ready (with the demo's sign-in link) only once `/healthz`
+answers 200: every part listening or beating. A part
 that stops is logged once with its last lines of output and restarted with backoff; a part that
 keeps crashing stops everything with a message naming it. Ctrl-C, SIGTERM or SIGHUP stop every
 child and then the embedded Redis, within 10 seconds.
@@ -118,24 +119,40 @@ def prepare_instance(app: Flask) -> dict:
     return welcome
 
 
-def gunicorn_args(cfg) -> list[str]:
+def gunicorn_args(cfg, *, preload: bool = False) -> list[str]:
+    """gunicorn's settings. Without `preload` the master never loads the app (about 20 MB instead of
+    100; each worker loads its own); `quorum web` preloads only when its master must own the embedded
+    Redis (no REDIS_URL), which `quorum serve` starts itself."""
     return [
         "--bind", cfg["WEB_LISTEN"], "--workers", str(cfg["WEB_WORKERS"]), "--worker-class", "sync",
         "--access-logfile", "-", "--logger-class", "app.weblog.RedactingLogger", "--forwarded-allow-ips", "127.0.0.1",
-        "--graceful-timeout", "5", "--timeout", "60", "--no-control-socket", "--preload", "wsgi:app",
+        "--graceful-timeout", "5", "--timeout", "60", "--no-control-socket", *(["--preload"] if preload else []),
+        "wsgi:app",
     ]
+
+
+def units(cfg) -> dict[str, list[str]]:
+    """Every part's argv by name, for a configuration (WEB_LISTEN, WEB_WORKERS): the two `quorum serve`
+    runs (web, background) and the separate units an operator may run instead of background (smtp,
+    worker, scheduler; deploy/systemd)."""
+    python = sys.executable
+    quorum = [python, "-m", "app"]
+    return {
+        "web": [python, "-m", "gunicorn", *gunicorn_args(cfg)],
+        "background": [*quorum, "background"],
+        "smtp": [*quorum, "smtp"],
+        "worker": [*quorum, "worker"],
+        "scheduler": [*quorum, "scheduler"],
+    }
+
+
+SERVED = ("web", "background")  # what `quorum serve` runs: SMTP, worker and scheduler share one process
 
 
 def children(app: Flask) -> list[Part]:
-    """The parts, as `quorum serve` starts them (the fault suite starts them with the same argv)."""
-    python = sys.executable
-    quorum = [python, "-m", "app"]
-    return [
-        Part("web", [python, "-m", "gunicorn", *gunicorn_args(app.config)]),
-        Part("smtp", [*quorum, "smtp"]),
-        Part("worker", [*quorum, "worker"]),
-        Part("scheduler", [*quorum, "scheduler"]),
-    ]
+    """The parts, as `quorum serve` starts them (the fault suite and the bench start them with the same argv)."""
+    argv = units(app.config)
+    return [Part(name, argv[name]) for name in SERVED]
 
 
 def child_environment(app: Flask) -> dict[str, str]:

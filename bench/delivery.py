@@ -106,15 +106,18 @@ def measure_delivery(app, stack: Stack, args) -> dict:
         sink.connections.clear()
 
         # The worker now sends to the sink; nothing queued by earlier sections competes with it.
-        stack.stop("worker")
+        # The worker runs in `quorum background` (with the SMTP server), as `quorum serve` runs it.
+        worker = stack.runs("worker")
+        stack.stop(worker)
         dropped = drop_queued_jobs(stack.backend.redis_url)
         with engine.connect() as conn:
             since_comment = conn.scalar(select(func.max(Comment.id))) or 0
             since_message = conn.scalar(select(func.max(OutboundMessage.id))) or 0
-        stack.start("worker", quorum_argv("worker"),
-                    env={**stack.env(), "SMTP_URL": f"smtp://127.0.0.1:{port}?starttls=off", "LOG_LEVEL": "DEBUG"})
-        if not wait_for_port(stack.smtp_port, 30, stack.processes.get("smtp")):
-            return {"available": False, "why": "the SMTP server did not start: " + stack.log_tail("smtp", 8)}
+        argv = stack.argv.get(worker) or quorum_argv("worker")
+        stack.start(worker, argv, env={**stack.env(), "SMTP_URL": f"smtp://127.0.0.1:{port}?starttls=off"})
+        smtp = stack.runs("smtp")
+        if not wait_for_port(stack.smtp_port, 30, stack.processes.get(smtp)):
+            return {"available": False, "why": "the SMTP server did not start: " + stack.log_tail(smtp, 8)}
 
         messages = mailbench.build_replies(app, replies, member_ids, [thread_id], {thread_id: title})
         timeout = 60 if args.quick else 600

@@ -12,7 +12,7 @@ from app.processes import descendants
 from . import mail as mailbench
 from . import web
 from .queries import count_queries
-from .stack import (Stack, free_port, gunicorn_argv, postgres_backend, process_name, pss_kb, quorum_argv, rss_kb,
+from .stack import (Stack, free_port, gunicorn_argv, postgres_backend, process_name, pss_kb, rss_kb,
                     seeded_app, sqlite_backend, wait_for_http, wait_for_port)
 
 
@@ -133,13 +133,13 @@ def measure_queries(app, seeded, paths) -> dict:
 
 
 def start_stack(stack: Stack) -> None:
-    stack.start("web", quorum_argv("web"))
-    stack.start("smtp", quorum_argv("smtp"))
-    # At LOG_LEVEL=DEBUG RQ logs each job's run time, which worker_job_times() reads.
-    stack.start("worker", quorum_argv("worker"), env={**stack.env(), "LOG_LEVEL": "DEBUG"})
+    """What `quorum serve` runs (app.supervisor.SERVED: the web app, and SMTP, worker and scheduler in
+    one background process), with the stack's settings."""
+    stack.start_served()
     if not wait_for_http(f"http://127.0.0.1:{stack.web_port}/healthz", 60, stack.processes["web"]):
         raise RuntimeError("the web app did not answer /healthz within 60 s:\n" + stack.log_tail("web"))
-    say(f"stack up: web :{stack.web_port}, smtp :{stack.smtp_port}, worker")
+    say(f"stack up: web :{stack.web_port} ({stack.workers} gunicorn workers), " + ", ".join(
+        f"{name} (pid {process.pid})" for name, process in stack.processes.items() if name != "web"))
 
 
 def warm_up(stack: Stack, identity, paths, rounds: int) -> None:
@@ -153,11 +153,15 @@ def warm_up(stack: Stack, identity, paths, rounds: int) -> None:
 
 
 def measure_memory(stack: Stack, redis_server) -> dict:
-    time.sleep(1.0)
+    """VmRSS and PSS of every process the stack runs (each part with all it started: gunicorn's master
+    and workers), and of the embedded Redis. Idle: once the start-up jobs (the scheduler's first round
+    of periodic jobs on the whole dataset) are done."""
+    left, waited = wait_for_idle_worker(stack.backend.redis_url, 180)
+    say(f"worker idle after {waited:.0f} s" if not left else f"{left} jobs still queued or running after {waited:.0f} s")
+    time.sleep(2.0)
     parts, detail = {}, []
-    for name in ("web", "smtp", "worker"):
-        process = stack.processes.get(name)
-        if process is None or process.poll() is not None:
+    for name, process in list(stack.processes.items()):
+        if process.poll() is not None:
             parts[name] = {"mb": 0.0, "why": "not running: " + stack.log_tail(name, 3)}
             continue
         pids = [process.pid] + descendants(process.pid)
@@ -176,6 +180,8 @@ def measure_memory(stack: Stack, redis_server) -> dict:
     total = sum(p["mb"] for p in parts.values())
     pss = sum(p.get("pss_mb", 0) for p in parts.values())
     say(f"idle memory {total:.0f} MB RSS ({pss:.0f} MB PSS): " + ", ".join(f"{k} {v['mb']:.0f}" for k, v in parts.items()))
+    for row in detail:
+        say(f"  {row['part']:<10} pid {row['pid']:<7} {row['mb']:6.1f} MB RSS {row['pss_mb']:6.1f} MB PSS  {row['cmd'][:60]}")
     return {"available": True, "total_mb": total, "total_pss_mb": pss, "parts": parts, "processes": detail, "note": note}
 
 
@@ -272,15 +278,48 @@ def wait_for_queue(redis_url: str, timeout: float) -> tuple[int, float]:
     return left, time.monotonic() - started
 
 
+def wait_for_idle_worker(redis_url: str, timeout: float) -> tuple[int, float]:
+    """Wait until no job is queued or running (RQ's started-job registries): (jobs left, seconds)."""
+    import redis
+    from rq.registry import StartedJobRegistry
+
+    from app.queue import QUEUES
+
+    connection = redis.Redis.from_url(redis_url)
+    started = time.monotonic()
+    try:
+        while True:
+            left = queue_length(redis_url) + sum(StartedJobRegistry(name, connection=connection).count
+                                                 for name in QUEUES)
+            if not left or time.monotonic() - started > timeout:
+                return left, time.monotonic() - started
+            time.sleep(0.5)
+    finally:
+        connection.close()
+
+
 def worker_job_times(stack: Stack) -> dict:
-    """Mean run time per job function, from RQ's "Successfully completed … job in 0:00:00.1s" lines."""
+    """Mean run time per job function, from RQ's record of the jobs it finished (kept for RQ's default
+    result TTL of 500 s, which covers the mail section): started and ended times in Redis, whichever
+    process ran the worker and whatever its log level."""
+    import redis
+    from rq.job import Job
+    from rq.registry import FinishedJobRegistry
+
+    from app.queue import QUEUES
+
+    connection = redis.Redis.from_url(stack.backend.redis_url)
     times: dict[str, list[float]] = {}
     try:
-        text = stack.logs["worker"].read_text(errors="replace")
-    except (KeyError, OSError):
+        for name in QUEUES:
+            ids = FinishedJobRegistry(name, connection=connection).get_job_ids()
+            for job in Job.fetch_many(ids, connection=connection):
+                if job is not None and job.started_at and job.ended_at:
+                    times.setdefault(job.func_name, []).append((job.ended_at - job.started_at).total_seconds())
+    except redis.RedisError:
         return {}
-    for func, h, m, sec in re.findall(r"Successfully completed ([\w.]+)\(.*? job in (\d+):(\d+):([\d.]+)s", text):
-        times.setdefault(func, []).append(int(h) * 3600 + int(m) * 60 + float(sec))
+    finally:
+        connection.close()
     return {f: {"jobs": len(v), "mean_ms": round(1000 * sum(v) / len(v), 1), "total_s": round(sum(v), 1)}
             for f, v in times.items()}
 
@@ -294,8 +333,9 @@ def measure_mail(app, stack: Stack, seeded, args) -> dict:
 
     if not (Path(__file__).resolve().parent.parent / "mail" / "server.py").exists():
         return {"available": False, "why": "mail/server.py (the inbound SMTP server, issue 6) is absent"}
-    if not wait_for_port(stack.smtp_port, 30, stack.processes.get("smtp")):
-        return {"available": False, "why": "the SMTP server did not start: " + stack.log_tail("smtp", 8)}
+    smtp = stack.runs("smtp")
+    if not wait_for_port(stack.smtp_port, 30, stack.processes.get(smtp)):
+        return {"available": False, "why": "the SMTP server did not start: " + stack.log_tail(smtp, 8)}
     left, waited = wait_for_queue(stack.backend.redis_url, 30 if args.quick else 120)
     engine = create_engine(stack.backend.database_url)
     try:

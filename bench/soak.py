@@ -1,6 +1,6 @@
 """`make bench BENCH_ARGS="--soak 100000"`: hammer the thread page and count gunicorn worker deaths.
 
-The web app runs as `quorum serve` runs it (`python -m app web`: gunicorn, `--preload`, the
+The web app runs as `quorum serve` runs it (`python -m app web`: gunicorn, no `--preload`, the
 documented settings); the load generator (bench/load.py, its own process) sends the requests in
 chunks so progress shows and every wait is bounded. Worker deaths are read from gunicorn's log:
 "Worker (pid:…) was sent SIGSEGV!", "Worker (pid:…) exited with code …", and each "Booting worker"

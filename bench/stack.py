@@ -13,6 +13,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.config import DEFAULT_WEB_WORKERS
+
 REPO = Path(__file__).resolve().parent.parent
 SECRET_KEY = "bench-secret-key-not-for-production"
 MAIL_DOMAIN = "bench.quorum.test"
@@ -180,7 +182,8 @@ class Stack:
     smtp_port: int = 0
     processes: dict = field(default_factory=dict)
     logs: dict = field(default_factory=dict)
-    workers: int = 2
+    argv: dict = field(default_factory=dict)  # name → the argv it was started with
+    workers: int = field(default_factory=lambda: DEFAULT_WEB_WORKERS)  # what `quorum serve` runs by default
     dns_servers: str = ""  # MAIL_DNS_SERVERS: the loopback DNS server the sender checks ask
 
     def env(self) -> dict[str, str]:
@@ -215,7 +218,28 @@ class Stack:
                                    start_new_session=True)
         log.close()
         self.processes[name] = process
+        self.argv[name] = argv
         return process
+
+    def start_served(self, env: dict | None = None) -> None:
+        """The parts as `quorum serve` starts them: app.supervisor's SERVED names and argv, for this
+        stack's port and WEB_WORKERS (web: gunicorn; background: SMTP, worker and scheduler)."""
+        from app.supervisor import SERVED, units
+
+        argv = units({"WEB_LISTEN": f"127.0.0.1:{self.web_port}", "WEB_WORKERS": self.workers})
+        for name in SERVED:
+            self.start(name, argv[name], env=env)
+
+    def runs(self, part: str) -> str:
+        """The name of the process that runs `part` (smtp, worker, scheduler): its own unit if one
+        was started, else the background process that `quorum serve` runs them in."""
+        return part if part in self.processes or "background" not in self.processes else "background"
+
+    def restart(self, name: str, env: dict | None = None) -> subprocess.Popen:
+        """Stop a part and start it again with the same argv (and, given, another environment)."""
+        argv = self.argv[name]
+        self.stop(name)
+        return self.start(name, argv, env=env)
 
     def log_tail(self, name: str, lines: int = 15) -> str:
         try:

@@ -15,6 +15,7 @@ import logging
 import signal
 import socket
 import ssl
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from aiosmtpd.controller import Controller
@@ -153,24 +154,71 @@ def start_server(app: Flask, *, host: str = "127.0.0.1", port: int | None = None
     return controller
 
 
+async def serve(app: Flask, handler: InboundHandler, stop: asyncio.Event, on_listening=None) -> None:
+    """Listen on SMTP_LISTEN until `stop` is set (a port already taken raises here, at once)."""
+    host, port = parse_listen(app.config["SMTP_LISTEN"])
+    options = smtp_options(app)
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(lambda: SMTP(handler, loop=loop, **options), host=host, port=port)
+    tls = "with STARTTLS" if options["tls_context"] else "without TLS (set SMTP_TLS_CERT/KEY)"
+    log.info("inbound SMTP listening on %s:%s %s, messages up to %s bytes", host, port, tls, options["data_size_limit"])
+    print(f"SMTP listening on {host}:{port}", flush=True)
+    if on_listening is not None:
+        on_listening()
+    await stop.wait()
+    server.close()
+    await server.wait_closed()
+
+
 def run_forever(app: Flask) -> None:
     """`quorum smtp`: serve on SMTP_LISTEN until SIGTERM or Ctrl-C."""
-    host, port = parse_listen(app.config["SMTP_LISTEN"])
     handler = InboundHandler(app)
-    options = smtp_options(app)
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
-        server = await loop.create_server(lambda: SMTP(handler, loop=loop, **options), host=host, port=port)
         stop = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        tls = "with STARTTLS" if options["tls_context"] else "without TLS (set SMTP_TLS_CERT/KEY)"
-        log.info("inbound SMTP listening on %s:%s %s, messages up to %s bytes", host, port, tls, options["data_size_limit"])
-        print(f"SMTP listening on {host}:{port}", flush=True)
-        await stop.wait()
-        server.close()
-        await server.wait_closed()
+        await serve(app, handler, stop)
 
     asyncio.run(main())
-    handler.executor.shutdown(wait=True)
+    handler.executor.shutdown(wait=True)  # a message being stored is committed before we exit
+
+
+class ServerThread(threading.Thread):
+    """The SMTP server on a thread and event loop of its own (`quorum background`). It ends only
+    when stop() is called or the server fails (then `error` says why); stop() lets a message
+    being stored finish first."""
+
+    def __init__(self, app: Flask):
+        super().__init__(name="smtp", daemon=True)
+        self.app = app
+        self.listening = threading.Event()
+        self.error: BaseException | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop_serving: asyncio.Event | None = None
+        self._asked_to_stop = threading.Event()
+
+    def run(self) -> None:
+        handler = InboundHandler(self.app)
+        try:
+            asyncio.run(self._main(handler))
+        except BaseException as error:  # noqa: BLE001 - the owner of this thread reports it
+            self.error = error
+            log.exception("the SMTP server stopped")
+        finally:
+            handler.executor.shutdown(wait=True)
+
+    async def _main(self, handler: InboundHandler) -> None:
+        self._loop, self._stop_serving = asyncio.get_running_loop(), asyncio.Event()
+        if self._asked_to_stop.is_set():
+            return
+        await serve(self.app, handler, self._stop_serving, self.listening.set)
+
+    def stop(self) -> None:
+        self._asked_to_stop.set()
+        if self._loop is not None and self._stop_serving is not None:
+            try:
+                self._loop.call_soon_threadsafe(self._stop_serving.set)
+            except RuntimeError:
+                pass  # the loop already ended

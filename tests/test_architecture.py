@@ -17,7 +17,7 @@ PACKAGES = ("app", "mail")
 
 # The wiring: the only modules that put jobs on the queue or start the inbound mail server.
 ENQUEUERS = {"app.dispatch", "app.schedule"}
-MAY_IMPORT_MAIL = {"app.jobs", "app.cli"}  # the inbound job and the `quorum smtp` command
+MAY_IMPORT_MAIL = {"app.jobs", "app.cli", "app.background"}  # the inbound job, `quorum smtp`, `quorum background`
 
 
 def _modules() -> dict[str, tuple[Path, bool]]:

@@ -12,7 +12,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable
 
-from jsonschema import Draft202012Validator
 
 PAGE_MAX = 100
 PAGE_DEFAULT = 25
@@ -89,12 +88,14 @@ class InvalidRequest(Exception):
         self.errors = errors
 
 
-_VALIDATORS: dict[int, Draft202012Validator] = {}
+_VALIDATORS: dict = {}  # jsonschema (3 MB) is imported by the first API request that validates
 
 
-def _validator(schema: dict) -> Draft202012Validator:
+def _validator(schema: dict):
     key = id(schema)
     if key not in _VALIDATORS:
+        from jsonschema import Draft202012Validator
+
         _VALIDATORS[key] = Draft202012Validator(schema)
     return _VALIDATORS[key]
 

@@ -10,19 +10,13 @@ sign-on) then also asks for a passkey (or their authenticator app's code, where 
 """
 from __future__ import annotations
 
+import base64
 import json
 from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import current_app
 from sqlalchemy import delete, func, select, update
-from webauthn import (generate_authentication_options, generate_registration_options, options_to_json,
-                      verify_authentication_response, verify_registration_response)
-from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
-from webauthn.helpers.exceptions import WebAuthnException
-from webauthn.helpers.structs import (AuthenticatorSelectionCriteria, AuthenticatorTransport,
-                                      PublicKeyCredentialDescriptor, ResidentKeyRequirement,
-                                      UserVerificationRequirement)
 
 from ..extensions import db
 from ..models import (Group, Membership, Passkey, PasskeyChallenge, PasskeyPreference, SecondFactorChallenge, User,
@@ -37,7 +31,23 @@ CHALLENGE_LIFETIME = timedelta(minutes=5)
 MAX_PASSKEYS = 20
 NAME_LENGTH = 60
 PURPOSES = ("register", "sign_in", "second")
-_KNOWN_TRANSPORTS = {t.value for t in AuthenticatorTransport}
+# `webauthn` (with pyOpenSSL, about 15 MB) is imported by the functions that use it, so that only a
+# web worker serving a passkey ceremony pays for it; the worker and the SMTP server never do.
+
+
+def bytes_to_base64url(data: bytes) -> str:
+    """As webauthn.helpers has it: URL-safe base64 without padding."""
+    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
+
+
+def base64url_to_bytes(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _known_transports() -> set[str]:
+    from webauthn.helpers.structs import AuthenticatorTransport
+
+    return {t.value for t in AuthenticatorTransport}
 REFUSED = _l("That passkey did not work here. Try again, or sign in another way.")
 
 
@@ -94,10 +104,13 @@ def _use_challenge(key: str | None, *, purpose: str, user_id: int | None = None)
     return base64url_to_bytes(row.challenge)
 
 
-def _descriptors(user_id: int) -> list[PublicKeyCredentialDescriptor]:
+def _descriptors(user_id: int) -> list:
+    from webauthn.helpers.structs import AuthenticatorTransport, PublicKeyCredentialDescriptor
+
+    known = _known_transports()
     out = []
     for key in passkeys_of(user_id):
-        transports = [AuthenticatorTransport(t) for t in key.transports.split(",") if t in _KNOWN_TRANSPORTS]
+        transports = [AuthenticatorTransport(t) for t in key.transports.split(",") if t in known]
         out.append(PublicKeyCredentialDescriptor(id=base64url_to_bytes(key.credential_id), transports=transports or None))
     return out
 
@@ -120,6 +133,10 @@ def registration_options(*, user: User) -> tuple[str, str]:
     if count(user.id) >= MAX_PASSKEYS:
         raise Invalid(_n("You have %(num)s passkey already. Remove one you no longer use first.",
                          "You have %(num)s passkeys already. Remove one you no longer use first.", MAX_PASSKEYS))
+    from webauthn import generate_registration_options, options_to_json
+    from webauthn.helpers.structs import (AuthenticatorSelectionCriteria, ResidentKeyRequirement,
+                                          UserVerificationRequirement)
+
     options = generate_registration_options(
         rp_id=_rp_id(), rp_name="Quorum", user_id=_user_handle(user.id), user_name=user.email or str(user.id),
         user_display_name=user.display_name, exclude_credentials=_descriptors(user.id),
@@ -140,6 +157,9 @@ def _clean_name(name: str) -> str:
 
 def register(*, user: User, key: str | None, credential, name: str) -> Passkey:
     """Keep the passkey the browser made for this member's challenge."""
+    from webauthn import verify_registration_response
+    from webauthn.helpers.exceptions import WebAuthnException
+
     name = _clean_name(name)
     challenge = _use_challenge(key, purpose="register", user_id=user.id)
     try:
@@ -152,7 +172,7 @@ def register(*, user: User, key: str | None, credential, name: str) -> Passkey:
     credential_id = bytes_to_base64url(verified.credential_id)
     if db.session.scalar(select(Passkey.id).where(Passkey.credential_id == credential_id)):
         raise Invalid(_("That passkey is added already."))
-    transports = [t for t in (credential["response"].get("transports") or []) if t in _KNOWN_TRANSPORTS]
+    transports = [t for t in (credential["response"].get("transports") or []) if t in _known_transports()]
     passkey = Passkey(user_id=user.id, credential_id=credential_id, public_key=verified.credential_public_key,
                       sign_count=verified.sign_count, transports=",".join(transports)[:200], name=name)
     db.session.add(passkey)
@@ -165,6 +185,9 @@ def register(*, user: User, key: str | None, credential, name: str) -> Passkey:
 def sign_in_options(*, user_id: int | None = None) -> tuple[str, str]:
     """Options for navigator.credentials.get: any of this site's passkeys (the browser offers them),
     or, for the second-factor step, only that member's."""
+    from webauthn import generate_authentication_options, options_to_json
+    from webauthn.helpers.structs import UserVerificationRequirement
+
     options = generate_authentication_options(
         rp_id=_rp_id(), allow_credentials=_descriptors(user_id) if user_id is not None else None,
         user_verification=UserVerificationRequirement.REQUIRED)
@@ -174,6 +197,9 @@ def sign_in_options(*, user_id: int | None = None) -> tuple[str, str]:
 
 
 def _check_assertion(credential, challenge: bytes, *, user_id: int | None) -> User:
+    from webauthn import verify_authentication_response
+    from webauthn.helpers.exceptions import WebAuthnException
+
     credential = _credential(credential)
     passkey = db.session.scalar(select(Passkey).where(Passkey.credential_id == credential["id"][:700]))
     if passkey is None or (user_id is not None and passkey.user_id != user_id):

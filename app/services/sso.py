@@ -20,19 +20,9 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 import warnings
+from functools import cache
+from types import SimpleNamespace
 
-import requests
-from authlib.common.security import generate_token
-from authlib.integrations.requests_client import OAuth2Session
-
-with warnings.catch_warnings():  # Authlib 1.x points at joserfc; its OIDC claim rules still use authlib.jose
-    warnings.simplefilter("ignore")
-    from authlib.jose import JsonWebKey, JsonWebToken
-    from authlib.jose.errors import JoseError
-    from authlib.oidc.core import CodeIDToken
-    from joserfc.errors import JoseError as RfcJoseError  # what Authlib 1.6+ raises for claims
-
-_TOKEN_ERRORS = (JoseError, RfcJoseError, ValueError, KeyError, TypeError)
 from flask import current_app
 from sqlalchemy import delete, select, update
 
@@ -42,6 +32,25 @@ from ..tokens import hash_token, random_token
 from . import accounts
 from .errors import Invalid, NotAllowed, NotFound
 from ..i18n import _
+
+
+@cache
+def _lib() -> SimpleNamespace:
+    """requests and Authlib (about 8 MB), imported on the first single sign-on, not by every process."""
+    import requests
+    from authlib.common.security import generate_token
+    from authlib.integrations.requests_client import OAuth2Session
+
+    with warnings.catch_warnings():  # Authlib 1.x points at joserfc; its OIDC claim rules still use authlib.jose
+        warnings.simplefilter("ignore")
+        from authlib.jose import JsonWebKey, JsonWebToken
+        from authlib.jose.errors import JoseError
+        from authlib.oidc.core import CodeIDToken
+        from joserfc.errors import JoseError as RfcJoseError  # what Authlib 1.6+ raises for claims
+
+    return SimpleNamespace(requests=requests, generate_token=generate_token, OAuth2Session=OAuth2Session,
+                           JsonWebKey=JsonWebKey, JsonWebToken=JsonWebToken, CodeIDToken=CodeIDToken,
+                           token_errors=(JoseError, RfcJoseError, ValueError, KeyError, TypeError))
 
 LOGIN_LIFETIME = timedelta(minutes=10)
 METADATA_SECONDS = 600  # discovery documents and keys are fetched again after this
@@ -85,11 +94,12 @@ def _check_url(url: str, what: str) -> str:
 
 def _get_json(url: str, what: str) -> dict:
     try:
-        response = requests.get(_check_url(url, what), timeout=current_app.config.get("OIDC_TIMEOUT_SECONDS", 10),
-                                headers={"Accept": "application/json"}, allow_redirects=False)
+        response = _lib().requests.get(_check_url(url, what),
+                                       timeout=current_app.config.get("OIDC_TIMEOUT_SECONDS", 10),
+                                       headers={"Accept": "application/json"}, allow_redirects=False)
         response.raise_for_status()
         document = response.json()
-    except (requests.RequestException, ValueError):
+    except (_lib().requests.RequestException, ValueError):
         current_app.logger.warning("OpenID provider %s unreachable or answered badly", urlsplit(url).netloc)
         raise ProviderError(_("We could not reach the sign-in provider just now. Please try again in a minute.")) from None
     if not isinstance(document, dict):
@@ -125,17 +135,17 @@ def metadata(name: str) -> dict:
 
 def _keys(name: str, *, fresh: bool = False):
     meta = metadata(name)
-    return JsonWebKey.import_key_set(_cached(f"jwks:{meta['jwks_uri']}", lambda: _get_json(meta["jwks_uri"], "keys"),
-                                             fresh=fresh))
+    keys = _cached(f"jwks:{meta['jwks_uri']}", lambda: _get_json(meta["jwks_uri"], "keys"), fresh=fresh)
+    return _lib().JsonWebKey.import_key_set(keys)
 
 
 def redirect_uri(name: str) -> str:
     return f"{current_app.config['BASE_URL']}/login/sso/{name}/callback"
 
 
-def _client(name: str) -> OAuth2Session:
+def _client(name: str):
     config = provider(name)
-    return OAuth2Session(config["client_id"], config["client_secret"] or None, scope="openid email profile",
+    return _lib().OAuth2Session(config["client_id"], config["client_secret"] or None, scope="openid email profile",
                          redirect_uri=redirect_uri(name), code_challenge_method="S256",
                          token_endpoint_auth_method="client_secret_basic" if config["client_secret"] else "none")
 
@@ -144,7 +154,7 @@ def begin(*, name: str, next_path: str | None) -> tuple[str, str]:
     """Start a sign-in at the provider; returns the address to send the browser to, and the state
     (for the browser's own session: the answer must come back to the browser that asked)."""
     meta = metadata(name)
-    state, nonce, verifier = random_token(32), random_token(32), generate_token(64)
+    state, nonce, verifier = random_token(32), random_token(32), _lib().generate_token(64)
     now = utcnow()
     # Sign-ins left unfinished are kept a day at most: each new one clears those older than that.
     db.session.execute(delete(OidcLogin).where(OidcLogin.expires_at < now - timedelta(days=1)))
@@ -180,19 +190,19 @@ def verify_id_token(name: str, id_token: str, *, nonce: str, access_token: str |
                "aud": {"essential": True, "value": config["client_id"]},
                "exp": {"essential": True}, "sub": {"essential": True}, "nonce": {"essential": True}}
     params = {"nonce": nonce, "client_id": config["client_id"], "access_token": access_token}
-    jwt = JsonWebToken(ALGORITHMS)
+    jwt, token_errors = _lib().JsonWebToken(ALGORITHMS), _lib().token_errors
     for fresh in (False, True):  # a key we do not know yet: the provider may have rotated its keys
         try:
-            claims = jwt.decode(id_token, _keys(name, fresh=fresh), claims_cls=CodeIDToken,
+            claims = jwt.decode(id_token, _keys(name, fresh=fresh), claims_cls=_lib().CodeIDToken,
                                 claims_options=options, claims_params=params)
-        except _TOKEN_ERRORS as error:  # a bad signature, a malformed token, or a key not (yet) known
+        except token_errors as error:  # a bad signature, a malformed token, or a key not (yet) known
             if fresh:
                 current_app.logger.warning("OpenID provider %s: ID token refused (%s)", name, type(error).__name__)
                 break
             continue
         try:
             claims.validate(leeway=60)
-        except _TOKEN_ERRORS as error:  # issuer, audience, expiry, nonce, at_hash
+        except token_errors as error:  # issuer, audience, expiry, nonce, at_hash
             current_app.logger.warning("OpenID provider %s: ID token refused (%s)", name, error)
             break
         return dict(claims)
@@ -236,12 +246,12 @@ def _userinfo(url: str, access_token: str, *, subject: str) -> dict:
     """The UserInfo claims (where a provider keeps the address out of the ID token); its `sub` must be
     the ID token's, or none of it is used (OpenID Connect Core 5.3.2)."""
     try:
-        response = requests.get(_check_url(url, "userinfo endpoint"), timeout=current_app.config.get(
+        response = _lib().requests.get(_check_url(url, "userinfo endpoint"), timeout=current_app.config.get(
             "OIDC_TIMEOUT_SECONDS", 10), headers={"Authorization": f"Bearer {access_token}",
                                                   "Accept": "application/json"}, allow_redirects=False)
         response.raise_for_status()
         info = response.json()
-    except (requests.RequestException, ValueError):
+    except (_lib().requests.RequestException, ValueError):
         raise ProviderError(_("We could not ask the sign-in provider who you are just now. Please try again.")) from None
     if not isinstance(info, dict) or str(info.get("sub")) != subject:
         raise ProviderError(_("The sign-in provider's answer did not check out, so you are not signed in."))

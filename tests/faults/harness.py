@@ -1,5 +1,5 @@
-"""The fault suite's stack: Quorum's real parts started as `quorum serve` starts them (the same
-argv, from app.supervisor.children), a Redis server of the test's own that it may stop, a scratch
+"""The fault suite's stack: Quorum's real parts started as `quorum serve` starts them, or as separate
+units (the same argv, from app.supervisor.units), a Redis server of the test's own that it may stop, a scratch
 database (SQLite in the instance folder, or a scratch PostgreSQL database when DATABASE_URL is
 set), and a loopback relay that records every delivery and can be told to misbehave.
 
@@ -183,23 +183,23 @@ class FaultStack:
     # --- parts ----------------------------------------------------------------------------------
 
     def argv(self, name: str) -> list[str]:
-        from app.supervisor import children
+        """A part's argv as Quorum starts it: `quorum serve`'s ("web", "background") or a separate unit's
+        ("smtp", "worker", "scheduler"), from app.supervisor."""
+        from app.supervisor import units
 
-        for child in children(self.app):
-            if child.name == name:
-                return child.argv
-        raise KeyError(name)
+        return units(self.app.config)[name]
 
     def start(self, *names: str) -> "FaultStack":
-        """Start parts ("web", "smtp", "worker", "scheduler"); wait until web and SMTP listen."""
+        """Start parts ("web", "background", or the separate "smtp", "worker", "scheduler"); wait until
+        web and SMTP listen."""
         for name in names:
             process = self.stack.start(name, self.argv(name), env=self.env())
             if name == "web":
                 url = f"http://127.0.0.1:{self.stack.web_port}/healthz"
                 if not wait_for_http(url, 60, process) and not wait_for_port(self.stack.web_port, 5, process):
                     raise AssertionError(f"web did not start:\n{self.stack.log_tail('web', 40)}")
-            if name == "smtp" and not wait_for_port(self.stack.smtp_port, 60, process):
-                raise AssertionError(f"smtp did not start:\n{self.stack.log_tail('smtp', 40)}")
+            if name in ("smtp", "background") and not wait_for_port(self.stack.smtp_port, 60, process):
+                raise AssertionError(f"{name} did not start:\n{self.stack.log_tail(name, 40)}")
         return self
 
     def process(self, name: str):

@@ -204,11 +204,15 @@ def test_login_link_for_an_unknown_address_says_so(running):
     assert "quorum user create" in result.stderr
 
 
-def test_a_killed_smtp_server_shows_on_healthz_until_serve_restarts_it(running):
-    smtp = [pid for pid in running.tree() if command_line(pid).endswith("app smtp")]
-    assert len(smtp) == 1
-    os.kill(smtp[0], signal.SIGKILL)
+def test_a_killed_background_process_shows_on_healthz_until_serve_restarts_it(running):
+    """SMTP, worker and scheduler share `quorum background`: killed, it is restarted with all three."""
+    background = [pid for pid in running.tree() if command_line(pid).endswith("app background")]
+    assert len(background) == 1
+    assert not [pid for pid in running.tree() if command_line(pid).endswith(("app smtp", "app worker", "app scheduler"))]
+    os.kill(background[0], signal.SIGKILL)
 
+    # The SMTP server is down at once; the worker's and scheduler's beats count until they expire
+    # (heartbeat.TTL), by when the restarted process beats again.
     deadline = time.monotonic() + 10
     seen_down = None
     while time.monotonic() < deadline and seen_down is None:
@@ -224,7 +228,7 @@ def test_a_killed_smtp_server_shows_on_healthz_until_serve_restarts_it(running):
         time.sleep(0.3)
     assert healthz(running.web)[0] == 200
     assert smtp_greets(running.smtp_port)
-    reports = [line for line in running.stderr if "smtp stopped (killed by SIGKILL)" in line]
+    reports = [line for line in running.stderr if "background stopped (killed by SIGKILL)" in line]
     assert len(reports) == 1
 
 
@@ -257,7 +261,7 @@ def test_a_part_that_keeps_crashing_stops_serve_with_a_message(tmp_path):
         serve.tree()
         message = "\n".join(serve.stderr)
         assert serve.process.returncode != 0
-        assert "the smtp part crashed 5 times" in message
+        assert "the background part crashed 5 times" in message
         assert "stopping Quorum" in message
         assert "address already in use" in message.lower()  # its last output says why
         assert not any(READY in line for line in serve.stdout)

@@ -1,11 +1,14 @@
 """The RQ worker is SIGKILLed in the middle of a fan-out of one comment to 200 members, and in the
 middle of a digest batch for 200 members, and again while their mail is going out. After a
-restart every member gets each mail exactly once, counted at the relay."""
+restart every member gets each mail exactly once, counted at the relay. The fan-out runs in both
+layouts: the worker as a unit of its own, and inside `quorum background` (what `quorum serve` runs,
+with the SMTP server and the scheduler), where the kill takes them all down at once."""
 from __future__ import annotations
 
 from collections import Counter
 from datetime import timedelta
 
+import pytest
 from redis import Redis
 from rq import Queue
 from rq.job import Job
@@ -35,13 +38,17 @@ def _running(stack, function: str) -> bool:
     return False
 
 
-def _kill_when(stack, condition, message: str) -> None:
+# The parts to start, and the one that runs the worker (the one killed).
+LAYOUTS = {"units": (("worker", "scheduler"), "worker"), "background": (("background",), "background")}
+
+
+def _kill_when(stack, condition, message: str, worker: str = "worker") -> None:
     wait_until(condition, message=message, every=0.02)
-    stack.kill("worker")
-    stack.start("worker")
+    stack.kill(worker)
+    stack.start(worker)
 
 
-def _each_once(stack, subject: str, addresses: set[str]) -> None:
+def _each_once(stack, subject: str, addresses: set[str], worker: str = "worker") -> None:
     try:
         wait_until(lambda: set(stack.relay.recipients(subject)) >= addresses, timeout=90,
                    message=f"a copy for each of {len(addresses)} members")
@@ -49,8 +56,8 @@ def _each_once(stack, subject: str, addresses: set[str]) -> None:
         got = len(set(stack.relay.recipients(subject)) & addresses)
         subjects = Counter(d.subject for d in stack.relay.deliveries())
         raise AssertionError(f"{timeout}: {got} got it; delivered: {dict(subjects)}\n"
-                             f"worker:\n{stack.stack.log_tail('worker', 30)}") from None
-    stack.stop("worker")  # anything still running would have sent by now; nothing more can come
+                             f"worker:\n{stack.stack.log_tail(worker, 30)}") from None
+    stack.stop(worker)  # anything still running would have sent by now; nothing more can come
     copies = stack.relay.recipients(subject)
     assert set(copies) == addresses
     twice = {address: n for address, n in copies.items() if n != 1}
@@ -63,7 +70,9 @@ def _fast(fault_stack):
                        DIGEST_CHECK_SECONDS=2)
 
 
-def test_a_worker_killed_mid_fan_out_and_mid_sending_sends_each_member_one_copy(fault_stack):
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_a_worker_killed_mid_fan_out_and_mid_sending_sends_each_member_one_copy(fault_stack, layout):
+    parts, worker = LAYOUTS[layout]
     stack = _fast(fault_stack)
     with stack.in_app():
         group = GroupFactory(handle="big", name="Big group")
@@ -71,12 +80,12 @@ def test_a_worker_killed_mid_fan_out_and_mid_sending_sends_each_member_one_copy(
         addresses = {member(group, email=f"m{n}@example.org").email for n in range(MEMBERS)}
         thread = DiscussionFactory(group=group, author=author, title="Two hundred readers")
         author_id, thread_id = author.id, thread.id
-    stack.start("worker", "scheduler")
+    stack.start(*parts)
     with stack.in_app():
         post_comment(actor_id=author_id, discussion_id=thread_id, body="Hello, all two hundred of you.")
-    _kill_when(stack, lambda: _running(stack, "fan_out_event"), "the fan-out to start")
-    _kill_when(stack, lambda: len(stack.relay.recipients("Two hundred readers")) >= 60, "60 copies to go out")
-    _each_once(stack, "Two hundred readers", addresses)
+    _kill_when(stack, lambda: _running(stack, "fan_out_event"), "the fan-out to start", worker)
+    _kill_when(stack, lambda: len(stack.relay.recipients("Two hundred readers")) >= 60, "60 copies to go out", worker)
+    _each_once(stack, "Two hundred readers", addresses, worker)
 
 
 def test_a_worker_killed_mid_digest_batch_and_mid_sending_sends_each_member_one_digest(fault_stack):
