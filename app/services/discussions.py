@@ -338,10 +338,13 @@ def move_targets(user, discussion: Discussion) -> list[Group]:
     """Groups this person administers that the thread could move to."""
     if not policy.can_move_discussion(user, discussion):
         return []
-    return [group for group in db.session.scalars(
-        select(Group).join(Membership, Membership.group_id == Group.id)
+    rows = db.session.execute(
+        select(Group, Membership).join(Membership, Membership.group_id == Group.id)
         .where(Membership.user_id == user.id, Membership.role == "admin", Group.archived_at.is_(None),
-               Group.id != discussion.group_id).order_by(Group.name)) if policy.is_admin(user, group)]
+               Group.id != discussion.group_id).order_by(Group.name)).all()
+    # The memberships came with the groups: the admin check below asks no query per group.
+    policy.prime_memberships(user, [m for _, m in rows])
+    return [group for group, _ in rows if policy.is_admin(user, group)]
 
 
 # Who may read a group's threads, narrowest first: moving a thread up this order widens its readers.

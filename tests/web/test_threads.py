@@ -296,3 +296,22 @@ def test_thread_page_queries_do_not_grow_with_comments(client, thread, ann, bob,
     at_10 = _thread_page_queries(client, thread, ann, bob, count_queries, db_session, 10)
     at_200 = _thread_page_queries(client, thread, ann, bob, count_queries, db_session, 200)
     assert at_10 == at_200
+
+
+def test_thread_page_queries_do_not_grow_with_the_groups_an_admin_runs(client, thread, group, ann, count_queries):
+    from tests.factories import MembershipFactory
+
+    sign_in(client, ann)
+
+    def queries_with(admin_of: int) -> tuple[int, str]:
+        for n in range(admin_of):
+            MembershipFactory(group=GroupFactory(name=f"Other {n}"), user=ann, role="admin")
+        client.get(f"/d/{thread.id}")
+        with count_queries() as counter:
+            page = client.get(f"/d/{thread.id}").get_data(as_text=True)
+        return counter.count, page
+
+    one, _ = queries_with(1)
+    many, page = queries_with(6)
+    assert one == many
+    assert page.count('<option value="') == 7  # every group ann runs is still offered as a move target
