@@ -17,6 +17,7 @@ from .. import policy
 from ..extensions import db
 from ..i18n import _, _l, number
 from ..text import one_line
+from ..models.users import display_name
 from ..models import (REACTIONS, Attachment, Comment, Discussion, Group, Membership, Poll, Reaction, ReadState, User,
                       Version, utcnow)
 from ..rendering import mentioned_handles
@@ -464,6 +465,55 @@ def mark_all_read(*, user_id: int, group_id: int | None = None) -> int:
     return changed
 
 
+class CommentAuthor:
+    """The little of a comment's author the thread page shows."""
+
+    __slots__ = ("id", "display_name")
+
+    def __init__(self, user_id: int, name, email, deleted_at, bot_group_id):
+        self.id = user_id
+        self.display_name = display_name(name, email, deleted_at, bot=bot_group_id is not None)
+
+
+class CommentRow:
+    """A comment as the thread page reads it (what the templates and ThreadPermissions ask of a
+    Comment), built from plain rows: a long thread's page costs no ORM object per comment."""
+
+    __slots__ = ("id", "discussion_id", "author_id", "parent_id", "body", "created_at", "edited_at", "deleted_at",
+                 "author")
+
+    def __init__(self, row):
+        (self.id, self.discussion_id, self.author_id, self.parent_id, self.body, self.created_at, self.edited_at,
+         self.deleted_at) = row[:8]
+        self.author = CommentAuthor(*row[8:]) if row[8] is not None else None
+
+
+_COMMENT_COLUMNS = (Comment.id, Comment.discussion_id, Comment.author_id, Comment.parent_id, Comment.body,
+                    Comment.created_at, Comment.edited_at, Comment.deleted_at,
+                    User.id, User.name, User.email, User.deleted_at, User.bot_group_id)
+
+
+def comment_page(discussion_id: int, page: int) -> tuple[list[CommentRow], dict[int, list[CommentRow]], bool]:
+    """One page of a thread's top-level comments (oldest first), the replies to each, and whether a
+    next page follows: one query, however many comments and replies."""
+    top_ids = (select(Comment.id).where(Comment.discussion_id == discussion_id, Comment.parent_id.is_(None))
+               .order_by(Comment.created_at, Comment.id).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1))
+    rows = db.session.execute(
+        select(*_COMMENT_COLUMNS).outerjoin(User, User.id == Comment.author_id)
+        .where(Comment.discussion_id == discussion_id,
+               or_(Comment.id.in_(top_ids.scalar_subquery()), Comment.parent_id.in_(top_ids.scalar_subquery())))
+        .order_by(Comment.created_at, Comment.id))
+    top: list[CommentRow] = []
+    replies: dict[int, list[CommentRow]] = defaultdict(list)
+    for row in rows:
+        comment = CommentRow(row)
+        (top if comment.parent_id is None else replies[comment.parent_id]).append(comment)
+    has_more = len(top) > PAGE_SIZE
+    if has_more:  # the first of the next page came only to say there is one; its replies go with it
+        replies.pop(top.pop().id, None)
+    return top, replies, has_more
+
+
 def thread_page(discussion_id: int, user, *, page: int = 1) -> dict:
     """Everything the thread page shows, in a constant number of queries however long the thread."""
     discussion = visible_discussion(user, discussion_id)
@@ -474,19 +524,7 @@ def thread_page(discussion_id: int, user, *, page: int = 1) -> dict:
         read_state = db.session.scalar(select(ReadState).where(
             ReadState.user_id == user.id, ReadState.discussion_id == discussion.id))
     page = max(int(page or 1), 1)
-    top = list(db.session.scalars(
-        select(Comment).options(joinedload(Comment.author))
-        .where(Comment.discussion_id == discussion.id, Comment.parent_id.is_(None))
-        .order_by(Comment.created_at, Comment.id).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)))
-    has_more = len(top) > PAGE_SIZE
-    top = top[:PAGE_SIZE]
-    replies: dict[int, list[Comment]] = defaultdict(list)
-    if top:
-        for reply in db.session.scalars(
-                select(Comment).options(joinedload(Comment.author))
-                .where(Comment.discussion_id == discussion.id, Comment.parent_id.in_([c.id for c in top]))
-                .order_by(Comment.created_at, Comment.id)):
-            replies[reply.parent_id].append(reply)
+    top, replies, has_more = comment_page(discussion.id, page)
     reactions = reaction_summary(discussion.id, user)
     files: dict[int | None, list[Attachment]] = defaultdict(list)
     for attachment in db.session.scalars(select(Attachment).where(Attachment.discussion_id == discussion.id)

@@ -315,3 +315,17 @@ def test_thread_page_queries_do_not_grow_with_the_groups_an_admin_runs(client, t
     many, page = queries_with(6)
     assert one == many
     assert page.count('<option value="') == 7  # every group ann runs is still offered as a move target
+
+
+def test_a_page_of_comments_brings_its_own_replies_and_leaves_the_next_pages(client, thread, ann, bob, monkeypatch):
+    monkeypatch.setattr(discussions, "PAGE_SIZE", 2)
+    first, second, third = (discussions.post_comment(actor_id=bob.id, discussion_id=thread.id, body=f"Top {n}")
+                            for n in range(3))
+    discussions.post_comment(actor_id=ann.id, discussion_id=thread.id, body="Reply to the first", parent_id=first.id)
+    discussions.post_comment(actor_id=ann.id, discussion_id=thread.id, body="Reply to the third", parent_id=third.id)
+    sign_in(client, bob)
+    one = client.get(f"/d/{thread.id}").get_data(as_text=True)
+    assert "Reply to the first" in one and "Top 1" in one and "Load more comments" in one
+    assert "Top 2" not in one and "Reply to the third" not in one
+    two = client.get(f"/d/{thread.id}?page=2", headers=HX).get_data(as_text=True)
+    assert "Top 2" in two and "Reply to the third" in two and "Top 0" not in two and "Load more" not in two
