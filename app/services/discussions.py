@@ -550,7 +550,7 @@ def thread_page(discussion_id: int, user, *, page: int = 1) -> dict:
     from . import guests as thread_guests, mentions
 
     context["titles"] = mentions.titles_in(discussion.group_id)
-    context["is_guest"] = policy.is_thread_guest(user, discussion) and membership is None
+    context["is_guest"] = membership is None and policy.is_thread_guest(user, discussion)
     context["guests"] = thread_guests.guests_of(discussion.id) if policy.can_see_guests(user, discussion) else []
     # Who was told (names, subgroups) is the group's business: members only, not its guests.
     context["notices"] = mentions.notices_for(discussion) if membership is not None else []
