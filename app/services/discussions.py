@@ -8,9 +8,10 @@ only for members of the thread's group.
 from __future__ import annotations
 
 from collections import defaultdict
+from functools import lru_cache
 
 from flask import current_app
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from .. import policy
@@ -55,11 +56,27 @@ def _clean_body(body: str, *, required: bool, field: str = "body") -> str:
     return body
 
 
+@lru_cache(maxsize=None)
+def _statement(name: str):
+    """The thread page's statements, built once with bound parameters (a statement object keeps its
+    cache key, so a page view binds values instead of building and hashing each statement again)."""
+    if name == "discussion":
+        return (select(Discussion).options(joinedload(Discussion.group), joinedload(Discussion.author))
+                .where(Discussion.id == bindparam("id")))
+    if name == "read_state":
+        return select(ReadState).where(ReadState.user_id == bindparam("user_id"),
+                                       ReadState.discussion_id == bindparam("discussion_id"))
+    if name == "attachments":
+        return select(Attachment).where(Attachment.discussion_id == bindparam("discussion_id")).order_by(Attachment.id)
+    if name == "reactions":
+        return (select(Reaction.comment_id, Reaction.emoji, Reaction.user_id)
+                .where(Reaction.discussion_id == bindparam("discussion_id")))
+    raise KeyError(name)
+
+
 def visible_discussion(user, discussion_id: int) -> Discussion:
     """The thread, if this person may read it; NotFound otherwise (the same answer either way)."""
-    discussion = db.session.scalar(
-        select(Discussion).options(joinedload(Discussion.group), joinedload(Discussion.author))
-        .where(Discussion.id == discussion_id))
+    discussion = db.session.scalar(_statement("discussion"), {"id": discussion_id})
     if discussion is None or not policy.can_view_discussion(user, discussion):
         raise NotFound(_("There is no such thread."))
     return discussion
@@ -493,16 +510,23 @@ _COMMENT_COLUMNS = (Comment.id, Comment.discussion_id, Comment.author_id, Commen
                     User.id, User.name, User.email, User.deleted_at, User.bot_group_id)
 
 
+@lru_cache(maxsize=4)
+def _comment_page_statement(page_size: int):
+    # Built once: a statement object keeps its cache key, so each page view only binds two numbers.
+    top_ids = (select(Comment.id).where(Comment.discussion_id == bindparam("discussion_id"), Comment.parent_id.is_(None))
+               .order_by(Comment.created_at, Comment.id).offset(bindparam("offset")).limit(page_size + 1)
+               .scalar_subquery())
+    return (select(*_COMMENT_COLUMNS).outerjoin(User, User.id == Comment.author_id)
+            .where(Comment.discussion_id == bindparam("discussion_id"),
+                   or_(Comment.id.in_(top_ids), Comment.parent_id.in_(top_ids)))
+            .order_by(Comment.created_at, Comment.id))
+
+
 def comment_page(discussion_id: int, page: int) -> tuple[list[CommentRow], dict[int, list[CommentRow]], bool]:
     """One page of a thread's top-level comments (oldest first), the replies to each, and whether a
     next page follows: one query, however many comments and replies."""
-    top_ids = (select(Comment.id).where(Comment.discussion_id == discussion_id, Comment.parent_id.is_(None))
-               .order_by(Comment.created_at, Comment.id).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1))
-    rows = db.session.execute(
-        select(*_COMMENT_COLUMNS).outerjoin(User, User.id == Comment.author_id)
-        .where(Comment.discussion_id == discussion_id,
-               or_(Comment.id.in_(top_ids.scalar_subquery()), Comment.parent_id.in_(top_ids.scalar_subquery())))
-        .order_by(Comment.created_at, Comment.id))
+    rows = db.session.execute(_comment_page_statement(PAGE_SIZE),
+                              {"discussion_id": discussion_id, "offset": (page - 1) * PAGE_SIZE})
     top: list[CommentRow] = []
     replies: dict[int, list[CommentRow]] = defaultdict(list)
     for row in rows:
@@ -521,14 +545,12 @@ def thread_page(discussion_id: int, user, *, page: int = 1) -> dict:
     membership = policy.membership(user, discussion.group)
     read_state = None
     if signed_in:
-        read_state = db.session.scalar(select(ReadState).where(
-            ReadState.user_id == user.id, ReadState.discussion_id == discussion.id))
+        read_state = db.session.scalar(_statement("read_state"), {"user_id": user.id, "discussion_id": discussion.id})
     page = max(int(page or 1), 1)
     top, replies, has_more = comment_page(discussion.id, page)
     reactions = reaction_summary(discussion.id, user)
     files: dict[int | None, list[Attachment]] = defaultdict(list)
-    for attachment in db.session.scalars(select(Attachment).where(Attachment.discussion_id == discussion.id)
-                                         .order_by(Attachment.id)):
+    for attachment in db.session.scalars(_statement("attachments"), {"discussion_id": discussion.id}):
         files[attachment.comment_id].append(attachment)
     last_read_at = read_state.last_read_at if read_state else None
     # "New since your last visit": others' comments after the last read; the marker goes before the first.
@@ -561,12 +583,12 @@ def thread_page(discussion_id: int, user, *, page: int = 1) -> dict:
 
 def reaction_summary(discussion_id: int, user, comment_id: int | None = None, *, only_item: bool = False) -> dict:
     """{comment_id or None: {emoji: (count, mine)}} for a whole thread (or one item), in one query."""
-    query = select(Reaction.comment_id, Reaction.emoji, Reaction.user_id).where(Reaction.discussion_id == discussion_id)
+    query = _statement("reactions")
     if only_item:
         query = query.where(Reaction.comment_id.is_(None) if comment_id is None else Reaction.comment_id == comment_id)
     counts: dict = defaultdict(lambda: defaultdict(lambda: [0, False]))
     me = user.id if user is not None and getattr(user, "is_authenticated", False) else None
-    for cid, emoji, uid in db.session.execute(query):
+    for cid, emoji, uid in db.session.execute(query, {"discussion_id": discussion_id}):
         entry = counts[cid][emoji]
         entry[0] += 1
         entry[1] = entry[1] or uid == me
