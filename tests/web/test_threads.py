@@ -329,3 +329,17 @@ def test_a_page_of_comments_brings_its_own_replies_and_leaves_the_next_pages(cli
     assert "Top 2" not in one and "Reply to the third" not in one
     two = client.get(f"/d/{thread.id}?page=2", headers=HX).get_data(as_text=True)
     assert "Top 2" in two and "Reply to the third" in two and "Top 0" not in two and "Load more" not in two
+
+
+def test_a_gzipped_page_is_the_page_as_it_is_now(client, thread, ann, bob):
+    import gzip
+
+    sign_in(client, bob)
+    gz = {"Accept-Encoding": "gzip"}
+    first = client.get(f"/d/{thread.id}", headers=gz)
+    again = client.get(f"/d/{thread.id}", headers=gz)
+    assert first.headers["Content-Encoding"] == "gzip" and first.data == again.data and first.headers["ETag"] == again.headers["ETag"]
+    discussions.edit_discussion(actor_id=ann.id, discussion_id=thread.id, title="Compost bins", body="By the *gate*")
+    changed = client.get(f"/d/{thread.id}", headers=gz)
+    assert changed.headers["ETag"] != first.headers["ETag"] and b"<em>gate</em>" in gzip.decompress(changed.data)
+    assert gzip.decompress(changed.data) == client.get(f"/d/{thread.id}").data
