@@ -103,3 +103,41 @@ def test_an_open_reply_form_keeps_what_was_typed_under_a_cached_list(client, gro
     page = client.get(f"/d/{thread.id}?reply={first.id}").get_data(as_text=True)
     assert 'name="parent_id" value="%d"' % first.id in page
     assert f'name="parent_id" value="{first.id}"' not in client.get(f"/d/{thread.id}").get_data(as_text=True)
+
+
+def test_a_cached_comment_list_follows_the_readers_role_language_zone_and_the_groups_rules(app, group, db_session):
+    from app.models import Membership, User
+
+    ann = member(group, role="admin", email="ann@example.org", name="Ann")
+    cat = member(group, email="cat@example.org", name="Cat", time_zone="UTC")
+    thread = discussions.start_thread(actor_id=ann.id, group_id=group.id, title="Compost", body="Where?")
+    theirs = discussions.post_comment(actor_id=ann.id, discussion_id=thread.id, body="By the shed")
+    mine = discussions.post_comment(actor_id=cat.id, discussion_id=thread.id, body="Or the gate")
+    thread_id, theirs_id, mine_id, cat_id, ann_id, group_id = thread.id, theirs.id, mine.id, cat.id, ann.id, group.id
+    client = app.test_client()
+    sign_in(client, cat)
+
+    def comments() -> str:
+        html = client.get(f"/d/{thread_id}").get_data(as_text=True)
+        return html[html.index('<div id="comments">'):]
+
+    def change(model, where: dict, **values) -> None:
+        db_session.query(model).filter_by(**where).update(values)
+        db_session.commit()
+
+    before = comments()
+    assert f"/c/{mine_id}/edit" in before and f"/c/{theirs_id}/delete" not in before and ">Reply<" in before
+    change(Membership, {"user_id": cat_id, "group_id": group_id}, role="admin")
+    assert f"/c/{theirs_id}/delete" in comments()
+    change(Membership, {"user_id": cat_id, "group_id": group_id}, role="member")
+    assert f"/c/{theirs_id}/delete" not in comments()
+    group.members_can_edit_own_comments = False
+    db_session.commit()
+    assert f"/c/{mine_id}/edit" not in comments()
+    change(Membership, {"user_id": ann_id, "group_id": group_id}, title="Treasurer")
+    assert "Treasurer" in comments()
+    zoned = comments()
+    change(User, {"id": cat_id}, time_zone="Asia/Tokyo")
+    assert comments() != zoned and "+00:00" in comments()  # the same instants, shown in Tokyo's time
+    change(User, {"id": cat_id}, locale="de")
+    assert ">Antworten<" in comments() and ">Reply<" not in comments()
