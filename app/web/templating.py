@@ -152,7 +152,7 @@ def cached_comment_list(context, caller) -> Markup:
         finally:
             g._quorum_comment_list = False
 
-    return Markup(view.with_token(_cached(key, render)))
+    return Markup(view.with_token(_cached_list(key, render)))
 
 
 def _cached(key: tuple, caller) -> str:
@@ -166,6 +166,33 @@ def _cached(key: tuple, caller) -> str:
             _fragments[key] = html
             while len(_fragments) > FRAGMENT_CACHE_SIZE:
                 _fragments.popitem(last=False)
+    return html
+
+
+# Whole pages of comments are large (a 200-comment page is about 280 KB) and keyed per reader: kept in
+# their own cache, bounded by the characters it holds rather than by a count.
+LIST_CACHE_CHARS = 8_000_000
+_lists: OrderedDict = OrderedDict()
+_lists_size = 0
+
+
+def _cached_list(key: tuple, caller) -> str:
+    global _lists_size
+    with _fragments_lock:
+        html = _lists.get(key)
+        if html is not None:
+            _lists.move_to_end(key)
+            return html
+    html = str(caller(CSRF_PLACEHOLDER))
+    if len(html) > LIST_CACHE_CHARS // 4:  # too big to be worth keeping
+        return html
+    with _fragments_lock:
+        if key not in _lists:
+            _lists[key] = html
+            _lists_size += len(html)
+        while _lists_size > LIST_CACHE_CHARS:
+            _, dropped = _lists.popitem(last=False)
+            _lists_size -= len(dropped)
     return html
 
 

@@ -141,3 +141,19 @@ def test_a_cached_comment_list_follows_the_readers_role_language_zone_and_the_gr
     assert comments() != zoned and "+00:00" in comments()  # the same instants, shown in Tokyo's time
     change(User, {"id": cat_id}, locale="de")
     assert ">Antworten<" in comments() and ">Reply<" not in comments()
+
+
+def test_cached_comment_lists_stay_within_their_budget(app, group, monkeypatch):
+    from app.web import templating
+
+    monkeypatch.setattr(templating, "LIST_CACHE_CHARS", 40_000)
+    ann = member(group, role="admin", email="ann@example.org", name="Ann")
+    client = app.test_client()
+    sign_in(client, ann)
+    for n in range(6):
+        thread = discussions.start_thread(actor_id=ann.id, group_id=group.id, title=f"Thread {n}", body="x")
+        for m in range(5):
+            discussions.post_comment(actor_id=ann.id, discussion_id=thread.id, body=f"Comment {m} " + "words " * 50)
+        assert "Comment 4 " in client.get(f"/d/{thread.id}").get_data(as_text=True)
+    assert 0 < templating._lists_size <= 40_000 and 0 < len(templating._lists) < 6  # the oldest went first
+    assert templating._lists_size == sum(len(html) for html in templating._lists.values())
