@@ -157,6 +157,7 @@ SIDE_EFFECTS_WAITING = _l("Saved. Email and notifications about it will go out a
 
 
 GZIP_MEMO_SIZE = 64
+GZIP_MEMO_LARGEST = 128 * 1024  # compressed bytes: at most 8 MB kept
 _gzip_memo: OrderedDict = OrderedDict()
 _gzip_memo_lock = threading.Lock()
 
@@ -171,6 +172,8 @@ def _gzipped(data: bytes) -> bytes:
             _gzip_memo.move_to_end(key)
             return packed
     packed = gzip.compress(data, compresslevel=6, mtime=0)  # mtime=0: identical pages, identical bytes (and ETag)
+    if len(packed) > GZIP_MEMO_LARGEST:  # an export or a feed: compressed each time, never kept
+        return packed
     with _gzip_memo_lock:
         _gzip_memo[key] = packed
         while len(_gzip_memo) > GZIP_MEMO_SIZE:
