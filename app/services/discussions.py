@@ -8,15 +8,17 @@ only for members of the thread's group.
 from __future__ import annotations
 
 from collections import defaultdict
+from functools import lru_cache
 
 from flask import current_app
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from .. import policy
 from ..extensions import db
 from ..i18n import _, _l, number
 from ..text import one_line
+from ..models.users import display_name
 from ..models import (REACTIONS, Attachment, Comment, Discussion, Group, Membership, Poll, Reaction, ReadState, User,
                       Version, utcnow)
 from ..rendering import mentioned_handles
@@ -54,11 +56,27 @@ def _clean_body(body: str, *, required: bool, field: str = "body") -> str:
     return body
 
 
+@lru_cache(maxsize=None)
+def _statement(name: str):
+    """The thread page's statements, built once with bound parameters (a statement object keeps its
+    cache key, so a page view binds values instead of building and hashing each statement again)."""
+    if name == "discussion":
+        return (select(Discussion).options(joinedload(Discussion.group), joinedload(Discussion.author))
+                .where(Discussion.id == bindparam("id")))
+    if name == "read_state":
+        return select(ReadState).where(ReadState.user_id == bindparam("user_id"),
+                                       ReadState.discussion_id == bindparam("discussion_id"))
+    if name == "attachments":
+        return select(Attachment).where(Attachment.discussion_id == bindparam("discussion_id")).order_by(Attachment.id)
+    if name == "reactions":
+        return (select(Reaction.comment_id, Reaction.emoji, Reaction.user_id)
+                .where(Reaction.discussion_id == bindparam("discussion_id")))
+    raise KeyError(name)
+
+
 def visible_discussion(user, discussion_id: int) -> Discussion:
     """The thread, if this person may read it; NotFound otherwise (the same answer either way)."""
-    discussion = db.session.scalar(
-        select(Discussion).options(joinedload(Discussion.group), joinedload(Discussion.author))
-        .where(Discussion.id == discussion_id))
+    discussion = db.session.scalar(_statement("discussion"), {"id": discussion_id})
     if discussion is None or not policy.can_view_discussion(user, discussion):
         raise NotFound(_("There is no such thread."))
     return discussion
@@ -338,10 +356,13 @@ def move_targets(user, discussion: Discussion) -> list[Group]:
     """Groups this person administers that the thread could move to."""
     if not policy.can_move_discussion(user, discussion):
         return []
-    return [group for group in db.session.scalars(
-        select(Group).join(Membership, Membership.group_id == Group.id)
+    rows = db.session.execute(
+        select(Group, Membership).join(Membership, Membership.group_id == Group.id)
         .where(Membership.user_id == user.id, Membership.role == "admin", Group.archived_at.is_(None),
-               Group.id != discussion.group_id).order_by(Group.name)) if policy.is_admin(user, group)]
+               Group.id != discussion.group_id).order_by(Group.name)).all()
+    # The memberships came with the groups: the admin check below asks no query per group.
+    policy.prime_memberships(user, [m for _, m in rows])
+    return [group for group, _ in rows if policy.is_admin(user, group)]
 
 
 # Who may read a group's threads, narrowest first: moving a thread up this order widens its readers.
@@ -461,6 +482,62 @@ def mark_all_read(*, user_id: int, group_id: int | None = None) -> int:
     return changed
 
 
+class CommentAuthor:
+    """The little of a comment's author the thread page shows."""
+
+    __slots__ = ("id", "display_name")
+
+    def __init__(self, user_id: int, name, email, deleted_at, bot_group_id):
+        self.id = user_id
+        self.display_name = display_name(name, email, deleted_at, bot=bot_group_id is not None)
+
+
+class CommentRow:
+    """A comment as the thread page reads it (what the templates and ThreadPermissions ask of a
+    Comment), built from plain rows: a long thread's page costs no ORM object per comment."""
+
+    __slots__ = ("id", "discussion_id", "author_id", "parent_id", "body", "created_at", "edited_at", "deleted_at",
+                 "author")
+
+    def __init__(self, row):
+        (self.id, self.discussion_id, self.author_id, self.parent_id, self.body, self.created_at, self.edited_at,
+         self.deleted_at) = row[:8]
+        self.author = CommentAuthor(*row[8:]) if row[8] is not None else None
+
+
+_COMMENT_COLUMNS = (Comment.id, Comment.discussion_id, Comment.author_id, Comment.parent_id, Comment.body,
+                    Comment.created_at, Comment.edited_at, Comment.deleted_at,
+                    User.id, User.name, User.email, User.deleted_at, User.bot_group_id)
+
+
+@lru_cache(maxsize=4)
+def _comment_page_statement(page_size: int):
+    # Built once: a statement object keeps its cache key, so each page view only binds two numbers.
+    top_ids = (select(Comment.id).where(Comment.discussion_id == bindparam("discussion_id"), Comment.parent_id.is_(None))
+               .order_by(Comment.created_at, Comment.id).offset(bindparam("offset")).limit(page_size + 1)
+               .scalar_subquery())
+    return (select(*_COMMENT_COLUMNS).outerjoin(User, User.id == Comment.author_id)
+            .where(Comment.discussion_id == bindparam("discussion_id"),
+                   or_(Comment.id.in_(top_ids), Comment.parent_id.in_(top_ids)))
+            .order_by(Comment.created_at, Comment.id))
+
+
+def comment_page(discussion_id: int, page: int) -> tuple[list[CommentRow], dict[int, list[CommentRow]], bool]:
+    """One page of a thread's top-level comments (oldest first), the replies to each, and whether a
+    next page follows: one query, however many comments and replies."""
+    rows = db.session.execute(_comment_page_statement(PAGE_SIZE),
+                              {"discussion_id": discussion_id, "offset": (page - 1) * PAGE_SIZE})
+    top: list[CommentRow] = []
+    replies: dict[int, list[CommentRow]] = defaultdict(list)
+    for row in rows:
+        comment = CommentRow(row)
+        (top if comment.parent_id is None else replies[comment.parent_id]).append(comment)
+    has_more = len(top) > PAGE_SIZE
+    if has_more:  # the first of the next page came only to say there is one; its replies go with it
+        replies.pop(top.pop().id, None)
+    return top, replies, has_more
+
+
 def thread_page(discussion_id: int, user, *, page: int = 1) -> dict:
     """Everything the thread page shows, in a constant number of queries however long the thread."""
     discussion = visible_discussion(user, discussion_id)
@@ -468,26 +545,12 @@ def thread_page(discussion_id: int, user, *, page: int = 1) -> dict:
     membership = policy.membership(user, discussion.group)
     read_state = None
     if signed_in:
-        read_state = db.session.scalar(select(ReadState).where(
-            ReadState.user_id == user.id, ReadState.discussion_id == discussion.id))
+        read_state = db.session.scalar(_statement("read_state"), {"user_id": user.id, "discussion_id": discussion.id})
     page = max(int(page or 1), 1)
-    top = list(db.session.scalars(
-        select(Comment).options(joinedload(Comment.author))
-        .where(Comment.discussion_id == discussion.id, Comment.parent_id.is_(None))
-        .order_by(Comment.created_at, Comment.id).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)))
-    has_more = len(top) > PAGE_SIZE
-    top = top[:PAGE_SIZE]
-    replies: dict[int, list[Comment]] = defaultdict(list)
-    if top:
-        for reply in db.session.scalars(
-                select(Comment).options(joinedload(Comment.author))
-                .where(Comment.discussion_id == discussion.id, Comment.parent_id.in_([c.id for c in top]))
-                .order_by(Comment.created_at, Comment.id)):
-            replies[reply.parent_id].append(reply)
+    top, replies, has_more = comment_page(discussion.id, page)
     reactions = reaction_summary(discussion.id, user)
     files: dict[int | None, list[Attachment]] = defaultdict(list)
-    for attachment in db.session.scalars(select(Attachment).where(Attachment.discussion_id == discussion.id)
-                                         .order_by(Attachment.id)):
+    for attachment in db.session.scalars(_statement("attachments"), {"discussion_id": discussion.id}):
         files[attachment.comment_id].append(attachment)
     last_read_at = read_state.last_read_at if read_state else None
     # "New since your last visit": others' comments after the last read; the marker goes before the first.
@@ -509,7 +572,7 @@ def thread_page(discussion_id: int, user, *, page: int = 1) -> dict:
     from . import guests as thread_guests, mentions
 
     context["titles"] = mentions.titles_in(discussion.group_id)
-    context["is_guest"] = policy.is_thread_guest(user, discussion) and membership is None
+    context["is_guest"] = membership is None and policy.is_thread_guest(user, discussion)
     context["guests"] = thread_guests.guests_of(discussion.id) if policy.can_see_guests(user, discussion) else []
     # Who was told (names, subgroups) is the group's business: members only, not its guests.
     context["notices"] = mentions.notices_for(discussion) if membership is not None else []
@@ -520,12 +583,12 @@ def thread_page(discussion_id: int, user, *, page: int = 1) -> dict:
 
 def reaction_summary(discussion_id: int, user, comment_id: int | None = None, *, only_item: bool = False) -> dict:
     """{comment_id or None: {emoji: (count, mine)}} for a whole thread (or one item), in one query."""
-    query = select(Reaction.comment_id, Reaction.emoji, Reaction.user_id).where(Reaction.discussion_id == discussion_id)
+    query = _statement("reactions")
     if only_item:
         query = query.where(Reaction.comment_id.is_(None) if comment_id is None else Reaction.comment_id == comment_id)
     counts: dict = defaultdict(lambda: defaultdict(lambda: [0, False]))
     me = user.id if user is not None and getattr(user, "is_authenticated", False) else None
-    for cid, emoji, uid in db.session.execute(query):
+    for cid, emoji, uid in db.session.execute(query, {"discussion_id": discussion_id}):
         entry = counts[cid][emoji]
         entry[0] += 1
         entry[1] = entry[1] or uid == me

@@ -9,8 +9,10 @@ guest takes that away too, at once.
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 
 from .. import policy
 from ..email import messages
@@ -40,14 +42,19 @@ def _thread_for(actor: User, discussion_id: int) -> Discussion:
     return discussion
 
 
-def guests_of(discussion_id: int) -> list[ThreadGuest]:
-    """The thread's current guests, in the order they were invited."""
+@lru_cache(maxsize=1)
+def _guests_statement():
+    # Built once (every thread page asks): a statement object keeps its cache key.
     from sqlalchemy.orm import joinedload
 
-    return list(db.session.scalars(
-        select(ThreadGuest).options(joinedload(ThreadGuest.user))
-        .where(ThreadGuest.discussion_id == discussion_id, ThreadGuest.removed_at.is_(None))
-        .order_by(ThreadGuest.id)))
+    return (select(ThreadGuest).options(joinedload(ThreadGuest.user))
+            .where(ThreadGuest.discussion_id == bindparam("discussion_id"), ThreadGuest.removed_at.is_(None))
+            .order_by(ThreadGuest.id))
+
+
+def guests_of(discussion_id: int) -> list[ThreadGuest]:
+    """The thread's current guests, in the order they were invited."""
+    return list(db.session.scalars(_guests_statement(), {"discussion_id": discussion_id}))
 
 
 @all_or_nothing

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from .. import policy
@@ -154,13 +155,24 @@ def record_notices(told: Told, *, actor_id: int, discussion_id: int | None = Non
                                     requested_by_id=actor_id, created_at=now))
 
 
+@lru_cache(maxsize=None)
+def _statement(name: str):
+    # The thread page's statements here, built once: a statement object keeps its cache key.
+    if name == "notices":
+        polls = select(Poll.id).where(Poll.discussion_id == bindparam("discussion_id"))
+        return (select(DirectNotice).options(joinedload(DirectNotice.user))
+                .where(or_(DirectNotice.discussion_id == bindparam("discussion_id"), DirectNotice.poll_id.in_(polls)))
+                .order_by(DirectNotice.created_at, DirectNotice.id))
+    if name == "titles":
+        return select(Membership.user_id, Membership.title).where(
+            Membership.group_id == bindparam("group_id"), Membership.title.is_not(None),
+            func.length(Membership.title) > 0)
+    raise KeyError(name)
+
+
 def notices_for(discussion: Discussion) -> list[DirectNotice]:
     """Who was told directly of the thread or its polls, and when, oldest first."""
-    polls = select(Poll.id).where(Poll.discussion_id == discussion.id)
-    return list(db.session.scalars(
-        select(DirectNotice).options(joinedload(DirectNotice.user))
-        .where(or_(DirectNotice.discussion_id == discussion.id, DirectNotice.poll_id.in_(polls)))
-        .order_by(DirectNotice.created_at, DirectNotice.id)))
+    return list(db.session.scalars(_statement("notices"), {"discussion_id": discussion.id}))
 
 
 def suggestions(group: Group, discussion: Discussion | None, prefix: str, *, actor) -> list[tuple[str, str]]:
@@ -193,7 +205,4 @@ def suggestions(group: Group, discussion: Discussion | None, prefix: str, *, act
 
 def titles_in(group_id: int) -> dict[int, str]:
     """{user id: title} of the group's members who have a title (one query)."""
-    return {uid: title for uid, title in db.session.execute(
-        select(Membership.user_id, Membership.title).where(Membership.group_id == group_id,
-                                                           Membership.title.is_not(None),
-                                                           func.length(Membership.title) > 0))}
+    return {uid: title for uid, title in db.session.execute(_statement("titles"), {"group_id": group_id})}

@@ -7,8 +7,9 @@ signing out ends a session for good: a copied session or remember cookie stops w
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import lru_cache
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from ..extensions import db
 from ..models import Group, Membership, SecondFactorChallenge, User, WebSession, utcnow
@@ -40,6 +41,19 @@ def _parse(session_id: str | None) -> tuple[int, str] | None:
     return int(user_id), key
 
 
+@lru_cache(maxsize=1)
+def _member_of_statement():
+    # Built once (every signed-in request runs it): a statement object keeps its cache key.
+    group_default = (
+        select(Group.locale).join(Membership, Membership.group_id == Group.id)
+        .where(Membership.user_id == User.id, Group.locale.is_not(None), Group.locale != "")
+        .order_by(Membership.id).limit(1).correlate(User).scalar_subquery())
+    return (select(User, group_default).join(WebSession, WebSession.user_id == User.id)
+            .where(WebSession.key_hash == bindparam("key_hash"), WebSession.user_id == bindparam("user_id"),
+                   WebSession.ended_at.is_(None), WebSession.expires_at > bindparam("now"), User.deleted_at.is_(None),
+                   User.deactivated_at.is_(None)))
+
+
 def member_of(session_id: str | None) -> User | None:
     """The member a live session belongs to (one query), or None once it ended or expired. The same query
     brings the default language of their oldest group that set one, for pages to a member who never chose
@@ -48,15 +62,8 @@ def member_of(session_id: str | None) -> User | None:
     if parsed is None:
         return None
     user_id, key = parsed
-    group_default = (
-        select(Group.locale).join(Membership, Membership.group_id == Group.id)
-        .where(Membership.user_id == User.id, Group.locale.is_not(None), Group.locale != "")
-        .order_by(Membership.id).limit(1).correlate(User).scalar_subquery())
-    row = db.session.execute(
-        select(User, group_default).join(WebSession, WebSession.user_id == User.id)
-        .where(WebSession.key_hash == key_hash("session", key), WebSession.user_id == user_id,
-               WebSession.ended_at.is_(None), WebSession.expires_at > utcnow(), User.deleted_at.is_(None),
-               User.deactivated_at.is_(None))).first()
+    row = db.session.execute(_member_of_statement(), {"key_hash": key_hash("session", key), "user_id": user_id,
+                                                      "now": utcnow()}).first()
     if row is None:
         return None
     user, user.first_group_locale = row

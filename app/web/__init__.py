@@ -3,6 +3,9 @@ app-wide behaviour of every page (error pages, compression and ETags, input guar
 from __future__ import annotations
 
 import gzip
+import hashlib
+import threading
+from collections import OrderedDict
 
 from flask import Flask, render_template, request
 from flask_login import current_user
@@ -153,6 +156,31 @@ SIDE_EFFECTS_WAITING = _l("Saved. Email and notifications about it will go out a
                            "it is briefly unavailable, and nothing is lost.")
 
 
+GZIP_MEMO_SIZE = 64
+GZIP_MEMO_LARGEST = 128 * 1024  # compressed bytes: at most 8 MB kept
+_gzip_memo: OrderedDict = OrderedDict()
+_gzip_memo_lock = threading.Lock()
+
+
+def _gzipped(data: bytes) -> bytes:
+    """gzip of a body, remembered by the body's SHA-256 for the last few bodies: a page reloaded
+    unchanged (the same reader, the same content) costs a hash instead of another compression."""
+    key = (hashlib.sha256(data).digest(), len(data))
+    with _gzip_memo_lock:
+        packed = _gzip_memo.get(key)
+        if packed is not None:
+            _gzip_memo.move_to_end(key)
+            return packed
+    packed = gzip.compress(data, compresslevel=6, mtime=0)  # mtime=0: identical pages, identical bytes (and ETag)
+    if len(packed) > GZIP_MEMO_LARGEST:  # an export or a feed: compressed each time, never kept
+        return packed
+    with _gzip_memo_lock:
+        _gzip_memo[key] = packed
+        while len(_gzip_memo) > GZIP_MEMO_SIZE:
+            _gzip_memo.popitem(last=False)
+    return packed
+
+
 def register_response_helpers(app: Flask) -> None:
     @app.after_request
     def compressed_and_conditional(response):
@@ -166,8 +194,7 @@ def register_response_helpers(app: Flask) -> None:
         ):
             data = response.get_data()
             if len(data) > 600:
-                # mtime=0 keeps the bytes (and so the ETag) identical for identical pages.
-                response.set_data(gzip.compress(data, compresslevel=6, mtime=0))
+                response.set_data(_gzipped(data))
                 response.headers["Content-Encoding"] = "gzip"
                 response.vary.add("Accept-Encoding")
         if request.method == "GET" and response.status_code == 200 and not response.direct_passthrough:

@@ -9,7 +9,7 @@ from collections import OrderedDict
 from datetime import datetime, timezone
 from pathlib import Path
 
-from flask import Flask, Response, abort, current_app, request, send_from_directory, session
+from flask import Flask, Response, abort, current_app, g, request, send_from_directory, session
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from jinja2 import pass_context
@@ -110,15 +110,49 @@ class _ThreadView:
         return html.replace(CSRF_PLACEHOLDER, self.token)
 
 
-@pass_context
-def cached_comment(context, c, part: str, caller) -> Markup:
-    """`{% call(token) cached_comment(c, part) %}…{{ token }}…{% endcall %}`: the body, rendered once per key."""
+def _thread_view(context) -> _ThreadView:
     view = getattr(context, "_quorum_thread_view", None)
     if view is None or view.discussion_id != context["discussion"].id:
         view = context._quorum_thread_view = _ThreadView(context)
-    if current_app.debug or current_app.config.get("TEMPLATES_AUTO_RELOAD"):
+    return view
+
+
+def _reloading() -> bool:
+    return current_app.debug or current_app.config.get("TEMPLATES_AUTO_RELOAD")
+
+
+@pass_context
+def cached_comment(context, c, part: str, caller) -> Markup:
+    """`{% call(token) cached_comment(c, part) %}…{{ token }}…{% endcall %}`: the body, rendered once per key."""
+    view = _thread_view(context)
+    if g.get("_quorum_comment_list"):  # inside a cached list: the list puts the reader's token in
+        return Markup(str(caller(CSRF_PLACEHOLDER)) if _reloading() else _cached(view.key(c, part), caller))
+    if _reloading():
         return Markup(view.with_token(str(caller(CSRF_PLACEHOLDER))))
     return Markup(view.with_token(_cached(view.key(c, part), caller)))
+
+
+@pass_context
+def cached_comment_list(context, caller) -> Markup:
+    """`{% call(token) cached_comment_list() %}…{% endcall %}`: a page of comments with their replies,
+    rendered once per the keys of every comment on it (so it changes whenever one of them would).
+    A page holding an open reply form (its text, its errors) is rendered afresh."""
+    view = _thread_view(context)
+    if context.get("reply_to") or _reloading():
+        return Markup(view.with_token(str(caller(CSRF_PLACEHOLDER))))
+    replies = context.get("replies") or {}
+    key = ("list", context.get("page"), bool(context.get("has_more")), tuple(
+        (view.key(c, "article"), tuple(view.key(r, "article") for r in replies.get(c.id, ())))
+        for c in context.get("comments") or ()))
+
+    def render(token):
+        g._quorum_comment_list = True
+        try:
+            return caller(token)
+        finally:
+            g._quorum_comment_list = False
+
+    return Markup(view.with_token(_cached_list(key, render)))
 
 
 def _cached(key: tuple, caller) -> str:
@@ -132,6 +166,33 @@ def _cached(key: tuple, caller) -> str:
             _fragments[key] = html
             while len(_fragments) > FRAGMENT_CACHE_SIZE:
                 _fragments.popitem(last=False)
+    return html
+
+
+# Whole pages of comments are large (a 200-comment page is about 280 KB) and keyed per reader: kept in
+# their own cache, bounded by the characters it holds rather than by a count.
+LIST_CACHE_CHARS = 8_000_000
+_lists: OrderedDict = OrderedDict()
+_lists_size = 0
+
+
+def _cached_list(key: tuple, caller) -> str:
+    global _lists_size
+    with _fragments_lock:
+        html = _lists.get(key)
+        if html is not None:
+            _lists.move_to_end(key)
+            return html
+    html = str(caller(CSRF_PLACEHOLDER))
+    if len(html) > LIST_CACHE_CHARS // 4:  # too big to be worth keeping
+        return html
+    with _fragments_lock:
+        if key not in _lists:
+            _lists[key] = html
+            _lists_size += len(html)
+        while _lists_size > LIST_CACHE_CHARS:
+            _, dropped = _lists.popitem(last=False)
+            _lists_size -= len(dropped)
     return html
 
 
@@ -171,6 +232,7 @@ def init_app(app: Flask) -> None:
         csrf_token=stable_csrf_token,
         policy=policy,
         cached_comment=cached_comment,
+        cached_comment_list=cached_comment_list,
         name_of=name_of,
         greeting=greeting,
         poll_state=poll_state,

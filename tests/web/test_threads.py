@@ -296,3 +296,50 @@ def test_thread_page_queries_do_not_grow_with_comments(client, thread, ann, bob,
     at_10 = _thread_page_queries(client, thread, ann, bob, count_queries, db_session, 10)
     at_200 = _thread_page_queries(client, thread, ann, bob, count_queries, db_session, 200)
     assert at_10 == at_200
+
+
+def test_thread_page_queries_do_not_grow_with_the_groups_an_admin_runs(client, thread, group, ann, count_queries):
+    from tests.factories import MembershipFactory
+
+    sign_in(client, ann)
+
+    def queries_with(admin_of: int) -> tuple[int, str]:
+        for n in range(admin_of):
+            MembershipFactory(group=GroupFactory(name=f"Other {n}"), user=ann, role="admin")
+        client.get(f"/d/{thread.id}")
+        with count_queries() as counter:
+            page = client.get(f"/d/{thread.id}").get_data(as_text=True)
+        return counter.count, page
+
+    one, _ = queries_with(1)
+    many, page = queries_with(6)
+    assert one == many
+    assert page.count('<option value="') == 7  # every group ann runs is still offered as a move target
+
+
+def test_a_page_of_comments_brings_its_own_replies_and_leaves_the_next_pages(client, thread, ann, bob, monkeypatch):
+    monkeypatch.setattr(discussions, "PAGE_SIZE", 2)
+    first, second, third = (discussions.post_comment(actor_id=bob.id, discussion_id=thread.id, body=f"Top {n}")
+                            for n in range(3))
+    discussions.post_comment(actor_id=ann.id, discussion_id=thread.id, body="Reply to the first", parent_id=first.id)
+    discussions.post_comment(actor_id=ann.id, discussion_id=thread.id, body="Reply to the third", parent_id=third.id)
+    sign_in(client, bob)
+    one = client.get(f"/d/{thread.id}").get_data(as_text=True)
+    assert "Reply to the first" in one and "Top 1" in one and "Load more comments" in one
+    assert "Top 2" not in one and "Reply to the third" not in one
+    two = client.get(f"/d/{thread.id}?page=2", headers=HX).get_data(as_text=True)
+    assert "Top 2" in two and "Reply to the third" in two and "Top 0" not in two and "Load more" not in two
+
+
+def test_a_gzipped_page_is_the_page_as_it_is_now(client, thread, ann, bob):
+    import gzip
+
+    sign_in(client, bob)
+    gz = {"Accept-Encoding": "gzip"}
+    first = client.get(f"/d/{thread.id}", headers=gz)
+    again = client.get(f"/d/{thread.id}", headers=gz)
+    assert first.headers["Content-Encoding"] == "gzip" and first.data == again.data and first.headers["ETag"] == again.headers["ETag"]
+    discussions.edit_discussion(actor_id=ann.id, discussion_id=thread.id, title="Compost bins", body="By the *gate*")
+    changed = client.get(f"/d/{thread.id}", headers=gz)
+    assert changed.headers["ETag"] != first.headers["ETag"] and b"<em>gate</em>" in gzip.decompress(changed.data)
+    assert gzip.decompress(changed.data) == client.get(f"/d/{thread.id}").data

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 
-from sqlalchemy import or_, select
+from functools import lru_cache
+
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import joinedload
 
 from ... import policy
@@ -10,10 +12,16 @@ from ...extensions import db
 from ...models import Poll
 
 
+@lru_cache(maxsize=1)
+def _thread_polls_statement():
+    # Built once (every thread page asks): a statement object keeps its cache key.
+    return (select(Poll).where(Poll.discussion_id == bindparam("discussion_id"), Poll.deleted_at.is_(None))
+            .order_by(Poll.id.desc()))
+
+
 def polls_for_thread(discussion_id: int, user=None) -> list[Poll]:
     """The thread's polls (not deleted; drafts only for who may open them), newest first, in one query."""
-    polls = db.session.scalars(
-        select(Poll).where(Poll.discussion_id == discussion_id, Poll.deleted_at.is_(None)).order_by(Poll.id.desc()))
+    polls = db.session.scalars(_thread_polls_statement(), {"discussion_id": discussion_id})
     return [p for p in polls if not p.draft or policy.can_open_poll(user, p)]
 
 
