@@ -107,7 +107,8 @@ CELERY_RESULT_BACKEND = "cache+memory://"
 
 def bench_web_workers() -> int:
     """The gunicorn worker count the bench runs Quorum's web with (bench/stack.py's Stack)."""
-    return next(f.default for f in dataclasses.fields(Stack) if f.name == "workers")
+    workers = next(f for f in dataclasses.fields(Stack) if f.name == "workers")
+    return workers.default_factory() if workers.default is dataclasses.MISSING else workers.default
 
 
 def gunicorn_argv(bin_dir: Path, run_dir: Path, port: int) -> list[str]:
