@@ -32,8 +32,10 @@ def build_replies(app, n: int, member_ids: list[int], thread_ids: list[int], tit
     return out
 
 
-def send_burst(port: int, messages: list[tuple[str, str, bytes]], clients: int, timeout: float) -> dict:
-    """Send every message over `clients` parallel SMTP connections; return timing and failures."""
+def send_burst(port: int, messages: list[tuple[str, str, bytes]], clients: int, timeout: float,
+               protocol=smtplib.SMTP) -> dict:
+    """Send every message over `clients` parallel SMTP connections (or `protocol`: smtplib.LMTP for a
+    list server's LMTP port); return timing and failures."""
     failures: list[str] = []
     lock = threading.Lock()
     deadline = time.monotonic() + timeout
@@ -47,7 +49,7 @@ def send_burst(port: int, messages: list[tuple[str, str, bytes]], clients: int, 
                 continue
             try:
                 if conn is None:
-                    conn = smtplib.SMTP("127.0.0.1", port, timeout=30)
+                    conn = protocol("127.0.0.1", port, timeout=30)
                     conn.ehlo("bench.example")
                 conn.sendmail(sender, [to], data)
             except (smtplib.SMTPException, OSError) as error:

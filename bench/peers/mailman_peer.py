@@ -13,7 +13,6 @@ import os
 import signal
 import smtplib
 import subprocess
-import threading
 import time
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -21,6 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ..delivery import GROUP_SIZE, CountingSink
+from ..mail import send_burst
 from ..stack import free_port, pss_kb, process_name, rss_kb, wait_for_port
 from .scratch import PeerUnavailable, ensure_venv
 
@@ -78,49 +78,8 @@ def build_posts(n: int, members: list[str], tag: str) -> list[tuple[str, str, by
 
 
 def send_lmtp(port: int, posts: list[tuple[str, str, bytes]], clients: int, timeout: float) -> dict:
-    """Every post over `clients` parallel LMTP connections (smtplib.LMTP); timing and failures."""
-    failures: list[str] = []
-    lock = threading.Lock()
-    deadline = time.monotonic() + timeout
-
-    def worker(chunk):
-        conn = None
-        for sender, to, data in chunk:
-            if time.monotonic() > deadline:
-                with lock:
-                    failures.append("timeout")
-                continue
-            try:
-                if conn is None:
-                    conn = smtplib.LMTP("127.0.0.1", port, timeout=30)
-                    conn.ehlo("bench.example")
-                conn.sendmail(sender, [to], data)
-            except (smtplib.SMTPException, OSError) as error:
-                with lock:
-                    failures.append(f"{type(error).__name__}: {str(error)[:120]}")
-                try:
-                    if conn is not None:
-                        conn.close()
-                except Exception:
-                    pass
-                conn = None
-        if conn is not None:
-            try:
-                conn.quit()
-            except Exception:
-                pass
-
-    threads = [threading.Thread(target=worker, args=(posts[i::clients],), daemon=True) for i in range(clients)]
-    started = time.monotonic()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(max(0.1, deadline - time.monotonic() + 5))
-    seconds = time.monotonic() - started
-    accepted = len(posts) - len(failures)
-    return {"sent": len(posts), "accepted": accepted, "failures": len(failures),
-            "failure_examples": sorted(set(failures))[:3], "seconds": round(seconds, 2),
-            "accepted_per_second": accepted / seconds if seconds else 0.0, "started": started}
+    """Every post over `clients` parallel LMTP connections, as bench/mail.py sends Quorum's replies."""
+    return send_burst(port, posts, clients, timeout, protocol=smtplib.LMTP)
 
 
 def process_tree(pid: int) -> list[int]:
