@@ -13,7 +13,6 @@ Public API: ``trim_reply``, ``elide_reply``, ``explain_trim`` (which rule cut wh
 from __future__ import annotations
 
 import re
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -399,9 +398,19 @@ def _preprocess(text: str) -> str:
 def _hoist_code_blocks(text: str) -> tuple[str, dict[str, str]]:
     """Replace fenced code blocks by tokens so their lines are never trimmed."""
     blocks: dict[str, str] = {}
+    # The same text must always trim the same way, so the tokens are not random: capitals only (a
+    # token reads as a line of its own, never as the lower-case tail of a sentence, and holds no
+    # digits a date rule could take), one fixed width each, after a stem the text does not contain.
+    stem = "QUORUMCODEBLOCK"
+    while stem in text:
+        stem += "Q"
 
     def stash(match: re.Match[str]) -> str:
-        token = secrets.token_hex(16)
+        n, letters = len(blocks), ""
+        for _ in range(4):
+            n, digit = divmod(n, 26)
+            letters = chr(ord("A") + digit) + letters
+        token = stem + letters
         blocks[token] = match.group(0)
         return token
 

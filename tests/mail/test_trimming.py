@@ -484,6 +484,15 @@ def test_trimming_never_raises(text):
     extract_embedded_email(text)
 
 
+def test_a_text_with_code_blocks_trims_the_same_way_every_time():
+    # Found by the property above: code blocks were set aside under random tokens, and a token that
+    # began with a lower-case letter read as the tail of the sentence before it.
+    text = "\n|```\nSent from my iPhone wrote:\n```\n```\n"
+    assert len({trim_reply(text) for _ in range(40)}) == 1
+    reply = "Try this:\n```\nmake test\n```\nand tell me.\n\nOn Mon, 1 Jun 2026 at 10:00, Ann <ann@example.org> wrote:\n> Hi"
+    assert trim_reply(reply) == "Try this:\n```\nmake test\n```\nand tell me."
+
+
 @settings(max_examples=300, deadline=None)
 @given(_texts_with(_HTML_TOKENS))
 def test_html_to_text_never_raises(html):
