@@ -69,9 +69,8 @@ def run(app: Flask) -> int:
     from .heartbeat import start_beating
     from .queue import redis_client
 
-    # Mail is acknowledged with 250 only once it is on disk: make SQLite commits survive power loss too.
-    app.config["SQLITE_SYNCHRONOUS"] = "FULL"
-
+    # Mail is acknowledged with 250 only once it is on disk: the SMTP server's own threads commit with
+    # synchronous=FULL (app.db.durable_commits); the worker's many small commits keep NORMAL.
     stopping = threading.Event()
     smtp = ServerThread(app)
     smtp.start()

@@ -3,6 +3,7 @@ connection pool in every forked process."""
 from __future__ import annotations
 
 import os
+import threading
 import weakref
 from pathlib import Path
 
@@ -12,18 +13,35 @@ from sqlalchemy import event
 from .extensions import db
 
 
+_durable = threading.local()
+
+
+def durable_commits() -> None:
+    """This thread's SQLite commits survive power loss too (synchronous=FULL), whatever the process's
+    setting: the SMTP server's threads call it, since mail is answered 250 only once it is on disk.
+    In `quorum background` the worker beside them keeps NORMAL, which survives a killed process."""
+    _durable.on = True
+
+
 def _pragmas(app: Flask):
-    def apply(dbapi_connection, _record) -> None:
+    def apply(dbapi_connection, record) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=10000")
-        # NORMAL survives a killed process; the SMTP server asks for FULL (survives power loss).
-        level = "FULL" if app.config.get("SQLITE_SYNCHRONOUS") == "FULL" else "NORMAL"
-        cursor.execute(f"PRAGMA synchronous={level}")
         cursor.close()
 
-    return apply
+    def level(dbapi_connection, record, _proxy) -> None:
+        # NORMAL survives a killed process; FULL (the SMTP server's) survives power loss. A pooled
+        # connection may serve either kind of thread, so the level is set as it is handed out.
+        want = "FULL" if app.config.get("SQLITE_SYNCHRONOUS") == "FULL" or getattr(_durable, "on", False) else "NORMAL"
+        if record.info.get("synchronous") != want:
+            cursor = dbapi_connection.cursor()
+            cursor.execute(f"PRAGMA synchronous={want}")
+            cursor.close()
+            record.info["synchronous"] = want
+
+    return apply, level
 
 
 def is_sqlite(app: Flask) -> bool:
@@ -43,7 +61,9 @@ def init_app(app: Flask) -> None:
     with app.app_context():
         engine = db.engine
     if is_sqlite(app):
-        event.listen(engine, "connect", _pragmas(app))
+        on_connect, on_checkout = _pragmas(app)
+        event.listen(engine, "connect", on_connect)
+        event.listen(engine, "checkout", on_checkout)
     _fresh_pool_after_fork(engine)
 
 

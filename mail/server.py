@@ -22,6 +22,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from flask import Flask
 
+from app.db import durable_commits
 from app.storage import NoSpace
 
 log = logging.getLogger("quorum.smtp")
@@ -35,7 +36,8 @@ class InboundHandler:
 
     def __init__(self, app: Flask, *, workers: int = 8):
         self.app = app
-        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="smtp-db")
+        # Its threads store the mail: their commits survive power loss (app.db.durable_commits).
+        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="smtp-db", initializer=durable_commits)
 
     async def _run(self, func, *args):
         loop = asyncio.get_running_loop()

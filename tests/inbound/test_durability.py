@@ -126,3 +126,31 @@ def test_a_crash_mid_burst_loses_no_accepted_message_and_posts_each_once(scene, 
     assert len(bodies) == len(set(bodies))  # nothing posted twice
     assert all(r.status in ("processed", "discarded") for r in db.session.scalars(select(InboundMessage)))
     assert db.session.scalar(select(db.func.count(Comment.id)).where(Comment.inbound_message_id.is_not(None))) == len(bodies)
+
+
+def test_the_smtp_servers_threads_commit_durably_and_the_worker_beside_them_does_not(app):
+    """In `quorum background` the SMTP server and the worker share a process and its connection pool:
+    mail answered 250 is committed with synchronous=FULL (survives power loss), while the worker's many
+    small commits keep NORMAL (survives a killed process), whichever pooled connection each is given."""
+    from sqlalchemy import text
+
+    from app.db import is_sqlite
+    from app.extensions import db
+    from mail.server import InboundHandler
+
+    if not is_sqlite(app):
+        pytest.skip("SQLite's synchronous level; PostgreSQL commits durably anyway")
+
+    def level() -> int:
+        return db.session.execute(text("PRAGMA synchronous")).scalar()
+
+    handler = InboundHandler(app, workers=1)
+    try:
+        levels = []
+        for _ in range(2):  # each kind of thread after the other, over the same pooled connection
+            levels.append(handler.executor.submit(handler._in_context, level).result())
+            with app.app_context():
+                levels.append(level())
+    finally:
+        handler.executor.shutdown(wait=True)
+    assert levels == [2, 1, 2, 1]  # FULL in the SMTP server's threads, NORMAL in the worker's
