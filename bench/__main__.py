@@ -39,6 +39,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--mail-clients", type=int, default=8, help="parallel smtplib clients")
     p.add_argument("--delivery", type=int, help="replies to a 40-member group timed to the relay (default 200, quick 10)")
     p.add_argument("--digest-members", default=None, help="member counts for the digest runs (default 1000,10000)")
+    p.add_argument("--web-workers", type=int, default=None,
+                   help="gunicorn workers for Quorum's web, the baseline and FlaskBB (default: WEB_WORKERS's default, 1)")
     p.add_argument("--backend", choices=("all", "sqlite", "postgresql"), default="all",
                    help="postgresql runs only when DATABASE_URL names a PostgreSQL server")
     p.add_argument("--only", default="", help=f"comma-separated subset of {','.join(SECTIONS)}")
@@ -60,6 +62,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         if getattr(args, name) is not None:
             setattr(base, name, getattr(args, name))
     args.sizes = base
+    if args.web_workers is None:
+        from app.config import DEFAULT_WEB_WORKERS
+
+        args.web_workers = DEFAULT_WEB_WORKERS
     args.duration = args.duration or (0.5 if args.quick else 4.0)
     args.warmup = 0.2 if args.quick else 1.0
     args.mail = args.mail or (100 if args.quick else 2000)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import smtplib
 import threading
 import time
+from email.parser import BytesParser
 from datetime import datetime, timezone
 
 from . import mail as mailbench
@@ -18,17 +19,29 @@ GROUP_SIZE = 40
 
 
 class CountingSink:
-    """An aiosmtpd handler that accepts and counts every message (the relay in the figure)."""
+    """An aiosmtpd handler that accepts and counts every message (the relay in the figure). With `about`
+    set, it also counts the copies whose Subject holds that text (the figure's own mail, not older mail a
+    sweeper sends meanwhile) and any copy handed over twice (the same Message-ID to the same recipient)."""
 
-    def __init__(self) -> None:
+    def __init__(self, about: str = "") -> None:
         self.count = 0
+        self.about, self.matching, self.duplicates = about, 0, 0
+        self._seen: set = set()
         self.connections: set = set()
         self._lock = threading.Lock()
 
     async def handle_DATA(self, server, session, envelope):
+        head = envelope.content.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0] if self.about else b""
+        message = BytesParser().parsebytes(head, headersonly=True) if self.about else None
         with self._lock:
             self.count += len(envelope.rcpt_tos)
             self.connections.add(session.peer)
+            if message is not None and self.about in str(message.get("Subject", "")):
+                for rcpt in envelope.rcpt_tos:
+                    key = (rcpt.lower(), message.get("Message-ID", ""))
+                    self.duplicates += key in self._seen
+                    self._seen.add(key)
+                    self.matching += 1
         return "250 OK"
 
 
@@ -94,7 +107,7 @@ def measure_delivery(app, stack: Stack, args) -> dict:
     member_ids, thread_id, title = seed_group(app)
     expected_copies = replies * (GROUP_SIZE - 1)  # everyone but the writer
 
-    sink = CountingSink()
+    sink = CountingSink(about=title)
     port = free_port()
     controller = Controller(sink, hostname="127.0.0.1", port=port)
     controller.start()
@@ -102,7 +115,8 @@ def measure_delivery(app, stack: Stack, args) -> dict:
     try:
         sample = mailbench.build_replies(app, 1, member_ids, [thread_id], {thread_id: title})[0][2]
         baseline = bare_relay_rate(port, expected_copies, sample)
-        sink.count = 0
+        sink.count = sink.matching = sink.duplicates = 0
+        sink._seen.clear()
         sink.connections.clear()
 
         # The worker now sends to the sink; nothing queued by earlier sections competes with it.
@@ -123,7 +137,7 @@ def measure_delivery(app, stack: Stack, args) -> dict:
         timeout = 60 if args.quick else 600
         accepted = mailbench.send_burst(stack.smtp_port, messages, args.mail_clients, timeout=timeout)
         deadline = time.monotonic() + timeout
-        while sink.count < expected_copies and time.monotonic() < deadline:
+        while sink.matching < expected_copies and time.monotonic() < deadline:
             time.sleep(0.1)
         seconds = time.monotonic() - accepted["started"]
         with engine.connect() as conn:
@@ -131,20 +145,20 @@ def measure_delivery(app, stack: Stack, args) -> dict:
                                                                         Comment.discussion_id == thread_id)) or 0
             statuses = dict(conn.execute(select(OutboundMessage.status, func.count()).where(
                 OutboundMessage.id > since_message).group_by(OutboundMessage.status)).all())
-        rate = sink.count / seconds if seconds else 0.0
+        rate = sink.matching / seconds if seconds else 0.0
         result = {
             "available": True, "group_members": GROUP_SIZE, "replies": replies, "clients": args.mail_clients,
-            "accepted": accepted["accepted"], "comments": comments, "copies": sink.count,
-            "expected_copies": expected_copies, "seconds": round(seconds, 2),
+            "accepted": accepted["accepted"], "comments": comments, "copies": sink.matching,
+            "expected_copies": expected_copies, "duplicates": sink.duplicates, "other_mail": sink.count - sink.matching, "seconds": round(seconds, 2),
             "replies_per_second": comments / seconds if seconds else 0.0, "copies_per_second": rate,
             "relay_connections": len(sink.connections), "outbound_by_status": statuses,
             "jobs_dropped_first": dropped, "baseline": baseline,
             "ratio": rate / baseline["copies_per_second"] if baseline["copies_per_second"] else 0.0,
-            "complete": sink.count >= expected_copies,
+            "complete": sink.matching >= expected_copies and not sink.duplicates,
         }
         if not result["complete"]:
-            result["why_incomplete"] = (f"{sink.count} of {expected_copies} copies reached the relay within {timeout} s; "
-                                        f"outbound rows: {statuses}")
+            result["why_incomplete"] = (f"{sink.matching} of {expected_copies} copies reached the relay within {timeout} s "
+                                        f"({sink.duplicates} of them twice); outbound rows: {statuses}")
         return result
     finally:
         controller.stop()

@@ -13,7 +13,7 @@ from . import mail as mailbench
 from . import web
 from .queries import count_queries
 from .stack import (Stack, free_port, gunicorn_argv, postgres_backend, process_name, pss_kb, rss_kb,
-                    seeded_app, sqlite_backend, wait_for_http, wait_for_port)
+                    seeded_app, sqlite_backend, wait_for_http, wait_for_port, wait_until_steady)
 
 
 def say(message: str) -> None:
@@ -69,7 +69,8 @@ def run_backend(name: str, folder: Path, args) -> dict:
 
     dns = LoopbackDNS().start()
     dns.records[("bench.example", "TXT")] = ["v=spf1 ip4:127.0.0.0/8 -all"]
-    stack = Stack(folder, backend, web_port=free_port(), smtp_port=free_port(), dns_servers=dns.address)
+    stack = Stack(folder, backend, web_port=free_port(), smtp_port=free_port(), dns_servers=dns.address,
+                  workers=args.web_workers)
     try:
         app, seeded = seeded_app(folder, backend, args.sizes)
         out["seed"] = {"seconds": round(seeded.seconds, 2), "rows": seeded.rows}
@@ -101,7 +102,8 @@ def run_backend(name: str, folder: Path, args) -> dict:
                 if d.get("available"):
                     say(f"delivery: {d['comments']} replies, {d['copies']}/{d['expected_copies']} copies in "
                         f"{d['seconds']:.1f} s = {d['copies_per_second']:.0f} copies/s over {d['relay_connections']} "
-                        f"relay connections; bare relay {d['baseline']['copies_per_second']:.0f}/s")
+                        f"relay connections ({d['duplicates']} sent twice; {d['other_mail']} other messages); "
+                        f"bare relay {d['baseline']['copies_per_second']:.0f}/s")
             stack.stop_all()
         if "digests" in args.sections:
             from .digest_scale import measure_digests
@@ -154,11 +156,21 @@ def warm_up(stack: Stack, identity, paths, rounds: int) -> None:
 
 def measure_memory(stack: Stack, redis_server) -> dict:
     """VmRSS and PSS of every process the stack runs (each part with all it started: gunicorn's master
-    and workers), and of the embedded Redis. Idle: once the start-up jobs (the scheduler's first round
-    of periodic jobs on the whole dataset) are done."""
+    and workers), and of the embedded Redis. Idle: the scheduler has enqueued each periodic job once
+    (its first round on the whole dataset: 1,000 members due a daily digest), no job is queued or
+    running, and every process's size has stayed put for 5 s with the worker still idle."""
+    missing, waited = wait_for_first_round(stack.backend.redis_url, 120)
+    say(f"scheduler's first round enqueued after {waited:.0f} s" if not missing
+        else f"after {waited:.0f} s the scheduler had not yet enqueued: {', '.join(missing)}")
     left, waited = wait_for_idle_worker(stack.backend.redis_url, 180)
     say(f"worker idle after {waited:.0f} s" if not left else f"{left} jobs still queued or running after {waited:.0f} s")
-    time.sleep(2.0)
+
+    def stack_pids() -> list[int]:
+        running = [p for p in stack.processes.values() if p.poll() is None]
+        return [pid for p in running for pid in [p.pid, *descendants(p.pid)]]
+
+    steady = wait_until_steady(stack_pids, 60, quiet=5.0, busy=lambda: bool(queue_length(stack.backend.redis_url)))
+    say(f"sizes steady after {steady:.0f} s more")
     parts, detail = {}, []
     for name, process in list(stack.processes.items()):
         if process.poll() is not None:
@@ -276,6 +288,27 @@ def wait_for_queue(redis_url: str, timeout: float) -> tuple[int, float]:
         time.sleep(0.5)
         left = queue_length(redis_url)
     return left, time.monotonic() - started
+
+
+def wait_for_first_round(redis_url: str, timeout: float) -> tuple[list[str], float]:
+    """Wait until the scheduler has enqueued each of its periodic jobs at least once (RQ keeps the ids
+    of the jobs each cron entry spawned): (the entries still waiting, seconds)."""
+    import redis
+    from rq.cron import get_cron_job_history_key
+
+    from app.schedule import PERIODIC_JOBS
+
+    names = [f"{func.__module__}.{func.__name__}" for func, _ in PERIODIC_JOBS]
+    connection = redis.Redis.from_url(redis_url)
+    started = time.monotonic()
+    try:
+        while True:
+            missing = [n for n in names if not connection.zcard(get_cron_job_history_key(n))]
+            if not missing or time.monotonic() - started > timeout:
+                return missing, time.monotonic() - started
+            time.sleep(0.5)
+    finally:
+        connection.close()
 
 
 def wait_for_idle_worker(redis_url: str, timeout: float) -> tuple[int, float]:

@@ -52,7 +52,7 @@ def run_soak(name: str, folder: Path, args) -> dict:
         redis_server, redis_url = start_redis(folder / "redis")
     backend = (sqlite_backend(folder, redis_url) if name == "sqlite"
                else postgres_backend(os.environ["DATABASE_URL"], redis_url, "soak"))
-    stack = Stack(folder, backend, web_port=free_port(), smtp_port=free_port())
+    stack = Stack(folder, backend, web_port=free_port(), smtp_port=free_port(), workers=args.web_workers)
     try:
         app, seeded = seeded_app(folder, backend, args.sizes)
         path = f"/d/{seeded.thread_50}"

@@ -165,6 +165,23 @@ def pss_kb(pid: int) -> int:
     return 0
 
 
+def wait_until_steady(pids, timeout: float, quiet: float = 3.0, busy=lambda: False) -> float:
+    """Wait until the processes `pids()` names keep their count and resident size (in 2 MB steps) for
+    `quiet` seconds while `busy()` stays false (bounded by `timeout`): memory measured then is what
+    the processes hold at rest, not in the middle of a burst. Returns the seconds waited."""
+    started = time.monotonic()
+    last, since = None, started
+    while time.monotonic() - started < timeout:
+        current = pids()
+        shape = (len(current), sum(rss_kb(p) for p in current) // 2048)
+        if shape != last or busy():
+            last, since = shape, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            break
+        time.sleep(0.5)
+    return time.monotonic() - started
+
+
 def process_name(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()[:120]

@@ -14,7 +14,6 @@ Quorum's web runs with (app.supervisor.gunicorn_args); members signed in through
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import re
@@ -25,7 +24,7 @@ import urllib.parse
 from pathlib import Path
 
 from .. import web
-from ..stack import Stack, free_port, wait_for_http
+from ..stack import free_port, wait_for_http
 from .mailman_peer import settled_memory
 from .scratch import PeerUnavailable, ensure_venv
 
@@ -105,19 +104,13 @@ CELERY_RESULT_BACKEND = "cache+memory://"
     return path
 
 
-def bench_web_workers() -> int:
-    """The gunicorn worker count the bench runs Quorum's web with (bench/stack.py's Stack)."""
-    workers = next(f for f in dataclasses.fields(Stack) if f.name == "workers")
-    return workers.default_factory() if workers.default is dataclasses.MISSING else workers.default
-
-
-def gunicorn_argv(bin_dir: Path, run_dir: Path, port: int) -> list[str]:
-    """Quorum's gunicorn settings (app.supervisor.gunicorn_args) and worker count for FlaskBB's WSGI app; only
-    Quorum's own redacting access-log class is left out (it is not importable there: gunicorn's default logs
-    the same lines)."""
+def gunicorn_argv(bin_dir: Path, run_dir: Path, port: int, workers: int) -> list[str]:
+    """Quorum's gunicorn settings (app.supervisor.gunicorn_args) and worker count (the bench's
+    --web-workers) for FlaskBB's WSGI app; only Quorum's own redacting access-log class is left out (it
+    is not importable there: gunicorn's default logs the same lines)."""
     from app.supervisor import gunicorn_args
 
-    args = gunicorn_args({"WEB_LISTEN": f"127.0.0.1:{port}", "WEB_WORKERS": bench_web_workers()})
+    args = gunicorn_args({"WEB_LISTEN": f"127.0.0.1:{port}", "WEB_WORKERS": workers})
     if "--logger-class" in args:
         i = args.index("--logger-class")
         del args[i:i + 2]
@@ -176,7 +169,7 @@ def measure(root: Path, run_dir: Path, args, say=print) -> dict:
                                 run_dir, env, 600, "seeding FlaskBB").strip().splitlines()[-1])
         port = free_port()
         log = open(run_dir / "web.log", "ab")
-        server = subprocess.Popen(gunicorn_argv(bin_dir, run_dir, port), cwd=str(run_dir), env=env, stdout=log,
+        server = subprocess.Popen(gunicorn_argv(bin_dir, run_dir, port, args.web_workers), cwd=str(run_dir), env=env, stdout=log,
                                   stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
         if not wait_for_http(f"http://127.0.0.1:{port}/", 90, server, statuses=(200,)):

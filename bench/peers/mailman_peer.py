@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ..delivery import GROUP_SIZE, CountingSink
 from ..mail import send_burst
-from ..stack import free_port, pss_kb, process_name, rss_kb, wait_for_port
+from ..stack import free_port, pss_kb, process_name, rss_kb, wait_for_port, wait_until_steady
 from .scratch import PeerUnavailable, ensure_venv
 
 PINS = ["mailman==3.3.10"]
@@ -90,16 +90,7 @@ def process_tree(pid: int) -> list[int]:
 
 def settled_memory(pid: int, timeout: float, quiet: float = 3.0) -> dict:
     """RSS and PSS of the master and all its runners once their count and RSS stop changing for `quiet` s."""
-    deadline = time.monotonic() + timeout
-    last, since = None, time.monotonic()
-    while time.monotonic() < deadline:
-        pids = process_tree(pid)
-        shape = (len(pids), sum(rss_kb(p) for p in pids) // 2048)  # count, RSS in 2 MB steps
-        if shape != last:
-            last, since = shape, time.monotonic()
-        elif time.monotonic() - since >= quiet:
-            break
-        time.sleep(0.5)
+    wait_until_steady(lambda: process_tree(pid), timeout, quiet)
     pids = process_tree(pid)
     detail = [{"pid": p, "mb": round(rss_kb(p) / 1024, 1), "pss_mb": round(pss_kb(p) / 1024, 1),
                "cmd": process_name(p)} for p in pids]

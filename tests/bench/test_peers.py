@@ -97,8 +97,7 @@ def test_flaskbb_runs_under_the_gunicorn_settings_quorums_web_runs_with(tmp_path
     from app.config import DEFAULT_WEB_WORKERS
     from app.supervisor import gunicorn_args
 
-    argv = flaskbb_peer.gunicorn_argv(tmp_path / "bin", tmp_path, 4200)
-    assert flaskbb_peer.bench_web_workers() == DEFAULT_WEB_WORKERS  # what the bench's Quorum web runs with
+    argv = flaskbb_peer.gunicorn_argv(tmp_path / "bin", tmp_path, 4200, workers=DEFAULT_WEB_WORKERS)
     ours = gunicorn_args({"WEB_LISTEN": "127.0.0.1:4200", "WEB_WORKERS": DEFAULT_WEB_WORKERS})
     assert argv[:5] == [str(tmp_path / "bin" / "python"), "-m", "gunicorn", "--pythonpath", str(tmp_path)]
     assert argv[-1] == "flaskbb_wsgi:app" and "app.weblog.RedactingLogger" not in argv
