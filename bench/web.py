@@ -152,6 +152,15 @@ def run_load(spec: dict, timeout: float) -> dict:
     return json.loads(proc.stdout)
 
 
+def with_set_cookies(cookie: str, set_cookie: str) -> str:
+    """The Cookie header a browser sends next: `cookie` updated with the name=value pairs of the
+    Set-Cookie header(s) (joined by commas, as the client joins them; attributes ignored)."""
+    jar = dict(part.split("=", 1) for part in cookie.split("; ") if "=" in part)
+    for name, value in re.findall(r"(?:^|,\s*)([^=;,\s]+)=([^;,]*)", set_cookie or ""):
+        jar[name] = value
+    return "; ".join(f"{k}={v}" for k, v in jar.items())
+
+
 def page_weight(port: int, thread_path: str, cookie: str) -> dict:
     """First visit: the page and every stylesheet/script it links, gzip accepted. Repeat visit:
     the page with If-None-Match; static files re-fetched only if not cached for a long time."""
@@ -192,7 +201,8 @@ def page_weight(port: int, thread_path: str, cookie: str) -> dict:
                 cond["If-Modified-Since"] = asset.header("last-modified")
             again = request(port, "GET", path, cond)
             repeat_items.append({"url": path, "status": again.status, "wire_bytes": again.wire_bytes, "cached": False})
-    cond = {"Cookie": cookie}
+    # A browser keeps what the first answer set (the session gains its CSRF token then) and sends it back.
+    cond = {"Cookie": with_set_cookies(cookie, first.header("set-cookie"))}
     if first.header("etag"):
         cond["If-None-Match"] = first.header("etag")
     again = request(port, "GET", thread_path, cond)
