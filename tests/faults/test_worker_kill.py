@@ -48,7 +48,11 @@ def _kill_when(stack, condition, message: str, worker: str = "worker") -> None:
     stack.start(worker)
 
 
-def _each_once(stack, subject: str, addresses: set[str], worker: str = "worker") -> None:
+def _each_once(stack, subject: str, addresses: set[str], worker: str = "worker", kills: int = 2) -> None:
+    """Every member got the mail, and only a copy in flight at a kill came twice: one the relay had
+    accepted (250) when the worker died, before it could record "sent" (docs/OPERATIONS.md, "The one
+    duplicate left"); a kill lands in that millisecond now and then. A worker that sent a batch, a
+    digest or a fan-out again would send tens twice."""
     try:
         wait_until(lambda: set(stack.relay.recipients(subject)) >= addresses, timeout=90,
                    message=f"a copy for each of {len(addresses)} members")
@@ -61,7 +65,7 @@ def _each_once(stack, subject: str, addresses: set[str], worker: str = "worker")
     copies = stack.relay.recipients(subject)
     assert set(copies) == addresses
     twice = {address: n for address, n in copies.items() if n != 1}
-    assert not twice, f"members who got the mail more than once: {twice}"
+    assert len(twice) <= kills and set(twice.values()) <= {2}, f"members who got the mail more than once: {twice}"
 
 
 def _fast(fault_stack):
